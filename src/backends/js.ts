@@ -1,0 +1,228 @@
+/**
+ * The plain TypeScript backend: the f64 reference every other backend is tested against.
+ * Every sum (dot products included) accumulates in f64; results are rounded to f32 only when stored.
+ * It is also the backend of last resort where neither native nor WASM can load (forced only).
+ */
+import { QuiverError } from '../errors.js';
+import { allocSab, viewSab } from './memory.js';
+import type { Backend, BackendInfo, ElementKind, Link, SharedRegion, ViewOf } from './types.js';
+import { LINK_SIGMOID } from './types.js';
+
+export function sigmoid(z: number): number {
+  // Split by sign so exp never overflows.
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}
+
+/** Is candidate (s, j) better than (t, i)? Higher score first, then lower index. */
+function better(s: number, j: number, t: number, i: number): boolean {
+  // Empty slots hold (-Infinity, -1); inputs are finite, so any candidate beats them.
+  return s > t || (s === t && j < i);
+}
+
+export class JsBackend implements Backend {
+  readonly info: BackendInfo = { name: 'js', simd: 'f64-reference', versions: { node: process.versions.node } };
+  readonly init = { name: 'js' as const };
+
+  alloc<K extends ElementKind>(kind: K, length: number): SharedRegion & { kind: K } {
+    return allocSab(kind, length);
+  }
+  free(_region: SharedRegion): void {
+    // Regions are SharedArrayBuffers: the garbage collector frees them.
+  }
+  view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K> {
+    return viewSab(region);
+  }
+
+  normalizeRows(x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void {
+    for (let i = 0; i < rows; i++) {
+      const o = i * cols;
+      let s = 0;
+      for (let d = 0; d < cols; d++) {
+        const v = x[o + d]!;
+        s += v * v;
+      }
+      const n = Math.sqrt(s);
+      norms[i] = n;
+      const inv = n > 0 ? 1 / n : 0;
+      for (let d = 0; d < cols; d++) out[o + d] = x[o + d]! * inv;
+    }
+  }
+
+  similarityTile(a: Float32Array, aRows: number, b: Float32Array, bRows: number, cols: number, out: Float32Array, ldOut: number): void {
+    for (let i = 0; i < aRows; i++) {
+      const ao = i * cols;
+      for (let j = 0; j < bRows; j++) {
+        const bo = j * cols;
+        let s = 0;
+        for (let d = 0; d < cols; d++) s += a[ao + d]! * b[bo + d]!;
+        out[i * ldOut + j] = s;
+      }
+    }
+  }
+
+  topkTile(
+    q: Float32Array,
+    qRows: number,
+    x: Float32Array,
+    xRows: number,
+    cols: number,
+    k: number,
+    qOffset: number,
+    xOffset: number,
+    excludeSelf: boolean,
+    outIdx: Int32Array,
+    outScores: Float32Array,
+  ): void {
+    for (let i = 0; i < qRows; i++) {
+      const qo = i * cols;
+      const so = i * k;
+      const self = qOffset + i;
+      for (let j = 0; j < xRows; j++) {
+        const gj = xOffset + j;
+        if (excludeSelf && gj === self) continue;
+        const xo = j * cols;
+        let s = 0;
+        for (let d = 0; d < cols; d++) s += q[qo + d]! * x[xo + d]!;
+        const sf = Math.fround(s);
+        // Compare against the current worst entry, then insert in sorted position.
+        if (!better(sf, gj, outScores[so + k - 1]!, outIdx[so + k - 1]!)) continue;
+        let p = k - 1;
+        while (p > 0 && better(sf, gj, outScores[so + p - 1]!, outIdx[so + p - 1]!)) {
+          outScores[so + p] = outScores[so + p - 1]!;
+          outIdx[so + p] = outIdx[so + p - 1]!;
+          p--;
+        }
+        outScores[so + p] = sf;
+        outIdx[so + p] = gj;
+      }
+    }
+  }
+
+  kmeansStep(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    centroids: Float32Array,
+    k: number,
+    weights: Float32Array | null,
+    labels: Int32Array,
+    minDist2: Float64Array,
+    sums: Float64Array,
+    counts: Float64Array,
+  ): number {
+    const cn = new Float64Array(k);
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let d = 0; d < cols; d++) {
+        const v = centroids[c * cols + d]!;
+        s += v * v;
+      }
+      cn[c] = s;
+    }
+    let inertia = 0;
+    for (let i = 0; i < rows; i++) {
+      const xo = i * cols;
+      let xn = 0;
+      for (let d = 0; d < cols; d++) xn += x[xo + d]! * x[xo + d]!;
+      let best = 0;
+      let bestD = Infinity;
+      for (let c = 0; c < k; c++) {
+        let dot = 0;
+        for (let d = 0; d < cols; d++) dot += x[xo + d]! * centroids[c * cols + d]!;
+        const dist = xn - 2 * dot + cn[c]!;
+        if (dist < bestD) {
+          bestD = dist;
+          best = c;
+        }
+      }
+      let exact = 0;
+      for (let d = 0; d < cols; d++) {
+        const diff = x[xo + d]! - centroids[best * cols + d]!;
+        exact += diff * diff;
+      }
+      const w = weights ? weights[i]! : 1;
+      labels[i] = best;
+      minDist2[i] = exact;
+      counts[best]! += w;
+      for (let d = 0; d < cols; d++) sums[best * cols + d]! += w * x[xo + d]!;
+      inertia += w * exact;
+    }
+    return inertia;
+  }
+
+  gram(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    w: Float64Array | null,
+    center: Float64Array | null,
+    v: Float64Array | null,
+    g: Float64Array,
+    xty: Float64Array | null,
+  ): void {
+    const row = new Float64Array(cols);
+    for (let i = 0; i < rows; i++) {
+      const xo = i * cols;
+      for (let d = 0; d < cols; d++) row[d] = x[xo + d]! - (center ? center[d]! : 0);
+      const wi = w ? w[i]! : 1;
+      if (wi !== 0) {
+        for (let a = 0; a < cols; a++) {
+          const wa = wi * row[a]!;
+          if (wa === 0) continue;
+          const go = a * cols;
+          for (let b = a; b < cols; b++) g[go + b]! += wa * row[b]!;
+        }
+      }
+      if (v && xty) {
+        const vi = v[i]!;
+        for (let a = 0; a < cols; a++) xty[a]! += vi * row[a]!;
+      }
+    }
+  }
+
+  choleskySolve(g: Float64Array, n: number, b: Float64Array, nrhs: number): void {
+    // Upper-triangular factor U with G = UᵀU, computed in place in the upper triangle (row-major).
+    for (let j = 0; j < n; j++) {
+      let s = g[j * n + j]!;
+      for (let p = 0; p < j; p++) s -= g[p * n + j]! * g[p * n + j]!;
+      if (!(s > 0) || !Number.isFinite(s)) {
+        throw new QuiverError(
+          'NOT_POSITIVE_DEFINITE',
+          `the Gram matrix is not positive definite (pivot ${j} is ${s}); add an L2 penalty or remove constant or duplicate columns`,
+          { pivot: j },
+        );
+      }
+      const ujj = Math.sqrt(s);
+      g[j * n + j] = ujj;
+      for (let c = j + 1; c < n; c++) {
+        let t = g[j * n + c]!;
+        for (let p = 0; p < j; p++) t -= g[p * n + j]! * g[p * n + c]!;
+        g[j * n + c] = t / ujj;
+      }
+    }
+    for (let r = 0; r < nrhs; r++) {
+      // Uᵀ y = b (forward), then U x = y (backward).
+      for (let i = 0; i < n; i++) {
+        let s = b[i * nrhs + r]!;
+        for (let p = 0; p < i; p++) s -= g[p * n + i]! * b[p * nrhs + r]!;
+        b[i * nrhs + r] = s / g[i * n + i]!;
+      }
+      for (let i = n - 1; i >= 0; i--) {
+        let s = b[i * nrhs + r]!;
+        for (let p = i + 1; p < n; p++) s -= g[i * n + p]! * b[p * nrhs + r]!;
+        b[i * nrhs + r] = s / g[i * n + i]!;
+      }
+    }
+  }
+
+  matvec(x: Float32Array, rows: number, cols: number, w: Float64Array, bias: number, link: Link, out: Float32Array): void {
+    for (let i = 0; i < rows; i++) {
+      const xo = i * cols;
+      let s = bias;
+      for (let d = 0; d < cols; d++) s += x[xo + d]! * w[d]!;
+      out[i] = link === LINK_SIGMOID ? sigmoid(s) : s;
+    }
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The one kernel contract that the native, WASM and plain-JS backends implement.
+ *
+ * Rules that hold for every kernel:
+ * - Matrices are row-major f32 (`rows × cols`). Shapes were validated by the engine: kernels trust them.
+ * - Outputs are allocated by the caller; kernels never allocate in steady state.
+ * - Kernels that *accumulate* (`gram`, `kmeansStep` sums/counts) add into their outputs; the caller zeroes.
+ * - Reductions (norms, Gram, KMeans sums, inertia) accumulate in f64. Dot products for similarity,
+ *   top-k and KMeans assignment may accumulate in f32 (SIMD lanes, FMA); the js backend uses f64 and is
+ *   the reference.
+ * - Results for one output element must not depend on how the caller tiles the other dimensions
+ *   (thread count and tile size must not change results).
+ * - Kernels are synchronous and single-threaded: the pool is the only layer of parallelism.
+ *
+ * Memory: the engine obtains every buffer it hands to a kernel in a worker from `alloc`, sends the
+ * `SharedRegion` to the worker, and the worker calls `view` to get a typed array. For native and js a region
+ * is a plain SharedArrayBuffer; for wasm it is a slice of one shared WebAssembly.Memory, so kernels
+ * read it in place (no copy per tile). `alloc`/`free` are called on the main thread only.
+ */
+import type { BackendName } from '../types.js';
+
+export type ElementKind = 'f32' | 'f64' | 'i32';
+
+export interface SharedRegion {
+  buffer: SharedArrayBuffer;
+  byteOffset: number;
+  /** Number of elements of `kind`. */
+  length: number;
+  kind: ElementKind;
+}
+
+export type ViewOf<K extends ElementKind> = K extends 'f32'
+  ? Float32Array
+  : K extends 'f64'
+    ? Float64Array
+    : Int32Array;
+
+/** Link function for `matvec`: 0 = identity, 1 = logistic sigmoid 1/(1+exp(-z)). */
+export const LINK_IDENTITY = 0;
+export const LINK_SIGMOID = 1;
+export type Link = typeof LINK_IDENTITY | typeof LINK_SIGMOID;
+
+export interface BackendInfo {
+  name: BackendName;
+  /** Instruction set the kernels were dispatched to: 'avx512', 'avx2', 'sse2', 'simd128', 'scalar', 'f64-reference'. */
+  simd: string;
+  /** Free-form version facts (crate version, AssemblyScript version, ...). */
+  versions: Record<string, string>;
+}
+
+/** What a worker needs to load the same backend the main thread selected. */
+export interface BackendInit {
+  name: BackendName;
+  /** For wasm: the shared memory every instance imports. */
+  memory?: WebAssembly.Memory;
+  /** For wasm: force the scalar build ('scalar') or let it choose ('auto'). */
+  wasmBuild?: 'auto' | 'simd' | 'scalar';
+}
+
+export interface Backend {
+  readonly info: BackendInfo;
+  /** Data a worker needs to load the same backend (structured-clonable). */
+  readonly init: BackendInit;
+
+  alloc<K extends ElementKind>(kind: K, length: number): SharedRegion;
+  free(region: SharedRegion): void;
+  view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K>;
+
+  /**
+   * out[i,:] = x[i,:] / ‖x[i,:]‖₂ and norms[i] = ‖x[i,:]‖₂ (sum of squares in f64).
+   * A zero row stays zero (norm 0). `out` may be `x` (in place).
+   */
+  normalizeRows(x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void;
+
+  /**
+   * Dense block of dot products: out[i * ldOut + j] = a[i,:] · b[j,:] for i < aRows, j < bRows.
+   * `out` starts at the block's first element; `ldOut` ≥ bRows is its row stride.
+   */
+  similarityTile(
+    a: Float32Array,
+    aRows: number,
+    b: Float32Array,
+    bRows: number,
+    cols: number,
+    out: Float32Array,
+    ldOut: number,
+  ): void;
+
+  /**
+   * Fused top-k: merges the dot products of each query row q[i,:] with every base row x[j,:] into a
+   * per-query running top-k, never materialising the qRows × xRows block.
+   *
+   * State (in/out): outIdx/outScores hold k entries per query (row-major), sorted best first:
+   * higher score first, equal scores by lower index first. Empty slots are idx -1, score -Infinity and sort
+   * last; the caller initialises them so. Base row j has global index `xOffset + j`; query row i has
+   * global index `qOffset + i`. With `excludeSelf`, a base row whose global index equals the query's
+   * global index is skipped (self-joins).
+   */
+  topkTile(
+    q: Float32Array,
+    qRows: number,
+    x: Float32Array,
+    xRows: number,
+    cols: number,
+    k: number,
+    qOffset: number,
+    xOffset: number,
+    excludeSelf: boolean,
+    outIdx: Int32Array,
+    outScores: Float32Array,
+  ): void;
+
+  /**
+   * One Lloyd step over a block of rows. Assignment by ‖x‖² − 2x·c + ‖c‖² (ties to the lower centroid);
+   * minDist2[i] = Σ_d (x[i,d] − c[label,d])² computed directly in f64 for the chosen centroid;
+   * sums[label,:] += w_i x[i,:] (f64), counts[label] += w_i (f64, w_i = 1 without weights).
+   * Returns the block's inertia Σ w_i minDist2[i] (f64).
+   */
+  kmeansStep(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    centroids: Float32Array,
+    k: number,
+    weights: Float32Array | null,
+    labels: Int32Array,
+    minDist2: Float64Array,
+    sums: Float64Array,
+    counts: Float64Array,
+  ): number;
+
+  /**
+   * Weighted Gram accumulation in f64 over a block of rows, optionally centred:
+   *   g[a * cols + b] += Σ_i w_i (x[i,a] − c_a)(x[i,b] − c_b)   for b ≥ a (the upper triangle; the lower
+   *   triangle is left as it was),
+   *   xty[a] += Σ_i v_i (x[i,a] − c_a)                            when v and xty are given.
+   * `w` null means all ones; `center` null means no centring. Note that `v` is NOT multiplied by w:
+   * pass w∘y when XᵀWy is wanted.
+   */
+  gram(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    w: Float64Array | null,
+    center: Float64Array | null,
+    v: Float64Array | null,
+    g: Float64Array,
+    xty: Float64Array | null,
+  ): void;
+
+  /**
+   * Solves G X = B in place by Cholesky, f64. Reads the upper triangle of row-major g (n × n),
+   * overwrites g with the factor (contents unspecified beyond that) and b (n × nrhs, row-major) with X.
+   * A pivot ≤ 0 (or not finite) throws QuiverError NOT_POSITIVE_DEFINITE with details.pivot = its index.
+   */
+  choleskySolve(g: Float64Array, n: number, b: Float64Array, nrhs: number): void;
+
+  /** out[i] = link(Σ_d x[i,d] w[d] + bias), accumulated in f64, stored as f32. */
+  matvec(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    w: Float64Array,
+    bias: number,
+    link: Link,
+    out: Float32Array,
+  ): void;
+}
