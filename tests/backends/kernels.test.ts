@@ -21,7 +21,7 @@ function sortTopK(scores: Float64Array | Float32Array, k: number, skip = -1): nu
   return order.slice(0, k);
 }
 
-describe.each(backends.map((b) => [b.info.name, b] as const))('%s kernels', (_name, b: Backend) => {
+describe.each(backends.map((b) => [`${b.info.name}/${b.info.simd}`, b] as const))('%s kernels', (_name, b: Backend) => {
   it('reports what it is', () => {
     expect(b.info.simd.length).toBeGreaterThan(0);
   });
