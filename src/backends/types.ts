@@ -62,7 +62,7 @@ export interface Backend {
   /** Data a worker needs to load the same backend (structured-clonable). */
   readonly init: BackendInit;
 
-  alloc<K extends ElementKind>(kind: K, length: number): SharedRegion;
+  alloc<K extends ElementKind>(kind: K, length: number): SharedRegion & { kind: K };
   free(region: SharedRegion): void;
   view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K>;
 

@@ -1,0 +1,451 @@
+/**
+ * The engine: validates shapes once, stages inputs in shared regions, tiles the work, schedules tiles on
+ * the pool (or runs them inline when they are too small to be worth a thread hop), and merges partial
+ * results in a fixed order. It is the only layer that knows about tiles and threads.
+ *
+ * Determinism: row tiles only ever split independent outputs (a query's top-k, a row of similarities, a
+ * row's label). Reductions (KMeans sums, Gram) are cut into blocks whose size depends on the input's
+ * shape alone; each block writes its own partial, and partials are summed in block order. So neither
+ * the thread count nor the tile size changes a result.
+ */
+import { getBackend, loadAttempts, parseBackendChoice } from '../backends/index.js';
+import type { Backend, ElementKind, Link, SharedRegion, ViewOf } from '../backends/types.js';
+import { QuiverError } from '../errors.js';
+import { Pool, defaultThreads, validateThreads } from '../pool/pool.js';
+import { runTask } from '../pool/run-task.js';
+import type { F32, F64, I32, TaskMap, TaskName } from '../pool/tasks.js';
+import type { BackendChoice, Matrix, Metric, TopKResult } from '../types.js';
+import { checkFinite, checkMatrix, checkPositiveInt, checkSameCols, checkVector } from './validate.js';
+
+export interface EngineOptions {
+  /** Kernel backend: 'auto' (default, or QUIVER_BACKEND) picks native when it loads, else wasm. */
+  backend?: BackendChoice;
+  /** Worker threads (default QUIVER_THREADS, else the machine's available parallelism). */
+  threads?: number;
+  /** Rows per tile (task); default: chosen from the shape and thread count. Never changes results. */
+  tileRows?: number;
+  /** Tasks allowed to queue beyond the running ones before calls fail with OVERLOADED. */
+  maxQueue?: number;
+  /** Work (multiply-adds) below which a call runs inline on the calling thread. Default 2,000,000. */
+  inlineWork?: number;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface TopKOptions extends CallOptions {
+  k: number;
+  metric?: Metric;
+  /** Skip base row i for query i (self-joins: similar items of an item exclude the item itself). */
+  excludeSelf?: boolean;
+}
+
+export interface EngineInfo {
+  backend: string;
+  simd: string;
+  threads: number;
+  versions: Record<string, string>;
+  /** Every backend load attempt of this process, with the reason of each failure. */
+  attempts: { backend: string; ok: boolean; error?: string }[];
+}
+
+/** A matrix copied once into a shared region, so iterative algorithms do not copy it per call. */
+export class StagedMatrix {
+  #released = false;
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+    readonly region: F32,
+    private readonly owner: Engine,
+  ) {}
+  get released(): boolean {
+    return this.#released;
+  }
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.owner.backend.free(this.region);
+  }
+}
+
+export type MatrixInput = Matrix | StagedMatrix;
+
+export interface KmeansStepResult {
+  labels: Int32Array;
+  minDist2: Float64Array;
+  /** k × cols sums of the rows assigned to each centroid (weighted). */
+  sums: Float64Array;
+  counts: Float64Array;
+  inertia: number;
+}
+
+export interface GramOptions extends CallOptions {
+  /** Row weights W (default all ones). */
+  w?: Float64Array | null;
+  /** Subtract this vector from every row first (centring). */
+  center?: Float64Array | null;
+  /** Also compute Xᵀv (v is not multiplied by w). */
+  v?: Float64Array | null;
+}
+
+export interface GramResult {
+  /** cols × cols, symmetric (both triangles filled). */
+  g: Float64Array;
+  xty: Float64Array | null;
+}
+
+const DEFAULT_INLINE_WORK = 2_000_000;
+const MAX_REDUCE_BLOCKS = 64;
+const MIN_REDUCE_BLOCK_ROWS = 2048;
+
+export class Engine {
+  readonly backend: Backend;
+  readonly threads: number;
+  readonly #tileRows: number | undefined;
+  readonly #maxQueue: number | undefined;
+  readonly #inlineWork: number;
+  #pool: Pool | null = null;
+  #closed = false;
+
+  private constructor(backend: Backend, threads: number, opts: EngineOptions) {
+    this.backend = backend;
+    this.threads = threads;
+    this.#tileRows = opts.tileRows === undefined ? undefined : checkPositiveInt(opts.tileRows, 'tileRows');
+    this.#maxQueue = opts.maxQueue;
+    this.#inlineWork = opts.inlineWork ?? DEFAULT_INLINE_WORK;
+    if (!(this.#inlineWork >= 0)) throw new QuiverError('INVALID_ARGUMENT', `inlineWork must be ≥ 0 (got ${opts.inlineWork})`);
+  }
+
+  static async create(opts: EngineOptions = {}): Promise<Engine> {
+    const choice = opts.backend ?? parseBackendChoice(process.env['QUIVER_BACKEND']);
+    const threads = opts.threads === undefined ? defaultThreads() : validateThreads(opts.threads);
+    const backend = await getBackend(parseBackendChoice(choice));
+    return new Engine(backend, threads, opts);
+  }
+
+  info(): EngineInfo {
+    return {
+      backend: this.backend.info.name,
+      simd: this.backend.info.simd,
+      threads: this.threads,
+      versions: { ...this.backend.info.versions, node: process.versions.node },
+      attempts: loadAttempts().map((a) => ({ ...a })),
+    };
+  }
+
+  /** Tasks waiting for a worker (for backpressure decisions). */
+  get queueSize(): number {
+    return this.#pool?.queueSize ?? 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const p = this.#pool;
+    this.#pool = null;
+    if (p) await p.close();
+  }
+
+  // ---------------------------------------------------------------- staging and regions
+
+  /** Copies a matrix into a shared region once; pass the result to many calls, then `release()` it. */
+  stage(m: Matrix, name = 'x'): StagedMatrix {
+    checkMatrix(m, name);
+    const r = this.backend.alloc('f32', m.rows * m.cols) as F32;
+    this.backend.view(r).set(m.data);
+    return new StagedMatrix(m.rows, m.cols, r, this);
+  }
+
+  #alloc<K extends ElementKind>(regions: SharedRegion[], kind: K, length: number): SharedRegion & { kind: K } {
+    const r = this.backend.alloc(kind, Math.max(1, length)) as SharedRegion & { kind: K };
+    regions.push(r);
+    return r;
+  }
+
+  #view<K extends ElementKind>(r: SharedRegion & { kind: K }): ViewOf<K> {
+    return this.backend.view(r);
+  }
+
+  /** Input as a region: staged inputs are used as they are; plain ones are copied into a job region. */
+  #input(regions: SharedRegion[], m: MatrixInput, name: string): { region: F32; rows: number; cols: number } {
+    if (m instanceof StagedMatrix) {
+      if (m.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; stage it again`);
+      return { region: m.region, rows: m.rows, cols: m.cols };
+    }
+    checkMatrix(m, name);
+    const r = this.#alloc(regions, 'f32', m.rows * m.cols);
+    this.#view(r).set(m.data);
+    return { region: r, rows: m.rows, cols: m.cols };
+  }
+
+  #vector64(regions: SharedRegion[], v: ArrayLike<number>): F64 {
+    const r = this.#alloc(regions, 'f64', v.length);
+    this.#view(r).set(v);
+    return r;
+  }
+
+  /** Result arrays leave the engine as ordinary typed arrays the caller owns. */
+  #take<K extends ElementKind>(r: SharedRegion & { kind: K }, keep: SharedRegion[]): ViewOf<K> {
+    const v = this.#view(r);
+    if (this.backend.info.name !== 'wasm') {
+      // A SharedArrayBuffer view: hand it over without a copy, and do not free it with the job.
+      const i = keep.indexOf(r);
+      if (i >= 0) keep.splice(i, 1);
+      return v;
+    }
+    // WASM regions live in the shared linear memory, which is recycled: copy out.
+    return v.slice() as ViewOf<K>;
+  }
+
+  #release(regions: SharedRegion[]): void {
+    for (const r of regions) this.backend.free(r);
+    regions.length = 0;
+  }
+
+  // ---------------------------------------------------------------- scheduling
+
+  #getPool(): Pool {
+    if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
+    if (!this.#pool) this.#pool = new Pool({ threads: this.threads, backend: this.backend.init, maxQueue: this.#maxQueue });
+    return this.#pool;
+  }
+
+  /** Runs tasks inline when the whole call is small, else on the pool; results come back in task order. */
+  async #dispatch<N extends TaskName>(name: N, tasks: TaskMap[N][0][], work: number, signal?: AbortSignal): Promise<TaskMap[N][1][]> {
+    if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
+    if (signal?.aborted) throw new QuiverError('ABORTED', 'the request was aborted before its work started');
+    if (work <= this.#inlineWork) return tasks.map((t) => runTask(this.backend, name, t));
+    const pool = this.#getPool();
+    return Promise.all(tasks.map((t) => pool.run(name, t, signal)));
+  }
+
+  /** Row tiles: [row0, row1) ranges covering `rows`. */
+  #rowTiles(rows: number, minRows = 1): { row0: number; row1: number }[] {
+    const size = this.#tileRows ?? Math.max(minRows, Math.ceil(rows / (this.threads * 4)));
+    const out: { row0: number; row1: number }[] = [];
+    for (let r = 0; r < rows; r += size) out.push({ row0: r, row1: Math.min(rows, r + size) });
+    return out;
+  }
+
+  /** Reduction blocks depend on the shape only; tasks group whole blocks. */
+  #reduceBlocks(rows: number): { blockRows: number; nBlocks: number; groups: { block0: number; block1: number }[] } {
+    const blockRows = Math.max(MIN_REDUCE_BLOCK_ROWS, Math.ceil(rows / MAX_REDUCE_BLOCKS / 256) * 256);
+    const nBlocks = Math.ceil(rows / blockRows);
+    const per = this.#tileRows
+      ? Math.max(1, Math.round(this.#tileRows / blockRows))
+      : Math.max(1, Math.ceil(nBlocks / (this.threads * 2)));
+    const groups: { block0: number; block1: number }[] = [];
+    for (let b = 0; b < nBlocks; b += per) groups.push({ block0: b, block1: Math.min(nBlocks, b + per) });
+    return { blockRows, nBlocks, groups };
+  }
+
+  // ---------------------------------------------------------------- similarity and top-k
+
+  async #normalized(regions: SharedRegion[], m: MatrixInput, name: string, signal?: AbortSignal): Promise<{ region: F32; rows: number; cols: number }> {
+    const src = this.#input(regions, m, name);
+    const out = m instanceof StagedMatrix ? this.#alloc(regions, 'f32', src.rows * src.cols) : src.region;
+    const norms = this.#alloc(regions, 'f32', src.rows);
+    const tasks = this.#rowTiles(src.rows, 256).map((t) => ({ ...t, x: src.region, cols: src.cols, out, norms }));
+    await this.#dispatch('normalize', tasks, src.rows * src.cols, signal);
+    return { region: out, rows: src.rows, cols: src.cols };
+  }
+
+  /** Row-normalised copy of a matrix (zero rows stay zero), with the norms. */
+  async normalizeRows(x: MatrixInput, opts: CallOptions = {}): Promise<{ matrix: Matrix; norms: Float32Array }> {
+    const regions: SharedRegion[] = [];
+    try {
+      const src = this.#input(regions, x, 'x');
+      const out = this.#alloc(regions, 'f32', src.rows * src.cols);
+      const norms = this.#alloc(regions, 'f32', src.rows);
+      const tasks = this.#rowTiles(src.rows, 256).map((t) => ({ ...t, x: src.region, cols: src.cols, out, norms }));
+      await this.#dispatch('normalize', tasks, src.rows * src.cols, opts.signal);
+      return { matrix: { rows: src.rows, cols: src.cols, data: this.#take(out, regions) }, norms: this.#take(norms, regions) };
+    } finally {
+      this.#release(regions);
+    }
+  }
+
+  /**
+   * All-pairs similarity: rows of `a` against rows of `b` (default `a` itself), as an a.rows × b.rows matrix.
+   * metric 'cosine' (default) normalises rows first; zero vectors have similarity 0 with everything.
+   */
+  async cosineSimilarity(a: MatrixInput, b?: MatrixInput, opts: CallOptions & { metric?: Metric } = {}): Promise<Matrix> {
+    const metric = checkMetric(opts.metric);
+    const regions: SharedRegion[] = [];
+    try {
+      const self = b === undefined || b === a;
+      const an = metric === 'cosine' ? await this.#normalized(regions, a, 'a', opts.signal) : this.#input(regions, a, 'a');
+      const bn = self ? an : metric === 'cosine' ? await this.#normalized(regions, b, 'b', opts.signal) : this.#input(regions, b, 'b');
+      checkSameCols(an.cols, 'a', bn.cols, 'b');
+      const out = this.#alloc(regions, 'f32', an.rows * bn.rows);
+      const tasks = this.#rowTiles(an.rows, 16).map((t) => ({ ...t, a: an.region, b: bn.region, bRows: bn.rows, cols: an.cols, out }));
+      await this.#dispatch('similarity', tasks, an.rows * bn.rows * an.cols, opts.signal);
+      return { rows: an.rows, cols: bn.rows, data: this.#take(out, regions) };
+    } finally {
+      this.#release(regions);
+    }
+  }
+
+  /**
+   * Exact top-k neighbours of each query row among the base rows (default: the queries themselves).
+   * k larger than the candidates available is clamped: the result's `k` says how many were returned.
+   */
+  async topK(queries: MatrixInput, base: MatrixInput | undefined, opts: TopKOptions): Promise<TopKResult> {
+    const metric = checkMetric(opts.metric);
+    const requestedK = checkPositiveInt(opts.k, 'k');
+    const excludeSelf = opts.excludeSelf === true;
+    const regions: SharedRegion[] = [];
+    try {
+      const self = base === undefined || base === queries;
+      const q = metric === 'cosine' ? await this.#normalized(regions, queries, 'queries', opts.signal) : this.#input(regions, queries, 'queries');
+      const x = self ? q : metric === 'cosine' ? await this.#normalized(regions, base, 'base', opts.signal) : this.#input(regions, base, 'base');
+      checkSameCols(q.cols, 'queries', x.cols, 'base');
+      if (excludeSelf && !self && q.rows > x.rows) {
+        // Index-based exclusion still works, but some queries would have no self to exclude: say so.
+        throw new QuiverError('INVALID_ARGUMENT', `excludeSelf pairs query i with base row i, but there are ${q.rows} queries and only ${x.rows} base rows`);
+      }
+      const candidates = excludeSelf ? x.rows - 1 : x.rows;
+      if (candidates < 1) throw new QuiverError('INVALID_ARGUMENT', 'the base has no candidate rows (one row, and excludeSelf removes it)');
+      const k = Math.min(requestedK, candidates);
+      const idx = this.#alloc(regions, 'i32', q.rows * k);
+      const scores = this.#alloc(regions, 'f32', q.rows * k);
+      this.#view(idx).fill(-1);
+      this.#view(scores).fill(Number.NEGATIVE_INFINITY);
+      const tasks = this.#rowTiles(q.rows, 64).map((t) => ({ ...t, q: q.region, x: x.region, xRows: x.rows, cols: q.cols, k, excludeSelf, idx, scores }));
+      await this.#dispatch('topk', tasks, q.rows * x.rows * q.cols, opts.signal);
+      return { indices: this.#take(idx, regions), scores: this.#take(scores, regions), rows: q.rows, k, requestedK };
+    } finally {
+      this.#release(regions);
+    }
+  }
+
+  // ---------------------------------------------------------------- KMeans, Gram, solve, scoring
+
+  /** One Lloyd step over all rows: labels, exact squared distances, per-cluster sums and counts, inertia. */
+  async kmeansStep(x: MatrixInput, centroids: Matrix, weights?: Float32Array | null, opts: CallOptions = {}): Promise<KmeansStepResult> {
+    const regions: SharedRegion[] = [];
+    try {
+      const src = this.#input(regions, x, 'x');
+      checkMatrix(centroids, 'centroids');
+      checkSameCols(centroids.cols, 'centroids', src.cols, 'x');
+      const k = centroids.rows;
+      const c = this.#alloc(regions, 'f32', k * src.cols);
+      this.#view(c).set(centroids.data);
+      let w: F32 | null = null;
+      if (weights) {
+        checkVector(weights, 'sampleWeight', src.rows);
+        w = this.#alloc(regions, 'f32', src.rows);
+        this.#view(w).set(weights);
+      }
+      const { blockRows, nBlocks, groups } = this.#reduceBlocks(src.rows);
+      const labels: I32 = this.#alloc(regions, 'i32', src.rows);
+      const minDist2: F64 = this.#alloc(regions, 'f64', src.rows);
+      const sums: F64 = this.#alloc(regions, 'f64', nBlocks * k * src.cols);
+      const counts: F64 = this.#alloc(regions, 'f64', nBlocks * k);
+      this.#view(sums).fill(0);
+      this.#view(counts).fill(0);
+      const tasks = groups.map((g) => ({ ...g, blockRows, rows: src.rows, x: src.region, cols: src.cols, centroids: c, k, weights: w, labels, minDist2, sums, counts }));
+      const parts = await this.#dispatch('kmeans', tasks, src.rows * k * src.cols, opts.signal);
+      let inertia = 0;
+      for (const p of parts) for (const v of p) inertia += v;
+      return {
+        labels: this.#take(labels, regions),
+        minDist2: this.#take(minDist2, regions),
+        sums: sumBlocks(this.#view(sums), nBlocks, k * src.cols),
+        counts: sumBlocks(this.#view(counts), nBlocks, k),
+        inertia,
+      };
+    } finally {
+      this.#release(regions);
+    }
+  }
+
+  /** XᵀWX (f64, symmetric) and optionally Xᵀv, with optional centring. */
+  async gram(x: MatrixInput, opts: GramOptions = {}): Promise<GramResult> {
+    const regions: SharedRegion[] = [];
+    try {
+      const src = this.#input(regions, x, 'x');
+      const { rows, cols } = src;
+      const w = opts.w ? this.#vector64(regions, checkVector(opts.w, 'weights', rows)) : null;
+      const v = opts.v ? this.#vector64(regions, checkVector(opts.v, 'v', rows)) : null;
+      let center: F64 | null = null;
+      if (opts.center) {
+        checkVector(opts.center, 'center', cols);
+        center = this.#vector64(regions, opts.center);
+      }
+      const { blockRows, nBlocks, groups } = this.#reduceBlocks(rows);
+      const g: F64 = this.#alloc(regions, 'f64', nBlocks * cols * cols);
+      const xty: F64 | null = v ? this.#alloc(regions, 'f64', nBlocks * cols) : null;
+      this.#view(g).fill(0);
+      if (xty) this.#view(xty).fill(0);
+      const tasks = groups.map((gr) => ({ ...gr, blockRows, rows, x: src.region, cols, w, center, v, g, xty }));
+      await this.#dispatch('gram', tasks, (rows * cols * cols) / 2, opts.signal);
+      const full = sumBlocks(this.#view(g), nBlocks, cols * cols);
+      for (let a = 0; a < cols; a++) for (let b = a + 1; b < cols; b++) full[b * cols + a] = full[a * cols + b]!;
+      return { g: full, xty: xty ? sumBlocks(this.#view(xty), nBlocks, cols) : null };
+    } finally {
+      this.#release(regions);
+    }
+  }
+
+  /**
+   * Solves G X = B by Cholesky (f64). G is n × n symmetric (upper triangle read), B is n × nrhs.
+   * Throws NOT_POSITIVE_DEFINITE with the failing pivot. Inputs are not modified.
+   */
+  async choleskySolve(g: Float64Array, n: number, b: Float64Array, nrhs = 1, opts: CallOptions = {}): Promise<Float64Array> {
+    checkPositiveInt(n, 'n');
+    checkPositiveInt(nrhs, 'nrhs');
+    if (g.length !== n * n) throw new QuiverError('SHAPE_MISMATCH', `G has ${g.length} values; expected ${n} × ${n}`);
+    if (b.length !== n * nrhs) throw new QuiverError('SHAPE_MISMATCH', `B has ${b.length} values; expected ${n} × ${nrhs}`);
+    checkFinite(g, 'G', n);
+    checkFinite(b, 'B', nrhs);
+    const regions: SharedRegion[] = [];
+    try {
+      const gr = this.#vector64(regions, g);
+      const br = this.#vector64(regions, b);
+      await this.#dispatch('cholesky', [{ g: gr, n, b: br, nrhs }], (n * n * n) / 3 + n * n * nrhs, opts.signal);
+      return this.#view(br).slice();
+    } finally {
+      this.#release(regions);
+    }
+  }
+
+  /** Batch scoring: out[i] = link(x[i,:]·w + bias), link 0 identity or 1 sigmoid. */
+  async matvec(x: MatrixInput, w: Float64Array, bias: number, link: Link, opts: CallOptions = {}): Promise<Float32Array> {
+    const regions: SharedRegion[] = [];
+    try {
+      const src = this.#input(regions, x, 'x');
+      checkVector(w, 'coefficients', src.cols);
+      if (!Number.isFinite(bias)) throw new QuiverError('NON_FINITE', `the intercept is not finite (${bias})`);
+      const wr = this.#vector64(regions, w);
+      const out = this.#alloc(regions, 'f32', src.rows);
+      const tasks = this.#rowTiles(src.rows, 4096).map((t) => ({ ...t, x: src.region, cols: src.cols, w: wr, bias, link, out }));
+      await this.#dispatch('matvec', tasks, src.rows * src.cols, opts.signal);
+      return this.#take(out, regions);
+    } finally {
+      this.#release(regions);
+    }
+  }
+}
+
+function checkMetric(m: unknown): Metric {
+  if (m === undefined || m === 'cosine') return 'cosine';
+  if (m === 'dot') return 'dot';
+  throw new QuiverError('INVALID_ARGUMENT', `metric must be "cosine" or "dot" (got ${JSON.stringify(m)})`);
+}
+
+/** Sums nBlocks consecutive partials of `len` values, in block order. */
+function sumBlocks(parts: Float64Array, nBlocks: number, len: number): Float64Array {
+  const out = new Float64Array(len);
+  for (let b = 0; b < nBlocks; b++) {
+    const o = b * len;
+    for (let i = 0; i < len; i++) out[i]! += parts[o + i]!;
+  }
+  return out;
+}
+
+/** Creates an engine: `createEngine({ backend, threads })`. Call `close()` when done. */
+export function createEngine(opts: EngineOptions = {}): Promise<Engine> {
+  return Engine.create(opts);
+}

@@ -1,0 +1,80 @@
+/** Shape and value checks, done once at the engine's door so kernels can trust their inputs. */
+import { QuiverError } from '../errors.js';
+import type { Matrix } from '../types.js';
+
+export function checkMatrix(m: unknown, name: string): asserts m is Matrix {
+  if (typeof m !== 'object' || m === null) {
+    throw new QuiverError('INVALID_ARGUMENT', `${name} must be a matrix { rows, cols, data: Float32Array }`);
+  }
+  const { rows, cols, data } = m as Partial<Matrix>;
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || (rows as number) < 0 || (cols as number) < 0) {
+    throw new QuiverError('INVALID_ARGUMENT', `${name}.rows and ${name}.cols must be whole numbers ≥ 0 (got ${String(rows)} × ${String(cols)})`);
+  }
+  if (!(data instanceof Float32Array)) {
+    throw new QuiverError('INVALID_ARGUMENT', `${name}.data must be a Float32Array (convert with Float32Array.from)`);
+  }
+  if (rows === 0 || cols === 0) {
+    throw new QuiverError('INVALID_ARGUMENT', `${name} is empty (${rows} × ${cols}); it needs at least one row and one column`, {
+      rows,
+      cols,
+    });
+  }
+  if (data.length !== (rows as number) * (cols as number)) {
+    throw new QuiverError(
+      'SHAPE_MISMATCH',
+      `${name}.data has ${data.length} values but ${name} is ${rows} × ${cols} = ${(rows as number) * (cols as number)}`,
+      { rows, cols, length: data.length },
+    );
+  }
+  checkFinite(data, name, cols as number);
+}
+
+/** Rejects NaN and ±Infinity, naming the first bad cell. */
+export function checkFinite(data: ArrayLike<number>, name: string, cols = 1): void {
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    // v - v is NaN exactly for NaN and ±Infinity: one comparison per value.
+    if (v - v !== 0) {
+      const row = Math.floor(i / cols);
+      const col = i % cols;
+      const where = cols === 1 ? `index ${i}` : `row ${row}, column ${col}`;
+      throw new QuiverError('NON_FINITE', `${name} has a non-finite value (${v}) at ${where}; remove or impute it`, {
+        name,
+        row,
+        col,
+        value: String(v),
+      });
+    }
+  }
+}
+
+export function checkSameCols(aCols: number, aName: string, bCols: number, bName: string): void {
+  if (aCols !== bCols) {
+    throw new QuiverError(
+      'SHAPE_MISMATCH',
+      `${aName} has ${aCols} columns but ${bName} has ${bCols}; both must have the same number of columns`,
+      { [`${aName}Cols`]: aCols, [`${bName}Cols`]: bCols },
+    );
+  }
+}
+
+export function checkPositiveInt(v: unknown, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+    throw new QuiverError('INVALID_ARGUMENT', `${name} must be a whole number from 1 to ${max} (got ${String(v)})`);
+  }
+  return v;
+}
+
+export function checkVector(v: unknown, name: string, length: number): Float64Array | Float32Array {
+  if (!(v instanceof Float64Array) && !(v instanceof Float32Array)) {
+    throw new QuiverError('INVALID_ARGUMENT', `${name} must be a Float32Array or Float64Array`);
+  }
+  if (v.length !== length) {
+    throw new QuiverError('SHAPE_MISMATCH', `${name} has ${v.length} values; expected ${length} (one per row)`, {
+      length: v.length,
+      expected: length,
+    });
+  }
+  checkFinite(v, name);
+  return v;
+}

@@ -1,0 +1,96 @@
+/**
+ * Runs one task against a backend. The worker calls it; the engine calls it too for work small enough to
+ * run inline, so both paths execute the very same kernel calls (results cannot depend on where they ran).
+ */
+import type { Backend } from '../backends/types.js';
+import type { TaskMap, TaskName } from './tasks.js';
+
+type Handlers = { [N in TaskName]: (b: Backend, t: TaskMap[N][0]) => TaskMap[N][1] };
+
+export const handlers: Handlers = {
+  normalize(b, t) {
+    const x = b.view(t.x).subarray(t.row0 * t.cols, t.row1 * t.cols);
+    const out = b.view(t.out).subarray(t.row0 * t.cols, t.row1 * t.cols);
+    b.normalizeRows(x, t.row1 - t.row0, t.cols, out, b.view(t.norms).subarray(t.row0, t.row1));
+    return null;
+  },
+  similarity(b, t) {
+    const a = b.view(t.a).subarray(t.row0 * t.cols, t.row1 * t.cols);
+    const out = b.view(t.out).subarray(t.row0 * t.bRows, t.row1 * t.bRows);
+    b.similarityTile(a, t.row1 - t.row0, b.view(t.b), t.bRows, t.cols, out, t.bRows);
+    return null;
+  },
+  topk(b, t) {
+    const q = b.view(t.q).subarray(t.row0 * t.cols, t.row1 * t.cols);
+    const idx = b.view(t.idx).subarray(t.row0 * t.k, t.row1 * t.k);
+    const scores = b.view(t.scores).subarray(t.row0 * t.k, t.row1 * t.k);
+    b.topkTile(q, t.row1 - t.row0, b.view(t.x), t.xRows, t.cols, t.k, t.row0, 0, t.excludeSelf, idx, scores);
+    return null;
+  },
+  kmeans(b, t) {
+    const x = b.view(t.x);
+    const c = b.view(t.centroids);
+    const w = t.weights ? b.view(t.weights) : null;
+    const labels = b.view(t.labels);
+    const d2 = b.view(t.minDist2);
+    const sums = b.view(t.sums);
+    const counts = b.view(t.counts);
+    const inertia: number[] = [];
+    for (let blk = t.block0; blk < t.block1; blk++) {
+      const r0 = blk * t.blockRows;
+      const r1 = Math.min(t.rows, r0 + t.blockRows);
+      inertia.push(
+        b.kmeansStep(
+          x.subarray(r0 * t.cols, r1 * t.cols),
+          r1 - r0,
+          t.cols,
+          c,
+          t.k,
+          w ? w.subarray(r0, r1) : null,
+          labels.subarray(r0, r1),
+          d2.subarray(r0, r1),
+          sums.subarray(blk * t.k * t.cols, (blk + 1) * t.k * t.cols),
+          counts.subarray(blk * t.k, (blk + 1) * t.k),
+        ),
+      );
+    }
+    return inertia;
+  },
+  gram(b, t) {
+    const x = b.view(t.x);
+    const w = t.w ? b.view(t.w) : null;
+    const center = t.center ? b.view(t.center) : null;
+    const v = t.v ? b.view(t.v) : null;
+    const g = b.view(t.g);
+    const xty = t.xty ? b.view(t.xty) : null;
+    const cc = t.cols * t.cols;
+    for (let blk = t.block0; blk < t.block1; blk++) {
+      const r0 = blk * t.blockRows;
+      const r1 = Math.min(t.rows, r0 + t.blockRows);
+      b.gram(
+        x.subarray(r0 * t.cols, r1 * t.cols),
+        r1 - r0,
+        t.cols,
+        w ? w.subarray(r0, r1) : null,
+        center,
+        v ? v.subarray(r0, r1) : null,
+        g.subarray(blk * cc, (blk + 1) * cc),
+        xty ? xty.subarray(blk * t.cols, (blk + 1) * t.cols) : null,
+      );
+    }
+    return null;
+  },
+  matvec(b, t) {
+    const x = b.view(t.x).subarray(t.row0 * t.cols, t.row1 * t.cols);
+    b.matvec(x, t.row1 - t.row0, t.cols, b.view(t.w), t.bias, t.link, b.view(t.out).subarray(t.row0, t.row1));
+    return null;
+  },
+  cholesky(b, t) {
+    b.choleskySolve(b.view(t.g), t.n, b.view(t.b), t.nrhs);
+    return null;
+  },
+};
+
+export function runTask<N extends TaskName>(b: Backend, name: N, task: TaskMap[N][0]): TaskMap[N][1] {
+  return (handlers[name] as (b: Backend, t: TaskMap[N][0]) => TaskMap[N][1])(b, task);
+}

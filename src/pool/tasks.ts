@@ -1,0 +1,103 @@
+/**
+ * Task messages between the engine (main thread) and the pool's workers. Matrices travel as
+ * `SharedRegion`s (no copy); the worker takes views and calls one kernel per tile or reduction block.
+ */
+import type { SerializedError } from '../errors.js';
+import type { Link, SharedRegion } from '../backends/types.js';
+
+export type F32 = SharedRegion & { kind: 'f32' };
+export type F64 = SharedRegion & { kind: 'f64' };
+export type I32 = SharedRegion & { kind: 'i32' };
+
+/** Rows [row0, row1) of a row-major matrix with `cols` columns. */
+export interface RowRange {
+  row0: number;
+  row1: number;
+}
+
+export interface NormalizeTask extends RowRange {
+  x: F32;
+  cols: number;
+  out: F32;
+  norms: F32;
+}
+
+export interface SimilarityTask extends RowRange {
+  a: F32;
+  b: F32;
+  bRows: number;
+  cols: number;
+  out: F32;
+}
+
+export interface TopkTask extends RowRange {
+  q: F32;
+  x: F32;
+  xRows: number;
+  cols: number;
+  k: number;
+  excludeSelf: boolean;
+  idx: I32;
+  scores: F32;
+}
+
+/** Reductions: rows are split in fixed blocks of `blockRows`; block b writes partial slot b. */
+export interface BlockRange {
+  block0: number;
+  block1: number;
+  blockRows: number;
+  rows: number;
+}
+
+export interface KmeansTask extends BlockRange {
+  x: F32;
+  cols: number;
+  centroids: F32;
+  k: number;
+  weights: F32 | null;
+  labels: I32;
+  minDist2: F64;
+  /** nBlocks × k × cols partial sums, nBlocks × k partial counts. */
+  sums: F64;
+  counts: F64;
+}
+
+export interface GramTask extends BlockRange {
+  x: F32;
+  cols: number;
+  w: F64 | null;
+  center: F64 | null;
+  v: F64 | null;
+  /** nBlocks × cols × cols partial Gram matrices and nBlocks × cols partial Xᵀv. */
+  g: F64;
+  xty: F64 | null;
+}
+
+export interface MatvecTask extends RowRange {
+  x: F32;
+  cols: number;
+  w: F64;
+  bias: number;
+  link: Link;
+  out: F32;
+}
+
+export interface CholeskyTask {
+  g: F64;
+  n: number;
+  b: F64;
+  nrhs: number;
+}
+
+export type TaskResult<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
+
+export interface TaskMap {
+  normalize: [NormalizeTask, null];
+  similarity: [SimilarityTask, null];
+  topk: [TopkTask, null];
+  kmeans: [KmeansTask, number[]];
+  gram: [GramTask, null];
+  matvec: [MatvecTask, null];
+  cholesky: [CholeskyTask, null];
+}
+export type TaskName = keyof TaskMap;

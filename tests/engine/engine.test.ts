@@ -1,0 +1,188 @@
+// The engine on the backend this pass selected (QUIVER_BACKEND; npm test runs native, wasm, js):
+// pool results equal direct kernel calls for any thread count and tile size, and bad input is refused.
+import { afterAll, describe, expect, it } from 'vitest';
+import { createEngine, type Engine } from '../../src/engine/engine.js';
+import { QuiverError } from '../../src/errors.js';
+import { LINK_SIGMOID } from '../../src/backends/types.js';
+import type { Matrix } from '../../src/types.js';
+import { reference } from '../helpers/backends.js';
+import { randomF32, randomF64, smallIntF32 } from '../helpers/rng.js';
+import { TOLERANCE, expectClose } from '../helpers/tolerance.js';
+
+const engines: Engine[] = [];
+async function engine(opts: Parameters<typeof createEngine>[0] = {}): Promise<Engine> {
+  const e = await createEngine(opts);
+  engines.push(e);
+  return e;
+}
+afterAll(async () => {
+  await Promise.all(engines.map((e) => e.close()));
+});
+
+const mat = (rows: number, cols: number, data: Float32Array): Matrix => ({ rows, cols, data });
+
+async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): Promise<QuiverError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(QuiverError);
+    expect((e as QuiverError).code).toBe(code);
+    if (message) expect((e as QuiverError).message).toMatch(message);
+    return e as QuiverError;
+  }
+  throw new Error(`expected a QuiverError ${code}`);
+}
+
+describe('engine on the selected backend', () => {
+  it('reports its backend and threads', async () => {
+    const e = await engine({ threads: 2 });
+    const info = e.info();
+    expect(info.threads).toBe(2);
+    expect(['native', 'wasm', 'js']).toContain(info.backend);
+    if (process.env['QUIVER_BACKEND']) expect(info.backend).toBe(process.env['QUIVER_BACKEND']);
+    if (process.env['QUIVER_REQUIRE_NATIVE'] === '1') expect(info.backend).toBe('native');
+  });
+
+  it('topK and similarity: the same bits for 1, 2 and 3 threads and several tile sizes, inline or pooled', async () => {
+    const q = mat(70, 33, randomF32(70 * 33, 1));
+    const x = mat(301, 33, randomF32(301 * 33, 2));
+    const base = await engine({ threads: 1, inlineWork: Infinity });
+    const want = await base.topK(q, x, { k: 9 });
+    const wantSim = await base.cosineSimilarity(q, x);
+    for (const threads of [1, 2, 3]) {
+      for (const tileRows of [undefined, 1, 7, 64]) {
+        const e = await engine({ threads, tileRows, inlineWork: 0 });
+        const got = await e.topK(q, x, { k: 9 });
+        expect(Array.from(got.indices)).toEqual(Array.from(want.indices));
+        expect(Array.from(got.scores)).toEqual(Array.from(want.scores));
+        const sim = await e.cosineSimilarity(q, x);
+        expect(Array.from(sim.data)).toEqual(Array.from(wantSim.data));
+      }
+    }
+  });
+
+  it('topK equals a full sort of the exact similarities (small integers, ties to the lower index)', async () => {
+    const e = await engine({ threads: 2, inlineWork: 0 });
+    const cols = 8;
+    const x = mat(120, cols, smallIntF32(120 * cols, 9, 2));
+    const res = await e.topK(x, undefined, { k: 12, metric: 'dot', excludeSelf: true });
+    expect(res.k).toBe(12);
+    const s = new Float32Array(120 * 120);
+    reference.similarityTile(x.data, 120, x.data, 120, cols, s, 120); // oracle: exact integer dot products
+    for (let i = 0; i < 120; i++) {
+      const order = [...Array(120).keys()].filter((j) => j !== i).sort((a, b) => s[i * 120 + b]! - s[i * 120 + a]! || a - b);
+      expect(Array.from(res.indices.subarray(i * 12, i * 12 + 12))).toEqual(order.slice(0, 12));
+    }
+  });
+
+  it('cosine: zero vectors have similarity 0 with everything', async () => {
+    const e = await engine({ threads: 2 });
+    const a = mat(3, 4, new Float32Array([0, 0, 0, 0, 1, 2, 3, 4, -1, 0, 2, 0]));
+    const s = await e.cosineSimilarity(a);
+    expect(Array.from(s.data.subarray(0, 3))).toEqual([0, 0, 0]);
+    expect(s.data[1 * 3 + 0]).toBe(0);
+    expectClose([s.data[4]!], [1], TOLERANCE.normalize, 'self-similarity');
+  });
+
+  it('k larger than the base is clamped and reported', async () => {
+    const e = await engine({ threads: 1 });
+    const x = mat(5, 3, randomF32(15, 4));
+    const r = await e.topK(x, x, { k: 50, excludeSelf: true });
+    expect(r.k).toBe(4);
+    expect(r.requestedK).toBe(50);
+    expect(r.indices.length).toBe(5 * 4);
+  });
+
+  it('bad input: a typed error that says what to fix', async () => {
+    const e = await engine({ threads: 1 });
+    const x = mat(4, 3, randomF32(12, 5));
+    await expectCode(e.topK(x, mat(4, 2, randomF32(8, 6)), { k: 2 }), 'SHAPE_MISMATCH', /queries has 3 columns but base has 2/);
+    const nan = randomF32(12, 7);
+    nan[7] = Number.NaN;
+    await expectCode(e.topK(mat(4, 3, nan), x, { k: 2 }), 'NON_FINITE', /row 2, column 1/);
+    const inf = randomF32(12, 7);
+    inf[0] = Number.POSITIVE_INFINITY;
+    await expectCode(e.cosineSimilarity(mat(4, 3, inf)), 'NON_FINITE', /Infinity/);
+    await expectCode(e.topK(x, x, { k: 0 }), 'INVALID_ARGUMENT', /k must be a whole number/);
+    await expectCode(e.topK(x, x, { k: 1.5 }), 'INVALID_ARGUMENT', /k must be/);
+    await expectCode(e.topK(mat(0, 3, new Float32Array(0)), x, { k: 1 }), 'INVALID_ARGUMENT', /empty/);
+    await expectCode(e.cosineSimilarity(mat(4, 0, new Float32Array(0))), 'INVALID_ARGUMENT', /empty/);
+    await expectCode(e.cosineSimilarity(mat(4, 3, new Float32Array(11))), 'SHAPE_MISMATCH', /11 values/);
+    await expectCode(e.topK(x, x, { k: 1, metric: 'euclid' as 'dot' }), 'INVALID_ARGUMENT', /metric/);
+    await expectCode(e.topK(mat(1, 3, randomF32(3, 1)), undefined, { k: 1, excludeSelf: true }), 'INVALID_ARGUMENT', /no candidate/);
+  });
+
+  it('worker errors come back as the same error class and code', async () => {
+    const e = await engine({ threads: 2, inlineWork: 0 });
+    const g = new Float64Array([1, 2, 2, 1]); // indefinite: pivot 1 is 1 − 4 < 0
+    const err = await expectCode(e.choleskySolve(g, 2, new Float64Array([1, 1])), 'NOT_POSITIVE_DEFINITE');
+    expect(err.details?.['pivot']).toBe(1);
+  });
+
+  it('kmeansStep and gram: the same bits for any thread count; values match the reference', async () => {
+    const rows = 5000;
+    const cols = 7;
+    const x = mat(rows, cols, randomF32(rows * cols, 21));
+    const c = mat(4, cols, randomF32(4 * cols, 22));
+    const w = randomF64(rows, 23).map(Math.abs);
+    const v = randomF64(rows, 24);
+    const results = [];
+    for (const [threads, tileRows] of [[1, undefined], [2, undefined], [3, 2048], [2, 100000]] as const) {
+      const e = await engine({ threads, tileRows, inlineWork: 0 });
+      const staged = e.stage(x);
+      const km = await e.kmeansStep(staged, c, null);
+      const gr = await e.gram(staged, { w, v, center: new Float64Array(cols).fill(0.1) });
+      staged.release();
+      results.push({ km, gr });
+    }
+    for (const r of results.slice(1)) {
+      expect(Array.from(r.km.labels)).toEqual(Array.from(results[0]!.km.labels));
+      expect(Array.from(r.km.sums)).toEqual(Array.from(results[0]!.km.sums));
+      expect(r.km.inertia).toBe(results[0]!.km.inertia);
+      expect(Array.from(r.gr.g)).toEqual(Array.from(results[0]!.gr.g));
+      expect(Array.from(r.gr.xty!)).toEqual(Array.from(results[0]!.gr.xty!));
+    }
+    // Reference: one pass of the f64 js kernels over all rows.
+    const labels = new Int32Array(rows);
+    const sums = new Float64Array(4 * cols);
+    const counts = new Float64Array(4);
+    const inertia = reference.kmeansStep(x.data, rows, cols, c.data, 4, null, labels, new Float64Array(rows), sums, counts);
+    const got = results[0]!;
+    expect(Array.from(got.km.labels)).toEqual(Array.from(labels));
+    expectClose(got.km.sums, sums, TOLERANCE.reductionF64, 'sums');
+    expectClose([got.km.inertia], [inertia], TOLERANCE.reductionF64, 'inertia');
+    const g = new Float64Array(cols * cols);
+    const xty = new Float64Array(cols);
+    reference.gram(x.data, rows, cols, w, new Float64Array(cols).fill(0.1), v, g, xty);
+    for (let a = 0; a < cols; a++) {
+      for (let b = a; b < cols; b++) {
+        expectClose([got.gr.g[a * cols + b]!, got.gr.g[b * cols + a]!], [g[a * cols + b]!, g[a * cols + b]!], TOLERANCE.reductionF64, 'gram');
+      }
+    }
+    expectClose(got.gr.xty!, xty, TOLERANCE.reductionF64, 'xty');
+  });
+
+  it('matvec and choleskySolve through the pool', async () => {
+    const e = await engine({ threads: 2, inlineWork: 0 });
+    const x = mat(9000, 5, randomF32(45000, 31));
+    const w = randomF64(5, 32);
+    const p = await e.matvec(x, w, -0.2, LINK_SIGMOID);
+    const ref = new Float32Array(9000);
+    reference.matvec(x.data, 9000, 5, w, -0.2, LINK_SIGMOID, ref);
+    expectClose(p, ref, TOLERANCE.matvec, 'matvec');
+    const g = new Float64Array([4, 2, 2, 3]);
+    const sol = await e.choleskySolve(g, 2, new Float64Array([2, 1]));
+    // Oracle: [[4,2],[2,3]]⁻¹ [2,1] = [0.5, 0] by hand.
+    expectClose(sol, [0.5, 0], TOLERANCE.solveResidual, 'solve');
+  });
+
+  it('an aborted signal stops the call with ABORTED; a closed engine refuses work', async () => {
+    const e = await engine({ threads: 1, inlineWork: 0 });
+    const ac = new AbortController();
+    ac.abort();
+    const x = mat(10, 3, randomF32(30, 3));
+    await expectCode(e.topK(x, x, { k: 2, signal: ac.signal }), 'ABORTED');
+    await e.close();
+    await expectCode(e.topK(x, x, { k: 2 }), 'ABORTED', /closed/);
+  });
+});
