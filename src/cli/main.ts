@@ -1,0 +1,31 @@
+/** The `quiver` CLI: one file per command, registered here. */
+import { Command, CommanderError } from 'commander';
+import { reportError } from './common.js';
+import { registerInfo } from './info.js';
+import { registerSimilarity } from './similarity.js';
+import { registerTopk } from './topk.js';
+
+export function buildProgram(): Command {
+  const program = new Command('quiver')
+    .description('Quiver: cosine top-k, KMeans and Gram-matrix solves for marketing analytics')
+    .showHelpAfterError()
+    .exitOverride();
+  registerInfo(program);
+  registerSimilarity(program);
+  registerTopk(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed the usage problem (or help/version, exit code 0).
+      process.exitCode = err.exitCode;
+      return;
+    }
+    reportError(err);
+  }
+}
