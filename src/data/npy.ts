@@ -59,7 +59,9 @@ export function parseNpy(bytes: Uint8Array, source = 'input'): NpyArray {
     throw bad(`truncated .npy data: ${bytes.length - dataStart} bytes for ${count} values of ${itemSize} bytes`, source);
   }
   // Copy into a fresh, aligned buffer: the input's offset may not be a multiple of the element size.
-  const body = bytes.slice(dataStart, dataStart + need);
+  // (Not `bytes.slice`: on a Node Buffer that is a view of the shared pool, not a copy.)
+  const body = new Uint8Array(need);
+  body.set(bytes.subarray(dataStart, dataStart + need));
   if (descr === '<f4') return { dtype: 'f32', shape, data: new Float32Array(body.buffer, 0, count) };
   if (descr === '<f8') return { dtype: 'f32', shape, data: Float32Array.from(new Float64Array(body.buffer, 0, count)) };
   return { dtype: 'i32', shape, data: new Int32Array(body.buffer, 0, count) };
