@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { reportError } from './common.js';
 import { registerInfo } from './info.js';
+import { registerServe } from './serve.js';
 import { registerSimilarity } from './similarity.js';
 import { registerTopk } from './topk.js';
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerInfo(program);
+  registerServe(program);
   registerSimilarity(program);
   registerTopk(program);
   return program;

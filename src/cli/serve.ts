@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { parseBackendChoice } from '../backends/index.js';
+import { exitOnSignals, startServer } from '../server/server.js';
+import { intOption, withEngineOptions, type GlobalOptions } from './common.js';
+
+interface Opts extends GlobalOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+}
+
+export function registerServe(program: Command): void {
+  withEngineOptions(
+    program
+      .command('serve')
+      .description('start the HTTP API (127.0.0.1 by default); QUIVER_API_KEY protects /v1 routes')
+      .option('--host <host>', 'address to bind', '127.0.0.1')
+      .option('--port <port>', 'port (0 picks a free one)', intOption('--port', 0), 8080)
+      .option('--data-dir <dir>', 'where fitted models are kept', '.quiver'),
+  ).action(async (opts: Opts) => {
+    const server = await startServer({
+      host: opts.host,
+      port: opts.port,
+      threads: opts.threads,
+      backend: opts.backend === undefined ? undefined : parseBackendChoice(opts.backend),
+      dataDir: opts.dataDir,
+    });
+    exitOnSignals(server);
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * Starts the HTTP API: creates the engine, builds the app, listens (127.0.0.1 by default), prints the URL
+ * and example requests, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight
+ * requests within a bound, close the pool, exit 0).
+ */
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createEngine, type Engine } from '../engine/engine.js';
+import type { BackendChoice } from '../types.js';
+import { buildApp, type AppOptions } from './app.js';
+import type { Limits, ServerContext } from './context.js';
+
+export interface ServeOptions {
+  host?: string;
+  port?: number;
+  threads?: number;
+  backend?: BackendChoice;
+  dataDir?: string;
+  limits?: Partial<Limits>;
+  /** Milliseconds to let in-flight requests finish on shutdown. */
+  shutdownGraceMs?: number;
+  /** Route plugins to add (models and recommenders register here). */
+  plugins?: AppOptions['plugins'];
+  /** Runs once after start (first-run demo models), with the app's context. */
+  onReady?: (ctx: { app: FastifyInstance; engine: Engine; dataDir: string }) => Promise<string[]>;
+  quiet?: boolean;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  engine: Engine;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: ServeOptions = {}): Promise<RunningServer> {
+  const dataDir = resolve(opts.dataDir ?? '.quiver');
+  await mkdir(dataDir, { recursive: true });
+  const engine = await createEngine({ backend: opts.backend, threads: opts.threads });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ engine, dataDir, limits: opts.limits, plugins: opts.plugins });
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  const url = address.replace('[::1]', 'localhost');
+  const examples = opts.onReady ? await opts.onReady({ app, engine, dataDir }) : [];
+  if (!opts.quiet) {
+    const info = engine.info();
+    const lines = [
+      `Quiver listening on ${url} (backend ${info.backend}/${info.simd}, ${info.threads} threads, data ${dataDir})`,
+      `API documentation: ${url}/docs`,
+      'Try:',
+      `  curl -s ${url}/v1/info`,
+      `  curl -s -X POST ${url}/v1/topk -H 'content-type: application/json' -d '{"queries":[[1,0],[0.9,0.1],[0,1]],"k":1,"excludeSelf":true}'`,
+      ...examples.map((e) => `  ${e.replaceAll('{url}', url)}`),
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const grace = opts.shutdownGraceMs ?? 10_000;
+      // app.close() stops accepting and waits for in-flight requests; bound the wait.
+      await Promise.race([app.close(), new Promise((r) => setTimeout(r, grace).unref())]);
+      await engine.close();
+    })();
+    return closing;
+  };
+  return { app, engine, url, close };
+}
+
+/** Installs SIGTERM/SIGINT handlers that close the server and exit 0. */
+export function exitOnSignals(server: RunningServer): void {
+  const onSignal = (sig: NodeJS.Signals) => {
+    process.stderr.write(`quiver: ${sig}: finishing in-flight requests, then exiting\n`);
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+export type { ServerContext };
