@@ -1,0 +1,88 @@
+// The service on a real socket (127.0.0.1, port 0): API key, backpressure under saturation, and graceful
+// shutdown of the CLI server on SIGTERM. Load loops are bounded in count and time.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createEngine } from '../../src/engine/engine.js';
+import { buildApp } from '../../src/server/app.js';
+import { randomF32 } from '../helpers/rng.js';
+
+const dataDir = () => mkdtempSync(join(tmpdir(), 'quiver-svc-'));
+
+describe('service', () => {
+  it('with an API key, /v1 routes refuse a missing or wrong key; /health stays open', async () => {
+    const engine = await createEngine({ threads: 1 });
+    const app = await buildApp({ engine, dataDir: dataDir(), apiKey: 's3cret' });
+    try {
+      const none = await app.inject({ method: 'GET', url: '/v1/info' });
+      expect(none.statusCode).toBe(401);
+      expect(none.json()).toMatchObject({ code: 'UNAUTHORIZED', message: expect.stringMatching(/Authorization: Bearer/) });
+      const wrong = await app.inject({ method: 'GET', url: '/v1/info', headers: { authorization: 'Bearer s3cre' } });
+      expect(wrong.statusCode).toBe(401);
+      const right = await app.inject({ method: 'GET', url: '/v1/info', headers: { authorization: 'Bearer s3cret' } });
+      expect(right.statusCode).toBe(200);
+      expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    } finally {
+      await app.close();
+      await engine.close();
+    }
+  });
+
+  it('a saturated pool answers 503 with Retry-After while /health stays fast', async () => {
+    const engine = await createEngine({ threads: 1 });
+    const app = await buildApp({ engine, dataDir: dataDir(), maxActive: 1, maxQueued: 2 });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    // One request computes and two may wait: a burst of 12 must see 503s.
+    try {
+      const n = 1500;
+      const rows = Array.from({ length: n }, (_, i) => Array.from(randomF32(48, i)));
+      const body = JSON.stringify({ queries: rows, k: 10 });
+      const burst = Array.from({ length: 12 }, () =>
+        fetch(`${url}/v1/topk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(120_000) }),
+      );
+      // While the burst is in flight, /health must answer quickly (it never waits for compute).
+      await new Promise((r) => setTimeout(r, 50));
+      const healthTimes: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        const h = await fetch(`${url}/health`);
+        healthTimes.push(performance.now() - t0);
+        expect(h.status).toBe(200);
+      }
+      const responses = await Promise.all(burst);
+      const statuses = responses.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(3);
+      const busy = responses.filter((r) => r.status === 503);
+      expect(busy.length).toBeGreaterThanOrEqual(1);
+      expect(busy[0]!.headers.get('retry-after')).toBe('1');
+      expect(await busy[0]!.json()).toMatchObject({ code: 'OVERLOADED', message: expect.stringMatching(/busy/) });
+      expect(Math.min(...healthTimes)).toBeLessThan(50);
+    } finally {
+      await app.close();
+      await engine.close();
+    }
+  });
+
+  it('quiver serve exits 0 on SIGTERM after finishing', async () => {
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'quiver.js');
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--threads', '1', '--data-dir', dataDir()], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 30_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on (http:\/\/[^ ]+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+    });
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
