@@ -1,0 +1,68 @@
+// Raw-pointer exports of the Quiver WASM kernels. Every pointer is a byte offset into the one imported shared
+// memory, every buffer is owned by the caller, and nothing here allocates. Optional arrays are passed as 0.
+// The instruction set is fixed at compile time: the `simd` target builds the *_simd128 kernels, the `scalar`
+// target (simd feature disabled) their scalar twins, so one source serves both builds.
+import { cholesky_f64_scalar, cholesky_f64_simd128 } from './kernels/cholesky';
+import { gram_f32_scalar, gram_f32_simd128 } from './kernels/gram';
+import { kmeans_f32_scalar, kmeans_f32_simd128 } from './kernels/kmeans';
+import { matvec_f32_scalar, matvec_f32_simd128 } from './kernels/matvec';
+import { normalize_f32_scalar, normalize_f32_simd128 } from './kernels/normalize';
+import { similarity_f32_scalar, similarity_f32_simd128 } from './kernels/similarity';
+import { topk_f32_scalar, topk_f32_simd128 } from './kernels/topk';
+
+/** 1 for the simd128 build, 0 for the scalar one. */
+export function simd_build(): i32 {
+  return ASC_FEATURE_SIMD ? 1 : 0;
+}
+
+/** AssemblyScript version as major * 10000 + minor * 100 + patch. */
+export function asc_version(): i32 {
+  return ASC_VERSION_MAJOR * 10000 + ASC_VERSION_MINOR * 100 + ASC_VERSION_PATCH;
+}
+
+/** First byte past the module's static data: the loader keeps every allocation above it. */
+export function heap_base(): usize {
+  return __heap_base;
+}
+
+export function normalize_rows(x: usize, rows: i32, cols: i32, out: usize, norms: usize): void {
+  if (ASC_FEATURE_SIMD) normalize_f32_simd128(x, rows, cols, out, norms);
+  else normalize_f32_scalar(x, rows, cols, out, norms);
+}
+
+export function similarity_tile(a: usize, aRows: i32, b: usize, bRows: i32, cols: i32, out: usize, ldOut: i32): void {
+  if (ASC_FEATURE_SIMD) similarity_f32_simd128(a, aRows, b, bRows, cols, out, ldOut);
+  else similarity_f32_scalar(a, aRows, b, bRows, cols, out, ldOut);
+}
+
+export function topk_tile(
+  q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
+  qOffset: i32, xOffset: i32, excludeSelf: bool, outIdx: usize, outScores: usize,
+): void {
+  if (ASC_FEATURE_SIMD) topk_f32_simd128(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
+  else topk_f32_scalar(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
+}
+
+export function kmeans_step(
+  x: usize, rows: i32, cols: i32, centroids: usize, k: i32, weights: usize,
+  labels: usize, minDist2: usize, sums: usize, counts: usize,
+): f64 {
+  if (ASC_FEATURE_SIMD) return kmeans_f32_simd128(x, rows, cols, centroids, k, weights, labels, minDist2, sums, counts);
+  return kmeans_f32_scalar(x, rows, cols, centroids, k, weights, labels, minDist2, sums, counts);
+}
+
+export function gram(x: usize, rows: i32, cols: i32, w: usize, center: usize, v: usize, g: usize, xty: usize): void {
+  if (ASC_FEATURE_SIMD) gram_f32_simd128(x, rows, cols, w, center, v, g, xty);
+  else gram_f32_scalar(x, rows, cols, w, center, v, g, xty);
+}
+
+/** -1 on success, else the index of the failing pivot (its value is left at g[pivot, pivot]). */
+export function cholesky_solve(g: usize, n: i32, b: usize, nrhs: i32): i32 {
+  if (ASC_FEATURE_SIMD) return cholesky_f64_simd128(g, n, b, nrhs);
+  return cholesky_f64_scalar(g, n, b, nrhs);
+}
+
+export function matvec(x: usize, rows: i32, cols: i32, w: usize, bias: f64, link: i32, out: usize): void {
+  if (ASC_FEATURE_SIMD) matvec_f32_simd128(x, rows, cols, w, bias, link, out);
+  else matvec_f32_scalar(x, rows, cols, w, bias, link, out);
+}
