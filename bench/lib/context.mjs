@@ -1,0 +1,113 @@
+// What every suite gets: the compiled library, engine helpers that turn "cannot load" into a skip line,
+// machine facts, the sgemm roof, and the size/budget tables for full and --quick runs.
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { probePython, runPeer, missingPython } from './python.mjs';
+
+export const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const rootDir = join(benchDir, '..');
+export const BACKENDS = ['native', 'wasm', 'js'];
+
+export async function loadLibrary() {
+  const entry = join(rootDir, 'dist', 'index.js');
+  try {
+    return await import(pathToFileURL(entry).href);
+  } catch (e) {
+    throw new Error(`cannot import the compiled library (${entry}): ${e.message}. Run \`npm install\` (or \`npm run build\`) first.`);
+  }
+}
+
+function reasonOf(e) {
+  return e?.details?.cause?.message ?? e?.message ?? String(e);
+}
+
+/** Opens an engine on one backend with `threads` workers, or returns the skip line for its rows. */
+export async function openEngine(lib, backend, threads) {
+  try {
+    const engine = await lib.createEngine({ backend, threads });
+    // Start the workers and load the backend in each (a small call above the inline threshold), so no
+    // timed call pays for pool start-up.
+    const warm = { rows: 256, cols: 128, data: new Float32Array(256 * 128).map((_, i) => ((i * 7919) % 13) - 6) };
+    await engine.cosineSimilarity(warm);
+    return { engine };
+  } catch (e) {
+    return { skipped: `skipped: ${backend} backend unavailable (${reasonOf(e)})` };
+  }
+}
+
+/** Runs fn(engine) on an engine that is always closed afterwards. */
+export async function withEngine(lib, backend, threads, fn) {
+  const { engine, skipped } = await openEngine(lib, backend, threads);
+  if (!engine) return { skipped };
+  try {
+    return { value: await fn(engine) };
+  } finally {
+    await engine.close();
+  }
+}
+
+function cpuFlags() {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const flags = /^flags\s*:\s*(.*)$/m.exec(info)?.[1]?.split(/\s+/) ?? [];
+    return ['sse4_2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni'].filter((f) => flags.includes(f));
+  } catch {
+    return [];
+  }
+}
+
+/** CPU, cores, memory, Node, every backend's load result and SIMD level, and the Python peers' versions. */
+export async function machineFacts(lib, threads) {
+  const backends = {};
+  for (const b of BACKENDS) {
+    try {
+      const e = await lib.createEngine({ backend: b, threads });
+      const info = e.info();
+      backends[b] = { ok: true, simd: info.simd, versions: info.versions };
+      await e.close();
+    } catch (e) {
+      backends[b] = { ok: false, reason: reasonOf(e) };
+    }
+  }
+  const py = probePython(threads);
+  return {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cpuFlags: cpuFlags(),
+    cores: os.availableParallelism(),
+    memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    node: process.versions.node,
+    threads,
+    backends,
+    python: py.ok ? { version: py.python, modules: py.modules, threadpools: py.threadpools } : { unavailable: py.reason },
+  };
+}
+
+/** numpy float32 n³ matmul on `threads` threads, best of a few runs; null (with the reason) without numpy. */
+export async function measureRoof(threads, quick) {
+  const missing = missingPython(threads, ['numpy']);
+  if (missing) return { gflops: null, reason: missing };
+  const n = quick ? 2048 : 4096;
+  const r = await runPeer('roof.py', { n, runs: quick ? 3 : 5 }, threads);
+  if (r.skipped || r.error) return { gflops: null, reason: r.skipped ?? r.error };
+  return { gflops: r.gflops, n, seconds: r.seconds, times: r.times, timer: r.timer };
+}
+
+export function describeMachine(m, roof) {
+  const be = BACKENDS.map((b) => (m.backends[b].ok ? `${b}=${m.backends[b].simd}` : `${b}=unavailable`)).join(' ');
+  const py = m.python.unavailable
+    ? `python: ${m.python.unavailable}`
+    : `python ${m.python.version}: ${Object.entries(m.python.modules)
+        .map(([k, v]) => `${k} ${v ?? 'missing'}`)
+        .join(', ')}`;
+  const roofText = roof.gflops
+    ? `sgemm roof ${roof.gflops.toFixed(0)} GFLOP/s (numpy f32 ${roof.n}³ matmul, ${threads(m)} threads, ${roof.timer})`
+    : `sgemm roof not measured (${roof.reason})`;
+  return [`machine: ${m.cpu}, ${m.cores} cores (${m.cpuFlags.join(' ')}), ${m.memoryGiB} GiB, node ${m.node}`, `backends: ${be}; engine threads ${m.threads}`, py, roofText];
+}
+
+function threads(m) {
+  return m.threads;
+}

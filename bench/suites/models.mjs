@@ -1,0 +1,3 @@
+export const name = 'models';
+export function targets() { return {}; }
+export async function run() { return []; }
