@@ -96,7 +96,8 @@ for (const name of opts.suites) {
   const suite = SUITES[name];
   const t0 = Date.now();
   const rows = await suite.run(ctx);
-  const targets = suite.targets(ctx);
+  // Only the workloads that produced rows (--only may have left some out).
+  const targets = Object.fromEntries(Object.entries(suite.targets(ctx)).filter(([w]) => rows.some((r) => r.workload === w)));
   finishRows(rows, targets, roof.gflops);
   printTable(`suite ${name}${opts.quick ? ' (--quick)' : ''}: ${((Date.now() - t0) / 1000).toFixed(0)} s`, rows, targets);
   const file = writeJson(opts.out, name, {

@@ -23,18 +23,29 @@ function reasonOf(e) {
   return e?.details?.cause?.message ?? e?.message ?? String(e);
 }
 
-/** Opens an engine on one backend with `threads` workers, or returns the skip line for its rows. */
+/**
+ * Opens an engine on one backend with `threads` workers. A backend that cannot load gives the skip line for
+ * its rows; one that loads but fails its first call throws (the rows then say FAILED, with the reason).
+ */
 export async function openEngine(lib, backend, threads) {
+  let engine;
   try {
-    const engine = await lib.createEngine({ backend, threads });
+    engine = await lib.createEngine({ backend, threads });
+  } catch (e) {
+    return { skipped: `skipped: ${backend} backend unavailable (${reasonOf(e)})` };
+  }
+  try {
     // Start the workers and load the backend in each (a small call above the inline threshold), so no
     // timed call pays for pool start-up.
     const warm = { rows: 256, cols: 128, data: new Float32Array(256 * 128).map((_, i) => ((i * 7919) % 13) - 6) };
     await engine.cosineSimilarity(warm);
-    return { engine };
   } catch (e) {
-    return { skipped: `skipped: ${backend} backend unavailable (${reasonOf(e)})` };
+    await engine.close().catch(() => {});
+    const err = new Error(`the ${backend} backend loaded but its warm-up call failed: ${reasonOf(e)}`);
+    err.code = e?.code;
+    throw err;
   }
+  return { engine };
 }
 
 /** Runs fn(engine) on an engine that is always closed afterwards. */

@@ -64,7 +64,7 @@ export function blobs(rows, cols, nBlobs, k, seed, spread = 2.5) {
   return { x: { rows, cols, data }, init: { rows: k, cols, data: init } };
 }
 
-/** W4 input: X standard normal (f32), y = X·β + 0.5 + N(0, 0.1²) in f64 with β drawn from the same seed. */
+/** W4 input: X standard normal (f32), y = X·β + N(0, 0.1²) in f64 with β drawn from the same seed. */
 export function regression(rows, cols, seed) {
   const x = gaussianMatrix(rows, cols, seed);
   const rng = makeRng(seed ^ 0x5bd1e995);
@@ -72,7 +72,7 @@ export function regression(rows, cols, seed) {
   for (let c = 0; c < cols; c++) beta[c] = rng.normal();
   const y = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {
-    let s = 0.5;
+    let s = 0;
     for (let c = 0; c < cols; c++) s += x.data[r * cols + c] * beta[c];
     y[r] = s + 0.1 * rng.normal();
   }

@@ -37,9 +37,9 @@ export function fmtCount(n) {
  * A measured row. `work` is in the rate's unit times seconds (FLOP for GFLOP/s, rows for rows/s);
  * `seconds` is what the time column shows (per call, per iteration or per fit, as `timeLabel` says).
  */
-export function measuredRow({ workload, impl, what, seconds, work, unit, timer, scaled = null, notes = [], peakRssDelta, check, roofEligible = true, extra }) {
+export function measuredRow({ workload, impl, what, seconds, work, unit, timer, scaled = null, notes = [], peakRssDelta, check, roofEligible = true, comparable = true, extra }) {
   const rate = unit === 'GFLOP/s' ? work / seconds / 1e9 : work / seconds;
-  return { workload, impl, what, seconds, rate, unit, timer, scaled, notes, peakRssDelta, check, roofEligible, extra };
+  return { workload, impl, what, seconds, rate, unit, timer, scaled, notes, peakRssDelta, check, roofEligible, comparable, extra };
 }
 
 export function skippedRow(workload, impl, reason) {
@@ -56,7 +56,7 @@ export function finishRows(rows, targets, roofGflops) {
   for (const r of rows) {
     if (r.skipped || r.failed) continue;
     const t = rows.find((x) => x.workload === r.workload && x.impl === targets[r.workload]?.impl && !x.skipped && !x.failed);
-    r.vsTarget = t && t.unit === r.unit ? r.rate / t.rate : null;
+    r.vsTarget = t && t.unit === r.unit && r.comparable !== false ? r.rate / t.rate : null;
     r.roofFraction = r.unit === 'GFLOP/s' && r.roofEligible && roofGflops ? r.rate / roofGflops : null;
   }
   return rows;

@@ -65,3 +65,17 @@ export async function hrtimeRuns(op, runs, warmup = 0) {
   }
   return { timer: `hrtime, median of ${runs} run${runs === 1 ? '' : 's'}${warmup ? ` after ${warmup} warm-up` : ''}`, seconds: median(times), times };
 }
+
+/**
+ * One untimed call first (warm-up, and its result is returned for checks); then benchmark.js when that call
+ * took under `longSeconds`, else `runs` hrtime runs. The result's `timer` says which.
+ */
+export async function timeAdaptive(name, op, { budget, longRuns }, longSeconds = 1) {
+  const t0 = process.hrtime.bigint();
+  const first = await op();
+  const once = Number(process.hrtime.bigint() - t0) / 1e9;
+  const timing = once < longSeconds ? await benchmarkJs(name, op, budget) : await hrtimeRuns(op, longRuns);
+  if (timing.timer === 'benchmark.js') timing.timer = `benchmark.js, median of ${timing.samples} samples, ±${timing.rme.toFixed(1)}%`;
+  else timing.timer += ' after 1 warm-up';
+  return { timing, first };
+}

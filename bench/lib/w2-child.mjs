@@ -13,7 +13,14 @@ const queries = gaussianMatrix(cfg.nq, cfg.d, cfg.seedQ);
 const base = gaussianMatrix(cfg.nb, cfg.d, cfg.seedX);
 // maxRSS is in KiB and is a high-water mark: everything above this point is the engine's.
 const rssInputs = process.resourceUsage().maxRSS * 1024;
-const { engine, skipped } = await openEngine(lib, cfg.backend, cfg.threads);
+let opened;
+try {
+  opened = await openEngine(lib, cfg.backend, cfg.threads);
+} catch (e) {
+  console.log(JSON.stringify({ error: e.message }));
+  process.exit(0);
+}
+const { engine, skipped } = opened;
 if (!engine) {
   console.log(JSON.stringify({ skipped }));
   process.exit(0);
