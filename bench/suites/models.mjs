@@ -318,10 +318,11 @@ async function runW4(ctx) {
         for (const i of peerImpls) rows.push(r.skipped ? skippedRow(i === 'numpy X @ w' ? 'W4-score' : 'W4', i, r.skipped) : failedRow('W4', i, r.error));
       } else {
         const engineCoef = rows.find((row) => row.workload === 'W4' && row.impl === 'native' && row.check)?.check.coef;
-        for (const [impl, m, what] of [
+        const gramPeers = ctx.wantWorkload('W4') ? [
           ['numpy f64', r.f64, `X64.T @ X64, X64.T @ y, Cholesky + triangular solves (${r.solver}); X64 = X.astype(float64) before the timer`],
           ['numpy f32', r.f32, `X.T @ X, X.T @ y32, Cholesky + triangular solves in float32 (f32 sums) (${r.solver})`],
-        ]) {
+        ] : [];
+        for (const [impl, m, what] of gramPeers) {
           rows.push(
             measuredRow({
               workload: 'W4',
@@ -336,7 +337,7 @@ async function runW4(ctx) {
             }),
           );
         }
-        rows.push(
+        if (ctx.wantWorkload('W4-SCORE')) rows.push(
           measuredRow({
             workload: 'W4-score',
             impl: 'numpy X @ w',
