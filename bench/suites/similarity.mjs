@@ -39,7 +39,29 @@ export async function run(ctx) {
   const rows = [];
   if (ctx.wantWorkload('W1')) rows.push(...(await runW1(ctx)));
   if (ctx.wantWorkload('W2')) rows.push(...(await runW2(ctx)));
+  const t = targets(ctx);
+  // W1's checksum is the top-left 64 × 64 block, the same entries at any n: scaled rows are checked too.
+  flagDisagreement(rows, 'W1', t.W1.impl, (c) => c.sum64x64, 1e-4, true);
+  flagDisagreement(rows, 'W2', t.W2.impl, (c) => c.meanTop1, 1e-4, false);
   return rows;
+}
+
+/**
+ * Rows at the target's size whose result checksum differs from the target's get a visible note: a fast row
+ * that computed something else must not pass unnoticed. Scaled rows are left out unless the checksum covers
+ * only entries they share with the full input.
+ */
+function flagDisagreement(rows, workload, targetImpl, value, rtol, includeScaled) {
+  const target = rows.find((r) => r.workload === workload && r.impl === targetImpl && r.check);
+  if (!target) return;
+  const ref = value(target.check);
+  for (const r of rows) {
+    if (r === target || r.workload !== workload || !r.check || (r.scaled && !includeScaled)) continue;
+    const v = value(r.check);
+    const agrees = Math.abs(v - ref) <= rtol * Math.abs(ref);
+    r.check.agreesWithTarget = agrees;
+    if (!agrees) r.notes.push(`RESULT DIFFERS from ${targetImpl} (${v} vs ${ref})`);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------ W1
