@@ -127,6 +127,23 @@ const ROW_BLOCK_BYTES: usize = 32 << 10;
   return exact;
 }
 
+/**
+ * SIMD fold of one row's four candidates: the common case (no candidate beats the running best) costs one
+ * vector min and one branch; otherwise, or when a lane is NaN, the exact in-order chain of fold4 decides.
+ */
+// @ts-ignore: decorator
+@inline function fold4_simd128(labels: usize, best: usize, i: i32, c: i32, r: v128, nLo: v128, nHi: v128): void {
+  const lo = f64x2.promote_low_f32x4(r);
+  const hi = f64x2.promote_low_f32x4(i32x4.shuffle(r, r, 2, 3, 2, 3));
+  const dLo = f64x2.sub(nLo, f64x2.add(lo, lo));
+  const dHi = f64x2.sub(nHi, f64x2.add(hi, hi));
+  const m = f64x2.min(dLo, dHi);
+  const b = load<f64>(best + (<usize>i << 3));
+  if (f64x2.extract_lane(m, 0) >= b && f64x2.extract_lane(m, 1) >= b) return;
+  fold4(labels, best, i, c,
+    f64x2.extract_lane(dLo, 0), f64x2.extract_lane(dLo, 1), f64x2.extract_lane(dHi, 0), f64x2.extract_lane(dHi, 1));
+}
+
 export function kmeans_f32_simd128(
   x: usize, rows: i32, cols: i32, cents: usize, k: i32, weights: usize,
   labels: usize, minDist2: usize, sums: usize, counts: usize,
@@ -146,23 +163,18 @@ export function kmeans_f32_simd128(
       const n1 = sqNormF64(c0 + rowBytes, cols);
       const n2 = sqNormF64(c0 + 2 * rowBytes, cols);
       const n3 = sqNormF64(c0 + 3 * rowBytes, cols);
+      const nLo = f64x2.replace_lane(f64x2.splat(n0), 1, n1);
+      const nHi = f64x2.replace_lane(f64x2.splat(n2), 1, n3);
       let i = i0;
       for (; i + 2 <= i1; i += 2) {
         const xi = x + <usize>i * rowBytes;
         const r0 = dot2x4_f32_simd128(xi, xi + rowBytes, c0, rowBytes, body, rem);
         const r1 = tileRow1;
-        fold4(labels, minDist2, i, c,
-          n0 - 2 * <f64>f32x4.extract_lane(r0, 0), n1 - 2 * <f64>f32x4.extract_lane(r0, 1),
-          n2 - 2 * <f64>f32x4.extract_lane(r0, 2), n3 - 2 * <f64>f32x4.extract_lane(r0, 3));
-        fold4(labels, minDist2, i + 1, c,
-          n0 - 2 * <f64>f32x4.extract_lane(r1, 0), n1 - 2 * <f64>f32x4.extract_lane(r1, 1),
-          n2 - 2 * <f64>f32x4.extract_lane(r1, 2), n3 - 2 * <f64>f32x4.extract_lane(r1, 3));
+        fold4_simd128(labels, minDist2, i, c, r0, nLo, nHi);
+        fold4_simd128(labels, minDist2, i + 1, c, r1, nLo, nHi);
       }
       if (i < i1) {
-        const r0 = dot1x4_f32_simd128(x + <usize>i * rowBytes, c0, rowBytes, body, rem);
-        fold4(labels, minDist2, i, c,
-          n0 - 2 * <f64>f32x4.extract_lane(r0, 0), n1 - 2 * <f64>f32x4.extract_lane(r0, 1),
-          n2 - 2 * <f64>f32x4.extract_lane(r0, 2), n3 - 2 * <f64>f32x4.extract_lane(r0, 3));
+        fold4_simd128(labels, minDist2, i, c, dot1x4_f32_simd128(x + <usize>i * rowBytes, c0, rowBytes, body, rem), nLo, nHi);
       }
     }
     for (; c < k; c++) {

@@ -1,0 +1,290 @@
+// What is specific to the wasm backend: one shared memory read in place by workers, the region allocator,
+// the copy path for arrays outside the memory, and build selection. Kernel numerics are in kernels.test.ts.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { QuiverError } from '../../src/errors.js';
+import { JsBackend } from '../../src/backends/js.js';
+import type { SharedRegion } from '../../src/backends/types.js';
+import { WasmBackend, loadWasmBackend } from '../../src/backends/wasm.js';
+import { randomF32, randomF64 } from '../helpers/rng.js';
+import { TOLERANCE, expectClose } from '../helpers/tolerance.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const distWasm = join(root, 'dist', 'backends', 'wasm.js');
+const reference = new JsBackend();
+
+async function load(init: Parameters<typeof loadWasmBackend>[0] = undefined): Promise<WasmBackend> {
+  return (await loadWasmBackend(init)) as WasmBackend;
+}
+
+/**
+ * A worker thread that runs function sources: `async (msg, ctx) => value`, where ctx.load is the compiled
+ * loadWasmBackend and ctx persists between calls (so a backend loaded in one call is used by the next).
+ */
+class TestWorker {
+  private readonly worker: Worker;
+
+  constructor() {
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const ctx = {};
+      const ready = import(workerData.url).then((mod) => { ctx.load = mod.loadWasmBackend; });
+      parentPort.on('message', async ({ body, msg }) => {
+        try {
+          await ready;
+          const fn = eval('(' + body + ')');
+          parentPort.postMessage({ ok: true, value: await fn(msg, ctx) });
+        } catch (e) {
+          parentPort.postMessage({ ok: false, code: e && e.code, message: String(e && e.message) });
+        }
+      });
+    `;
+    this.worker = new Worker(code, { eval: true, workerData: { url: pathToFileURL(distWasm).href } });
+  }
+
+  run(body: string, msg: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.worker.once('error', onError);
+      this.worker.once('message', (m: { ok: boolean; value?: unknown; code?: string; message?: string }) => {
+        this.worker.off('error', onError);
+        if (m.ok) resolve(m.value);
+        else reject(new QuiverError((m.code as 'INTERNAL') ?? 'INTERNAL', m.message ?? 'worker failed'));
+      });
+      this.worker.postMessage({ body, msg });
+    });
+  }
+
+  close(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+describe('wasm backend', () => {
+  const savedBuild = process.env['QUIVER_WASM_BUILD'];
+  afterEach(() => {
+    if (savedBuild === undefined) delete process.env['QUIVER_WASM_BUILD'];
+    else process.env['QUIVER_WASM_BUILD'] = savedBuild;
+  });
+
+  it('reports its build, the AssemblyScript version, and an init a worker can load', async () => {
+    const b = await load();
+    const b2 = await load({ name: 'wasm', wasmBuild: 'scalar' });
+    // Oracle: this Node has WebAssembly SIMD (20+), so auto picks simd128; 'scalar' forces the twin.
+    expect(b.info.simd).toBe('simd128');
+    expect(b2.info.simd).toBe('scalar');
+    const asc = JSON.parse(readFileSync(join(root, 'node_modules', 'assemblyscript', 'package.json'), 'utf8')) as { version: string };
+    expect(b.info.versions['assemblyscript']).toBe(asc.version);
+    expect(b.init.name).toBe('wasm');
+    expect(b.init.wasmBuild).toBe('simd');
+    expect(b.init.memory).toBeInstanceOf(WebAssembly.Memory);
+    expect(b.init.memory!.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // Two main-thread backends own separate memories.
+    expect(b2.init.memory).not.toBe(b.init.memory);
+  });
+
+  it('QUIVER_WASM_BUILD=scalar forces the scalar build; a bad value is an INVALID_ARGUMENT', async () => {
+    process.env['QUIVER_WASM_BUILD'] = 'scalar';
+    expect((await load()).info.simd).toBe('scalar');
+    process.env['QUIVER_WASM_BUILD'] = 'avx';
+    await expect(load()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('alloc: 64-byte aligned, above the reserved MiB, zeroed; free makes the block reusable', async () => {
+    const b = await load();
+    const r1 = b.alloc('f32', 10);
+    const r2 = b.alloc('f64', 3);
+    const r3 = b.alloc('i32', 1);
+    for (const r of [r1, r2, r3]) {
+      expect(r.byteOffset % 64).toBe(0);
+      expect(r.byteOffset).toBeGreaterThanOrEqual(1 << 20);
+      expect(r.buffer).toBe(b.init.memory!.buffer);
+    }
+    expect(r2.byteOffset).toBe(r1.byteOffset + 64);
+    b.view(r1).fill(7);
+    b.free(r1);
+    const again = b.alloc('f32', 16); // 64 bytes: fits exactly where r1 was (first fit)
+    expect(again.byteOffset).toBe(r1.byteOffset);
+    expect(Array.from(b.view(again))).toEqual(new Array(16).fill(0)); // reused blocks come back zeroed
+    // Freeing neighbours coalesces them: a block of both sizes fits at the first one's offset.
+    b.free(again);
+    b.free(r2);
+    const both = b.alloc('f32', 32);
+    expect(both.byteOffset).toBe(r1.byteOffset);
+    b.free(both);
+    b.free(r3);
+    expect(b.liveBytes).toBe(0);
+    expect(() => b.free(r3)).toThrowError(/no live region/);
+  });
+
+  it('alloc grows the memory; earlier regions keep their bytes and views', async () => {
+    const b = await load();
+    const before = b.init.memory!.buffer.byteLength;
+    const small = b.alloc('f64', 100);
+    const v = b.view(small);
+    v.set(randomF64(100, 1));
+    const big = b.alloc('f32', (before / 4) * 2); // twice the current memory: must grow
+    expect(b.init.memory!.buffer.byteLength).toBeGreaterThan(before);
+    expect(big.byteOffset + big.length * 4).toBeLessThanOrEqual(b.init.memory!.buffer.byteLength);
+    expect(Array.from(b.view(small))).toEqual(Array.from(randomF64(100, 1)));
+    expect(Array.from(v)).toEqual(Array.from(randomF64(100, 1))); // a view made before growing still works
+    const bv = b.view(big);
+    bv[bv.length - 1] = 3;
+    expect(b.view(big)[big.length - 1]).toBe(3);
+    b.free(big);
+    b.free(small);
+    expect(b.liveBytes).toBe(0);
+  });
+
+  it('an allocation beyond the 4 GiB limit is TOO_LARGE', async () => {
+    const b = await load();
+    expect(() => b.alloc('f64', 2 ** 30)).toThrowError(expect.objectContaining({ code: 'TOO_LARGE' }));
+    expect(b.liveBytes).toBe(0);
+  });
+
+  it('plain arrays are copied in and out around the call and the temporaries are freed', async () => {
+    const b = await load();
+    const cols = 33;
+    const x = randomF32(9 * cols, 3);
+    // In place on a plain array: the aliasing survives the copy.
+    const y = x.slice();
+    const norms = new Float32Array(9);
+    b.normalizeRows(y, 9, cols, y, norms);
+    const want = new Float32Array(9 * cols);
+    const wantNorms = new Float32Array(9);
+    reference.normalizeRows(x, 9, cols, want, wantNorms);
+    expectClose(y, want, TOLERANCE.normalize, 'in-place normalize of a plain array');
+    expectClose(norms, wantNorms, TOLERANCE.normalize, 'norms');
+    // Mixed: one input in a region, the other a plain subarray, output a plain array with gaps (ldOut > bRows).
+    const ra = b.alloc('f32', 4 * cols);
+    b.view(ra).set(x.subarray(0, 4 * cols));
+    const out = new Float32Array(4 * 6).fill(-5);
+    b.similarityTile(b.view(ra), 4, x.subarray(4 * cols), 5, cols, out, 6);
+    const ref = new Float32Array(4 * 6).fill(-5);
+    reference.similarityTile(x, 4, x.subarray(4 * cols), 5, cols, ref, 6);
+    expectClose(out, ref, TOLERANCE.dotF32, 'mixed similarity');
+    for (let i = 0; i < 4; i++) expect(out[i * 6 + 5]).toBe(-5);
+    b.free(ra);
+    expect(b.liveBytes).toBe(0);
+  });
+
+  it('a failing Cholesky frees its temporaries and says what to fix', async () => {
+    const b = await load();
+    const bad = new Float64Array([4, 2, 0, 2, 1, 0, 0, 0, 1]);
+    try {
+      b.choleskySolve(bad, 3, new Float64Array(3), 1);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(QuiverError);
+      expect((e as QuiverError).code).toBe('NOT_POSITIVE_DEFINITE');
+      expect((e as QuiverError).message).toBe(
+        'the Gram matrix is not positive definite (pivot 1 is 0); add an L2 penalty or remove constant or duplicate columns',
+      );
+      expect((e as QuiverError).details).toEqual({ pivot: 1 });
+    }
+    expect(b.liveBytes).toBe(0);
+  });
+
+  describe('workers', () => {
+    beforeAll(() => {
+      // Workers run compiled JavaScript: build dist/ when it is missing or older than the source.
+      const src = join(root, 'src', 'backends', 'wasm.ts');
+      if (!existsSync(distWasm) || statSync(distWasm).mtimeMs < statSync(src).mtimeMs) {
+        spawnSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { cwd: root, stdio: 'ignore' });
+      }
+      expect(existsSync(distWasm), `${distWasm} (run npx tsc -p tsconfig.build.json)`).toBe(true);
+    }, 120_000);
+
+    it('a worker loading the same init reads and writes main-thread regions in place', async () => {
+      const b = await load();
+      const rows = 6;
+      const cols = 17;
+      const x = randomF32(rows * cols, 21);
+      const rx = b.alloc('f32', rows * cols);
+      const rn = b.alloc('f32', rows);
+      b.view(rx).set(x);
+      const worker = new TestWorker();
+      const value = await worker
+        .run(
+          `async (m, ctx) => {
+            const w = await ctx.load(m.init);
+            const x = w.view(m.rx);
+            w.normalizeRows(x, m.rows, m.cols, x, w.view(m.rn));
+            return { simd: w.info.simd, wasmBuild: w.init.wasmBuild };
+          }`,
+          { init: b.init, rx, rn, rows, cols },
+        )
+        .finally(() => worker.close());
+      expect(value).toMatchObject({ simd: 'simd128', wasmBuild: 'simd' });
+      const want = new Float32Array(rows * cols);
+      const wantNorms = new Float32Array(rows);
+      reference.normalizeRows(x, rows, cols, want, wantNorms);
+      // The worker wrote through the shared memory: the main thread's views see the result.
+      expectClose(b.view(rx), want, TOLERANCE.normalize, 'normalized by the worker');
+      expectClose(b.view(rn), wantNorms, TOLERANCE.normalize, 'norms from the worker');
+    });
+
+    it('a worker sees regions allocated after the main thread grew the memory', async () => {
+      const b = await load({ name: 'wasm', wasmBuild: 'scalar' });
+      const worker = new TestWorker();
+      try {
+        const first = (await worker.run(
+          `async (m, ctx) => {
+            ctx.w = await ctx.load(m.init);
+            return ctx.w.init.memory.buffer.byteLength;
+          }`,
+          { init: b.init },
+        )) as number;
+        // Only now grow the memory, past the size the worker has seen, and hand it regions at the far end.
+        const filler = b.alloc('f32', first / 2);
+        const cols = 9;
+        const ra = b.alloc('f32', 3 * cols);
+        const rb = b.alloc('f32', 4 * cols);
+        const ro = b.alloc('f32', 12);
+        expect(ro.byteOffset).toBeGreaterThan(first);
+        const a = randomF32(3 * cols, 31);
+        const c = randomF32(4 * cols, 32);
+        b.view(ra).set(a);
+        b.view(rb).set(c);
+        const regions: Record<string, SharedRegion> = { ra, rb, ro };
+        await worker.run(
+          `async (m, ctx) => {
+            const w = ctx.w;
+            w.similarityTile(w.view(m.ra), 3, w.view(m.rb), 4, m.cols, w.view(m.ro), 4);
+            return null;
+          }`,
+          { ...regions, cols },
+        );
+        const ref = new Float32Array(12);
+        reference.similarityTile(a, 3, c, 4, cols, ref, 4);
+        expectClose(b.view(ro), ref, TOLERANCE.dotF32, 'similarity written by the worker');
+        b.free(filler);
+      } finally {
+        await worker.close();
+      }
+    });
+
+    it('in a worker, arrays outside the shared memory and alloc are INTERNAL errors', async () => {
+      const b = await load();
+      const worker = new TestWorker();
+      try {
+        await worker.run('async (m, ctx) => { ctx.w = await ctx.load(m.init); }', { init: b.init });
+        const plain = 'async (m, ctx) => ctx.w.normalizeRows(new Float32Array(4), 2, 2, new Float32Array(4), new Float32Array(2))';
+        await expect(worker.run(plain, null)).rejects.toMatchObject({
+          code: 'INTERNAL',
+          message: expect.stringMatching(/outside the shared memory/),
+        });
+        await expect(worker.run("async (m, ctx) => ctx.w.alloc('f32', 4)", null)).rejects.toMatchObject({
+          code: 'INTERNAL',
+          message: expect.stringMatching(/main-thread only/),
+        });
+      } finally {
+        await worker.close();
+      }
+    });
+  });
+});
