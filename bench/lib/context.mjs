@@ -11,7 +11,8 @@ export const rootDir = join(benchDir, '..');
 export const BACKENDS = ['native', 'wasm', 'js'];
 
 export async function loadLibrary() {
-  const entry = join(rootDir, 'dist', 'index.js');
+  // QUIVER_BENCH_DIST: another compiled copy of src/ (to try a build without touching dist/).
+  const entry = process.env.QUIVER_BENCH_DIST ? join(process.env.QUIVER_BENCH_DIST, 'index.js') : join(rootDir, 'dist', 'index.js');
   try {
     return await import(pathToFileURL(entry).href);
   } catch (e) {

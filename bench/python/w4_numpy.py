@@ -1,7 +1,7 @@
 """W4 OLS with numpy, three timings on the same X (f32) and y (f64):
 - f64:   X64.T @ X64, X64.T @ y, Cholesky, two triangular solves (X64 = X.astype(float64) before the timer);
 - f32:   the same in float32 (X.T @ X on the f32 input: faster, with f32 sums);
-- score: X @ w in float32 (batch scoring of every row)."""
+- score: X @ w in float32 (batch scoring of every row, w = the generating coefficients)."""
 from _common import config, emit, measure, require, set_threads
 
 (np,) = require("numpy")
@@ -37,7 +37,8 @@ def solve32():
     return chol_solve(X.T @ X, X.T @ y32)
 
 
-w32 = solve64().astype(np.float32)
+# Scoring uses the generating coefficients, the same vector the engine rows score with.
+w32 = np.load(cfg["beta"]).astype(np.float32)
 
 
 def score():

@@ -16,10 +16,11 @@ const SIZES = {
     W4: { n: 1_000_000, d: 64, jsN: 200_000, mlN: 50_000 },
     W5: { n: 200_000, d: 32, jsN: 50_000, mlN: 20_000, mlSteps: 100, C: 1, tol: 1e-4, maxIter: 100 },
   },
+  // --quick keeps the js rows at the (small) quick size where it can, so their result checks run too.
   quick: {
-    W3: { n: 20_000, d: 32, k: 16, iters: 20, blobs: 8, jsN: 5_000, mlN: 5_000 },
+    W3: { n: 20_000, d: 32, k: 16, iters: 20, blobs: 8, jsN: 20_000, mlN: 5_000 },
     W4: { n: 100_000, d: 64, jsN: 20_000, mlN: 10_000 },
-    W5: { n: 20_000, d: 32, jsN: 5_000, mlN: 2_000, mlSteps: 20, C: 1, tol: 1e-4, maxIter: 100 },
+    W5: { n: 20_000, d: 32, jsN: 20_000, mlN: 2_000, mlSteps: 20, C: 1, tol: 1e-4, maxIter: 100 },
   },
 };
 const SEEDS = { W3: 301, W4: 401, W5: 501 };
@@ -340,9 +341,13 @@ async function runW4(ctx) {
     if (missing) rows.push(...peerImpls.map((i) => skippedRow(i === 'numpy X @ w' ? 'W4-score' : 'W4', i, missing)));
     else {
       ctx.log('W4 numpy');
-      const paths = { x: ctx.inputs.write('w4_x', ctx.lib.encodeNpy, x.data, [x.rows, x.cols]), y: ctx.inputs.write('w4_y', ctx.lib.encodeNpy, y, [y.length]) };
+      const paths = {
+        x: ctx.inputs.write('w4_x', ctx.lib.encodeNpy, x.data, [x.rows, x.cols]),
+        y: ctx.inputs.write('w4_y', ctx.lib.encodeNpy, y, [y.length]),
+        beta: ctx.inputs.write('w4_beta', ctx.lib.encodeNpy, beta, [beta.length]),
+      };
       const r = await runPeer('w4_numpy.py', { ...paths, n: s.n, budget: ctx.pyBudget }, ctx.threads);
-      ctx.inputs.drop('w4_x', 'w4_y');
+      ctx.inputs.drop('w4_x', 'w4_y', 'w4_beta');
       if (r.skipped || r.error) {
         for (const i of peerImpls) rows.push(r.skipped ? skippedRow(i === 'numpy X @ w' ? 'W4-score' : 'W4', i, r.skipped) : failedRow('W4', i, r.error));
       } else {

@@ -12,9 +12,10 @@ const SIZES = {
     W1: { n: 4096, d: 256, jsN: 1024 },
     W2: { nq: 10_000, nb: 100_000, d: 128, k: 10, jsNq: 1_000, jsNb: 10_000, sklearnNq: 2_000 },
   },
+  // --quick keeps the js rows at the (small) quick size where it can, so their result checks run too.
   quick: {
-    W1: { n: 1024, d: 256, jsN: 256 },
-    W2: { nq: 500, nb: 10_000, d: 128, k: 10, jsNq: 100, jsNb: 2_000, sklearnNq: 250 },
+    W1: { n: 1024, d: 256, jsN: 1024 },
+    W2: { nq: 500, nb: 10_000, d: 128, k: 10, jsNq: 500, jsNb: 10_000, sklearnNq: 250 },
   },
 };
 const SEEDS = { W1: 101, W2q: 201, W2x: 202 };
