@@ -1,0 +1,11 @@
+//! One file per kernel family; each exports `<op>_<dtype>_<isa>` functions (a scalar twin plus the
+//! `unsafe` target-feature levels) over plain Rust slices. `lib.rs` is the only napi-aware code.
+pub mod cholesky;
+pub mod gram;
+pub mod kmeans;
+pub mod matvec;
+pub mod normalize;
+pub mod reduce;
+pub mod scratch;
+pub mod similarity;
+pub mod topk;

@@ -1,0 +1,343 @@
+//! napi glue only. Each export checks sizes and aliasing in O(1), looks up the caller's level table,
+//! and calls a plain Rust kernel on slices of the caller's own typed arrays: no copies, so views of
+//! SharedArrayBuffers are read and written in place. Failures become JavaScript errors whose message
+//! is "CODE: message | {json}" (what `QuiverError.from` parses).
+
+use napi::bindgen_prelude::{Float32ArraySlice, Float64ArraySlice, Int32ArraySlice};
+use napi::{Error, Result, Status};
+use napi_derive::napi;
+
+pub mod error;
+pub mod kernels;
+pub mod simd;
+
+use error::KernelError;
+use kernels::gram::GramArgs;
+use kernels::kmeans::KmeansArgs;
+use kernels::topk::TopkArgs;
+use simd::Kernels;
+
+fn fail(e: KernelError) -> Error {
+    Error::new(Status::GenericFailure, e.to_string())
+}
+
+fn level(isa: u32) -> Result<&'static Kernels> {
+    simd::table(isa).ok_or_else(|| {
+        fail(KernelError::new(
+            "BACKEND_UNAVAILABLE",
+            format!("instruction-set level {isa} cannot run on this CPU (its best is {})", simd::detected().name()),
+        ))
+    })
+}
+
+fn need(what: &str, have: usize, want: usize) -> Result<()> {
+    if have < want {
+        return Err(fail(KernelError::new(
+            "SHAPE_MISMATCH",
+            format!("{what} has {have} elements but the shape needs {want}"),
+        )));
+    }
+    Ok(())
+}
+
+/// The bytes an argument actually uses (not its whole view), for the aliasing check.
+#[derive(Clone, Copy)]
+struct Span {
+    name: &'static str,
+    start: usize,
+    end: usize,
+}
+
+fn span<T>(name: &'static str, s: &[T], used: usize) -> Span {
+    let start = s.as_ptr() as usize;
+    Span { name, start, end: start + used.min(s.len()) * std::mem::size_of::<T>() }
+}
+
+/// Outputs become `&mut` slices: Rust (and the optimiser) assume they share memory with nothing else.
+fn disjoint(outputs: &[Span], inputs: &[Span]) -> Result<()> {
+    for (i, o) in outputs.iter().enumerate() {
+        for other in outputs[i + 1..].iter().chain(inputs) {
+            if o.start < o.end && other.start < other.end && o.start < other.end && other.start < o.end {
+                return Err(fail(KernelError::new(
+                    "INVALID_ARGUMENT",
+                    format!("{} shares memory with {}; an output must not overlap another argument", o.name, other.name),
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[napi(object)]
+pub struct IsaInfo {
+    /// Level code to pass to the kernels: 0 scalar, 1 avx2, 2 avx512.
+    pub code: u32,
+    pub name: String,
+}
+
+/// The best instruction-set level of this CPU (probed once per process).
+#[napi]
+pub fn detected_isa() -> IsaInfo {
+    let isa = simd::detected();
+    IsaInfo { code: isa as u32, name: isa.name().to_owned() }
+}
+
+#[napi(object)]
+pub struct Versions {
+    pub native: String,
+    pub faer: String,
+}
+
+#[napi]
+pub fn versions() -> Versions {
+    Versions { native: env!("CARGO_PKG_VERSION").to_owned(), faer: env!("QUIVER_FAER_VERSION").to_owned() }
+}
+
+/// out[i,:] = x[i,:] / ‖x[i,:]‖₂, norms[i] = ‖x[i,:]‖₂. `out` may be `x` itself (in place).
+#[napi]
+pub fn normalize_rows(isa: u32, x: Float32ArraySlice, rows: u32, cols: u32, out: Float32ArraySlice, norms: Float32ArraySlice) -> Result<()> {
+    let t = level(isa)?;
+    let (rows, cols) = (rows as usize, cols as usize);
+    let len = rows * cols;
+    need("x", x.len(), len)?;
+    need("out", out.len(), len)?;
+    need("norms", norms.len(), rows)?;
+    let (mut out, mut norms) = (out, norms);
+    let in_place = x.as_ptr() == out.as_ptr();
+    let sx = span("x", &x, len);
+    let so = span("out", &out, len);
+    let sn = span("norms", &norms, rows);
+    if in_place {
+        disjoint(&[sn], &[sx])?;
+        // SAFETY: out is x; norms overlaps neither (checked); the table's level runs on this CPU.
+        unsafe { (t.normalize_rows_in_place)(&mut out.as_mut()[..len], rows, cols, &mut norms.as_mut()[..rows]) };
+    } else {
+        disjoint(&[so, sn], &[sx])?;
+        // SAFETY: outputs overlap nothing (checked); the table's level runs on this CPU.
+        unsafe { (t.normalize_rows)(&x[..len], rows, cols, &mut out.as_mut()[..len], &mut norms.as_mut()[..rows]) };
+    }
+    Ok(())
+}
+
+/// out[i * ldOut + j] = a[i,:]·b[j,:] for i < aRows, j < bRows (f32 FMA chains, deterministic per element).
+#[napi]
+pub fn similarity_tile(
+    isa: u32,
+    a: Float32ArraySlice,
+    a_rows: u32,
+    b: Float32ArraySlice,
+    b_rows: u32,
+    cols: u32,
+    out: Float32ArraySlice,
+    ld_out: u32,
+) -> Result<()> {
+    let t = level(isa)?;
+    let (m, n, k, ld) = (a_rows as usize, b_rows as usize, cols as usize, ld_out as usize);
+    need("a", a.len(), m * k)?;
+    need("b", b.len(), n * k)?;
+    if ld < n {
+        return Err(fail(KernelError::new("SHAPE_MISMATCH", format!("ldOut {ld} is smaller than bRows {n}"))));
+    }
+    let used = if m == 0 || n == 0 { 0 } else { (m - 1) * ld + n };
+    need("out", out.len(), used)?;
+    let mut out = out;
+    disjoint(&[span("out", &out, used)], &[span("a", &a, m * k), span("b", &b, n * k)])?;
+    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+    unsafe { (t.similarity_tile)(&a[..m * k], m, &b[..n * k], n, k, &mut out.as_mut()[..used], ld) };
+    Ok(())
+}
+
+/// Fused q·xᵀ plus a running per-query top-k (state sorted best first; ties to the lower index).
+#[napi]
+pub fn topk_tile(
+    isa: u32,
+    q: Float32ArraySlice,
+    q_rows: u32,
+    x: Float32ArraySlice,
+    x_rows: u32,
+    cols: u32,
+    k: u32,
+    q_offset: i64,
+    x_offset: i64,
+    exclude_self: bool,
+    out_idx: Int32ArraySlice,
+    out_scores: Float32ArraySlice,
+) -> Result<()> {
+    let t = level(isa)?;
+    let (qr, xr, d, k) = (q_rows as usize, x_rows as usize, cols as usize, k as usize);
+    need("q", q.len(), qr * d)?;
+    need("x", x.len(), xr * d)?;
+    need("outIdx", out_idx.len(), qr * k)?;
+    need("outScores", out_scores.len(), qr * k)?;
+    if x_offset < 0 || x_offset + xr as i64 > i32::MAX as i64 {
+        return Err(fail(KernelError::new(
+            "INVALID_ARGUMENT",
+            format!("base rows {x_offset}..{} do not fit the Int32 indices of the state", x_offset + xr as i64),
+        )));
+    }
+    let (mut out_idx, mut out_scores) = (out_idx, out_scores);
+    disjoint(
+        &[span("outIdx", &out_idx, qr * k), span("outScores", &out_scores, qr * k)],
+        &[span("q", &q, qr * d), span("x", &x, xr * d)],
+    )?;
+    let args = TopkArgs {
+        q: &q[..qr * d],
+        q_rows: qr,
+        x: &x[..xr * d],
+        x_rows: xr,
+        cols: d,
+        k,
+        q_offset,
+        x_offset,
+        exclude_self,
+        out_idx: unsafe { &mut out_idx.as_mut()[..qr * k] },
+        out_scores: unsafe { &mut out_scores.as_mut()[..qr * k] },
+    };
+    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+    unsafe { (t.topk_tile)(args) };
+    Ok(())
+}
+
+/// One Lloyd step over a block of rows; returns the block's inertia. Sums and counts accumulate.
+#[napi]
+pub fn kmeans_step(
+    isa: u32,
+    x: Float32ArraySlice,
+    rows: u32,
+    cols: u32,
+    centroids: Float32ArraySlice,
+    k: u32,
+    weights: Option<Float32ArraySlice>,
+    labels: Int32ArraySlice,
+    min_dist2: Float64ArraySlice,
+    sums: Float64ArraySlice,
+    counts: Float64ArraySlice,
+) -> Result<f64> {
+    let t = level(isa)?;
+    let (r, d, k) = (rows as usize, cols as usize, k as usize);
+    need("x", x.len(), r * d)?;
+    need("centroids", centroids.len(), k * d)?;
+    if let Some(w) = &weights {
+        need("weights", w.len(), r)?;
+    }
+    need("labels", labels.len(), r)?;
+    need("minDist2", min_dist2.len(), r)?;
+    need("sums", sums.len(), k * d)?;
+    need("counts", counts.len(), k)?;
+    let mut inputs = vec![span("x", &x, r * d), span("centroids", &centroids, k * d)];
+    if let Some(w) = &weights {
+        inputs.push(span("weights", w, r));
+    }
+    let (mut labels, mut min_dist2, mut sums, mut counts) = (labels, min_dist2, sums, counts);
+    disjoint(
+        &[span("labels", &labels, r), span("minDist2", &min_dist2, r), span("sums", &sums, k * d), span("counts", &counts, k)],
+        &inputs,
+    )?;
+    let args = KmeansArgs {
+        x: &x[..r * d],
+        rows: r,
+        cols: d,
+        centroids: &centroids[..k * d],
+        k,
+        weights: weights.as_ref().map(|w| &w[..r]),
+        labels: unsafe { &mut labels.as_mut()[..r] },
+        min_dist2: unsafe { &mut min_dist2.as_mut()[..r] },
+        sums: unsafe { &mut sums.as_mut()[..k * d] },
+        counts: unsafe { &mut counts.as_mut()[..k] },
+    };
+    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+    Ok(unsafe { (t.kmeans_step)(args) })
+}
+
+/// g (upper triangle) += XᵀWX and xty += Xᵀv over a block of rows, optionally centred, in f64.
+#[napi]
+pub fn gram(
+    isa: u32,
+    x: Float32ArraySlice,
+    rows: u32,
+    cols: u32,
+    w: Option<Float64ArraySlice>,
+    center: Option<Float64ArraySlice>,
+    v: Option<Float64ArraySlice>,
+    g: Float64ArraySlice,
+    xty: Option<Float64ArraySlice>,
+) -> Result<()> {
+    let t = level(isa)?;
+    let (r, d) = (rows as usize, cols as usize);
+    need("x", x.len(), r * d)?;
+    if let Some(w) = &w {
+        need("w", w.len(), r)?;
+    }
+    if let Some(c) = &center {
+        need("center", c.len(), d)?;
+    }
+    if let Some(v) = &v {
+        need("v", v.len(), r)?;
+    }
+    need("g", g.len(), d * d)?;
+    if let Some(xty) = &xty {
+        need("xty", xty.len(), d)?;
+    }
+    let mut inputs = vec![span("x", &x, r * d)];
+    inputs.extend(w.as_ref().map(|s| span("w", s, r)));
+    inputs.extend(center.as_ref().map(|s| span("center", s, d)));
+    inputs.extend(v.as_ref().map(|s| span("v", s, r)));
+    let mut outputs = vec![span("g", &g, d * d)];
+    outputs.extend(xty.as_ref().map(|s| span("xty", s, d)));
+    disjoint(&outputs, &inputs)?;
+    let mut g = g;
+    let mut xty = xty;
+    let args = GramArgs {
+        x: &x[..r * d],
+        rows: r,
+        cols: d,
+        w: w.as_ref().map(|s| &s[..r]),
+        center: center.as_ref().map(|s| &s[..d]),
+        v: v.as_ref().map(|s| &s[..r]),
+        g: unsafe { &mut g.as_mut()[..d * d] },
+        xty: xty.as_mut().map(|s| unsafe { &mut s.as_mut()[..d] }),
+    };
+    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+    unsafe { (t.gram)(args) };
+    Ok(())
+}
+
+/// Solves G X = B in place by Cholesky (f64); a pivot ≤ 0 fails with NOT_POSITIVE_DEFINITE.
+#[napi]
+pub fn cholesky_solve(isa: u32, g: Float64ArraySlice, n: u32, b: Float64ArraySlice, nrhs: u32) -> Result<()> {
+    let t = level(isa)?;
+    let (n, nrhs) = (n as usize, nrhs as usize);
+    need("g", g.len(), n * n)?;
+    need("b", b.len(), n * nrhs)?;
+    disjoint(&[span("g", &g, n * n), span("b", &b, n * nrhs)], &[])?;
+    let (mut g, mut b) = (g, b);
+    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+    unsafe { (t.cholesky_solve)(&mut g.as_mut()[..n * n], n, &mut b.as_mut()[..n * nrhs], nrhs) }.map_err(fail)
+}
+
+/// out[i] = link(x[i,:]·w + bias) with f64 accumulation; link 0 = identity, 1 = sigmoid.
+#[napi]
+pub fn matvec(
+    isa: u32,
+    x: Float32ArraySlice,
+    rows: u32,
+    cols: u32,
+    w: Float64ArraySlice,
+    bias: f64,
+    link: u32,
+    out: Float32ArraySlice,
+) -> Result<()> {
+    let t = level(isa)?;
+    let (r, d) = (rows as usize, cols as usize);
+    need("x", x.len(), r * d)?;
+    need("w", w.len(), d)?;
+    need("out", out.len(), r)?;
+    if link > 1 {
+        return Err(fail(KernelError::new("INVALID_ARGUMENT", format!("link must be 0 (identity) or 1 (sigmoid), got {link}"))));
+    }
+    let mut out = out;
+    disjoint(&[span("out", &out, r)], &[span("x", &x, r * d), span("w", &w, d)])?;
+    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+    unsafe { (t.matvec)(&x[..r * d], r, d, &w[..d], bias, link, &mut out.as_mut()[..r]) };
+    Ok(())
+}
