@@ -5,11 +5,16 @@
  * The main thread creates the memory and owns its allocator (`alloc`/`free`). Workers load the backend with
  * `init.memory` = that same memory, so a region allocated on the main thread is read in place by kernels in
  * every worker: the pointer handed to a kernel is simply the `byteOffset` of a view on this memory.
- * Arrays from elsewhere (tests, inline calls) are copied into temporary regions around the call on the main
- * thread; in a worker that has no allocator they are a programming error.
+ * Arrays from elsewhere (tests, inline calls, the loader's self-check) are copied into temporary space around
+ * the call: regions from the allocator on the main thread; in a worker, one of a few small copy slots (claimed
+ * with Atomics for the duration of one call), so a large foreign array in a worker is a programming error.
  *
- * Layout: the first RESERVED_BYTES hold the module's static data (the exp table of AssemblyScript's Math,
- * rewritten with identical bytes by each instantiation); regions start above it, 64-byte aligned.
+ * Layout of the first MiB, which regions never use:
+ *   [0, 64 KiB)        the module's static data (the exp table of AssemblyScript's Math, rewritten with
+ *                      identical bytes by each instantiation)
+ *   [64 KiB, +56 B)    lock words of the worker copy slots
+ *   [128 KiB, 1 MiB)   14 worker copy slots of 64 KiB
+ * Regions start at 1 MiB, 64-byte aligned.
  */
 import { readFile } from 'node:fs/promises';
 import { QuiverError } from '../errors.js';
@@ -17,8 +22,14 @@ import { BYTES, viewOf } from './memory.js';
 import type { Backend, BackendInfo, BackendInit, ElementKind, Link, SharedRegion, ViewOf } from './types.js';
 
 const PAGE_BYTES = 65536;
-/** Kept free of regions for the module's static data (heap_base() must stay below it). */
-const RESERVED_BYTES = 1 << 20;
+/** The module's static data must end below this (heap_base()). */
+const STATIC_BYTES = 64 << 10;
+const SLOT_LOCKS = 64 << 10;
+const SLOT_BASE = 128 << 10;
+const SLOT_BYTES = 64 << 10;
+const SLOT_COUNT = 14;
+/** Never handed out by the allocator: static data and worker copy slots. */
+const RESERVED_BYTES = SLOT_BASE + SLOT_COUNT * SLOT_BYTES;
 /** Must equal maximumMemory of assembly/asconfig.json: the module only accepts a memory with this maximum. */
 const MAX_PAGES = 65536;
 const INITIAL_PAGES = 64;
@@ -200,6 +211,7 @@ class RegionAllocator {
 }
 
 type AnyArray = Float32Array | Float64Array | Int32Array;
+type ArrayCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => AnyArray;
 
 interface Staged {
   arr: AnyArray;
@@ -208,9 +220,12 @@ interface Staged {
   out: boolean;
 }
 
-/** Arrays of one kernel call that live outside the shared memory, copied into temporary regions. */
+/** Arrays of one kernel call that live outside the shared memory, copied into temporary space. */
 class Staging {
   readonly items: Staged[] = [];
+  /** Worker copy slot held for this call (-1: none), and the bytes of it in use. */
+  slot = -1;
+  slotUsed = 0;
 }
 
 export class WasmBackend implements Backend {
@@ -222,11 +237,13 @@ export class WasmBackend implements Backend {
   /** Every SharedArrayBuffer obtained from memory.buffer here: a view on one of them is already in place. */
   private readonly ownBuffers = new WeakSet<ArrayBufferLike>();
   private buffer: SharedArrayBuffer;
+  private readonly slotLocks: Int32Array;
 
   constructor(exports: KernelExports, memory: WebAssembly.Memory, build: WasmBuild, ownsAllocator: boolean) {
     this.k = exports;
     this.memory = memory;
     this.buffer = this.refreshBuffer();
+    this.slotLocks = new Int32Array(this.buffer, SLOT_LOCKS, SLOT_COUNT);
     this.allocator = ownsAllocator ? new RegionAllocator(memory) : null;
     const v = exports.asc_version();
     this.info = {
@@ -297,9 +314,6 @@ export class WasmBackend implements Backend {
   private ptr(arr: AnyArray | null, count: number, out: boolean, st: Staging): number {
     if (arr === null) return 0;
     if (this.ownBuffers.has(arr.buffer)) return arr.byteOffset;
-    if (!this.allocator) {
-      throw new QuiverError('INTERNAL', 'a wasm kernel in a worker got an array outside the shared memory: pass views of regions from alloc()');
-    }
     for (const s of st.items) {
       // The same array twice (normalizeRows in place): one copy, so the kernel sees the aliasing.
       if (s.arr.buffer === arr.buffer && s.arr.byteOffset === arr.byteOffset && s.arr.BYTES_PER_ELEMENT === arr.BYTES_PER_ELEMENT) {
@@ -311,25 +325,46 @@ export class WasmBackend implements Backend {
       }
     }
     const n = Math.min(count, arr.length);
-    const at = this.allocator.alloc(n * arr.BYTES_PER_ELEMENT);
-    const buf = this.bufferCovering(at + n * arr.BYTES_PER_ELEMENT);
-    const dst = new (arr.constructor as { new (b: ArrayBufferLike, o: number, n: number): AnyArray })(buf, at, n);
+    const bytes = n * arr.BYTES_PER_ELEMENT;
+    const at = this.allocator ? this.allocator.alloc(bytes) : this.slotSpace(bytes, st);
+    const dst = new (arr.constructor as ArrayCtor)(this.bufferCovering(at + bytes), at, n);
     // Outputs are copied in too: kernels that accumulate read them, and similarityTile leaves gaps untouched.
     dst.set(n === arr.length ? arr : arr.subarray(0, n));
     st.items.push({ arr, at, count: n, out });
     return at;
   }
 
-  /** Copies staged outputs back and releases every temporary region, even when the kernel threw. */
-  private finish(st: Staging): void {
-    for (const s of st.items) {
-      if (s.out) {
-        const buf = this.bufferCovering(s.at + s.count * s.arr.BYTES_PER_ELEMENT);
-        const src = new (s.arr.constructor as { new (b: ArrayBufferLike, o: number, n: number): AnyArray })(buf, s.at, s.count);
-        s.arr.set(src);
+  /** Temporary space in a worker: a copy slot held until the end of the call. */
+  private slotSpace(bytes: number, st: Staging): number {
+    if (st.slot < 0) {
+      for (let i = 0; i < SLOT_COUNT && st.slot < 0; i++) {
+        if (Atomics.compareExchange(this.slotLocks, i, 0, 1) === 0) st.slot = i;
+      }
+      if (st.slot < 0) {
+        throw new QuiverError('INTERNAL', `a wasm kernel in a worker got arrays outside the shared memory and all ${SLOT_COUNT} copy slots are busy: pass views of regions from alloc()`);
       }
     }
-    for (const s of st.items) this.allocator!.free(s.at);
+    const need = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+    if (st.slotUsed + need > SLOT_BYTES) {
+      throw new QuiverError('INTERNAL', `a wasm kernel in a worker got arrays outside the shared memory (more than the ${SLOT_BYTES} bytes a worker can copy): pass views of regions from alloc()`);
+    }
+    const at = SLOT_BASE + st.slot * SLOT_BYTES + st.slotUsed;
+    st.slotUsed += need;
+    return at;
+  }
+
+  /** Copies staged outputs back and releases the temporary space, even when the kernel threw. */
+  private finish(st: Staging): void {
+    try {
+      for (const s of st.items) {
+        if (!s.out) continue;
+        const src = new (s.arr.constructor as ArrayCtor)(this.bufferCovering(s.at + s.count * s.arr.BYTES_PER_ELEMENT), s.at, s.count);
+        s.arr.set(src);
+      }
+    } finally {
+      if (this.allocator) for (const s of st.items) this.allocator.free(s.at);
+      if (st.slot >= 0) Atomics.store(this.slotLocks, st.slot, 0);
+    }
   }
 
   normalizeRows(x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void {
@@ -498,7 +533,8 @@ export async function loadWasmBackend(init?: BackendInit): Promise<Backend> {
   const owns = init?.memory === undefined;
   if (init?.memory !== undefined) {
     memory = init.memory;
-    if (!(memory instanceof WebAssembly.Memory) || !(memory.buffer instanceof SharedArrayBuffer)) {
+    const buf: unknown = memory instanceof WebAssembly.Memory ? memory.buffer : undefined;
+    if (!(buf instanceof SharedArrayBuffer) || buf.byteLength < RESERVED_BYTES) {
       throw new QuiverError('INVALID_ARGUMENT', 'init.memory must be the shared WebAssembly.Memory of the main thread\'s wasm backend (backend.init)');
     }
   } else {
@@ -514,8 +550,8 @@ export async function loadWasmBackend(init?: BackendInit): Promise<Backend> {
   if (exports.simd_build() !== (build === 'simd' ? 1 : 0)) {
     throw new QuiverError('BACKEND_UNAVAILABLE', `build/quiver.${build}.wasm reports the other instruction set; rebuild with npm run build:wasm`);
   }
-  if (exports.heap_base() > RESERVED_BYTES) {
-    throw new QuiverError('INTERNAL', `the WASM module's static data ends at byte ${exports.heap_base()}, above the ${RESERVED_BYTES} bytes reserved for it`);
+  if (exports.heap_base() > STATIC_BYTES) {
+    throw new QuiverError('INTERNAL', `the WASM module's static data ends at byte ${exports.heap_base()}, above the ${STATIC_BYTES} bytes reserved for it`);
   }
   return new WasmBackend(exports, memory, build, owns);
 }

@@ -15,6 +15,7 @@ import { TOLERANCE, expectClose } from '../helpers/tolerance.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const distWasm = join(root, 'dist', 'backends', 'wasm.js');
+const distIndex = join(root, 'dist', 'backends', 'index.js');
 const reference = new JsBackend();
 
 async function load(init: Parameters<typeof loadWasmBackend>[0] = undefined): Promise<WasmBackend> {
@@ -23,7 +24,8 @@ async function load(init: Parameters<typeof loadWasmBackend>[0] = undefined): Pr
 
 /**
  * A worker thread that runs function sources: `async (msg, ctx) => value`, where ctx.load is the compiled
- * loadWasmBackend and ctx persists between calls (so a backend loaded in one call is used by the next).
+ * loadWasmBackend, ctx.loadFromInit the loader's loadBackendFromInit (what pool workers call), and ctx
+ * persists between calls (so a backend loaded in one call is used by the next).
  */
 class TestWorker {
   private readonly worker: Worker;
@@ -32,7 +34,10 @@ class TestWorker {
     const code = `
       const { parentPort, workerData } = require('node:worker_threads');
       const ctx = {};
-      const ready = import(workerData.url).then((mod) => { ctx.load = mod.loadWasmBackend; });
+      const ready = Promise.all([import(workerData.wasm), import(workerData.index)]).then(([wasm, index]) => {
+        ctx.load = wasm.loadWasmBackend;
+        ctx.loadFromInit = index.loadBackendFromInit;
+      });
       parentPort.on('message', async ({ body, msg }) => {
         try {
           await ready;
@@ -43,7 +48,10 @@ class TestWorker {
         }
       });
     `;
-    this.worker = new Worker(code, { eval: true, workerData: { url: pathToFileURL(distWasm).href } });
+    this.worker = new Worker(code, {
+      eval: true,
+      workerData: { wasm: pathToFileURL(distWasm).href, index: pathToFileURL(distIndex).href },
+    });
   }
 
   run(body: string, msg: unknown): Promise<unknown> {
@@ -268,16 +276,42 @@ describe('wasm backend', () => {
       }
     });
 
-    it('in a worker, arrays outside the shared memory and alloc are INTERNAL errors', async () => {
+    it('pool workers load it through the loader (its self-check passes plain arrays through a copy slot)', async () => {
+      const b = await load();
+      const worker = new TestWorker();
+      try {
+        const got = await worker.run(
+          `async (m, ctx) => {
+            const w = await ctx.loadFromInit(m.init);
+            const x = new Float32Array([3, 4, 0, 0, 5, 12]);
+            const out = new Float32Array(6);
+            const norms = new Float32Array(3);
+            w.normalizeRows(x, 3, 2, out, norms);
+            return { simd: w.info.simd, out: Array.from(out), norms: Array.from(norms) };
+          }`,
+          { init: b.init },
+        );
+        // Oracle: 3-4-5 and 5-12-13 triangles; the zero row stays zero.
+        expect(got).toEqual({ simd: 'simd128', out: [0.6000000238418579, 0.800000011920929, 0, 0, 0.38461539149284363, 0.9230769276618958], norms: [5, 0, 13] });
+      } finally {
+        await worker.close();
+      }
+    });
+
+    it('in a worker, a large array outside the shared memory and alloc are INTERNAL errors', async () => {
       const b = await load();
       const worker = new TestWorker();
       try {
         await worker.run('async (m, ctx) => { ctx.w = await ctx.load(m.init); }', { init: b.init });
-        const plain = 'async (m, ctx) => ctx.w.normalizeRows(new Float32Array(4), 2, 2, new Float32Array(4), new Float32Array(2))';
-        await expect(worker.run(plain, null)).rejects.toMatchObject({
+        const big = 'async (m, ctx) => ctx.w.normalizeRows(new Float32Array(20000), 100, 200, new Float32Array(20000), new Float32Array(100))';
+        await expect(worker.run(big, null)).rejects.toMatchObject({
           code: 'INTERNAL',
           message: expect.stringMatching(/outside the shared memory/),
         });
+        // The failed call released its slot: every slot is free again, so small copies still work.
+        for (let i = 0; i < 20; i++) {
+          await worker.run('async (m, ctx) => ctx.w.normalizeRows(new Float32Array(4), 2, 2, new Float32Array(4), new Float32Array(2))', null);
+        }
         await expect(worker.run("async (m, ctx) => ctx.w.alloc('f32', 4)", null)).rejects.toMatchObject({
           code: 'INTERNAL',
           message: expect.stringMatching(/main-thread only/),
