@@ -13,7 +13,8 @@
 //                   faiss, sklearn, ml-)
 //   --no-python     skip every Python peer (and the sgemm roof)
 //   --out DIR       where the JSON goes (default bench/results)
-// QUIVER_BENCH_QUICK=1 is the same as --quick; QUIVER_BENCH_PYTHON picks the interpreter (default python3).
+// QUIVER_BENCH_QUICK=1 is the same as --quick; QUIVER_BENCH_PYTHON picks the interpreter (default python3);
+// QUIVER_BENCH_DIST points at another compiled copy of src/ instead of dist/.
 import { join } from 'node:path';
 import { benchDir, describeMachine, loadLibrary, machineFacts, measureRoof } from './lib/context.mjs';
 import { InputDir, disablePython } from './lib/python.mjs';
@@ -109,6 +110,7 @@ for (const name of opts.suites) {
     roof,
     targets,
     rows,
+    loadAverageAtEnd: (await import('node:os')).loadavg().map((v) => +v.toFixed(2)),
     note: 'vsTarget = this row\'s rate / the target peer\'s rate (> 1: faster); rates are work per second, so scaled rows compare.',
   });
   console.log(`  results: ${file}`);

@@ -91,6 +91,7 @@ export async function machineFacts(lib, threads) {
     memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     node: process.versions.node,
+    loadAverageAtStart: os.loadavg().map((v) => +v.toFixed(2)),
     threads,
     backends,
     python: py.ok ? { version: py.python, modules: py.modules, threadpools: py.threadpools } : { unavailable: py.reason },
@@ -117,7 +118,11 @@ export function describeMachine(m, roof) {
   const roofText = roof.gflops
     ? `sgemm roof ${roof.gflops.toFixed(0)} GFLOP/s (numpy f32 ${roof.n}³ matmul, ${threads(m)} threads, ${roof.timer})`
     : `sgemm roof not measured (${roof.reason})`;
-  return [`machine: ${m.cpu}, ${m.cores} cores (${m.cpuFlags.join(' ')}), ${m.memoryGiB} GiB, node ${m.node}`, `backends: ${be}; engine threads ${m.threads}`, py, roofText];
+  const lines = [`machine: ${m.cpu}, ${m.cores} cores (${m.cpuFlags.join(' ')}), ${m.memoryGiB} GiB, node ${m.node}`, `backends: ${be}; engine threads ${m.threads}`, py, roofText];
+  // Other work on the machine skews every row (BLAS threads that spin-wait suffer most): say so up front.
+  const load1 = m.loadAverageAtStart[0];
+  if (load1 > m.cores * 0.5) lines.push(`WARNING: load average ${load1} on ${m.cores} cores when the run started: other work is running, numbers are not reliable`);
+  return lines;
 }
 
 function threads(m) {
