@@ -1,0 +1,355 @@
+/**
+ * Tables to design matrices. A `TableEncoder` is fitted on a CSV table once and saved with the model, so
+ * scoring new rows builds exactly the same columns:
+ * - numeric columns are used as they are (an empty, NA or NaN cell is a NON_FINITE error naming its line);
+ * - text columns are one-hot encoded over their sorted distinct values, the first value dropped (it is the
+ *   all-zero row); a value not seen when fitting is also an all-zero row;
+ * - optional standardisation: (x − mean) / std per design column, population std (ddof 0), computed in
+ *   f64 before the values are stored as f32; a column with std 0 keeps scale 1 (it stays constant);
+ * - a target is numeric, or binary: yes/no, true/false or 0/1 (case and surrounding spaces ignored).
+ */
+import { QuiverError } from '../errors.js';
+import type { Matrix } from '../types.js';
+import type { CsvTable } from './csv.js';
+
+export type ColumnSpec =
+  | { name: string; kind: 'numeric' }
+  /** `levels` sorted; `levels[0]` is the dropped reference level. */
+  | { name: string; kind: 'categorical'; levels: string[] };
+
+export interface Standardization {
+  mean: number[];
+  scale: number[];
+}
+
+export type TargetSpec =
+  | { name: string; kind: 'numeric' }
+  /** The raw spellings (lower-cased) of the two classes: `negative` is 0, `positive` is 1. */
+  | { name: string; kind: 'binary'; negative: string; positive: string };
+
+/** Everything needed to rebuild a design matrix from a table; plain JSON, saved with the model. */
+export interface TableSchema {
+  columns: ColumnSpec[];
+  /** Names of the design-matrix columns: numeric columns by name, one-hot columns as `name=level`. */
+  features: string[];
+  standardize: Standardization | null;
+  target: TargetSpec | null;
+}
+
+export interface EncoderOptions {
+  /** The target column (left out of the features). */
+  target?: string;
+  /** How to read the target: a number (regression) or one of two classes. Default 'numeric'. */
+  targetKind?: 'numeric' | 'binary';
+  /** Use only these feature columns, in this order (default: all but the target and `exclude`). */
+  columns?: string[];
+  /** Leave these columns out (ids, free text). */
+  exclude?: string[];
+  /** One-hot encode these columns even if their values are numbers (codes, days of the week). */
+  categorical?: string[];
+  /** Standardise every design column (saved with the model). Default false. */
+  standardize?: boolean;
+  /** Refuse a text column with more distinct values than this (default 1000): it is probably an id. */
+  maxLevels?: number;
+}
+
+const MISSING = new Set(['', 'na', 'nan', 'null', 'n/a']);
+const BINARY_PAIRS: readonly (readonly [string, string])[] = [
+  ['no', 'yes'],
+  ['false', 'true'],
+  ['0', '1'],
+];
+
+/** A number from a cell: NaN for a missing marker, undefined for text. */
+function parseCell(raw: string): number | undefined {
+  const s = raw.trim();
+  if (MISSING.has(s.toLowerCase())) return Number.NaN;
+  const v = Number(s);
+  return Number.isNaN(v) ? undefined : v;
+}
+
+function isNumericColumn(values: readonly string[]): boolean {
+  for (const v of values) if (parseCell(v) === undefined) return false;
+  return true;
+}
+
+/** The canonical spelling of a binary class value, or undefined. */
+function binaryKey(raw: string): string | undefined {
+  const s = raw.trim().toLowerCase();
+  if (s === 'yes' || s === 'no' || s === 'true' || s === 'false') return s;
+  const v = Number(s);
+  if (s !== '' && (v === 0 || v === 1)) return String(v);
+  return undefined;
+}
+
+export class TableEncoder {
+  private constructor(readonly schema: TableSchema) {}
+
+  get features(): string[] {
+    return this.schema.features;
+  }
+
+  /** Learns the columns, levels, standardisation and target spelling from a table. */
+  static fit(table: CsvTable, opts: EncoderOptions = {}): TableEncoder {
+    const maxLevels = opts.maxLevels ?? 1000;
+    const target = opts.target;
+    if (target !== undefined) table.indexOf(target);
+    for (const name of [...(opts.exclude ?? []), ...(opts.categorical ?? []), ...(opts.columns ?? [])]) table.indexOf(name);
+    const exclude = new Set(opts.exclude ?? []);
+    const names = opts.columns ?? table.header.filter((h) => h !== target && !exclude.has(h));
+    if (target !== undefined && names.includes(target)) {
+      throw new QuiverError('INVALID_ARGUMENT', `the target column "${target}" cannot also be a feature column`);
+    }
+    if (names.length === 0) throw new QuiverError('INVALID_ARGUMENT', `${table.source} has no feature columns left (only the target or excluded ones)`);
+    if (table.rowCount === 0) throw new QuiverError('INVALID_ARGUMENT', `${table.source} has a header but no data rows`);
+    const forced = new Set(opts.categorical ?? []);
+    const columns: ColumnSpec[] = [];
+    const features: string[] = [];
+    for (const name of names) {
+      const values = table.column(name);
+      if (!forced.has(name) && isNumericColumn(values)) {
+        columns.push({ name, kind: 'numeric' });
+        features.push(name);
+        continue;
+      }
+      const levels = [...new Set(values)].sort();
+      if (levels.length > maxLevels) {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `column "${name}" has ${levels.length} distinct text values; one-hot encoding would add ${levels.length - 1} columns. Exclude it (an id or free text?) or convert it to numbers`,
+          { column: name, levels: levels.length },
+        );
+      }
+      columns.push({ name, kind: 'categorical', levels });
+      for (const level of levels.slice(1)) features.push(`${name}=${level}`);
+    }
+    let targetSpec: TargetSpec | null = null;
+    if (target !== undefined) {
+      targetSpec = opts.targetKind === 'binary' ? fitBinaryTarget(table, target) : { name: target, kind: 'numeric' };
+    }
+    const raw = new TableEncoder({ columns, features, standardize: null, target: targetSpec });
+    if (!opts.standardize) return raw;
+    const x = raw.#design(table);
+    return new TableEncoder({ columns, features, standardize: standardizationOf(x, table.rowCount, features.length), target: targetSpec });
+  }
+
+  /** Rebuilds an encoder from its saved schema, checking its shape. */
+  static fromJSON(json: unknown, source = 'model'): TableEncoder {
+    const s = json as Partial<TableSchema> | null;
+    const bad = (what: string): QuiverError => new QuiverError('INVALID_ARGUMENT', `${source}: the table encoder is malformed (${what})`);
+    if (typeof s !== 'object' || s === null || !Array.isArray(s.columns) || !Array.isArray(s.features)) throw bad('columns and features are required');
+    let width = 0;
+    for (const c of s.columns) {
+      if (typeof c?.name !== 'string') throw bad('a column has no name');
+      if (c.kind === 'numeric') width += 1;
+      else if (c.kind === 'categorical' && Array.isArray(c.levels) && c.levels.length > 0) width += c.levels.length - 1;
+      else throw bad(`column "${c.name}" has an unknown kind or no levels`);
+    }
+    if (width !== s.features.length) throw bad(`${s.features.length} feature names for ${width} design columns`);
+    const st = s.standardize ?? null;
+    if (st !== null && (st.mean?.length !== width || st.scale?.length !== width)) throw bad('standardisation has the wrong length');
+    return new TableEncoder({ columns: s.columns, features: s.features, standardize: st, target: s.target ?? null });
+  }
+
+  toJSON(): TableSchema {
+    return this.schema;
+  }
+
+  /** The design matrix of a table (standardised if the encoder was fitted so). Extra columns are ignored. */
+  encode(table: CsvTable): Matrix {
+    const x = this.#design(table);
+    const p = this.features.length;
+    const out = new Float32Array(x.length);
+    const st = this.schema.standardize;
+    if (st) {
+      for (let i = 0; i < table.rowCount; i++) {
+        for (let j = 0; j < p; j++) out[i * p + j] = (x[i * p + j]! - st.mean[j]!) / st.scale[j]!;
+      }
+    } else out.set(x);
+    return { rows: table.rowCount, cols: p, data: out };
+  }
+
+  /**
+   * A matrix whose columns already are the design columns (a .npy input): checks the width and applies
+   * the standardisation.
+   */
+  encodeMatrix(m: Matrix, source = 'input'): Matrix {
+    const p = this.features.length;
+    if (m.cols !== p) {
+      throw new QuiverError(
+        'SHAPE_MISMATCH',
+        `the model expects ${p} columns (${preview(this.features)}) but ${source} has ${m.cols}; pass the same design columns, or a CSV with the original columns`,
+        { expected: p, got: m.cols },
+      );
+    }
+    const st = this.schema.standardize;
+    if (!st) return m;
+    const out = new Float32Array(m.data.length);
+    for (let i = 0; i < m.rows; i++) for (let j = 0; j < p; j++) out[i * p + j] = (m.data[i * p + j]! - st.mean[j]!) / st.scale[j]!;
+    return { rows: m.rows, cols: p, data: out };
+  }
+
+  /** The target column as numbers (binary targets as 0/1). */
+  target(table: CsvTable): Float64Array {
+    const t = this.schema.target;
+    if (!t) throw new QuiverError('INVALID_ARGUMENT', 'this encoder was fitted without a target column');
+    const values = table.column(t.name);
+    const y = new Float64Array(values.length);
+    if (t.kind === 'numeric') {
+      for (let i = 0; i < values.length; i++) {
+        const v = parseCell(values[i]!);
+        if (v === undefined) {
+          throw new QuiverError('INVALID_ARGUMENT', `${table.where(i)}: the target "${t.name}" must be a number (got ${JSON.stringify(values[i])})`, { line: table.lines[i] });
+        }
+        if (!Number.isFinite(v)) {
+          throw new QuiverError('NON_FINITE', `${table.where(i)}: the target "${t.name}" is missing or not finite (${JSON.stringify(values[i])}); remove the row or fill it in`, {
+            line: table.lines[i],
+          });
+        }
+        y[i] = v;
+      }
+      return y;
+    }
+    for (let i = 0; i < values.length; i++) {
+      const k = binaryKey(values[i]!);
+      if (k === t.positive) y[i] = 1;
+      else if (k === t.negative) y[i] = 0;
+      else {
+        throw new QuiverError(
+          'INVALID_ARGUMENT',
+          `${table.where(i)}: the target "${t.name}" must be ${t.negative} or ${t.positive} (got ${JSON.stringify(values[i])})`,
+          { line: table.lines[i] },
+        );
+      }
+    }
+    return y;
+  }
+
+  /** Unstandardised design values in f64, row-major; checks the columns and every numeric cell. */
+  #design(table: CsvTable): Float64Array {
+    const missing = this.schema.columns.filter((c) => !table.has(c.name)).map((c) => c.name);
+    if (missing.length > 0) {
+      throw new QuiverError(
+        'SHAPE_MISMATCH',
+        `${table.source} lacks column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} that the model was fitted on (${preview(this.schema.columns.map((c) => c.name))}); pass a table with those columns`,
+        { missing },
+      );
+    }
+    const n = table.rowCount;
+    const p = this.features.length;
+    const x = new Float64Array(n * p);
+    let j0 = 0;
+    for (const c of this.schema.columns) {
+      const values = table.column(c.name);
+      if (c.kind === 'numeric') {
+        for (let i = 0; i < n; i++) {
+          const v = parseCell(values[i]!);
+          if (v === undefined) {
+            throw new QuiverError(
+              'INVALID_ARGUMENT',
+              `${table.where(i)}: column "${c.name}" must be numeric (the model was fitted on numbers) but has ${JSON.stringify(values[i])}`,
+              { column: c.name, line: table.lines[i] },
+            );
+          }
+          if (!Number.isFinite(v)) {
+            throw new QuiverError(
+              'NON_FINITE',
+              `${table.where(i)}: column "${c.name}" is missing or not finite (${JSON.stringify(values[i])}); remove the row or impute the value`,
+              { column: c.name, line: table.lines[i] },
+            );
+          }
+          x[i * p + j0] = v;
+        }
+        j0 += 1;
+      } else {
+        const index = new Map(c.levels.map((l, k) => [l, k]));
+        for (let i = 0; i < n; i++) {
+          const k = index.get(values[i]!);
+          if (k !== undefined && k > 0) x[i * p + j0 + k - 1] = 1;
+        }
+        j0 += c.levels.length - 1;
+      }
+    }
+    return x;
+  }
+}
+
+function fitBinaryTarget(table: CsvTable, name: string): TargetSpec {
+  const values = table.column(name);
+  const seen = new Map<string, number>();
+  for (let i = 0; i < values.length; i++) {
+    const k = binaryKey(values[i]!);
+    if (k === undefined) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        `${table.where(i)}: the target "${name}" must be yes/no, true/false or 0/1 (got ${JSON.stringify(values[i])})`,
+        { line: table.lines[i] },
+      );
+    }
+    seen.set(k, (seen.get(k) ?? 0) + 1);
+  }
+  const keys = [...seen.keys()];
+  if (keys.length === 1) {
+    throw new QuiverError(
+      'INVALID_ARGUMENT',
+      `the target "${name}" has one class only ("${keys[0]}" on all ${values.length} rows); a binary model needs rows of both classes`,
+      { column: name, class: keys[0] },
+    );
+  }
+  const pair = BINARY_PAIRS.find(([a, b]) => keys.every((k) => k === a || k === b));
+  if (!pair || keys.length !== 2) {
+    throw new QuiverError('INVALID_ARGUMENT', `the target "${name}" mixes spellings (${keys.join(', ')}); use one of yes/no, true/false or 0/1`, {
+      column: name,
+    });
+  }
+  return { name, kind: 'binary', negative: pair[0], positive: pair[1] };
+}
+
+function standardizationOf(x: Float64Array, n: number, p: number): Standardization {
+  const mean = new Array<number>(p).fill(0);
+  const scale = new Array<number>(p).fill(0);
+  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) mean[j]! += x[i * p + j]!;
+  for (let j = 0; j < p; j++) mean[j]! /= n;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < p; j++) {
+      const d = x[i * p + j]! - mean[j]!;
+      scale[j]! += d * d;
+    }
+  }
+  for (let j = 0; j < p; j++) {
+    const sd = Math.sqrt(scale[j]! / n);
+    scale[j] = sd > 0 ? sd : 1;
+  }
+  return { mean, scale };
+}
+
+/** Column indices whose values are all equal (including NaN-free checks only: call after validation). */
+export function constantColumns(x: Matrix): number[] {
+  const out: number[] = [];
+  const { rows, cols, data } = x;
+  for (let j = 0; j < cols; j++) {
+    const v0 = data[j]!;
+    let constant = true;
+    for (let i = 1; i < rows; i++) {
+      if (data[i * cols + j] !== v0) {
+        constant = false;
+        break;
+      }
+    }
+    if (constant) out.push(j);
+  }
+  return out;
+}
+
+/** A design matrix and target from a table in one call: the encoder is returned to be saved with the model. */
+export function tableToDesign(table: CsvTable, opts: EncoderOptions = {}): { encoder: TableEncoder; x: Matrix; y: Float64Array | null } {
+  const encoder = TableEncoder.fit(table, opts);
+  const x = encoder.encode(table);
+  const y = opts.target === undefined ? null : encoder.target(table);
+  return { encoder, x, y };
+}
+
+/** The first few names of a list, for messages. */
+export function preview(names: readonly string[], max = 8): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')}, … (${names.length} in all)`;
+}

@@ -1,0 +1,130 @@
+/** Checks and small helpers shared by the models: options, targets, weights and model inputs. */
+import type { CsvTable } from '../data/csv.js';
+import { TableEncoder } from '../data/table.js';
+import type { Engine, StagedMatrix } from '../engine/engine.js';
+import { checkMatrix } from '../engine/validate.js';
+import { QuiverError } from '../errors.js';
+import type { Matrix } from '../types.js';
+
+/** What a fitted model scores: a matrix of its design columns, or a table when it was fitted on one. */
+export type ModelInput = Matrix | CsvTable;
+
+export function isTable(x: ModelInput): x is CsvTable {
+  return typeof (x as CsvTable).column === 'function';
+}
+
+/**
+ * The design matrix for a model input: a table goes through the model's encoder (same columns, same
+ * levels, same standardisation); a matrix must have the model's width (and is standardised if the
+ * encoder says so).
+ */
+export function designOf(x: ModelInput, encoder: TableEncoder | null, nFeatures: number, featureNames: readonly string[] | null): Matrix {
+  if (isTable(x)) {
+    if (!encoder) {
+      throw new QuiverError('INVALID_ARGUMENT', `this model was fitted on a matrix, not a table, so it cannot read the columns of ${x.source}; pass a matrix with ${nFeatures} columns`);
+    }
+    return encoder.encode(x);
+  }
+  checkMatrix(x, 'x');
+  if (encoder) return encoder.encodeMatrix(x, 'the input');
+  if (x.cols !== nFeatures) {
+    const names = featureNames ? ` (${featureNames.slice(0, 8).join(', ')}${featureNames.length > 8 ? ', …' : ''})` : '';
+    throw new QuiverError('SHAPE_MISMATCH', `the model expects ${nFeatures} columns${names} but the input has ${x.cols}; pass the columns the model was fitted on`, {
+      expected: nFeatures,
+      got: x.cols,
+    });
+  }
+  return x;
+}
+
+export function checkNumberOption(v: unknown, name: string, min: number, def: number, exclusiveMin = false): number {
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (exclusiveMin && v === min)) {
+    throw new QuiverError('INVALID_ARGUMENT', `${name} must be a finite number ${exclusiveMin ? '>' : '≥'} ${min} (got ${String(v)})`);
+  }
+  return v;
+}
+
+export function checkIntOption(v: unknown, name: string, min: number, def: number): number {
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new QuiverError('INVALID_ARGUMENT', `${name} must be a whole number ≥ ${min} (got ${String(v)})`);
+  }
+  return v;
+}
+
+/** A target vector as f64: one finite value per row. */
+export function checkTarget(y: unknown, n: number): Float64Array {
+  if (!(y instanceof Float64Array) && !(y instanceof Float32Array)) {
+    throw new QuiverError('INVALID_ARGUMENT', 'y must be a Float32Array or Float64Array with one value per row');
+  }
+  if (y.length !== n) throw new QuiverError('SHAPE_MISMATCH', `y has ${y.length} values but x has ${n} rows; they must match`, { length: y.length, rows: n });
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(y[i]!)) {
+      throw new QuiverError('NON_FINITE', `y has a non-finite value (${y[i]}) at row ${i}; remove the row or fill it in`, { row: i });
+    }
+  }
+  return y instanceof Float64Array ? y : Float64Array.from(y);
+}
+
+/** Sample weights as f64: finite, ≥ 0, not all zero. Null means all ones. */
+export function checkSampleWeight(w: unknown, n: number): Float64Array | null {
+  if (w === undefined || w === null) return null;
+  if (!(w instanceof Float64Array) && !(w instanceof Float32Array)) {
+    throw new QuiverError('INVALID_ARGUMENT', 'sampleWeight must be a Float32Array or Float64Array with one weight per row');
+  }
+  if (w.length !== n) throw new QuiverError('SHAPE_MISMATCH', `sampleWeight has ${w.length} values but x has ${n} rows`, { length: w.length, rows: n });
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = w[i]!;
+    if (!Number.isFinite(v) || v < 0) {
+      throw new QuiverError('INVALID_ARGUMENT', `sampleWeight[${i}] is ${v}; weights must be finite and ≥ 0`, { row: i });
+    }
+    sum += v;
+  }
+  if (!(sum > 0)) throw new QuiverError('INVALID_ARGUMENT', 'sampleWeight is zero for every row; at least one row needs a positive weight');
+  return Float64Array.from(w);
+}
+
+/** Weighted column means (f64). */
+export function columnMeans(x: Matrix, w: Float64Array | null): Float64Array {
+  const { rows, cols, data } = x;
+  const mean = new Float64Array(cols);
+  let sw = 0;
+  for (let i = 0; i < rows; i++) {
+    const wi = w ? w[i]! : 1;
+    if (wi === 0) continue;
+    sw += wi;
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) mean[j]! += wi * data[o + j]!;
+  }
+  for (let j = 0; j < cols; j++) mean[j]! /= sw;
+  return mean;
+}
+
+/**
+ * Weighted column means through the engine: a one-centroid `kmeansStep` returns exactly the weighted
+ * column sums (f64) and the total weight, in one parallel pass. Its weights are f32, so weights that f32
+ * cannot hold exactly take the plain f64 loop instead.
+ */
+export async function weightedColumnMeans(engine: Engine, staged: StagedMatrix, x: Matrix, w: Float64Array | null, signal?: AbortSignal): Promise<Float64Array> {
+  if (w && !w.every((v) => Math.fround(v) === v)) return columnMeans(x, w);
+  const one = { rows: 1, cols: x.cols, data: new Float32Array(x.cols) };
+  const r = await engine.kmeansStep(staged, one, w ? Float32Array.from(w) : null, { signal });
+  const total = r.counts[0]!;
+  return r.sums.map((s) => s / total);
+}
+
+/** Names for messages: the given feature names, or "column j". */
+export function columnName(names: readonly string[] | null | undefined, j: number): string {
+  const n = names?.[j];
+  return n === undefined ? `column ${j}` : `"${n}"`;
+}
+
+export function checkFeatureNames(names: unknown, cols: number): string[] | null {
+  if (names === undefined || names === null) return null;
+  if (!Array.isArray(names) || names.length !== cols || names.some((s) => typeof s !== 'string')) {
+    throw new QuiverError('INVALID_ARGUMENT', `featureNames must be ${cols} strings, one per column of x`);
+  }
+  return names as string[];
+}

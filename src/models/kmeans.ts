@@ -1,0 +1,572 @@
+/**
+ * KMeans (Lloyd) on the engine's fused `kmeansStep`, with scikit-learn's semantics where it has them:
+ *
+ * - init: 'k-means++' is the greedy variant: each new centre is the best of 2 + ⌊ln k⌋ candidates drawn with
+ *   probability ∝ w·D², "best" meaning the lowest resulting potential Σ w·min D²; 'random' takes k distinct
+ *   rows (∝ w with sample weights); a k × cols matrix is used as given (and then nInit is 1).
+ * - nInit (default 1 for k-means++ and given centroids, 10 for random, like scikit-learn's 'auto'): the
+ *   run with the lowest inertia wins; runs draw in turn from one seeded generator.
+ * - Stopping, as scikit-learn: after each step, labels equal to the previous step's ("strict
+ *   convergence") stop; otherwise the run stops when Σ_c ‖c_new − c_old‖² ≤ tol × (mean over columns of the
+ *   column variance of x), the variance unweighted even with sample weights; or after maxIter steps. A
+ *   run that did not converge strictly is given one more assignment so that labels match the centroids.
+ * - An empty cluster takes the row farthest from its own centroid (the n_empty farthest rows, farthest
+ *   first, ties to the lower row), which leaves its old cluster, as scikit-learn's relocation.
+ * - nIter counts the Lloyd steps of the winning run; `inertiaHistory[i]` is the inertia of step i
+ *   (rows against the centroids at the start of that step); `inertia` is for the final centroids.
+ *
+ * Centroids are kept in f64 between steps and handed to the kernel as f32; sums, counts and inertia
+ * come back in f64. Random choices come from `Rng` here, never from a kernel.
+ */
+import { TableEncoder } from '../data/table.js';
+import type { CallOptions, Engine, StagedMatrix } from '../engine/engine.js';
+import { checkMatrix, checkSameCols } from '../engine/validate.js';
+import { QuiverError } from '../errors.js';
+import type { Matrix } from '../types.js';
+import { writeBundle, type ModelBundle } from './bundle.js';
+import { checkIntOption, checkNumberOption, checkSampleWeight, designOf, type ModelInput } from './common.js';
+import { silhouetteScore } from './metrics.js';
+import { Rng, sampleWithoutReplacement } from './random.js';
+
+export type KMeansInit = 'k-means++' | 'random' | Matrix;
+
+export interface KMeansIteration {
+  /** Which of the nInit runs (0-based). */
+  run: number;
+  /** Lloyd step within the run (1-based). */
+  iteration: number;
+  inertia: number;
+  /** Σ‖c_new − c_old‖² of this step. */
+  shift: number;
+}
+
+export interface KMeansOptions extends CallOptions {
+  k: number;
+  init?: KMeansInit;
+  nInit?: number;
+  maxIter?: number;
+  /** Relative tolerance on the centroid shift (default 1e-4; 0 runs until labels stop changing or maxIter). */
+  tol?: number;
+  seed?: number;
+  sampleWeight?: Float32Array | Float64Array | null;
+  /** Called after every Lloyd step (progress displays). */
+  onIteration?: (info: KMeansIteration) => void;
+}
+
+interface RunResult {
+  centers: Float64Array;
+  labels: Int32Array;
+  inertia: number;
+  nIter: number;
+  history: number[];
+  strict: boolean;
+  converged: boolean;
+}
+
+export interface KMeansState {
+  centroids: Matrix;
+  /** Training-row labels (null for a loaded model). */
+  labels: Int32Array | null;
+  inertia: number;
+  nIter: number;
+  inertiaHistory: Float64Array;
+  converged: boolean;
+  params: { k: number; init: string; nInit: number; maxIter: number; tol: number; seed: number };
+  encoder: TableEncoder | null;
+}
+
+export class KMeansModel {
+  readonly kind = 'kmeans' as const;
+  /** k × cols centroids. */
+  readonly centroids: Matrix;
+  /** Cluster of each training row (null for a loaded model). */
+  readonly labels: Int32Array | null;
+  /** Σ w·‖x − c(x)‖² over the training rows, for the final centroids. */
+  readonly inertia: number;
+  readonly nIter: number;
+  readonly inertiaHistory: Float64Array;
+  /** False when the winning run stopped at maxIter. */
+  readonly converged: boolean;
+  readonly params: KMeansState['params'];
+  /** The table encoder when the model was fitted on a CSV table. */
+  encoder: TableEncoder | null;
+
+  constructor(
+    private readonly engine: Engine,
+    s: KMeansState,
+  ) {
+    this.centroids = s.centroids;
+    this.labels = s.labels;
+    this.inertia = s.inertia;
+    this.nIter = s.nIter;
+    this.inertiaHistory = s.inertiaHistory;
+    this.converged = s.converged;
+    this.params = s.params;
+    this.encoder = s.encoder;
+  }
+
+  get k(): number {
+    return this.centroids.rows;
+  }
+
+  /** Index of the nearest centroid of each row (ties to the lower index). */
+  async predict(x: ModelInput, opts: CallOptions = {}): Promise<Int32Array> {
+    const m = this.#design(x);
+    return (await this.engine.kmeansStep(m, this.centroids, null, opts)).labels;
+  }
+
+  /** Euclidean distance of each row to each centroid: rows × k (f32 storage, computed in f64). */
+  async transform(x: ModelInput, opts: CallOptions = {}): Promise<Matrix> {
+    const m = this.#design(x);
+    const k = this.k;
+    const cols = this.centroids.cols;
+    const out = new Float32Array(m.rows * k);
+    const staged = this.engine.stage(m);
+    try {
+      for (let c = 0; c < k; c++) {
+        const one = { rows: 1, cols, data: this.centroids.data.slice(c * cols, (c + 1) * cols) };
+        const d2 = (await this.engine.kmeansStep(staged, one, null, opts)).minDist2;
+        for (let i = 0; i < m.rows; i++) out[i * k + c] = Math.sqrt(d2[i]!);
+      }
+    } finally {
+      staged.release();
+    }
+    return { rows: m.rows, cols: k, data: out };
+  }
+
+  #design(x: ModelInput): Matrix {
+    const m = designOf(x, this.encoder, this.centroids.cols, this.encoder?.features ?? null);
+    checkSameCols(m.cols, 'x', this.centroids.cols, 'the centroids');
+    return m;
+  }
+
+  toBundle(): ModelBundle {
+    return {
+      kind: 'kmeans',
+      params: { ...this.params, inertia: this.inertia, nIter: this.nIter, converged: this.converged },
+      arrays: {
+        centroids: { data: this.centroids.data, shape: [this.centroids.rows, this.centroids.cols] },
+        inertiaHistory: { data: this.inertiaHistory, shape: [this.inertiaHistory.length] },
+      },
+      encoder: this.encoder?.toJSON() ?? null,
+    };
+  }
+
+  static fromBundle(b: ModelBundle, engine: Engine, source = 'model'): KMeansModel {
+    const c = b.arrays['centroids'];
+    const h = b.arrays['inertiaHistory'];
+    if (!c || !(c.data instanceof Float32Array) || c.shape.length !== 2) throw new QuiverError('INVALID_ARGUMENT', `${source}: a kmeans model needs f32 centroids of 2 dimensions`);
+    const p = b.params as Partial<KMeansState['params']> & { inertia?: number; nIter?: number; converged?: boolean };
+    return new KMeansModel(engine, {
+      centroids: { rows: c.shape[0]!, cols: c.shape[1]!, data: c.data },
+      labels: null,
+      inertia: Number(p.inertia),
+      nIter: Number(p.nIter),
+      inertiaHistory: h?.data instanceof Float64Array ? h.data : new Float64Array(0),
+      converged: p.converged === true,
+      params: {
+        k: c.shape[0]!,
+        init: String(p.init ?? 'k-means++'),
+        nInit: Number(p.nInit ?? 1),
+        maxIter: Number(p.maxIter ?? 300),
+        tol: Number(p.tol ?? 1e-4),
+        seed: Number(p.seed ?? 0),
+      },
+      encoder: b.encoder ? TableEncoder.fromJSON(b.encoder, source) : null,
+    });
+  }
+
+  /** Writes `path` (JSON manifest) and the arrays beside it, atomically. */
+  async save(path: string): Promise<void> {
+    await writeBundle(path, this.toBundle());
+  }
+}
+
+/** Fits KMeans: see the module comment for the exact semantics. */
+export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions): Promise<KMeansModel> {
+  // Staging validates x (shape, finite values) once for every engine call below.
+  const staged = engine.stage(x, 'x');
+  try {
+    const n = x.rows;
+    const d = x.cols;
+    if (typeof opts !== 'object' || opts === null) throw new QuiverError('INVALID_ARGUMENT', 'kmeans needs options with at least k');
+    const k = opts.k;
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) {
+      throw new QuiverError('INVALID_ARGUMENT', `k must be a whole number ≥ 1 (got ${String(k)})`, { k });
+    }
+    if (k > n) throw new QuiverError('INVALID_ARGUMENT', `k = ${k} is more than the ${n} rows of x; choose k between 1 and ${n}`, { k, rows: n });
+    const init = opts.init ?? 'k-means++';
+    let given: Float64Array | null = null;
+    if (typeof init === 'object') {
+      checkMatrix(init, 'init');
+      if (init.rows !== k) throw new QuiverError('SHAPE_MISMATCH', `init has ${init.rows} centroids but k = ${k}; pass k rows`, { k, rows: init.rows });
+      checkSameCols(init.cols, 'init', d, 'x');
+      given = Float64Array.from(init.data);
+    } else if (init !== 'k-means++' && init !== 'random') {
+      throw new QuiverError('INVALID_ARGUMENT', `init must be "k-means++", "random" or a k × cols matrix of centroids (got ${JSON.stringify(init)})`);
+    }
+    const nInit = given ? 1 : checkIntOption(opts.nInit, 'nInit', 1, init === 'random' ? 10 : 1);
+    const maxIter = checkIntOption(opts.maxIter, 'maxIter', 1, 300);
+    const tol = checkNumberOption(opts.tol, 'tol', 0, 1e-4);
+    const seed = opts.seed ?? 0;
+    const rng = new Rng(seed);
+    const w64 = checkSampleWeight(opts.sampleWeight, n);
+    const w32 = w64 ? Float32Array.from(w64) : null;
+
+    const distinct = countDistinctRows(x, k);
+    if (distinct < k) {
+      throw new QuiverError(
+        'INVALID_ARGUMENT',
+        distinct === 1
+          ? `all ${n} rows of x are identical, so there is only one cluster; k = ${k} needs at least ${k} distinct rows (use k = 1, or check the input)`
+          : `x has only ${distinct} distinct rows but k = ${k}; lower k to at most ${distinct}`,
+        { distinct, k },
+      );
+    }
+    const tolScaled = tol === 0 ? 0 : tol * (await meanColumnVariance(engine, staged, x, opts.signal));
+
+    let best: RunResult | null = null;
+    for (let run = 0; run < nInit; run++) {
+      const centers = given ?? (init === 'random' ? randomInit(x, k, w64, rng) : await kmeansPlusPlus(engine, staged, x, k, w64, rng, opts));
+      const r = await lloyd(engine, staged, x, k, centers, w32, maxIter, tolScaled, run, opts);
+      if (best === null || r.inertia < best.inertia) best = r;
+    }
+    const b = best!;
+    return new KMeansModel(engine, {
+      centroids: { rows: k, cols: d, data: Float32Array.from(b.centers) },
+      labels: b.labels,
+      inertia: b.inertia,
+      nIter: b.nIter,
+      inertiaHistory: Float64Array.from(b.history),
+      converged: b.converged,
+      params: { k, init: typeof init === 'string' ? init : 'given', nInit, maxIter, tol, seed },
+      encoder: null,
+    });
+  } finally {
+    staged.release();
+  }
+}
+
+async function lloyd(
+  engine: Engine,
+  staged: StagedMatrix,
+  x: Matrix,
+  k: number,
+  start: Float64Array,
+  w32: Float32Array | null,
+  maxIter: number,
+  tolScaled: number,
+  run: number,
+  opts: KMeansOptions,
+): Promise<RunResult> {
+  const d = x.cols;
+  let centers = start;
+  let labelsOld: Int32Array | null = null;
+  let last: Awaited<ReturnType<Engine['kmeansStep']>> | null = null;
+  const history: number[] = [];
+  let strict = false;
+  let converged = false;
+  let it = 0;
+  for (; it < maxIter; it++) {
+    const c32 = Float32Array.from(centers);
+    const step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, { signal: opts.signal });
+    history.push(step.inertia);
+    const sums = step.sums.slice();
+    const counts = step.counts.slice();
+    relocateEmptyClusters(x, w32, step.labels, step.minDist2, sums, counts, k);
+    const next = new Float64Array(k * d);
+    let shift = 0;
+    for (let c = 0; c < k; c++) {
+      const cnt = counts[c]!;
+      for (let j = 0; j < d; j++) {
+        // A cluster that stays empty (only possible with zero-weight rows) keeps its centroid.
+        const v = cnt > 0 ? sums[c * d + j]! / cnt : centers[c * d + j]!;
+        next[c * d + j] = v;
+        const diff = v - c32[c * d + j]!;
+        shift += diff * diff;
+      }
+    }
+    last = step;
+    centers = next;
+    opts.onIteration?.({ run, iteration: it + 1, inertia: step.inertia, shift });
+    if (labelsOld !== null && sameLabels(labelsOld, step.labels)) {
+      strict = true;
+      converged = true;
+      break;
+    }
+    if (shift <= tolScaled) {
+      converged = true;
+      break;
+    }
+    labelsOld = step.labels;
+  }
+  const nIter = Math.min(it + 1, maxIter);
+  if (strict && last) return { centers, labels: last.labels, inertia: last.inertia, nIter, history, strict, converged };
+  const final = await engine.kmeansStep(staged, { rows: k, cols: d, data: Float32Array.from(centers) }, w32, { signal: opts.signal });
+  return { centers, labels: final.labels, inertia: final.inertia, nIter, history, strict, converged };
+}
+
+function sameLabels(a: Int32Array, b: Int32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Gives each empty cluster one of the rows farthest from their own centroid (distances of this step),
+ * farthest first, moving the row's weight and values out of its old cluster's sums.
+ */
+function relocateEmptyClusters(
+  x: Matrix,
+  w32: Float32Array | null,
+  labels: Int32Array,
+  dist: Float64Array,
+  sums: Float64Array,
+  counts: Float64Array,
+  k: number,
+): void {
+  const empty: number[] = [];
+  for (let c = 0; c < k; c++) if (counts[c] === 0) empty.push(c);
+  if (empty.length === 0) return;
+  const n = x.rows;
+  const d = x.cols;
+  // The n_empty largest distances (among rows with weight), farthest first, ties to the lower row.
+  const far: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (w32 && w32[i] === 0) continue;
+    const di = dist[i]!;
+    if (far.length === empty.length && di <= dist[far[far.length - 1]!]!) continue;
+    let p = far.length;
+    while (p > 0 && dist[far[p - 1]!]! < di) p--;
+    far.splice(p, 0, i);
+    if (far.length > empty.length) far.pop();
+  }
+  if (far.length === 0 || dist[far[0]!] === 0) return; // every row sits on its centroid: nothing to move
+  for (let e = 0; e < empty.length && e < far.length; e++) {
+    const target = empty[e]!;
+    const i = far[e]!;
+    const w = w32 ? w32[i]! : 1;
+    const old = labels[i]!;
+    for (let j = 0; j < d; j++) {
+      const v = w * x.data[i * d + j]!;
+      sums[old * d + j]! -= v;
+      sums[target * d + j] = v;
+    }
+    counts[target] = w;
+    counts[old]! -= w;
+  }
+}
+
+/** Squared distances of every row to one row of x, through the engine (f64). */
+async function distancesTo(engine: Engine, staged: StagedMatrix, x: Matrix, row: number, opts: CallOptions): Promise<Float64Array> {
+  const d = x.cols;
+  const c = { rows: 1, cols: d, data: x.data.slice(row * d, (row + 1) * d) };
+  return (await engine.kmeansStep(staged, c, null, { signal: opts.signal })).minDist2;
+}
+
+/** First index i with cum[i] ≥ r (numpy's searchsorted, side 'left'), clipped to the last index. */
+function searchSorted(cum: Float64Array, r: number): number {
+  let lo = 0;
+  let hi = cum.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cum[mid]! < r) lo = mid + 1;
+    else hi = mid;
+  }
+  return Math.min(lo, cum.length - 1);
+}
+
+async function kmeansPlusPlus(
+  engine: Engine,
+  staged: StagedMatrix,
+  x: Matrix,
+  k: number,
+  w: Float64Array | null,
+  rng: Rng,
+  opts: CallOptions,
+): Promise<Float64Array> {
+  const n = x.rows;
+  const d = x.cols;
+  const centers = new Float64Array(k * d);
+  const trials = 2 + Math.floor(Math.log(k));
+  const cum = new Float64Array(n);
+  let first: number;
+  if (w) {
+    let s = 0;
+    for (let i = 0; i < n; i++) cum[i] = s += w[i]!;
+    first = searchSorted(cum, rng.next() * s);
+  } else first = rng.int(n);
+  for (let j = 0; j < d; j++) centers[j] = x.data[first * d + j]!;
+  let closest = await distancesTo(engine, staged, x, first, opts);
+  let pot = 0;
+  for (let i = 0; i < n; i++) pot += (w ? w[i]! : 1) * closest[i]!;
+  for (let c = 1; c < k; c++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) cum[i] = s += (w ? w[i]! : 1) * closest[i]!;
+    let bestPot = Infinity;
+    let bestRow = -1;
+    let bestDist: Float64Array | null = null;
+    for (let t = 0; t < trials; t++) {
+      const cand = searchSorted(cum, rng.next() * pot);
+      const dc = await distancesTo(engine, staged, x, cand, opts);
+      let p = 0;
+      for (let i = 0; i < n; i++) {
+        const m = Math.min(closest[i]!, dc[i]!);
+        dc[i] = m;
+        p += (w ? w[i]! : 1) * m;
+      }
+      if (p < bestPot) {
+        bestPot = p;
+        bestRow = cand;
+        bestDist = dc;
+      }
+    }
+    pot = bestPot;
+    closest = bestDist!;
+    for (let j = 0; j < d; j++) centers[c * d + j] = x.data[bestRow * d + j]!;
+  }
+  return centers;
+}
+
+/** k distinct rows: uniformly, or with probability ∝ weight (sequentially, without replacement). */
+function randomInit(x: Matrix, k: number, w: Float64Array | null, rng: Rng): Float64Array {
+  const n = x.rows;
+  const d = x.cols;
+  let rows: number[];
+  if (!w) rows = Array.from(sampleWithoutReplacement(rng, n, k));
+  else {
+    const left = Float64Array.from(w);
+    rows = [];
+    for (let c = 0; c < k; c++) {
+      let total = 0;
+      for (let i = 0; i < n; i++) total += left[i]!;
+      if (!(total > 0)) {
+        throw new QuiverError('INVALID_ARGUMENT', `only ${c} rows have a positive sampleWeight but k = ${k}; random init needs k of them`);
+      }
+      let r = rng.next() * total;
+      let pick = n - 1;
+      for (let i = 0; i < n; i++) {
+        r -= left[i]!;
+        if (r < 0 && left[i]! > 0) {
+          pick = i;
+          break;
+        }
+      }
+      while (left[pick] === 0) pick--;
+      rows.push(pick);
+      left[pick] = 0;
+    }
+  }
+  const centers = new Float64Array(k * d);
+  rows.forEach((r, c) => {
+    for (let j = 0; j < d; j++) centers[c * d + j] = x.data[r * d + j]!;
+  });
+  return centers;
+}
+
+/** Distinct rows of x, counting only up to `limit` (stops early). -0 and 0 are the same value. */
+export function countDistinctRows(x: Matrix, limit: number): number {
+  const { rows, cols, data } = x;
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const buckets = new Map<number, number[]>();
+  let distinct = 0;
+  for (let i = 0; i < rows && distinct < limit; i++) {
+    let h = 0x811c9dc5;
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) {
+      const b = data[o + j] === 0 ? 0 : bits[o + j]!;
+      h = Math.imul(h ^ b, 0x01000193);
+    }
+    const list = buckets.get(h);
+    if (list === undefined) {
+      buckets.set(h, [i]);
+      distinct++;
+      continue;
+    }
+    let seen = false;
+    for (const r of list) {
+      let same = true;
+      for (let j = 0; j < cols; j++) {
+        if (data[r * cols + j] !== data[o + j]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        seen = true;
+        break;
+      }
+    }
+    if (!seen) {
+      list.push(i);
+      distinct++;
+    }
+  }
+  return distinct;
+}
+
+/**
+ * Mean over columns of the (unweighted, population) column variance: scikit-learn's tol scale. Two
+ * one-centroid engine passes: the first sums the columns (the mean), the second measures Σ‖x − x̄‖².
+ */
+async function meanColumnVariance(engine: Engine, staged: StagedMatrix, x: Matrix, signal?: AbortSignal): Promise<number> {
+  const d = x.cols;
+  const first = await engine.kmeansStep(staged, { rows: 1, cols: d, data: new Float32Array(d) }, null, { signal });
+  const mean = first.sums.map((s) => s / x.rows);
+  const c = Float32Array.from(mean);
+  const second = await engine.kmeansStep(staged, { rows: 1, cols: d, data: c }, null, { signal });
+  // Σ‖x − c‖² = Σ‖x − x̄‖² + n‖x̄ − c‖²: remove the part due to rounding the mean to f32.
+  let off = 0;
+  for (let j = 0; j < d; j++) off += (mean[j]! - c[j]!) ** 2;
+  return Math.max(0, second.inertia / x.rows - off) / d;
+}
+
+export interface ChooseKOptions extends CallOptions {
+  /** The k values to try (default 2..10, clipped to the rows). */
+  ks?: number[];
+  init?: 'k-means++' | 'random';
+  nInit?: number;
+  maxIter?: number;
+  tol?: number;
+  seed?: number;
+  sampleWeight?: Float32Array | Float64Array | null;
+  /** Silhouettes are computed on a seeded sample of this many rows when x has more (default 4000). */
+  sampleSize?: number;
+  /** Called after each k is fitted. */
+  onK?: (row: ChooseKRow) => void;
+}
+
+export interface ChooseKRow {
+  k: number;
+  inertia: number;
+  /** Mean silhouette (null for k = 1, where it is undefined). */
+  silhouette: number | null;
+  nIter: number;
+}
+
+/**
+ * Fits KMeans for each k and reports the inertia (for the elbow) and the silhouette score, the latter on
+ * one seeded sample of rows shared by every k, so the scores are comparable.
+ */
+export async function chooseK(engine: Engine, x: Matrix, opts: ChooseKOptions = {}): Promise<ChooseKRow[]> {
+  checkMatrix(x, 'x');
+  const ks = opts.ks ?? [...Array(9).keys()].map((i) => i + 2).filter((k) => k <= x.rows);
+  if (ks.length === 0) throw new QuiverError('INVALID_ARGUMENT', 'chooseK needs at least one k to try');
+  const out: ChooseKRow[] = [];
+  for (const k of ks) {
+    const m = await fitKMeans(engine, x, {
+      k,
+      init: opts.init,
+      nInit: opts.nInit,
+      maxIter: opts.maxIter,
+      tol: opts.tol,
+      seed: opts.seed,
+      sampleWeight: opts.sampleWeight,
+      signal: opts.signal,
+    });
+    const silhouette = k === 1 ? null : silhouetteScore(x, m.labels!, { sampleSize: opts.sampleSize, seed: opts.seed ?? 0 });
+    const row = { k, inertia: m.inertia, silhouette, nIter: m.nIter };
+    opts.onK?.(row);
+    out.push(row);
+  }
+  return out;
+}

@@ -1,0 +1,186 @@
+/**
+ * Linear regression, OLS and ridge, through the engine's Gram kernel and Cholesky solve.
+ *
+ * Minimises Σ_i w_i (y_i − b − x_iᵀβ)² + l2·‖β‖² (the intercept b is never penalised; scikit-learn's
+ * Ridge(alpha = l2) has the same objective). The intercept is handled by centring: with the weighted
+ * column means x̄ and mean ȳ, β solves (X̄ᵀWX̄ + l2·I) β = X̄ᵀW(y − ȳ) where X̄ = X − x̄, and b = ȳ − x̄ᵀβ.
+ * The Gram matrix is scaled to a unit diagonal before the solve. An unpenalised rank-deficient X
+ * (constant columns, duplicates, exact linear combinations) is refused with the columns to drop.
+ */
+import { TableEncoder } from '../data/table.js';
+import type { CallOptions, Engine } from '../engine/engine.js';
+import { LINK_IDENTITY } from '../backends/types.js';
+import { QuiverError } from '../errors.js';
+import type { Matrix } from '../types.js';
+import { writeBundle, type ModelBundle } from './bundle.js';
+import {
+  checkFeatureNames,
+  checkNumberOption,
+  checkSampleWeight,
+  checkTarget,
+  columnName,
+  designOf,
+  type ModelInput,
+  weightedColumnMeans,
+} from './common.js';
+import { r2Score, rmse } from './metrics.js';
+import { checkFullRank, jacobiScale } from './rank.js';
+
+export interface LinearRegressionOptions extends CallOptions {
+  /** Ridge penalty on the coefficients (default 0: ordinary least squares). */
+  l2?: number;
+  /** Fit an intercept by centring (default true). */
+  fitIntercept?: boolean;
+  sampleWeight?: Float32Array | Float64Array | null;
+  /** Column names for messages and reports. */
+  featureNames?: string[] | null;
+}
+
+export interface LinearState {
+  coefficients: Float64Array;
+  intercept: number;
+  /** On the training rows (weighted when fitted with weights). */
+  r2: number;
+  rmse: number;
+  nRows: number;
+  params: { l2: number; fitIntercept: boolean };
+  featureNames: string[] | null;
+  encoder: TableEncoder | null;
+}
+
+export class LinearModel {
+  readonly kind = 'linear' as const;
+  readonly coefficients: Float64Array;
+  readonly intercept: number;
+  readonly r2: number;
+  readonly rmse: number;
+  readonly nRows: number;
+  readonly params: LinearState['params'];
+  readonly featureNames: string[] | null;
+  /** The table encoder when the model was fitted on a CSV table. */
+  encoder: TableEncoder | null;
+
+  constructor(
+    private readonly engine: Engine,
+    s: LinearState,
+  ) {
+    this.coefficients = s.coefficients;
+    this.intercept = s.intercept;
+    this.r2 = s.r2;
+    this.rmse = s.rmse;
+    this.nRows = s.nRows;
+    this.params = s.params;
+    this.featureNames = s.featureNames;
+    this.encoder = s.encoder;
+  }
+
+  /** x·β + b for each row (batch scoring through the engine's matvec). */
+  async predict(x: ModelInput, opts: CallOptions = {}): Promise<Float32Array> {
+    const m = designOf(x, this.encoder, this.coefficients.length, this.featureNames);
+    return this.engine.matvec(m, this.coefficients, this.intercept, LINK_IDENTITY, opts);
+  }
+
+  toBundle(): ModelBundle {
+    return {
+      kind: 'linear',
+      params: { ...this.params, intercept: this.intercept, r2: this.r2, rmse: this.rmse, nRows: this.nRows, featureNames: this.featureNames },
+      arrays: { coefficients: { data: this.coefficients, shape: [this.coefficients.length] } },
+      encoder: this.encoder?.toJSON() ?? null,
+    };
+  }
+
+  static fromBundle(b: ModelBundle, engine: Engine, source = 'model'): LinearModel {
+    const c = b.arrays['coefficients'];
+    if (!c || !(c.data instanceof Float64Array)) throw new QuiverError('INVALID_ARGUMENT', `${source}: a linear model needs f64 coefficients`);
+    const p = b.params;
+    return new LinearModel(engine, {
+      coefficients: c.data,
+      intercept: Number(p['intercept']),
+      r2: Number(p['r2']),
+      rmse: Number(p['rmse']),
+      nRows: Number(p['nRows']),
+      params: { l2: Number(p['l2'] ?? 0), fitIntercept: p['fitIntercept'] !== false },
+      featureNames: Array.isArray(p['featureNames']) ? (p['featureNames'] as string[]) : null,
+      encoder: b.encoder ? TableEncoder.fromJSON(b.encoder, source) : null,
+    });
+  }
+
+  async save(path: string): Promise<void> {
+    await writeBundle(path, this.toBundle());
+  }
+}
+
+export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32Array | Float64Array, opts: LinearRegressionOptions = {}): Promise<LinearModel> {
+  // Staging validates x (shape, finite values) once for every engine call below.
+  const staged = engine.stage(x, 'x');
+  try {
+    const n = x.rows;
+    const p = x.cols;
+    const yy = checkTarget(y, n);
+    const l2 = checkNumberOption(opts.l2, 'l2', 0, 0);
+    const fitIntercept = opts.fitIntercept ?? true;
+    const w = checkSampleWeight(opts.sampleWeight, n);
+    const names = checkFeatureNames(opts.featureNames, p);
+    const center = fitIntercept ? await weightedColumnMeans(engine, staged, x, w, opts.signal) : null;
+    let yMean = 0;
+    if (fitIntercept) {
+      let sw = 0;
+      for (let i = 0; i < n; i++) {
+        const wi = w ? w[i]! : 1;
+        yMean += wi * yy[i]!;
+        sw += wi;
+      }
+      yMean /= sw;
+    }
+    // gram's v is not multiplied by the weights: pass w∘(y − ȳ) for X̄ᵀW(y − ȳ).
+    const v = new Float64Array(n);
+    for (let i = 0; i < n; i++) v[i] = (w ? w[i]! : 1) * (yy[i]! - yMean);
+    const { g, xty } = await engine.gram(staged, { w, center, v, signal: opts.signal });
+    if (l2 === 0) checkFullRank(x, g, names, fitIntercept, 'least squares');
+    for (let j = 0; j < p; j++) g[j * p + j]! += l2;
+    const beta = await solveScaled(engine, g, xty!, p, names, opts);
+    let intercept = 0;
+    if (center) {
+      intercept = yMean;
+      for (let j = 0; j < p; j++) intercept -= center[j]! * beta[j]!;
+    }
+    const pred = await engine.matvec(staged, beta, intercept, LINK_IDENTITY, { signal: opts.signal });
+    return new LinearModel(engine, {
+      coefficients: beta,
+      intercept,
+      r2: r2Score(yy, pred, w),
+      rmse: rmse(yy, pred, w),
+      nRows: n,
+      params: { l2, fitIntercept },
+      featureNames: names,
+      encoder: null,
+    });
+  } finally {
+    staged.release();
+  }
+}
+
+/**
+ * Solves G β = b through the engine's Cholesky after scaling G to a unit diagonal; a non-positive pivot
+ * becomes an error that names the column and the fix.
+ */
+export async function solveScaled(engine: Engine, g: Float64Array, b: Float64Array, p: number, names: readonly string[] | null, opts: CallOptions): Promise<Float64Array> {
+  const { scaled, s } = jacobiScale(g, p);
+  const rhs = new Float64Array(p);
+  for (let j = 0; j < p; j++) rhs[j] = b[j]! * s[j]!;
+  let z: Float64Array;
+  try {
+    z = await engine.choleskySolve(scaled, p, rhs, 1, opts);
+  } catch (err) {
+    const e = QuiverError.from(err);
+    if (e.code !== 'NOT_POSITIVE_DEFINITE') throw e;
+    const pivot = typeof e.details?.['pivot'] === 'number' ? (e.details['pivot'] as number) : -1;
+    throw new QuiverError(
+      'NOT_POSITIVE_DEFINITE',
+      `the system is singular at ${pivot >= 0 ? columnName(names, pivot) : 'some column'}: that column is (nearly) a linear combination of the others; drop it, or add an L2 penalty`,
+      { pivot, column: pivot >= 0 ? (names?.[pivot] ?? pivot) : null },
+    );
+  }
+  for (let j = 0; j < p; j++) z[j] = z[j]! * s[j]!;
+  return z;
+}
