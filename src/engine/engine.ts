@@ -427,6 +427,34 @@ export class Engine {
       this.#release(regions);
     }
   }
+
+  // ---------------------------------------------------------------- models (src/models): thin entry points
+
+  /** Fits KMeans (k-means++, random or given centroids; nInit, maxIter, tol, seed, sampleWeight). */
+  async kmeans(x: Matrix, opts: import('../models/kmeans.js').KMeansOptions): Promise<import('../models/kmeans.js').KMeansModel> {
+    const { fitKMeans } = await import('../models/kmeans.js');
+    return fitKMeans(this, x, opts);
+  }
+
+  /** Fits OLS (l2 = 0) or ridge through the Gram kernel and Cholesky, intercept by centring. */
+  async linearRegression(
+    x: Matrix,
+    y: Float32Array | Float64Array,
+    opts: import('../models/linear.js').LinearRegressionOptions = {},
+  ): Promise<import('../models/linear.js').LinearModel> {
+    const { fitLinearRegression } = await import('../models/linear.js');
+    return fitLinearRegression(this, x, y, opts);
+  }
+
+  /** Fits binary L2 logistic regression by Newton/IRLS (each step a weighted Gram solve). */
+  async logisticRegression(
+    x: Matrix,
+    y: Float32Array | Float64Array,
+    opts: import('../models/logistic.js').LogisticRegressionOptions = {},
+  ): Promise<import('../models/logistic.js').LogisticModel> {
+    const { fitLogisticRegression } = await import('../models/logistic.js');
+    return fitLogisticRegression(this, x, y, opts);
+  }
 }
 
 function checkMetric(m: unknown): Metric {
