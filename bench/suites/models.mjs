@@ -58,19 +58,30 @@ export async function run(ctx) {
 /**
  * Engine rows at the full size whose result is not the peer's get a visible note (a fast row that computed
  * something else must not pass unnoticed): W3 final inertia vs scikit-learn (same initial centroids, same
- * iterations), W4 coefficients vs numpy float64, W5 coefficients vs scikit-learn.
+ * iterations), W4 coefficients vs numpy float64 and scores vs numpy, W5 coefficients and iterations (±1) vs
+ * scikit-learn.
  */
 function flagDisagreements(rows) {
   const find = (w, impl) => rows.find((r) => r.workload === w && r.impl === impl && r.check);
   const sk3 = find('W3', 'sklearn KMeans lloyd');
   const np4 = find('W4', 'numpy f64');
+  const np4s = find('W4-score', 'numpy X @ w');
   const sk5 = find('W5', 'sklearn newton-cholesky');
   for (const r of rows) {
     if (!r.check || r.scaled || !BACKENDS.includes(r.impl)) continue;
-    if (r.workload === 'W3' && sk3 && r.check.path === 'kmeans' && r.check.nIter === sk3.check.nIter) {
+    if (r.workload === 'W3' && sk3 && r.check.path === 'kmeans') {
       const rel = Math.abs(r.check.inertia - sk3.check.inertia) / sk3.check.inertia;
       r.check.inertiaRelDiffVsSklearn = rel;
-      if (rel > 1e-4) r.notes.push(`RESULT DIFFERS: inertia ${rel.toExponential(1)} relative from scikit-learn's`);
+      if (r.check.nIter !== sk3.check.nIter) r.notes.push(`RESULT DIFFERS: stopped after ${r.check.nIter} iterations, scikit-learn ran ${sk3.check.nIter} (inertia ${rel.toExponential(1)} relative apart)`);
+      else if (rel > 1e-4) r.notes.push(`RESULT DIFFERS: inertia ${rel.toExponential(1)} relative from scikit-learn's`);
+    }
+    if (r.workload === 'W4-score' && np4s) {
+      const rel = Math.abs(r.check.sumScores - np4s.check.sumScores) / Math.abs(np4s.check.sumScores);
+      r.check.sumRelDiffVsNumpy = rel;
+      if (rel > 1e-4) r.notes.push(`RESULT DIFFERS: sum of scores ${rel.toExponential(1)} relative from numpy's`);
+    }
+    if (r.workload === 'W5' && sk5 && Number.isFinite(r.check.nIter) && Math.abs(r.check.nIter - sk5.check.nIter) > 1) {
+      r.notes.push(`ITERATIONS DIFFER: ${r.check.nIter} vs scikit-learn's ${sk5.check.nIter} (target: ±1)`);
     }
     if (r.workload === 'W4' && np4 && r.check.coef) {
       const d = maxAbsDiff(r.check.coef, np4.extra.coef);
