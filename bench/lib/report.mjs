@@ -62,6 +62,16 @@ export function finishRows(rows, targets, roofGflops) {
   return rows;
 }
 
+/** Adds "<ratio>× <other> (target …)" to `impl`'s note: the issue's second targets (wasm vs native, native vs numpy f32). */
+export function noteRatio(rows, workload, impl, otherImpl, goal) {
+  const r = rows.find((x) => x.workload === workload && x.impl === impl && !x.skipped && !x.failed);
+  const o = rows.find((x) => x.workload === workload && x.impl === otherImpl && !x.skipped && !x.failed);
+  if (!r || !o || r.unit !== o.unit) return;
+  const ratio = r.rate / o.rate;
+  r.extraRatios = { ...r.extraRatios, [otherImpl]: ratio };
+  r.notes.push(`${ratio.toFixed(2)}× ${otherImpl} (target ${goal})`);
+}
+
 export function printTable(title, rows, targets, out = process.stdout) {
   const header = ['workload', 'impl', 'time', 'rate', 'vs target', 'roof', 'peak RSS Δ', 'notes'];
   const body = rows.map((r) => {

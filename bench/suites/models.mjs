@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { blobs, classification, prefixRows, regression, toRows } from '../lib/data.mjs';
 import { BACKENDS, withEngine } from '../lib/context.mjs';
 import { missingPython, runPeer } from '../lib/python.mjs';
-import { failedRow, fmtCount, measuredRow, skippedRow } from '../lib/report.mjs';
+import { failedRow, fmtCount, measuredRow, noteRatio, skippedRow } from '../lib/report.mjs';
 import { timeAdaptive } from '../lib/timing.mjs';
 
 const require = createRequire(import.meta.url);
@@ -52,6 +52,7 @@ export async function run(ctx) {
   if (ctx.wantWorkload('W4') || ctx.wantWorkload('W4-SCORE')) rows.push(...(await runW4(ctx)));
   if (ctx.wantWorkload('W5')) rows.push(...(await runW5(ctx)));
   flagDisagreements(rows);
+  noteRatio(rows, 'W4', 'native', 'numpy f32', '≥ 1.0×');
   return rows;
 }
 

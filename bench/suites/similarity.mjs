@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gaussianMatrix, prefixRows } from '../lib/data.mjs';
 import { BACKENDS, benchDir, withEngine } from '../lib/context.mjs';
 import { missingPython, runPeer } from '../lib/python.mjs';
-import { failedRow, fmtCount, measuredRow, skippedRow } from '../lib/report.mjs';
+import { failedRow, fmtCount, measuredRow, noteRatio, skippedRow } from '../lib/report.mjs';
 import { benchmarkJs } from '../lib/timing.mjs';
 
 const SIZES = {
@@ -44,6 +44,7 @@ export async function run(ctx) {
   // W1's checksum is the top-left 64 × 64 block, the same entries at any n: scaled rows are checked too.
   flagDisagreement(rows, 'W1', t.W1.impl, (c) => c.sum64x64, 1e-4, true);
   flagDisagreement(rows, 'W2', t.W2.impl, (c) => c.meanTop1, 1e-4, false);
+  noteRatio(rows, 'W1', 'wasm', 'native', '≥ 0.25×');
   return rows;
 }
 
