@@ -5,7 +5,7 @@ import { gaussianMatrix, prefixRows } from '../lib/data.mjs';
 import { BACKENDS, benchDir, withEngine } from '../lib/context.mjs';
 import { missingPython, runPeer } from '../lib/python.mjs';
 import { failedRow, fmtCount, measuredRow, noteRatio, skippedRow } from '../lib/report.mjs';
-import { benchmarkJs } from '../lib/timing.mjs';
+import { timeAdaptive } from '../lib/timing.mjs';
 
 const SIZES = {
   full: {
@@ -79,9 +79,8 @@ async function runW1(ctx) {
     ctx.log(`W1 ${backend} (${n} × ${s.d})`);
     try {
       const r = await withEngine(ctx.lib, backend, ctx.threads, async (engine) => {
-        const c = await engine.cosineSimilarity(a);
-        const t = await benchmarkJs(`W1 ${backend}`, () => engine.cosineSimilarity(a), ctx.budget);
-        return { t, check: { sum64x64: blockSum(c, 64) }, simd: engine.info().simd };
+        const { timing, first } = await timeAdaptive(`W1 ${backend}`, () => engine.cosineSimilarity(a), ctx);
+        return { t: timing, check: { sum64x64: blockSum(first, 64) }, simd: engine.info().simd };
       });
       if (r.skipped) {
         rows.push(skippedRow('W1', backend, r.skipped));
@@ -95,7 +94,7 @@ async function runW1(ctx) {
           seconds: t.seconds,
           work: 2 * n * n * s.d,
           unit: 'GFLOP/s',
-          timer: `benchmark.js, median of ${t.samples} samples, ±${t.rme.toFixed(1)}%`,
+          timer: t.timer,
           scaled: n !== s.n ? `${fmtCount(n)} × ${s.d}` : null,
           what: 'engine.cosineSimilarity(A) on the raw matrix: normalise + all pairs into a new C',
           notes: [simd],
