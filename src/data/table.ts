@@ -62,6 +62,12 @@ const BINARY_PAIRS: readonly (readonly [string, string])[] = [
 
 /** A number from a cell: NaN for a missing marker, undefined for text. */
 function parseCell(raw: string): number | undefined {
+  const c = raw.charCodeAt(0);
+  // Fast path for the common case: a plain number (digit, sign or point first).
+  if ((c >= 48 && c <= 57) || c === 45 || c === 46 || c === 43) {
+    const v = Number(raw);
+    if (!Number.isNaN(v)) return v;
+  }
   const s = raw.trim();
   if (MISSING.has(s.toLowerCase())) return Number.NaN;
   const v = Number(s);
@@ -83,6 +89,9 @@ function binaryKey(raw: string): string | undefined {
 }
 
 export class TableEncoder {
+  /** The design of the table the encoder was fitted on, kept for the `encode` call that usually follows. */
+  #fitted: { table: CsvTable; x: Float64Array } | null = null;
+
   private constructor(readonly schema: TableSchema) {}
 
   get features(): string[] {
@@ -130,7 +139,9 @@ export class TableEncoder {
     const raw = new TableEncoder({ columns, features, standardize: null, target: targetSpec });
     if (!opts.standardize) return raw;
     const x = raw.#design(table);
-    return new TableEncoder({ columns, features, standardize: standardizationOf(x, table.rowCount, features.length), target: targetSpec });
+    const enc = new TableEncoder({ columns, features, standardize: standardizationOf(x, table.rowCount, features.length), target: targetSpec });
+    enc.#fitted = { table, x };
+    return enc;
   }
 
   /** Rebuilds an encoder from its saved schema, checking its shape. */
@@ -157,7 +168,9 @@ export class TableEncoder {
 
   /** The design matrix of a table (standardised if the encoder was fitted so). Extra columns are ignored. */
   encode(table: CsvTable): Matrix {
-    const x = this.#design(table);
+    const cached = this.#fitted?.table === table ? this.#fitted.x : null;
+    this.#fitted = null;
+    const x = cached ?? this.#design(table);
     const p = this.features.length;
     const out = new Float32Array(x.length);
     const st = this.schema.standardize;

@@ -11,8 +11,8 @@
  * Each Newton step: one `gram` call over [X, 1] (the intercept as a column of ones, so the step is exact
  * and needs no centring) with w_i = s_i p_i (1 − p_i), returning the Hessian XᵀWX, and with v_i = s_i (y_i − p_i),
  * returning minus the data gradient; the penalty is added on the small matrix, which is scaled to a unit
- * diagonal and solved by the engine's Cholesky. Backtracking (Armijo) line search on the exact objective,
- * with the linear predictor recomputed by the engine's matvec at each trial point.
+ * diagonal and solved by the engine's Cholesky. Backtracking (Armijo) line search on the exact objective;
+ * the linear predictor z = Xβ + b is kept in f64 and moved by t·XΔ, XΔ from the engine's matvec once per step.
  *
  * Stopping, as scikit-learn's newton-cholesky solver: after a step, stop when max_j |∂f/∂β_j| / Σs ≤ tol
  * and ½·ΔᵀHΔ / Σs ≤ tol (Δ the Newton step just taken, H its Hessian), both on the objective divided by Σs;
@@ -47,6 +47,8 @@ export interface LogisticIteration {
   loss: number;
   /** max |gradient| / Σs before the step. */
   gradMax: number;
+  /** ½·ΔᵀHΔ / Σs of this step (the Newton decrement of the averaged objective). */
+  decrement: number;
   /** Step length the line search accepted. */
   step: number;
 }
@@ -298,34 +300,33 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
       }
       let slope = 0; // gradᵀΔ < 0
       for (let j = 0; j < q; j++) slope += grad[j]! * delta[j]!;
-      // Armijo backtracking on the exact objective; the linear predictor comes from the engine each time.
+      // The change of the linear predictor along the step, from the engine once per step: z moves by t·XΔ.
+      // z is carried in f64 and updated by these increments, which shrink as the fit converges, so the
+      // f32 rounding of matvec's output does not put a noise floor under the objective and the gradient.
+      const dz = await engine.matvec(staged, delta, 0, LINK_IDENTITY, { signal: opts.signal });
+      // Armijo backtracking on the exact objective.
       let t = 1;
       let accepted = false;
-      let nextBeta = beta;
-      let nextZ = z;
-      let nextF = f;
+      const zt = new Float64Array(n);
+      const bt = new Float64Array(q);
+      let ft = f;
       for (let tries = 0; tries < 40; tries++) {
-        const bt = new Float64Array(q);
         for (let j = 0; j < q; j++) bt[j] = beta[j]! + t * delta[j]!;
-        const zt = Float64Array.from(await engine.matvec(staged, bt, 0, LINK_IDENTITY, { signal: opts.signal }));
-        const ft = objective(zt, bt);
-        // The second test accepts steps whose change is below rounding (at the optimum).
-        if (ft <= f + 1e-4 * t * slope || Math.abs(ft - f) <= 1e-13 * Math.abs(f)) {
-          nextBeta = bt;
-          nextZ = zt;
-          nextF = ft;
+        for (let i = 0; i < n; i++) zt[i] = z[i]! + t * dz[i]!;
+        ft = objective(zt, bt);
+        if (ft <= f + 1e-4 * t * slope) {
           accepted = true;
           break;
         }
         t *= 0.5;
       }
       nIter = iter + 1;
-      if (!accepted) break; // no decrease possible along the Newton direction: as good as it gets
-      beta = nextBeta;
-      z = nextZ;
-      f = nextF;
+      if (!accepted) break; // no decrease along the Newton direction is measurable: as good as it gets
+      beta = bt;
+      z = zt;
+      f = ft;
       prevDecrement = -slope;
-      opts.onIteration?.({ iteration: nIter, loss: f / sSum, gradMax, step: t });
+      opts.onIteration?.({ iteration: nIter, loss: f / sSum, gradMax, decrement: (0.5 * prevDecrement) / sSum, step: t });
     }
     const coefficients = beta.slice(0, p);
     const intercept = fitIntercept ? beta[p]! : 0;
