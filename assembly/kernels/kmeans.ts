@@ -128,20 +128,43 @@ const ROW_BLOCK_BYTES: usize = 32 << 10;
 }
 
 /**
- * SIMD fold of one row's four candidates: the common case (no candidate beats the running best) costs one
- * vector min and one branch; otherwise, or when a lane is NaN, the exact in-order chain of fold4 decides.
+ * Branchless fold of two rows' four candidates: lanes are (row i, row i+1), and each candidate in order
+ * replaces the running best where strictly smaller, which is fold4's rule (NaN never wins, ties keep the
+ * lower centroid). Data-dependent branches here mispredicted often enough to cost more than the dots.
  */
 // @ts-ignore: decorator
-@inline function fold4_simd128(labels: usize, best: usize, i: i32, c: i32, r: v128, nLo: v128, nHi: v128): void {
-  const lo = f64x2.promote_low_f32x4(r);
-  const hi = f64x2.promote_low_f32x4(i32x4.shuffle(r, r, 2, 3, 2, 3));
-  const dLo = f64x2.sub(nLo, f64x2.add(lo, lo));
-  const dHi = f64x2.sub(nHi, f64x2.add(hi, hi));
-  const m = f64x2.min(dLo, dHi);
-  const b = load<f64>(best + (<usize>i << 3));
-  if (f64x2.extract_lane(m, 0) >= b && f64x2.extract_lane(m, 1) >= b) return;
-  fold4(labels, best, i, c,
-    f64x2.extract_lane(dLo, 0), f64x2.extract_lane(dLo, 1), f64x2.extract_lane(dHi, 0), f64x2.extract_lane(dHi, 1));
+@inline function fold2x4_simd128(
+  labels: usize, best: usize, i: i32, c: i32, r0: v128, r1: v128, n0: v128, n1: v128, n2: v128, n3: v128,
+): void {
+  const pb = best + (<usize>i << 3);
+  const pl = labels + (<usize>i << 2);
+  let b = v128.load(pb);
+  let l = i64x2.extend_low_i32x4_s(v128.load64_zero(pl));
+  // (r0[j], r1[j]) pairs: candidates 0 and 1 in t01, 2 and 3 in t23.
+  const t01 = i32x4.shuffle(r0, r1, 0, 4, 1, 5);
+  const t23 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);
+  let dot = f64x2.promote_low_f32x4(t01);
+  let d = f64x2.sub(n0, f64x2.add(dot, dot));
+  let m = f64x2.lt(d, b);
+  b = v128.bitselect(d, b, m);
+  l = v128.bitselect(i64x2.splat(c), l, m);
+  dot = f64x2.promote_low_f32x4(i32x4.shuffle(t01, t01, 2, 3, 2, 3));
+  d = f64x2.sub(n1, f64x2.add(dot, dot));
+  m = f64x2.lt(d, b);
+  b = v128.bitselect(d, b, m);
+  l = v128.bitselect(i64x2.splat(c + 1), l, m);
+  dot = f64x2.promote_low_f32x4(t23);
+  d = f64x2.sub(n2, f64x2.add(dot, dot));
+  m = f64x2.lt(d, b);
+  b = v128.bitselect(d, b, m);
+  l = v128.bitselect(i64x2.splat(c + 2), l, m);
+  dot = f64x2.promote_low_f32x4(i32x4.shuffle(t23, t23, 2, 3, 2, 3));
+  d = f64x2.sub(n3, f64x2.add(dot, dot));
+  m = f64x2.lt(d, b);
+  b = v128.bitselect(d, b, m);
+  l = v128.bitselect(i64x2.splat(c + 3), l, m);
+  v128.store(pb, b);
+  v128.store64_lane(pl, i32x4.shuffle(l, l, 0, 2, 0, 2), 0);
 }
 
 export function kmeans_f32_simd128(
@@ -163,18 +186,21 @@ export function kmeans_f32_simd128(
       const n1 = sqNormF64(c0 + rowBytes, cols);
       const n2 = sqNormF64(c0 + 2 * rowBytes, cols);
       const n3 = sqNormF64(c0 + 3 * rowBytes, cols);
-      const nLo = f64x2.replace_lane(f64x2.splat(n0), 1, n1);
-      const nHi = f64x2.replace_lane(f64x2.splat(n2), 1, n3);
+      const v0 = f64x2.splat(n0);
+      const v1 = f64x2.splat(n1);
+      const v2 = f64x2.splat(n2);
+      const v3 = f64x2.splat(n3);
       let i = i0;
       for (; i + 2 <= i1; i += 2) {
         const xi = x + <usize>i * rowBytes;
         const r0 = dot2x4_f32_simd128(xi, xi + rowBytes, c0, rowBytes, body, rem);
-        const r1 = tileRow1;
-        fold4_simd128(labels, minDist2, i, c, r0, nLo, nHi);
-        fold4_simd128(labels, minDist2, i + 1, c, r1, nLo, nHi);
+        fold2x4_simd128(labels, minDist2, i, c, r0, tileRow1, v0, v1, v2, v3);
       }
       if (i < i1) {
-        fold4_simd128(labels, minDist2, i, c, dot1x4_f32_simd128(x + <usize>i * rowBytes, c0, rowBytes, body, rem), nLo, nHi);
+        const r0 = dot1x4_f32_simd128(x + <usize>i * rowBytes, c0, rowBytes, body, rem);
+        fold4(labels, minDist2, i, c,
+          n0 - 2 * <f64>f32x4.extract_lane(r0, 0), n1 - 2 * <f64>f32x4.extract_lane(r0, 1),
+          n2 - 2 * <f64>f32x4.extract_lane(r0, 2), n3 - 2 * <f64>f32x4.extract_lane(r0, 3));
       }
     }
     for (; c < k; c++) {

@@ -197,6 +197,45 @@ describe('wasm backend', () => {
     expect(b.liveBytes).toBe(0);
   });
 
+  it('gram and choleskySolve give the reference bits in both builds (the same f64 operations in the same order)', async () => {
+    for (const b of [await load(), await load({ name: 'wasm', wasmBuild: 'scalar' })]) {
+      for (const cols of [1, 3, 4, 5, 8, 13, 65]) {
+        const rows = 203;
+        const x = randomF32(rows * cols, 40 + cols);
+        const w = randomF64(rows, 50 + cols).map((v, i) => (i % 7 === 0 ? 0 : Math.abs(v)));
+        const center = randomF64(cols, 60 + cols);
+        const v = randomF64(rows, 70 + cols);
+        for (const [ww, cc] of [[null, null], [w, null], [null, center], [w, center]] as const) {
+          const g = new Float64Array(cols * cols).fill(0.5);
+          const gr = g.slice();
+          const xty = new Float64Array(cols);
+          const xtyr = xty.slice();
+          b.gram(x, rows, cols, ww, cc, v, g, xty);
+          reference.gram(x, rows, cols, ww, cc, v, gr, xtyr);
+          // Oracle: the js backend, compared exactly (the lower triangle stays 0.5 in both).
+          expect(Array.from(g)).toEqual(Array.from(gr));
+          expect(Array.from(xty)).toEqual(Array.from(xtyr));
+        }
+      }
+      for (const n of [1, 2, 3, 4, 5, 7, 9, 33]) {
+        const a = randomF64(n * (n + 2), 80 + n);
+        const g = new Float64Array(n * n);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = i === j ? n : 0;
+            for (let p = 0; p < n + 2; p++) s += a[i * (n + 2) + p]! * a[j * (n + 2) + p]!;
+            g[i * n + j] = s;
+          }
+        }
+        const rhs = randomF64(n * 2, 90 + n);
+        const [g1, g2, b1, b2] = [g.slice(), g.slice(), rhs.slice(), rhs.slice()];
+        b.choleskySolve(g1, n, b1, 2);
+        reference.choleskySolve(g2, n, b2, 2);
+        expect(Array.from(b1)).toEqual(Array.from(b2));
+      }
+    }
+  });
+
   describe('workers', () => {
     beforeAll(() => {
       // Workers run compiled JavaScript: build dist/ when it is missing or older than the source.
