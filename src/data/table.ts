@@ -186,7 +186,7 @@ export class TableEncoder {
    * A matrix whose columns already are the design columns (a .npy input): checks the width and applies
    * the standardisation.
    */
-  encodeMatrix(m: Matrix, source = 'input'): Matrix {
+  encodeMatrix(m: Matrix, source = 'the input'): Matrix {
     const p = this.features.length;
     if (m.cols !== p) {
       throw new QuiverError(
