@@ -113,8 +113,9 @@ export async function readBundle(path: string): Promise<ModelBundle> {
     const width = a.dtype === 'f64' ? 8 : 4;
     const end = a.offset + a.length * width;
     if (!Number.isInteger(a.offset) || a.offset < 0 || end > bytes.length) throw new QuiverError('INVALID_ARGUMENT', `${path}: array ${name} lies outside ${dataPath}`);
-    // Copy into a fresh buffer: Node's file buffers may not be aligned for the element size.
-    const body = bytes.slice(a.offset, end).buffer;
+    // Copy into a fresh buffer of its own (Buffer#slice would share Node's pooled buffer, which also
+    // need not be aligned for the element size).
+    const body = Uint8Array.prototype.slice.call(bytes, a.offset, end).buffer;
     const data = a.dtype === 'f32' ? new Float32Array(body) : a.dtype === 'f64' ? new Float64Array(body) : new Int32Array(body);
     arrays[name] = { data, shape: a.shape };
   }
