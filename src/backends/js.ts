@@ -225,4 +225,130 @@ export class JsBackend implements Backend {
       out[i] = link === LINK_SIGMOID ? sigmoid(s) : s;
     }
   }
+
+  sparseSimilarityTopk(
+    aPtr: Int32Array,
+    aIdx: Int32Array,
+    aVal: Float32Array,
+    bPtr: Int32Array,
+    bIdx: Int32Array,
+    bVal: Float32Array,
+    row0: number,
+    row1: number,
+    _nCols: number,
+    rowNorms: Float32Array | null,
+    colNorms: Float32Array | null,
+    shrink: number,
+    k: number,
+    excludeSelf: boolean,
+    acc: Float64Array,
+    mark: Int32Array,
+    list: Int32Array,
+    outIdx: Int32Array,
+    outScores: Float32Array,
+  ): void {
+    for (let r = row0; r < row1; r++) {
+      let touched = 0;
+      for (let p = aPtr[r]!, pe = aPtr[r + 1]!; p < pe; p++) {
+        const a = aVal[p]!;
+        const src = aIdx[p]!;
+        for (let q = bPtr[src]!, qe = bPtr[src + 1]!; q < qe; q++) {
+          const j = bIdx[q]!;
+          if (mark[j] === 0) {
+            mark[j] = 1;
+            list[touched++] = j;
+          }
+          acc[j]! += a * bVal[q]!;
+        }
+      }
+      const so = (r - row0) * k;
+      const rn = rowNorms ? rowNorms[r]! : 1;
+      for (let t = 0; t < touched; t++) {
+        const j = list[t]!;
+        const dot = acc[j]!;
+        acc[j] = 0;
+        mark[j] = 0;
+        if (excludeSelf && j === r) continue;
+        const den = rn * (colNorms ? colNorms[j]! : 1) + shrink;
+        insertTopk(outIdx, outScores, so, k, Math.fround(den !== 0 ? dot / den : 0), j);
+      }
+    }
+  }
+
+  sparseScoreTopn(
+    aPtr: Int32Array,
+    aIdx: Int32Array,
+    aVal: Float32Array,
+    mPtr: Int32Array,
+    mIdx: Int32Array,
+    mVal: Float32Array,
+    seenPtr: Int32Array | null,
+    seenIdx: Int32Array | null,
+    allow: Int32Array | null,
+    normalize: number,
+    row0: number,
+    row1: number,
+    _nCols: number,
+    n: number,
+    acc: Float64Array,
+    den: Float64Array | null,
+    mark: Int32Array,
+    list: Int32Array,
+    outIdx: Int32Array,
+    outScores: Float32Array,
+  ): void {
+    const SEEN = 2;
+    for (let r = row0; r < row1; r++) {
+      const s0 = seenPtr && seenIdx ? seenPtr[r]! : 0;
+      const s1 = seenPtr && seenIdx ? seenPtr[r + 1]! : 0;
+      for (let p = s0; p < s1; p++) mark[seenIdx![p]!] = SEEN;
+      let touched = 0;
+      for (let p = aPtr[r]!, pe = aPtr[r + 1]!; p < pe; p++) {
+        const a = aVal[p]!;
+        const src = aIdx[p]!;
+        for (let q = mPtr[src]!, qe = mPtr[src + 1]!; q < qe; q++) {
+          const j = mIdx[q]!;
+          const m = mark[j]!;
+          if (m === SEEN) continue;
+          if (m === 0) {
+            mark[j] = 1;
+            list[touched++] = j;
+          }
+          const v = mVal[q]!;
+          acc[j]! += a * v;
+          if (normalize === 1) den![j]! += Math.abs(a);
+          else if (normalize === 2) den![j]! += Math.abs(v);
+        }
+      }
+      const so = (r - row0) * n;
+      for (let t = 0; t < touched; t++) {
+        const j = list[t]!;
+        const sum = acc[j]!;
+        acc[j] = 0;
+        mark[j] = 0;
+        let score = sum;
+        if (normalize !== 0) {
+          const d = den![j]!;
+          den![j] = 0;
+          score = d !== 0 ? sum / d : 0;
+        }
+        if (allow && allow[j] === 0) continue;
+        insertTopk(outIdx, outScores, so, n, Math.fround(score), j);
+      }
+      for (let p = s0; p < s1; p++) mark[seenIdx![p]!] = 0;
+    }
+  }
+}
+
+/** Merges candidate (s, j) into the sorted list of k entries at `so` (best first; ties to the lower index). */
+function insertTopk(outIdx: Int32Array, outScores: Float32Array, so: number, k: number, s: number, j: number): void {
+  if (k <= 0 || !better(s, j, outScores[so + k - 1]!, outIdx[so + k - 1]!)) return;
+  let p = k - 1;
+  while (p > 0 && better(s, j, outScores[so + p - 1]!, outIdx[so + p - 1]!)) {
+    outScores[so + p] = outScores[so + p - 1]!;
+    outIdx[so + p] = outIdx[so + p - 1]!;
+    p--;
+  }
+  outScores[so + p] = s;
+  outIdx[so + p] = j;
 }

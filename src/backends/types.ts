@@ -165,4 +165,72 @@ export interface Backend {
     link: Link,
     out: Float32Array,
   ): void;
+
+  /**
+   * Sparse similarity with a running top-k (item-item or user-user co-occurrence), one row at a time:
+   * for each row r in [row0, row1) of A (CSR, global row numbers: aPtr has A's full indptr),
+   *   dot[j] = Σ_{p ∈ A[r,:]} aVal[p] · Σ_{q ∈ B[aIdx[p],:]} bVal[q] · [bIdx[q] = j]
+   * accumulated in f64 by scattering the B rows named by A's row into `acc` in CSR order (so the sum order is
+   * fixed), then score[j] = dot[j] / (rowNorms[r] · colNorms[j] + shrink) in f64 (a null norm array counts as
+   * all ones; a zero denominator gives score 0), rounded to f32. Candidates are the columns j touched by the
+   * scatter (j ≠ r when `excludeSelf`); the best k by (score desc, index asc) are merged into outIdx/outScores
+   * for row r at (r − row0)·k, which the caller initialises to -1 / -Infinity like `topkTile`.
+   * Scratch (caller-owned, length nCols): `acc` (f64) and `mark` (i32) must be all zero on entry and are left
+   * all zero; `list` (i32) holds the touched columns. Never materialises a dense row of the result.
+   */
+  sparseSimilarityTopk?(
+    aPtr: Int32Array,
+    aIdx: Int32Array,
+    aVal: Float32Array,
+    bPtr: Int32Array,
+    bIdx: Int32Array,
+    bVal: Float32Array,
+    row0: number,
+    row1: number,
+    nCols: number,
+    rowNorms: Float32Array | null,
+    colNorms: Float32Array | null,
+    shrink: number,
+    k: number,
+    excludeSelf: boolean,
+    acc: Float64Array,
+    mark: Int32Array,
+    list: Int32Array,
+    outIdx: Int32Array,
+    outScores: Float32Array,
+  ): void;
+
+  /**
+   * Sparse scoring with a top-n per row (recommendation): for each row r in [row0, row1) of A (global rows),
+   *   acc[j] = Σ_{p ∈ A[r,:]} aVal[p] · Σ_{q ∈ M[aIdx[p],:]} mVal[q] · [mIdx[q] = j]     (f64, CSR order)
+   * and, with `normalize` 1 or 2, den[j] = Σ |aVal[p]| (1) or Σ |mVal[q]| (2) over the same terms; the score is
+   * acc[j] (normalize 0) or acc[j] / den[j] (0 when den[j] is 0), rounded to f32.
+   * Candidates are the columns touched by the scatter, minus the columns of row r of `seen` (CSR with the same
+   * row numbering as A; null: none) and minus the columns with allow[j] = 0 (null: all allowed). The best n by
+   * (score desc, index asc) go to outIdx/outScores at (r − row0)·n, initialised by the caller to -1 / -Infinity.
+   * Scratch (length nCols): `acc`, `den` (f64; den may be null when normalize is 0) and `mark` (i32) all zero on
+   * entry and left all zero; `list` (i32) holds the touched columns.
+   */
+  sparseScoreTopn?(
+    aPtr: Int32Array,
+    aIdx: Int32Array,
+    aVal: Float32Array,
+    mPtr: Int32Array,
+    mIdx: Int32Array,
+    mVal: Float32Array,
+    seenPtr: Int32Array | null,
+    seenIdx: Int32Array | null,
+    allow: Int32Array | null,
+    normalize: number,
+    row0: number,
+    row1: number,
+    nCols: number,
+    n: number,
+    acc: Float64Array,
+    den: Float64Array | null,
+    mark: Int32Array,
+    list: Int32Array,
+    outIdx: Int32Array,
+    outScores: Float32Array,
+  ): void;
 }

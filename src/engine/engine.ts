@@ -455,6 +455,278 @@ export class Engine {
     const { fitLogisticRegression } = await import('../models/logistic.js');
     return fitLogisticRegression(this, x, y, opts);
   }
+
+  // ---------------------------------------------------------------- sparse kernels (ratings, recommendation)
+
+  /** Copies a CSR matrix into shared regions once (validated); pass it to many sparse calls, then `release()` it. */
+  async stageCsr(m: import('../types.js').CsrMatrix, name = 'matrix'): Promise<import('./sparse.js').StagedCsr> {
+    const { checkCsr } = await import('../data/csr.js');
+    checkCsr(m, name);
+    const regions: SharedRegion[] = [];
+    const r = this.#copyCsr(regions, m);
+    let released = false;
+    const backend = this.backend;
+    return {
+      staged: true,
+      rows: m.rows,
+      cols: m.cols,
+      nnz: r.nnz,
+      indptr: r.indptr,
+      indices: r.indices,
+      data: r.data,
+      get released() {
+        return released;
+      },
+      release() {
+        if (released) return;
+        released = true;
+        for (const x of regions) backend.free(x);
+      },
+    };
+  }
+
+  #copyCsr(regions: SharedRegion[], m: import('../types.js').CsrMatrix): { rows: number; cols: number; nnz: number; indptr: I32; indices: I32; data: F32 } {
+    const nnz = m.indptr[m.rows]!;
+    const indptr = this.#alloc(regions, 'i32', m.rows + 1);
+    const indices = this.#alloc(regions, 'i32', nnz);
+    const data = this.#alloc(regions, 'f32', nnz);
+    this.#view(indptr).set(m.indptr);
+    this.#view(indices).set(m.indices.subarray(0, nnz));
+    this.#view(data).set(m.data.subarray(0, nnz));
+    return { rows: m.rows, cols: m.cols, nnz, indptr, indices, data };
+  }
+
+  async #csrInput(regions: SharedRegion[], m: import('./sparse.js').CsrInput, name: string) {
+    if ('staged' in m) {
+      if (m.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; stage it again`);
+      return m;
+    }
+    const { checkCsr } = await import('../data/csr.js');
+    checkCsr(m, name);
+    return this.#copyCsr(regions, m);
+  }
+
+  #span(rows: import('./sparse.js').RowSpan | undefined, total: number): { row0: number; row1: number } {
+    if (rows === undefined) return { row0: 0, row1: total };
+    const { row0, row1 } = rows;
+    if (!Number.isInteger(row0) || !Number.isInteger(row1) || row0 < 0 || row1 < row0 || row1 > total) {
+      throw new QuiverError('INVALID_ARGUMENT', `rows [${row0}, ${row1}) must lie within [0, ${total}) with row0 ≤ row1`);
+    }
+    return { row0, row1 };
+  }
+
+  #sparseVector(regions: SharedRegion[], v: Float32Array | null | undefined, length: number, name: string): F32 | null {
+    if (v === null || v === undefined) return null;
+    checkVector(v, name, length);
+    const r = this.#alloc(regions, 'f32', length);
+    this.#view(r).set(v);
+    return r;
+  }
+
+  /**
+   * Splits rows [row0, row1) into tasks of about equal work (work[r] = 1 + scatter length of row r), or into
+   * tiles of `tileRows` rows when the engine was given one. Rows are independent outputs, so the split never
+   * changes a result.
+   */
+  #workTiles(work: Float64Array, row0: number, row1: number): { row0: number; row1: number }[] {
+    const rows = row1 - row0;
+    const out: { row0: number; row1: number }[] = [];
+    if (rows === 0) return out;
+    if (this.#tileRows !== undefined) {
+      for (let r = row0; r < row1; r += this.#tileRows) out.push({ row0: r, row1: Math.min(row1, r + this.#tileRows) });
+      return out;
+    }
+    const target = Math.min(rows, this.threads * 4);
+    let total = 0;
+    for (let i = 0; i < rows; i++) total += work[i]!;
+    let start = row0;
+    let acc = 0;
+    for (let i = 0; i < rows; i++) {
+      acc += work[i]!;
+      if (acc >= (total * (out.length + 1)) / target && out.length < target - 1) {
+        out.push({ row0: start, row1: row0 + i + 1 });
+        start = row0 + i + 1;
+      }
+    }
+    if (start < row1) out.push({ row0: start, row1 });
+    return out;
+  }
+
+  /** Scatter work per row: 1 + Σ over A's entries of the length of the B row they name. */
+  #scatterWork(aPtr: Int32Array, aIdx: Int32Array, bPtr: Int32Array, row0: number, row1: number): Float64Array {
+    const work = new Float64Array(row1 - row0);
+    for (let r = row0; r < row1; r++) {
+      let w = 1;
+      for (let p = aPtr[r]!, e = aPtr[r + 1]!; p < e; p++) {
+        const s = aIdx[p]!;
+        w += bPtr[s + 1]! - bPtr[s]!;
+      }
+      work[r - row0] = w;
+    }
+    return work;
+  }
+
+  /** Per-task scratch; one shared set when the call runs inline (tasks run one after another). */
+  #sparseScratch(regions: SharedRegion[], tasks: number, nCols: number, inline: boolean, withDen: boolean) {
+    const sets: { acc: F64; mark: I32; list: I32; den: F64 | null }[] = [];
+    for (let t = 0; t < tasks; t++) {
+      if (inline && t > 0) {
+        sets.push(sets[0]!);
+        continue;
+      }
+      sets.push({
+        acc: this.#alloc(regions, 'f64', nCols),
+        mark: this.#alloc(regions, 'i32', nCols),
+        list: this.#alloc(regions, 'i32', nCols),
+        den: withDen ? this.#alloc(regions, 'f64', nCols) : null,
+      });
+    }
+    return sets;
+  }
+
+  /**
+   * Sparse similarity top-k: for each row r of A (rows × inner, CSR) the k best columns j of A·B (B: inner ×
+   * cols, CSR) by dot / (rowNorms[r]·colNorms[j] + shrink), among the columns that co-occur with r (a dot of
+   * exactly zero from no shared entries is never a candidate). Item-item: A = Xᵀ, B = X; user-user: A = X,
+   * B = Xᵀ. Accumulates in f64 in CSR order, so results do not depend on threads or tiles. Never builds the
+   * dense rows × cols result; scratch is O(cols) per task.
+   */
+  async sparseSimilarityTopK(
+    a: import('./sparse.js').CsrInput,
+    b: import('./sparse.js').CsrInput,
+    opts: import('./sparse.js').SparseSimilarityOptions,
+  ): Promise<TopKResult> {
+    const requestedK = checkPositiveInt(opts.k, 'k');
+    const shrink = opts.shrink ?? 0;
+    if (!Number.isFinite(shrink) || shrink < 0) throw new QuiverError('INVALID_ARGUMENT', `shrink must be a finite number ≥ 0 (got ${shrink})`);
+    const excludeSelf = opts.excludeSelf === true;
+    const regions: SharedRegion[] = [];
+    try {
+      const A = await this.#csrInput(regions, a, 'a');
+      const B = await this.#csrInput(regions, b, 'b');
+      if (A.cols !== B.rows) {
+        throw new QuiverError('SHAPE_MISMATCH', `a is ${A.rows} × ${A.cols} but b has ${B.rows} rows; a's columns must index b's rows`);
+      }
+      const nCols = B.cols;
+      const { row0, row1 } = this.#span(opts.rows, A.rows);
+      const candidates = excludeSelf ? nCols - 1 : nCols;
+      if (candidates < 1) throw new QuiverError('INVALID_ARGUMENT', `there are no candidate columns (${nCols} column${nCols === 1 ? '' : 's'}${excludeSelf ? ', and excludeSelf removes one' : ''})`);
+      const k = Math.min(requestedK, candidates);
+      const rowNorms = this.#sparseVector(regions, opts.rowNorms, A.rows, 'rowNorms');
+      const colNorms = this.#sparseVector(regions, opts.colNorms, nCols, 'colNorms');
+      const rows = row1 - row0;
+      const idx = this.#alloc(regions, 'i32', rows * k);
+      const scores = this.#alloc(regions, 'f32', rows * k);
+      this.#view(idx).fill(-1);
+      this.#view(scores).fill(Number.NEGATIVE_INFINITY);
+      const work = this.#scatterWork(this.#view(A.indptr), this.#view(A.indices), this.#view(B.indptr), row0, row1);
+      let total = 0;
+      for (let i = 0; i < work.length; i++) total += work[i]!;
+      const tiles = this.#workTiles(work, row0, row1);
+      const scratch = this.#sparseScratch(regions, tiles.length, nCols, total <= this.#inlineWork, false);
+      const tasks = tiles.map((t, i) => ({
+        ...t,
+        aPtr: A.indptr,
+        aIdx: A.indices,
+        aVal: A.data,
+        bPtr: B.indptr,
+        bIdx: B.indices,
+        bVal: B.data,
+        nCols,
+        rowNorms,
+        colNorms,
+        shrink,
+        k,
+        excludeSelf,
+        acc: scratch[i]!.acc,
+        mark: scratch[i]!.mark,
+        list: scratch[i]!.list,
+        outRow0: row0,
+        idx,
+        scores,
+      }));
+      await this.#dispatch('sparseSimilarity', tasks, total, opts.signal);
+      return { indices: this.#take(idx, regions), scores: this.#take(scores, regions), rows, k, requestedK };
+    } finally {
+      this.#release(regions);
+    }
+  }
+
+  /**
+   * Sparse scoring top-n (recommendation): for each row r of A, the n best columns j of A·M by weighted sum
+   * (normalize 0), or divided by Σ|a| (1) or Σ|m| (2) over the contributing terms, among the columns the
+   * scatter touches, minus row r of `seen` and the columns with allow[j] = 0. Item kNN: A = user rows,
+   * M = item neighbour lists; user kNN: A = user neighbour lists, M = user rows; EASE: M = the dense B rows.
+   * `n` larger than the columns is clamped (the result's `k`); rows with fewer candidates end in -1 slots.
+   */
+  async sparseScoreTopN(
+    a: import('./sparse.js').CsrInput,
+    m: import('./sparse.js').CsrInput,
+    opts: import('./sparse.js').SparseScoreOptions,
+  ): Promise<TopKResult> {
+    const requestedN = checkPositiveInt(opts.n, 'n');
+    const normalize = opts.normalize ?? 0;
+    if (normalize !== 0 && normalize !== 1 && normalize !== 2) throw new QuiverError('INVALID_ARGUMENT', `normalize must be 0, 1 or 2 (got ${String(normalize)})`);
+    const regions: SharedRegion[] = [];
+    try {
+      const A = await this.#csrInput(regions, a, 'a');
+      const M = await this.#csrInput(regions, m, 'm');
+      if (A.cols !== M.rows) {
+        throw new QuiverError('SHAPE_MISMATCH', `a is ${A.rows} × ${A.cols} but m has ${M.rows} rows; a's columns must index m's rows`);
+      }
+      const nCols = M.cols;
+      const S = opts.seen ? await this.#csrInput(regions, opts.seen, 'seen') : null;
+      if (S && (S.rows !== A.rows || S.cols !== nCols)) {
+        throw new QuiverError('SHAPE_MISMATCH', `seen is ${S.rows} × ${S.cols}; it must be ${A.rows} × ${nCols} (a's rows × m's columns)`);
+      }
+      let allow: I32 | null = null;
+      if (opts.allow) {
+        if (!(opts.allow instanceof Int32Array) || opts.allow.length !== nCols) {
+          throw new QuiverError('SHAPE_MISMATCH', `allow must be an Int32Array with one flag per column (${nCols})`);
+        }
+        allow = this.#alloc(regions, 'i32', nCols);
+        this.#view(allow).set(opts.allow);
+      }
+      const { row0, row1 } = this.#span(opts.rows, A.rows);
+      const n = Math.min(requestedN, nCols);
+      const rows = row1 - row0;
+      const idx = this.#alloc(regions, 'i32', rows * n);
+      const scores = this.#alloc(regions, 'f32', rows * n);
+      this.#view(idx).fill(-1);
+      this.#view(scores).fill(Number.NEGATIVE_INFINITY);
+      const work = this.#scatterWork(this.#view(A.indptr), this.#view(A.indices), this.#view(M.indptr), row0, row1);
+      let total = 0;
+      for (let i = 0; i < work.length; i++) total += work[i]!;
+      const tiles = this.#workTiles(work, row0, row1);
+      const scratch = this.#sparseScratch(regions, tiles.length, nCols, total <= this.#inlineWork, normalize !== 0);
+      const tasks = tiles.map((t, i) => ({
+        ...t,
+        aPtr: A.indptr,
+        aIdx: A.indices,
+        aVal: A.data,
+        mPtr: M.indptr,
+        mIdx: M.indices,
+        mVal: M.data,
+        seenPtr: S ? S.indptr : null,
+        seenIdx: S ? S.indices : null,
+        allow,
+        normalize,
+        nCols,
+        n,
+        acc: scratch[i]!.acc,
+        den: scratch[i]!.den,
+        mark: scratch[i]!.mark,
+        list: scratch[i]!.list,
+        outRow0: row0,
+        idx,
+        scores,
+      }));
+      await this.#dispatch('sparseScore', tasks, total, opts.signal);
+      return { indices: this.#take(idx, regions), scores: this.#take(scores, regions), rows, k: n, requestedK: requestedN };
+    } finally {
+      this.#release(regions);
+    }
+  }
 }
 
 function checkMetric(m: unknown): Metric {

@@ -3,6 +3,7 @@
  * run inline, so both paths execute the very same kernel calls (results cannot depend on where they ran).
  */
 import type { Backend } from '../backends/types.js';
+import { QuiverError } from '../errors.js';
 import type { TaskMap, TaskName } from './tasks.js';
 
 type Handlers = { [N in TaskName]: (b: Backend, t: TaskMap[N][0]) => TaskMap[N][1] };
@@ -87,6 +88,61 @@ export const handlers: Handlers = {
   },
   cholesky(b, t) {
     b.choleskySolve(b.view(t.g), t.n, b.view(t.b), t.nrhs);
+    return null;
+  },
+  sparseSimilarity(b, t) {
+    if (!b.sparseSimilarityTopk) throw new QuiverError('BACKEND_UNAVAILABLE', `the ${b.info.name} backend has no sparse similarity kernel`);
+    const o0 = (t.row0 - t.outRow0) * t.k;
+    const o1 = (t.row1 - t.outRow0) * t.k;
+    b.sparseSimilarityTopk(
+      b.view(t.aPtr),
+      b.view(t.aIdx),
+      b.view(t.aVal),
+      b.view(t.bPtr),
+      b.view(t.bIdx),
+      b.view(t.bVal),
+      t.row0,
+      t.row1,
+      t.nCols,
+      t.rowNorms ? b.view(t.rowNorms) : null,
+      t.colNorms ? b.view(t.colNorms) : null,
+      t.shrink,
+      t.k,
+      t.excludeSelf,
+      b.view(t.acc),
+      b.view(t.mark),
+      b.view(t.list),
+      b.view(t.idx).subarray(o0, o1),
+      b.view(t.scores).subarray(o0, o1),
+    );
+    return null;
+  },
+  sparseScore(b, t) {
+    if (!b.sparseScoreTopn) throw new QuiverError('BACKEND_UNAVAILABLE', `the ${b.info.name} backend has no sparse scoring kernel`);
+    const o0 = (t.row0 - t.outRow0) * t.n;
+    const o1 = (t.row1 - t.outRow0) * t.n;
+    b.sparseScoreTopn(
+      b.view(t.aPtr),
+      b.view(t.aIdx),
+      b.view(t.aVal),
+      b.view(t.mPtr),
+      b.view(t.mIdx),
+      b.view(t.mVal),
+      t.seenPtr ? b.view(t.seenPtr) : null,
+      t.seenIdx ? b.view(t.seenIdx) : null,
+      t.allow ? b.view(t.allow) : null,
+      t.normalize,
+      t.row0,
+      t.row1,
+      t.nCols,
+      t.n,
+      b.view(t.acc),
+      t.den ? b.view(t.den) : null,
+      b.view(t.mark),
+      b.view(t.list),
+      b.view(t.idx).subarray(o0, o1),
+      b.view(t.scores).subarray(o0, o1),
+    );
     return null;
   },
 };

@@ -89,6 +89,53 @@ export interface CholeskyTask {
   nrhs: number;
 }
 
+/**
+ * Sparse kernels: rows [row0, row1) of A (global numbering); the call's outputs start at global row outRow0.
+ * Each task owns its scratch (acc, mark, list, den), zero on entry and left zero by the kernel.
+ */
+export interface SparseSimilarityTask extends RowRange {
+  aPtr: I32;
+  aIdx: I32;
+  aVal: F32;
+  bPtr: I32;
+  bIdx: I32;
+  bVal: F32;
+  nCols: number;
+  rowNorms: F32 | null;
+  colNorms: F32 | null;
+  shrink: number;
+  k: number;
+  excludeSelf: boolean;
+  acc: F64;
+  mark: I32;
+  list: I32;
+  outRow0: number;
+  idx: I32;
+  scores: F32;
+}
+
+export interface SparseScoreTask extends RowRange {
+  aPtr: I32;
+  aIdx: I32;
+  aVal: F32;
+  mPtr: I32;
+  mIdx: I32;
+  mVal: F32;
+  seenPtr: I32 | null;
+  seenIdx: I32 | null;
+  allow: I32 | null;
+  normalize: number;
+  nCols: number;
+  n: number;
+  acc: F64;
+  den: F64 | null;
+  mark: I32;
+  list: I32;
+  outRow0: number;
+  idx: I32;
+  scores: F32;
+}
+
 export type TaskResult<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
 
 export interface TaskMap {
@@ -99,5 +146,7 @@ export interface TaskMap {
   gram: [GramTask, null];
   matvec: [MatvecTask, null];
   cholesky: [CholeskyTask, null];
+  sparseSimilarity: [SparseSimilarityTask, null];
+  sparseScore: [SparseScoreTask, null];
 }
 export type TaskName = keyof TaskMap;

@@ -31,6 +31,8 @@ export const kmeans = (t: TaskMap['kmeans'][0]) => handle('kmeans', t);
 export const gram = (t: TaskMap['gram'][0]) => handle('gram', t);
 export const matvec = (t: TaskMap['matvec'][0]) => handle('matvec', t);
 export const cholesky = (t: TaskMap['cholesky'][0]) => handle('cholesky', t);
+export const sparseSimilarity = (t: TaskMap['sparseSimilarity'][0]) => handle('sparseSimilarity', t);
+export const sparseScore = (t: TaskMap['sparseScore'][0]) => handle('sparseScore', t);
 /** Lets tests and `quiver info` confirm what each worker loaded. */
 export const ping = async () => {
   const b = await backendReady;

@@ -1,0 +1,564 @@
+/**
+ * Ratings and interaction loaders: MovieLens `u.data` (tab-separated `user item rating timestamp`, no header),
+ * `ratings.csv` (`userId,movieId,rating,timestamp` with its header, CRLF or LF), `ratings.dat`
+ * (`UserID::MovieID::Rating::Timestamp`, no header), and generic delimited files with a header row whose user,
+ * item and (optional) rating columns are named by options.
+ *
+ * The result is a users × items CSR matrix plus the external ids:
+ * - Ids are kept as the strings of the file (after trimming and removing surrounding double quotes) and mapped
+ *   to dense indices in order of FIRST APPEARANCE among the kept rows: user 0 is the user of the first kept
+ *   row, and so on. Outputs map indices back to these strings, so users come out in input order.
+ * - Rows of the CSR matrix are sorted by item index.
+ * - Feedback: `explicit` stores the rating; `binary` stores 1 for every (user, item) that occurs; `counts`
+ *   stores the number of occurrences (or the sum of the rating column when one is named, e.g. play counts).
+ * - `minRating` drops rows whose rating is below it before anything else (their ids are not registered).
+ * - Duplicate (user, item) pairs: `duplicates: 'last'` keeps the value of the later line, `'sum'` adds the
+ *   values, `'reject'` raises INVALID_ARGUMENT naming both lines. Defaults: `last` for explicit ratings (a
+ *   re-rating replaces the earlier one), `sum` for counts (that is what a count is), and any policy but
+ *   `reject` gives 1 for binary feedback.
+ *
+ * Files are streamed in chunks, so a file larger than the biggest JavaScript string still loads; memory is
+ * a few typed arrays of the kept rows plus the id maps.
+ */
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { QuiverError } from '../errors.js';
+import type { CsrMatrix } from '../types.js';
+
+export type RatingsFormat = 'auto' | 'movielens' | 'csv';
+export type Feedback = 'explicit' | 'binary' | 'counts';
+export type DuplicatePolicy = 'sum' | 'last' | 'reject';
+
+export interface RatingsOptions {
+  /** 'auto' (default) recognises the MovieLens layouts, else reads a generic delimited file with a header. */
+  format?: RatingsFormat;
+  /** Generic files only: the delimiter (default: detected among `,` `;` tab from the header line). */
+  delimiter?: string;
+  /** Generic files only: user column name (default: the first of user, userId, user_id, customer_id present). */
+  userCol?: string;
+  /** Generic files only: item column name (default: the first of item, itemId, item_id, movieId, product_id present). */
+  itemCol?: string;
+  /** Generic files only: rating column name (default: `rating` when present). */
+  ratingCol?: string;
+  /** explicit (default), binary or counts. */
+  feedback?: Feedback;
+  /** Keep only rows with rating ≥ minRating (needs a rating column). */
+  minRating?: number;
+  /** What to do with a repeated (user, item) pair; see the module comment for the defaults. */
+  duplicates?: DuplicatePolicy;
+  /** Name used in error messages (the file path). */
+  source?: string;
+}
+
+/** Which layout a file was read as ('memory': built from arrays; 'synthetic': the seeded generator). */
+export type RatingsLayout = 'u.data' | 'ratings.csv' | 'ratings.dat' | 'delimited' | 'memory' | 'synthetic';
+
+export interface Interactions {
+  /** users × items; row u holds the items of user u, sorted by item index. */
+  matrix: CsrMatrix;
+  /** External user id of each dense user index (first-seen order). */
+  userIds: string[];
+  /** External item id of each dense item index (first-seen order). */
+  itemIds: string[];
+  feedback: Feedback;
+  layout: RatingsLayout;
+  /** Data rows read (blank lines excluded). */
+  rowsRead: number;
+  /** Rows dropped by minRating. */
+  rowsDropped: number;
+  /** Rows that repeated an earlier (user, item) pair and were merged by the duplicates policy. */
+  duplicates: number;
+}
+
+/** Dense index of each external id, built once from an id list. */
+export function indexIds(ids: readonly string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (let i = 0; i < ids.length; i++) if (!m.has(ids[i]!)) m.set(ids[i]!, i);
+  return m;
+}
+
+const USER_COLS = ['user', 'userId', 'user_id', 'userid', 'customer_id'];
+const ITEM_COLS = ['item', 'itemId', 'item_id', 'itemid', 'movieId', 'product_id'];
+const RATING_COLS = ['rating'];
+const ML_CSV_HEADER = ['userId', 'movieId', 'rating'];
+const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function bad(msg: string, details?: Record<string, unknown>): QuiverError {
+  return new QuiverError('INVALID_ARGUMENT', msg, details);
+}
+
+/** Growable typed arrays for the kept rows. */
+class Triples {
+  users = new Int32Array(1 << 16);
+  items = new Int32Array(1 << 16);
+  values = new Float64Array(1 << 16);
+  lines = new Int32Array(1 << 16);
+  length = 0;
+
+  push(u: number, i: number, v: number, line: number): void {
+    if (this.length === this.users.length) this.#grow();
+    const n = this.length++;
+    this.users[n] = u;
+    this.items[n] = i;
+    this.values[n] = v;
+    this.lines[n] = line;
+  }
+
+  #grow(): void {
+    const cap = this.users.length * 2;
+    const u = new Int32Array(cap);
+    u.set(this.users);
+    this.users = u;
+    const i = new Int32Array(cap);
+    i.set(this.items);
+    this.items = i;
+    const v = new Float64Array(cap);
+    v.set(this.values);
+    this.values = v;
+    const l = new Int32Array(cap);
+    l.set(this.lines);
+    this.lines = l;
+  }
+}
+
+class IdMap {
+  readonly ids: string[] = [];
+  readonly index = new Map<string, number>();
+  get(id: string): number {
+    let i = this.index.get(id);
+    if (i === undefined) {
+      i = this.ids.length;
+      this.ids.push(id);
+      this.index.set(id, i);
+    }
+    return i;
+  }
+}
+
+interface Layout {
+  layout: RatingsLayout;
+  delimiter: string;
+  /** The first line is a header (skipped). */
+  header: boolean;
+  userField: number;
+  itemField: number;
+  /** -1: no rating column. */
+  ratingField: number;
+  /** Expected field count (at least this many for MovieLens layouts; exactly for generic files). */
+  fields: number;
+  exactFields: boolean;
+}
+
+/** Splits one line; generic files may quote fields with double quotes ("" for a literal quote). */
+function splitLine(line: string, delimiter: string, where: () => string): string[] {
+  if (line.indexOf('"') < 0) return line.split(delimiter);
+  const out: string[] = [];
+  let i = 0;
+  const n = line.length;
+  while (true) {
+    let field = '';
+    if (line[i] === '"') {
+      i++;
+      while (true) {
+        const q = line.indexOf('"', i);
+        if (q < 0) throw bad(`${where()}: a quoted field is not closed (fields spanning lines are not supported)`);
+        field += line.slice(i, q);
+        if (line[q + 1] === '"') {
+          field += '"';
+          i = q + 2;
+        } else {
+          i = q + 1;
+          break;
+        }
+      }
+      if (i < n && !line.startsWith(delimiter, i)) throw bad(`${where()}: text after a closing quote; quote the whole field`);
+    } else {
+      const d = line.indexOf(delimiter, i);
+      field = d < 0 ? line.slice(i) : line.slice(i, d);
+      i = d < 0 ? n : d;
+    }
+    out.push(field);
+    if (i >= n) break;
+    i += delimiter.length;
+    if (i >= n) {
+      out.push('');
+      break;
+    }
+  }
+  return out;
+}
+
+function unquote(s: string): string {
+  const t = s.trim();
+  return t.length >= 2 && t[0] === '"' && t[t.length - 1] === '"' ? t.slice(1, -1).replaceAll('""', '"') : t;
+}
+
+function isNumeric(s: string): boolean {
+  return NUMERIC.test(s.trim());
+}
+
+function detectDelimiter(line: string): string {
+  let best = ',';
+  let bestCount = 0;
+  for (const d of [',', ';', '\t']) {
+    const c = line.split(d).length - 1;
+    if (c > bestCount) {
+      best = d;
+      bestCount = c;
+    }
+  }
+  return best;
+}
+
+function findColumn(header: string[], wanted: string | undefined, defaults: string[], what: string, flag: string, source: string): number {
+  if (wanted !== undefined) {
+    const i = header.indexOf(wanted);
+    if (i >= 0) return i;
+    throw bad(`${source} has no ${what} column "${wanted}"; its columns are: ${header.join(', ')}`, { column: wanted, columns: header });
+  }
+  for (const d of defaults) {
+    const i = header.indexOf(d);
+    if (i >= 0) return i;
+  }
+  if (what === 'rating') return -1;
+  throw bad(`${source}: cannot tell which column holds the ${what} ids (none of ${defaults.join(', ')}); name it with ${flag}`, { columns: header });
+}
+
+/** Decides the layout from the first non-blank line. */
+function detectLayout(first: string, opts: RatingsOptions, source: string): Layout {
+  const format = opts.format ?? 'auto';
+  if (format !== 'auto' && format !== 'movielens' && format !== 'csv') {
+    throw bad(`unknown ratings format "${String(format)}"; use movielens or csv (or leave it out to detect)`);
+  }
+  const generic = format === 'csv' || (format === 'auto' && (opts.userCol !== undefined || opts.itemCol !== undefined || opts.ratingCol !== undefined || opts.delimiter !== undefined));
+  if (!generic) {
+    const ml = movielensLayout(first, source, format === 'movielens');
+    if (ml) return ml;
+  }
+  // A generic delimited file: the first line must be its header.
+  const delimiter = opts.delimiter ?? detectDelimiter(first);
+  if (delimiter.length === 0 || delimiter.includes('"') || delimiter.includes('\n') || delimiter.includes('\r')) {
+    throw bad(`the delimiter must be a non-empty string without quotes or line breaks (got ${JSON.stringify(delimiter)})`);
+  }
+  const header = splitLine(first, delimiter, () => `${source}, line 1`).map(unquote);
+  if (header.length < 2) {
+    throw bad(`${source}: cannot tell the layout: the first line has ${header.length} field with delimiter ${JSON.stringify(delimiter)}; use --format movielens for MovieLens files, or --format csv with --delimiter and --user-col/--item-col for other delimited files`);
+  }
+  if (header.every((h) => isNumeric(h))) {
+    throw bad(`${source}: the first line looks like data (${JSON.stringify(first.slice(0, 60))}), not a header; delimited files need a header row naming the columns (MovieLens u.data and ratings.dat have none: use --format movielens)`);
+  }
+  const userField = findColumn(header, opts.userCol, USER_COLS, 'user', '--user-col', source);
+  const itemField = findColumn(header, opts.itemCol, ITEM_COLS, 'item', '--item-col', source);
+  const ratingField = findColumn(header, opts.ratingCol, RATING_COLS, 'rating', '--rating-col', source);
+  if (userField === itemField) throw bad(`${source}: the user and item columns are the same column ("${header[userField]}")`);
+  return { layout: 'delimited', delimiter, header: true, userField, itemField, ratingField, fields: header.length, exactFields: true };
+}
+
+/** One of the MovieLens layouts, or null when the line matches none (auto) / an error (movielens forced). */
+function movielensLayout(first: string, source: string, forced: boolean): Layout | null {
+  const file = basename(source);
+  if (first.includes('::')) {
+    const f = first.split('::');
+    if (f.length >= 3 && isNumeric(f[0]!) && isNumeric(f[1]!)) {
+      return { layout: 'ratings.dat', delimiter: '::', header: false, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
+    }
+    if (forced || file.endsWith('.dat')) {
+      throw bad(`${source}: ratings.dat has no header, but the first line is ${JSON.stringify(first.slice(0, 60))}; remove the header line (UserID::MovieID::Rating::Timestamp rows only)`);
+    }
+    return null;
+  }
+  if (first.includes('\t')) {
+    const f = first.split('\t');
+    if (f.length >= 3 && f.slice(0, 3).every(isNumeric)) {
+      return { layout: 'u.data', delimiter: '\t', header: false, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
+    }
+    if (forced || file === 'u.data' || /^u\d?\.(base|test)$/.test(file)) {
+      throw bad(`${source}: u.data has no header, but the first line is ${JSON.stringify(first.slice(0, 60))}; remove the header line, or read the file with --format csv`);
+    }
+    return null;
+  }
+  const f = first.split(',').map(unquote);
+  if (f.length >= 3 && ML_CSV_HEADER.every((h, i) => f[i] === h)) {
+    return { layout: 'ratings.csv', delimiter: ',', header: true, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
+  }
+  if (forced) {
+    if (f.length >= 3 && f.slice(0, 3).every(isNumeric)) {
+      throw bad(`${source}: a MovieLens ratings.csv starts with the header userId,movieId,rating,timestamp, but the first line is data; add the header or read the file with --format csv`);
+    }
+    throw bad(`${source}: not a MovieLens ratings file (expected tab-separated u.data, "::"-separated ratings.dat, or ratings.csv with the header userId,movieId,rating,timestamp; the first line is ${JSON.stringify(first.slice(0, 60))}); for other files use --format csv`);
+  }
+  return null;
+}
+
+/** Parses ratings text (a whole file in memory); see `readRatings` for files. */
+export function parseRatings(text: string, opts: RatingsOptions = {}): Interactions {
+  const p = new RatingsParser(opts, opts.source ?? 'input');
+  p.feed(text, true);
+  return p.finish();
+}
+
+/** Reads a ratings file, streaming it in chunks. */
+export async function readRatings(path: string, opts: RatingsOptions = {}): Promise<Interactions> {
+  const source = opts.source ?? path;
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    throw new QuiverError(code === 'ENOENT' ? 'NOT_FOUND' : 'INVALID_ARGUMENT', `cannot read ratings file ${path}: ${(err as Error).message}`, { path });
+  }
+  try {
+    const p = new RatingsParser(opts, source);
+    const decoder = new TextDecoder('utf-8');
+    const buf = Buffer.allocUnsafe(1 << 22);
+    let carry = new Uint8Array(0);
+    while (true) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      let chunk: Uint8Array = buf.subarray(0, bytesRead);
+      if (carry.length > 0) {
+        const joined = new Uint8Array(carry.length + chunk.length);
+        joined.set(carry);
+        joined.set(chunk, carry.length);
+        chunk = joined;
+      }
+      // Cut after the last LF: a UTF-8 multi-byte sequence never contains the byte 0x0A.
+      const cut = chunk.lastIndexOf(10);
+      if (cut < 0) {
+        carry = Uint8Array.from(chunk);
+        continue;
+      }
+      p.feed(decoder.decode(chunk.subarray(0, cut + 1)), false);
+      carry = Uint8Array.from(chunk.subarray(cut + 1));
+    }
+    if (carry.length > 0) p.feed(decoder.decode(carry), true);
+    else p.feed('', true);
+    return p.finish();
+  } finally {
+    await fh.close();
+  }
+}
+
+class RatingsParser {
+  readonly #opts: RatingsOptions;
+  readonly #source: string;
+  readonly #feedback: Feedback;
+  readonly #minRating: number | undefined;
+  #layout: Layout | null = null;
+  #line = 0;
+  #rowsRead = 0;
+  #dropped = 0;
+  readonly #users = new IdMap();
+  readonly #items = new IdMap();
+  readonly #t = new Triples();
+
+  constructor(opts: RatingsOptions, source: string) {
+    this.#opts = opts;
+    this.#source = source;
+    const fb = opts.feedback ?? 'explicit';
+    if (fb !== 'explicit' && fb !== 'binary' && fb !== 'counts') throw bad(`feedback must be explicit, binary or counts (got ${JSON.stringify(fb)})`);
+    this.#feedback = fb;
+    if (opts.minRating !== undefined && !Number.isFinite(opts.minRating)) throw bad(`minRating must be a finite number (got ${opts.minRating})`);
+    this.#minRating = opts.minRating;
+    const d = opts.duplicates;
+    if (d !== undefined && d !== 'sum' && d !== 'last' && d !== 'reject') throw bad(`duplicates must be sum, last or reject (got ${JSON.stringify(d)})`);
+  }
+
+  /** Feeds complete lines (the last one may lack its newline only when `final`). */
+  feed(text: string, final: boolean): void {
+    let start = 0;
+    const n = text.length;
+    while (start < n) {
+      let end = text.indexOf('\n', start);
+      if (end < 0) {
+        if (!final) throw new QuiverError('INTERNAL', 'ratings parser: a chunk ended inside a line');
+        end = n;
+      }
+      let stop = end;
+      if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
+      this.#line++;
+      this.#onLine(text.slice(start, stop));
+      start = end + 1;
+    }
+  }
+
+  #where(): string {
+    return `${this.#source}, line ${this.#line}`;
+  }
+
+  #onLine(raw: string): void {
+    let line = raw;
+    if (this.#line === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
+    if (line.trim().length === 0) return;
+    if (this.#layout === null) {
+      this.#layout = detectLayout(line, this.#opts, this.#source);
+      const L = this.#layout;
+      if (L.ratingField < 0 && (this.#feedback === 'explicit' || this.#minRating !== undefined)) {
+        throw bad(
+          `${this.#source} has no rating column${this.#minRating !== undefined ? ' to compare with --min-rating' : ''}; name it with --rating-col, or use implicit feedback (--implicit) without --min-rating`,
+        );
+      }
+      if (L.header) return;
+    }
+    const L = this.#layout;
+    const f = L.layout === 'delimited' ? splitLine(line, L.delimiter, () => this.#where()) : line.split(L.delimiter);
+    if (L.exactFields ? f.length !== L.fields : f.length < L.fields) {
+      throw bad(`${this.#where()}: expected ${L.exactFields ? '' : 'at least '}${L.fields} fields separated by ${JSON.stringify(L.delimiter)}, found ${f.length}`, {
+        line: this.#line,
+      });
+    }
+    const userId = L.layout === 'delimited' ? unquote(f[L.userField]!) : f[L.userField]!.trim();
+    const itemId = L.layout === 'delimited' ? unquote(f[L.itemField]!) : f[L.itemField]!.trim();
+    if (userId.length === 0 || itemId.length === 0) throw bad(`${this.#where()}: empty ${userId.length === 0 ? 'user' : 'item'} id`, { line: this.#line });
+    this.#rowsRead++;
+    let rating = 1;
+    if (L.ratingField >= 0) {
+      const text = L.layout === 'delimited' ? unquote(f[L.ratingField]!) : f[L.ratingField]!.trim();
+      rating = NUMERIC.test(text) ? Number(text) : NaN;
+      if (!Number.isFinite(rating)) {
+        throw bad(`${this.#where()}: the rating ${JSON.stringify(text)} is not a number`, { line: this.#line, value: text });
+      }
+    }
+    if (this.#minRating !== undefined && rating < this.#minRating) {
+      this.#dropped++;
+      return;
+    }
+    const value = this.#feedback === 'binary' ? 1 : this.#feedback === 'counts' && L.ratingField < 0 ? 1 : rating;
+    this.#t.push(this.#users.get(userId), this.#items.get(itemId), value, this.#line);
+  }
+
+  finish(): Interactions {
+    if (this.#layout === null) throw bad(`${this.#source} is empty; it needs at least one rating row`);
+    if (this.#t.length === 0) {
+      const why = this.#rowsRead === 0 ? 'has a header but no rating rows' : `has no rows left after --min-rating ${this.#minRating} (${this.#dropped} dropped)`;
+      throw bad(`${this.#source} ${why}`);
+    }
+    const policy = this.#opts.duplicates ?? (this.#feedback === 'explicit' ? 'last' : 'sum');
+    const { matrix, duplicates } = buildCsr(this.#t, this.#users.ids.length, this.#items.ids.length, policy, this.#feedback, this.#source, this.#users.ids, this.#items.ids);
+    return {
+      matrix,
+      userIds: this.#users.ids,
+      itemIds: this.#items.ids,
+      feedback: this.#feedback,
+      layout: this.#layout.layout,
+      rowsRead: this.#rowsRead,
+      rowsDropped: this.#dropped,
+      duplicates,
+    };
+  }
+}
+
+/**
+ * COO triples to CSR by two stable counting sorts (by item, then by user): entries of a row end up sorted by
+ * item, and equal (user, item) pairs stay in file order, so "last" means the later line.
+ */
+function buildCsr(
+  t: Triples,
+  nUsers: number,
+  nItems: number,
+  policy: DuplicatePolicy,
+  feedback: Feedback,
+  source: string,
+  userIds: string[],
+  itemIds: string[],
+): { matrix: CsrMatrix; duplicates: number } {
+  const n = t.length;
+  const byItem = new Int32Array(n);
+  {
+    const start = new Int32Array(nItems + 1);
+    for (let p = 0; p < n; p++) start[t.items[p]! + 1]!++;
+    for (let i = 0; i < nItems; i++) start[i + 1]! += start[i]!;
+    for (let p = 0; p < n; p++) byItem[start[t.items[p]!]!++] = p;
+  }
+  const order = new Int32Array(n);
+  const rowStart = new Int32Array(nUsers + 1);
+  for (let p = 0; p < n; p++) rowStart[t.users[p]! + 1]!++;
+  for (let u = 0; u < nUsers; u++) rowStart[u + 1]! += rowStart[u]!;
+  {
+    const next = rowStart.slice(0, nUsers);
+    for (let q = 0; q < n; q++) {
+      const p = byItem[q]!;
+      order[next[t.users[p]!]!++] = p;
+    }
+  }
+  const indptr = new Int32Array(nUsers + 1);
+  const indices = new Int32Array(n);
+  const data = new Float32Array(n);
+  let out = 0;
+  let duplicates = 0;
+  for (let u = 0; u < nUsers; u++) {
+    let prevItem = -1;
+    let acc = 0;
+    let prevLine = 0;
+    for (let q = rowStart[u]!, e = rowStart[u + 1]!; q < e; q++) {
+      const p = order[q]!;
+      const item = t.items[p]!;
+      const v = t.values[p]!;
+      if (item === prevItem) {
+        duplicates++;
+        if (policy === 'reject') {
+          throw bad(`${source}: user ${userIds[u]} rated item ${itemIds[item]} twice (lines ${prevLine} and ${t.lines[p]}); remove the duplicate, or choose --duplicates sum or last`, {
+            user: userIds[u],
+            item: itemIds[item],
+            lines: [prevLine, t.lines[p]],
+          });
+        }
+        acc = policy === 'sum' ? acc + v : v;
+        prevLine = t.lines[p]!;
+        continue;
+      }
+      if (prevItem >= 0) {
+        indices[out] = prevItem;
+        data[out] = feedback === 'binary' ? 1 : acc;
+        out++;
+      }
+      prevItem = item;
+      acc = v;
+      prevLine = t.lines[p]!;
+    }
+    if (prevItem >= 0) {
+      indices[out] = prevItem;
+      data[out] = feedback === 'binary' ? 1 : acc;
+      out++;
+    }
+    indptr[u + 1] = out;
+  }
+  return {
+    matrix: { rows: nUsers, cols: nItems, indptr, indices: out === n ? indices : indices.slice(0, out), data: out === n ? data : data.slice(0, out) },
+    duplicates,
+  };
+}
+
+/**
+ * Interactions from parallel arrays of external ids (library use and tests); values default to 1. The same
+ * id order, duplicate and feedback rules as the file loaders apply.
+ */
+export function interactionsFromTriples(
+  users: ArrayLike<string | number>,
+  items: ArrayLike<string | number>,
+  values?: ArrayLike<number> | null,
+  opts: Pick<RatingsOptions, 'feedback' | 'minRating' | 'duplicates'> = {},
+): Interactions {
+  if (users.length !== items.length || (values && values.length !== users.length)) {
+    throw new QuiverError('SHAPE_MISMATCH', `users, items and values need the same length (got ${users.length}, ${items.length}, ${values?.length ?? '-'})`);
+  }
+  const feedback = opts.feedback ?? (values ? 'explicit' : 'binary');
+  if (feedback === 'explicit' && !values) throw bad('explicit feedback needs values (ratings)');
+  const u = new IdMap();
+  const it = new IdMap();
+  const t = new Triples();
+  let dropped = 0;
+  for (let r = 0; r < users.length; r++) {
+    const v = values ? values[r]! : 1;
+    if (!Number.isFinite(v)) throw new QuiverError('NON_FINITE', `the value at position ${r} is not finite (${v})`, { row: r });
+    if (opts.minRating !== undefined && v < opts.minRating) {
+      dropped++;
+      continue;
+    }
+    t.push(u.get(String(users[r])), it.get(String(items[r])), feedback === 'binary' ? 1 : v, r + 1);
+  }
+  if (t.length === 0) throw bad(users.length === 0 ? 'no interactions given' : 'no interactions left after minRating');
+  const policy = opts.duplicates ?? (feedback === 'explicit' ? 'last' : 'sum');
+  const { matrix, duplicates } = buildCsr(t, u.ids.length, it.ids.length, policy, feedback, 'input', u.ids, it.ids);
+  return { matrix, userIds: u.ids, itemIds: it.ids, feedback, layout: 'memory', rowsRead: users.length, rowsDropped: dropped, duplicates };
+}
