@@ -183,7 +183,7 @@
   return s;
 }
 
-/** Base rows per cache block: about 64 KiB of rows, a multiple of 4, at least 4. */
+/** Rows per cache block: about `budget` bytes of rows, a multiple of 4, at least 4. */
 // @ts-ignore: decorator
 @inline export function blockRows(rowBytes: usize, budget: usize): i32 {
   const n = rowBytes == 0 ? 1024 : <i32>(budget / rowBytes);

@@ -19,7 +19,8 @@ import {
   tileS13,
 } from './dot';
 
-// b is swept in blocks that stay in L2 while every row pair of a passes over them.
+// b is swept in blocks that stay in L2 while every row pair of a passes over them (at 4096x256: 128 KiB timed
+// best of 32..512 KiB; no blocking was ~40% slower).
 const B_BLOCK_BYTES: usize = 128 << 10;
 
 export function similarity_f32_simd128(a: usize, aRows: i32, b: usize, bRows: i32, cols: i32, out: usize, ldOut: i32): void {
