@@ -5,6 +5,10 @@ import { registerInfo } from './info.js';
 import { registerServe } from './serve.js';
 import { registerSimilarity } from './similarity.js';
 import { registerTopk } from './topk.js';
+import { registerKmeans } from './kmeans.js';
+import { registerLinear } from './linear.js';
+import { registerLogistic } from './logistic.js';
+import { registerPredict } from './predict.js';
 
 export function buildProgram(): Command {
   const program = new Command('quiver')
@@ -15,6 +19,10 @@ export function buildProgram(): Command {
   registerServe(program);
   registerSimilarity(program);
   registerTopk(program);
+  registerKmeans(program);
+  registerLinear(program);
+  registerLogistic(program);
+  registerPredict(program);
   return program;
 }
 

@@ -244,7 +244,7 @@ export class TableEncoder {
     if (missing.length > 0) {
       throw new QuiverError(
         'SHAPE_MISMATCH',
-        `${table.source} lacks column${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} that the model was fitted on (${preview(this.schema.columns.map((c) => c.name))}); pass a table with those columns`,
+        `${table.source} lacks ${missing.length > 1 ? `${missing.length} columns` : 'column'} ${preview(missing.map((m) => `"${m}"`), 6)} that the model was fitted on (${preview(this.schema.columns.map((c) => c.name))}); pass a table with those columns`,
         { missing },
       );
     }
