@@ -1,8 +1,6 @@
-// Cholesky solve G X = B in f64: G = U^T U on the upper triangle of row-major g, then U^T Y = B, U X = Y.
-// Right-looking (row updates are contiguous, f64x2) yet every element sees the reference's subtractions in the
-// same order, so the factor is bit-identical to the js backend. Tails: an odd last column goes scalar, and
-// n % 4 last pivots are applied one at a time.
-// Returns -1 on success, else the index of the first pivot that is <= 0 or not finite (g[j,j] then holds it).
+// Cholesky solve G X = B: G = U^T U in the upper triangle of row-major g, then U^T Y = B and U X = Y.
+// f64; right-looking with f64x2 row updates, yet each element gets the reference's subtractions in order (same bits).
+// Tails: an odd last column goes scalar; the n % 4 last pivots update the trailing rows one at a time.
 
 // @ts-ignore: decorator
 @inline function badPivot(s: f64): bool {

@@ -1,7 +1,7 @@
-// f32 dot-product micro-kernels shared by similarity, top-k and k-means assignment (2x4, 1x4, 1x1 tiles).
-// Accumulation is f32. simd128: each pair owns four lanes that sum every 4th product; the cols % 4 tail is
-// one zero-padded chunk; lanes reduce as (l0 + l2) + (l1 + l3). scalar: one running sum per pair, in order.
-// Every tile shape of one ISA follows the same order, so a score never depends on the tile it came from.
+// f32 dot-product micro-kernels (2x4, 1x4, 1x1 tiles) shared by similarity, top-k and k-means assignment.
+// f32 accumulation; simd128: four lanes per pair reduced as (l0 + l2) + (l1 + l3); scalar: one in-order sum per pair.
+// Tail: simd128 adds cols % 4 as one zero-padded chunk. Each ISA keeps one order in every tile shape: tiling never
+// changes a score.
 
 // A function returns one value, a register-blocked tile has several: the extra rows travel in globals,
 // which stay private to each instance (every worker has its own).

@@ -1,7 +1,6 @@
-// Weighted, optionally centred Gram accumulation: g[a,b] += sum_i w_i (x_ia - c_a)(x_ib - c_b) for b >= a, and
-// xty[a] += sum_i v_i (x_ia - c_a). All f64, each element updated row by row in the reference's exact operations
-// ((w_i r_a) r_b added to g), so results match the js backend bit for bit. Tails: columns past the last full
-// 4-column block are accumulated one element at a time; rows with w_i = 0 are skipped, as in the reference.
+// Gram accumulation: g[a,b] += sum_i w_i (x_ia - c_a)(x_ib - c_b) for b >= a, xty[a] += sum_i v_i (x_ia - c_a).
+// f64, each element updated row by row with the reference's operations ((w_i r_a) r_b added to g): the same bits.
+// Tails: columns past the last full 4-column block go one element at a time; rows with w_i = 0 are skipped.
 
 // A 4x4 tile of g stays in eight f64x2 registers while a block of rows streams past it; the block is small
 // enough that its rows stay in cache for every tile.

@@ -1,5 +1,5 @@
-// Row normalisation: out[i,:] = x[i,:] / ||x[i,:]|| and norms[i] = ||x[i,:]||; zero rows stay zero.
-// The sum of squares and the scaling run in f64 (f32 only when stored), so out may alias x.
+// Row normalisation: out[i,:] = x[i,:] / ||x[i,:]||, norms[i] = ||x[i,:]||; zero rows stay zero.
+// f64 sum of squares and scaling, f32 only when stored; a row is summed before it is scaled, so out may alias x.
 // Tail: cols % 4 elements go through the scalar loop after the 4-wide body.
 
 export function normalize_f32_simd128(x: usize, rows: i32, cols: i32, out: usize, norms: usize): void {
