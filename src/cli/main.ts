@@ -9,6 +9,8 @@ import { registerKmeans } from './kmeans.js';
 import { registerLinear } from './linear.js';
 import { registerLogistic } from './logistic.js';
 import { registerPredict } from './predict.js';
+import { registerEvaluate } from './evaluate.js';
+import { registerRecommend } from './recommend.js';
 
 export function buildProgram(): Command {
   const program = new Command('quiver')
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerLinear(program);
   registerLogistic(program);
   registerPredict(program);
+  registerRecommend(program);
+  registerEvaluate(program);
   return program;
 }
 

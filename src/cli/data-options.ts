@@ -1,0 +1,134 @@
+/**
+ * Options shared by `quiver recommend` and `quiver evaluate`: where the interactions come from (a ratings file
+ * or the synthetic generator), how to read them, and the algorithm's hyper-parameters.
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { type Interactions, readRatings, type RatingsOptions } from '../data/ratings.js';
+import { parseSyntheticSpec, SyntheticInteractions } from '../data/synthetic.js';
+import { QuiverError } from '../errors.js';
+import type { KnnSimilarity } from '../models/knn.js';
+import type { RecommenderKind } from '../models/recommender.js';
+import type { RecommenderOptions } from '../models/recommenders.js';
+import { floatOption, intOption } from './common.js';
+
+export interface DataOptions {
+  ratings?: string;
+  synthetic?: string;
+  format?: 'movielens' | 'csv';
+  userCol?: string;
+  itemCol?: string;
+  ratingCol?: string;
+  delimiter?: string;
+  implicit?: boolean | string;
+  minRating?: number;
+  duplicates?: 'sum' | 'last' | 'reject';
+}
+
+export interface AlgoOptions {
+  algo: RecommenderKind;
+  neighbors?: number;
+  similarity?: KnnSimilarity;
+  shrink?: number;
+  normalizeSimilarity?: boolean;
+  lambda?: number;
+  memoryBudget?: number;
+}
+
+/** Bytes from "512M", "2G", "1073741824". */
+function bytesOption(name: string) {
+  return (v: string): number => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]i?[bB]?|[bB])?\s*$/.exec(v);
+    if (!m) throw new InvalidArgumentError(`${name} must be a size such as 512M or 2G (got "${v}")`);
+    const unit = (m[2] ?? '').toLowerCase()[0];
+    const mult = unit === 'k' ? 2 ** 10 : unit === 'm' ? 2 ** 20 : unit === 'g' ? 2 ** 30 : 1;
+    return Math.round(Number(m[1]) * mult);
+  };
+}
+
+export function withDataOptions(cmd: Command, synthetic = true): Command {
+  cmd
+    .option('--ratings <file>', 'ratings or interactions file (MovieLens u.data, ratings.csv, ratings.dat, or a delimited file with a header)')
+    .addOption(new Option('--format <format>', 'file layout (default: detected)').choices(['movielens', 'csv']))
+    .option('--user-col <name>', 'delimited files: the user id column')
+    .option('--item-col <name>', 'delimited files: the item id column')
+    .option('--rating-col <name>', 'delimited files: the rating column')
+    .option('--delimiter <d>', 'delimited files: the field delimiter (default: detected; "tab" for a tab)')
+    .option('--implicit [mode]', 'implicit feedback: binary (every interaction counts 1, the default mode) or counts')
+    .option('--min-rating <r>', 'keep only ratings ≥ r', floatOption('--min-rating'))
+    .addOption(new Option('--duplicates <policy>', 'a repeated (user, item) pair: sum, last (default for ratings) or reject').choices(['sum', 'last', 'reject']));
+  if (synthetic) cmd.option('--synthetic <spec>', 'instead of --ratings: seeded synthetic interactions USERSxITEMSxINTERACTIONS[:seed], e.g. 200000x50000x10000000:42');
+  return cmd;
+}
+
+export function withAlgoOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--algo <name>', 'algorithm').choices(['itemknn', 'userknn', 'ease', 'popular']).makeOptionMandatory())
+    .option('--neighbors <k>', 'itemknn/userknn: neighbours kept per item/user (defaults 20/50)', intOption('--neighbors'))
+    .addOption(new Option('--similarity <s>', 'itemknn/userknn: similarity (default cosine)').choices(['cosine', 'adjusted-cosine', 'pearson']))
+    .option('--shrink <s>', 'itemknn/userknn: similarity shrinkage, dot / (‖a‖‖b‖ + s) (default 0)', floatOption('--shrink', 0))
+    .option('--no-normalize-similarity', 'itemknn: score with raw similarities instead of each item\'s similarities scaled to sum 1')
+    .option('--lambda <l>', 'ease: L2 penalty (default 500)', floatOption('--lambda', 0))
+    .option('--memory-budget <size>', 'ease: bytes the dense item matrices may take, e.g. 2G (default 1G)', bytesOption('--memory-budget'));
+}
+
+function feedbackOf(o: DataOptions): RatingsOptions['feedback'] {
+  if (o.implicit === undefined || o.implicit === false) return 'explicit';
+  if (o.implicit === true || o.implicit === 'binary') return 'binary';
+  if (o.implicit === 'counts') return 'counts';
+  throw new QuiverError('INVALID_ARGUMENT', `--implicit takes binary or counts (got "${String(o.implicit)}")`);
+}
+
+export function ratingsOptionsOf(o: DataOptions): RatingsOptions {
+  const delimiter = o.delimiter === undefined ? undefined : o.delimiter === 'tab' || o.delimiter === '\\t' ? '\t' : o.delimiter;
+  return {
+    format: o.format,
+    userCol: o.userCol,
+    itemCol: o.itemCol,
+    ratingCol: o.ratingCol,
+    delimiter,
+    feedback: feedbackOf(o),
+    minRating: o.minRating,
+    duplicates: o.duplicates,
+  };
+}
+
+export interface LoadedData {
+  data: Interactions;
+  /** What identifies the input for checkpoints: path, size and mtime, or the synthetic spec. */
+  identity: Record<string, unknown>;
+  /** One line for the summary. */
+  describe: string;
+}
+
+export async function loadData(o: DataOptions): Promise<LoadedData> {
+  if ((o.ratings === undefined) === (o.synthetic === undefined)) {
+    throw new QuiverError('INVALID_ARGUMENT', 'give exactly one input: --ratings FILE or --synthetic USERSxITEMSxINTERACTIONS[:seed]');
+  }
+  if (o.synthetic !== undefined) {
+    const spec = parseSyntheticSpec(o.synthetic);
+    const data = new SyntheticInteractions(spec).toInteractions();
+    return { data, identity: { synthetic: spec }, describe: `synthetic ${spec.users} users × ${spec.items} items × ${spec.interactions} interactions (seed ${spec.seed})` };
+  }
+  const path = o.ratings!;
+  const ropts = ratingsOptionsOf(o);
+  const data = await readRatings(path, ropts);
+  const st = await stat(path);
+  return {
+    data,
+    identity: { path: resolve(path), size: st.size, mtimeMs: st.mtimeMs, options: ropts },
+    describe: `${path} (${data.layout}, ${data.userIds.length} users × ${data.itemIds.length} items, ${data.matrix.indptr[data.matrix.rows]} interactions, ${ropts.feedback})`,
+  };
+}
+
+export function algoOptionsOf(o: AlgoOptions): RecommenderOptions {
+  return {
+    neighbors: o.neighbors,
+    similarity: o.similarity,
+    shrink: o.shrink,
+    normalizeSimilarity: o.normalizeSimilarity,
+    lambda: o.lambda,
+    memoryBudget: o.memoryBudget,
+  };
+}
