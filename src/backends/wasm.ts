@@ -118,6 +118,8 @@ class RegionAllocator {
   /** Live regions: byteOffset -> bytes reserved. */
   private readonly live = new Map<number, number>();
   private top: number;
+  /** End of the highest block ever handed out: memory above it is still zero from the grow. */
+  private highWater = RESERVED_BYTES;
 
   constructor(private readonly memory: WebAssembly.Memory) {
     this.top = memory.buffer.byteLength;
@@ -131,7 +133,8 @@ class RegionAllocator {
     return n;
   }
 
-  alloc(bytes: number): number {
+  /** Byte offset of a new block of at least `bytes`, and how many of its first bytes may hold old data. */
+  alloc(bytes: number): { at: number; dirty: number } {
     const need = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
     let at = this.take(need);
     if (at < 0) {
@@ -140,7 +143,9 @@ class RegionAllocator {
     }
     if (at < 0) throw new QuiverError('INTERNAL', `wasm allocator: no block of ${need} bytes after growing the memory`);
     this.live.set(at, need);
-    return at;
+    const dirty = Math.max(0, Math.min(need, this.highWater - at));
+    this.highWater = Math.max(this.highWater, at + need);
+    return { at, dirty };
   }
 
   free(byteOffset: number): void {
@@ -288,10 +293,10 @@ export class WasmBackend implements Backend {
       throw new QuiverError('INVALID_ARGUMENT', `a region length must be a non-negative integer (got ${length})`);
     }
     const bytes = length * BYTES[kind];
-    const at = this.allocator.alloc(bytes);
+    const { at, dirty } = this.allocator.alloc(bytes);
     const buffer = this.bufferCovering(at + Math.max(bytes, ALIGN));
-    // Fresh SharedArrayBuffers are zeroed in the other backends; reused blocks must look the same.
-    new Uint8Array(buffer, at, Math.max(bytes, ALIGN)).fill(0);
+    // Fresh SharedArrayBuffers are zeroed in the other backends; reused memory must look the same.
+    if (dirty > 0) new Uint8Array(buffer, at, dirty).fill(0);
     return { buffer, byteOffset: at, length, kind };
   }
 
@@ -326,7 +331,7 @@ export class WasmBackend implements Backend {
     }
     const n = Math.min(count, arr.length);
     const bytes = n * arr.BYTES_PER_ELEMENT;
-    const at = this.allocator ? this.allocator.alloc(bytes) : this.slotSpace(bytes, st);
+    const at = this.allocator ? this.allocator.alloc(bytes).at : this.slotSpace(bytes, st);
     const dst = new (arr.constructor as ArrayCtor)(this.bufferCovering(at + bytes), at, n);
     // Outputs are copied in too: kernels that accumulate read them, and similarityTile leaves gaps untouched.
     dst.set(n === arr.length ? arr : arr.subarray(0, n));
