@@ -74,7 +74,7 @@ for (const build of builds) {
       idx.fill(-1);
       scores.fill(-Infinity);
     };
-    const s = time(() => b.topkTile(q, qn, x, xn, d, k, 0, 0, false, idx, scores), 3, reset);
+    const s = time(() => b.topkTile(q, qn, x, xn, d, k, 0, 0, false, idx, scores), 5, reset);
     report('topkTile 1000x100000x128 k=10', s, 2 * qn * xn * d);
     const q1 = q.subarray(0, d);
     const s1 = time(() => b.topkTile(q1, 1, x, xn, d, k, 0, 0, false, idx.subarray(0, k), scores.subarray(0, k)), 5, reset);
