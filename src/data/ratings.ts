@@ -257,19 +257,17 @@ function detectLayout(first: string, opts: RatingsOptions, source: string): Layo
 /** One of the MovieLens layouts, or null when the line matches none (auto) / an error (movielens forced). */
 function movielensLayout(first: string, source: string, forced: boolean): Layout | null {
   const file = basename(source);
+  // Ids may be any text; the rating field tells a data line from a header line.
   if (first.includes('::')) {
     const f = first.split('::');
-    if (f.length >= 3 && isNumeric(f[0]!) && isNumeric(f[1]!)) {
+    if (f.length >= 3 && isNumeric(f[2]!)) {
       return { layout: 'ratings.dat', delimiter: '::', header: false, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
     }
-    if (forced || file.endsWith('.dat')) {
-      throw bad(`${source}: ratings.dat has no header, but the first line is ${JSON.stringify(first.slice(0, 60))}; remove the header line (UserID::MovieID::Rating::Timestamp rows only)`);
-    }
-    return null;
+    throw bad(`${source}: ratings.dat has no header, but the first line is ${JSON.stringify(first.slice(0, 60))}; remove the header line (UserID::MovieID::Rating::Timestamp rows only), or read the file with --format csv --delimiter ::`);
   }
   if (first.includes('\t')) {
     const f = first.split('\t');
-    if (f.length >= 3 && f.slice(0, 3).every(isNumeric)) {
+    if (f.length >= 3 && isNumeric(f[2]!)) {
       return { layout: 'u.data', delimiter: '\t', header: false, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
     }
     if (forced || file === 'u.data' || /^u\d?\.(base|test)$/.test(file)) {
