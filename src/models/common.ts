@@ -37,6 +37,24 @@ export function designOf(x: ModelInput, encoder: TableEncoder | null, nFeatures:
   return x;
 }
 
+/**
+ * The shape half of `checkMatrix` (object, dimensions, Float32Array of the right length), for callers that
+ * stage a copy of the data right away: staging scans the values for NaN and ±Infinity.
+ */
+export function checkMatrixShape(m: unknown, name: string): asserts m is Matrix {
+  const ok =
+    typeof m === 'object' &&
+    m !== null &&
+    (m as Matrix).data instanceof Float32Array &&
+    Number.isInteger((m as Matrix).rows) &&
+    Number.isInteger((m as Matrix).cols) &&
+    (m as Matrix).rows > 0 &&
+    (m as Matrix).cols > 0 &&
+    (m as Matrix).data.length === (m as Matrix).rows * (m as Matrix).cols;
+  // The full check gives the precise message when something is wrong.
+  if (!ok) checkMatrix(m, name);
+}
+
 export function checkNumberOption(v: unknown, name: string, min: number, def: number, exclusiveMin = false): number {
   if (v === undefined || v === null) return def;
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (exclusiveMin && v === min)) {

@@ -4,7 +4,8 @@
  * Minimises Σ_i w_i (y_i − b − x_iᵀβ)² + l2·‖β‖² (the intercept b is never penalised; scikit-learn's
  * Ridge(alpha = l2) has the same objective). The intercept is handled by centring: with the weighted
  * column means x̄ and mean ȳ, β solves (X̄ᵀWX̄ + l2·I) β = X̄ᵀW(y − ȳ) where X̄ = X − x̄, and b = ȳ − x̄ᵀβ.
- * The Gram matrix is scaled to a unit diagonal before the solve. An unpenalised rank-deficient X
+ * The Gram matrix is scaled to a unit diagonal before the solve; R² and RMSE come from the same small
+ * matrices (no extra pass over the rows). An unpenalised rank-deficient X
  * (constant columns, duplicates, exact linear combinations) is refused with the columns to drop.
  */
 import { TableEncoder } from '../data/table.js';
@@ -23,7 +24,6 @@ import {
   type ModelInput,
   weightedColumnMeans,
 } from './common.js';
-import { r2Score, rmse } from './metrics.js';
 import { checkFullRank, jacobiScale } from './rank.js';
 
 export interface LinearRegressionOptions extends CallOptions {
@@ -134,22 +134,46 @@ export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32A
     }
     // gram's v is not multiplied by the weights: pass w∘(y − ȳ) for X̄ᵀW(y − ȳ).
     const v = new Float64Array(n);
-    for (let i = 0; i < n; i++) v[i] = (w ? w[i]! : 1) * (yy[i]! - yMean);
+    let syy = 0; // Σ w (y − ȳ)², ȳ = 0 without an intercept
+    let sw = 0;
+    let ybar = 0; // weighted mean of y, for R² whether or not there is an intercept
+    for (let i = 0; i < n; i++) {
+      const wi = w ? w[i]! : 1;
+      const d = yy[i]! - yMean;
+      v[i] = wi * d;
+      syy += wi * d * d;
+      sw += wi;
+      ybar += wi * yy[i]!;
+    }
+    ybar /= sw;
     const { g, xty } = await engine.gram(staged, { w, center, v, signal: opts.signal });
+    const b = xty!;
     if (l2 === 0) checkFullRank(x, g, names, fitIntercept, 'least squares');
+    const gram = g.slice();
     for (let j = 0; j < p; j++) g[j * p + j]! += l2;
-    const beta = await solveScaled(engine, g, xty!, p, names, opts);
+    const beta = await solveScaled(engine, g, b, p, names, opts);
     let intercept = 0;
     if (center) {
       intercept = yMean;
       for (let j = 0; j < p; j++) intercept -= center[j]! * beta[j]!;
     }
-    const pred = await engine.matvec(staged, beta, intercept, LINK_IDENTITY, { signal: opts.signal });
+    // Residual sum of squares from the small matrices, without another pass over the rows:
+    // Σ w (y − ȳ − X̄β)² = Σ w (y − ȳ)² − 2βᵀX̄ᵀW(y − ȳ) + βᵀX̄ᵀWX̄β.
+    let btb = 0;
+    let bgb = 0;
+    for (let a = 0; a < p; a++) {
+      btb += beta[a]! * b[a]!;
+      let row = 0;
+      for (let c = 0; c < p; c++) row += gram[a * p + c]! * beta[c]!;
+      bgb += beta[a]! * row;
+    }
+    const rss = Math.max(0, syy - 2 * btb + bgb);
+    const tss = fitIntercept ? syy : syy - sw * ybar * ybar;
     return new LinearModel(engine, {
       coefficients: beta,
       intercept,
-      r2: r2Score(yy, pred, w),
-      rmse: rmse(yy, pred, w),
+      r2: tss > 0 ? 1 - rss / tss : rss === 0 ? 1 : 0,
+      rmse: Math.sqrt(rss / sw),
       nRows: n,
       params: { l2, fitIntercept },
       featureNames: names,

@@ -20,7 +20,6 @@
  */
 import { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine } from '../engine/engine.js';
-import { checkMatrix } from '../engine/validate.js';
 import { LINK_IDENTITY, LINK_SIGMOID } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
@@ -28,6 +27,7 @@ import { writeBundle, type ModelBundle } from './bundle.js';
 import {
   checkFeatureNames,
   checkIntOption,
+  checkMatrixShape,
   checkNumberOption,
   checkSampleWeight,
   checkTarget,
@@ -35,7 +35,7 @@ import {
   designOf,
   type ModelInput,
 } from './common.js';
-import { logLossFromLogits, rocAuc, softplus } from './metrics.js';
+import { logLossFromLogits, rocAuc } from './metrics.js';
 import { checkFullRank } from './rank.js';
 import { solveScaled } from './linear.js';
 
@@ -192,7 +192,8 @@ function classWeights(cw: unknown, n0: number, n1: number): [number, number] {
 }
 
 export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float32Array | Float64Array, opts: LogisticRegressionOptions = {}): Promise<LogisticModel> {
-  checkMatrix(x, 'x');
+  // Values are checked when [X, 1] is staged (row and column indices are those of x).
+  checkMatrixShape(x, 'x');
   const n = x.rows;
   const p = x.cols;
   const yy = checkTarget(y, n);
@@ -239,24 +240,33 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
   let xa = x;
   if (fitIntercept) {
     const data = new Float32Array(n * q);
-    for (let i = 0; i < n; i++) {
-      data.set(x.data.subarray(i * p, (i + 1) * p), i * q);
-      data[i * q + p] = 1;
+    const src = x.data;
+    for (let i = 0, o = 0, r = 0; i < n; i++) {
+      for (let j = 0; j < p; j++) data[o++] = src[r++]!;
+      data[o++] = 1;
     }
     xa = { rows: n, cols: q, data };
   }
-  const staged = engine.stage(xa);
+  const staged = engine.stage(xa, 'x');
   try {
-    const objective = (z: Float64Array, beta: Float64Array): number => {
+    // The objective at (z, β); also leaves e_i = exp(−|z_i|) in `e`, from which the next step's weights
+    // come without another exponential: log(1 + e^z) = max(z, 0) + log1p(e_i).
+    const objective = (z: Float64Array, beta: Float64Array, e: Float64Array): number => {
       let f = 0;
-      for (let i = 0; i < n; i++) f += s[i]! * (softplus(z[i]!) - yy[i]! * z[i]!);
+      for (let i = 0; i < n; i++) {
+        const zi = z[i]!;
+        const ei = Math.exp(-Math.abs(zi));
+        e[i] = ei;
+        f += s[i]! * ((zi > 0 ? zi : 0) + Math.log1p(ei) - yy[i]! * zi);
+      }
       let pen = 0;
       for (let j = 0; j < p; j++) pen += beta[j]! * beta[j]!;
       return f + 0.5 * l2 * pen;
     };
     let beta = new Float64Array(q);
     let z = new Float64Array(n);
-    let f = objective(z, beta);
+    let e = new Float64Array(n);
+    let f = objective(z, beta, e);
     const hw = new Float64Array(n);
     const v = new Float64Array(n);
     let prevDecrement = Infinity;
@@ -264,12 +274,14 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     let converged = false;
     for (let iter = 0; ; iter++) {
       for (let i = 0; i < n; i++) {
-        const zi = z[i]!;
-        const e = Math.exp(-Math.abs(zi));
-        const pq = e / ((1 + e) * (1 + e)); // p(1 − p), exact for any z
-        const resid = yy[i] === 1 ? 1 / (1 + Math.exp(zi)) : -1 / (1 + Math.exp(-zi)); // y − p
-        hw[i] = s[i]! * pq;
-        v[i] = s[i]! * resid;
+        // p = 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0, with e = exp(−|z|): exact for any z.
+        const ei = e[i]!;
+        const inv = 1 / (1 + ei);
+        const big = z[i]! >= 0;
+        const p1 = big ? inv : ei * inv; // p
+        const q1 = big ? ei * inv : inv; // 1 − p
+        hw[i] = s[i]! * p1 * q1;
+        v[i] = s[i]! * (yy[i] === 1 ? q1 : -p1); // s·(y − p)
       }
       const { g: h, xty } = await engine.gram(staged, { w: hw, v, signal: opts.signal });
       const grad = new Float64Array(q);
@@ -308,12 +320,13 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
       let t = 1;
       let accepted = false;
       const zt = new Float64Array(n);
+      const et = new Float64Array(n);
       const bt = new Float64Array(q);
       let ft = f;
       for (let tries = 0; tries < 40; tries++) {
         for (let j = 0; j < q; j++) bt[j] = beta[j]! + t * delta[j]!;
         for (let i = 0; i < n; i++) zt[i] = z[i]! + t * dz[i]!;
-        ft = objective(zt, bt);
+        ft = objective(zt, bt, et);
         if (ft <= f + 1e-4 * t * slope) {
           accepted = true;
           break;
@@ -324,6 +337,7 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
       if (!accepted) break; // no decrease along the Newton direction is measurable: as good as it gets
       beta = bt;
       z = zt;
+      e = et;
       f = ft;
       prevDecrement = -slope;
       opts.onIteration?.({ iteration: nIter, loss: f / sSum, gradMax, decrement: (0.5 * prevDecrement) / sSum, step: t });

@@ -21,6 +21,7 @@ function checkLengths(a: Vec, b: Vec, what: string, weights?: Vec | null): void 
  */
 export function rocAuc(y: Vec, score: Vec, weights?: Vec | null): number {
   checkLengths(y, score, 'rocAuc', weights);
+  if (!weights) return rocAucUnweighted(y, score);
   const n = y.length;
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -50,6 +51,40 @@ export function rocAuc(y: Vec, score: Vec, weights?: Vec | null): number {
   }
   if (wPos === 0 || wNeg === 0) throw new QuiverError('INVALID_ARGUMENT', 'rocAuc is undefined with one class only; it needs positive and negative rows');
   return area / (wPos * wNeg);
+}
+
+/** Unweighted AUC from the two classes' scores sorted apart (native typed-array sorts), ties counting ½. */
+function rocAucUnweighted(y: Vec, score: Vec): number {
+  const n = y.length;
+  let nPos = 0;
+  for (let i = 0; i < n; i++) {
+    if (y[i] === 1) nPos++;
+    else if (y[i] !== 0) throw new QuiverError('INVALID_ARGUMENT', `rocAuc needs 0/1 targets (got ${y[i]} at index ${i})`);
+    if (Number.isNaN(score[i])) throw new QuiverError('NON_FINITE', 'rocAuc: a score is NaN');
+  }
+  const nNeg = n - nPos;
+  if (nPos === 0 || nNeg === 0) throw new QuiverError('INVALID_ARGUMENT', 'rocAuc is undefined with one class only; it needs positive and negative rows');
+  const pos = new Float64Array(nPos);
+  const neg = new Float64Array(nNeg);
+  for (let i = 0, a = 0, b = 0; i < n; i++) {
+    if (y[i] === 1) pos[a++] = score[i]!;
+    else neg[b++] = score[i]!;
+  }
+  pos.sort();
+  neg.sort();
+  let area = 0;
+  let below = 0; // negatives scoring strictly below the current positive value
+  for (let a = 0; a < nPos; ) {
+    const s = pos[a]!;
+    let a1 = a;
+    while (a1 < nPos && pos[a1] === s) a1++;
+    while (below < nNeg && neg[below]! < s) below++;
+    let tie = below;
+    while (tie < nNeg && neg[tie] === s) tie++;
+    area += (a1 - a) * (below + 0.5 * (tie - below));
+    a = a1;
+  }
+  return area / (nPos * nNeg);
 }
 
 /**
