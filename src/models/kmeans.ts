@@ -23,7 +23,7 @@ import type { CallOptions, Engine, StagedMatrix } from '../engine/engine.js';
 import { checkMatrix, checkSameCols } from '../engine/validate.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
-import { writeBundle, type ModelBundle } from './bundle.js';
+import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
 import { checkIntOption, checkNumberOption, checkSampleWeight, designOf, type ModelInput } from './common.js';
 import { silhouetteScore } from './metrics.js';
 import { Rng, sampleWithoutReplacement } from './random.js';
@@ -179,6 +179,13 @@ export class KMeansModel {
   /** Writes `path` (JSON manifest) and the arrays beside it, atomically. */
   async save(path: string): Promise<void> {
     await writeBundle(path, this.toBundle());
+  }
+
+  /** Reads a kmeans model written by `save` (see also `loadModel`, which accepts any kind). */
+  static async load(path: string, engine: Engine): Promise<KMeansModel> {
+    const b = await readBundle(path);
+    if (b.kind !== 'kmeans') throw new QuiverError('INVALID_ARGUMENT', `${path} holds a "${b.kind}" model, not a kmeans one; load it with loadModel`, { kind: b.kind });
+    return KMeansModel.fromBundle(b, engine, path);
   }
 }
 

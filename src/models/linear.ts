@@ -13,7 +13,7 @@ import type { CallOptions, Engine } from '../engine/engine.js';
 import { LINK_IDENTITY } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
-import { writeBundle, type ModelBundle } from './bundle.js';
+import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
 import {
   checkFeatureNames,
   checkNumberOption,
@@ -107,6 +107,13 @@ export class LinearModel {
 
   async save(path: string): Promise<void> {
     await writeBundle(path, this.toBundle());
+  }
+
+  /** Reads a linear model written by `save` (see also `loadModel`, which accepts any kind). */
+  static async load(path: string, engine: Engine): Promise<LinearModel> {
+    const b = await readBundle(path);
+    if (b.kind !== 'linear') throw new QuiverError('INVALID_ARGUMENT', `${path} holds a "${b.kind}" model, not a linear one; load it with loadModel`, { kind: b.kind });
+    return LinearModel.fromBundle(b, engine, path);
   }
 }
 

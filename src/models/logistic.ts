@@ -23,7 +23,7 @@ import type { CallOptions, Engine } from '../engine/engine.js';
 import { LINK_IDENTITY, LINK_SIGMOID } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
-import { writeBundle, type ModelBundle } from './bundle.js';
+import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
 import {
   checkFeatureNames,
   checkIntOption,
@@ -177,6 +177,13 @@ export class LogisticModel {
 
   async save(path: string): Promise<void> {
     await writeBundle(path, this.toBundle());
+  }
+
+  /** Reads a logistic model written by `save` (see also `loadModel`, which accepts any kind). */
+  static async load(path: string, engine: Engine): Promise<LogisticModel> {
+    const b = await readBundle(path);
+    if (b.kind !== 'logistic') throw new QuiverError('INVALID_ARGUMENT', `${path} holds a "${b.kind}" model, not a logistic one; load it with loadModel`, { kind: b.kind });
+    return LogisticModel.fromBundle(b, engine, path);
   }
 }
 

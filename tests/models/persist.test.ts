@@ -39,6 +39,9 @@ describe('model files', () => {
     expect(Array.from((back as KMeansModel).centroids.data)).toEqual(Array.from(m.centroids.data));
     expect((back as KMeansModel).inertia).toBe(m.inertia);
     expect(Array.from(await back.predict(x))).toEqual(Array.from(m.labels!));
+    const typed = await KMeansModel.load(path, e);
+    expect(typed.k).toBe(3);
+    await expectCode(LinearModel.load(path, e), 'INVALID_ARGUMENT', /holds a "kmeans" model, not a linear one/);
   });
 
   it('linear with its table encoder: scores new CSV rows with columns in another order', async () => {
