@@ -13,7 +13,10 @@ import { HTTP_STATUS, QuiverError } from '../errors.js';
 import { Admission } from './admission.js';
 import { ARROW, NPY, type BinaryBody } from './codec.js';
 import { DEFAULT_LIMITS, type Limits, type ServerContext } from './context.js';
+import type { Model } from '../models/persist.js';
+import type { Registry } from './registry.js';
 import { computeRoutes } from './routes/compute.js';
+import { modelRegistry, modelRoutes } from './routes/models.js';
 import { systemRoutes } from './routes/system.js';
 
 export interface AppOptions {
@@ -26,12 +29,20 @@ export interface AppOptions {
   maxActive?: number;
   maxQueued?: number;
   logger?: boolean;
-  /** Extra route plugins (models, recommenders) registered under the same context. */
+  /** The fitted-model registry (default: opened from `<dataDir>/models`). */
+  models?: Registry<Model>;
+  /** Extra route plugins registered under the same context. */
   plugins?: ((app: FastifyInstance, ctx: ServerContext) => Promise<void>)[];
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  let models = opts.models;
+  if (!models) {
+    models = modelRegistry(opts.dataDir);
+    await models.open(opts.engine);
+  }
+  const modelPlugin = modelRoutes(models);
   const ctx: ServerContext = {
     engine: opts.engine,
     limits,
@@ -41,6 +52,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: limits.jsonBodyBytes,
+    maxParamLength: 256,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Only JSON and the binary matrix formats are accepted: anything else is 415.
@@ -88,6 +100,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   await app.register(async (scoped) => systemRoutes(scoped, ctx));
   await app.register(async (scoped) => computeRoutes(scoped, ctx));
+  await app.register(async (scoped) => modelPlugin(scoped, ctx));
   for (const p of opts.plugins ?? []) await app.register(async (scoped) => p(scoped, ctx));
   await app.ready();
   return app;

@@ -10,6 +10,8 @@ import { createEngine, type Engine } from '../engine/engine.js';
 import type { BackendChoice } from '../types.js';
 import { buildApp, type AppOptions } from './app.js';
 import type { Limits, ServerContext } from './context.js';
+import { ensureDemoModels } from './demo.js';
+import { modelRegistry } from './routes/models.js';
 
 export interface ServeOptions {
   host?: string;
@@ -22,8 +24,8 @@ export interface ServeOptions {
   shutdownGraceMs?: number;
   /** Route plugins to add (models and recommenders register here). */
   plugins?: AppOptions['plugins'];
-  /** Runs once after start (first-run demo models), with the app's context. */
-  onReady?: (ctx: { app: FastifyInstance; engine: Engine; dataDir: string }) => Promise<string[]>;
+  /** Fit the demo models on a first run (default true). */
+  demo?: boolean;
   quiet?: boolean;
 }
 
@@ -38,16 +40,22 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   const dataDir = resolve(opts.dataDir ?? '.quiver');
   await mkdir(dataDir, { recursive: true });
   const engine = await createEngine({ backend: opts.backend, threads: opts.threads });
+  const log = (msg: string) => {
+    if (!opts.quiet) process.stderr.write(`quiver: ${msg}\n`);
+  };
   let app: FastifyInstance;
+  let examples: string[] = [];
   try {
-    app = await buildApp({ engine, dataDir, limits: opts.limits, plugins: opts.plugins });
+    const models = modelRegistry(dataDir);
+    await models.open(engine, log);
+    if (opts.demo !== false) examples = await ensureDemoModels(engine, dataDir, models, log);
+    app = await buildApp({ engine, dataDir, limits: opts.limits, plugins: opts.plugins, models });
   } catch (err) {
     await engine.close();
     throw err;
   }
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
   const url = address.replace('[::1]', 'localhost');
-  const examples = opts.onReady ? await opts.onReady({ app, engine, dataDir }) : [];
   if (!opts.quiet) {
     const info = engine.info();
     const lines = [
