@@ -8,6 +8,7 @@ import { kmeans_f32_scalar, kmeans_f32_simd128 } from './kernels/kmeans';
 import { matvec_f32_scalar, matvec_f32_simd128 } from './kernels/matvec';
 import { normalize_f32_scalar, normalize_f32_simd128 } from './kernels/normalize';
 import { similarity_f32_scalar, similarity_f32_simd128 } from './kernels/similarity';
+import { sparse_score_topn_f64_scalar, sparse_similarity_topk_f64_scalar } from './kernels/sparse';
 import { topk_f32_scalar, topk_f32_simd128 } from './kernels/topk';
 
 /** 1 for the simd128 build, 0 for the scalar one. */
@@ -65,4 +66,22 @@ export function cholesky_solve(g: usize, n: i32, b: usize, nrhs: i32): i32 {
 export function matvec(x: usize, rows: i32, cols: i32, w: usize, bias: f64, link: i32, out: usize): void {
   if (ASC_FEATURE_SIMD) matvec_f32_simd128(x, rows, cols, w, bias, link, out);
   else matvec_f32_scalar(x, rows, cols, w, bias, link, out);
+}
+
+/** Sparse similarity top-k over CSR rows [row0, row1) (one scalar kernel for both builds; see kernels/sparse.ts). */
+export function sparse_similarity_topk(
+  aPtr: usize, aIdx: usize, aVal: usize, bPtr: usize, bIdx: usize, bVal: usize,
+  row0: i32, row1: i32, rowNorms: usize, colNorms: usize, shrink: f64, k: i32, excludeSelf: bool,
+  acc: usize, mark: usize, list: usize, outIdx: usize, outScores: usize,
+): void {
+  sparse_similarity_topk_f64_scalar(aPtr, aIdx, aVal, bPtr, bIdx, bVal, row0, row1, rowNorms, colNorms, shrink, k, excludeSelf, acc, mark, list, outIdx, outScores);
+}
+
+/** Sparse scoring top-n over CSR rows [row0, row1) (one scalar kernel for both builds; see kernels/sparse.ts). */
+export function sparse_score_topn(
+  aPtr: usize, aIdx: usize, aVal: usize, mPtr: usize, mIdx: usize, mVal: usize,
+  seenPtr: usize, seenIdx: usize, allow: usize, normalize: i32, row0: i32, row1: i32, n: i32,
+  acc: usize, den: usize, mark: usize, list: usize, outIdx: usize, outScores: usize,
+): void {
+  sparse_score_topn_f64_scalar(aPtr, aIdx, aVal, mPtr, mIdx, mVal, seenPtr, seenIdx, allow, normalize, row0, row1, n, acc, den, mark, list, outIdx, outScores);
 }

@@ -28,6 +28,18 @@ export declare function normalizeRows(isa: number, x: Float32Array, rows: number
 /** out[i * ldOut + j] = a[i,:]·b[j,:] for i < aRows, j < bRows (f32 FMA chains, deterministic per element). */
 export declare function similarityTile(isa: number, a: Float32Array, aRows: number, b: Float32Array, bRows: number, cols: number, out: Float32Array, ldOut: number): void
 
+/**
+ * Sparse scoring top-n over CSR rows [row0, row1) of A through M, minus seen and disallowed columns (f64
+ * scatter in CSR order; see sparseScoreTopn in src/backends/types.ts). One scalar kernel for every level.
+ */
+export declare function sparseScoreTopn(isa: number, aPtr: Int32Array, aIdx: Int32Array, aVal: Float32Array, mPtr: Int32Array, mIdx: Int32Array, mVal: Float32Array, seenPtr: Int32Array | undefined | null, seenIdx: Int32Array | undefined | null, allow: Int32Array | undefined | null, normalize: number, row0: number, row1: number, nCols: number, n: number, acc: Float64Array, den: Float64Array | undefined | null, mark: Int32Array, list: Int32Array, outIdx: Int32Array, outScores: Float32Array): void
+
+/**
+ * Sparse similarity top-k over CSR rows [row0, row1) of A against B (f64 scatter in CSR order; see
+ * sparseSimilarityTopk in src/backends/types.ts). One scalar kernel for every level (scatter does not vectorise).
+ */
+export declare function sparseSimilarityTopk(isa: number, aPtr: Int32Array, aIdx: Int32Array, aVal: Float32Array, bPtr: Int32Array, bIdx: Int32Array, bVal: Float32Array, row0: number, row1: number, nCols: number, rowNorms: Float32Array | undefined | null, colNorms: Float32Array | undefined | null, shrink: number, k: number, excludeSelf: boolean, acc: Float64Array, mark: Int32Array, list: Int32Array, outIdx: Int32Array, outScores: Float32Array): void
+
 /** Fused q·xᵀ plus a running per-query top-k (state sorted best first; ties to the lower index). */
 export declare function topkTile(isa: number, q: Float32Array, qRows: number, x: Float32Array, xRows: number, cols: number, k: number, qOffset: number, xOffset: number, excludeSelf: boolean, outIdx: Int32Array, outScores: Float32Array): void
 

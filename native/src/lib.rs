@@ -14,6 +14,7 @@ pub mod simd;
 use error::KernelError;
 use kernels::gram::GramArgs;
 use kernels::kmeans::KmeansArgs;
+use kernels::sparse::{SparseScoreArgs, SparseSimilarityArgs};
 use kernels::topk::TopkArgs;
 use simd::Kernels;
 
@@ -340,4 +341,153 @@ pub fn matvec(
     // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
     unsafe { (t.matvec)(&x[..r * d], r, d, &w[..d], bias, link, &mut out.as_mut()[..r]) };
     Ok(())
+}
+
+/// Sparse similarity top-k over CSR rows [row0, row1) of A against B (f64 scatter in CSR order; see
+/// sparseSimilarityTopk in src/backends/types.ts). One scalar kernel for every level (scatter does not vectorise).
+#[napi]
+pub fn sparse_similarity_topk(
+    isa: u32,
+    a_ptr: Int32ArraySlice,
+    a_idx: Int32ArraySlice,
+    a_val: Float32ArraySlice,
+    b_ptr: Int32ArraySlice,
+    b_idx: Int32ArraySlice,
+    b_val: Float32ArraySlice,
+    row0: u32,
+    row1: u32,
+    n_cols: u32,
+    row_norms: Option<Float32ArraySlice>,
+    col_norms: Option<Float32ArraySlice>,
+    shrink: f64,
+    k: u32,
+    exclude_self: bool,
+    acc: Float64ArraySlice,
+    mark: Int32ArraySlice,
+    list: Int32ArraySlice,
+    out_idx: Int32ArraySlice,
+    out_scores: Float32ArraySlice,
+) -> Result<()> {
+    level(isa)?;
+    let (nc, rows, k) = (n_cols as usize, row1.saturating_sub(row0) as usize, k as usize);
+    let mut inputs = vec![
+        span("aPtr", &a_ptr, a_ptr.len()),
+        span("aIdx", &a_idx, a_idx.len()),
+        span("aVal", &a_val, a_val.len()),
+        span("bPtr", &b_ptr, b_ptr.len()),
+        span("bIdx", &b_idx, b_idx.len()),
+        span("bVal", &b_val, b_val.len()),
+    ];
+    inputs.extend(row_norms.as_ref().map(|s| span("rowNorms", s, s.len())));
+    inputs.extend(col_norms.as_ref().map(|s| span("colNorms", s, s.len())));
+    let (mut acc, mut mark, mut list, mut out_idx, mut out_scores) = (acc, mark, list, out_idx, out_scores);
+    disjoint(
+        &[
+            span("acc", &acc, nc),
+            span("mark", &mark, nc),
+            span("list", &list, nc),
+            span("outIdx", &out_idx, rows * k),
+            span("outScores", &out_scores, rows * k),
+        ],
+        &inputs,
+    )?;
+    kernels::sparse::sparse_similarity_topk_f64_scalar(SparseSimilarityArgs {
+        a_ptr: &a_ptr,
+        a_idx: &a_idx,
+        a_val: &a_val,
+        b_ptr: &b_ptr,
+        b_idx: &b_idx,
+        b_val: &b_val,
+        row0: row0 as usize,
+        row1: row1 as usize,
+        n_cols: nc,
+        row_norms: row_norms.as_deref(),
+        col_norms: col_norms.as_deref(),
+        shrink,
+        k,
+        exclude_self,
+        acc: unsafe { acc.as_mut() },
+        mark: unsafe { mark.as_mut() },
+        list: unsafe { list.as_mut() },
+        out_idx: unsafe { out_idx.as_mut() },
+        out_scores: unsafe { out_scores.as_mut() },
+    })
+    .map_err(fail)
+}
+
+/// Sparse scoring top-n over CSR rows [row0, row1) of A through M, minus seen and disallowed columns (f64
+/// scatter in CSR order; see sparseScoreTopn in src/backends/types.ts). One scalar kernel for every level.
+#[napi]
+pub fn sparse_score_topn(
+    isa: u32,
+    a_ptr: Int32ArraySlice,
+    a_idx: Int32ArraySlice,
+    a_val: Float32ArraySlice,
+    m_ptr: Int32ArraySlice,
+    m_idx: Int32ArraySlice,
+    m_val: Float32ArraySlice,
+    seen_ptr: Option<Int32ArraySlice>,
+    seen_idx: Option<Int32ArraySlice>,
+    allow: Option<Int32ArraySlice>,
+    normalize: u32,
+    row0: u32,
+    row1: u32,
+    n_cols: u32,
+    n: u32,
+    acc: Float64ArraySlice,
+    den: Option<Float64ArraySlice>,
+    mark: Int32ArraySlice,
+    list: Int32ArraySlice,
+    out_idx: Int32ArraySlice,
+    out_scores: Float32ArraySlice,
+) -> Result<()> {
+    level(isa)?;
+    let (nc, rows, n) = (n_cols as usize, row1.saturating_sub(row0) as usize, n as usize);
+    let mut inputs = vec![
+        span("aPtr", &a_ptr, a_ptr.len()),
+        span("aIdx", &a_idx, a_idx.len()),
+        span("aVal", &a_val, a_val.len()),
+        span("mPtr", &m_ptr, m_ptr.len()),
+        span("mIdx", &m_idx, m_idx.len()),
+        span("mVal", &m_val, m_val.len()),
+    ];
+    inputs.extend(seen_ptr.as_ref().map(|s| span("seenPtr", s, s.len())));
+    inputs.extend(seen_idx.as_ref().map(|s| span("seenIdx", s, s.len())));
+    inputs.extend(allow.as_ref().map(|s| span("allow", s, s.len())));
+    let (mut acc, mut den, mut mark, mut list, mut out_idx, mut out_scores) = (acc, den, mark, list, out_idx, out_scores);
+    let mut outputs = vec![
+        span("acc", &acc, nc),
+        span("mark", &mark, nc),
+        span("list", &list, nc),
+        span("outIdx", &out_idx, rows * n),
+        span("outScores", &out_scores, rows * n),
+    ];
+    outputs.extend(den.as_ref().map(|s| span("den", s, nc)));
+    disjoint(&outputs, &inputs)?;
+    let seen = match (&seen_ptr, &seen_idx) {
+        (Some(p), Some(i)) => Some((&p[..], &i[..])),
+        _ => None,
+    };
+    kernels::sparse::sparse_score_topn_f64_scalar(SparseScoreArgs {
+        a_ptr: &a_ptr,
+        a_idx: &a_idx,
+        a_val: &a_val,
+        m_ptr: &m_ptr,
+        m_idx: &m_idx,
+        m_val: &m_val,
+        seen,
+        allow: allow.as_deref(),
+        normalize,
+        row0: row0 as usize,
+        row1: row1 as usize,
+        n_cols: nc,
+        n,
+        acc: unsafe { acc.as_mut() },
+        den: den.as_mut().map(|d| unsafe { d.as_mut() }),
+        mark: unsafe { mark.as_mut() },
+        list: unsafe { list.as_mut() },
+        out_idx: unsafe { out_idx.as_mut() },
+        out_scores: unsafe { out_scores.as_mut() },
+    })
+    .map_err(fail)
 }

@@ -50,6 +50,18 @@ interface NativeAddon {
     isa: number, x: Float32Array, rows: number, cols: number, w: Float64Array, bias: number, link: number,
     out: Float32Array,
   ): void;
+  sparseSimilarityTopk(
+    isa: number, aPtr: Int32Array, aIdx: Int32Array, aVal: Float32Array, bPtr: Int32Array, bIdx: Int32Array,
+    bVal: Float32Array, row0: number, row1: number, nCols: number, rowNorms: Float32Array | null,
+    colNorms: Float32Array | null, shrink: number, k: number, excludeSelf: boolean, acc: Float64Array,
+    mark: Int32Array, list: Int32Array, outIdx: Int32Array, outScores: Float32Array,
+  ): void;
+  sparseScoreTopn(
+    isa: number, aPtr: Int32Array, aIdx: Int32Array, aVal: Float32Array, mPtr: Int32Array, mIdx: Int32Array,
+    mVal: Float32Array, seenPtr: Int32Array | null, seenIdx: Int32Array | null, allow: Int32Array | null,
+    normalize: number, row0: number, row1: number, nCols: number, n: number, acc: Float64Array,
+    den: Float64Array | null, mark: Int32Array, list: Int32Array, outIdx: Int32Array, outScores: Float32Array,
+  ): void;
 }
 
 const SCALAR = 0;
@@ -235,6 +247,69 @@ class NativeBackend implements Backend {
   matvec(x: Float32Array, rows: number, cols: number, w: Float64Array, bias: number, link: Link, out: Float32Array): void {
     try {
       this.#k.matvec(this.#isa, x, rows, cols, w, bias, link, out);
+    } catch (err) {
+      throw QuiverError.from(err);
+    }
+  }
+
+  sparseSimilarityTopk(
+    aPtr: Int32Array,
+    aIdx: Int32Array,
+    aVal: Float32Array,
+    bPtr: Int32Array,
+    bIdx: Int32Array,
+    bVal: Float32Array,
+    row0: number,
+    row1: number,
+    nCols: number,
+    rowNorms: Float32Array | null,
+    colNorms: Float32Array | null,
+    shrink: number,
+    k: number,
+    excludeSelf: boolean,
+    acc: Float64Array,
+    mark: Int32Array,
+    list: Int32Array,
+    outIdx: Int32Array,
+    outScores: Float32Array,
+  ): void {
+    try {
+      this.#k.sparseSimilarityTopk(
+        this.#isa, aPtr, aIdx, aVal, bPtr, bIdx, bVal, row0, row1, nCols, rowNorms, colNorms, shrink, k, excludeSelf,
+        acc, mark, list, outIdx, outScores,
+      );
+    } catch (err) {
+      throw QuiverError.from(err);
+    }
+  }
+
+  sparseScoreTopn(
+    aPtr: Int32Array,
+    aIdx: Int32Array,
+    aVal: Float32Array,
+    mPtr: Int32Array,
+    mIdx: Int32Array,
+    mVal: Float32Array,
+    seenPtr: Int32Array | null,
+    seenIdx: Int32Array | null,
+    allow: Int32Array | null,
+    normalize: number,
+    row0: number,
+    row1: number,
+    nCols: number,
+    n: number,
+    acc: Float64Array,
+    den: Float64Array | null,
+    mark: Int32Array,
+    list: Int32Array,
+    outIdx: Int32Array,
+    outScores: Float32Array,
+  ): void {
+    try {
+      this.#k.sparseScoreTopn(
+        this.#isa, aPtr, aIdx, aVal, mPtr, mIdx, mVal, seenPtr, seenIdx, allow, normalize, row0, row1, nCols, n,
+        acc, den, mark, list, outIdx, outScores,
+      );
     } catch (err) {
       throw QuiverError.from(err);
     }

@@ -178,7 +178,7 @@ export interface Backend {
    * Scratch (caller-owned, length nCols): `acc` (f64) and `mark` (i32) must be all zero on entry and are left
    * all zero; `list` (i32) holds the touched columns. Never materialises a dense row of the result.
    */
-  sparseSimilarityTopk?(
+  sparseSimilarityTopk(
     aPtr: Int32Array,
     aIdx: Int32Array,
     aVal: Float32Array,
@@ -211,7 +211,7 @@ export interface Backend {
    * Scratch (length nCols): `acc`, `den` (f64; den may be null when normalize is 0) and `mark` (i32) all zero on
    * entry and left all zero; `list` (i32) holds the touched columns.
    */
-  sparseScoreTopn?(
+  sparseScoreTopn(
     aPtr: Int32Array,
     aIdx: Int32Array,
     aVal: Float32Array,

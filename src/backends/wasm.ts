@@ -55,6 +55,16 @@ interface KernelExports {
   gram(x: number, rows: number, cols: number, w: number, center: number, v: number, g: number, xty: number): void;
   cholesky_solve(g: number, n: number, b: number, nrhs: number): number;
   matvec(x: number, rows: number, cols: number, w: number, bias: number, link: number, out: number): void;
+  sparse_similarity_topk(
+    aPtr: number, aIdx: number, aVal: number, bPtr: number, bIdx: number, bVal: number,
+    row0: number, row1: number, rowNorms: number, colNorms: number, shrink: number, k: number, excludeSelf: number,
+    acc: number, mark: number, list: number, outIdx: number, outScores: number,
+  ): void;
+  sparse_score_topn(
+    aPtr: number, aIdx: number, aVal: number, mPtr: number, mIdx: number, mVal: number,
+    seenPtr: number, seenIdx: number, allow: number, normalize: number, row0: number, row1: number, n: number,
+    acc: number, den: number, mark: number, list: number, outIdx: number, outScores: number,
+  ): void;
 }
 
 // () -> v128 returning v128.const 0: validates only where WebAssembly SIMD is supported.
@@ -520,6 +530,109 @@ export class WasmBackend implements Backend {
     const st = new Staging();
     try {
       this.k.matvec(this.ptr(x, rows * cols, false, st), rows, cols, this.ptr(w, cols, false, st), bias, link, this.ptr(out, rows, true, st));
+    } finally {
+      this.finish(st);
+    }
+  }
+
+  sparseSimilarityTopk(
+    aPtr: Int32Array,
+    aIdx: Int32Array,
+    aVal: Float32Array,
+    bPtr: Int32Array,
+    bIdx: Int32Array,
+    bVal: Float32Array,
+    row0: number,
+    row1: number,
+    nCols: number,
+    rowNorms: Float32Array | null,
+    colNorms: Float32Array | null,
+    shrink: number,
+    k: number,
+    excludeSelf: boolean,
+    acc: Float64Array,
+    mark: Int32Array,
+    list: Int32Array,
+    outIdx: Int32Array,
+    outScores: Float32Array,
+  ): void {
+    if (row1 <= row0 || k <= 0) return;
+    const st = new Staging();
+    const rows = row1 - row0;
+    try {
+      // CSR inputs are read through their own row pointers: pass them whole.
+      this.k.sparse_similarity_topk(
+        this.ptr(aPtr, aPtr.length, false, st),
+        this.ptr(aIdx, aIdx.length, false, st),
+        this.ptr(aVal, aVal.length, false, st),
+        this.ptr(bPtr, bPtr.length, false, st),
+        this.ptr(bIdx, bIdx.length, false, st),
+        this.ptr(bVal, bVal.length, false, st),
+        row0,
+        row1,
+        this.ptr(rowNorms, rowNorms?.length ?? 0, false, st),
+        this.ptr(colNorms, colNorms?.length ?? 0, false, st),
+        shrink,
+        k,
+        excludeSelf ? 1 : 0,
+        this.ptr(acc, nCols, true, st),
+        this.ptr(mark, nCols, true, st),
+        this.ptr(list, nCols, true, st),
+        this.ptr(outIdx, rows * k, true, st),
+        this.ptr(outScores, rows * k, true, st),
+      );
+    } finally {
+      this.finish(st);
+    }
+  }
+
+  sparseScoreTopn(
+    aPtr: Int32Array,
+    aIdx: Int32Array,
+    aVal: Float32Array,
+    mPtr: Int32Array,
+    mIdx: Int32Array,
+    mVal: Float32Array,
+    seenPtr: Int32Array | null,
+    seenIdx: Int32Array | null,
+    allow: Int32Array | null,
+    normalize: number,
+    row0: number,
+    row1: number,
+    nCols: number,
+    n: number,
+    acc: Float64Array,
+    den: Float64Array | null,
+    mark: Int32Array,
+    list: Int32Array,
+    outIdx: Int32Array,
+    outScores: Float32Array,
+  ): void {
+    if (row1 <= row0 || n <= 0) return;
+    const st = new Staging();
+    const rows = row1 - row0;
+    try {
+      this.k.sparse_score_topn(
+        this.ptr(aPtr, aPtr.length, false, st),
+        this.ptr(aIdx, aIdx.length, false, st),
+        this.ptr(aVal, aVal.length, false, st),
+        this.ptr(mPtr, mPtr.length, false, st),
+        this.ptr(mIdx, mIdx.length, false, st),
+        this.ptr(mVal, mVal.length, false, st),
+        seenPtr && seenIdx ? this.ptr(seenPtr, seenPtr.length, false, st) : 0,
+        seenPtr && seenIdx ? this.ptr(seenIdx, seenIdx.length, false, st) : 0,
+        this.ptr(allow, nCols, false, st),
+        normalize,
+        row0,
+        row1,
+        n,
+        this.ptr(acc, nCols, true, st),
+        normalize !== 0 ? this.ptr(den, nCols, true, st) : 0,
+        this.ptr(mark, nCols, true, st),
+        this.ptr(list, nCols, true, st),
+        this.ptr(outIdx, rows * n, true, st),
+        this.ptr(outScores, rows * n, true, st),
+      );
     } finally {
       this.finish(st);
     }

@@ -3,7 +3,6 @@
  * run inline, so both paths execute the very same kernel calls (results cannot depend on where they ran).
  */
 import type { Backend } from '../backends/types.js';
-import { QuiverError } from '../errors.js';
 import type { TaskMap, TaskName } from './tasks.js';
 
 type Handlers = { [N in TaskName]: (b: Backend, t: TaskMap[N][0]) => TaskMap[N][1] };
@@ -91,7 +90,6 @@ export const handlers: Handlers = {
     return null;
   },
   sparseSimilarity(b, t) {
-    if (!b.sparseSimilarityTopk) throw new QuiverError('BACKEND_UNAVAILABLE', `the ${b.info.name} backend has no sparse similarity kernel`);
     const o0 = (t.row0 - t.outRow0) * t.k;
     const o1 = (t.row1 - t.outRow0) * t.k;
     b.sparseSimilarityTopk(
@@ -118,7 +116,6 @@ export const handlers: Handlers = {
     return null;
   },
   sparseScore(b, t) {
-    if (!b.sparseScoreTopn) throw new QuiverError('BACKEND_UNAVAILABLE', `the ${b.info.name} backend has no sparse scoring kernel`);
     const o0 = (t.row0 - t.outRow0) * t.n;
     const o1 = (t.row1 - t.outRow0) * t.n;
     b.sparseScoreTopn(

@@ -8,4 +8,5 @@ pub mod normalize;
 pub mod reduce;
 pub mod scratch;
 pub mod similarity;
+pub mod sparse;
 pub mod topk;

@@ -1,0 +1,283 @@
+//! Sparse co-occurrence kernels over CSR rows: similarity with a running top-k (item-item, user-user) and
+//! scoring with a top-n per row (recommendation). Products and sums in f64 in CSR order, rounded to f32 only
+//! when a score is stored, so results are bit-identical to the f64 js reference. There are no SIMD twins:
+//! the work is a scatter into an accumulator at data-dependent columns, which does not vectorise, so one
+//! scalar implementation (`*_f64_scalar`) serves every instruction-set level.
+
+use crate::error::KernelError;
+
+pub struct SparseSimilarityArgs<'a> {
+    pub a_ptr: &'a [i32],
+    pub a_idx: &'a [i32],
+    pub a_val: &'a [f32],
+    pub b_ptr: &'a [i32],
+    pub b_idx: &'a [i32],
+    pub b_val: &'a [f32],
+    pub row0: usize,
+    pub row1: usize,
+    pub n_cols: usize,
+    pub row_norms: Option<&'a [f32]>,
+    pub col_norms: Option<&'a [f32]>,
+    pub shrink: f64,
+    pub k: usize,
+    pub exclude_self: bool,
+    pub acc: &'a mut [f64],
+    pub mark: &'a mut [i32],
+    pub list: &'a mut [i32],
+    pub out_idx: &'a mut [i32],
+    pub out_scores: &'a mut [f32],
+}
+
+pub struct SparseScoreArgs<'a> {
+    pub a_ptr: &'a [i32],
+    pub a_idx: &'a [i32],
+    pub a_val: &'a [f32],
+    pub m_ptr: &'a [i32],
+    pub m_idx: &'a [i32],
+    pub m_val: &'a [f32],
+    pub seen: Option<(&'a [i32], &'a [i32])>,
+    pub allow: Option<&'a [i32]>,
+    pub normalize: u32,
+    pub row0: usize,
+    pub row1: usize,
+    pub n_cols: usize,
+    pub n: usize,
+    pub acc: &'a mut [f64],
+    pub den: Option<&'a mut [f64]>,
+    pub mark: &'a mut [i32],
+    pub list: &'a mut [i32],
+    pub out_idx: &'a mut [i32],
+    pub out_scores: &'a mut [f32],
+}
+
+fn bad(msg: String) -> KernelError {
+    KernelError::new("INVALID_ARGUMENT", msg)
+}
+
+/// Entries [start, end) of CSR row `r`, checked against the index array.
+#[inline(always)]
+fn row_range(ptr: &[i32], r: usize, len: usize, what: &str) -> Result<(usize, usize), KernelError> {
+    if r + 1 >= ptr.len() {
+        return Err(bad(format!("{what}: row {r} is outside its {} rows", ptr.len().saturating_sub(1))));
+    }
+    let (s, e) = (ptr[r], ptr[r + 1]);
+    if s < 0 || e < s || e as usize > len {
+        return Err(bad(format!("{what}: row {r} spans entries {s}..{e}, outside 0..{len}")));
+    }
+    Ok((s as usize, e as usize))
+}
+
+/// Is (s, j) better than (t, i)? Higher score first, then lower index (empty slots hold -inf, -1).
+#[inline(always)]
+fn better(s: f32, j: i32, t: f32, i: i32) -> bool {
+    s > t || (s == t && j < i)
+}
+
+/// Merges (s, j) into the sorted k-slot list (best first).
+#[inline(always)]
+fn insert_topk(idx: &mut [i32], sc: &mut [f32], s: f32, j: i32) {
+    let k = idx.len();
+    if k == 0 || !better(s, j, sc[k - 1], idx[k - 1]) {
+        return;
+    }
+    let mut p = k - 1;
+    while p > 0 && better(s, j, sc[p - 1], idx[p - 1]) {
+        sc[p] = sc[p - 1];
+        idx[p] = idx[p - 1];
+        p -= 1;
+    }
+    sc[p] = s;
+    idx[p] = j;
+}
+
+fn check_scratch(n_cols: usize, acc: usize, mark: usize, list: usize) -> Result<(), KernelError> {
+    if acc < n_cols || mark < n_cols || list < n_cols {
+        return Err(KernelError::new("SHAPE_MISMATCH", format!("scratch arrays need {n_cols} elements (acc {acc}, mark {mark}, list {list})")));
+    }
+    Ok(())
+}
+
+/// See `sparseSimilarityTopk` in src/backends/types.ts.
+pub fn sparse_similarity_topk_f64_scalar(a: SparseSimilarityArgs) -> Result<(), KernelError> {
+    let n_cols = a.n_cols;
+    check_scratch(n_cols, a.acc.len(), a.mark.len(), a.list.len())?;
+    let rows = a.row1.saturating_sub(a.row0);
+    if a.out_idx.len() < rows * a.k || a.out_scores.len() < rows * a.k {
+        return Err(KernelError::new("SHAPE_MISMATCH", format!("outputs need {} slots", rows * a.k)));
+    }
+    if a.row_norms.is_some_and(|n| n.len() < a.row1) || a.col_norms.is_some_and(|n| n.len() < n_cols) {
+        return Err(KernelError::new("SHAPE_MISMATCH", "a norm array is shorter than its rows or columns".to_owned()));
+    }
+    let a_len = a.a_idx.len().min(a.a_val.len());
+    let b_len = a.b_idx.len().min(a.b_val.len());
+    let b_rows = a.b_ptr.len().saturating_sub(1);
+    for r in a.row0..a.row1 {
+        let (p0, p1) = row_range(a.a_ptr, r, a_len, "a")?;
+        let mut touched = 0usize;
+        for p in p0..p1 {
+            let av = a.a_val[p] as f64;
+            let src = a.a_idx[p];
+            if src < 0 || src as usize >= b_rows {
+                return Err(bad(format!("a: column {src} in row {r} does not name one of b's {b_rows} rows")));
+            }
+            let (q0, q1) = row_range(a.b_ptr, src as usize, b_len, "b")?;
+            for (&j, &bv) in a.b_idx[q0..q1].iter().zip(&a.b_val[q0..q1]) {
+                let ju = j as usize;
+                if j < 0 || ju >= n_cols {
+                    return Err(bad(format!("b: column {j} is outside 0..{n_cols}")));
+                }
+                // SAFETY: ju < n_cols ≤ scratch lengths (checked above); touched < n_cols because each
+                // column is listed once (mark).
+                unsafe {
+                    if *a.mark.get_unchecked(ju) == 0 {
+                        *a.mark.get_unchecked_mut(ju) = 1;
+                        *a.list.get_unchecked_mut(touched) = j;
+                        touched += 1;
+                    }
+                    *a.acc.get_unchecked_mut(ju) += av * bv as f64;
+                }
+            }
+        }
+        let o = (r - a.row0) * a.k;
+        let (oi, os) = (&mut a.out_idx[o..o + a.k], &mut a.out_scores[o..o + a.k]);
+        let rn = a.row_norms.map_or(1.0, |n| n[r] as f64);
+        for t in 0..touched {
+            let j = a.list[t];
+            let ju = j as usize;
+            let dot = a.acc[ju];
+            a.acc[ju] = 0.0;
+            a.mark[ju] = 0;
+            if a.exclude_self && ju == r {
+                continue;
+            }
+            let den = rn * a.col_norms.map_or(1.0, |n| n[ju] as f64) + a.shrink;
+            let s = if den != 0.0 { (dot / den) as f32 } else { 0.0 };
+            insert_topk(oi, os, s, j);
+        }
+    }
+    Ok(())
+}
+
+const SEEN: i32 = 2;
+
+/// See `sparseScoreTopn` in src/backends/types.ts.
+pub fn sparse_score_topn_f64_scalar(mut a: SparseScoreArgs) -> Result<(), KernelError> {
+    let n_cols = a.n_cols;
+    check_scratch(n_cols, a.acc.len(), a.mark.len(), a.list.len())?;
+    if a.normalize > 2 {
+        return Err(bad(format!("normalize must be 0, 1 or 2 (got {})", a.normalize)));
+    }
+    if a.normalize != 0 && a.den.as_ref().is_none_or(|d| d.len() < n_cols) {
+        return Err(KernelError::new("SHAPE_MISMATCH", format!("normalize {} needs a den scratch of {n_cols} elements", a.normalize)));
+    }
+    if a.allow.is_some_and(|m| m.len() < n_cols) {
+        return Err(KernelError::new("SHAPE_MISMATCH", format!("allow needs {n_cols} flags")));
+    }
+    let rows = a.row1.saturating_sub(a.row0);
+    if a.out_idx.len() < rows * a.n || a.out_scores.len() < rows * a.n {
+        return Err(KernelError::new("SHAPE_MISMATCH", format!("outputs need {} slots", rows * a.n)));
+    }
+    let a_len = a.a_idx.len().min(a.a_val.len());
+    let m_len = a.m_idx.len().min(a.m_val.len());
+    let m_rows = a.m_ptr.len().saturating_sub(1);
+    let mut den = a.den.take();
+    for r in a.row0..a.row1 {
+        let seen = match a.seen {
+            Some((sp, si)) => {
+                let (s0, s1) = row_range(sp, r, si.len(), "seen")?;
+                &si[s0..s1]
+            }
+            None => &[][..],
+        };
+        for &j in seen {
+            if j < 0 || j as usize >= n_cols {
+                return Err(bad(format!("seen: column {j} is outside 0..{n_cols}")));
+            }
+            a.mark[j as usize] = SEEN;
+        }
+        let (p0, p1) = row_range(a.a_ptr, r, a_len, "a")?;
+        let mut touched = 0usize;
+        for p in p0..p1 {
+            let av = a.a_val[p] as f64;
+            let src = a.a_idx[p];
+            if src < 0 || src as usize >= m_rows {
+                return Err(bad(format!("a: column {src} in row {r} does not name one of m's {m_rows} rows")));
+            }
+            let (q0, q1) = row_range(a.m_ptr, src as usize, m_len, "m")?;
+            for (&j, &mv) in a.m_idx[q0..q1].iter().zip(&a.m_val[q0..q1]) {
+                let ju = j as usize;
+                if j < 0 || ju >= n_cols {
+                    return Err(bad(format!("m: column {j} is outside 0..{n_cols}")));
+                }
+                // SAFETY: ju < n_cols ≤ scratch lengths (checked above); each column is listed once.
+                unsafe {
+                    let m = *a.mark.get_unchecked(ju);
+                    if m == SEEN {
+                        continue;
+                    }
+                    if m == 0 {
+                        *a.mark.get_unchecked_mut(ju) = 1;
+                        *a.list.get_unchecked_mut(touched) = j;
+                        touched += 1;
+                    }
+                    let v = mv as f64;
+                    *a.acc.get_unchecked_mut(ju) += av * v;
+                    match (a.normalize, den.as_deref_mut()) {
+                        (1, Some(d)) => *d.get_unchecked_mut(ju) += av.abs(),
+                        (2, Some(d)) => *d.get_unchecked_mut(ju) += v.abs(),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let o = (r - a.row0) * a.n;
+        let (oi, os) = (&mut a.out_idx[o..o + a.n], &mut a.out_scores[o..o + a.n]);
+        for t in 0..touched {
+            let j = a.list[t];
+            let ju = j as usize;
+            let sum = a.acc[ju];
+            a.acc[ju] = 0.0;
+            a.mark[ju] = 0;
+            let mut score = sum;
+            if a.normalize != 0 {
+                if let Some(d) = den.as_deref_mut() {
+                    let dv = d[ju];
+                    d[ju] = 0.0;
+                    score = if dv != 0.0 { sum / dv } else { 0.0 };
+                }
+            }
+            if a.allow.is_some_and(|m| m[ju] == 0) {
+                continue;
+            }
+            insert_topk(oi, os, score as f32, j);
+        }
+        for &j in seen {
+            a.mark[j as usize] = 0;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similarity_of_two_items_sharing_one_user() {
+        // X (users × items) = [[1, 1, 0], [0, 1, 1]]; items as rows: Xᵀ.
+        let (xp, xi, xv) = ([0, 2, 4], [0, 1, 1, 2], [1.0f32, 1.0, 1.0, 1.0]);
+        let (tp, ti, tv) = ([0, 1, 3, 4], [0, 0, 1, 1], [1.0f32, 1.0, 1.0, 1.0]);
+        let (mut acc, mut mark, mut list) = (vec![0.0; 3], vec![0; 3], vec![0; 3]);
+        let (mut oi, mut os) = (vec![-1; 6], vec![f32::NEG_INFINITY; 6]);
+        sparse_similarity_topk_f64_scalar(SparseSimilarityArgs {
+            a_ptr: &tp, a_idx: &ti, a_val: &tv, b_ptr: &xp, b_idx: &xi, b_val: &xv,
+            row0: 0, row1: 3, n_cols: 3, row_norms: None, col_norms: None, shrink: 0.0, k: 2, exclude_self: true,
+            acc: &mut acc, mark: &mut mark, list: &mut list, out_idx: &mut oi, out_scores: &mut os,
+        })
+        .unwrap();
+        // Oracle: co-occurrence counts XᵀX without the diagonal: item 1 meets 0 and 2 once each.
+        assert_eq!(oi, vec![1, -1, 0, 2, 1, -1]);
+        assert_eq!(os[..1], [1.0]);
+        assert!(acc.iter().all(|&v| v == 0.0) && mark.iter().all(|&v| v == 0));
+    }
+}
