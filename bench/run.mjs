@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Quiver benchmark harness: `npm run bench -- <similarity|models|all ...> [options]`.
+// Quiver benchmark harness: `npm run bench -- <similarity|models|http|all ...> [options]`.
 //
 // Runs the workloads of issues 2 and 3 side by side on the COMPILED library (dist/index.js) and its peers,
 // prints one table per suite and writes bench/results/<suite>-<ISO date>.json with the machine's facts.
@@ -19,14 +19,15 @@ import { join } from 'node:path';
 import { benchDir, describeMachine, loadLibrary, machineFacts, measureRoof } from './lib/context.mjs';
 import { InputDir, disablePython } from './lib/python.mjs';
 import { finishRows, printTable, writeJson } from './lib/report.mjs';
+import * as http from './suites/http.mjs';
 import * as models from './suites/models.mjs';
 import * as similarity from './suites/similarity.mjs';
 
-const SUITES = { similarity, models };
+const SUITES = { similarity, models, http };
 
 function usage(msg) {
   if (msg) console.error(`bench: ${msg}`);
-  console.error('usage: npm run bench -- <similarity|models|all ...> [--quick] [--runs N] [--threads N] [--only W1,W2] [--impl native,numpy] [--no-python] [--out DIR]');
+  console.error('usage: npm run bench -- <similarity|models|http|all ...> [--quick] [--runs N] [--threads N] [--only W1,W2] [--impl native,numpy] [--no-python] [--out DIR]');
   process.exit(2);
 }
 
