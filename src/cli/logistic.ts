@@ -21,7 +21,8 @@ export function registerLogistic(program: Command): void {
       }
       const { encoder, x, y } = await readTraining(opts, 'binary');
       await withEngine(opts, async (e) => {
-        const progress = new Progress('logistic', opts.maxIter ?? 100, 'steps');
+        // No total: Newton usually stops long before maxIter, so an ETA from it would mislead.
+        const progress = new Progress('logistic', undefined, 'Newton steps');
         const model = await e.logisticRegression(x, y, {
           l2: opts.l2,
           fitIntercept: opts.intercept,
