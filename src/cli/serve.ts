@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { parseBackendChoice } from '../backends/index.js';
-import { exitOnSignals, startServer } from '../server/server.js';
 import { intOption, withEngineOptions, type GlobalOptions } from './common.js';
 
 interface Opts extends GlobalOptions {
@@ -18,6 +17,8 @@ export function registerServe(program: Command): void {
       .option('--port <port>', 'port (0 picks a free one)', intOption('--port', 0), 8080)
       .option('--data-dir <dir>', 'where fitted models are kept', '.quiver'),
   ).action(async (opts: Opts) => {
+    // Loaded on demand: Fastify and its plugins would slow every other command's start.
+    const { exitOnSignals, startServer } = await import('../server/server.js');
     const server = await startServer({
       host: opts.host,
       port: opts.port,
