@@ -8,7 +8,7 @@ use super::scratch;
 use super::similarity::{similarity_tile_f32_avx2, similarity_tile_f32_avx512, similarity_tile_f32_scalar};
 
 /// Rows per GEMM block: ROW_BLOCK × k dot products, reused by the per-row pass right after.
-const ROW_BLOCK: usize = 256;
+const ROW_BLOCK: usize = 4096;
 
 pub struct KmeansArgs<'a> {
     pub x: &'a [f32],
