@@ -67,7 +67,7 @@ export function registerRecommend(program: Command): void {
         });
         progress.done();
         const rate = s.seconds > 0 ? Math.round(s.usersComputed / s.seconds) : 0;
-        const resumed = s.resumedAt === null ? '' : `, resumed at user ${s.resumedAt - span.row0} of ${s.users}`;
+        const resumed = s.resumedAt === null ? '' : `, resumed at user ${(s.resumedAt - span.row0).toLocaleString('en-US')} of ${s.users.toLocaleString('en-US')}`;
         process.stderr.write(
           `recommend: ${opts.algo} on ${describe}; fit ${fitSeconds.toFixed(2)} s; ` +
             `${s.users.toLocaleString('en-US')} users${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${s.rows.toLocaleString('en-US')} rows → ${opts.out} ` +
