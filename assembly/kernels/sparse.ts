@@ -1,6 +1,7 @@
 // Sparse co-occurrence kernels over CSR rows: similarity with a running top-k, and scoring with a top-n.
 // Products and sums in f64 in CSR order, rounded to f32 only when a score is stored (bit-identical to the js
 // reference). Scatter at data-dependent columns does not vectorise: one scalar version serves both builds.
+// The i32 `mark` scratch is used as one byte per column (more of it stays in cache beside the accumulator).
 
 // @ts-ignore: decorator
 @inline function better(s: f32, j: i32, t: f32, i: i32): bool {
@@ -37,8 +38,8 @@ export function sparse_similarity_topk_f64_scalar(
       for (let q = load<i32>(bPtr + (src << 2)); q < q1; q++) {
         const j = load<i32>(bIdx + (<usize>q << 2));
         const jo = <usize>j;
-        if (load<i32>(mark + (jo << 2)) == 0) {
-          store<i32>(mark + (jo << 2), 1);
+        if (load<u8>(mark + jo) == 0) {
+          store<u8>(mark + jo, 1);
           store<i32>(list + (<usize>touched << 2), j);
           touched++;
         }
@@ -54,7 +55,7 @@ export function sparse_similarity_topk_f64_scalar(
       const jo = <usize>j;
       const dot = load<f64>(acc + (jo << 3));
       store<f64>(acc + (jo << 3), 0.0);
-      store<i32>(mark + (jo << 2), 0);
+      store<u8>(mark + jo, 0);
       if (excludeSelf && j == r) continue;
       const cn: f64 = colNorms != 0 ? <f64>load<f32>(colNorms + (jo << 2)) : 1.0;
       const den = rn * cn + shrink;
@@ -64,7 +65,7 @@ export function sparse_similarity_topk_f64_scalar(
   }
 }
 
-const SEEN: i32 = 2;
+const SEEN: u8 = 2;
 
 /** See `sparseScoreTopn` in src/backends/types.ts. Pointers are byte offsets; 0 means "no array". */
 export function sparse_score_topn_f64_scalar(
@@ -76,7 +77,7 @@ export function sparse_score_topn_f64_scalar(
   for (let r = row0; r < row1; r++) {
     const s0 = withSeen ? load<i32>(seenPtr + (<usize>r << 2)) : 0;
     const s1 = withSeen ? load<i32>(seenPtr + ((<usize>r + 1) << 2)) : 0;
-    for (let p = s0; p < s1; p++) store<i32>(mark + (<usize>load<i32>(seenIdx + (<usize>p << 2)) << 2), SEEN);
+    for (let p = s0; p < s1; p++) store<u8>(mark + <usize>load<i32>(seenIdx + (<usize>p << 2)), SEEN);
     let touched = 0;
     const p1 = load<i32>(aPtr + ((<usize>r + 1) << 2));
     for (let p = load<i32>(aPtr + (<usize>r << 2)); p < p1; p++) {
@@ -86,10 +87,10 @@ export function sparse_score_topn_f64_scalar(
       for (let q = load<i32>(mPtr + (src << 2)); q < q1; q++) {
         const j = load<i32>(mIdx + (<usize>q << 2));
         const jo = <usize>j;
-        const m = load<i32>(mark + (jo << 2));
+        const m = load<u8>(mark + jo);
         if (m == SEEN) continue;
         if (m == 0) {
-          store<i32>(mark + (jo << 2), 1);
+          store<u8>(mark + jo, 1);
           store<i32>(list + (<usize>touched << 2), j);
           touched++;
         }
@@ -107,7 +108,7 @@ export function sparse_score_topn_f64_scalar(
       const jo = <usize>j;
       const sum = load<f64>(acc + (jo << 3));
       store<f64>(acc + (jo << 3), 0.0);
-      store<i32>(mark + (jo << 2), 0);
+      store<u8>(mark + jo, 0);
       let score = sum;
       if (normalize != 0) {
         const d = load<f64>(den + (jo << 3));
@@ -117,6 +118,6 @@ export function sparse_score_topn_f64_scalar(
       if (allow != 0 && load<i32>(allow + (jo << 2)) == 0) continue;
       insertTopk(pi, ps, n, <f32>score, j);
     }
-    for (let p = s0; p < s1; p++) store<i32>(mark + (<usize>load<i32>(seenIdx + (<usize>p << 2)) << 2), 0);
+    for (let p = s0; p < s1; p++) store<u8>(mark + <usize>load<i32>(seenIdx + (<usize>p << 2)), 0);
   }
 }

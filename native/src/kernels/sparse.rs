@@ -2,7 +2,8 @@
 //! scoring with a top-n per row (recommendation). Products and sums in f64 in CSR order, rounded to f32 only
 //! when a score is stored, so results are bit-identical to the f64 js reference. There are no SIMD twins:
 //! the work is a scatter into an accumulator at data-dependent columns, which does not vectorise, so one
-//! scalar implementation (`*_f64_scalar`) serves every instruction-set level.
+//! scalar implementation (`*_f64_scalar`) serves every instruction-set level. The i32 `mark` scratch is used
+//! as one byte per column, so the marks of a 50,000-column row stay in L1 beside the f64 accumulator.
 
 use crate::error::KernelError;
 
@@ -111,6 +112,8 @@ pub fn sparse_similarity_topk_f64_scalar(a: SparseSimilarityArgs) -> Result<(), 
     let a_len = a.a_idx.len().min(a.a_val.len());
     let b_len = a.b_idx.len().min(a.b_val.len());
     let b_rows = a.b_ptr.len().saturating_sub(1);
+    // SAFETY: the i32 scratch holds at least n_cols bytes; used as one byte per column (fits L1 longer).
+    let mark8: &mut [u8] = unsafe { std::slice::from_raw_parts_mut(a.mark.as_mut_ptr() as *mut u8, n_cols) };
     for r in a.row0..a.row1 {
         let (p0, p1) = row_range(a.a_ptr, r, a_len, "a")?;
         let mut touched = 0usize;
@@ -129,8 +132,8 @@ pub fn sparse_similarity_topk_f64_scalar(a: SparseSimilarityArgs) -> Result<(), 
                 // SAFETY: ju < n_cols ≤ scratch lengths (checked above); touched < n_cols because each
                 // column is listed once (mark).
                 unsafe {
-                    if *a.mark.get_unchecked(ju) == 0 {
-                        *a.mark.get_unchecked_mut(ju) = 1;
+                    if *mark8.get_unchecked(ju) == 0 {
+                        *mark8.get_unchecked_mut(ju) = 1;
                         *a.list.get_unchecked_mut(touched) = j;
                         touched += 1;
                     }
@@ -146,7 +149,7 @@ pub fn sparse_similarity_topk_f64_scalar(a: SparseSimilarityArgs) -> Result<(), 
             let ju = j as usize;
             let dot = a.acc[ju];
             a.acc[ju] = 0.0;
-            a.mark[ju] = 0;
+            mark8[ju] = 0;
             if a.exclude_self && ju == r {
                 continue;
             }
@@ -158,7 +161,7 @@ pub fn sparse_similarity_topk_f64_scalar(a: SparseSimilarityArgs) -> Result<(), 
     Ok(())
 }
 
-const SEEN: i32 = 2;
+const SEEN: u8 = 2;
 
 /// See `sparseScoreTopn` in src/backends/types.ts.
 pub fn sparse_score_topn_f64_scalar(mut a: SparseScoreArgs) -> Result<(), KernelError> {
@@ -181,6 +184,8 @@ pub fn sparse_score_topn_f64_scalar(mut a: SparseScoreArgs) -> Result<(), Kernel
     let m_len = a.m_idx.len().min(a.m_val.len());
     let m_rows = a.m_ptr.len().saturating_sub(1);
     let mut den = a.den.take();
+    // SAFETY: the i32 scratch holds at least n_cols bytes; used as one byte per column (fits L1 longer).
+    let mark8: &mut [u8] = unsafe { std::slice::from_raw_parts_mut(a.mark.as_mut_ptr() as *mut u8, n_cols) };
     for r in a.row0..a.row1 {
         let seen = match a.seen {
             Some((sp, si)) => {
@@ -193,7 +198,7 @@ pub fn sparse_score_topn_f64_scalar(mut a: SparseScoreArgs) -> Result<(), Kernel
             if j < 0 || j as usize >= n_cols {
                 return Err(bad(format!("seen: column {j} is outside 0..{n_cols}")));
             }
-            a.mark[j as usize] = SEEN;
+            mark8[j as usize] = SEEN;
         }
         let (p0, p1) = row_range(a.a_ptr, r, a_len, "a")?;
         let mut touched = 0usize;
@@ -211,12 +216,12 @@ pub fn sparse_score_topn_f64_scalar(mut a: SparseScoreArgs) -> Result<(), Kernel
                 }
                 // SAFETY: ju < n_cols ≤ scratch lengths (checked above); each column is listed once.
                 unsafe {
-                    let m = *a.mark.get_unchecked(ju);
+                    let m = *mark8.get_unchecked(ju);
                     if m == SEEN {
                         continue;
                     }
                     if m == 0 {
-                        *a.mark.get_unchecked_mut(ju) = 1;
+                        *mark8.get_unchecked_mut(ju) = 1;
                         *a.list.get_unchecked_mut(touched) = j;
                         touched += 1;
                     }
@@ -237,7 +242,7 @@ pub fn sparse_score_topn_f64_scalar(mut a: SparseScoreArgs) -> Result<(), Kernel
             let ju = j as usize;
             let sum = a.acc[ju];
             a.acc[ju] = 0.0;
-            a.mark[ju] = 0;
+            mark8[ju] = 0;
             let mut score = sum;
             if a.normalize != 0 {
                 if let Some(d) = den.as_deref_mut() {
@@ -252,7 +257,7 @@ pub fn sparse_score_topn_f64_scalar(mut a: SparseScoreArgs) -> Result<(), Kernel
             insert_topk(oi, os, score as f32, j);
         }
         for &j in seen {
-            a.mark[j as usize] = 0;
+            mark8[j as usize] = 0;
         }
     }
     Ok(())
