@@ -7,7 +7,11 @@ fn main() {
     let faer = lock
         .split("[[package]]")
         .find(|p| p.contains("name = \"faer\"\n"))
-        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = \"")).map(|v| v.trim_end_matches('"').to_owned()))
+        .and_then(|p| {
+            p.lines()
+                .find_map(|l| l.strip_prefix("version = \""))
+                .map(|v| v.trim_end_matches('"').to_owned())
+        })
         .unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=QUIVER_FAER_VERSION={faer}");
 }

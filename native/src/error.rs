@@ -11,7 +11,11 @@ pub struct KernelError {
 
 impl KernelError {
     pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        KernelError { code, message: message.into(), details: None }
+        KernelError {
+            code,
+            message: message.into(),
+            details: None,
+        }
     }
 
     pub fn with_details(mut self, json: String) -> Self {

@@ -3,14 +3,21 @@
 //! finite) fails with NOT_POSITIVE_DEFINITE and its index. No SIMD tails of its own (faer's inside).
 
 use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch, LltError, LltRegularization};
+use faer::linalg::cholesky::llt::factor::{
+    cholesky_in_place, cholesky_in_place_scratch, LltError, LltRegularization,
+};
 use faer::linalg::cholesky::llt::solve::{solve_in_place, solve_in_place_scratch};
 use faer::{MatMut, Par};
 
 use crate::error::KernelError;
 
 /// Scalar twin: the upper factor U (G = UᵀU) row by row in the upper triangle, then two substitutions.
-pub fn cholesky_solve_f64_scalar(g: &mut [f64], n: usize, b: &mut [f64], nrhs: usize) -> Result<(), KernelError> {
+pub fn cholesky_solve_f64_scalar(
+    g: &mut [f64],
+    n: usize,
+    b: &mut [f64],
+    nrhs: usize,
+) -> Result<(), KernelError> {
     for j in 0..n {
         let mut s = g[j * n + j];
         for p in 0..j {
@@ -56,12 +63,21 @@ fn faer_llt_solve(g: &mut [f64], n: usize, b: &mut [f64], nrhs: usize) -> Result
         return Ok(());
     }
     let mut gm = MatMut::from_column_major_slice_mut(&mut g[..n * n], n, n);
-    let req = cholesky_in_place_scratch::<f64>(n, Par::Seq, Default::default()).or(solve_in_place_scratch::<f64>(n, nrhs, Par::Seq));
+    let req = cholesky_in_place_scratch::<f64>(n, Par::Seq, Default::default())
+        .or(solve_in_place_scratch::<f64>(n, nrhs, Par::Seq));
     let mut mem = MemBuffer::new(req);
     let stack = MemStack::new(&mut mem);
-    match cholesky_in_place(gm.as_mut(), LltRegularization::default(), Par::Seq, stack, Default::default()) {
+    match cholesky_in_place(
+        gm.as_mut(),
+        LltRegularization::default(),
+        Par::Seq,
+        stack,
+        Default::default(),
+    ) {
         Ok(_) => {}
-        Err(LltError::NonPositivePivot { index }) => return Err(KernelError::not_positive_definite(index)),
+        Err(LltError::NonPositivePivot { index }) => {
+            return Err(KernelError::not_positive_definite(index))
+        }
     }
     if nrhs == 0 {
         return Ok(());
@@ -76,7 +92,12 @@ fn faer_llt_solve(g: &mut [f64], n: usize, b: &mut [f64], nrhs: usize) -> Result
                 cm[r * n + i] = b[i * nrhs + r];
             }
         }
-        solve_in_place(gm.as_ref(), MatMut::from_column_major_slice_mut(&mut cm, n, nrhs), Par::Seq, stack);
+        solve_in_place(
+            gm.as_ref(),
+            MatMut::from_column_major_slice_mut(&mut cm, n, nrhs),
+            Par::Seq,
+            stack,
+        );
         for i in 0..n {
             for r in 0..nrhs {
                 b[i * nrhs + r] = cm[r * n + i];
@@ -89,14 +110,24 @@ fn faer_llt_solve(g: &mut [f64], n: usize, b: &mut [f64], nrhs: usize) -> Result
 /// # Safety
 /// The CPU must support AVX2 and FMA (faer picks its own kernels; the level is kept for symmetry).
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn cholesky_solve_f64_avx2(g: &mut [f64], n: usize, b: &mut [f64], nrhs: usize) -> Result<(), KernelError> {
+pub unsafe fn cholesky_solve_f64_avx2(
+    g: &mut [f64],
+    n: usize,
+    b: &mut [f64],
+    nrhs: usize,
+) -> Result<(), KernelError> {
     faer_llt_solve(g, n, b, nrhs)
 }
 
 /// # Safety
 /// The CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-pub unsafe fn cholesky_solve_f64_avx512(g: &mut [f64], n: usize, b: &mut [f64], nrhs: usize) -> Result<(), KernelError> {
+pub unsafe fn cholesky_solve_f64_avx512(
+    g: &mut [f64],
+    n: usize,
+    b: &mut [f64],
+    nrhs: usize,
+) -> Result<(), KernelError> {
     faer_llt_solve(g, n, b, nrhs)
 }
 
@@ -106,7 +137,9 @@ mod tests {
 
     fn spd(n: usize) -> Vec<f64> {
         let m = n + 3;
-        let a: Vec<f64> = (0..n * m).map(|i| (((i * 7919) % 101) as f64) / 50.0 - 1.0).collect();
+        let a: Vec<f64> = (0..n * m)
+            .map(|i| (((i * 7919) % 101) as f64) / 50.0 - 1.0)
+            .collect();
         let mut g = vec![0.0; n * n];
         for i in 0..n {
             for j in 0..n {
@@ -144,7 +177,10 @@ mod tests {
                         for r in 0..nrhs {
                             let s: f64 = (0..n).map(|p| g[i * n + p] * x[p * nrhs + r]).sum();
                             let want = rhs[i * nrhs + r];
-                            assert!((s - want).abs() <= 1e-9 + 1e-8 * want.abs(), "n={n} nrhs={nrhs} scalar={scalar}: {s} vs {want}");
+                            assert!(
+                                (s - want).abs() <= 1e-9 + 1e-8 * want.abs(),
+                                "n={n} nrhs={nrhs} scalar={scalar}: {s} vs {want}"
+                            );
                         }
                     }
                 }
@@ -156,14 +192,16 @@ mod tests {
     fn a_non_positive_pivot_names_its_index() {
         let bad = [4.0, 2.0, 0.0, 2.0, 1.0, 0.0, 0.0, 0.0, 1.0];
         let e1 = cholesky_solve_f64_scalar(&mut bad.clone(), 3, &mut [0.0; 3], 1).unwrap_err();
-        let e2 = unsafe { cholesky_solve_f64_avx2(&mut bad.clone(), 3, &mut [0.0; 3], 1).unwrap_err() };
+        let e2 =
+            unsafe { cholesky_solve_f64_avx2(&mut bad.clone(), 3, &mut [0.0; 3], 1).unwrap_err() };
         assert_eq!(e1, e2);
         assert_eq!(
             e1.to_string(),
             "NOT_POSITIVE_DEFINITE: the Gram matrix is not positive definite at pivot 1; add an L2 penalty or remove constant or duplicate columns | {\"pivot\":1}"
         );
         let inf = [1.0, 0.0, 0.0, f64::INFINITY];
-        let e3 = unsafe { cholesky_solve_f64_avx2(&mut inf.clone(), 2, &mut [0.0; 2], 1).unwrap_err() };
+        let e3 =
+            unsafe { cholesky_solve_f64_avx2(&mut inf.clone(), 2, &mut [0.0; 2], 1).unwrap_err() };
         assert_eq!(e3.details.as_deref(), Some("{\"pivot\":1}"));
     }
 }

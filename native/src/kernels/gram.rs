@@ -12,7 +12,7 @@
 use faer::linalg::matmul::triangular::{matmul as triangular_matmul, BlockStructure};
 use faer::{Accum, MatMut, MatRef, Par};
 
-use super::scratch;
+use super::scratch::{self, Scratch};
 
 /// Widest input the packed kernel takes: its two packed copies of a row block stay within L2.
 const SYRK_MAX_COLS: usize = 128;
@@ -38,7 +38,16 @@ pub struct GramArgs<'a> {
 
 /// Scalar twin: the reference's order, one row at a time into the upper triangle.
 pub fn gram_f64_scalar(a: GramArgs<'_>) {
-    let GramArgs { x, rows, cols, w, center, v, g, mut xty } = a;
+    let GramArgs {
+        x,
+        rows,
+        cols,
+        w,
+        center,
+        v,
+        g,
+        mut xty,
+    } = a;
     for i in 0..rows {
         let xr = &x[i * cols..(i + 1) * cols];
         let c = |d: usize| xr[d] as f64 - center.map_or(0.0, |c| c[d]);
@@ -141,7 +150,8 @@ unsafe fn tile_4x8_avx2(rb: usize, bpan: &[f64], off: usize, apan: &[f64]) -> [[
     assert!(bpan.len() >= rb * NR && apan.len() >= rb * NR && off + MR <= NR);
     let (bp, ap) = (bpan.as_ptr().wrapping_add(off), apan.as_ptr());
     let z = _mm256_setzero_pd();
-    let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21, mut c30, mut c31) = (z, z, z, z, z, z, z, z);
+    let (mut c00, mut c01, mut c10, mut c11, mut c20, mut c21, mut c30, mut c31) =
+        (z, z, z, z, z, z, z, z);
     for i in 0..rb {
         // SAFETY: i < rb and both panels hold rb rows of NR (asserted above).
         unsafe {
@@ -163,7 +173,10 @@ unsafe fn tile_4x8_avx2(rb: usize, bpan: &[f64], off: usize, apan: &[f64]) -> [[
         }
     }
     let mut acc = [[0.0f64; NR]; MR];
-    for (out, (lo, hi)) in acc.iter_mut().zip([(c00, c01), (c10, c11), (c20, c21), (c30, c31)]) {
+    for (out, (lo, hi)) in acc
+        .iter_mut()
+        .zip([(c00, c01), (c10, c11), (c20, c21), (c30, c31)])
+    {
         // SAFETY: each row holds NR = 8 f64, written as two halves of four.
         unsafe {
             _mm256_storeu_pd(out.as_mut_ptr(), lo);
@@ -177,7 +190,16 @@ unsafe fn tile_4x8_avx2(rb: usize, bpan: &[f64], off: usize, apan: &[f64]) -> [[
 /// The CPU must support AVX2 and FMA (the AVX-512 level uses the same 256-bit tile).
 #[target_feature(enable = "avx2,fma")]
 unsafe fn body_packed(a: GramArgs<'_>) {
-    let GramArgs { x, rows, cols: d, w, center, v, g, xty } = a;
+    let GramArgs {
+        x,
+        rows,
+        cols: d,
+        w,
+        center,
+        v,
+        g,
+        xty,
+    } = a;
     let np = d.div_ceil(NR);
     let dp = np * NR;
     let mp = d.div_ceil(MR);
@@ -187,8 +209,14 @@ unsafe fn body_packed(a: GramArgs<'_>) {
     let stride = rb_max * NR + 2 * NR;
     let pan_len = np * stride;
     // Only needed when a block has a negative weight; one cache line of offset from `ap`, as above.
-    let wp_len = if w.is_some_and(|w| w[..rows].iter().any(|&wi| !(wi >= 0.0))) { pan_len + NR } else { 0 };
-    scratch::with(&scratch::GRAM_F64, pan_len + wp_len + 2 * dp, |s| {
+    let wp_len = if w.is_some_and(|w| w[..rows].iter().any(|&wi| !(wi >= 0.0))) {
+        pan_len + NR
+    } else {
+        0
+    };
+    let mut buf = Scratch::take(&scratch::GRAM_F64, pan_len + wp_len + 2 * dp);
+    {
+        let s = buf.slice(pan_len + wp_len + 2 * dp);
         let (ap, rest) = s.split_at_mut(pan_len);
         let (wp, rest) = rest.split_at_mut(wp_len);
         let wp = if wp_len > 0 { &mut wp[NR..] } else { wp };
@@ -203,14 +231,28 @@ unsafe fn body_packed(a: GramArgs<'_>) {
             let rb = (rows - r0).min(SYRK_ROWS);
             let wb = w.map(|w| &w[r0..r0 + rb]);
             let split = wb.is_some_and(|w| w.iter().any(|&wi| !(wi >= 0.0)));
-            pack_block(&x[r0 * d..(r0 + rb) * d], rb, d, cz, wb, split, v.map(|v| &v[r0..r0 + rb]), ap, wp, stride, xv);
+            pack_block(
+                &x[r0 * d..(r0 + rb) * d],
+                rb,
+                d,
+                cz,
+                wb,
+                split,
+                v.map(|v| &v[r0..r0 + rb]),
+                ap,
+                wp,
+                stride,
+                xv,
+            );
             let bsrc: &[f64] = if split { wp } else { ap };
             for p in 0..np {
                 let apan = &ap[p * stride..p * stride + rb * NR];
                 // Row tiles that reach the upper triangle of this column panel: a0 < (p + 1)·NR.
                 for q in 0..mp.min((p + 1) * (NR / MR)) {
                     let (bp, off) = (q / (NR / MR), (q % (NR / MR)) * MR);
-                    let acc = unsafe { tile_4x8_avx2(rb, &bsrc[bp * stride..bp * stride + rb * NR], off, apan) };
+                    let acc = unsafe {
+                        tile_4x8_avx2(rb, &bsrc[bp * stride..bp * stride + rb * NR], off, apan)
+                    };
                     for (r, acc_row) in acc.iter().enumerate() {
                         let ga = q * MR + r;
                         if ga >= d {
@@ -230,16 +272,27 @@ unsafe fn body_packed(a: GramArgs<'_>) {
                 *t += p;
             }
         }
-    })
+    }
 }
 
 #[inline(always)]
 fn body_faer(a: GramArgs<'_>) {
-    let GramArgs { x, rows, cols, w, center, v, g, xty } = a;
+    let GramArgs {
+        x,
+        rows,
+        cols,
+        w,
+        center,
+        v,
+        g,
+        xty,
+    } = a;
     let rb_max = rows.min(ROW_BLOCK);
     // Scratch: centred block A, weighted block B = diag(w)·A (only with weights), the Xᵀv partial.
     let b_len = if w.is_some() { rb_max * cols } else { 0 };
-    scratch::with(&scratch::GRAM_F64, rb_max * cols + b_len + cols, |s| {
+    let mut buf = Scratch::take(&scratch::GRAM_F64, rb_max * cols + b_len + cols);
+    {
+        let s = buf.slice(rb_max * cols + b_len + cols);
         let (a_buf, rest) = s.split_at_mut(rb_max * cols);
         let (b_buf, xv) = rest.split_at_mut(b_len);
         xv.fill(0.0);
@@ -274,7 +327,10 @@ fn body_faer(a: GramArgs<'_>) {
                     let bb = &mut b_buf[..rb * cols];
                     for i in 0..rb {
                         let wi = w[r0 + i];
-                        for (o, &av) in bb[i * cols..(i + 1) * cols].iter_mut().zip(&ab[i * cols..(i + 1) * cols]) {
+                        for (o, &av) in bb[i * cols..(i + 1) * cols]
+                            .iter_mut()
+                            .zip(&ab[i * cols..(i + 1) * cols])
+                        {
                             *o = wi * av;
                         }
                     }
@@ -305,7 +361,7 @@ fn body_faer(a: GramArgs<'_>) {
                 *t += p;
             }
         }
-    })
+    }
 }
 
 /// # Safety
@@ -328,28 +384,71 @@ mod tests {
 
     #[test]
     fn simd_paths_match_the_scalar_twin_and_leave_the_lower_triangle() {
-        for &cols in &[1usize, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 64, 65, 127, 128, 129, 200] {
+        for &cols in &[
+            1usize, 2, 3, 4, 5, 7, 8, 9, 16, 17, 33, 64, 65, 127, 128, 129, 200,
+        ] {
             for &rows in &[1usize, 5, 255, 256, 257, 513, 1500] {
-                let x: Vec<f32> = (0..rows * cols).map(|i| ((i * 37) % 19) as f32 * 0.25 - 2.0).collect();
+                let x: Vec<f32> = (0..rows * cols)
+                    .map(|i| ((i * 37) % 19) as f32 * 0.25 - 2.0)
+                    .collect();
                 let w: Vec<f64> = (0..rows).map(|i| 0.5 + (i % 3) as f64).collect();
                 // A negative weight (IRLS never makes one, but the contract allows it) takes the two-copy form.
-                let wneg: Vec<f64> = (0..rows).map(|i| if i == rows / 2 { -1.5 } else { 0.5 + (i % 3) as f64 }).collect();
+                let wneg: Vec<f64> = (0..rows)
+                    .map(|i| {
+                        if i == rows / 2 {
+                            -1.5
+                        } else {
+                            0.5 + (i % 3) as f64
+                        }
+                    })
+                    .collect();
                 let v: Vec<f64> = (0..rows).map(|i| (i % 5) as f64 - 2.0).collect();
                 let c: Vec<f64> = (0..cols).map(|i| i as f64 * 0.1).collect();
-                for (ww, cc) in [(None, None), (Some(&w[..]), None), (Some(&w[..]), Some(&c[..])), (Some(&wneg[..]), Some(&c[..]))] {
+                for (ww, cc) in [
+                    (None, None),
+                    (Some(&w[..]), None),
+                    (Some(&w[..]), Some(&c[..])),
+                    (Some(&wneg[..]), Some(&c[..])),
+                ] {
                     let mut g1 = vec![0.5f64; cols * cols];
                     let mut g2 = g1.clone();
                     let mut t1 = vec![0.25f64; cols];
                     let mut t2 = t1.clone();
-                    gram_f64_scalar(GramArgs { x: &x, rows, cols, w: ww, center: cc, v: Some(&v), g: &mut g1, xty: Some(&mut t1) });
-                    unsafe { gram_f64_avx2(GramArgs { x: &x, rows, cols, w: ww, center: cc, v: Some(&v), g: &mut g2, xty: Some(&mut t2) }) };
+                    gram_f64_scalar(GramArgs {
+                        x: &x,
+                        rows,
+                        cols,
+                        w: ww,
+                        center: cc,
+                        v: Some(&v),
+                        g: &mut g1,
+                        xty: Some(&mut t1),
+                    });
+                    unsafe {
+                        gram_f64_avx2(GramArgs {
+                            x: &x,
+                            rows,
+                            cols,
+                            w: ww,
+                            center: cc,
+                            v: Some(&v),
+                            g: &mut g2,
+                            xty: Some(&mut t2),
+                        })
+                    };
                     for p in 0..cols {
                         for q in 0..cols {
                             let (a, b) = (g1[p * cols + q], g2[p * cols + q]);
                             if q < p {
-                                assert_eq!(b, 0.5, "lower triangle written at ({p},{q}) cols={cols}");
+                                assert_eq!(
+                                    b, 0.5,
+                                    "lower triangle written at ({p},{q}) cols={cols}"
+                                );
                             } else {
-                                assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "g[{p},{q}] {a} vs {b} cols={cols} rows={rows}");
+                                assert!(
+                                    (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+                                    "g[{p},{q}] {a} vs {b} cols={cols} rows={rows}"
+                                );
                             }
                         }
                         assert!((t1[p] - t2[p]).abs() <= 1e-9 * t1[p].abs().max(1.0));
@@ -359,4 +458,3 @@ mod tests {
         }
     }
 }
-

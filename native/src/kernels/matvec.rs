@@ -19,7 +19,15 @@ pub fn sigmoid(z: f64) -> f64 {
 }
 
 #[inline(always)]
-fn body<R: Reduce>(x: &[f32], rows: usize, cols: usize, w: &[f64], bias: f64, link: u32, out: &mut [f32]) {
+fn body<R: Reduce>(
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    w: &[f64],
+    bias: f64,
+    link: u32,
+    out: &mut [f32],
+) {
     let w = &w[..cols];
     // The link is a per-call constant: one branch outside the row loop.
     if link == LINK_SIGMOID {
@@ -33,20 +41,44 @@ fn body<R: Reduce>(x: &[f32], rows: usize, cols: usize, w: &[f64], bias: f64, li
     }
 }
 
-pub fn matvec_f32_scalar(x: &[f32], rows: usize, cols: usize, w: &[f64], bias: f64, link: u32, out: &mut [f32]) {
+pub fn matvec_f32_scalar(
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    w: &[f64],
+    bias: f64,
+    link: u32,
+    out: &mut [f32],
+) {
     body::<Seq>(x, rows, cols, w, bias, link, out)
 }
 
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn matvec_f32_avx2(x: &[f32], rows: usize, cols: usize, w: &[f64], bias: f64, link: u32, out: &mut [f32]) {
+pub unsafe fn matvec_f32_avx2(
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    w: &[f64],
+    bias: f64,
+    link: u32,
+    out: &mut [f32],
+) {
     body::<Lanes>(x, rows, cols, w, bias, link, out)
 }
 
 /// # Safety
 /// The CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-pub unsafe fn matvec_f32_avx512(x: &[f32], rows: usize, cols: usize, w: &[f64], bias: f64, link: u32, out: &mut [f32]) {
+pub unsafe fn matvec_f32_avx512(
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    w: &[f64],
+    bias: f64,
+    link: u32,
+    out: &mut [f32],
+) {
     body::<Lanes>(x, rows, cols, w, bias, link, out)
 }

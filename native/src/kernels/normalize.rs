@@ -40,38 +40,71 @@ fn body_in_place<R: Reduce>(x: &mut [f32], rows: usize, cols: usize, norms: &mut
     }
 }
 
-pub fn normalize_rows_f32_scalar(x: &[f32], rows: usize, cols: usize, out: &mut [f32], norms: &mut [f32]) {
+pub fn normalize_rows_f32_scalar(
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    out: &mut [f32],
+    norms: &mut [f32],
+) {
     body::<Seq>(x, rows, cols, out, norms)
 }
 
-pub fn normalize_rows_in_place_f32_scalar(x: &mut [f32], rows: usize, cols: usize, norms: &mut [f32]) {
+pub fn normalize_rows_in_place_f32_scalar(
+    x: &mut [f32],
+    rows: usize,
+    cols: usize,
+    norms: &mut [f32],
+) {
     body_in_place::<Seq>(x, rows, cols, norms)
 }
 
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn normalize_rows_f32_avx2(x: &[f32], rows: usize, cols: usize, out: &mut [f32], norms: &mut [f32]) {
+pub unsafe fn normalize_rows_f32_avx2(
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    out: &mut [f32],
+    norms: &mut [f32],
+) {
     body::<Lanes>(x, rows, cols, out, norms)
 }
 
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn normalize_rows_in_place_f32_avx2(x: &mut [f32], rows: usize, cols: usize, norms: &mut [f32]) {
+pub unsafe fn normalize_rows_in_place_f32_avx2(
+    x: &mut [f32],
+    rows: usize,
+    cols: usize,
+    norms: &mut [f32],
+) {
     body_in_place::<Lanes>(x, rows, cols, norms)
 }
 
 /// # Safety
 /// The CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-pub unsafe fn normalize_rows_f32_avx512(x: &[f32], rows: usize, cols: usize, out: &mut [f32], norms: &mut [f32]) {
+pub unsafe fn normalize_rows_f32_avx512(
+    x: &[f32],
+    rows: usize,
+    cols: usize,
+    out: &mut [f32],
+    norms: &mut [f32],
+) {
     body::<Lanes>(x, rows, cols, out, norms)
 }
 
 /// # Safety
 /// The CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-pub unsafe fn normalize_rows_in_place_f32_avx512(x: &mut [f32], rows: usize, cols: usize, norms: &mut [f32]) {
+pub unsafe fn normalize_rows_in_place_f32_avx512(
+    x: &mut [f32],
+    rows: usize,
+    cols: usize,
+    norms: &mut [f32],
+) {
     body_in_place::<Lanes>(x, rows, cols, norms)
 }

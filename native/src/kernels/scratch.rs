@@ -1,6 +1,10 @@
 //! Thread-local scratch buffers: each worker thread grows its own once and reuses it on every call, so
 //! kernels do not allocate in steady state. One cell per purpose, so a kernel that holds one (top-k's
 //! score block) can still call another that needs its own (the GEMM's one-row padding).
+//!
+//! The buffer is moved out of its cell for the duration of a call (`Scratch::take`) rather than lent to
+//! a closure: code inside a closure run by `LocalKey::with` is compiled without the calling kernel's
+//! target features (baseline SSE2), which made the SIMD kernels' loops scalar.
 
 use std::cell::RefCell;
 use std::thread::LocalKey;
@@ -15,14 +19,34 @@ thread_local! {
     pub static GRAM_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Runs `f` on the first `len` elements of `cell`, growing it (never shrinking) when too short.
-/// Contents are whatever the previous call left: callers overwrite before reading.
-pub fn with<T: Copy + Default + 'static, R>(cell: &'static Cell<T>, len: usize, f: impl FnOnce(&mut [T]) -> R) -> R {
-    cell.with(|c| {
-        let mut v = c.borrow_mut();
-        if v.len() < len {
-            v.resize(len, T::default());
+/// A thread's scratch buffer, taken out of its cell and put back on drop. A nested take of the same cell
+/// (never done today) would just see an empty buffer and allocate its own.
+pub struct Scratch<T: 'static> {
+    cell: &'static Cell<T>,
+    buf: Vec<T>,
+}
+
+impl<T: Copy + Default + 'static> Scratch<T> {
+    /// At least `len` elements; contents are whatever the previous call left, so callers overwrite first.
+    #[inline]
+    pub fn take(cell: &'static Cell<T>, len: usize) -> Self {
+        let mut buf = cell.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        if buf.len() < len {
+            buf.resize(len, T::default());
         }
-        f(&mut v[..len])
-    })
+        Scratch { cell, buf }
+    }
+
+    #[inline(always)]
+    pub fn slice(&mut self, len: usize) -> &mut [T] {
+        &mut self.buf[..len]
+    }
+}
+
+impl<T: 'static> Drop for Scratch<T> {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        // During thread teardown the cell may be gone already: then the buffer is simply freed.
+        let _ = self.cell.try_with(|c| *c.borrow_mut() = buf);
+    }
 }

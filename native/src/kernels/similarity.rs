@@ -5,7 +5,7 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 
-use super::scratch;
+use super::scratch::{self, Scratch};
 
 /// faer's GEMM (private-gemm microkernels) runs, for every output element, one FMA chain over the
 /// depth in blocks of this many, adding each block's chain to the stored result.
@@ -15,13 +15,26 @@ const FAER_SMALL_MNK: usize = 16 * 16 * 16;
 
 /// Scalar twin: a plain sequential multiply-add chain per element (no FMA), four columns at a time so
 /// four independent chains hide the add latency.
-pub fn similarity_tile_f32_scalar(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
+pub fn similarity_tile_f32_scalar(
+    a: &[f32],
+    m: usize,
+    b: &[f32],
+    n: usize,
+    k: usize,
+    out: &mut [f32],
+    ld: usize,
+) {
     for i in 0..m {
         let ar = &a[i * k..i * k + k];
         let orow = &mut out[i * ld..i * ld + n];
         let mut j = 0;
         while j + 4 <= n {
-            let (b0, b1, b2, b3) = (&b[j * k..][..k], &b[(j + 1) * k..][..k], &b[(j + 2) * k..][..k], &b[(j + 3) * k..][..k]);
+            let (b0, b1, b2, b3) = (
+                &b[j * k..][..k],
+                &b[(j + 1) * k..][..k],
+                &b[(j + 2) * k..][..k],
+                &b[(j + 3) * k..][..k],
+            );
             let (mut s0, mut s1, mut s2, mut s3) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
             for p in 0..k {
                 let x = ar[p];
@@ -47,14 +60,30 @@ pub fn similarity_tile_f32_scalar(a: &[f32], m: usize, b: &[f32], n: usize, k: u
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
-pub unsafe fn similarity_tile_f32_avx2(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
+pub unsafe fn similarity_tile_f32_avx2(
+    a: &[f32],
+    m: usize,
+    b: &[f32],
+    n: usize,
+    k: usize,
+    out: &mut [f32],
+    ld: usize,
+) {
     gemm_nt_fma(a, m, b, n, k, out, ld)
 }
 
 /// # Safety
 /// The CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-pub unsafe fn similarity_tile_f32_avx512(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
+pub unsafe fn similarity_tile_f32_avx512(
+    a: &[f32],
+    m: usize,
+    b: &[f32],
+    n: usize,
+    k: usize,
+    out: &mut [f32],
+    ld: usize,
+) {
     gemm_nt_fma(a, m, b, n, k, out, ld)
 }
 
@@ -83,7 +112,8 @@ fn gemm_nt_fma(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f3
 fn faer_nt(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
     let lhs = MatRef::from_row_major_slice(&b[..n * k], n, k);
     let rhs = MatRef::from_row_major_slice(&a[..m * k], m, k).transpose();
-    let dst = MatMut::from_column_major_slice_with_stride_mut(&mut out[..(m - 1) * ld + n], n, m, ld);
+    let dst =
+        MatMut::from_column_major_slice_with_stride_mut(&mut out[..(m - 1) * ld + n], n, m, ld);
     matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
 }
 
@@ -91,29 +121,32 @@ fn faer_nt(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], 
 #[inline(always)]
 fn padded(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
     let (mp, np) = (m.max(2), n.max(2));
-    let (a_len, b_len) = (if m == 1 { 2 * k } else { 0 }, if n == 1 { 2 * k } else { 0 });
-    scratch::with(&scratch::GEMM_PAD, a_len + b_len + mp * np, |s| {
-        let (a2, rest) = s.split_at_mut(a_len);
-        let (b2, o2) = rest.split_at_mut(b_len);
-        let lhs: &[f32] = if m == 1 {
-            a2[..k].copy_from_slice(&a[..k]);
-            a2[k..].copy_from_slice(&a[..k]);
-            a2
-        } else {
-            a
-        };
-        let rhs: &[f32] = if n == 1 {
-            b2[..k].copy_from_slice(&b[..k]);
-            b2[k..].copy_from_slice(&b[..k]);
-            b2
-        } else {
-            b
-        };
-        faer_nt(lhs, mp, rhs, np, k, o2, np);
-        for i in 0..m {
-            out[i * ld..i * ld + n].copy_from_slice(&o2[i * np..i * np + n]);
-        }
-    })
+    let (a_len, b_len) = (
+        if m == 1 { 2 * k } else { 0 },
+        if n == 1 { 2 * k } else { 0 },
+    );
+    let len = a_len + b_len + mp * np;
+    let mut pad = Scratch::take(&scratch::GEMM_PAD, len);
+    let (a2, rest) = pad.slice(len).split_at_mut(a_len);
+    let (b2, o2) = rest.split_at_mut(b_len);
+    let lhs: &[f32] = if m == 1 {
+        a2[..k].copy_from_slice(&a[..k]);
+        a2[k..].copy_from_slice(&a[..k]);
+        a2
+    } else {
+        a
+    };
+    let rhs: &[f32] = if n == 1 {
+        b2[..k].copy_from_slice(&b[..k]);
+        b2[k..].copy_from_slice(&b[..k]);
+        b2
+    } else {
+        b
+    };
+    faer_nt(lhs, mp, rhs, np, k, o2, np);
+    for i in 0..m {
+        out[i * ld..i * ld + n].copy_from_slice(&o2[i * np..i * np + n]);
+    }
 }
 
 /// The same arithmetic as faer's microkernels, one element at a time: a chain of hardware FMAs from
@@ -125,7 +158,11 @@ fn chain_replica(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [
         for j in 0..n {
             let br = &b[j * k..j * k + k];
             let mut total = 0.0f32;
-            for (blk, (ac, bc)) in ar.chunks(DEPTH_BLOCK).zip(br.chunks(DEPTH_BLOCK)).enumerate() {
+            for (blk, (ac, bc)) in ar
+                .chunks(DEPTH_BLOCK)
+                .zip(br.chunks(DEPTH_BLOCK))
+                .enumerate()
+            {
                 let mut acc = 0.0f32;
                 for p in 0..ac.len() {
                     acc = ac[p].mul_add(bc[p], acc);
@@ -152,12 +189,23 @@ mod tests {
     }
 
     fn simd(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
-        assert!(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"));
+        assert!(
+            std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        );
         unsafe { similarity_tile_f32_avx2(a, m, b, n, k, out, ld) }
     }
 
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn replica(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
+    unsafe fn replica(
+        a: &[f32],
+        m: usize,
+        b: &[f32],
+        n: usize,
+        k: usize,
+        out: &mut [f32],
+        ld: usize,
+    ) {
         chain_replica(a, m, b, n, k, out, ld)
     }
 
@@ -165,8 +213,22 @@ mod tests {
     #[test]
     fn faer_matches_the_chain_replica_bitwise() {
         let mut r = rng(7);
-        for &k in &[2usize, 3, 17, 33, 128, 129, 256, 511, 512, 513, 600, 1100, 1537] {
-            for &(m, n) in &[(1usize, 1usize), (1, 300), (300, 1), (2, 2), (7, 64), (5, 44), (40, 300), (33, 70), (97, 6), (25, 9), (130, 257)] {
+        for &k in &[
+            2usize, 3, 17, 33, 128, 129, 256, 511, 512, 513, 600, 1100, 1537,
+        ] {
+            for &(m, n) in &[
+                (1usize, 1usize),
+                (1, 300),
+                (300, 1),
+                (2, 2),
+                (7, 64),
+                (5, 44),
+                (40, 300),
+                (33, 70),
+                (97, 6),
+                (25, 9),
+                (130, 257),
+            ] {
                 let a: Vec<f32> = (0..m * k).map(|_| r()).collect();
                 let b: Vec<f32> = (0..n * k).map(|_| r()).collect();
                 let ld = n + 3;
@@ -176,10 +238,17 @@ mod tests {
                 unsafe { replica(&a, m, &b, n, k, &mut want, ld) };
                 for i in 0..m {
                     for j in 0..n {
-                        assert_eq!(got[i * ld + j].to_bits(), want[i * ld + j].to_bits(), "m={m} n={n} k={k} at ({i},{j})");
+                        assert_eq!(
+                            got[i * ld + j].to_bits(),
+                            want[i * ld + j].to_bits(),
+                            "m={m} n={n} k={k} at ({i},{j})"
+                        );
                     }
                     for j in n..ld {
-                        assert!(got[i * ld + j].is_nan(), "wrote past the block at m={m} n={n} k={k}");
+                        assert!(
+                            got[i * ld + j].is_nan(),
+                            "wrote past the block at m={m} n={n} k={k}"
+                        );
                     }
                 }
             }

@@ -7,8 +7,10 @@
 //! Written by hand because no library offers this fusion: a GEMM library returns the whole block, and
 //! a generic selection routine would touch every score instead of comparing lanes against one threshold.
 
-use super::scratch;
-use super::similarity::{similarity_tile_f32_avx2, similarity_tile_f32_avx512, similarity_tile_f32_scalar};
+use super::scratch::{self, Scratch};
+use super::similarity::{
+    similarity_tile_f32_avx2, similarity_tile_f32_avx512, similarity_tile_f32_scalar,
+};
 
 /// Query rows per GEMM block.
 const QUERY_BLOCK: usize = 512;
@@ -48,7 +50,11 @@ fn sift_down(sc: &mut [f32], ix: &mut [i32], mut p: usize, len: usize) {
             return;
         }
         let r = l + 1;
-        let c = if r < len && worse(sc[r], ix[r], sc[l], ix[l]) { r } else { l };
+        let c = if r < len && worse(sc[r], ix[r], sc[l], ix[l]) {
+            r
+        } else {
+            l
+        };
         if !worse(sc[c], ix[c], sc[p], ix[p]) {
             return;
         }
@@ -130,7 +136,12 @@ unsafe fn scan_avx2(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut [i
     // 32 scores per branch: four compares OR-ed into one test keeps the common no-candidate case short.
     while j + 32 <= n {
         let (v0, v1, v2, v3) = unsafe {
-            (_mm256_loadu_ps(p.add(j)), _mm256_loadu_ps(p.add(j + 8)), _mm256_loadu_ps(p.add(j + 16)), _mm256_loadu_ps(p.add(j + 24)))
+            (
+                _mm256_loadu_ps(p.add(j)),
+                _mm256_loadu_ps(p.add(j + 8)),
+                _mm256_loadu_ps(p.add(j + 16)),
+                _mm256_loadu_ps(p.add(j + 24)),
+            )
         };
         let (c0, c1, c2, c3) = (
             _mm256_cmp_ps::<_CMP_GT_OQ>(v0, tv),
@@ -169,7 +180,8 @@ unsafe fn scan_avx512(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut 
     let mut j = 0;
     while j + 32 <= n {
         let (v0, v1) = unsafe { (_mm512_loadu_ps(p.add(j)), _mm512_loadu_ps(p.add(j + 16))) };
-        let mut mask = (_mm512_cmp_ps_mask::<_CMP_GT_OQ>(v0, tv) as u32) | ((_mm512_cmp_ps_mask::<_CMP_GT_OQ>(v1, tv) as u32) << 16);
+        let mut mask = (_mm512_cmp_ps_mask::<_CMP_GT_OQ>(v0, tv) as u32)
+            | ((_mm512_cmp_ps_mask::<_CMP_GT_OQ>(v1, tv) as u32) << 16);
         if mask != 0 {
             while mask != 0 {
                 let l = mask.trailing_zeros() as usize;
@@ -231,35 +243,70 @@ impl Level for Avx512 {
 /// meets it, so the large base matrix is read from memory once per call.
 #[inline(always)]
 unsafe fn body<L: Level>(a: TopkArgs<'_>) {
-    let TopkArgs { q, q_rows, x, x_rows, cols, k, q_offset, x_offset, exclude_self, out_idx, out_scores } = a;
+    let TopkArgs {
+        q,
+        q_rows,
+        x,
+        x_rows,
+        cols,
+        k,
+        q_offset,
+        x_offset,
+        exclude_self,
+        out_idx,
+        out_scores,
+    } = a;
     if k == 0 || q_rows == 0 {
         return;
     }
     let states = q_rows * k;
     let (out_idx, out_scores) = (&mut out_idx[..states], &mut out_scores[..states]);
-    for (sc, ix) in out_scores.chunks_exact_mut(k).zip(out_idx.chunks_exact_mut(k)) {
+    for (sc, ix) in out_scores
+        .chunks_exact_mut(k)
+        .zip(out_idx.chunks_exact_mut(k))
+    {
         make_heap(sc, ix);
     }
     let qb_max = q_rows.min(QUERY_BLOCK);
     let xb_max = x_rows.min(BASE_BLOCK);
-    scratch::with(&scratch::TOPK_SCORES, qb_max * xb_max, |scores| {
-        for x0 in (0..x_rows).step_by(BASE_BLOCK) {
-            let xb = (x_rows - x0).min(BASE_BLOCK);
-            let xs = &x[x0 * cols..(x0 + xb) * cols];
-            let g0 = x_offset + x0 as i64;
-            for q0 in (0..q_rows).step_by(QUERY_BLOCK) {
-                let qb = (q_rows - q0).min(QUERY_BLOCK);
-                unsafe { L::gemm(&q[q0 * cols..(q0 + qb) * cols], qb, xs, xb, cols, scores, xb) };
-                for i in 0..qb {
-                    let row = q0 + i;
-                    let self_g = if exclude_self { q_offset + row as i64 } else { i64::MIN };
-                    let (sc, ix) = (&mut out_scores[row * k..(row + 1) * k], &mut out_idx[row * k..(row + 1) * k]);
-                    unsafe { L::scan(&scores[i * xb..(i + 1) * xb], g0, self_g, sc, ix) };
-                }
+    let mut scores_buf = Scratch::take(&scratch::TOPK_SCORES, qb_max * xb_max);
+    let scores = scores_buf.slice(qb_max * xb_max);
+    for x0 in (0..x_rows).step_by(BASE_BLOCK) {
+        let xb = (x_rows - x0).min(BASE_BLOCK);
+        let xs = &x[x0 * cols..(x0 + xb) * cols];
+        let g0 = x_offset + x0 as i64;
+        for q0 in (0..q_rows).step_by(QUERY_BLOCK) {
+            let qb = (q_rows - q0).min(QUERY_BLOCK);
+            unsafe {
+                L::gemm(
+                    &q[q0 * cols..(q0 + qb) * cols],
+                    qb,
+                    xs,
+                    xb,
+                    cols,
+                    scores,
+                    xb,
+                )
+            };
+            for i in 0..qb {
+                let row = q0 + i;
+                let self_g = if exclude_self {
+                    q_offset + row as i64
+                } else {
+                    i64::MIN
+                };
+                let (sc, ix) = (
+                    &mut out_scores[row * k..(row + 1) * k],
+                    &mut out_idx[row * k..(row + 1) * k],
+                );
+                unsafe { L::scan(&scores[i * xb..(i + 1) * xb], g0, self_g, sc, ix) };
             }
         }
-    });
-    for (sc, ix) in out_scores.chunks_exact_mut(k).zip(out_idx.chunks_exact_mut(k)) {
+    }
+    for (sc, ix) in out_scores
+        .chunks_exact_mut(k)
+        .zip(out_idx.chunks_exact_mut(k))
+    {
         sort_best_first(sc, ix);
     }
 }
@@ -287,12 +334,23 @@ pub unsafe fn topk_tile_f32_avx512(a: TopkArgs<'_>) {
 mod tests {
     use super::*;
 
-    fn naive(q: &[f32], nq: usize, x: &[f32], nx: usize, d: usize, k: usize, excl: bool) -> Vec<(i32, f32)> {
+    fn naive(
+        q: &[f32],
+        nq: usize,
+        x: &[f32],
+        nx: usize,
+        d: usize,
+        k: usize,
+        excl: bool,
+    ) -> Vec<(i32, f32)> {
         let mut out = Vec::new();
         let mut s = vec![0.0f32; nq * nx];
         unsafe { similarity_tile_f32_avx2(q, nq, x, nx, d, &mut s, nx) };
         for i in 0..nq {
-            let mut v: Vec<(i32, f32)> = (0..nx).filter(|&j| !(excl && j == i)).map(|j| (j as i32, s[i * nx + j])).collect();
+            let mut v: Vec<(i32, f32)> = (0..nx)
+                .filter(|&j| !(excl && j == i))
+                .map(|j| (j as i32, s[i * nx + j]))
+                .collect();
             v.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap().then(a.0.cmp(&b.0)));
             v.resize(k, (-1, f32::NEG_INFINITY));
             v.truncate(k);
@@ -308,7 +366,9 @@ mod tests {
         let (nq, nx) = (300, 1500);
         // Few distinct values: many ties, so the index rule is exercised.
         let q: Vec<f32> = (0..nq * d).map(|i| ((i * 7919) % 5) as f32 - 2.0).collect();
-        let x: Vec<f32> = (0..nx * d).map(|i| ((i * 104729) % 3) as f32 - 1.0).collect();
+        let x: Vec<f32> = (0..nx * d)
+            .map(|i| ((i * 104729) % 3) as f32 - 1.0)
+            .collect();
         for &k in &[1usize, 10, 37, 2000] {
             let want = naive(&q, nq, &x, nx, d, k, true);
             // Base blocks visited back to front, so states meet higher indices first.
