@@ -727,6 +727,16 @@ export class Engine {
       this.#release(regions);
     }
   }
+
+  /** Fits a recommender (itemknn, userknn, ease, popular) on interactions; see src/models/recommenders.ts. */
+  async fitRecommender(
+    kind: import('../models/recommender.js').RecommenderKind,
+    data: import('../data/ratings.js').Interactions,
+    opts: import('../models/recommenders.js').RecommenderOptions = {},
+  ): Promise<import('../models/recommenders.js').AnyRecommender> {
+    const { fitRecommender } = await import('../models/recommenders.js');
+    return fitRecommender(this, kind, data, opts);
+  }
 }
 
 function checkMetric(m: unknown): Metric {
