@@ -10,6 +10,10 @@ use super::scratch::{self, Scratch};
 /// faer's GEMM (private-gemm microkernels) runs, for every output element, one FMA chain over the
 /// depth in blocks of this many, adding each block's chain to the stored result.
 const DEPTH_BLOCK: usize = 512;
+/// Rows of b per faer call. faer packs these rows (its microkernel side) once and streams all of a past
+/// them; 96 rows × depth stay in L2 and are a whole number of microkernel heights (24 on AVX2, 96 on
+/// AVX-512). Measured at 2048 × 4096 × 256 on Zen 3: ~92 GFLOP/s against ~79 in one call.
+const B_BLOCK: usize = 96;
 /// faer hands m·n·k at or below this to a different small-matrix GEMM (faer's `NANO_GEMM_THRESHOLD`).
 const FAER_SMALL_MNK: usize = 16 * 16 * 16;
 
@@ -87,14 +91,23 @@ pub unsafe fn similarity_tile_f32_avx512(
     gemm_nt_fma(a, m, b, n, k, out, ld)
 }
 
-/// out = a·bᵀ with one FMA chain per element. Only shapes that faer sends to its blocked GEMM go to
-/// faer; for the others faer would switch to a matrix-vector or small-matrix kernel that sums in a
-/// different order, and an element's value would then depend on the tile it falls in.
+/// out = a·bᵀ with one FMA chain per element, in blocks of B_BLOCK rows of b (see there).
 #[inline(always)]
 fn gemm_nt_fma(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
     if m == 0 || n == 0 {
         return;
     }
+    for j0 in (0..n).step_by(B_BLOCK) {
+        let nb = (n - j0).min(B_BLOCK);
+        gemm_nt_block(a, m, &b[j0 * k..(j0 + nb) * k], nb, k, &mut out[j0..], ld);
+    }
+}
+
+/// Only shapes that faer sends to its blocked GEMM go to faer; for the others faer would switch to a
+/// matrix-vector or small-matrix kernel that sums in a different order, and an element's value would
+/// then depend on the tile it falls in.
+#[inline(always)]
+fn gemm_nt_block(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
     let (mp, np) = (m.max(2), n.max(2));
     if k <= 1 || mp.saturating_mul(np).saturating_mul(k) <= FAER_SMALL_MNK {
         chain_replica(a, m, b, n, k, out, ld);
