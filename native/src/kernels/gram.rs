@@ -84,9 +84,10 @@ fn body(a: GramArgs<'_>) {
 /// with zero columns), with xv += Σ v_i A_i on the way (A = x − c). Two forms of the weight:
 /// - `split` false: `ap` holds √w_i·A_i and serves both sides of the product (weights are ≥ 0);
 /// - `split` true: `ap` holds A_i and `wp` holds w_i·A_i (some weight is negative, or not a number).
-#[inline(always)]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
 #[allow(clippy::too_many_arguments)]
-fn pack_block(
+unsafe fn pack_block(
     x: &[f32],
     rb: usize,
     d: usize,
@@ -99,7 +100,9 @@ fn pack_block(
     stride: usize,
     xv: &mut [f64],
 ) {
+    use std::arch::x86_64::*;
     let np = d.div_ceil(NR);
+    let full = d / NR;
     for i in 0..rb {
         let xr = &x[i * d..(i + 1) * d];
         let (sa, sw) = match w {
@@ -108,17 +111,52 @@ fn pack_block(
             Some(w) => (w[i].sqrt(), 1.0),
         };
         let vi = v.map_or(0.0, |v| v[i]);
-        for p in 0..np {
+        let (sav, swv, viv) = (_mm256_set1_pd(sa), _mm256_set1_pd(sw), _mm256_set1_pd(vi));
+        // Whole panels: eight f32 widened to two ymm of f64 (the compiler's own version of this
+        // loop went element by element).
+        for p in 0..full {
+            let base = p * NR;
+            let o = p * stride + i * NR;
+            assert!(
+                base + NR <= xr.len()
+                    && base + NR <= cz.len()
+                    && base + NR <= xv.len()
+                    && o + NR <= ap.len()
+            );
+            assert!(!split || o + NR <= wp.len());
+            // SAFETY: every pointer below covers NR elements inside its slice (asserted above).
+            unsafe {
+                let lo = _mm256_sub_pd(
+                    _mm256_cvtps_pd(_mm_loadu_ps(xr.as_ptr().add(base))),
+                    _mm256_loadu_pd(cz.as_ptr().add(base)),
+                );
+                let hi = _mm256_sub_pd(
+                    _mm256_cvtps_pd(_mm_loadu_ps(xr.as_ptr().add(base + 4))),
+                    _mm256_loadu_pd(cz.as_ptr().add(base + 4)),
+                );
+                if v.is_some() {
+                    let t = xv.as_mut_ptr().add(base);
+                    // acc + vi·val with the product rounded first, like the scalar twin's `+= vi * val`.
+                    _mm256_storeu_pd(t, _mm256_add_pd(_mm256_loadu_pd(t), _mm256_mul_pd(viv, lo)));
+                    _mm256_storeu_pd(
+                        t.add(4),
+                        _mm256_add_pd(_mm256_loadu_pd(t.add(4)), _mm256_mul_pd(viv, hi)),
+                    );
+                }
+                _mm256_storeu_pd(ap.as_mut_ptr().add(o), _mm256_mul_pd(sav, lo));
+                _mm256_storeu_pd(ap.as_mut_ptr().add(o + 4), _mm256_mul_pd(sav, hi));
+                if split {
+                    _mm256_storeu_pd(wp.as_mut_ptr().add(o), _mm256_mul_pd(swv, lo));
+                    _mm256_storeu_pd(wp.as_mut_ptr().add(o + 4), _mm256_mul_pd(swv, hi));
+                }
+            }
+        }
+        // The last, partial panel: zero-padded.
+        for p in full..np {
             let base = p * NR;
             let mut vals = [0.0f64; NR];
-            if base + NR <= d {
-                for l in 0..NR {
-                    vals[l] = xr[base + l] as f64 - cz[base + l];
-                }
-            } else {
-                for l in 0..d - base {
-                    vals[l] = xr[base + l] as f64 - cz[base + l];
-                }
+            for l in 0..d - base {
+                vals[l] = xr[base + l] as f64 - cz[base + l];
             }
             if v.is_some() {
                 let acc = &mut xv[base..base + NR];
@@ -186,6 +224,15 @@ unsafe fn tile_4x8_avx2(rb: usize, bpan: &[f64], off: usize, apan: &[f64]) -> [[
     acc
 }
 
+#[inline(always)]
+fn prefetch_l2(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address; callers pass addresses inside `x` anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(p.cast())
+    };
+}
+
 /// # Safety
 /// The CPU must support AVX2 and FMA (the AVX-512 level uses the same 256-bit tile).
 #[target_feature(enable = "avx2,fma")]
@@ -231,24 +278,43 @@ unsafe fn body_packed(a: GramArgs<'_>) {
             let rb = (rows - r0).min(SYRK_ROWS);
             let wb = w.map(|w| &w[r0..r0 + rb]);
             let split = wb.is_some_and(|w| w.iter().any(|&wi| !(wi >= 0.0)));
-            pack_block(
-                &x[r0 * d..(r0 + rb) * d],
-                rb,
-                d,
-                cz,
-                wb,
-                split,
-                v.map(|v| &v[r0..r0 + rb]),
-                ap,
-                wp,
-                stride,
-                xv,
-            );
+            // SAFETY: this function already requires AVX2 and FMA.
+            unsafe {
+                pack_block(
+                    &x[r0 * d..(r0 + rb) * d],
+                    rb,
+                    d,
+                    cz,
+                    wb,
+                    split,
+                    v.map(|v| &v[r0..r0 + rb]),
+                    ap,
+                    wp,
+                    stride,
+                    xv,
+                )
+            };
             let bsrc: &[f64] = if split { wp } else { ap };
+            // The next block of x is fetched into L2 a slice per tile while the tiles compute, so its
+            // memory traffic overlaps the arithmetic instead of stalling the next packing pass.
+            let next = &x[((r0 + rb) * d).min(x.len())..((r0 + rb + SYRK_ROWS) * d).min(x.len())];
+            let tiles = (0..np)
+                .map(|p| mp.min((p + 1) * (NR / MR)))
+                .sum::<usize>()
+                .max(1);
+            let lines = (next.len() * 4).div_ceil(64);
+            let per_tile = lines.div_ceil(tiles);
+            let mut line = 0;
             for p in 0..np {
                 let apan = &ap[p * stride..p * stride + rb * NR];
                 // Row tiles that reach the upper triangle of this column panel: a0 < (p + 1)·NR.
                 for q in 0..mp.min((p + 1) * (NR / MR)) {
+                    for _ in 0..per_tile {
+                        if line < lines {
+                            prefetch_l2(next.as_ptr().wrapping_add(line * 16));
+                            line += 1;
+                        }
+                    }
                     let (bp, off) = (q / (NR / MR), (q % (NR / MR)) * MR);
                     let acc = unsafe {
                         tile_4x8_avx2(rb, &bsrc[bp * stride..bp * stride + rb * NR], off, apan)
