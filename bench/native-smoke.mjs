@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Ad hoc single-thread timings of the native kernels at the benchmark shapes (not a vitest test, not the
 // benchmark suite). Needs `npm run build:native`; it loads the addon file directly (no dist/ needed).
-// Usage: node bench/native-smoke.mjs [auto|scalar ...]   (default: auto, the best level of this CPU)
+// Usage: node bench/native-smoke.mjs [auto|scalar|pair ...]   (default: auto, the best level of this CPU)
+//   pair: the W1-W4 workloads split over two worker threads (one kernel call each, as the pool runs them),
+//         timed from the start message until both halves are done.
 // Inputs are views of SharedArrayBuffers, as the engine hands them to the kernels in workers.
 import { readdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +61,10 @@ const row = (name, t, extra = '') =>
 const gflops = (flop, t) => `${(flop / t.cpu / 1e9).toFixed(1)} GFLOP/s`;
 
 for (const level of levels) {
+  if (level === 'pair') {
+    await pair();
+    continue;
+  }
   const isa = level === 'scalar' ? 0 : addon.detectedIsa().code;
   const name = level === 'scalar' ? 'scalar' : addon.detectedIsa().name;
   console.log(`native/${name} (${file}, faer ${addon.versions().faer}), one thread`);
@@ -135,4 +142,75 @@ for (const level of levels) {
     }, 3);
     row('call overhead (similarityTile 1×1×16), µs', { wall: (s.wall / calls) * 1000, cpu: (s.cpu / calls) * 1000 }, 'per call');
   }
+}
+
+/** Each workload's two halves run in two worker threads at once; wall time until both finish (best of reps). */
+async function pair() {
+  const isa = addon.detectedIsa().code;
+  const path = join(nativeDir, file);
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const addon = require(workerData.path);
+    parentPort.on('message', (t) => {
+      const a = t.args;
+      if (t.op === 'w1') addon.similarityTile(t.isa, a.x.subarray(a.r0 * a.d), a.rows, a.x, a.n, a.d, a.out.subarray(a.r0 * a.n), a.n);
+      if (t.op === 'w2') {
+        a.idx.fill(-1, a.r0 * a.k, (a.r0 + a.rows) * a.k);
+        a.sc.fill(-Infinity, a.r0 * a.k, (a.r0 + a.rows) * a.k);
+        addon.topkTile(t.isa, a.q.subarray(a.r0 * a.d), a.rows, a.x, a.n, a.d, a.k, a.r0, 0, false,
+          a.idx.subarray(a.r0 * a.k), a.sc.subarray(a.r0 * a.k));
+      }
+      if (t.op === 'w3') {
+        a.sums.fill(0); a.counts.fill(0);
+        addon.kmeansStep(t.isa, a.x.subarray(a.r0 * a.d), a.rows, a.d, a.c, a.k, null, a.labels.subarray(a.r0),
+          a.d2.subarray(a.r0), a.sums, a.counts);
+      }
+      if (t.op === 'w4') { a.g.fill(0); addon.gram(t.isa, a.x.subarray(a.r0 * a.d), a.rows, a.d, a.w.subarray(a.r0), null, null, a.g, null); }
+      parentPort.postMessage('done');
+    });`;
+  const workers = [0, 1].map(() => new Worker(code, { eval: true, workerData: { path } }));
+  const run = (op, halves) =>
+    Promise.all(workers.map((w, i) => new Promise((res) => { w.once('message', res); w.postMessage({ op, isa, args: halves[i] }); })));
+  async function best(op, halves, reps) {
+    await run(op, halves);
+    let t = Infinity;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      await run(op, halves);
+      t = Math.min(t, performance.now() - t0);
+    }
+    return t;
+  }
+  const line = (name, ms, extra = '') => console.log(`${name.padEnd(52)} ${ms.toFixed(2).padStart(9)} ms wall  ${extra}`);
+  console.log(`native/${addon.detectedIsa().name}, two worker threads (one call each)`);
+  {
+    const n = 4096, d = 256;
+    const x = shared(Float32Array, n * d, 1);
+    addon.normalizeRows(isa, x, n, d, x, shared(Float32Array, n));
+    const out = shared(Float32Array, n * n);
+    const t = await best('w1', [0, 1].map((h) => ({ x, r0: h * 2048, rows: 2048, n, d, out })), 5);
+    line('W1 all-pairs cosine 4096×256 (2 × 2048 rows)', t, `${((2 * n * n * d) / t / 1e6).toFixed(0)} GFLOP/s`);
+  }
+  {
+    const nq = 10_000, n = 100_000, d = 128, k = 10;
+    const q = shared(Float32Array, nq * d, 2), x = shared(Float32Array, n * d, 3);
+    const idx = shared(Int32Array, nq * k), sc = shared(Float32Array, nq * k);
+    const t = await best('w2', [0, 1].map((h) => ({ q, x, r0: h * 5000, rows: 5000, n, d, k, idx, sc })), 2);
+    line('W2 top-10, 10,000 × 100,000, d=128 (2 × 5,000)', t, `${((2 * nq * n * d) / t / 1e6).toFixed(0)} GFLOP/s`);
+  }
+  {
+    const n = 200_000, d = 32, k = 16;
+    const x = shared(Float32Array, n * d, 4), c = shared(Float32Array, k * d, 5);
+    const labels = shared(Int32Array, n), d2 = shared(Float64Array, n);
+    const t = await best('w3', [0, 1].map((h) => ({ x, c, r0: h * 100_000, rows: 100_000, d, k, labels, d2,
+      sums: shared(Float64Array, k * d), counts: shared(Float64Array, k) })), 20);
+    line('W3 kmeansStep 200,000×32, k=16 (2 × 100,000)', t);
+  }
+  {
+    const n = 1_000_000, d = 64;
+    const x = shared(Float32Array, n * d, 6), w = shared(Float64Array, n, 7).map((v) => v + 1);
+    const t = await best('w4', [0, 1].map((h) => ({ x, w, r0: h * 500_000, rows: 500_000, d, g: shared(Float64Array, d * d) })), 5);
+    line('W4 gram 1,000,000×64 weighted (2 × 500,000)', t, 'partials not merged');
+  }
+  await Promise.all(workers.map((w) => w.terminate()));
 }
