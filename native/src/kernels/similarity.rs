@@ -91,12 +91,80 @@ pub unsafe fn similarity_tile_f32_avx512(
     gemm_nt_fma(a, m, b, n, k, out, ld)
 }
 
-/// out = a·bᵀ with one FMA chain per element, in blocks of B_BLOCK rows of b (see there).
+/// out = a·bᵀ with one FMA chain per element. When a is a run of b's own rows (self-similarity tiles:
+/// a = x[r..r+m], b = x), the m × m square out[:, r..r+m] is symmetric: its lower part is computed and
+/// mirrored. A mirrored value is bit-identical to a computed one (the same products, in the same order,
+/// in one FMA chain), so results do not depend on whether a tile took this path.
 #[inline(always)]
 fn gemm_nt_fma(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
     if m == 0 || n == 0 {
         return;
     }
+    match self_rows(a, m, b, n, k) {
+        Some(r) if m >= SYMMETRIC_MIN_ROWS => {
+            gemm_nt_columns(a, m, &b[..r * k], r, k, out, ld);
+            let right = r + m;
+            gemm_nt_columns(
+                a,
+                m,
+                &b[right * k..n * k],
+                n - right,
+                k,
+                &mut out[right..],
+                ld,
+            );
+            for j0 in (0..m).step_by(B_BLOCK) {
+                let nb = (m - j0).min(B_BLOCK);
+                gemm_nt_block(
+                    &a[j0 * k..m * k],
+                    m - j0,
+                    &b[(r + j0) * k..(r + j0 + nb) * k],
+                    nb,
+                    k,
+                    &mut out[j0 * ld + r + j0..],
+                    ld,
+                );
+            }
+            mirror_lower_to_upper(out, ld, r, m);
+        }
+        _ => gemm_nt_columns(a, m, b, n, k, out, ld),
+    }
+}
+
+/// Below this many rows the mirror pass costs about what it saves.
+const SYMMETRIC_MIN_ROWS: usize = 192;
+
+/// r such that a is rows r..r+m of b (same memory, whole rows), if it is.
+#[inline(always)]
+fn self_rows(a: &[f32], m: usize, b: &[f32], n: usize, k: usize) -> Option<usize> {
+    let (pa, pb) = (a.as_ptr() as usize, b.as_ptr() as usize);
+    let row = k * std::mem::size_of::<f32>();
+    if k == 0 || pa < pb || (pa - pb) % row != 0 {
+        return None;
+    }
+    let r = (pa - pb) / row;
+    (r + m <= n).then_some(r)
+}
+
+/// out[i, r + j] = out[j, r + i] for j > i within the m × m square at column r, in 16 × 16 tiles so both
+/// the rows read and the rows written stay in cache.
+#[inline(always)]
+fn mirror_lower_to_upper(out: &mut [f32], ld: usize, r: usize, m: usize) {
+    const T: usize = 16;
+    for ib in (0..m).step_by(T) {
+        for jb in (ib..m).step_by(T) {
+            for i in ib..(ib + T).min(m) {
+                for j in jb.max(i + 1)..(jb + T).min(m) {
+                    out[i * ld + r + j] = out[j * ld + r + i];
+                }
+            }
+        }
+    }
+}
+
+/// out = a·bᵀ in blocks of B_BLOCK rows of b (see there).
+#[inline(always)]
+fn gemm_nt_columns(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
     for j0 in (0..n).step_by(B_BLOCK) {
         let nb = (n - j0).min(B_BLOCK);
         gemm_nt_block(a, m, &b[j0 * k..(j0 + nb) * k], nb, k, &mut out[j0..], ld);
@@ -220,6 +288,40 @@ mod tests {
         ld: usize,
     ) {
         chain_replica(a, m, b, n, k, out, ld)
+    }
+
+    /// a given as rows of b (the mirrored path) gives exactly what a separate copy of a gives.
+    #[test]
+    fn self_similarity_tiles_equal_plain_ones_bitwise() {
+        let mut r = rng(11);
+        let k = 77;
+        let n = 700;
+        let b: Vec<f32> = (0..n * k).map(|_| r()).collect();
+        for &(r0, m) in &[
+            (0usize, 700usize),
+            (0, 300),
+            (100, 250),
+            (450, 250),
+            (5, 191),
+            (17, 193),
+            (600, 100),
+        ] {
+            let ld = n + 5;
+            let mut got = vec![f32::NAN; m * ld];
+            let mut want = vec![f32::NAN; m * ld];
+            simd(&b[r0 * k..(r0 + m) * k], m, &b, n, k, &mut got, ld);
+            let copy = b[r0 * k..(r0 + m) * k].to_vec();
+            simd(&copy, m, &b, n, k, &mut want, ld);
+            for i in 0..m {
+                for j in 0..ld {
+                    assert_eq!(
+                        got[i * ld + j].to_bits(),
+                        want[i * ld + j].to_bits(),
+                        "r0={r0} m={m} at ({i},{j})"
+                    );
+                }
+            }
+        }
     }
 
     /// Every element equals the replica's chain bit for bit, whatever the shape that faer saw.
