@@ -124,6 +124,24 @@ describe.skipIf(loaded === null)('native addon', () => {
     }
   });
 
+  it('a self-similarity tile (a = rows of b in the same buffer) equals the same tile from a copy of a', () => {
+    const cols = 40;
+    const n = 600;
+    const x = new Float32Array(new SharedArrayBuffer(n * cols * 4));
+    x.set(randomF32(n * cols, 21));
+    for (const [r0, m] of [[0, 600], [150, 300], [400, 200]] as const) {
+      const viaRows = new Float32Array(m * n);
+      const viaCopy = new Float32Array(m * n);
+      b.similarityTile(x.subarray(r0 * cols), m, x, n, cols, viaRows, n);
+      b.similarityTile(x.slice(r0 * cols, (r0 + m) * cols), m, x, n, cols, viaCopy, n);
+      // Oracle: the same backend without the symmetric shortcut (a separate copy of a): bit-identical.
+      expect(Buffer.from(viaRows.buffer).equals(Buffer.from(viaCopy.buffer))).toBe(true);
+      const ref = new Float32Array(m * n);
+      reference.similarityTile(x.subarray(r0 * cols), m, x, n, cols, ref, n);
+      expectClose(viaRows, ref, TOLERANCE.dotF32, `self tile r0=${r0}`);
+    }
+  });
+
   it('normalizes a subarray in place', () => {
     const cols = 31;
     const { view, whole } = sharedF32(4 * cols, 7, 0);
