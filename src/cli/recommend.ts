@@ -71,7 +71,7 @@ export function registerRecommend(program: Command): void {
         process.stderr.write(
           `recommend: ${opts.algo} on ${describe}; fit ${fitSeconds.toFixed(2)} s; ` +
             `${s.users.toLocaleString('en-US')} users${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${s.rows.toLocaleString('en-US')} rows → ${opts.out} ` +
-            `in ${s.seconds.toFixed(2)} s (${rate.toLocaleString('en-US')} users/s${resumed}); total ${((performance.now() - t0) / 1000).toFixed(2)} s on ${info.backend} (${info.simd}), ${info.threads} threads\n`,
+            `in ${s.seconds.toFixed(2)} s (${rate.toLocaleString('en-US')} users/s${resumed}); total ${((performance.now() - t0) / 1000).toFixed(2)} s on ${info.backend} (${info.simd}), ${info.threads} thread${info.threads === 1 ? '' : 's'}\n`,
         );
       } finally {
         model.release();
