@@ -22,7 +22,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
@@ -189,6 +190,7 @@ export async function runBulk(model: Recommender, opts: BulkOptions): Promise<Bu
   let bytes = 0;
   let rows = 0;
   let resumedAt: number | null = null;
+  await removeStaleTemps(ckptPath);
   const ckpt = opts.resume ? await readCheckpoint(ckptPath) : null;
   if (ckpt) {
     if (ckpt.fingerprint !== opts.fingerprint) {
@@ -322,6 +324,18 @@ async function writeParquet(partial: string, out: string): Promise<void> {
     await fh.close();
   }
   await rename(tmp, out);
+}
+
+/** Temporary checkpoint copies a kill -9 left behind (writeFileAtomic names them `.NAME.<pid>.<hex>.tmp`). */
+async function removeStaleTemps(ckptPath: string): Promise<void> {
+  const prefix = `.${basename(ckptPath)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(ckptPath));
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith(prefix) && n.endsWith('.tmp')) await rm(`${dirname(ckptPath)}/${n}`, { force: true });
 }
 
 async function writeCheckpoint(path: string, fingerprint: string, nextUser: number, bytes: number, rows: number): Promise<void> {

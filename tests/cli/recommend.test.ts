@@ -2,7 +2,7 @@
 // builds it first), including a real kill -9 in the middle of a bulk run and a --resume that must finish with
 // the same bytes as an uninterrupted run.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -76,6 +76,8 @@ describe('quiver recommend', () => {
     expect(readFileSync(out).equals(want)).toBe(true);
     expect(existsSync(`${out}.checkpoint.json`)).toBe(false);
     expect(existsSync(`${out}.partial`)).toBe(false);
+    // Only the outputs are left in the folder (no partial file, checkpoint or temporary checkpoint copy).
+    expect(readdirSync(dir).filter((f) => f.includes('killed'))).toEqual(['killed.csv']);
 
     // Killed twice (the second time during the resumed run), then resumed again.
     const out2 = join(dir, 'twice.csv');
