@@ -11,6 +11,8 @@ import { registerLogistic } from './logistic.js';
 import { registerPredict } from './predict.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerRecommend } from './recommend.js';
+import { registerBench } from './bench.js';
+import { registerTune } from './tune.js';
 
 export function buildProgram(): Command {
   const program = new Command('quiver')
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerPredict(program);
   registerRecommend(program);
   registerEvaluate(program);
+  registerBench(program);
+  registerTune(program);
   return program;
 }
 

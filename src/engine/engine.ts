@@ -22,7 +22,7 @@ export interface EngineOptions {
   backend?: BackendChoice;
   /** Worker threads (default QUIVER_THREADS, else the machine's available parallelism). */
   threads?: number;
-  /** Rows per tile (task); default: chosen from the shape and thread count. Never changes results. */
+  /** Rows per tile (task); default QUIVER_TILE_ROWS, else chosen from the shape and thread count. Never changes results. */
   tileRows?: number;
   /** Tasks allowed to queue beyond the running ones before calls fail with OVERLOADED. */
   maxQueue?: number;
@@ -111,7 +111,9 @@ export class Engine {
   private constructor(backend: Backend, threads: number, opts: EngineOptions) {
     this.backend = backend;
     this.threads = threads;
-    this.#tileRows = opts.tileRows === undefined ? undefined : checkPositiveInt(opts.tileRows, 'tileRows');
+    const envTile = process.env['QUIVER_TILE_ROWS'];
+    const tileRows = opts.tileRows ?? (envTile ? Number(envTile) : undefined);
+    this.#tileRows = tileRows === undefined ? undefined : checkPositiveInt(tileRows, opts.tileRows === undefined ? 'QUIVER_TILE_ROWS' : 'tileRows');
     this.#maxQueue = opts.maxQueue;
     this.#inlineWork = opts.inlineWork ?? DEFAULT_INLINE_WORK;
     if (!(this.#inlineWork >= 0)) throw new QuiverError('INVALID_ARGUMENT', `inlineWork must be ≥ 0 (got ${opts.inlineWork})`);

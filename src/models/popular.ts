@@ -74,6 +74,25 @@ export class PopularModel extends Recommender {
     return { indices, scores, rows, k: n, requestedK: requestedN };
   }
 
+  /** The most popular items, minus the basket's own (with filterSeen) and the disallowed ones. */
+  protected override async scoreBasket(basket: CsrMatrix, opts: RowRecommendOptions): Promise<TopKResult> {
+    const requestedN = checkNeighbors(opts.n, 'n');
+    const n = Math.min(requestedN, this.items);
+    const inBasket = new Set(basket.indices);
+    const indices = new Int32Array(n).fill(-1);
+    const scores = new Float32Array(n).fill(Number.NEGATIVE_INFINITY);
+    let got = 0;
+    for (let q = 0; q < this.items && got < n; q++) {
+      const j = this.order[q]!;
+      if (opts.allow && opts.allow[j] === 0) continue;
+      if ((opts.filterSeen ?? true) && inBasket.has(j)) continue;
+      indices[got] = j;
+      scores[got] = this.counts[j]!;
+      got++;
+    }
+    return { indices, scores, rows: 1, k: n, requestedK: requestedN };
+  }
+
   /** Items by the number of users who have both (co-occurrence), excluding the item itself. */
   async similarItems(item: string | number, n: number): Promise<ScoredItem[]> {
     const i = this.itemIndex(item);

@@ -219,6 +219,26 @@ export abstract class Recommender {
     return out;
   }
 
+  /**
+   * Recommendations for an anonymous basket (a session, a cart): the basket is scored as one user who has
+   * these items, each with value 1, against the model's item scoring matrix. Unknown item ids are NOT_FOUND;
+   * with `filterSeen` (default) the basket's own items are left out. Item-based models only: user kNN needs a
+   * known user.
+   */
+  async recommendForItems(items: readonly (string | number)[], opts: RecommendOptions): Promise<ScoredItem[]> {
+    if (items.length === 0) throw new QuiverError('INVALID_ARGUMENT', 'the basket is empty; give at least one item');
+    const idx = Int32Array.from(new Set(items.map((it) => this.itemIndex(it)))).sort();
+    const basket: CsrMatrix = { rows: 1, cols: this.items, indptr: Int32Array.from([0, idx.length]), indices: idx, data: new Float32Array(idx.length).fill(1) };
+    const res = await this.scoreBasket(basket, { n: opts.n, filterSeen: opts.filterSeen, allow: this.allowMask(opts.include, opts.exclude), signal: opts.signal });
+    return this.scoredItems(res, 0);
+  }
+
+  /** Scores a one-row basket (see recommendForItems); models whose operands are not item-based override it. */
+  protected async scoreBasket(basket: CsrMatrix, opts: RowRecommendOptions): Promise<TopKResult> {
+    const ops = await this.staged();
+    return this.engine.sparseScoreTopN(basket, ops.m, { n: opts.n, seen: (opts.filterSeen ?? true) ? basket : null, allow: opts.allow ?? null, signal: opts.signal });
+  }
+
   protected scoredItems(res: TopKResult, r: number): ScoredItem[] {
     const items: ScoredItem[] = [];
     for (let t = 0; t < res.k; t++) {

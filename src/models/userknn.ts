@@ -16,7 +16,7 @@ import { rowNorms, transposeCsr } from '../data/csr.js';
 import type { Interactions } from '../data/ratings.js';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
-import type { CsrMatrix } from '../types.js';
+import type { CsrMatrix, TopKResult } from '../types.js';
 import type { ModelBundle } from './bundle.js';
 import { centredValues, checkCentring } from './itemknn.js';
 import { checkKernel, checkShrink, checkSimilarity, type KnnKernel, type KnnSimilarity, rowNeighbours } from './knn.js';
@@ -69,6 +69,11 @@ export class UserKnnModel extends Recommender {
     this.#values = c.values;
     this.#userMean = c.userMean;
     this.#itemMean = c.itemMean;
+  }
+
+  /** A basket has no neighbouring users: user kNN scores known users only. */
+  protected override async scoreBasket(): Promise<TopKResult> {
+    throw new QuiverError('INVALID_ARGUMENT', 'user kNN recommends for known users only; use an item-based model (itemknn, ease, popular) for a basket of items');
   }
 
   protected operands(): ScoringOperands {

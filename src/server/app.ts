@@ -17,6 +17,8 @@ import type { Model } from '../models/persist.js';
 import type { Registry } from './registry.js';
 import { computeRoutes } from './routes/compute.js';
 import { modelRegistry, modelRoutes } from './routes/models.js';
+import type { AnyRecommender } from '../models/recommenders.js';
+import { recommenderRegistry, recommenderRoutes } from './routes/recommenders.js';
 import { systemRoutes } from './routes/system.js';
 
 export interface AppOptions {
@@ -31,6 +33,8 @@ export interface AppOptions {
   logger?: boolean;
   /** The fitted-model registry (default: opened from `<dataDir>/models`). */
   models?: Registry<Model>;
+  /** The recommender registry (default: opened from `<dataDir>/recommenders`). */
+  recommenders?: Registry<AnyRecommender>;
   /** Extra route plugins registered under the same context. */
   plugins?: ((app: FastifyInstance, ctx: ServerContext) => Promise<void>)[];
 }
@@ -43,6 +47,12 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     await models.open(opts.engine);
   }
   const modelPlugin = modelRoutes(models);
+  let recommenders = opts.recommenders;
+  if (!recommenders) {
+    recommenders = recommenderRegistry(opts.dataDir);
+    await recommenders.open(opts.engine);
+  }
+  const recommenderPlugin = recommenderRoutes(recommenders);
   const ctx: ServerContext = {
     engine: opts.engine,
     limits,
@@ -101,6 +111,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(async (scoped) => systemRoutes(scoped, ctx));
   await app.register(async (scoped) => computeRoutes(scoped, ctx));
   await app.register(async (scoped) => modelPlugin(scoped, ctx));
+  await app.register(async (scoped) => recommenderPlugin(scoped, ctx));
   for (const p of opts.plugins ?? []) await app.register(async (scoped) => p(scoped, ctx));
   await app.ready();
   return app;

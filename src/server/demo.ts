@@ -11,6 +11,8 @@ import { readCsv } from '../data/csv.js';
 import { tableToDesign } from '../data/table.js';
 import type { Engine } from '../engine/engine.js';
 import type { Model } from '../models/persist.js';
+import { SyntheticInteractions } from '../data/synthetic.js';
+import { fitRecommender, type AnyRecommender } from '../models/recommenders.js';
 import type { Registry } from './registry.js';
 
 /** The numeric columns of bank.csv that the demo propensity model scores. */
@@ -20,7 +22,16 @@ export function bankCsvPath(): string {
   return fileURLToPath(new URL('../../data/bank.csv', import.meta.url));
 }
 
-export async function ensureDemoModels(engine: Engine, dataDir: string, models: Registry<Model>, log: (msg: string) => void): Promise<string[]> {
+/** The demo recommender's data: the seeded synthetic generator (MovieLens may not be redistributed). */
+export const DEMO_SYNTHETIC = { users: 5000, items: 1000, interactions: 100_000, seed: 42 };
+
+export async function ensureDemoModels(
+  engine: Engine,
+  dataDir: string,
+  models: Registry<Model>,
+  recommenders: Registry<AnyRecommender>,
+  log: (msg: string) => void,
+): Promise<string[]> {
   const marker = join(dataDir, 'demo.json');
   if (!existsSync(marker) && existsSync(bankCsvPath())) {
     const table = await readCsv(bankCsvPath());
@@ -28,11 +39,19 @@ export async function ensureDemoModels(engine: Engine, dataDir: string, models: 
     const propensity = await models.add(await engine.logisticRegression(x, y!, { l2: 1, featureNames: DEMO_COLUMNS }));
     const seg = tableToDesign(table, { columns: ['age', 'balance'] }).x;
     const segments = await models.add(await engine.kmeans(seg, { k: 4, nInit: 4, seed: 42 }));
-    await writeFile(marker, `${JSON.stringify({ propensity: propensity.id, segments: segments.id, source: 'data/bank.csv (UCI Bank Marketing, CC BY 4.0)' }, null, 2)}\n`);
-    log(`fitted demo models from data/bank.csv: propensity ${propensity.id} (logistic on ${DEMO_COLUMNS.join(', ')}), segments ${segments.id} (KMeans k=4 on age, balance)`);
+    const ratings = new SyntheticInteractions(DEMO_SYNTHETIC).toInteractions();
+    const recs = await recommenders.add(await fitRecommender(engine, 'itemknn', ratings, {}));
+    await writeFile(
+      marker,
+      `${JSON.stringify({ propensity: propensity.id, segments: segments.id, recommender: recs.id, source: 'data/bank.csv (UCI Bank Marketing, CC BY 4.0); synthetic interactions', synthetic: DEMO_SYNTHETIC }, null, 2)}\n`,
+    );
+    log(
+      `fitted demo models: propensity ${propensity.id} (logistic on ${DEMO_COLUMNS.join(', ')} of data/bank.csv), segments ${segments.id} (KMeans k=4 on age, balance), ` +
+        `recommender ${recs.id} (item kNN on ${DEMO_SYNTHETIC.users} × ${DEMO_SYNTHETIC.items} synthetic interactions)`,
+    );
   }
   if (!existsSync(marker)) return [];
-  const ids = JSON.parse(await readFile(marker, 'utf8')) as { propensity?: string; segments?: string };
+  const ids = JSON.parse(await readFile(marker, 'utf8')) as { propensity?: string; segments?: string; recommender?: string };
   const out: string[] = [];
   const has = (id: string | undefined) => id !== undefined && models.list().some((s) => s.id === id);
   if (has(ids.propensity)) {
@@ -41,5 +60,9 @@ export async function ensureDemoModels(engine: Engine, dataDir: string, models: 
     );
   }
   if (has(ids.segments)) out.push(`curl -s -X POST {url}/v1/models/${ids.segments}/predict -H 'content-type: application/json' -d '{"rows":[[30,500],[62,9000]]}'   # segment of (age, balance)`);
+  if (ids.recommender !== undefined && recommenders.list().some((s) => s.id === ids.recommender)) {
+    out.push(`curl -s -X POST {url}/v1/recommenders/${ids.recommender}/recommend -H 'content-type: application/json' -d '{"user":"1","n":10}'   # top-10 unseen items for user 1`);
+    out.push(`curl -s '{url}/v1/recommenders/${ids.recommender}/similar/1?n=10'   # items similar to item 1`);
+  }
   return out;
 }

@@ -12,6 +12,7 @@ import { buildApp, type AppOptions } from './app.js';
 import type { Limits, ServerContext } from './context.js';
 import { ensureDemoModels } from './demo.js';
 import { modelRegistry } from './routes/models.js';
+import { recommenderRegistry } from './routes/recommenders.js';
 
 export interface ServeOptions {
   host?: string;
@@ -48,8 +49,10 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
   try {
     const models = modelRegistry(dataDir);
     await models.open(engine, log);
-    if (opts.demo !== false) examples = await ensureDemoModels(engine, dataDir, models, log);
-    app = await buildApp({ engine, dataDir, limits: opts.limits, plugins: opts.plugins, models });
+    const recommenders = recommenderRegistry(dataDir);
+    await recommenders.open(engine, log);
+    if (opts.demo !== false) examples = await ensureDemoModels(engine, dataDir, models, recommenders, log);
+    app = await buildApp({ engine, dataDir, limits: opts.limits, plugins: opts.plugins, models, recommenders });
   } catch (err) {
     await engine.close();
     throw err;
