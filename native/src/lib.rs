@@ -1,7 +1,9 @@
 //! napi glue only. Each export checks sizes and aliasing in O(1), looks up the caller's level table,
 //! and calls a plain Rust kernel on slices of the caller's own typed arrays: no copies, so views of
 //! SharedArrayBuffers are read and written in place. Failures become JavaScript errors whose message
-//! is "CODE: message | {json}" (what `QuiverError.from` parses).
+//! is "CODE: message | {json}" (what `QuiverError.from` parses). Kernel exports catch panics
+//! (`catch_unwind`): a bug then surfaces as an error (INTERNAL on the JS side) instead of aborting the
+//! process with every worker in it.
 
 use napi::bindgen_prelude::{Float32ArraySlice, Float64ArraySlice, Int32ArraySlice};
 use napi::{Error, Result, Status};
@@ -95,7 +97,7 @@ pub fn versions() -> Versions {
 }
 
 /// out[i,:] = x[i,:] / ‖x[i,:]‖₂, norms[i] = ‖x[i,:]‖₂. `out` may be `x` itself (in place).
-#[napi]
+#[napi(catch_unwind)]
 pub fn normalize_rows(isa: u32, x: Float32ArraySlice, rows: u32, cols: u32, out: Float32ArraySlice, norms: Float32ArraySlice) -> Result<()> {
     let t = level(isa)?;
     let (rows, cols) = (rows as usize, cols as usize);
@@ -121,7 +123,7 @@ pub fn normalize_rows(isa: u32, x: Float32ArraySlice, rows: u32, cols: u32, out:
 }
 
 /// out[i * ldOut + j] = a[i,:]·b[j,:] for i < aRows, j < bRows (f32 FMA chains, deterministic per element).
-#[napi]
+#[napi(catch_unwind)]
 pub fn similarity_tile(
     isa: u32,
     a: Float32ArraySlice,
@@ -149,7 +151,7 @@ pub fn similarity_tile(
 }
 
 /// Fused q·xᵀ plus a running per-query top-k (state sorted best first; ties to the lower index).
-#[napi]
+#[napi(catch_unwind)]
 pub fn topk_tile(
     isa: u32,
     q: Float32ArraySlice,
@@ -200,7 +202,7 @@ pub fn topk_tile(
 }
 
 /// One Lloyd step over a block of rows; returns the block's inertia. Sums and counts accumulate.
-#[napi]
+#[napi(catch_unwind)]
 pub fn kmeans_step(
     isa: u32,
     x: Float32ArraySlice,
@@ -251,7 +253,7 @@ pub fn kmeans_step(
 }
 
 /// g (upper triangle) += XᵀWX and xty += Xᵀv over a block of rows, optionally centred, in f64.
-#[napi]
+#[napi(catch_unwind)]
 pub fn gram(
     isa: u32,
     x: Float32ArraySlice,
@@ -304,7 +306,7 @@ pub fn gram(
 }
 
 /// Solves G X = B in place by Cholesky (f64); a pivot ≤ 0 fails with NOT_POSITIVE_DEFINITE.
-#[napi]
+#[napi(catch_unwind)]
 pub fn cholesky_solve(isa: u32, g: Float64ArraySlice, n: u32, b: Float64ArraySlice, nrhs: u32) -> Result<()> {
     let t = level(isa)?;
     let (n, nrhs) = (n as usize, nrhs as usize);
@@ -317,7 +319,7 @@ pub fn cholesky_solve(isa: u32, g: Float64ArraySlice, n: u32, b: Float64ArraySli
 }
 
 /// out[i] = link(x[i,:]·w + bias) with f64 accumulation; link 0 = identity, 1 = sigmoid.
-#[napi]
+#[napi(catch_unwind)]
 pub fn matvec(
     isa: u32,
     x: Float32ArraySlice,
