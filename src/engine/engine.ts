@@ -271,8 +271,9 @@ export class Engine {
   /**
    * All-pairs similarity: rows of `a` against rows of `b` (default `a` itself), as an a.rows × b.rows matrix.
    * metric 'cosine' (default) normalises rows first; zero vectors have similarity 0 with everything.
+   * `out` (optional, a.rows × b.rows) receives the answer; backed by a SharedArrayBuffer it is written in place.
    */
-  async cosineSimilarity(a: MatrixInput, b?: MatrixInput, opts: CallOptions & { metric?: Metric } = {}): Promise<Matrix> {
+  async cosineSimilarity(a: MatrixInput, b?: MatrixInput, opts: CallOptions & { metric?: Metric; out?: Float32Array } = {}): Promise<Matrix> {
     const metric = checkMetric(opts.metric);
     const regions: SharedRegion[] = [];
     try {
@@ -280,9 +281,23 @@ export class Engine {
       const an = metric === 'cosine' ? await this.#normalized(regions, a, 'a', opts.signal) : this.#input(regions, a, 'a');
       const bn = self ? an : metric === 'cosine' ? await this.#normalized(regions, b, 'b', opts.signal) : this.#input(regions, b, 'b');
       checkSameCols(an.cols, 'a', bn.cols, 'b');
-      const out = this.#alloc(regions, 'f32', an.rows * bn.rows);
+      const cells = an.rows * bn.rows;
+      const given = opts.out;
+      if (given !== undefined && (!(given instanceof Float32Array) || given.length !== cells)) {
+        throw new QuiverError('SHAPE_MISMATCH', `out must be a Float32Array of ${an.rows} × ${bn.rows} = ${cells} values`, { expected: cells });
+      }
+      // A caller's SharedArrayBuffer-backed `out` is written in place by the workers (like numpy's out=):
+      // no allocation and no page faults for a fresh answer. WASM regions must live in its own memory.
+      const inPlace = given !== undefined && given.buffer instanceof SharedArrayBuffer && this.backend.info.name !== 'wasm';
+      const out: F32 = inPlace
+        ? { buffer: given.buffer as SharedArrayBuffer, byteOffset: given.byteOffset, length: cells, kind: 'f32' }
+        : this.#alloc(regions, 'f32', cells);
       const tasks = this.#rowTiles(an.rows, 16).map((t) => ({ ...t, a: an.region, b: bn.region, bRows: bn.rows, cols: an.cols, out }));
       await this.#dispatch('similarity', tasks, an.rows * bn.rows * an.cols, opts.signal);
+      if (given !== undefined) {
+        if (!inPlace) given.set(this.#view(out));
+        return { rows: an.rows, cols: bn.rows, data: given };
+      }
       return { rows: an.rows, cols: bn.rows, data: this.#take(out, regions) };
     } finally {
       this.#release(regions);

@@ -186,3 +186,24 @@ describe('engine on the selected backend', () => {
     await expectCode(e.topK(x, x, { k: 2 }), 'ABORTED', /closed/);
   });
 });
+
+describe('cosineSimilarity into a caller-owned out', () => {
+  it('writes in place when out is SharedArrayBuffer-backed, and copies otherwise; a wrong size is refused', async () => {
+    const e = await createEngine({ threads: 2, inlineWork: 0 });
+    try {
+      const a = mat(37, 9, randomF32(37 * 9, 41));
+      const want = await e.cosineSimilarity(a);
+      const shared = new Float32Array(new SharedArrayBuffer(37 * 37 * 4));
+      const r1 = await e.cosineSimilarity(a, undefined, { out: shared });
+      expect(r1.data).toBe(shared);
+      expect(Array.from(shared)).toEqual(Array.from(want.data));
+      const plain = new Float32Array(37 * 37);
+      const r2 = await e.cosineSimilarity(a, undefined, { out: plain });
+      expect(r2.data).toBe(plain);
+      expect(Array.from(plain)).toEqual(Array.from(want.data));
+      await expectCode(e.cosineSimilarity(a, undefined, { out: new Float32Array(5) }), 'SHAPE_MISMATCH', /37 × 37 = 1369/);
+    } finally {
+      await e.close();
+    }
+  });
+});
