@@ -430,6 +430,17 @@ export class Engine {
 
   /** Batch scoring: out[i] = link(x[i,:]·w + bias), link 0 identity or 1 sigmoid. */
   async matvec(x: MatrixInput, w: Float64Array, bias: number, link: Link, opts: CallOptions = {}): Promise<Float32Array> {
+    if (!(x instanceof StagedMatrix) && typeof x === 'object' && x !== null && x.rows * x.cols <= this.#inlineWork) {
+      // Small batches (online scoring): the kernel reads the caller's arrays directly. Staging them in shared
+      // regions would cost more than the arithmetic, and the per-row result is the same either way.
+      checkMatrix(x, 'x');
+      checkVector(w, 'coefficients', x.cols);
+      if (!Number.isFinite(bias)) throw new QuiverError('NON_FINITE', `the intercept is not finite (${bias})`);
+      if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
+      const out = new Float32Array(x.rows);
+      this.backend.matvec(x.data, x.rows, x.cols, w instanceof Float64Array ? w : Float64Array.from(w), bias, link, out);
+      return out;
+    }
     const regions: SharedRegion[] = [];
     try {
       const src = this.#input(regions, x, 'x');
