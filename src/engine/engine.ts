@@ -224,7 +224,10 @@ export class Engine {
 
   /** Row tiles: [row0, row1) ranges covering `rows`. */
   #rowTiles(rows: number, minRows = 1): { row0: number; row1: number }[] {
-    const size = this.#tileRows ?? Math.max(minRows, Math.ceil(rows / (this.threads * 4)));
+    return this.#rowTilesOf(rows, this.#tileRows ?? Math.max(minRows, Math.ceil(rows / (this.threads * 4))));
+  }
+
+  #rowTilesOf(rows: number, size: number): { row0: number; row1: number }[] {
     const out: { row0: number; row1: number }[] = [];
     for (let r = 0; r < rows; r += size) out.push({ row0: r, row1: Math.min(rows, r + size) });
     return out;
@@ -292,8 +295,12 @@ export class Engine {
       const out: F32 = inPlace
         ? { buffer: given.buffer as SharedArrayBuffer, byteOffset: given.byteOffset, length: cells, kind: 'f32' }
         : this.#alloc(regions, 'f32', cells);
-      const tasks = this.#rowTiles(an.rows, 16).map((t) => ({ ...t, a: an.region, b: bn.region, bRows: bn.rows, cols: an.cols, out }));
-      await this.#dispatch('similarity', tasks, an.rows * bn.rows * an.cols, opts.signal);
+      // Self-similarity computes the upper triangle (and diagonal blocks) and mirrors it: half the work.
+      // Strips near the top cost more, so there are more of them than threads for the pool to balance.
+      const symmetric = self;
+      const tiles = symmetric && this.#tileRows === undefined ? this.#rowTilesOf(an.rows, Math.max(16, Math.ceil(an.rows / (this.threads * 8)))) : this.#rowTiles(an.rows, 16);
+      const tasks = tiles.map((t) => ({ ...t, a: an.region, b: bn.region, bRows: bn.rows, cols: an.cols, out, symmetric }));
+      await this.#dispatch('similarity', tasks, (an.rows * bn.rows * an.cols) / (symmetric ? 2 : 1), opts.signal);
       if (given !== undefined) {
         if (!inPlace) given.set(this.#view(out));
         return { rows: an.rows, cols: bn.rows, data: given };

@@ -16,8 +16,17 @@ export const handlers: Handlers = {
   },
   similarity(b, t) {
     const a = b.view(t.a).subarray(t.row0 * t.cols, t.row1 * t.cols);
-    const out = b.view(t.out).subarray(t.row0 * t.bRows, t.row1 * t.bRows);
-    b.similarityTile(a, t.row1 - t.row0, b.view(t.b), t.bRows, t.cols, out, t.bRows);
+    if (!t.symmetric) {
+      const out = b.view(t.out).subarray(t.row0 * t.bRows, t.row1 * t.bRows);
+      b.similarityTile(a, t.row1 - t.row0, b.view(t.b), t.bRows, t.cols, out, t.bRows);
+      return null;
+    }
+    // Cells (r, c) with c ≥ row0, then (c, r) = (r, c) for c ≥ row1. A dot product is the same FMA chain with
+    // its operands swapped, so the mirrored cells equal what the full product would have computed.
+    const n = t.bRows;
+    const out = b.view(t.out);
+    b.similarityTile(a, t.row1 - t.row0, b.view(t.b).subarray(t.row0 * t.cols), n - t.row0, t.cols, out.subarray(t.row0 * n + t.row0), n);
+    mirrorStrip(out, n, t.row0, t.row1);
     return null;
   },
   topk(b, t) {
@@ -143,6 +152,21 @@ export const handlers: Handlers = {
     return null;
   },
 };
+
+/** out[c, r] = out[r, c] for r in [row0, row1), c in [row1, n), in 32 × 32 tiles (reads stay in cache). */
+function mirrorStrip(out: Float32Array, n: number, row0: number, row1: number): void {
+  const T = 32;
+  for (let r0 = row0; r0 < row1; r0 += T) {
+    const r1 = Math.min(row1, r0 + T);
+    for (let c0 = row1; c0 < n; c0 += T) {
+      const c1 = Math.min(n, c0 + T);
+      for (let c = c0; c < c1; c++) {
+        const dst = c * n;
+        for (let r = r0; r < r1; r++) out[dst + r] = out[r * n + c]!;
+      }
+    }
+  }
+}
 
 export function runTask<N extends TaskName>(b: Backend, name: N, task: TaskMap[N][0]): TaskMap[N][1] {
   return (handlers[name] as (b: Backend, t: TaskMap[N][0]) => TaskMap[N][1])(b, task);

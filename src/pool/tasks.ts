@@ -28,6 +28,11 @@ export interface SimilarityTask extends RowRange {
   bRows: number;
   cols: number;
   out: F32;
+  /**
+   * Self-similarity (a and b are the same rows): compute only columns ≥ row0 of this strip and mirror the part
+   * right of the strip's diagonal block into the rows below it. Strips write disjoint cells.
+   */
+  symmetric?: boolean;
 }
 
 export interface TopkTask extends RowRange {

@@ -207,3 +207,17 @@ describe('cosineSimilarity into a caller-owned out', () => {
     }
   });
 });
+
+describe('self-similarity computes one triangle and mirrors it', () => {
+  it('equals the full product bit for bit, for any thread count and tile size', async () => {
+    const a = mat(203, 33, randomF32(203 * 33, 51));
+    const copy = mat(203, 33, a.data.slice());
+    const ref = await engine({ threads: 1, inlineWork: Infinity });
+    const full = await ref.cosineSimilarity(a, copy); // a distinct b: no symmetry used
+    for (const [threads, tileRows] of [[1, undefined], [2, undefined], [3, 7], [2, 64]] as const) {
+      const e = await engine({ threads, tileRows, inlineWork: 0 });
+      const s = await e.cosineSimilarity(a);
+      expect(Array.from(s.data)).toEqual(Array.from(full.data));
+    }
+  });
+});
