@@ -347,7 +347,12 @@ export class Engine {
   // ---------------------------------------------------------------- KMeans, Gram, solve, scoring
 
   /** One Lloyd step over all rows: labels, exact squared distances, per-cluster sums and counts, inertia. */
-  async kmeansStep(x: MatrixInput, centroids: Matrix, weights?: Float32Array | null, opts: CallOptions = {}): Promise<KmeansStepResult> {
+  async kmeansStep(
+    x: MatrixInput,
+    centroids: Matrix,
+    weights?: Float32Array | null,
+    opts: CallOptions & { into?: { labels: Int32Array; minDist2: Float64Array } } = {},
+  ): Promise<KmeansStepResult> {
     const regions: SharedRegion[] = [];
     try {
       const src = this.#input(regions, x, 'x');
@@ -363,8 +368,19 @@ export class Engine {
         this.#view(w).set(weights);
       }
       const { blockRows, nBlocks, groups } = this.#reduceBlocks(src.rows);
-      const labels: I32 = this.#alloc(regions, 'i32', src.rows);
-      const minDist2: F64 = this.#alloc(regions, 'f64', src.rows);
+      // Caller-owned outputs (reused across Lloyd iterations) spare fresh pages every step; written in place
+      // when SharedArrayBuffer-backed on native/js, copied otherwise.
+      const into = opts.into;
+      if (into && (!(into.labels instanceof Int32Array) || into.labels.length !== src.rows || !(into.minDist2 instanceof Float64Array) || into.minDist2.length !== src.rows)) {
+        throw new QuiverError('SHAPE_MISMATCH', `into.labels (Int32Array) and into.minDist2 (Float64Array) need ${src.rows} values each`);
+      }
+      const inPlace = into !== undefined && this.backend.info.name !== 'wasm' && into.labels.buffer instanceof SharedArrayBuffer && into.minDist2.buffer instanceof SharedArrayBuffer;
+      const labels: I32 = inPlace
+        ? { buffer: into.labels.buffer as SharedArrayBuffer, byteOffset: into.labels.byteOffset, length: src.rows, kind: 'i32' }
+        : this.#alloc(regions, 'i32', src.rows);
+      const minDist2: F64 = inPlace
+        ? { buffer: into.minDist2.buffer as SharedArrayBuffer, byteOffset: into.minDist2.byteOffset, length: src.rows, kind: 'f64' }
+        : this.#alloc(regions, 'f64', src.rows);
       const sums: F64 = this.#alloc(regions, 'f64', nBlocks * k * src.cols);
       const counts: F64 = this.#alloc(regions, 'f64', nBlocks * k);
       this.#view(sums).fill(0);
@@ -373,9 +389,22 @@ export class Engine {
       const parts = await this.#dispatch('kmeans', tasks, src.rows * k * src.cols, opts.signal);
       let inertia = 0;
       for (const p of parts) for (const v of p) inertia += v;
+      let outLabels: Int32Array;
+      let outD2: Float64Array;
+      if (into) {
+        if (!inPlace) {
+          into.labels.set(this.#view(labels));
+          into.minDist2.set(this.#view(minDist2));
+        }
+        outLabels = into.labels;
+        outD2 = into.minDist2;
+      } else {
+        outLabels = this.#take(labels, regions);
+        outD2 = this.#take(minDist2, regions);
+      }
       return {
-        labels: this.#take(labels, regions),
-        minDist2: this.#take(minDist2, regions),
+        labels: outLabels,
+        minDist2: outD2,
         sums: sumBlocks(this.#view(sums), nBlocks, k * src.cols),
         counts: sumBlocks(this.#view(counts), nBlocks, k),
         inertia,

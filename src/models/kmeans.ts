@@ -274,9 +274,12 @@ async function lloyd(
   let strict = false;
   let converged = false;
   let it = 0;
+  // Two output sets, alternating: this step's labels are compared with the previous step's.
+  const n = x.rows;
+  const outputs = [0, 1].map(() => ({ labels: new Int32Array(new SharedArrayBuffer(n * 4)), minDist2: new Float64Array(new SharedArrayBuffer(n * 8)) }));
   for (; it < maxIter; it++) {
     const c32 = Float32Array.from(centers);
-    const step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, { signal: opts.signal });
+    const step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, { signal: opts.signal, into: outputs[it % 2] });
     history.push(step.inertia);
     const sums = step.sums.slice();
     const counts = step.counts.slice();

@@ -221,3 +221,22 @@ describe('self-similarity computes one triangle and mirrors it', () => {
     }
   });
 });
+
+describe('kmeansStep into caller-owned outputs', () => {
+  it('fills SharedArrayBuffer-backed or plain outputs with the same labels and distances', async () => {
+    const e = await engine({ threads: 2, inlineWork: 0 });
+    const x = mat(3000, 5, randomF32(15000, 61));
+    const c = mat(3, 5, randomF32(15, 62));
+    const want = await e.kmeansStep(x, c, null);
+    const shared = { labels: new Int32Array(new SharedArrayBuffer(3000 * 4)), minDist2: new Float64Array(new SharedArrayBuffer(3000 * 8)) };
+    const plain = { labels: new Int32Array(3000), minDist2: new Float64Array(3000) };
+    for (const into of [shared, plain]) {
+      const got = await e.kmeansStep(x, c, null, { into });
+      expect(got.labels).toBe(into.labels);
+      expect(Array.from(into.labels)).toEqual(Array.from(want.labels));
+      expect(Array.from(into.minDist2)).toEqual(Array.from(want.minDist2));
+      expect(got.inertia).toBe(want.inertia);
+    }
+    await expectCode(e.kmeansStep(x, c, null, { into: { labels: new Int32Array(2), minDist2: new Float64Array(2) } }), 'SHAPE_MISMATCH', /3000 values each/);
+  });
+});
