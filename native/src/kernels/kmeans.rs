@@ -108,6 +108,9 @@ unsafe fn scalar_gemm(
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn kmeans_step_f32_avx2(a: KmeansArgs<'_>) -> f64 {
+    if a.k >= 1 && a.k <= small_k::MAX_K {
+        return unsafe { small_k::step(a) };
+    }
     unsafe { body::<Lanes>(a, similarity_tile_f32_avx2) }
 }
 
@@ -115,5 +118,249 @@ pub unsafe fn kmeans_step_f32_avx2(a: KmeansArgs<'_>) -> f64 {
 /// The CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 pub unsafe fn kmeans_step_f32_avx512(a: KmeansArgs<'_>) -> f64 {
+    // Small k runs the 256-bit micro-kernel (AVX2 + FMA, which this level implies); no 512-bit variant,
+    // since there is no AVX-512 machine here to measure or test one on. Its dots equal the GEMM's
+    // bit for bit, so the level does not change results.
+    if a.k >= 1 && a.k <= small_k::MAX_K {
+        return unsafe { small_k::step(a) };
+    }
     unsafe { body::<Lanes>(a, similarity_tile_f32_avx512) }
+}
+
+/// Assignment for k ≤ 32 without the GEMM: the centroids are transposed once per call into a
+/// cols × W panel (W = k rounded up to 8, zero columns after k), and MR rows at a time run, for each
+/// depth p, a broadcast of x[r,p] FMA'd against the NB ymm registers holding c[·,p]. Each dot is thus
+/// one hardware-FMA chain from +0 in depth order, restarted every DEPTH_BLOCK elements with the block
+/// results added in f32: exactly the arithmetic of `similarity`'s GEMM (faer's microkernels and their
+/// replica), so labels, distances, sums and inertia equal `body`'s bit for bit. The per-row f64
+/// argmin keeps the same (xn − 2·dot) + ‖c‖² and its first-strict-minimum rule.
+#[cfg(target_arch = "x86_64")]
+mod small_k {
+    use super::scratch::{self, Scratch};
+    use super::KmeansArgs;
+    use crate::kernels::reduce::{Lanes, Reduce};
+    use std::arch::x86_64::*;
+
+    pub const MAX_K: usize = 32;
+    /// `similarity`'s DEPTH_BLOCK: faer's chains restart every this many depth elements.
+    const DEPTH_BLOCK: usize = 512;
+
+    /// # Safety
+    /// AVX2 and FMA; 1 ≤ k ≤ MAX_K.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn step(a: KmeansArgs<'_>) -> f64 {
+        unsafe {
+            match a.k.div_ceil(8) {
+                1 => run::<8, 1>(a),
+                2 => run::<6, 2>(a),
+                3 => run::<4, 3>(a),
+                _ => run::<3, 4>(a),
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn run<const MR: usize, const NB: usize>(a: KmeansArgs<'_>) -> f64 {
+        let KmeansArgs { x, rows, cols, centroids, k, weights, labels, min_dist2, sums, counts } = a;
+        if rows == 0 {
+            return 0.0;
+        }
+        let w8 = NB * 8;
+        // Panel cols × W (zero beyond k), then W norms (+∞ beyond k: those lanes never win).
+        let mut panel_buf = Scratch::take(&scratch::KMEANS_DOTS, cols * w8);
+        let panel = panel_buf.slice(cols * w8);
+        for p in 0..cols {
+            for c in 0..w8 {
+                panel[p * w8 + c] = if c < k { centroids[c * cols + p] } else { 0.0 };
+            }
+        }
+        let mut cn_buf = Scratch::take(&scratch::KMEANS_F64, w8);
+        let cn = cn_buf.slice(w8);
+        for (c, n) in cn.iter_mut().enumerate() {
+            *n = if c < k { Lanes::sumsq(&centroids[c * cols..(c + 1) * cols]) } else { f64::INFINITY };
+        }
+        // Rows are taken BLOCK at a time: their dots, then every label, then the dependent exact
+        // distances and sums. With the labels known first, the loads of the chosen centroid rows and
+        // sums rows no longer wait on each row's argmin in turn.
+        const BLOCK: usize = 96;
+        let mut dots = [0.0f32; BLOCK * 32];
+        let mut best = [0usize; BLOCK];
+        let mut inertia = 0.0f64;
+        let mut r0 = 0;
+        while r0 < rows {
+            let rb = (rows - r0).min(BLOCK);
+            let mut i = 0;
+            while i < rb {
+                let mr = if rb - i >= MR { MR } else { 1 };
+                unsafe {
+                    let (xp, dp) = (x.as_ptr().add((r0 + i) * cols), dots.as_mut_ptr().add(i * w8));
+                    if mr == MR {
+                        tile::<MR, NB>(xp, cols, panel.as_ptr(), dp);
+                    } else {
+                        tile::<1, NB>(xp, cols, panel.as_ptr(), dp);
+                    }
+                }
+                i += mr;
+            }
+            for (i, b) in best.iter_mut().enumerate().take(rb) {
+                let row = r0 + i;
+                let xn = Lanes::sumsq(&x[row * cols..(row + 1) * cols]);
+                *b = unsafe { argmin::<NB>(xn, dots.as_ptr().add(i * w8), cn.as_ptr()) };
+            }
+            for (i, &b) in best.iter().enumerate().take(rb) {
+                let row = r0 + i;
+                let xr = &x[row * cols..(row + 1) * cols];
+                let w = weights.map_or(1.0, |w| w[row] as f64);
+                let exact =
+                    Lanes::dist2_accumulate(xr, &centroids[b * cols..(b + 1) * cols], w, &mut sums[b * cols..(b + 1) * cols]);
+                labels[row] = b as i32;
+                min_dist2[row] = exact;
+                counts[b] += w;
+                inertia += w * exact;
+            }
+            r0 += rb;
+        }
+        inertia
+    }
+
+    /// dots[r * W + c] = x[r,:]·c[c,:] for R rows (row stride `cols`) and the W panel columns.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn tile<const R: usize, const NB: usize>(x: *const f32, cols: usize, panel: *const f32, dots: *mut f32) {
+        let w8 = NB * 8;
+        let mut d0 = 0;
+        while d0 < cols {
+            let dl = (cols - d0).min(DEPTH_BLOCK);
+            let mut acc = [[_mm256_setzero_ps(); NB]; R];
+            unsafe {
+                for p in d0..d0 + dl {
+                    let cp = panel.add(p * w8);
+                    let cv: [__m256; NB] = std::array::from_fn(|j| _mm256_loadu_ps(cp.add(8 * j)));
+                    for (r, accr) in acc.iter_mut().enumerate() {
+                        let xv = _mm256_broadcast_ss(&*x.add(r * cols + p));
+                        for j in 0..NB {
+                            accr[j] = _mm256_fmadd_ps(xv, cv[j], accr[j]);
+                        }
+                    }
+                }
+                for (r, accr) in acc.iter().enumerate() {
+                    for j in 0..NB {
+                        let o = dots.add(r * w8 + 8 * j);
+                        let v = if d0 == 0 { accr[j] } else { _mm256_add_ps(_mm256_loadu_ps(o), accr[j]) };
+                        _mm256_storeu_ps(o, v);
+                    }
+                }
+            }
+            d0 += dl;
+        }
+    }
+
+    /// `Reduce::argmin_dist` over W lanes (padding lanes have ‖c‖² = +∞, so they never win): the
+    /// smallest non-NaN (xn − 2·dot) + cn, then the first lane holding it; 0 when none is below +∞.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn argmin<const NB: usize>(xn: f64, dots: *const f32, cn: *const f64) -> usize {
+        let (xnv, m2) = (_mm256_set1_pd(xn), _mm256_set1_pd(-2.0));
+        let mut m = _mm256_set1_pd(f64::INFINITY);
+        // Two f64 quads per 8 lanes; NB ≤ 4.
+        let mut dv = [_mm256_setzero_pd(); 8];
+        unsafe {
+            for (q, d) in dv.iter_mut().enumerate().take(2 * NB) {
+                let dot = _mm256_cvtps_pd(_mm_loadu_ps(dots.add(4 * q)));
+                *d = _mm256_add_pd(_mm256_fmadd_pd(m2, dot, xnv), _mm256_loadu_pd(cn.add(4 * q)));
+                // min_pd(a, b) returns b unless a < b: a NaN lane leaves m as it was.
+                m = _mm256_min_pd(*d, m);
+            }
+        }
+        let t = _mm256_min_pd(m, _mm256_permute2f128_pd::<1>(m, m));
+        let m = _mm256_min_pd(t, _mm256_permute_pd::<0b0101>(t));
+        if !(_mm256_cvtsd_f64(m) < f64::INFINITY) {
+            return 0;
+        }
+        let mut mask = 0u32;
+        for (q, d) in dv.iter().enumerate().take(2 * NB) {
+            mask |= (_mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(*d, m)) as u32) << (4 * q);
+        }
+        mask.trailing_zeros() as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rng(seed: u64) -> impl FnMut() -> f32 {
+        let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
+        move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        }
+    }
+
+    type Out = (Vec<i32>, Vec<f64>, Vec<f64>, Vec<f64>, f64);
+
+    fn run(f: &dyn Fn(KmeansArgs<'_>) -> f64, x: &[f32], rows: usize, cols: usize, c: &[f32], k: usize, w: Option<&[f32]>) -> Out {
+        let (mut l, mut d, mut s, mut n) = (vec![-7; rows], vec![f64::NAN; rows], vec![0.5; k * cols], vec![0.25; k]);
+        let inertia = f(KmeansArgs {
+            x,
+            rows,
+            cols,
+            centroids: c,
+            k,
+            weights: w,
+            labels: &mut l,
+            min_dist2: &mut d,
+            sums: &mut s,
+            counts: &mut n,
+        });
+        (l, d, s, n, inertia)
+    }
+
+    fn bits(o: &Out) -> (Vec<i32>, Vec<u64>, Vec<u64>, Vec<u64>, u64) {
+        let b = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        (o.0.clone(), b(&o.1), b(&o.2), b(&o.3), o.4.to_bits())
+    }
+
+    /// The small-k micro-kernel gives exactly what the GEMM path gives: labels, distances, sums,
+    /// counts and inertia, over every k it takes, depths across the 512 block, row tails, ties
+    /// (duplicated centroids, quantised data) and non-finite values.
+    #[test]
+    fn small_k_equals_the_gemm_path_bitwise() {
+        assert!(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"));
+        let mut r = rng(3);
+        for &cols in &[1usize, 2, 3, 7, 8, 16, 32, 33, 100, 512, 513, 1100] {
+            for k in 1..=small_k::MAX_K {
+                if cols > 100 && k % 5 != 1 {
+                    continue;
+                }
+                for case in 0..3 {
+                    let rows = [1usize, 13, 203][case] + k % 4;
+                    let quant = case == 1;
+                    let mut x: Vec<f32> = (0..rows * cols)
+                        .map(|_| if quant { (r() * 3.0).round() } else { r() })
+                        .collect();
+                    let mut c: Vec<f32> = (0..k * cols).map(|_| if quant { (r() * 3.0).round() } else { r() }).collect();
+                    if k > 2 {
+                        let (a, b) = c.split_at_mut(cols);
+                        b[cols..2 * cols].copy_from_slice(a);
+                    }
+                    if case == 2 && rows > 10 {
+                        x[5 * cols] = f32::NAN;
+                        x[7 * cols] = f32::INFINITY;
+                        x[9 * cols] = -f32::INFINITY;
+                        x[10 * cols] = f32::MAX;
+                    }
+                    let w: Vec<f32> = (0..rows).map(|i| (i % 5) as f32 * 0.5).collect();
+                    for wt in [None, Some(&w[..])] {
+                        let gemm = run(&|a| unsafe { body::<Lanes>(a, similarity_tile_f32_avx2) }, &x, rows, cols, &c, k, wt);
+                        let small = run(&|a| unsafe { kmeans_step_f32_avx2(a) }, &x, rows, cols, &c, k, wt);
+                        assert_eq!(bits(&small), bits(&gemm), "cols={cols} k={k} case={case} weights={}", wt.is_some());
+                    }
+                }
+            }
+        }
+    }
 }
