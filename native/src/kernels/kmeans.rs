@@ -133,7 +133,8 @@ pub unsafe fn kmeans_step_f32_avx512(a: KmeansArgs<'_>) -> f64 {
 /// one hardware-FMA chain from +0 in depth order, restarted every DEPTH_BLOCK elements with the block
 /// results added in f32: exactly the arithmetic of `similarity`'s GEMM (faer's microkernels and their
 /// replica), so labels, distances, sums and inertia equal `body`'s bit for bit. The per-row f64
-/// argmin keeps the same (xn − 2·dot) + ‖c‖² and its first-strict-minimum rule.
+/// argmin keeps the same (xn − 2·dot) + ‖c‖² and its first-strict-minimum rule (run 8 rows at a time,
+/// a row per lane, over a transposed copy of the block's dots).
 #[cfg(target_arch = "x86_64")]
 mod small_k {
     use super::scratch::{self, Scratch};
@@ -175,8 +176,12 @@ mod small_k {
                 panel[p * w8 + c] = if c < k { centroids[c * cols + p] } else { 0.0 };
             }
         }
-        let mut cn_buf = Scratch::take(&scratch::KMEANS_F64, w8);
-        let cn = cn_buf.slice(w8);
+        // W norms, then the k centroid rows widened to f64 (exact) for the distance pass.
+        let mut f64_buf = Scratch::take(&scratch::KMEANS_F64, w8 + k * cols);
+        let (cn, c64) = f64_buf.slice(w8 + k * cols).split_at_mut(w8);
+        for (d, &v) in c64.iter_mut().zip(centroids) {
+            *d = v as f64;
+        }
         for (c, n) in cn.iter_mut().enumerate() {
             *n = if c < k { Lanes::sumsq(&centroids[c * cols..(c + 1) * cols]) } else { f64::INFINITY };
         }
@@ -185,7 +190,9 @@ mod small_k {
         // sums rows no longer wait on each row's argmin in turn.
         const BLOCK: usize = 96;
         let mut dots = [0.0f32; BLOCK * 32];
-        let mut best = [0usize; BLOCK];
+        let mut best = [0i32; BLOCK];
+        let mut dt = [0.0f32; BLOCK * 32];
+        let mut xn = [0.0f64; BLOCK];
         let mut inertia = 0.0f64;
         let mut r0 = 0;
         while r0 < rows {
@@ -203,25 +210,160 @@ mod small_k {
                 }
                 i += mr;
             }
-            for (i, b) in best.iter_mut().enumerate().take(rb) {
-                let row = r0 + i;
-                let xn = Lanes::sumsq(&x[row * cols..(row + 1) * cols]);
-                *b = unsafe { argmin::<NB>(xn, dots.as_ptr().add(i * w8), cn.as_ptr()) };
+            for (i, v) in xn.iter_mut().enumerate().take(rb) {
+                *v = Lanes::sumsq(&x[(r0 + i) * cols..(r0 + i + 1) * cols]);
             }
-            for (i, &b) in best.iter().enumerate().take(rb) {
-                let row = r0 + i;
-                let xr = &x[row * cols..(row + 1) * cols];
-                let w = weights.map_or(1.0, |w| w[row] as f64);
-                let exact =
-                    Lanes::dist2_accumulate(xr, &centroids[b * cols..(b + 1) * cols], w, &mut sums[b * cols..(b + 1) * cols]);
-                labels[row] = b as i32;
-                min_dist2[row] = exact;
-                counts[b] += w;
-                inertia += w * exact;
+            // Rows of a partial last group of 8 hold stale dots and norms: computed, never used.
+            let rb8 = rb.div_ceil(8) * 8;
+            unsafe {
+                for ib in (0..rb8).step_by(8) {
+                    for cb in (0..w8).step_by(8) {
+                        transpose8(dots.as_ptr().add(ib * w8 + cb), w8, dt.as_mut_ptr().add(cb * BLOCK + ib), BLOCK);
+                    }
+                }
+                for ib in (0..rb8).step_by(8) {
+                    argmin8(xn.as_ptr().add(ib), dt.as_ptr().add(ib), BLOCK, cn, k, best.as_mut_ptr().add(ib));
+                }
+            }
+            match weights {
+                None => {
+                    for (i, &b) in best.iter().enumerate().take(rb) {
+                        let (row, b) = (r0 + i, b as usize);
+                        let (xr, cr) = (&x[row * cols..(row + 1) * cols], &c64[b * cols..(b + 1) * cols]);
+                        // w = 1: w·x = x exactly, so the sums take x as is.
+                        min_dist2[row] = unsafe { dist2_accumulate::<false>(xr, cr, 1.0, &mut sums[b * cols..(b + 1) * cols]) };
+                        labels[row] = b as i32;
+                        counts[b] += 1.0;
+                    }
+                    // The same sequential sum as Σ w·d with w = 1 (1·d = d).
+                    for &d in &min_dist2[r0..r0 + rb] {
+                        inertia += d;
+                    }
+                }
+                Some(wt) => {
+                    for (i, &b) in best.iter().enumerate().take(rb) {
+                        let (row, b) = (r0 + i, b as usize);
+                        let (xr, cr) = (&x[row * cols..(row + 1) * cols], &c64[b * cols..(b + 1) * cols]);
+                        let w = wt[row] as f64;
+                        min_dist2[row] = unsafe { dist2_accumulate::<true>(xr, cr, w, &mut sums[b * cols..(b + 1) * cols]) };
+                        labels[row] = b as i32;
+                        counts[b] += w;
+                    }
+                    for (&d, &w) in min_dist2[r0..r0 + rb].iter().zip(&wt[r0..r0 + rb]) {
+                        inertia += w as f64 * d;
+                    }
+                }
             }
             r0 += rb;
         }
         inertia
+    }
+
+    /// out[c * ldo + r] = a[r * lda + c] for an 8 × 8 block.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn transpose8(a: *const f32, lda: usize, out: *mut f32, ldo: usize) {
+        unsafe {
+            let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(a.add(i * lda)));
+            let t0 = _mm256_unpacklo_ps(r[0], r[1]);
+            let t1 = _mm256_unpackhi_ps(r[0], r[1]);
+            let t2 = _mm256_unpacklo_ps(r[2], r[3]);
+            let t3 = _mm256_unpackhi_ps(r[2], r[3]);
+            let t4 = _mm256_unpacklo_ps(r[4], r[5]);
+            let t5 = _mm256_unpackhi_ps(r[4], r[5]);
+            let t6 = _mm256_unpacklo_ps(r[6], r[7]);
+            let t7 = _mm256_unpackhi_ps(r[6], r[7]);
+            let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+            let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+            let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+            let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+            let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+            let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+            let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+            let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+            let o = [
+                _mm256_permute2f128_ps::<0x20>(u0, u4),
+                _mm256_permute2f128_ps::<0x20>(u1, u5),
+                _mm256_permute2f128_ps::<0x20>(u2, u6),
+                _mm256_permute2f128_ps::<0x20>(u3, u7),
+                _mm256_permute2f128_ps::<0x31>(u0, u4),
+                _mm256_permute2f128_ps::<0x31>(u1, u5),
+                _mm256_permute2f128_ps::<0x31>(u2, u6),
+                _mm256_permute2f128_ps::<0x31>(u3, u7),
+            ];
+            for (i, v) in o.iter().enumerate() {
+                _mm256_storeu_ps(out.add(i * ldo), *v);
+            }
+        }
+    }
+
+    /// `Reduce::argmin_dist` for 8 rows at once, one row per f64 lane: the scan over c < k of
+    /// (xn − 2·dot) + cn[c] keeping the first strict improvement (a NaN never improves; index 0 when
+    /// nothing is below +∞), exactly the sequential scan, lane by lane. dt[c * ld + r] = row r's dot.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn argmin8(xn: *const f64, dt: *const f32, ld: usize, cn: &[f64], k: usize, best: *mut i32) {
+        unsafe {
+            let (xa, xb) = (_mm256_loadu_pd(xn), _mm256_loadu_pd(xn.add(4)));
+            let m2 = _mm256_set1_pd(-2.0);
+            let inf = _mm256_set1_pd(f64::INFINITY);
+            let (mut ba, mut bb) = (inf, inf);
+            let (mut ia, mut ib) = (_mm256_setzero_pd(), _mm256_setzero_pd());
+            let mut cv = _mm256_setzero_pd();
+            let one = _mm256_set1_pd(1.0);
+            for (c, &n) in cn.iter().enumerate().take(k) {
+                let p = dt.add(c * ld);
+                let nv = _mm256_set1_pd(n);
+                let da = _mm256_add_pd(_mm256_fmadd_pd(m2, _mm256_cvtps_pd(_mm_loadu_ps(p)), xa), nv);
+                let db = _mm256_add_pd(_mm256_fmadd_pd(m2, _mm256_cvtps_pd(_mm_loadu_ps(p.add(4))), xb), nv);
+                let la = _mm256_cmp_pd::<_CMP_LT_OQ>(da, ba);
+                let lb = _mm256_cmp_pd::<_CMP_LT_OQ>(db, bb);
+                ba = _mm256_blendv_pd(ba, da, la);
+                bb = _mm256_blendv_pd(bb, db, lb);
+                ia = _mm256_blendv_pd(ia, cv, la);
+                ib = _mm256_blendv_pd(ib, cv, lb);
+                cv = _mm256_add_pd(cv, one);
+            }
+            _mm_storeu_si128(best as *mut __m128i, _mm256_cvttpd_epi32(ia));
+            _mm_storeu_si128(best.add(4) as *mut __m128i, _mm256_cvttpd_epi32(ib));
+        }
+    }
+
+    /// `reduce`'s `Lanes::dist2_accumulate` with the centroid row already in f64 (the same values, the
+    /// same lanes and order, so the same result bit for bit); `WEIGHTED` false skips the exact 1·x.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn dist2_accumulate<const WEIGHTED: bool>(x: &[f32], c: &[f64], w: f64, sums: &mut [f64]) -> f64 {
+        let n = x.len().min(c.len()).min(sums.len());
+        let (p, q, o) = (x.as_ptr(), c.as_ptr(), sums.as_mut_ptr());
+        let wv = _mm256_set1_pd(w);
+        let z = _mm256_setzero_pd();
+        let (mut a0, mut a1) = (z, z);
+        let mut i = 0;
+        // SAFETY: every access covers 4 elements below n, which all three slices have.
+        unsafe {
+            while i + 8 <= n {
+                let (x0, x1) = (_mm256_cvtps_pd(_mm_loadu_ps(p.add(i))), _mm256_cvtps_pd(_mm_loadu_ps(p.add(i + 4))));
+                let d0 = _mm256_sub_pd(x0, _mm256_loadu_pd(q.add(i)));
+                let d1 = _mm256_sub_pd(x1, _mm256_loadu_pd(q.add(i + 4)));
+                a0 = _mm256_fmadd_pd(d0, d0, a0);
+                a1 = _mm256_fmadd_pd(d1, d1, a1);
+                let (y0, y1) = if WEIGHTED { (_mm256_mul_pd(wv, x0), _mm256_mul_pd(wv, x1)) } else { (x0, x1) };
+                _mm256_storeu_pd(o.add(i), _mm256_add_pd(_mm256_loadu_pd(o.add(i)), y0));
+                _mm256_storeu_pd(o.add(i + 4), _mm256_add_pd(_mm256_loadu_pd(o.add(i + 4)), y1));
+                i += 8;
+            }
+        }
+        // hsum(a0, a1, 0, 0) of `reduce`, term for term.
+        let s4 = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(z, z));
+        let t = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
+        let mut s = _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+        for t in i..n {
+            let d = x[t] as f64 - c[t];
+            s += d * d;
+            sums[t] += if WEIGHTED { w * x[t] as f64 } else { x[t] as f64 };
+        }
+        s
     }
 
     /// dots[r * W + c] = x[r,:]·c[c,:] for R rows (row stride `cols`) and the W panel columns.
@@ -254,35 +396,6 @@ mod small_k {
             }
             d0 += dl;
         }
-    }
-
-    /// `Reduce::argmin_dist` over W lanes (padding lanes have ‖c‖² = +∞, so they never win): the
-    /// smallest non-NaN (xn − 2·dot) + cn, then the first lane holding it; 0 when none is below +∞.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn argmin<const NB: usize>(xn: f64, dots: *const f32, cn: *const f64) -> usize {
-        let (xnv, m2) = (_mm256_set1_pd(xn), _mm256_set1_pd(-2.0));
-        let mut m = _mm256_set1_pd(f64::INFINITY);
-        // Two f64 quads per 8 lanes; NB ≤ 4.
-        let mut dv = [_mm256_setzero_pd(); 8];
-        unsafe {
-            for (q, d) in dv.iter_mut().enumerate().take(2 * NB) {
-                let dot = _mm256_cvtps_pd(_mm_loadu_ps(dots.add(4 * q)));
-                *d = _mm256_add_pd(_mm256_fmadd_pd(m2, dot, xnv), _mm256_loadu_pd(cn.add(4 * q)));
-                // min_pd(a, b) returns b unless a < b: a NaN lane leaves m as it was.
-                m = _mm256_min_pd(*d, m);
-            }
-        }
-        let t = _mm256_min_pd(m, _mm256_permute2f128_pd::<1>(m, m));
-        let m = _mm256_min_pd(t, _mm256_permute_pd::<0b0101>(t));
-        if !(_mm256_cvtsd_f64(m) < f64::INFINITY) {
-            return 0;
-        }
-        let mut mask = 0u32;
-        for (q, d) in dv.iter().enumerate().take(2 * NB) {
-            mask |= (_mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(*d, m)) as u32) << (4 * q);
-        }
-        mask.trailing_zeros() as usize
     }
 }
 
