@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/engine.js';
 import { buildApp } from '../../src/server/app.js';
+import { encodeNpy } from '../../src/data/npy.js';
 import { randomF32 } from '../helpers/rng.js';
 
 const dataDir = () => mkdtempSync(join(tmpdir(), 'quiver-svc-'));
@@ -34,22 +35,29 @@ describe('service', () => {
     const engine = await createEngine({ threads: 1 });
     const app = await buildApp({ engine, dataDir: dataDir(), maxActive: 1, maxQueued: 2 });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    // One request computes and two may wait: a burst of 12 must see 503s.
+    // One request computes and two may wait: a burst of 12 must see 503s. Binary bodies keep parsing off the
+    // event loop's critical path, so what is measured is /health while the pool is busy.
     try {
-      const n = 1500;
-      const rows = Array.from({ length: n }, (_, i) => Array.from(randomF32(48, i)));
-      const body = JSON.stringify({ queries: rows, k: 10 });
-      const burst = Array.from({ length: 12 }, () =>
-        fetch(`${url}/v1/topk`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(120_000) }),
-      );
-      // While the burst is in flight, /health must answer quickly (it never waits for compute).
-      await new Promise((r) => setTimeout(r, 50));
+      const rows = engine.info().backend === 'js' ? 1500 : 5000;
+      const body = Buffer.from(encodeNpy(randomF32(rows * 128, 3), [rows, 128]));
+      let pending = 0;
+      const burst = Array.from({ length: 12 }, () => {
+        pending++;
+        return fetch(`${url}/v1/topk?k=10`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-npy' },
+          body,
+          signal: AbortSignal.timeout(120_000),
+        }).finally(() => pending--);
+      });
+      await new Promise((r) => setTimeout(r, 30));
       const healthTimes: number[] = [];
-      for (let i = 0; i < 5; i++) {
+      for (let i = 0; i < 20 && pending > 0; i++) {
         const t0 = performance.now();
         const h = await fetch(`${url}/health`);
         healthTimes.push(performance.now() - t0);
         expect(h.status).toBe(200);
+        await new Promise((r) => setTimeout(r, 5));
       }
       const responses = await Promise.all(burst);
       const statuses = responses.map((r) => r.status);
@@ -58,7 +66,9 @@ describe('service', () => {
       expect(busy.length).toBeGreaterThanOrEqual(1);
       expect(busy[0]!.headers.get('retry-after')).toBe('1');
       expect(await busy[0]!.json()).toMatchObject({ code: 'OVERLOADED', message: expect.stringMatching(/busy/) });
-      expect(Math.min(...healthTimes)).toBeLessThan(50);
+      expect(healthTimes.length).toBeGreaterThan(0);
+      healthTimes.sort((a, b) => a - b);
+      expect(healthTimes[Math.floor(healthTimes.length / 2)]).toBeLessThan(50);
     } finally {
       await app.close();
       await engine.close();
