@@ -14,8 +14,16 @@ import { QuiverError } from '../errors.js';
 import { Pool, defaultThreads, validateThreads } from '../pool/pool.js';
 import { runTask } from '../pool/run-task.js';
 import type { F32, F64, I32, TaskMap, TaskName } from '../pool/tasks.js';
-import type { BackendChoice, Matrix, Metric, TopKResult } from '../types.js';
+import type { BackendChoice, CsrMatrix, Matrix, Metric, TopKResult } from '../types.js';
 import { checkFinite, checkMatrix, checkPositiveInt, checkSameCols, checkVector } from './validate.js';
+import type { Interactions } from '../data/ratings.js';
+import type { KMeansModel, KMeansOptions } from '../models/kmeans.js';
+import type { LinearModel, LinearRegressionOptions } from '../models/linear.js';
+import type { LogisticModel, LogisticRegressionOptions } from '../models/logistic.js';
+import type { RecommenderKind } from '../models/recommender.js';
+import type { AnyRecommender, RecommenderOptions } from '../models/recommenders.js';
+import type { CsrInput, RowSpan, SparseScoreOptions, SparseSimilarityOptions, StagedCsr } from './sparse.js';
+import { checkCsr } from '../data/csr.js';
 
 export interface EngineOptions {
   /** Kernel backend: 'auto' (default, or QUIVER_BACKEND) picks native when it loads, else wasm. */
@@ -495,7 +503,7 @@ export class Engine {
   // ---------------------------------------------------------------- models (src/models): thin entry points
 
   /** Fits KMeans (k-means++, random or given centroids; nInit, maxIter, tol, seed, sampleWeight). */
-  async kmeans(x: Matrix, opts: import('../models/kmeans.js').KMeansOptions): Promise<import('../models/kmeans.js').KMeansModel> {
+  async kmeans(x: Matrix, opts: KMeansOptions): Promise<KMeansModel> {
     const { fitKMeans } = await import('../models/kmeans.js');
     return fitKMeans(this, x, opts);
   }
@@ -504,8 +512,8 @@ export class Engine {
   async linearRegression(
     x: Matrix,
     y: Float32Array | Float64Array,
-    opts: import('../models/linear.js').LinearRegressionOptions = {},
-  ): Promise<import('../models/linear.js').LinearModel> {
+    opts: LinearRegressionOptions = {},
+  ): Promise<LinearModel> {
     const { fitLinearRegression } = await import('../models/linear.js');
     return fitLinearRegression(this, x, y, opts);
   }
@@ -514,8 +522,8 @@ export class Engine {
   async logisticRegression(
     x: Matrix,
     y: Float32Array | Float64Array,
-    opts: import('../models/logistic.js').LogisticRegressionOptions = {},
-  ): Promise<import('../models/logistic.js').LogisticModel> {
+    opts: LogisticRegressionOptions = {},
+  ): Promise<LogisticModel> {
     const { fitLogisticRegression } = await import('../models/logistic.js');
     return fitLogisticRegression(this, x, y, opts);
   }
@@ -523,8 +531,7 @@ export class Engine {
   // ---------------------------------------------------------------- sparse kernels (ratings, recommendation)
 
   /** Copies a CSR matrix into shared regions once (validated); pass it to many sparse calls, then `release()` it. */
-  async stageCsr(m: import('../types.js').CsrMatrix, name = 'matrix'): Promise<import('./sparse.js').StagedCsr> {
-    const { checkCsr } = await import('../data/csr.js');
+  async stageCsr(m: CsrMatrix, name = 'matrix'): Promise<StagedCsr> {
     checkCsr(m, name);
     const regions: SharedRegion[] = [];
     const r = this.#copyCsr(regions, m);
@@ -549,7 +556,7 @@ export class Engine {
     };
   }
 
-  #copyCsr(regions: SharedRegion[], m: import('../types.js').CsrMatrix): { rows: number; cols: number; nnz: number; indptr: I32; indices: I32; data: F32 } {
+  #copyCsr(regions: SharedRegion[], m: CsrMatrix): { rows: number; cols: number; nnz: number; indptr: I32; indices: I32; data: F32 } {
     const nnz = m.indptr[m.rows]!;
     const indptr = this.#alloc(regions, 'i32', m.rows + 1);
     const indices = this.#alloc(regions, 'i32', nnz);
@@ -560,17 +567,16 @@ export class Engine {
     return { rows: m.rows, cols: m.cols, nnz, indptr, indices, data };
   }
 
-  async #csrInput(regions: SharedRegion[], m: import('./sparse.js').CsrInput, name: string) {
+  async #csrInput(regions: SharedRegion[], m: CsrInput, name: string) {
     if ('staged' in m) {
       if (m.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; stage it again`);
       return m;
     }
-    const { checkCsr } = await import('../data/csr.js');
     checkCsr(m, name);
     return this.#copyCsr(regions, m);
   }
 
-  #span(rows: import('./sparse.js').RowSpan | undefined, total: number): { row0: number; row1: number } {
+  #span(rows: RowSpan | undefined, total: number): { row0: number; row1: number } {
     if (rows === undefined) return { row0: 0, row1: total };
     const { row0, row1 } = rows;
     if (!Number.isInteger(row0) || !Number.isInteger(row1) || row0 < 0 || row1 < row0 || row1 > total) {
@@ -656,9 +662,9 @@ export class Engine {
    * dense rows × cols result; scratch is O(cols) per task.
    */
   async sparseSimilarityTopK(
-    a: import('./sparse.js').CsrInput,
-    b: import('./sparse.js').CsrInput,
-    opts: import('./sparse.js').SparseSimilarityOptions,
+    a: CsrInput,
+    b: CsrInput,
+    opts: SparseSimilarityOptions,
   ): Promise<TopKResult> {
     const requestedK = checkPositiveInt(opts.k, 'k');
     const shrink = opts.shrink ?? 0;
@@ -724,9 +730,9 @@ export class Engine {
    * `n` larger than the columns is clamped (the result's `k`); rows with fewer candidates end in -1 slots.
    */
   async sparseScoreTopN(
-    a: import('./sparse.js').CsrInput,
-    m: import('./sparse.js').CsrInput,
-    opts: import('./sparse.js').SparseScoreOptions,
+    a: CsrInput,
+    m: CsrInput,
+    opts: SparseScoreOptions,
   ): Promise<TopKResult> {
     const requestedN = checkPositiveInt(opts.n, 'n');
     const normalize = opts.normalize ?? 0;
@@ -794,10 +800,10 @@ export class Engine {
 
   /** Fits a recommender (itemknn, userknn, ease, popular) on interactions; see src/models/recommenders.ts. */
   async fitRecommender(
-    kind: import('../models/recommender.js').RecommenderKind,
-    data: import('../data/ratings.js').Interactions,
-    opts: import('../models/recommenders.js').RecommenderOptions = {},
-  ): Promise<import('../models/recommenders.js').AnyRecommender> {
+    kind: RecommenderKind,
+    data: Interactions,
+    opts: RecommenderOptions = {},
+  ): Promise<AnyRecommender> {
     const { fitRecommender } = await import('../models/recommenders.js');
     return fitRecommender(this, kind, data, opts);
   }
