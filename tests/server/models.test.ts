@@ -2,6 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy } from '../../src/data/npy.js';
@@ -60,6 +61,35 @@ describe('model routes', () => {
     const out = parseNpy(npy.rawPayload);
     expect(out.shape).toEqual([3]);
     expect(out.data[2]).toBeCloseTo(0, 4); // 2·0 − 3 + 3
+  });
+
+  it('predicts from an Arrow IPC table of numeric columns, answering Arrow when asked', async () => {
+    const table = tableFromArrays({ a: new Float32Array([1, 10, 0]), b: new Float64Array([1, 0, 3]) });
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/models/${linearId}/predict`,
+      headers: { 'content-type': 'application/vnd.apache.arrow.stream', accept: 'application/vnd.apache.arrow.stream' },
+      payload: Buffer.from(tableToIPC(table, 'stream')),
+    });
+    expect(res.statusCode).toBe(200);
+    const out = Array.from(tableFromIPC(res.rawPayload).getChild('prediction')!.toArray() as Float32Array);
+    // By hand: 2·1 − 1 + 3, 2·10 − 0 + 3, 2·0 − 3 + 3.
+    expect(out.map((v) => Math.round(v * 1e4) / 1e4)).toEqual([4, 23, 0]);
+    const text = tableFromArrays({ a: ['x', 'y'] });
+    const bad = await app.inject({
+      method: 'POST',
+      url: `/v1/models/${linearId}/predict`,
+      headers: { 'content-type': 'application/vnd.apache.arrow.stream' },
+      payload: Buffer.from(tableToIPC(text, 'stream')),
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/only numeric columns/) });
+  });
+
+  it('serves the API documentation UI at /docs', async () => {
+    const res = await app.inject({ method: 'GET', url: '/docs/' });
+    expect([200, 302]).toContain(res.statusCode);
+    if (res.statusCode === 200) expect(res.body).toMatch(/swagger/i);
   });
 
   it('fits logistic and KMeans; predictions are probabilities and cluster indices', async () => {
