@@ -4,8 +4,8 @@
  * It is also the backend of last resort where neither native nor WASM can load (forced only).
  */
 import { QuiverError } from '../errors.js';
-import { allocSab, viewSab } from './memory.js';
-import type { Backend, BackendInfo, ElementKind, Link, SharedRegion, ViewOf } from './types.js';
+import { SabRegions } from './memory.js';
+import type { Backend, BackendInfo, Link } from './types.js';
 import { LINK_SIGMOID } from './types.js';
 
 export function sigmoid(z: number): number {
@@ -21,19 +21,9 @@ function better(s: number, j: number, t: number, i: number): boolean {
   return s > t || (s === t && j < i);
 }
 
-export class JsBackend implements Backend {
+export class JsBackend extends SabRegions implements Backend {
   readonly info: BackendInfo = { name: 'js', simd: 'f64-reference', versions: { node: process.versions.node } };
   readonly init = { name: 'js' as const };
-
-  alloc<K extends ElementKind>(kind: K, length: number): SharedRegion & { kind: K } {
-    return allocSab(kind, length);
-  }
-  free(_region: SharedRegion): void {
-    // Regions are SharedArrayBuffers: the garbage collector frees them.
-  }
-  view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K> {
-    return viewSab(region);
-  }
 
   normalizeRows(x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void {
     for (let i = 0; i < rows; i++) {

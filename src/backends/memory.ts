@@ -23,3 +23,16 @@ export function allocSab<K extends ElementKind>(kind: K, length: number): Shared
 export function viewSab<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K> {
   return viewOf(region.buffer, region.byteOffset, region.kind, region.length);
 }
+
+/** alloc/free/view of the backends whose regions are plain SharedArrayBuffers (native and js). */
+export abstract class SabRegions {
+  alloc<K extends ElementKind>(kind: K, length: number): SharedRegion & { kind: K } {
+    return allocSab(kind, length);
+  }
+  free(_region: SharedRegion): void {
+    // Regions are SharedArrayBuffers: the garbage collector frees them.
+  }
+  view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K> {
+    return viewSab(region);
+  }
+}

@@ -16,8 +16,8 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QuiverError } from '../errors.js';
-import { allocSab, viewSab } from './memory.js';
-import type { Backend, BackendInfo, BackendInit, ElementKind, Link, SharedRegion, ViewOf } from './types.js';
+import { SabRegions } from './memory.js';
+import type { Backend, BackendInfo, BackendInit, Link } from './types.js';
 
 export interface NativeOptions {
   /** 'auto' picks the best instruction set of this CPU once; 'scalar' forces the scalar twins (tests). */
@@ -140,26 +140,17 @@ export async function loadNativeBackend(opts: NativeOptions = {}): Promise<Backe
   });
 }
 
-class NativeBackend implements Backend {
+class NativeBackend extends SabRegions implements Backend {
   readonly info: BackendInfo;
   readonly init: BackendInit = { name: 'native' };
   readonly #k: NativeAddon;
   readonly #isa: number;
 
   constructor(addon: NativeAddon, isa: number, info: BackendInfo) {
+    super();
     this.#k = addon;
     this.#isa = isa;
     this.info = info;
-  }
-
-  alloc<K extends ElementKind>(kind: K, length: number): SharedRegion & { kind: K } {
-    return allocSab(kind, length);
-  }
-  free(_region: SharedRegion): void {
-    // Regions are SharedArrayBuffers: the garbage collector frees them.
-  }
-  view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K> {
-    return viewSab(region);
   }
 
   // Every call is wrapped so callers receive QuiverError (the addon throws "CODE: message | {json}").

@@ -3,7 +3,10 @@
  * backend, and reports the fastest (set it with QUIVER_TILE_ROWS). Tile size never changes results, only speed.
  */
 import type { Command } from 'commander';
-import { intOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
+import { parseBackendChoice } from '../backends/index.js';
+import { createEngine, type EngineInfo } from '../engine/engine.js';
+import { Rng } from '../models/random.js';
+import { intOption, withEngineOptions, type GlobalOptions } from './common.js';
 
 interface Opts extends GlobalOptions {
   queries: number;
@@ -14,14 +17,9 @@ interface Opts extends GlobalOptions {
 }
 
 function seeded(n: number, seed: number): Float32Array {
-  let a = seed >>> 0;
+  const rng = new Rng(seed);
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  }
+  for (let i = 0; i < n; i++) out[i] = rng.next() - 0.5;
   return out;
 }
 
@@ -38,14 +36,13 @@ export function registerTune(program: Command): void {
   ).action(async (opts: Opts) => {
     const q = { rows: opts.queries, cols: opts.dims, data: seeded(opts.queries * opts.dims, 1) };
     const x = { rows: opts.base, cols: opts.dims, data: seeded(opts.base * opts.dims, 2) };
-    const { createEngine } = await import('../engine/engine.js');
+    const backend = opts.backend === undefined ? undefined : parseBackendChoice(opts.backend);
     const results: { tileRows: number | 'auto'; seconds: number; gflops: number }[] = [];
-    let info: ReturnType<Awaited<ReturnType<typeof createEngine>>['info']> | undefined;
+    let info: EngineInfo | undefined;
     const flops = 2 * opts.queries * opts.base * opts.dims;
     for (const tileRows of ['auto', 32, 64, 128, 256, 512, 1024, 2048] as const) {
       if (tileRows !== 'auto' && tileRows > opts.queries) continue;
-      await withEngine({ ...opts }, async () => undefined); // validates --backend/--threads once with a clear error
-      const engine = await createEngine({ backend: opts.backend as never, threads: opts.threads, tileRows: tileRows === 'auto' ? undefined : tileRows });
+      const engine = await createEngine({ backend, threads: opts.threads, tileRows: tileRows === 'auto' ? undefined : tileRows });
       try {
         info ??= engine.info();
         await engine.topK(q, x, { k: opts.k }); // warm-up: starts the workers

@@ -162,7 +162,7 @@ export class Engine {
   /** Copies a matrix into a shared region once; pass the result to many calls, then `release()` it. */
   stage(m: Matrix, name = 'x'): StagedMatrix {
     checkMatrix(m, name);
-    const r = this.backend.alloc('f32', m.rows * m.cols) as F32;
+    const r = this.backend.alloc('f32', m.rows * m.cols);
     this.backend.view(r).set(m.data);
     return new StagedMatrix(m.rows, m.cols, r, this);
   }
@@ -177,13 +177,16 @@ export class Engine {
     return this.backend.view(r);
   }
 
-  /** Input as a region: staged inputs are used as they are; plain ones are copied into a job region. */
-  #input(regions: SharedRegion[], m: MatrixInput, name: string): { region: F32; rows: number; cols: number } {
+  /**
+   * Input as a region: staged inputs are used as they are; plain ones are checked (unless the caller already
+   * did) and copied into a job region.
+   */
+  #input(regions: SharedRegion[], m: MatrixInput, name: string, checked = false): { region: F32; rows: number; cols: number } {
     if (m instanceof StagedMatrix) {
       if (m.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; stage it again`);
       return { region: m.region, rows: m.rows, cols: m.cols };
     }
-    checkMatrix(m, name);
+    if (!checked) checkMatrix(m, name);
     const r = this.#alloc(regions, 'f32', m.rows * m.cols);
     this.#view(r).set(m.data);
     return { region: r, rows: m.rows, cols: m.cols };
@@ -193,6 +196,22 @@ export class Engine {
     const r = this.#alloc(regions, 'f64', v.length);
     this.#view(r).set(v);
     return r;
+  }
+
+  /**
+   * A region for a caller-owned output array: the array itself when workers can write it in place (backed by a
+   * SharedArrayBuffer, on native or js), else a job region whose contents `#deliver` copies back.
+   */
+  #outputRegion<K extends ElementKind>(regions: SharedRegion[], arr: ViewOf<K>, kind: K): SharedRegion & { kind: K } {
+    if (arr.buffer instanceof SharedArrayBuffer && this.backend.info.name !== 'wasm') {
+      return { buffer: arr.buffer, byteOffset: arr.byteOffset, length: arr.length, kind };
+    }
+    return this.#alloc(regions, kind, arr.length);
+  }
+
+  #deliver<K extends ElementKind>(r: SharedRegion & { kind: K }, arr: ViewOf<K>): ViewOf<K> {
+    if (r.buffer !== arr.buffer || r.byteOffset !== arr.byteOffset) arr.set(this.#view(r));
+    return arr;
   }
 
   /** Result arrays leave the engine as ordinary typed arrays the caller owns. */
@@ -255,12 +274,19 @@ export class Engine {
 
   // ---------------------------------------------------------------- similarity and top-k
 
-  async #normalized(regions: SharedRegion[], m: MatrixInput, name: string, signal?: AbortSignal): Promise<{ region: F32; rows: number; cols: number }> {
-    const src = this.#input(regions, m, name);
-    const out = m instanceof StagedMatrix ? this.#alloc(regions, 'f32', src.rows * src.cols) : src.region;
+  /** Normalises the rows of `src` into `out` (which may be `src.region`); returns the norms' region. */
+  async #normalizeInto(regions: SharedRegion[], src: { region: F32; rows: number; cols: number }, out: F32, signal?: AbortSignal): Promise<F32> {
     const norms = this.#alloc(regions, 'f32', src.rows);
     const tasks = this.#rowTiles(src.rows, 256).map((t) => ({ ...t, x: src.region, cols: src.cols, out, norms }));
     await this.#dispatch('normalize', tasks, src.rows * src.cols, signal);
+    return norms;
+  }
+
+  /** A normalised copy of an input; a plain input's job copy is normalised in place. */
+  async #normalized(regions: SharedRegion[], m: MatrixInput, name: string, signal?: AbortSignal): Promise<{ region: F32; rows: number; cols: number }> {
+    const src = this.#input(regions, m, name);
+    const out = m instanceof StagedMatrix ? this.#alloc(regions, 'f32', src.rows * src.cols) : src.region;
+    await this.#normalizeInto(regions, src, out, signal);
     return { region: out, rows: src.rows, cols: src.cols };
   }
 
@@ -270,9 +296,7 @@ export class Engine {
     try {
       const src = this.#input(regions, x, 'x');
       const out = this.#alloc(regions, 'f32', src.rows * src.cols);
-      const norms = this.#alloc(regions, 'f32', src.rows);
-      const tasks = this.#rowTiles(src.rows, 256).map((t) => ({ ...t, x: src.region, cols: src.cols, out, norms }));
-      await this.#dispatch('normalize', tasks, src.rows * src.cols, opts.signal);
+      const norms = await this.#normalizeInto(regions, src, out, opts.signal);
       return { matrix: { rows: src.rows, cols: src.cols, data: this.#take(out, regions) }, norms: this.#take(norms, regions) };
     } finally {
       this.#release(regions);
@@ -298,22 +322,14 @@ export class Engine {
         throw new QuiverError('SHAPE_MISMATCH', `out must be a Float32Array of ${an.rows} × ${bn.rows} = ${cells} values`, { expected: cells });
       }
       // A caller's SharedArrayBuffer-backed `out` is written in place by the workers (like numpy's out=):
-      // no allocation and no page faults for a fresh answer. WASM regions must live in its own memory.
-      const inPlace = given !== undefined && given.buffer instanceof SharedArrayBuffer && this.backend.info.name !== 'wasm';
-      const out: F32 = inPlace
-        ? { buffer: given.buffer as SharedArrayBuffer, byteOffset: given.byteOffset, length: cells, kind: 'f32' }
-        : this.#alloc(regions, 'f32', cells);
+      // no allocation and no page faults for a fresh answer.
+      const out: F32 = given ? this.#outputRegion(regions, given, 'f32') : this.#alloc(regions, 'f32', cells);
       // Self-similarity computes the upper triangle (and diagonal blocks) and mirrors it: half the work.
       // Strips near the top cost more, so there are more of them than threads for the pool to balance.
-      const symmetric = self;
-      const tiles = symmetric && this.#tileRows === undefined ? this.#rowTilesOf(an.rows, Math.max(16, Math.ceil(an.rows / (this.threads * 8)))) : this.#rowTiles(an.rows, 16);
-      const tasks = tiles.map((t) => ({ ...t, a: an.region, b: bn.region, bRows: bn.rows, cols: an.cols, out, symmetric }));
-      await this.#dispatch('similarity', tasks, (an.rows * bn.rows * an.cols) / (symmetric ? 2 : 1), opts.signal);
-      if (given !== undefined) {
-        if (!inPlace) given.set(this.#view(out));
-        return { rows: an.rows, cols: bn.rows, data: given };
-      }
-      return { rows: an.rows, cols: bn.rows, data: this.#take(out, regions) };
+      const tiles = self && this.#tileRows === undefined ? this.#rowTilesOf(an.rows, Math.max(16, Math.ceil(an.rows / (this.threads * 8)))) : this.#rowTiles(an.rows, 16);
+      const tasks = tiles.map((t) => ({ ...t, a: an.region, b: bn.region, bRows: bn.rows, cols: an.cols, out, symmetric: self }));
+      await this.#dispatch('similarity', tasks, (an.rows * bn.rows * an.cols) / (self ? 2 : 1), opts.signal);
+      return { rows: an.rows, cols: bn.rows, data: given ? this.#deliver(out, given) : this.#take(out, regions) };
     } finally {
       this.#release(regions);
     }
@@ -382,13 +398,8 @@ export class Engine {
       if (into && (!(into.labels instanceof Int32Array) || into.labels.length !== src.rows || !(into.minDist2 instanceof Float64Array) || into.minDist2.length !== src.rows)) {
         throw new QuiverError('SHAPE_MISMATCH', `into.labels (Int32Array) and into.minDist2 (Float64Array) need ${src.rows} values each`);
       }
-      const inPlace = into !== undefined && this.backend.info.name !== 'wasm' && into.labels.buffer instanceof SharedArrayBuffer && into.minDist2.buffer instanceof SharedArrayBuffer;
-      const labels: I32 = inPlace
-        ? { buffer: into.labels.buffer as SharedArrayBuffer, byteOffset: into.labels.byteOffset, length: src.rows, kind: 'i32' }
-        : this.#alloc(regions, 'i32', src.rows);
-      const minDist2: F64 = inPlace
-        ? { buffer: into.minDist2.buffer as SharedArrayBuffer, byteOffset: into.minDist2.byteOffset, length: src.rows, kind: 'f64' }
-        : this.#alloc(regions, 'f64', src.rows);
+      const labels: I32 = into ? this.#outputRegion(regions, into.labels, 'i32') : this.#alloc(regions, 'i32', src.rows);
+      const minDist2: F64 = into ? this.#outputRegion(regions, into.minDist2, 'f64') : this.#alloc(regions, 'f64', src.rows);
       const sums: F64 = this.#alloc(regions, 'f64', nBlocks * k * src.cols);
       const counts: F64 = this.#alloc(regions, 'f64', nBlocks * k);
       this.#view(sums).fill(0);
@@ -397,22 +408,9 @@ export class Engine {
       const parts = await this.#dispatch('kmeans', tasks, src.rows * k * src.cols, opts.signal);
       let inertia = 0;
       for (const p of parts) for (const v of p) inertia += v;
-      let outLabels: Int32Array;
-      let outD2: Float64Array;
-      if (into) {
-        if (!inPlace) {
-          into.labels.set(this.#view(labels));
-          into.minDist2.set(this.#view(minDist2));
-        }
-        outLabels = into.labels;
-        outD2 = into.minDist2;
-      } else {
-        outLabels = this.#take(labels, regions);
-        outD2 = this.#take(minDist2, regions);
-      }
       return {
-        labels: outLabels,
-        minDist2: outD2,
+        labels: into ? this.#deliver(labels, into.labels) : this.#take(labels, regions),
+        minDist2: into ? this.#deliver(minDist2, into.minDist2) : this.#take(minDist2, regions),
         sums: sumBlocks(this.#view(sums), nBlocks, k * src.cols),
         counts: sumBlocks(this.#view(counts), nBlocks, k),
         inertia,
@@ -474,23 +472,23 @@ export class Engine {
 
   /** Batch scoring: out[i] = link(x[i,:]·w + bias), link 0 identity or 1 sigmoid. */
   async matvec(x: MatrixInput, w: Float64Array, bias: number, link: Link, opts: CallOptions = {}): Promise<Float32Array> {
-    if (!(x instanceof StagedMatrix) && typeof x === 'object' && x !== null && x.rows * x.cols <= this.#inlineWork) {
+    const staged = x instanceof StagedMatrix;
+    if (!staged) checkMatrix(x, 'x');
+    checkVector(w, 'coefficients', x.cols);
+    if (!Number.isFinite(bias)) throw new QuiverError('NON_FINITE', `the intercept is not finite (${bias})`);
+    const w64 = w instanceof Float64Array ? w : Float64Array.from(w);
+    if (!staged && x.rows * x.cols <= this.#inlineWork) {
       // Small batches (online scoring): the kernel reads the caller's arrays directly. Staging them in shared
       // regions would cost more than the arithmetic, and the per-row result is the same either way.
-      checkMatrix(x, 'x');
-      checkVector(w, 'coefficients', x.cols);
-      if (!Number.isFinite(bias)) throw new QuiverError('NON_FINITE', `the intercept is not finite (${bias})`);
       if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
       const out = new Float32Array(x.rows);
-      this.backend.matvec(x.data, x.rows, x.cols, w instanceof Float64Array ? w : Float64Array.from(w), bias, link, out);
+      this.backend.matvec(x.data, x.rows, x.cols, w64, bias, link, out);
       return out;
     }
     const regions: SharedRegion[] = [];
     try {
-      const src = this.#input(regions, x, 'x');
-      checkVector(w, 'coefficients', src.cols);
-      if (!Number.isFinite(bias)) throw new QuiverError('NON_FINITE', `the intercept is not finite (${bias})`);
-      const wr = this.#vector64(regions, w);
+      const src = this.#input(regions, x, 'x', true);
+      const wr = this.#vector64(regions, w64);
       const out = this.#alloc(regions, 'f32', src.rows);
       const tasks = this.#rowTiles(src.rows, 4096).map((t) => ({ ...t, x: src.region, cols: src.cols, w: wr, bias, link, out }));
       await this.#dispatch('matvec', tasks, src.rows * src.cols, opts.signal);
@@ -499,6 +497,7 @@ export class Engine {
       this.#release(regions);
     }
   }
+
 
   // ---------------------------------------------------------------- models (src/models): thin entry points
 

@@ -64,7 +64,7 @@ export function acceptedBinary(accept: string | undefined): 'npy' | 'arrow' | nu
 
 export function encodeVector(kind: 'npy' | 'arrow', name: string, v: Float32Array | Int32Array): { type: string; body: Buffer } {
   if (kind === 'npy') return { type: NPY, body: Buffer.from(encodeNpy(v, [v.length]).buffer) };
-  return { type: ARROW, body: Buffer.from(tableToIPC(tableFromArrays({ [name]: v }), 'stream')) };
+  return encodeColumns({ [name]: v });
 }
 
 export function encodeMatrix(kind: 'npy' | 'arrow', m: Matrix, prefix = 'c'): { type: string; body: Buffer } {
@@ -75,7 +75,7 @@ export function encodeMatrix(kind: 'npy' | 'arrow', m: Matrix, prefix = 'c'): { 
     for (let r = 0; r < m.rows; r++) col[r] = m.data[r * m.cols + c]!;
     cols[`${prefix}${c}`] = col;
   }
-  return { type: ARROW, body: Buffer.from(tableToIPC(tableFromArrays(cols), 'stream')) };
+  return encodeColumns(cols);
 }
 
 export function encodeColumns(cols: Record<string, Float32Array | Int32Array>): { type: string; body: Buffer } {

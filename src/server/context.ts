@@ -1,5 +1,5 @@
 /** What every route shares: the engine, the limits, backpressure, and the per-request deadline. */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
@@ -66,7 +66,7 @@ export function checkK(k: number, name: string, limits: Limits): void {
  * Runs compute for one request: waits for an admission slot (or fails with OVERLOADED), and aborts the
  * work when the deadline passes or the client goes away.
  */
-export async function compute<T>(ctx: ServerContext, request: FastifyRequest, reply: FastifyReply, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function compute<T>(ctx: ServerContext, reply: FastifyReply, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), ctx.limits.requestTimeoutMs);
   const onClose = () => {
@@ -86,6 +86,5 @@ export async function compute<T>(ctx: ServerContext, request: FastifyRequest, re
     release?.();
     clearTimeout(timer);
     reply.raw.off('close', onClose);
-    void request;
   }
 }

@@ -11,9 +11,9 @@ import { QuiverError } from '../errors.js';
 
 const ID = /^[a-z]{2,5}_[0-9a-f]{16}$/;
 
-export function checkId(id: string, what = 'model'): string {
+function checkId(id: string, what: string, prefix: string): string {
   if (!ID.test(id)) {
-    throw new QuiverError('NOT_FOUND', `no ${what} "${id.slice(0, 64)}" (ids look like "${what === 'model' ? 'mdl' : 'rec'}_0123456789abcdef")`, { id: id.slice(0, 64) });
+    throw new QuiverError('NOT_FOUND', `no ${what} "${id.slice(0, 64)}" (ids look like "${prefix}_0123456789abcdef")`, { id: id.slice(0, 64) });
   }
   return id;
 }
@@ -68,7 +68,7 @@ export class Registry<M> {
   }
 
   get(id: string): Stored<M> {
-    const s = this.#items.get(checkId(id, this.what));
+    const s = this.#items.get(checkId(id, this.what, this.prefix));
     if (!s) throw new QuiverError('NOT_FOUND', `no ${this.what} "${id}"; list them with GET /v1/${this.folder}`, { id });
     return s;
   }

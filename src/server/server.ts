@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { createEngine, type Engine } from '../engine/engine.js';
 import type { BackendChoice } from '../types.js';
 import { buildApp, type AppOptions } from './app.js';
-import type { Limits, ServerContext } from './context.js';
+import type { Limits } from './context.js';
 import { ensureDemoModels } from './demo.js';
 import { modelRegistry } from './routes/models.js';
 import { recommenderRegistry } from './routes/recommenders.js';
@@ -97,4 +97,3 @@ export function exitOnSignals(server: RunningServer): void {
   process.once('SIGINT', onSignal);
 }
 
-export type { ServerContext };

@@ -53,7 +53,7 @@ export async function computeRoutes(app: FastifyInstance, ctx: ServerContext): P
           { limit: 'maxSimilarityCells', value: cells, max: ctx.limits.maxSimilarityCells },
         );
       }
-      const s = await compute(ctx, request, reply, (signal) => ctx.engine.cosineSimilarity(a, b, { metric, signal }));
+      const s = await compute(ctx, reply, (signal) => ctx.engine.cosineSimilarity(a, b, { metric, signal }));
       const bin = acceptedBinary(request.headers.accept);
       if (bin) return send(reply, encodeMatrix(bin, s));
       return { rows: s.rows, cols: s.cols, similarities: matrixToRows(s) };
@@ -92,7 +92,7 @@ export async function computeRoutes(app: FastifyInstance, ctx: ServerContext): P
       checkK(k, 'k', ctx.limits);
       checkMatrixLimits(queries, 'queries', ctx.limits);
       if (base) checkMatrixLimits(base, 'base', ctx.limits);
-      const r = await compute(ctx, request, reply, (signal) => ctx.engine.topK(queries, base, { k: k!, metric, excludeSelf, signal }));
+      const r = await compute(ctx, reply, (signal) => ctx.engine.topK(queries, base, { k: k!, metric, excludeSelf, signal }));
       if (acceptedBinary(request.headers.accept) === 'arrow') {
         const query = new Int32Array(r.rows * r.k);
         const rank = new Int32Array(r.rows * r.k);

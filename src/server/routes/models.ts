@@ -78,7 +78,7 @@ export function modelRoutes(registry: Registry<Model>) {
       const x = matrixFromJson(b.rows, 'rows');
       checkMatrixLimits(x, 'rows', ctx.limits);
       const init = Array.isArray(b.init) ? matrixFromJson(b.init, 'init') : b.init;
-      const model = await compute(ctx, request, reply, (signal) =>
+      const model = await compute(ctx, reply, (signal) =>
         ctx.engine.kmeans(x, { k: b.k, init, nInit: b.nInit, maxIter: b.maxIter, tol: b.tol, seed: b.seed, sampleWeight: vector(b.sampleWeight, x.rows, 'sampleWeight'), signal }),
       );
       const s = await registry.add(model);
@@ -90,7 +90,7 @@ export function modelRoutes(registry: Registry<Model>) {
       const x = matrixFromJson(b.rows, 'rows');
       checkMatrixLimits(x, 'rows', ctx.limits);
       const y = vector(b.target, x.rows, 'target')!;
-      const model = await compute(ctx, request, reply, (signal) =>
+      const model = await compute(ctx, reply, (signal) =>
         ctx.engine.linearRegression(x, y, { l2: b.l2, fitIntercept: b.fitIntercept, sampleWeight: vector(b.sampleWeight, x.rows, 'sampleWeight'), featureNames: b.featureNames, signal }),
       );
       return summarize(await registry.add(model));
@@ -101,7 +101,7 @@ export function modelRoutes(registry: Registry<Model>) {
       const x = matrixFromJson(b.rows, 'rows');
       checkMatrixLimits(x, 'rows', ctx.limits);
       const y = vector(b.target, x.rows, 'target')!;
-      const model = await compute(ctx, request, reply, (signal) =>
+      const model = await compute(ctx, reply, (signal) =>
         ctx.engine.logisticRegression(x, y, {
           l2: b.l2,
           fitIntercept: b.fitIntercept,
@@ -147,7 +147,7 @@ export function modelRoutes(registry: Registry<Model>) {
           throw new QuiverError('SHAPE_MISMATCH', `model ${s.id} expects ${want} columns per row but got ${x.cols}`, { expected: want, got: x.cols });
         }
         const m = s.model;
-        const p = await compute(ctx, request, reply, async (signal): Promise<Float32Array | Int32Array> => {
+        const p = await compute(ctx, reply, async (signal): Promise<Float32Array | Int32Array> => {
           if (m.kind === 'logistic') return m.predictProba(x, { signal });
           return m.predict(x, { signal });
         });

@@ -62,7 +62,7 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
       { schema: { summary: 'fit a recommender (itemknn, userknn, ease, popular)', body: RecommenderBody, response: { 200: RecommenderSummary, ...errorResponses } } },
       async (request, reply) => {
         const b = request.body as Static<typeof RecommenderBody>;
-        const model = await compute(ctx, request, reply, async (signal) => {
+        const model = await compute(ctx, reply, async (signal) => {
           const data = await interactionsOf(b, ctx.dataDir, ctx.limits);
           return fitRecommender(ctx.engine, b.algo, data, { neighbors: b.neighbors, similarity: b.similarity, shrink: b.shrink, lambda: b.lambda, signal });
         });
@@ -97,7 +97,7 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
         checkK(b.n, 'n', ctx.limits);
         if ((b.user === undefined) === (b.items === undefined)) throw new QuiverError('INVALID_ARGUMENT', 'give exactly one of user or items');
         const opts = { n: b.n, filterSeen: b.filterSeen, exclude: b.exclude?.map(String), include: b.include?.map(String) };
-        const recs = await compute(ctx, request, reply, async (signal) =>
+        const recs = await compute(ctx, reply, async (signal) =>
           b.user !== undefined ? (await s.model.recommend(b.user, { ...opts, signal }))[0]!.items : s.model.recommendForItems(b.items!, { ...opts, signal }),
         );
         return { items: recs.map((r) => r.item), scores: recs.map((r) => r.score) };
