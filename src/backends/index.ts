@@ -24,7 +24,7 @@ export function loadAttempts(): readonly LoadAttempt[] {
 export function parseBackendChoice(raw: string | undefined): BackendChoice {
   const v = (raw ?? 'auto').trim().toLowerCase() || 'auto';
   if (v === 'auto' || v === 'native' || v === 'wasm' || v === 'js') return v;
-  throw new QuiverError('INVALID_ARGUMENT', `QUIVER_BACKEND must be auto, native, wasm or js (got "${raw}")`);
+  throw new QuiverError('INVALID_ARGUMENT', `the backend (QUIVER_BACKEND or --backend) must be auto, native, wasm or js (got "${raw}")`);
 }
 
 async function loadNamed(name: BackendName, init?: BackendInit): Promise<Backend> {

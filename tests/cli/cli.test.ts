@@ -61,6 +61,9 @@ describe('quiver CLI', () => {
     const k = await quiver('topk', '--queries', 'a', '--base', 'b', '--k', '0', '--out', 'o');
     expect(k.code).not.toBe(0);
     expect(k.stderr).toMatch(/--k must be a whole number ≥ 1/);
+    const b = await quiver('info', '--backend', 'nope');
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/INVALID_ARGUMENT: the backend \(QUIVER_BACKEND or --backend\) must be auto, native, wasm or js \(got "nope"\)/);
     const m = await quiver('similarity', '--a', join(dir, 'missing.npy'), '--out', join(dir, 'o.npy'));
     expect(m.code).toBe(2);
     expect(m.stderr).toMatch(/NOT_FOUND: cannot read .*missing\.npy/);
