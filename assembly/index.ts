@@ -5,6 +5,7 @@
 import { cholesky_f64_scalar, cholesky_f64_simd128 } from './kernels/cholesky';
 import { gram_f32_scalar, gram_f32_simd128 } from './kernels/gram';
 import { kmeans_f32_scalar, kmeans_f32_simd128 } from './kernels/kmeans';
+import { logistic_f64_scalar, logistic_f64_simd128 } from './kernels/logistic';
 import { matvec_f32_scalar, matvec_f32_simd128 } from './kernels/matvec';
 import { normalize_f32_scalar, normalize_f32_simd128 } from './kernels/normalize';
 import { similarity_f32_scalar, similarity_f32_simd128 } from './kernels/similarity';
@@ -55,6 +56,15 @@ export function kmeans_step(
 export function gram(x: usize, rows: i32, cols: i32, w: usize, center: usize, v: usize, g: usize, xty: usize): void {
   if (ASC_FEATURE_SIMD) gram_f32_simd128(x, rows, cols, w, center, v, g, xty);
   else gram_f32_scalar(x, rows, cols, w, center, v, g, xty);
+}
+
+/** One fused logistic-regression pass over a block of rows (layout in kernels/logistic.ts); scratch: 2 * rows + 1 f64. */
+export function logistic_pass(
+  x: usize, rows: i32, cols: i32, y: usize, s: usize, beta: usize, bias: f64,
+  hessian: bool, z: usize, out: usize, scratch: usize,
+): void {
+  if (ASC_FEATURE_SIMD) logistic_f64_simd128(x, rows, cols, y, s, beta, bias, hessian, z, out, scratch);
+  else logistic_f64_scalar(x, rows, cols, y, s, beta, bias, hessian, z, out, scratch);
 }
 
 /** -1 on success, else the index of the failing pivot (its value is left at g[pivot, pivot]). */

@@ -1,5 +1,5 @@
 // Quiver's public API: everything a library user imports is re-exported here, and only here.
-export { createEngine, Engine, StagedMatrix } from './engine/engine.js';
+export { createEngine, Engine, StagedMatrix, StagedVector } from './engine/engine.js';
 export type {
   CallOptions,
   EngineInfo,
@@ -7,7 +7,10 @@ export type {
   GramOptions,
   GramResult,
   KmeansStepResult,
+  LogisticPassOptions,
+  LogisticPassResult,
   MatrixInput,
+  VectorInput,
   TopKOptions,
 } from './engine/engine.js';
 export { QuiverError, ERROR_CODES, HTTP_STATUS } from './errors.js';

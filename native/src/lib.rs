@@ -16,6 +16,7 @@ pub mod simd;
 use error::KernelError;
 use kernels::gram::GramArgs;
 use kernels::kmeans::KmeansArgs;
+use kernels::logistic::{out_len as logistic_out_len, LogisticArgs};
 use kernels::sparse::{SparseScoreArgs, SparseSimilarityArgs};
 use kernels::topk::TopkArgs;
 use simd::Kernels;
@@ -302,6 +303,54 @@ pub fn gram(
     };
     // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
     unsafe { (t.gram)(args) };
+    Ok(())
+}
+
+/// One fused logistic-regression pass over a block of rows (z, loss, gradient and optionally the Hessian
+/// pieces, accumulated into `out`; see kernels/logistic.rs for the layout).
+#[napi(catch_unwind)]
+pub fn logistic_pass(
+    isa: u32,
+    x: Float32ArraySlice,
+    rows: u32,
+    cols: u32,
+    y: Float64ArraySlice,
+    s: Option<Float64ArraySlice>,
+    beta: Float64ArraySlice,
+    bias: f64,
+    hessian: bool,
+    z: Float64ArraySlice,
+    out: Float64ArraySlice,
+) -> Result<()> {
+    let t = level(isa)?;
+    let (r, d) = (rows as usize, cols as usize);
+    let n = logistic_out_len(d);
+    need("x", x.len(), r * d)?;
+    need("y", y.len(), r)?;
+    if let Some(s) = &s {
+        need("s", s.len(), r)?;
+    }
+    need("beta", beta.len(), d)?;
+    need("z", z.len(), r)?;
+    need("out", out.len(), n)?;
+    let mut inputs = vec![span("x", &x, r * d), span("y", &y, r), span("beta", &beta, d)];
+    inputs.extend(s.as_ref().map(|s| span("s", s, r)));
+    disjoint(&[span("z", &z, r), span("out", &out, n)], &inputs)?;
+    let (mut z, mut out) = (z, out);
+    let args = LogisticArgs {
+        x: &x[..r * d],
+        rows: r,
+        cols: d,
+        y: &y[..r],
+        s: s.as_ref().map(|s| &s[..r]),
+        beta: &beta[..d],
+        bias,
+        hessian,
+        z: unsafe { &mut z.as_mut()[..r] },
+        out: unsafe { &mut out.as_mut()[..n] },
+    };
+    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+    unsafe { (t.logistic_pass)(args) };
     Ok(())
 }
 

@@ -6,13 +6,30 @@
 import { QuiverError } from '../errors.js';
 import { SabRegions } from './memory.js';
 import type { Backend, BackendInfo, Link } from './types.js';
-import { LINK_SIGMOID } from './types.js';
+import { LINK_SIGMOID, logisticLayout } from './types.js';
 
 export function sigmoid(z: number): number {
   // Split by sign so exp never overflows.
   if (z >= 0) return 1 / (1 + Math.exp(-z));
   const e = Math.exp(z);
   return e / (1 + e);
+}
+
+/**
+ * Per-row terms of the logistic pass: loss log(1 + e^z) − y·z, IRLS weight s·p(1 − p) and residual s·(y − p),
+ * with p and 1 − p each formed from e = exp(−|z|) (no overflow, no cancellation).
+ */
+export function logisticRowTerms(z: number, y: number, s: number): { loss: number; w: number; v: number } {
+  const e = Math.exp(-Math.abs(z));
+  const inv = 1 / (1 + e);
+  const pos = z >= 0;
+  const p = pos ? inv : e * inv;
+  const q = pos ? e * inv : inv;
+  return {
+    loss: (z > 0 ? z : 0) + Math.log1p(e) - y * z,
+    w: s * p * q,
+    v: y === 1 ? s * q : y === 0 ? -s * p : s * (y - p),
+  };
 }
 
 /** Is candidate (s, j) better than (t, i)? Higher score first, then lower index. */
@@ -204,6 +221,46 @@ export class JsBackend extends SabRegions implements Backend {
         for (let p = i + 1; p < n; p++) s -= g[i * n + p]! * b[p * nrhs + r]!;
         b[i * nrhs + r] = s / g[i * n + i]!;
       }
+    }
+  }
+
+  logisticPass(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    y: Float64Array,
+    s: Float64Array | null,
+    beta: Float64Array,
+    bias: number,
+    hessian: boolean,
+    z: Float64Array,
+    out: Float64Array,
+  ): void {
+    const L = logisticLayout(cols);
+    for (let i = 0; i < rows; i++) {
+      const xo = i * cols;
+      let zi = 0;
+      for (let d = 0; d < cols; d++) zi += x[xo + d]! * beta[d]!;
+      zi += bias;
+      z[i] = zi;
+      const si = s ? s[i]! : 1;
+      const yi = y[i]!;
+      const t = logisticRowTerms(zi, yi, si);
+      out[L.lossW]! += si * t.loss;
+      out[L.loss]! += t.loss;
+      if ((zi > 0 ? 1 : 0) === yi) out[L.correct]! += 1;
+      const vi = t.v;
+      for (let d = 0; d < cols; d++) out[L.grad + d]! += vi * x[xo + d]!;
+      out[L.grad + cols]! += vi;
+      if (!hessian) continue;
+      const wi = t.w;
+      for (let a = 0; a < cols; a++) {
+        const wa = wi * x[xo + a]!;
+        out[L.xw + a]! += wa;
+        const ho = L.h + a * cols;
+        for (let b = a; b < cols; b++) out[ho + b]! += wa * x[xo + b]!;
+      }
+      out[L.xw + cols]! += wi;
     }
   }
 

@@ -24,13 +24,49 @@ export function viewSab<K extends ElementKind>(region: SharedRegion & { kind: K 
   return viewOf(region.buffer, region.byteOffset, region.kind, region.length);
 }
 
-/** alloc/free/view of the backends whose regions are plain SharedArrayBuffers (native and js). */
+/** Buffers at least this large are kept for reuse when freed (smaller ones are cheap to make). */
+const RECYCLE_MIN_BYTES = 1 << 20;
+/** Most bytes of freed buffers kept at once, per backend instance. */
+const RECYCLE_MAX_BYTES = 256 << 20;
+
+/**
+ * alloc/free/view of the backends whose regions are plain SharedArrayBuffers (native and js).
+ *
+ * Large freed buffers are kept (up to RECYCLE_MAX_BYTES, oldest dropped first) and handed out again for a
+ * request of the same rounded size: a fresh SharedArrayBuffer costs a page fault per 4 KiB on first write,
+ * about 15 ms for a 25 MB matrix, which dominated staging for repeated fits. Reused memory is zeroed unless
+ * the caller overwrites it all (`zero` false).
+ */
 export abstract class SabRegions {
-  alloc<K extends ElementKind>(kind: K, length: number): SharedRegion & { kind: K } {
-    return allocSab(kind, length);
+  readonly #spare: SharedArrayBuffer[] = [];
+  #spareBytes = 0;
+  /** Buffers this instance made (only those are recycled, never a caller's own). */
+  readonly #mine = new WeakSet<SharedArrayBuffer>();
+
+  alloc<K extends ElementKind>(kind: K, length: number, zero = true): SharedRegion & { kind: K } {
+    const bytes = Math.max(8, Math.ceil((length * BYTES[kind]) / 8) * 8);
+    if (bytes < RECYCLE_MIN_BYTES) return allocSab(kind, length);
+    // Sizes rounded up to 64 KiB so that nearby requests (a matrix, then one row fewer) share buffers.
+    const size = Math.ceil(bytes / 65536) * 65536;
+    const i = this.#spare.findIndex((b) => b.byteLength === size);
+    if (i >= 0) {
+      const buffer = this.#spare.splice(i, 1)[0]!;
+      this.#spareBytes -= size;
+      if (zero) new Uint8Array(buffer, 0, bytes).fill(0);
+      return { buffer, byteOffset: 0, length, kind };
+    }
+    const buffer = new SharedArrayBuffer(size);
+    this.#mine.add(buffer);
+    return { buffer, byteOffset: 0, length, kind };
   }
-  free(_region: SharedRegion): void {
-    // Regions are SharedArrayBuffers: the garbage collector frees them.
+
+  free(region: SharedRegion): void {
+    const b = region.buffer;
+    if (!(b instanceof SharedArrayBuffer) || !this.#mine.has(b) || this.#spare.includes(b)) return;
+    if (b.byteLength > RECYCLE_MAX_BYTES) return;
+    this.#spare.push(b);
+    this.#spareBytes += b.byteLength;
+    while (this.#spareBytes > RECYCLE_MAX_BYTES) this.#spareBytes -= this.#spare.shift()!.byteLength;
   }
   view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K> {
     return viewSab(region);

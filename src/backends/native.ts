@@ -45,6 +45,10 @@ interface NativeAddon {
     isa: number, x: Float32Array, rows: number, cols: number, w: Float64Array | null, center: Float64Array | null,
     v: Float64Array | null, g: Float64Array, xty: Float64Array | null,
   ): void;
+  logisticPass(
+    isa: number, x: Float32Array, rows: number, cols: number, y: Float64Array, s: Float64Array | null,
+    beta: Float64Array, bias: number, hessian: boolean, z: Float64Array, out: Float64Array,
+  ): void;
   choleskySolve(isa: number, g: Float64Array, n: number, b: Float64Array, nrhs: number): void;
   matvec(
     isa: number, x: Float32Array, rows: number, cols: number, w: Float64Array, bias: number, link: number,
@@ -222,6 +226,25 @@ class NativeBackend extends SabRegions implements Backend {
   ): void {
     try {
       this.#k.gram(this.#isa, x, rows, cols, w, center, v, g, xty);
+    } catch (err) {
+      throw QuiverError.from(err);
+    }
+  }
+
+  logisticPass(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    y: Float64Array,
+    s: Float64Array | null,
+    beta: Float64Array,
+    bias: number,
+    hessian: boolean,
+    z: Float64Array,
+    out: Float64Array,
+  ): void {
+    try {
+      this.#k.logisticPass(this.#isa, x, rows, cols, y, s, beta, bias, hessian, z, out);
     } catch (err) {
       throw QuiverError.from(err);
     }

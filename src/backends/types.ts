@@ -35,6 +35,11 @@ export type ViewOf<K extends ElementKind> = K extends 'f32'
     ? Float64Array
     : Int32Array;
 
+/** Offsets into `logisticPass`'s output for `cols` features. */
+export function logisticLayout(cols: number): { lossW: 0; loss: 1; correct: 2; grad: 3; xw: number; h: number; length: number } {
+  return { lossW: 0, loss: 1, correct: 2, grad: 3, xw: 4 + cols, h: 5 + 2 * cols, length: 5 + 2 * cols + cols * cols };
+}
+
 /** Link function for `matvec`: 0 = identity, 1 = logistic sigmoid 1/(1+exp(-z)). */
 export const LINK_IDENTITY = 0;
 export const LINK_SIGMOID = 1;
@@ -62,7 +67,12 @@ export interface Backend {
   /** Data a worker needs to load the same backend (structured-clonable). */
   readonly init: BackendInit;
 
-  alloc<K extends ElementKind>(kind: K, length: number): SharedRegion & { kind: K };
+  /**
+   * A region of `length` elements, zero-filled unless `zero` is false (the caller overwrites every element,
+   * as staging does). Main thread only.
+   */
+  alloc<K extends ElementKind>(kind: K, length: number, zero?: boolean): SharedRegion & { kind: K };
+  /** Gives a region back; its memory may serve a later `alloc`, so nothing may use it afterwards. */
   free(region: SharedRegion): void;
   view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K>;
 
@@ -146,6 +156,32 @@ export interface Backend {
     v: Float64Array | null,
     g: Float64Array,
     xty: Float64Array | null,
+  ): void;
+
+  /**
+   * One fused pass of binary logistic regression (Newton / IRLS) over a block of rows, in f64:
+   *   z_i = Σ_d x[i,d]·beta[d] + bias, written to z[i];
+   *   e_i = exp(−|z_i|), p_i = σ(z_i), ℓ_i = log(1 + e^{z_i}) − y_i·z_i (softplus as max(z, 0) + log1p(e));
+   *   w_i = s_i·p_i·(1 − p_i), v_i = s_i·(y_i − p_i) (s null: s_i = 1; 1 − p and p each computed from e without
+   *   cancellation, v_i = s_i(1 − p_i) for y_i = 1 and −s_i p_i for y_i = 0),
+   * accumulated (the caller zeroes) into `out`, laid out as `logisticLayout(cols)` names:
+   *   out[0] += Σ s_i ℓ_i, out[1] += Σ ℓ_i, out[2] += #{i : (z_i > 0 ? 1 : 0) = y_i},
+   *   out[3 .. 3+cols] += Xᵀv, out[3+cols] += Σ v_i,
+   * and when `hessian`: out[4+cols .. 4+2cols] += Xᵀw, out[4+2cols] += Σ w_i, and the upper triangle of the
+   * cols × cols row-major block at 5+2cols += XᵀWX (the lower triangle is left as it was). Without `hessian`
+   * those entries are left as they were.
+   */
+  logisticPass(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    y: Float64Array,
+    s: Float64Array | null,
+    beta: Float64Array,
+    bias: number,
+    hessian: boolean,
+    z: Float64Array,
+    out: Float64Array,
   ): void;
 
   /**

@@ -21,6 +21,7 @@ import { setFlagsFromString } from 'node:v8';
 import { QuiverError } from '../errors.js';
 import { BYTES, viewOf } from './memory.js';
 import type { Backend, BackendInfo, BackendInit, ElementKind, Link, SharedRegion, ViewOf } from './types.js';
+import { logisticLayout } from './types.js';
 
 const PAGE_BYTES = 65536;
 /** The module's static data must end below this (heap_base()). */
@@ -54,6 +55,10 @@ interface KernelExports {
     labels: number, minDist2: number, sums: number, counts: number,
   ): number;
   gram(x: number, rows: number, cols: number, w: number, center: number, v: number, g: number, xty: number): void;
+  logistic_pass(
+    x: number, rows: number, cols: number, y: number, s: number, beta: number, bias: number,
+    hessian: number, z: number, out: number, scratch: number,
+  ): void;
   cholesky_solve(g: number, n: number, b: number, nrhs: number): number;
   matvec(x: number, rows: number, cols: number, w: number, bias: number, link: number, out: number): void;
   sparse_similarity_topk(
@@ -312,7 +317,7 @@ export class WasmBackend implements Backend {
     return b;
   }
 
-  alloc<K extends ElementKind>(kind: K, length: number): SharedRegion & { kind: K } {
+  alloc<K extends ElementKind>(kind: K, length: number, zero = true): SharedRegion & { kind: K } {
     if (!this.allocator) {
       throw new QuiverError('INTERNAL', 'wasm alloc is main-thread only: a worker views the regions the main thread sends it');
     }
@@ -323,7 +328,7 @@ export class WasmBackend implements Backend {
     const { at, dirty } = this.allocator.alloc(bytes);
     const buffer = this.bufferCovering(at + Math.max(bytes, ALIGN));
     // Fresh SharedArrayBuffers are zeroed in the other backends; reused memory must look the same.
-    if (dirty > 0) new Uint8Array(buffer, at, dirty).fill(0);
+    if (zero && dirty > 0) new Uint8Array(buffer, at, dirty).fill(0);
     return { buffer, byteOffset: at, length, kind };
   }
 
@@ -516,6 +521,40 @@ export class WasmBackend implements Backend {
         withXty ? this.ptr(v, rows, false, st) : 0,
         this.ptr(g, cols * cols, true, st),
         withXty ? this.ptr(xty, cols, true, st) : 0,
+      );
+    } finally {
+      this.finish(st);
+    }
+  }
+
+  logisticPass(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    y: Float64Array,
+    s: Float64Array | null,
+    beta: Float64Array,
+    bias: number,
+    hessian: boolean,
+    z: Float64Array,
+    out: Float64Array,
+  ): void {
+    if (rows <= 0 || cols <= 0) return;
+    const st = new Staging();
+    try {
+      this.k.logistic_pass(
+        this.ptr(x, rows * cols, false, st),
+        rows,
+        cols,
+        this.ptr(y, rows, false, st),
+        this.ptr(s, rows, false, st),
+        this.ptr(beta, cols, false, st),
+        bias,
+        hessian ? 1 : 0,
+        this.ptr(z, rows, true, st),
+        this.ptr(out, logisticLayout(cols).length, true, st),
+        // The kernel's per-row weights (w, v) and Σw: scratch for this call only.
+        this.ptr(new Float64Array(2 * rows + 1), 2 * rows + 1, false, st),
       );
     } finally {
       this.finish(st);

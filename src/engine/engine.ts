@@ -10,6 +10,7 @@
  */
 import { getBackend, loadAttempts, parseBackendChoice } from '../backends/index.js';
 import type { Backend, ElementKind, Link, SharedRegion, ViewOf } from '../backends/types.js';
+import { logisticLayout } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import { Pool, defaultThreads, validateThreads } from '../pool/pool.js';
 import { runTask } from '../pool/run-task.js';
@@ -78,6 +79,56 @@ export class StagedMatrix {
 }
 
 export type MatrixInput = Matrix | StagedMatrix;
+
+/** An f64 vector copied once into a shared region (see `Engine.stageVector`); `release()` when done. */
+export class StagedVector {
+  #released = false;
+  constructor(
+    readonly length: number,
+    readonly region: F64,
+    /** Smallest and largest value, recorded when staged (for range checks without another pass). */
+    readonly min: number,
+    readonly max: number,
+    private readonly owner: Engine,
+  ) {}
+  get released(): boolean {
+    return this.#released;
+  }
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.owner.backend.free(this.region);
+  }
+}
+
+export type VectorInput = Float32Array | Float64Array | StagedVector;
+
+export interface LogisticPassOptions extends CallOptions {
+  /** Also accumulate the Hessian pieces (XᵀWX, Xᵀw, Σw); default true. */
+  hessian?: boolean;
+  /** Caller-owned output for z (one f64 per row), reused across passes; a new array otherwise. */
+  z?: Float64Array;
+}
+
+/**
+ * One logistic-regression pass at (β, b): s the row weights (1 when absent), p_i = σ(z_i), z_i = x_i·β + b.
+ * `xtv`/`sumV` are Xᵀv and Σv with v_i = s_i(y_i − p_i) (minus the data gradient); the Hessian pieces use
+ * w_i = s_i p_i (1 − p_i): XᵀWX (both triangles), Xᵀw and Σw, or null without `hessian`.
+ */
+export interface LogisticPassResult {
+  /** Σ s_i ℓ_i with ℓ_i = log(1 + e^{z_i}) − y_i z_i. */
+  lossWeighted: number;
+  /** Σ ℓ_i, unweighted. */
+  loss: number;
+  /** Rows where (z_i > 0 ? 1 : 0) equals y_i. */
+  correct: number;
+  xtv: Float64Array;
+  sumV: number;
+  xtwx: Float64Array | null;
+  xtw: Float64Array | null;
+  sumW: number;
+  z: Float64Array;
+}
 
 export interface KmeansStepResult {
   labels: Int32Array;
@@ -162,13 +213,32 @@ export class Engine {
   /** Copies a matrix into a shared region once; pass the result to many calls, then `release()` it. */
   stage(m: Matrix, name = 'x'): StagedMatrix {
     checkMatrix(m, name);
-    const r = this.backend.alloc('f32', m.rows * m.cols);
+    const r = this.backend.alloc('f32', m.rows * m.cols, false);
     this.backend.view(r).set(m.data);
     return new StagedMatrix(m.rows, m.cols, r, this);
   }
 
-  #alloc<K extends ElementKind>(regions: SharedRegion[], kind: K, length: number): SharedRegion & { kind: K } {
-    const r = this.backend.alloc(kind, Math.max(1, length)) as SharedRegion & { kind: K };
+  /**
+   * Copies a vector (row weights, targets) into a shared f64 region once, for repeated calls such as the
+   * passes of a logistic fit; values must be finite. `release()` it when done.
+   */
+  stageVector(v: Float32Array | Float64Array, name = 'v'): StagedVector {
+    checkVector(v, name, v.length);
+    if (v.length === 0) throw new QuiverError('INVALID_ARGUMENT', `${name} is empty`);
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < v.length; i++) {
+      const a = v[i]!;
+      if (a < min) min = a;
+      if (a > max) max = a;
+    }
+    const r = this.backend.alloc('f64', v.length, false);
+    this.backend.view(r).set(v);
+    return new StagedVector(v.length, r, min, max, this);
+  }
+
+  #alloc<K extends ElementKind>(regions: SharedRegion[], kind: K, length: number, zero = true): SharedRegion & { kind: K } {
+    const r = this.backend.alloc(kind, Math.max(1, length), zero) as SharedRegion & { kind: K };
     regions.push(r);
     return r;
   }
@@ -187,13 +257,13 @@ export class Engine {
       return { region: m.region, rows: m.rows, cols: m.cols };
     }
     if (!checked) checkMatrix(m, name);
-    const r = this.#alloc(regions, 'f32', m.rows * m.cols);
+    const r = this.#alloc(regions, 'f32', m.rows * m.cols, false);
     this.#view(r).set(m.data);
     return { region: r, rows: m.rows, cols: m.cols };
   }
 
   #vector64(regions: SharedRegion[], v: ArrayLike<number>): F64 {
-    const r = this.#alloc(regions, 'f64', v.length);
+    const r = this.#alloc(regions, 'f64', v.length, false);
     this.#view(r).set(v);
     return r;
   }
@@ -446,6 +516,77 @@ export class Engine {
     } finally {
       this.#release(regions);
     }
+  }
+
+  /**
+   * One fused pass of binary logistic regression over all rows (see `LogisticPassResult`): the objective, the
+   * gradient and, with `hessian`, the Newton system's pieces, for a Newton / IRLS step at (β, b). y holds
+   * targets in [0, 1] (0/1 labels; soft labels give the cross-entropy), s row weights ≥ 0 or null.
+   */
+  async logisticPass(
+    x: MatrixInput,
+    y: VectorInput,
+    s: VectorInput | null,
+    beta: Float64Array,
+    bias: number,
+    opts: LogisticPassOptions = {},
+  ): Promise<LogisticPassResult> {
+    const regions: SharedRegion[] = [];
+    try {
+      const src = this.#input(regions, x, 'x');
+      const { rows, cols } = src;
+      const yr = this.#vectorRegion(regions, y, 'y', rows, 0, 1);
+      const sr = s === null ? null : this.#vectorRegion(regions, s, 'sampleWeight', rows, 0, Infinity);
+      checkVector(beta, 'coefficients', cols);
+      if (!Number.isFinite(bias)) throw new QuiverError('NON_FINITE', `the intercept is not finite (${bias})`);
+      if (opts.z && (!(opts.z instanceof Float64Array) || opts.z.length !== rows)) {
+        throw new QuiverError('SHAPE_MISMATCH', `z must be a Float64Array of ${rows} values (one per row)`);
+      }
+      const hessian = opts.hessian ?? true;
+      const betaR = this.#vector64(regions, beta);
+      const z: F64 = opts.z ? this.#outputRegion(regions, opts.z, 'f64') : this.#alloc(regions, 'f64', rows);
+      const L = logisticLayout(cols);
+      const { blockRows, nBlocks, groups } = this.#reduceBlocks(rows);
+      const out: F64 = this.#alloc(regions, 'f64', nBlocks * L.length);
+      this.#view(out).fill(0);
+      const tasks = groups.map((g) => ({ ...g, blockRows, rows, x: src.region, cols, y: yr, s: sr, beta: betaR, bias, hessian, z, out }));
+      await this.#dispatch('logistic', tasks, rows * cols * (hessian ? cols / 2 + 2 : 2), opts.signal);
+      const sum = sumBlocks(this.#view(out), nBlocks, L.length);
+      let xtwx: Float64Array | null = null;
+      if (hessian) {
+        xtwx = sum.slice(L.h, L.h + cols * cols);
+        for (let a = 0; a < cols; a++) for (let b = a + 1; b < cols; b++) xtwx[b * cols + a] = xtwx[a * cols + b]!;
+      }
+      return {
+        lossWeighted: sum[L.lossW]!,
+        loss: sum[L.loss]!,
+        correct: sum[L.correct]!,
+        xtv: sum.slice(L.grad, L.grad + cols),
+        sumV: sum[L.grad + cols]!,
+        xtwx,
+        xtw: hessian ? sum.slice(L.xw, L.xw + cols) : null,
+        sumW: hessian ? sum[L.xw + cols]! : 0,
+        z: opts.z ? this.#deliver(z, opts.z) : this.#take(z, regions),
+      };
+    } finally {
+      this.#release(regions);
+    }
+  }
+
+  /** A staged vector's region, or a plain vector checked (length, finite, within [lo, hi]) and copied in. */
+  #vectorRegion(regions: SharedRegion[], v: VectorInput, name: string, length: number, lo: number, hi: number): F64 {
+    if (v instanceof StagedVector) {
+      if (v.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; stage it again`);
+      if (v.length !== length) throw new QuiverError('SHAPE_MISMATCH', `${name} has ${v.length} values; expected ${length} (one per row)`);
+      if (v.min < lo || v.max > hi) throw new QuiverError('INVALID_ARGUMENT', `${name} has values outside [${lo}, ${hi}] (from ${v.min} to ${v.max})`);
+      return v.region;
+    }
+    checkVector(v, name, length);
+    for (let i = 0; i < length; i++) {
+      const a = v[i]!;
+      if (a < lo || a > hi) throw new QuiverError('INVALID_ARGUMENT', `${name}[${i}] is ${a}; values must lie in [${lo}, ${hi}]`, { index: i });
+    }
+    return this.#vector64(regions, v);
   }
 
   /**

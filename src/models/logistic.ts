@@ -8,18 +8,21 @@
  * classWeight 'balanced' gives class c the weight n / (2·n_c), n_c the number of rows of class c
  * (unweighted), as scikit-learn.
  *
- * Each Newton step: one `gram` call over [X, 1] (the intercept as a column of ones, so the step is exact
- * and needs no centring) with w_i = s_i p_i (1 − p_i), returning the Hessian XᵀWX, and with v_i = s_i (y_i − p_i),
- * returning minus the data gradient; the penalty is added on the small matrix, which is scaled to a unit
- * diagonal and solved by the engine's Cholesky. Backtracking (Armijo) line search on the exact objective;
- * the linear predictor z = Xβ + b is kept in f64 and moved by t·XΔ, XΔ from the engine's matvec once per step.
+ * Each Newton step is one fused pass of the engine (`logisticPass`) over X, staged once with y and s: it
+ * computes z = Xβ + b (f64), the objective, the gradient −[Xᵀv, Σv] with v_i = s_i (y_i − p_i), and the Hessian
+ * pieces XᵀWX, Xᵀw, Σw with w_i = s_i p_i (1 − p_i), so the intercept's row and column come without building
+ * [X, 1]. The penalty is added on the small matrix, which is scaled to a unit diagonal and solved by the
+ * engine's Cholesky. Backtracking (Armijo) line search on the exact objective: the trial point's pass is
+ * the next step's pass, so an accepted full step costs one pass over X. The native SIMD level sums the
+ * Hessian's products in f32 within 256-row chunks (see native/src/kernels/logistic.rs); the gradient and
+ * objective are f64 everywhere, so the optimum does not depend on it.
  *
  * Stopping, as scikit-learn's newton-cholesky solver: after a step, stop when max_j |∂f/∂β_j| / Σs ≤ tol
  * and ½·ΔᵀHΔ / Σs ≤ tol (Δ the Newton step just taken, H its Hessian), both on the objective divided by Σs;
  * `nIter` counts the steps taken.
  */
 import { TableEncoder } from '../data/table.js';
-import type { CallOptions, Engine } from '../engine/engine.js';
+import type { CallOptions, Engine, LogisticPassResult } from '../engine/engine.js';
 import { LINK_IDENTITY, LINK_SIGMOID } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
@@ -35,7 +38,7 @@ import {
   designOf,
   type ModelInput,
 } from './common.js';
-import { logLossFromLogits, rocAuc } from './metrics.js';
+import { rocAuc } from './metrics.js';
 import { checkFullRank } from './rank.js';
 import { solveScaled } from './linear.js';
 
@@ -72,10 +75,14 @@ export interface LogisticState {
   intercept: number;
   nIter: number;
   converged: boolean;
-  /** Mean log-loss, accuracy (threshold 0.5) and ROC AUC on the training rows, unweighted. */
+  /**
+   * Mean log-loss, accuracy (threshold 0.5) and ROC AUC on the training rows, unweighted. A fit passes the
+   * AUC as a function: it needs a sort of the training scores, so it runs on first read (then the scores are
+   * dropped).
+   */
   logLoss: number;
   accuracy: number;
-  auc: number;
+  auc: number | (() => number);
   nRows: number;
   params: { l2: number; fitIntercept: boolean; classWeight: ClassWeight; maxIter: number; tol: number };
   featureNames: string[] | null;
@@ -90,7 +97,7 @@ export class LogisticModel {
   readonly converged: boolean;
   readonly logLoss: number;
   readonly accuracy: number;
-  readonly auc: number;
+  #auc: number | (() => number);
   readonly nRows: number;
   readonly params: LogisticState['params'];
   readonly featureNames: string[] | null;
@@ -106,11 +113,17 @@ export class LogisticModel {
     this.converged = s.converged;
     this.logLoss = s.logLoss;
     this.accuracy = s.accuracy;
-    this.auc = s.auc;
+    this.#auc = s.auc;
     this.nRows = s.nRows;
     this.params = s.params;
     this.featureNames = s.featureNames;
     this.encoder = s.encoder;
+  }
+
+  /** ROC AUC on the training rows (computed on first read after a fit). */
+  get auc(): number {
+    if (typeof this.#auc === 'function') this.#auc = this.#auc();
+    return this.#auc;
   }
 
   /** Probability of the positive class for each row. */
@@ -224,16 +237,22 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     });
   }
   const [cw0, cw1] = classWeights(opts.classWeight, n0, n1);
-  const s = new Float64Array(n);
-  let sSum = 0;
-  let sPos = 0;
-  for (let i = 0; i < n; i++) {
-    s[i] = (sw ? sw[i]! : 1) * (yy[i] === 1 ? cw1 : cw0);
-    sSum += s[i]!;
-    if (yy[i] === 1) sPos += s[i]!;
-  }
-  if (sPos === 0 || sPos === sSum) {
-    throw new QuiverError('INVALID_ARGUMENT', 'the sample weights leave only one class with positive weight; logistic regression needs both');
+  // Row weights s_i = sample weight × class weight; none at all (null) when every s_i is 1.
+  let s: Float64Array | null = null;
+  let sSum = n;
+  if (sw || cw0 !== 1 || cw1 !== 1) {
+    s = new Float64Array(n);
+    sSum = 0;
+    let sPos = 0;
+    for (let i = 0; i < n; i++) {
+      const si = (sw ? sw[i]! : 1) * (yy[i] === 1 ? cw1 : cw0);
+      s[i] = si;
+      sSum += si;
+      if (yy[i] === 1) sPos += si;
+    }
+    if (sPos === 0 || sPos === sSum) {
+      throw new QuiverError('INVALID_ARGUMENT', 'the sample weights leave only one class with positive weight; logistic regression needs both');
+    }
   }
 
   if (l2 === 0) {
@@ -242,59 +261,40 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     checkFullRank(x, g, names, fitIntercept, 'logistic regression without a penalty');
   }
 
-  // [X, 1]: the intercept as a last column of ones.
+  // X, y and s are staged once; every Newton step is then one fused pass over X (z, objective, gradient and
+  // Hessian together, in the workers), plus loss-only passes when the line search backtracks.
   const q = fitIntercept ? p + 1 : p;
-  let xa = x;
-  if (fitIntercept) {
-    const data = new Float32Array(n * q);
-    const src = x.data;
-    for (let i = 0, o = 0, r = 0; i < n; i++) {
-      for (let j = 0; j < p; j++) data[o++] = src[r++]!;
-      data[o++] = 1;
-    }
-    xa = { rows: n, cols: q, data };
-  }
-  const staged = engine.stage(xa, 'x');
+  const regions: { release(): void }[] = [];
   try {
-    // The objective at (z, β); also leaves e_i = exp(−|z_i|) in `e`, from which the next step's weights
-    // come without another exponential: log(1 + e^z) = max(z, 0) + log1p(e_i).
-    const objective = (z: Float64Array, beta: Float64Array, e: Float64Array): number => {
-      let f = 0;
-      for (let i = 0; i < n; i++) {
-        const zi = z[i]!;
-        const ei = Math.exp(-Math.abs(zi));
-        e[i] = ei;
-        f += s[i]! * ((zi > 0 ? zi : 0) + Math.log1p(ei) - yy[i]! * zi);
-      }
+    const xs = engine.stage(x, 'x');
+    regions.push(xs);
+    const ys = engine.stageVector(yy, 'y');
+    regions.push(ys);
+    const ss = s ? engine.stageVector(s, 'sampleWeight') : null;
+    if (ss) regions.push(ss);
+    // Two z buffers (the current point and the trial), shared memory so workers write them in place.
+    const zbuf = () => new Float64Array(new SharedArrayBuffer(n * 8));
+    let zCur = zbuf();
+    let zTrial = zbuf();
+    const pass = (beta: Float64Array, hessian: boolean, z: Float64Array): Promise<LogisticPassResult> =>
+      engine.logisticPass(xs, ys, ss, beta.subarray(0, p), fitIntercept ? beta[p]! : 0, { hessian, z, signal: opts.signal });
+    const objective = (r: LogisticPassResult, beta: Float64Array): number => {
       let pen = 0;
       for (let j = 0; j < p; j++) pen += beta[j]! * beta[j]!;
-      return f + 0.5 * l2 * pen;
+      return r.lossWeighted + 0.5 * l2 * pen;
     };
     let beta = new Float64Array(q);
-    let z = new Float64Array(n);
-    let e = new Float64Array(n);
-    let f = objective(z, beta, e);
-    const hw = new Float64Array(n);
-    const v = new Float64Array(n);
+    let cur = await pass(beta, true, zCur);
+    let f = objective(cur, beta);
     let prevDecrement = Infinity;
     let nIter = 0;
     let converged = false;
     for (let iter = 0; ; iter++) {
-      for (let i = 0; i < n; i++) {
-        // p = 1/(1 + e) for z ≥ 0 and e/(1 + e) for z < 0, with e = exp(−|z|): exact for any z.
-        const ei = e[i]!;
-        const inv = 1 / (1 + ei);
-        const big = z[i]! >= 0;
-        const p1 = big ? inv : ei * inv; // p
-        const q1 = big ? ei * inv : inv; // 1 − p
-        hw[i] = s[i]! * p1 * q1;
-        v[i] = s[i]! * (yy[i] === 1 ? q1 : -p1); // s·(y − p)
-      }
-      const { g: h, xty } = await engine.gram(staged, { w: hw, v, signal: opts.signal });
+      // Gradient of the objective: −[Xᵀv, Σv] + l2·[β, 0].
       const grad = new Float64Array(q);
       let gradMax = 0;
       for (let j = 0; j < q; j++) {
-        grad[j] = -xty![j]! + (j < p ? l2 * beta[j]! : 0);
+        grad[j] = (j < p ? -cur.xtv[j]! + l2 * beta[j]! : -cur.sumV);
         gradMax = Math.max(gradMax, Math.abs(grad[j]!));
       }
       gradMax /= sSum;
@@ -303,7 +303,24 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
         break;
       }
       if (iter === maxIter) break;
-      for (let j = 0; j < p; j++) h[j * q + j]! += l2;
+      // The previous step skipped the Hessian expecting to be the last: compute it at this point now.
+      if (!cur.xtwx) {
+        cur = await pass(beta, true, zCur);
+      }
+      // Hessian [[XᵀWX + l2·I, Xᵀw], [wᵀX, Σw]].
+      const h = new Float64Array(q * q);
+      const xtwx = cur.xtwx!;
+      for (let a = 0; a < p; a++) {
+        for (let b = 0; b < p; b++) h[a * q + b] = xtwx[a * p + b]!;
+        h[a * q + a]! += l2;
+      }
+      if (fitIntercept) {
+        for (let a = 0; a < p; a++) {
+          h[a * q + p] = cur.xtw![a]!;
+          h[p * q + a] = cur.xtw![a]!;
+        }
+        h[p * q + p] = cur.sumW;
+      }
       const negGrad = grad.map((gj) => -gj);
       let delta: Float64Array;
       try {
@@ -319,54 +336,54 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
       }
       let slope = 0; // gradᵀΔ < 0
       for (let j = 0; j < q; j++) slope += grad[j]! * delta[j]!;
-      // The change of the linear predictor along the step, from the engine once per step: z moves by t·XΔ.
-      // z is carried in f64 and updated by these increments, which shrink as the fit converges, so the
-      // f32 rounding of matvec's output does not put a noise floor under the objective and the gradient.
-      const dz = await engine.matvec(staged, delta, 0, LINK_IDENTITY, { signal: opts.signal });
-      // Armijo backtracking on the exact objective.
+      // Armijo backtracking on the exact objective. The full step's pass also computes the Hessian there (it
+      // is nearly always accepted); shorter steps evaluate the objective only, and the accepted point's
+      // Hessian is computed afterwards. When this step's Newton decrement already meets tol (or this is the
+      // last step allowed), the fit will most likely stop after it, so the full step skips the Hessian too;
+      // if the gradient test then fails, the next iteration computes it first.
+      const likelyLast = (0.5 * -slope) / sSum <= tol || iter + 1 === maxIter;
       let t = 1;
-      let accepted = false;
-      const zt = new Float64Array(n);
-      const et = new Float64Array(n);
+      let accepted: LogisticPassResult | null = null;
       const bt = new Float64Array(q);
       let ft = f;
       for (let tries = 0; tries < 40; tries++) {
         for (let j = 0; j < q; j++) bt[j] = beta[j]! + t * delta[j]!;
-        for (let i = 0; i < n; i++) zt[i] = z[i]! + t * dz[i]!;
-        ft = objective(zt, bt, et);
+        const trial = await pass(bt, tries === 0 && !likelyLast, zTrial);
+        ft = objective(trial, bt);
         if (ft <= f + 1e-4 * t * slope) {
-          accepted = true;
+          accepted = trial;
           break;
         }
         t *= 0.5;
       }
       nIter = iter + 1;
       if (!accepted) break; // no decrease along the Newton direction is measurable: as good as it gets
+      if (!accepted.xtwx && !likelyLast) accepted = await pass(bt, true, zTrial);
       beta = bt;
-      z = zt;
-      e = et;
+      cur = accepted;
+      [zCur, zTrial] = [zTrial, zCur];
       f = ft;
       prevDecrement = -slope;
       opts.onIteration?.({ iteration: nIter, loss: f / sSum, gradMax, decrement: (0.5 * prevDecrement) / sSum, step: t });
     }
     const coefficients = beta.slice(0, p);
     const intercept = fitIntercept ? beta[p]! : 0;
-    let correct = 0;
-    for (let i = 0; i < n; i++) if ((z[i]! > 0 ? 1 : 0) === yy[i]) correct++;
+    const finalZ = cur.z;
+    const labels = Uint8Array.from(yy); // the caller may reuse y before the AUC is read
     return new LogisticModel(engine, {
       coefficients,
       intercept,
       nIter,
       converged,
-      logLoss: logLossFromLogits(yy, z),
-      accuracy: correct / n,
-      auc: rocAuc(yy, z),
+      logLoss: cur.loss / n,
+      accuracy: cur.correct / n,
+      auc: () => rocAuc(labels, finalZ),
       nRows: n,
       params: { l2, fitIntercept, classWeight: opts.classWeight ?? null, maxIter, tol },
       featureNames: names,
       encoder: null,
     });
   } finally {
-    staged.release();
+    for (const r of regions) r.release();
   }
 }

@@ -53,36 +53,95 @@ export function rocAuc(y: Vec, score: Vec, weights?: Vec | null): number {
   return area / (wPos * wNeg);
 }
 
-/** Unweighted AUC from the two classes' scores sorted apart (native typed-array sorts), ties counting ½. */
+/**
+ * Unweighted AUC in near-linear time: labels sorted by the scores' high 32 bits (sign, exponent and 20
+ * mantissa bits, as keys that order like the numbers) with an LSD radix sort of four 8-bit passes, carrying
+ * the low 32 bits along; runs with equal high bits, rare and short, are then ordered by the low bits. One
+ * walk over groups of equal scores adds the pairs. On 200,000 rows this is several times faster than sorting
+ * the two classes' scores with the typed-array sort.
+ */
 function rocAucUnweighted(y: Vec, score: Vec): number {
   const n = y.length;
   let nPos = 0;
+  const f64 = score instanceof Float64Array && score.byteOffset % 4 === 0 ? score : Float64Array.from(score);
+  const bits = new Uint32Array(f64.buffer, f64.byteOffset, 2 * n);
+  let hi = new Uint32Array(n);
+  let lo = new Uint32Array(n);
+  let lab = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    if (y[i] === 1) nPos++;
-    else if (y[i] !== 0) throw new QuiverError('INVALID_ARGUMENT', `rocAuc needs 0/1 targets (got ${y[i]} at index ${i})`);
-    if (Number.isNaN(score[i])) throw new QuiverError('NON_FINITE', 'rocAuc: a score is NaN');
+    const yi = y[i];
+    if (yi === 1) nPos++;
+    else if (yi !== 0) throw new QuiverError('INVALID_ARGUMENT', `rocAuc needs 0/1 targets (got ${yi} at index ${i})`);
+    let h = bits[2 * i + 1]!;
+    let l = bits[2 * i]!;
+    if ((h & 0x7ff00000) === 0x7ff00000 && ((h & 0xfffff) !== 0 || l !== 0)) throw new QuiverError('NON_FINITE', 'rocAuc: a score is NaN');
+    if (h === 0x80000000 && l === 0) h = 0; // −0 sorts with +0
+    // Negative numbers: every bit flipped; the rest: the sign bit set.
+    if (h >>> 31 === 1) {
+      h = ~h;
+      l = ~l;
+    } else h |= 0x80000000;
+    hi[i] = h;
+    lo[i] = l;
+    lab[i] = yi;
   }
   const nNeg = n - nPos;
   if (nPos === 0 || nNeg === 0) throw new QuiverError('INVALID_ARGUMENT', 'rocAuc is undefined with one class only; it needs positive and negative rows');
-  const pos = new Float64Array(nPos);
-  const neg = new Float64Array(nNeg);
-  for (let i = 0, a = 0, b = 0; i < n; i++) {
-    if (y[i] === 1) pos[a++] = score[i]!;
-    else neg[b++] = score[i]!;
+  let hi2 = new Uint32Array(n);
+  let lo2 = new Uint32Array(n);
+  let lab2 = new Uint8Array(n);
+  const count = new Int32Array(256);
+  for (let shift = 0; shift < 32; shift += 8) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(hi[i]! >>> shift) & 0xff]!++;
+    if (count[(hi[0]! >>> shift) & 0xff] === n) continue; // one digit value: the order stands
+    let sum = 0;
+    for (let b = 0; b < 256; b++) {
+      const c = count[b]!;
+      count[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const h = hi[i]!;
+      const o = count[(h >>> shift) & 0xff]!++;
+      hi2[o] = h;
+      lo2[o] = lo[i]!;
+      lab2[o] = lab[i]!;
+    }
+    [hi, hi2] = [hi2, hi];
+    [lo, lo2] = [lo2, lo];
+    [lab, lab2] = [lab2, lab];
   }
-  pos.sort();
-  neg.sort();
+  // Runs of equal high bits: order by the low bits (key lo·2 + label, exact in f64, numeric typed sort).
+  let scratch: Float64Array | null = null;
+  for (let g = 0; g < n; ) {
+    let e = g + 1;
+    while (e < n && hi[e] === hi[g]) e++;
+    if (e - g > 1) {
+      scratch ??= new Float64Array(n);
+      const run = scratch.subarray(0, e - g);
+      for (let i = g; i < e; i++) run[i - g] = lo[i]! * 2 + lab[i]!;
+      run.sort();
+      for (let i = g; i < e; i++) {
+        const k = run[i - g]!;
+        lab[i] = k % 2;
+        lo[i] = (k - (k % 2)) / 2;
+      }
+    }
+    g = e;
+  }
   let area = 0;
-  let below = 0; // negatives scoring strictly below the current positive value
-  for (let a = 0; a < nPos; ) {
-    const s = pos[a]!;
-    let a1 = a;
-    while (a1 < nPos && pos[a1] === s) a1++;
-    while (below < nNeg && neg[below]! < s) below++;
-    let tie = below;
-    while (tie < nNeg && neg[tie] === s) tie++;
-    area += (a1 - a) * (below + 0.5 * (tie - below));
-    a = a1;
+  let negBelow = 0;
+  for (let g = 0; g < n; ) {
+    const h = hi[g]!;
+    const l = lo[g]!;
+    let pos = 0;
+    let e = g;
+    for (; e < n && hi[e] === h && lo[e] === l; e++) pos += lab[e]!;
+    const neg = e - g - pos;
+    area += pos * (negBelow + 0.5 * neg);
+    negBelow += neg;
+    g = e;
   }
   return area / (nPos * nNeg);
 }

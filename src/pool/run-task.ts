@@ -3,6 +3,7 @@
  * run inline, so both paths execute the very same kernel calls (results cannot depend on where they ran).
  */
 import type { Backend } from '../backends/types.js';
+import { logisticLayout } from '../backends/types.js';
 import type { TaskMap, TaskName } from './tasks.js';
 
 type Handlers = { [N in TaskName]: (b: Backend, t: TaskMap[N][0]) => TaskMap[N][1] };
@@ -85,6 +86,32 @@ export const handlers: Handlers = {
         v ? v.subarray(r0, r1) : null,
         g.subarray(blk * cc, (blk + 1) * cc),
         xty ? xty.subarray(blk * t.cols, (blk + 1) * t.cols) : null,
+      );
+    }
+    return null;
+  },
+  logistic(b, t) {
+    const x = b.view(t.x);
+    const y = b.view(t.y);
+    const s = t.s ? b.view(t.s) : null;
+    const beta = b.view(t.beta);
+    const z = b.view(t.z);
+    const out = b.view(t.out);
+    const len = logisticLayout(t.cols).length;
+    for (let blk = t.block0; blk < t.block1; blk++) {
+      const r0 = blk * t.blockRows;
+      const r1 = Math.min(t.rows, r0 + t.blockRows);
+      b.logisticPass(
+        x.subarray(r0 * t.cols, r1 * t.cols),
+        r1 - r0,
+        t.cols,
+        y.subarray(r0, r1),
+        s ? s.subarray(r0, r1) : null,
+        beta,
+        t.bias,
+        t.hessian,
+        z.subarray(r0, r1),
+        out.subarray(blk * len, (blk + 1) * len),
       );
     }
     return null;

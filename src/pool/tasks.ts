@@ -78,6 +78,19 @@ export interface GramTask extends BlockRange {
   xty: F64 | null;
 }
 
+export interface LogisticTask extends BlockRange {
+  x: F32;
+  cols: number;
+  y: F64;
+  s: F64 | null;
+  beta: F64;
+  bias: number;
+  hessian: boolean;
+  z: F64;
+  /** nBlocks × logisticLayout(cols).length partial sums. */
+  out: F64;
+}
+
 export interface MatvecTask extends RowRange {
   x: F32;
   cols: number;
@@ -149,6 +162,7 @@ export interface TaskMap {
   topk: [TopkTask, null];
   kmeans: [KmeansTask, number[]];
   gram: [GramTask, null];
+  logistic: [LogisticTask, null];
   matvec: [MatvecTask, null];
   cholesky: [CholeskyTask, null];
   sparseSimilarity: [SparseSimilarityTask, null];

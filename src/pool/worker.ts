@@ -29,6 +29,7 @@ export const similarity = (t: TaskMap['similarity'][0]) => handle('similarity', 
 export const topk = (t: TaskMap['topk'][0]) => handle('topk', t);
 export const kmeans = (t: TaskMap['kmeans'][0]) => handle('kmeans', t);
 export const gram = (t: TaskMap['gram'][0]) => handle('gram', t);
+export const logistic = (t: TaskMap['logistic'][0]) => handle('logistic', t);
 export const matvec = (t: TaskMap['matvec'][0]) => handle('matvec', t);
 export const cholesky = (t: TaskMap['cholesky'][0]) => handle('cholesky', t);
 export const sparseSimilarity = (t: TaskMap['sparseSimilarity'][0]) => handle('sparseSimilarity', t);

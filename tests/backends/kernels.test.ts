@@ -2,7 +2,7 @@
 // exact on small-integer inputs, within TOLERANCE on seeded random inputs over every SIMD tail.
 import { describe, expect, it } from 'vitest';
 import { QuiverError } from '../../src/errors.js';
-import { LINK_IDENTITY, LINK_SIGMOID } from '../../src/backends/types.js';
+import { LINK_IDENTITY, LINK_SIGMOID, logisticLayout } from '../../src/backends/types.js';
 import type { Backend } from '../../src/backends/types.js';
 import { backendsUnderTest, reference } from '../helpers/backends.js';
 import { randomF32, randomF64, smallIntF32 } from '../helpers/rng.js';
@@ -209,6 +209,83 @@ describe.each(backends.map((b) => [`${b.info.name}/${b.info.simd}`, b] as const)
         expectClose(xty, xtyr, TOLERANCE.reductionF64, 'xty');
       }
     }
+  });
+
+  it('logisticPass: z, losses, count, gradient and Hessian pieces against the formulas in f64', () => {
+    for (const cols of [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 65]) {
+      for (const rows of [1, 3, 257, 600]) {
+        const x = randomF32(rows * cols, 900 + cols + rows);
+        const y = Float64Array.from(randomF64(rows, 901 + cols), (v) => (v > 0.2 ? 1 : 0));
+        const s = Float64Array.from(randomF64(rows, 902 + cols), (v) => Math.abs(v) * 2);
+        const beta = randomF64(cols, 903 + cols).map((v) => (v * 3) / Math.sqrt(cols));
+        const bias = 0.3;
+        for (const [ss, hessian] of [[s, true], [null, true], [s, false]] as const) {
+          const L = logisticLayout(cols);
+          const out = new Float64Array(L.length).fill(0.5); // accumulates: start from a known non-zero state
+          const z = new Float64Array(rows);
+          b.logisticPass(x, rows, cols, y, ss, beta, bias, hessian, z, out);
+          // The formulas, written out independently of every backend.
+          const ref = new Float64Array(L.length).fill(0.5);
+          const zr = new Float64Array(rows);
+          let near = 0;
+          let correct = 0;
+          for (let i = 0; i < rows; i++) {
+            let zi = bias;
+            for (let d = 0; d < cols; d++) zi += x[i * cols + d]! * beta[d]!;
+            zr[i] = zi;
+            if (Math.abs(zi) < 1e-9) near++;
+            const si = ss ? ss[i]! : 1;
+            const p = 1 / (1 + Math.exp(-zi));
+            const li = Math.log(1 + Math.exp(zi)) - y[i]! * zi;
+            ref[L.lossW]! += si * li;
+            ref[L.loss]! += li;
+            if ((zi > 0 ? 1 : 0) === y[i]) correct++;
+            const v = si * (y[i]! - p);
+            const w = si * p * (1 - p);
+            for (let d = 0; d < cols; d++) ref[L.grad + d]! += v * x[i * cols + d]!;
+            ref[L.grad + cols]! += v;
+            if (!hessian) continue;
+            for (let a = 0; a < cols; a++) {
+              ref[L.xw + a]! += w * x[i * cols + a]!;
+              for (let c = a; c < cols; c++) ref[L.h + a * cols + c]! += w * x[i * cols + a]! * x[i * cols + c]!;
+            }
+            ref[L.xw + cols]! += w;
+          }
+          ref[L.correct]! += correct;
+          const what = `cols=${cols} rows=${rows} s=${ss !== null} hessian=${hessian}`;
+          expectClose(z, zr, TOLERANCE.reductionF64, `z ${what}`);
+          expect(Math.abs(out[L.correct]! - ref[L.correct]!)).toBeLessThanOrEqual(near);
+          expectClose(out.subarray(0, L.correct), ref.subarray(0, L.correct), TOLERANCE.reductionF64, `losses ${what}`);
+          expectClose(out.subarray(L.grad, L.h), ref.subarray(L.grad, L.h), TOLERANCE.reductionF64, `gradient and Xᵀw ${what}`);
+          let hmax = 0;
+          for (let i = L.h; i < L.length; i++) hmax = Math.max(hmax, Math.abs(ref[i]! - 0.5));
+          for (let a = 0; a < cols; a++) {
+            for (let c = 0; c < cols; c++) {
+              const k = L.h + a * cols + c;
+              if (c < a || !hessian) expect(out[k], `untouched H[${a},${c}] ${what}`).toBe(0.5);
+              else expect(Math.abs(out[k]! - ref[k]!), `H[${a},${c}] ${what}`).toBeLessThanOrEqual(TOLERANCE.hessianF32.rtol * hmax + 1e-12);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('logisticPass: finite and exact in the tails (|z| up to 800)', () => {
+    const cols = 2;
+    const rows = 9;
+    const x = new Float32Array(rows * cols);
+    const zs = [-800, -710, -40, -1e-8, 0, 1e-8, 40, 710, 800];
+    for (let i = 0; i < rows; i++) x[i * cols] = zs[i]!;
+    const y = Float64Array.from(zs, (_, i) => i % 2);
+    const out = new Float64Array(logisticLayout(cols).length);
+    const z = new Float64Array(rows);
+    b.logisticPass(x, rows, cols, y, null, new Float64Array([1, 0]), 0, true, z, out);
+    expect(Array.from(out).every(Number.isFinite)).toBe(true);
+    // Loss by rows: softplus(z) − y·z, i.e. |z| for the confident mistakes, ~0 for the confident hits.
+    let want = 0;
+    for (let i = 0; i < rows; i++) want += Math.max(zs[i]!, 0) + Math.log1p(Math.exp(-Math.abs(zs[i]!))) - y[i]! * zs[i]!;
+    expect(Math.abs(out[1]! - want)).toBeLessThanOrEqual(1e-12 * want);
   });
 
   it('choleskySolve: residual of G X = B is small; a non-positive pivot names its index', () => {

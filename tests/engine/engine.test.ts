@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine, type Engine } from '../../src/engine/engine.js';
 import { QuiverError } from '../../src/errors.js';
-import { LINK_SIGMOID } from '../../src/backends/types.js';
+import { LINK_SIGMOID, logisticLayout } from '../../src/backends/types.js';
 import type { Matrix } from '../../src/types.js';
 import { reference } from '../helpers/backends.js';
 import { randomF32, randomF64, smallIntF32 } from '../helpers/rng.js';
@@ -160,6 +160,68 @@ describe('engine on the selected backend', () => {
       }
     }
     expectClose(got.gr.xty!, xty, TOLERANCE.reductionF64, 'xty');
+  });
+
+  it('logisticPass: the same bits for any thread count, staged or plain; values match the reference', async () => {
+    const rows = 7000;
+    const cols = 11;
+    const x = mat(rows, cols, randomF32(rows * cols, 31));
+    const y = Float64Array.from(randomF64(rows, 32), (v) => (v > 0 ? 1 : 0));
+    const s = randomF64(rows, 33).map(Math.abs);
+    const beta = randomF64(cols, 34);
+    const results = [];
+    for (const [threads, tileRows] of [[1, undefined], [2, undefined], [3, 2048]] as const) {
+      const e = await engine({ threads, tileRows, inlineWork: 0 });
+      const xs = e.stage(x);
+      const ys = e.stageVector(y, 'y');
+      const z = new Float64Array(new SharedArrayBuffer(rows * 8));
+      const staged = await e.logisticPass(xs, ys, s, beta, -0.25, { z });
+      const plain = await e.logisticPass(x, y, s, beta, -0.25);
+      expect(staged.z).toBe(z);
+      expect(Array.from(plain.z)).toEqual(Array.from(z));
+      expect(Array.from(plain.xtwx!)).toEqual(Array.from(staged.xtwx!));
+      xs.release();
+      ys.release();
+      results.push(staged);
+    }
+    for (const r of results.slice(1)) {
+      for (const k of ['lossWeighted', 'loss', 'correct', 'sumV', 'sumW'] as const) expect(r[k]).toBe(results[0]![k]);
+      for (const k of ['xtv', 'xtwx', 'xtw', 'z'] as const) expect(Array.from(r[k]!)).toEqual(Array.from(results[0]![k]!));
+    }
+    const L = logisticLayout(cols);
+    const ref = new Float64Array(L.length);
+    reference.logisticPass(x.data, rows, cols, y, s, beta, -0.25, true, new Float64Array(rows), ref);
+    const got = results[0]!;
+    expectClose([got.lossWeighted, got.loss, got.sumV, got.sumW], [ref[L.lossW]!, ref[L.loss]!, ref[L.grad + cols]!, ref[L.xw + cols]!], TOLERANCE.reductionF64, 'sums');
+    expectClose(got.xtv, ref.subarray(L.grad, L.grad + cols), TOLERANCE.reductionF64, 'xtv');
+    expectClose(got.xtw!, ref.subarray(L.xw, L.xw + cols), TOLERANCE.reductionF64, 'xtw');
+    for (let a = 0; a < cols; a++) {
+      for (let b = a; b < cols; b++) {
+        const want = ref[L.h + a * cols + b]!;
+        expect(Math.abs(got.xtwx![a * cols + b]! - want)).toBeLessThanOrEqual(1e-5 * Math.abs(ref[L.h]!));
+        expect(got.xtwx![b * cols + a]).toBe(got.xtwx![a * cols + b]);
+      }
+    }
+    // Without the Hessian: the same objective and gradient, no Hessian pieces.
+    const e1 = await engine({ threads: 2, inlineWork: 0 });
+    const noH = await e1.logisticPass(x, y, s, beta, -0.25, { hessian: false });
+    expect(noH.xtwx).toBeNull();
+    expect(noH.lossWeighted).toBe(got.lossWeighted);
+    expect(Array.from(noH.xtv)).toEqual(Array.from(got.xtv));
+  });
+
+  it('logisticPass refuses targets outside [0, 1], negative weights and released vectors', async () => {
+    const e = await engine({ threads: 1 });
+    const x = mat(3, 2, new Float32Array([1, 2, 3, 4, 5, 6]));
+    const beta = new Float64Array(2);
+    await expectCode(e.logisticPass(x, new Float64Array([0, 2, 1]), null, beta, 0), 'INVALID_ARGUMENT', /y\[1\] is 2/);
+    await expectCode(e.logisticPass(x, new Float64Array([0, 1, 1]), new Float64Array([1, -1, 1]), beta, 0), 'INVALID_ARGUMENT', /sampleWeight/);
+    await expectCode(e.logisticPass(x, new Float64Array([0, 1]), null, beta, 0), 'SHAPE_MISMATCH');
+    await expectCode(e.logisticPass(x, new Float64Array([0, NaN, 1]), null, beta, 0), 'NON_FINITE');
+    const ys = e.stageVector(new Float64Array([0, 1, 3]), 'y');
+    await expectCode(e.logisticPass(x, ys, null, beta, 0), 'INVALID_ARGUMENT', /outside \[0, 1\]/);
+    ys.release();
+    await expectCode(e.logisticPass(x, ys, null, beta, 0), 'INVALID_ARGUMENT', /released/);
   });
 
   it('matvec and choleskySolve through the pool', async () => {

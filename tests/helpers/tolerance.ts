@@ -9,6 +9,11 @@ export const TOLERANCE = {
   reductionF64: { atol: 1e-9, rtol: 1e-9 },
   solveResidual: { atol: 1e-9, rtol: 1e-8 },
   matvec: { atol: 1e-5, rtol: 1e-5 },
+  /**
+   * logisticPass's Hessian block: the SIMD native level sums f32 products √w·x over ≤ 256 rows (f64 across
+   * chunks); relative to the largest Hessian entry.
+   */
+  hessianF32: { atol: 0, rtol: 2e-6 },
 } as const;
 
 export type Tol = { atol: number; rtol: number };

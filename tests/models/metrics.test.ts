@@ -14,6 +14,33 @@ describe('metrics', () => {
     expect(() => rocAuc([1, 1], [0.2, 0.3])).toThrow(QuiverError);
   });
 
+  it('ROC AUC equals the pair count by brute force (ties, negative scores, ±0, huge and tiny magnitudes)', () => {
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const pools = [
+      [-0, 0, 1e-300, -1e-300, 5e300, -5e300, 0.5, -0.5, 3, -3, Number.MIN_VALUE, -Number.MIN_VALUE, Infinity, -Infinity],
+      Array.from({ length: 40 }, (_, i) => (i - 20) / 7),
+    ];
+    for (const pool of pools) {
+      for (const n of [2, 3, 17, 500, 3000]) {
+        const y = new Float64Array(n);
+        const z = new Float64Array(n);
+        for (let i = 0; i < n; i++) {
+          y[i] = i < 2 ? i : rnd() < 0.4 ? 1 : 0;
+          z[i] = rnd() < 0.7 ? pool[Math.floor(rnd() * pool.length)]! : (rnd() - 0.5) * 1e3;
+        }
+        let pairs = 0;
+        let np = 0;
+        for (let i = 0; i < n; i++) {
+          if (y[i] !== 1) continue;
+          np++;
+          for (let j = 0; j < n; j++) if (y[j] === 0) pairs += z[i]! > z[j]! ? 1 : z[i] === z[j] ? 0.5 : 0;
+        }
+        expect(rocAuc(y, z)).toBe(pairs / (np * (n - np)));
+      }
+    }
+  });
+
   it('log-loss, accuracy, R² and RMSE', () => {
     // oracle by hand: −(ln 0.9 + ln 0.8) / 2
     expect(logLoss([1, 0], [0.9, 0.2])).toBeCloseTo(-(Math.log(0.9) + Math.log(0.8)) / 2, 15);

@@ -3,6 +3,7 @@
 pub mod cholesky;
 pub mod gram;
 pub mod kmeans;
+pub mod logistic;
 pub mod matvec;
 pub mod normalize;
 pub mod reduce;

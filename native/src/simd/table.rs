@@ -5,6 +5,7 @@ use crate::error::KernelError;
 use crate::kernels::cholesky::*;
 use crate::kernels::gram::*;
 use crate::kernels::kmeans::*;
+use crate::kernels::logistic::*;
 use crate::kernels::matvec::*;
 use crate::kernels::normalize::*;
 use crate::kernels::similarity::*;
@@ -20,6 +21,7 @@ pub struct Kernels {
     pub topk_tile: unsafe fn(TopkArgs<'_>),
     pub kmeans_step: unsafe fn(KmeansArgs<'_>) -> f64,
     pub gram: unsafe fn(GramArgs<'_>),
+    pub logistic_pass: unsafe fn(LogisticArgs<'_>),
     pub cholesky_solve: unsafe fn(&mut [f64], usize, &mut [f64], usize) -> Result<(), KernelError>,
     pub matvec: unsafe fn(&[f32], usize, usize, &[f64], f64, u32, &mut [f32]),
 }
@@ -32,6 +34,7 @@ static SCALAR: Kernels = Kernels {
     topk_tile: topk_tile_f32_scalar,
     kmeans_step: kmeans_step_f32_scalar,
     gram: gram_f64_scalar,
+    logistic_pass: logistic_pass_scalar,
     cholesky_solve: cholesky_solve_f64_scalar,
     matvec: matvec_f32_scalar,
 };
@@ -44,6 +47,7 @@ static AVX2: Kernels = Kernels {
     topk_tile: topk_tile_f32_avx2,
     kmeans_step: kmeans_step_f32_avx2,
     gram: gram_f64_avx2,
+    logistic_pass: logistic_pass_avx2,
     cholesky_solve: cholesky_solve_f64_avx2,
     matvec: matvec_f32_avx2,
 };
@@ -56,6 +60,7 @@ static AVX512: Kernels = Kernels {
     topk_tile: topk_tile_f32_avx512,
     kmeans_step: kmeans_step_f32_avx512,
     gram: gram_f64_avx512,
+    logistic_pass: logistic_pass_avx512,
     cholesky_solve: cholesky_solve_f64_avx512,
     matvec: matvec_f32_avx512,
 };
