@@ -19,6 +19,12 @@ export interface IsaInfo {
 /** One Lloyd step over a block of rows; returns the block's inertia. Sums and counts accumulate. */
 export declare function kmeansStep(isa: number, x: Float32Array, rows: number, cols: number, centroids: Float32Array, k: number, weights: Float32Array | undefined | null, labels: Int32Array, minDist2: Float64Array, sums: Float64Array, counts: Float64Array): number
 
+/**
+ * One fused logistic-regression pass over a block of rows (z, loss, gradient and optionally the Hessian
+ * pieces, accumulated into `out`; see kernels/logistic.rs for the layout).
+ */
+export declare function logisticPass(isa: number, x: Float32Array, rows: number, cols: number, y: Float64Array, s: Float64Array | undefined | null, beta: Float64Array, bias: number, hessian: boolean, z: Float64Array, out: Float64Array): void
+
 /** out[i] = link(x[i,:]·w + bias) with f64 accumulation; link 0 = identity, 1 = sigmoid. */
 export declare function matvec(isa: number, x: Float32Array, rows: number, cols: number, w: Float64Array, bias: number, link: number, out: Float32Array): void
 
