@@ -210,9 +210,14 @@ export class Engine {
 
   // ---------------------------------------------------------------- staging and regions
 
-  /** Copies a matrix into a shared region once; pass the result to many calls, then `release()` it. */
-  stage(m: Matrix, name = 'x'): StagedMatrix {
-    checkMatrix(m, name);
+  /**
+   * Copies a matrix into a shared region once; pass the result to many calls, then `release()` it.
+   * `checkValues: false` skips the NaN/±Infinity scan (a full pass over the data) for callers that detect
+   * non-finite values another way and then call `checkFinite` themselves, as the logistic fit does from its
+   * first pass's objective.
+   */
+  stage(m: Matrix, name = 'x', opts: { checkValues?: boolean } = {}): StagedMatrix {
+    checkMatrix(m, name, opts.checkValues ?? true);
     const r = this.backend.alloc('f32', m.rows * m.cols, false);
     this.backend.view(r).set(m.data);
     return new StagedMatrix(m.rows, m.cols, r, this);

@@ -2,7 +2,8 @@
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 
-export function checkMatrix(m: unknown, name: string): asserts m is Matrix {
+/** Shape and type checks, and (unless `values` is false) no NaN or ±Infinity. */
+export function checkMatrix(m: unknown, name: string, values = true): asserts m is Matrix {
   if (typeof m !== 'object' || m === null) {
     throw new QuiverError('INVALID_ARGUMENT', `${name} must be a matrix { rows, cols, data: Float32Array }`);
   }
@@ -26,7 +27,7 @@ export function checkMatrix(m: unknown, name: string): asserts m is Matrix {
       { rows, cols, length: data.length },
     );
   }
-  checkFinite(data, name, cols as number);
+  if (values) checkFinite(data, name, cols as number);
 }
 
 const EXP = 0x7f800000;

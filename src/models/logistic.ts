@@ -25,6 +25,7 @@ import { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, LogisticPassResult } from '../engine/engine.js';
 import { LINK_IDENTITY, LINK_SIGMOID } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
+import { checkFinite } from '../engine/validate.js';
 import type { Matrix } from '../types.js';
 import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
 import {
@@ -266,7 +267,9 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
   const q = fitIntercept ? p + 1 : p;
   const regions: { release(): void }[] = [];
   try {
-    const xs = engine.stage(x, 'x');
+    // Values are not scanned here: at β = 0 the first pass's z_i = Σ x_id·0 is NaN exactly when row i holds a
+    // NaN or ±Infinity, so a non-finite objective below triggers the scan that names the cell.
+    const xs = engine.stage(x, 'x', { checkValues: false });
     regions.push(xs);
     const ys = engine.stageVector(yy, 'y');
     regions.push(ys);
@@ -285,6 +288,10 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     };
     let beta = new Float64Array(q);
     let cur = await pass(beta, true, zCur);
+    if (!Number.isFinite(cur.lossWeighted) || !Number.isFinite(cur.loss)) {
+      checkFinite(x.data, 'x', p);
+      throw new QuiverError('INTERNAL', 'logistic regression: the objective at zero is not finite, but x is');
+    }
     let f = objective(cur, beta);
     let prevDecrement = Infinity;
     let nIter = 0;

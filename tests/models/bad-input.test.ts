@@ -50,6 +50,9 @@ describe('bad input', () => {
     await expectCode(e.kmeans(bad, { k: 2 }), 'NON_FINITE', /x has a non-finite value \(NaN\) at row 1, column 1; remove or impute it/);
     await expectCode(e.linearRegression(bad, new Float64Array(3)), 'NON_FINITE', /row 1, column 1/);
     await expectCode(e.logisticRegression(bad, new Float64Array([0, 1, 0])), 'NON_FINITE', /row 1, column 1/);
+    // The logistic fit finds non-finite cells from its first pass (z = x·0 is NaN there), Infinity included.
+    const inf: Matrix = { rows: 3, cols: 2, data: new Float32Array([1, 2, 3, 4, -Infinity, 6]) };
+    await expectCode(e.logisticRegression(inf, new Float64Array([0, 1, 0])), 'NON_FINITE', /x has a non-finite value \(-Infinity\) at row 2, column 0/);
     await expectCode(e.linearRegression(x, new Float64Array([1, Number.NaN, 3, 4, 5])), 'NON_FINITE', /y has a non-finite value \(NaN\) at row 1/);
     const t = parseCsv('a,b,y\n1,2,3\n4,NaN,5\n', { source: 'd.csv' });
     await expectCode(() => tableToDesign(t, { target: 'y' }), 'NON_FINITE', /d\.csv, line 3: column "b" is missing or not finite/);

@@ -195,8 +195,34 @@ mod avx2 {
     /// Widest input the packed f32 Hessian takes (panels RB × cols f32 = 256 KiB at the widest).
     const MAX_COLS: usize = 256;
 
+    /// Σ c_j x^j by Estrin's scheme (pairs, then pairs of pairs with x², x⁴, …): the same terms as Horner's
+    /// rule with a dependency chain of log₂ N multiply-adds instead of N, which is what bounds this loop.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn estrin<const N: usize>(x: __m256d, c: &[f64; N]) -> __m256d {
+        let mut v = [_mm256_setzero_pd(); N];
+        for j in 0..N {
+            v[j] = _mm256_set1_pd(c[j]);
+        }
+        let (mut n, mut xp) = (N, x);
+        while n > 1 {
+            let half = n / 2;
+            for k in 0..half {
+                v[k] = _mm256_fmadd_pd(v[2 * k + 1], xp, v[2 * k]);
+            }
+            if n % 2 == 1 {
+                v[half] = v[n - 1];
+                n = half + 1;
+            } else {
+                n = half;
+            }
+            xp = _mm256_mul_pd(xp, xp);
+        }
+        v[0]
+    }
+
     /// e^t for t ≤ 0, four lanes, to ~1 ulp: t = k·ln2 + r with |r| ≤ ln2/2, e^r by its Taylor series to
-    /// degree 13 (remainder < 1e-17 relative), 2^k put in the exponent bits. t < −708 gives 0 (e^t is then
+    /// degree 13 (remainder < 1e-17 relative; Estrin's scheme), 2^k put in the exponent bits. t < −708 gives 0 (e^t is then
     /// below the smallest normal double, and every use of e here is 1 + e, e/(1 + e) or log1p(e)).
     #[target_feature(enable = "avx2,fma")]
     #[inline]
@@ -226,10 +252,7 @@ mod avx2 {
             1.0 / 479001600.0,
             1.0 / 6227020800.0,
         ];
-        let mut p = _mm256_set1_pd(C[13]);
-        for j in (0..13).rev() {
-            p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(C[j]));
-        }
+        let p = estrin(r, &C);
         // 2^k: k + 1023 in [1, 1023] lands in the low mantissa bits of k + (2^52 + 1023), then moves up.
         let biased = _mm256_castpd_si256(_mm256_add_pd(k, _mm256_set1_pd(4503599627371519.0)));
         let scale = _mm256_castsi256_pd(_mm256_slli_epi64::<52>(biased));
@@ -243,11 +266,16 @@ mod avx2 {
     pub(super) fn log1p_unit(e: __m256d) -> __m256d {
         let u = _mm256_div_pd(e, _mm256_add_pd(_mm256_set1_pd(2.0), e));
         let u2 = _mm256_mul_pd(u, u);
-        let mut p = _mm256_set1_pd(1.0 / 33.0);
-        for j in (0..16).rev() {
-            p = _mm256_fmadd_pd(p, u2, _mm256_set1_pd(1.0 / (2 * j + 1) as f64));
-        }
-        _mm256_mul_pd(_mm256_add_pd(u, u), p)
+        const C: [f64; 17] = {
+            let mut c = [0.0; 17];
+            let mut j = 0;
+            while j < 17 {
+                c[j] = 1.0 / (2 * j + 1) as f64;
+                j += 1;
+            }
+            c
+        };
+        _mm256_mul_pd(_mm256_add_pd(u, u), estrin(u2, &C))
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -298,6 +326,52 @@ mod avx2 {
         acc
     }
 
+    /// acc[c] += Σ_i f[i]·x[i, c] over rb rows of width d, in f64.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn accumulate_xt(x: &[f32], rb: usize, d: usize, f: &[f64], acc: &mut [f64]) {
+        assert!(x.len() >= rb * d && f.len() >= rb && acc.len() >= d);
+        let xp = x.as_ptr();
+        let mut c = 0;
+        while c + 8 <= d {
+            let z = _mm256_setzero_pd();
+            let (mut a0, mut a1, mut b0, mut b1) = (z, z, z, z);
+            let mut i = 0;
+            // SAFETY: rows i, i + 1 < rb and columns c..c + 8 ≤ d are inside x (asserted above).
+            unsafe {
+                while i + 2 <= rb {
+                    let (fa, fb) = (_mm256_set1_pd(f[i]), _mm256_set1_pd(f[i + 1]));
+                    let ra = _mm_loadu_ps(xp.add(i * d + c));
+                    let ra2 = _mm_loadu_ps(xp.add(i * d + c + 4));
+                    let rb2 = _mm_loadu_ps(xp.add((i + 1) * d + c));
+                    let rb3 = _mm_loadu_ps(xp.add((i + 1) * d + c + 4));
+                    a0 = _mm256_fmadd_pd(fa, _mm256_cvtps_pd(ra), a0);
+                    a1 = _mm256_fmadd_pd(fa, _mm256_cvtps_pd(ra2), a1);
+                    b0 = _mm256_fmadd_pd(fb, _mm256_cvtps_pd(rb2), b0);
+                    b1 = _mm256_fmadd_pd(fb, _mm256_cvtps_pd(rb3), b1);
+                    i += 2;
+                }
+                if i < rb {
+                    let fa = _mm256_set1_pd(f[i]);
+                    a0 = _mm256_fmadd_pd(fa, _mm256_cvtps_pd(_mm_loadu_ps(xp.add(i * d + c))), a0);
+                    a1 = _mm256_fmadd_pd(fa, _mm256_cvtps_pd(_mm_loadu_ps(xp.add(i * d + c + 4))), a1);
+                }
+                let o = acc.as_mut_ptr().add(c);
+                _mm256_storeu_pd(o, _mm256_add_pd(_mm256_loadu_pd(o), _mm256_add_pd(a0, b0)));
+                _mm256_storeu_pd(o.add(4), _mm256_add_pd(_mm256_loadu_pd(o.add(4)), _mm256_add_pd(a1, b1)));
+            }
+            c += 8;
+        }
+        // Remaining columns (fewer than eight): one scalar sum each.
+        for c in c..d {
+            let mut sacc = 0.0f64;
+            for i in 0..rb {
+                sacc += f[i] * x[i * d + c] as f64;
+            }
+            acc[c] += sacc;
+        }
+    }
+
     /// # Safety
     /// AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
@@ -316,8 +390,9 @@ mod avx2 {
         // Panels: np × (RB × NR) f32, √w_i·x_i, the last one zero-padded (the padding is written once).
         let stride = RB * NR + 2 * NR;
         let mut pan = vec![0.0f32; if hessian { np * stride } else { 0 }];
-        let mut w = [0.0f64; RB];
-        let mut v = [0.0f64; RB];
+        let mut w = [0.0f64; RB + 4];
+        let mut v = [0.0f64; RB + 4];
+        let (mut zc, mut yc, mut sc) = ([0.0f64; RB + 4], [0.0f64; RB + 4], [0.0f64; RB + 4]);
         let (mut loss_w, mut loss, mut correct, mut sum_v, mut sum_w) = (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0.0f64);
         let (grad, rest) = out[OUT_GRAD..].split_at_mut(d + 1);
         let (xw, h) = rest.split_at_mut(d + 1);
@@ -326,24 +401,26 @@ mod avx2 {
         for r0 in (0..rows).step_by(RB) {
             let rb = (rows - r0).min(RB);
             let xb = &x[r0 * d..(r0 + rb) * d];
-            let zb = &mut z[r0..r0 + rb];
+            // z, y and s of the chunk in local arrays padded to a multiple of four (z = y = s = 0 past rb:
+            // those lanes' terms are all zero but the unweighted loss, which is masked).
             for i in 0..rb {
-                zb[i] = Lanes::dot_f32_f64(&xb[i * d..(i + 1) * d], beta) + bias;
+                zc[i] = Lanes::dot_f32_f64(&xb[i * d..(i + 1) * d], beta) + bias;
             }
-            // Per-row terms, four rows at a time (a partial last group is padded with z = 0, y = 0, s = 0,
-            // whose terms are all zero and whose "correct" flags are masked off).
+            z[r0..r0 + rb].copy_from_slice(&zc[..rb]);
+            yc[..rb].copy_from_slice(&y[r0..r0 + rb]);
+            match s {
+                Some(s) => sc[..rb].copy_from_slice(&s[r0..r0 + rb]),
+                None => sc[..rb].fill(1.0),
+            }
+            let pad = rb.next_multiple_of(4);
+            zc[rb..pad].fill(0.0);
+            yc[rb..pad].fill(0.0);
+            sc[rb..pad].fill(0.0);
+            // Per-row terms, four rows at a time.
             let (mut lw4, mut l4, mut sv4, mut sw4) = (zero, zero, zero, zero);
-            let mut i = 0;
-            while i < rb {
-                let m = (rb - i).min(4);
-                let (mut zt, mut yt, mut st) = ([0.0f64; 4], [0.0f64; 4], [0.0f64; 4]);
-                for l in 0..m {
-                    zt[l] = zb[i + l];
-                    yt[l] = y[r0 + i + l];
-                    st[l] = s.map_or(1.0, |s| s[r0 + i + l]);
-                }
-                // SAFETY: loads and stores of four f64 from arrays of four.
-                let (zv, yv, sv) = unsafe { (_mm256_loadu_pd(zt.as_ptr()), _mm256_loadu_pd(yt.as_ptr()), _mm256_loadu_pd(st.as_ptr())) };
+            for i in (0..pad).step_by(4) {
+                // SAFETY: i + 4 ≤ pad ≤ RB + 4, the length of every local array.
+                let (zv, yv, sv) = unsafe { (_mm256_loadu_pd(zc.as_ptr().add(i)), _mm256_loadu_pd(yc.as_ptr().add(i)), _mm256_loadu_pd(sc.as_ptr().add(i))) };
                 let absz = _mm256_andnot_pd(_mm256_set1_pd(-0.0), zv);
                 let e = exp_nonpos(_mm256_sub_pd(zero, absz));
                 let li = _mm256_sub_pd(_mm256_add_pd(_mm256_max_pd(zv, zero), log1p_unit(e)), _mm256_mul_pd(yv, zv));
@@ -355,64 +432,52 @@ mod avx2 {
                 // s·(y·(1 − p) − (1 − y)·p): exactly s(1 − p) for y = 1 and −s·p for y = 0.
                 let vv = _mm256_mul_pd(sv, _mm256_sub_pd(_mm256_mul_pd(yv, q), _mm256_mul_pd(_mm256_sub_pd(_mm256_set1_pd(1.0), yv), p)));
                 let wv = _mm256_mul_pd(_mm256_mul_pd(sv, p), q);
+                let m = (rb - i).min(4);
                 let pred = _mm256_and_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(zv, zero), _mm256_set1_pd(1.0));
                 let ok = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(pred, yv)) & ((1 << m) - 1);
                 correct += ok.count_ones() as f64;
-                // Padding lanes have s = 0 but ℓ = log 2: mask them out of the unweighted loss.
                 let live = _mm256_castsi256_pd(_mm256_cmpgt_epi64(_mm256_set1_epi64x(m as i64), _mm256_setr_epi64x(0, 1, 2, 3)));
                 lw4 = _mm256_fmadd_pd(sv, li, lw4);
                 l4 = _mm256_add_pd(l4, _mm256_and_pd(li, live));
                 sv4 = _mm256_add_pd(sv4, vv);
                 sw4 = _mm256_add_pd(sw4, wv);
-                let (mut wt, mut vt) = ([0.0f64; 4], [0.0f64; 4]);
-                // SAFETY: stores of four f64 into arrays of four.
+                // SAFETY: as for the loads.
                 unsafe {
-                    _mm256_storeu_pd(wt.as_mut_ptr(), wv);
-                    _mm256_storeu_pd(vt.as_mut_ptr(), vv);
+                    _mm256_storeu_pd(w.as_mut_ptr().add(i), wv);
+                    _mm256_storeu_pd(v.as_mut_ptr().add(i), vv);
                 }
-                w[i..i + m].copy_from_slice(&wt[..m]);
-                v[i..i + m].copy_from_slice(&vt[..m]);
-                i += 4;
             }
             loss_w += hsum(lw4);
             loss += hsum(l4);
             sum_v += hsum(sv4);
             sum_w += hsum(sw4);
-            // Xᵀv (and Xᵀw) in f64, and the f32 panels of √w_i·x_i.
-            for i in 0..rb {
-                let xr = &xb[i * d..(i + 1) * d];
-                let (vi, wi) = (_mm256_set1_pd(v[i]), _mm256_set1_pd(w[i]));
-                let mut c = 0;
-                while c + 4 <= d {
-                    // SAFETY: c + 4 ≤ d for x's row, grad and xw.
-                    unsafe {
-                        let xv = _mm256_cvtps_pd(_mm_loadu_ps(xr.as_ptr().add(c)));
-                        let gp = grad.as_mut_ptr().add(c);
-                        _mm256_storeu_pd(gp, _mm256_fmadd_pd(vi, xv, _mm256_loadu_pd(gp)));
-                        if hessian {
-                            let wp = xw.as_mut_ptr().add(c);
-                            _mm256_storeu_pd(wp, _mm256_fmadd_pd(wi, xv, _mm256_loadu_pd(wp)));
-                        }
-                    }
-                    c += 4;
-                }
-                for c in c..d {
-                    grad[c] += v[i] * xr[c] as f64;
-                    if hessian {
-                        xw[c] += w[i] * xr[c] as f64;
-                    }
-                }
-                if hessian {
-                    let sw = (w[i].max(0.0)).sqrt() as f32;
+            // Xᵀv (and Xᵀw) in f64: column groups outer, rows inner, the sums in registers (two rows per
+            // step into separate accumulators, so the FMA latency is not on the critical path).
+            // SAFETY: AVX2 and FMA are enabled in this function; slices are in bounds (checked in the helper).
+            unsafe { accumulate_xt(xb, rb, d, &v[..rb], grad) };
+            if hessian {
+                unsafe { accumulate_xt(xb, rb, d, &w[..rb], xw) };
+                // The f32 panels of √w_i·x_i (the padding columns of the last panel are zero).
+                for i in 0..rb {
+                    let xr = &xb[i * d..(i + 1) * d];
+                    let sw = w[i].max(0.0).sqrt() as f32;
+                    let swv = _mm256_set1_ps(sw);
                     for p in 0..np {
-                        let dst = &mut pan[p * stride + i * NR..p * stride + (i + 1) * NR];
                         let base = p * NR;
-                        let n = (d - base).min(NR);
-                        for l in 0..n {
-                            dst[l] = sw * xr[base + l];
-                        }
-                        for l in n..NR {
-                            dst[l] = 0.0;
+                        let dst = &mut pan[p * stride + i * NR..p * stride + (i + 1) * NR];
+                        if base + NR <= d {
+                            // SAFETY: sixteen f32 of the row from base, and the panel row holds NR = 16.
+                            unsafe {
+                                let s0 = xr.as_ptr().add(base);
+                                _mm256_storeu_ps(dst.as_mut_ptr(), _mm256_mul_ps(swv, _mm256_loadu_ps(s0)));
+                                _mm256_storeu_ps(dst.as_mut_ptr().add(8), _mm256_mul_ps(swv, _mm256_loadu_ps(s0.add(8))));
+                            }
+                        } else {
+                            let n = d - base;
+                            for l in 0..n {
+                                dst[l] = sw * xr[base + l];
+                            }
+                            dst[n..].fill(0.0);
                         }
                     }
                 }
