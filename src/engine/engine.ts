@@ -341,7 +341,7 @@ export class Engine {
     const nBlocks = Math.ceil(rows / blockRows);
     const per = this.#tileRows
       ? Math.max(1, Math.round(this.#tileRows / blockRows))
-      : Math.max(1, Math.ceil(nBlocks / (this.threads * 2)));
+      : Math.max(1, Math.ceil(nBlocks / this.threads));
     const groups: { block0: number; block1: number }[] = [];
     for (let b = 0; b < nBlocks; b += per) groups.push({ block0: b, block1: Math.min(nBlocks, b + per) });
     return { blockRows, nBlocks, groups };

@@ -20,7 +20,7 @@
  */
 import { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, StagedMatrix } from '../engine/engine.js';
-import { checkMatrix, checkSameCols } from '../engine/validate.js';
+import { checkFinite, checkMatrix, checkSameCols } from '../engine/validate.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
@@ -191,8 +191,10 @@ export class KMeansModel {
 
 /** Fits KMeans: see the module comment for the exact semantics. */
 export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions): Promise<KMeansModel> {
-  // Staging validates x (shape, finite values) once for every engine call below.
-  const staged = engine.stage(x, 'x');
+  // Staging checks x's shape; its values are checked by the first engine pass below (a one-centroid step at
+  // the origin, which the tol scale needs anyway), whose Σ‖x‖² is finite exactly when every value is: one
+  // pass in the workers instead of a scan on this thread.
+  const staged = engine.stage(x, 'x', { checkValues: false });
   try {
     const n = x.rows;
     const d = x.cols;
@@ -220,6 +222,11 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
     const w64 = checkSampleWeight(opts.sampleWeight, n);
     const w32 = w64 ? Float32Array.from(w64) : null;
 
+    const origin = await engine.kmeansStep(staged, { rows: 1, cols: d, data: new Float32Array(d) }, null, { signal: opts.signal });
+    if (!Number.isFinite(origin.inertia)) {
+      checkFinite(x.data, 'x', d);
+      throw new QuiverError('INTERNAL', 'kmeans: Σ‖x‖² is not finite, but every value of x is');
+    }
     const distinct = countDistinctRows(x, k);
     if (distinct < k) {
       throw new QuiverError(
@@ -230,7 +237,7 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
         { distinct, k },
       );
     }
-    const tolScaled = tol === 0 ? 0 : tol * (await meanColumnVariance(engine, staged, x, opts.signal));
+    const tolScaled = tol === 0 ? 0 : tol * (await meanColumnVariance(engine, staged, x, origin.sums, opts.signal));
 
     let best: RunResult | null = null;
     for (let run = 0; run < nInit; run++) {
@@ -515,13 +522,12 @@ export function countDistinctRows(x: Matrix, limit: number): number {
 }
 
 /**
- * Mean over columns of the (unweighted, population) column variance: scikit-learn's tol scale. Two
- * one-centroid engine passes: the first sums the columns (the mean), the second measures Σ‖x − x̄‖².
+ * Mean over columns of the (unweighted, population) column variance: scikit-learn's tol scale. From the
+ * column sums of a one-centroid pass (the mean) and a second such pass that measures Σ‖x − x̄‖².
  */
-async function meanColumnVariance(engine: Engine, staged: StagedMatrix, x: Matrix, signal?: AbortSignal): Promise<number> {
+async function meanColumnVariance(engine: Engine, staged: StagedMatrix, x: Matrix, columnSums: Float64Array, signal?: AbortSignal): Promise<number> {
   const d = x.cols;
-  const first = await engine.kmeansStep(staged, { rows: 1, cols: d, data: new Float32Array(d) }, null, { signal });
-  const mean = first.sums.map((s) => s / x.rows);
+  const mean = columnSums.map((s) => s / x.rows);
   const c = Float32Array.from(mean);
   const second = await engine.kmeansStep(staged, { rows: 1, cols: d, data: c }, null, { signal });
   // Σ‖x − c‖² = Σ‖x − x̄‖² + n‖x̄ − c‖²: remove the part due to rounding the mean to f32.

@@ -477,3 +477,42 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod bench {
+    use super::*;
+
+    /// `cargo test --release bench_kmeans -- --ignored --nocapture`: one thread, 200,000 × 32, k = 16.
+    #[test]
+    #[ignore]
+    fn bench_kmeans() {
+        let (rows, cols, k) = (200_000usize, 32usize, 16usize);
+        let x: Vec<f32> = (0..rows * cols).map(|i| (((i * 2654435761) % 1000) as f32 / 500.0) - 1.0).collect();
+        let c: Vec<f32> = x[..k * cols].to_vec();
+        let (mut labels, mut d2) = (vec![0i32; rows], vec![0.0f64; rows]);
+        let (mut sums, mut counts) = (vec![0.0f64; k * cols], vec![0.0f64; k]);
+        let mut best = f64::MAX;
+        for _ in 0..10 {
+            let t = std::time::Instant::now();
+            for r0 in (0..rows).step_by(3125) {
+                let rb = (rows - r0).min(3125);
+                unsafe {
+                    kmeans_step_f32_avx2(KmeansArgs {
+                        x: &x[r0 * cols..(r0 + rb) * cols],
+                        rows: rb,
+                        cols,
+                        centroids: &c,
+                        k,
+                        weights: None,
+                        labels: &mut labels[r0..r0 + rb],
+                        min_dist2: &mut d2[r0..r0 + rb],
+                        sums: &mut sums,
+                        counts: &mut counts,
+                    })
+                };
+            }
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        println!("kmeans step: {:.2} ms ({:.1} ns/row)", best * 1e3, best * 1e9 / rows as f64);
+    }
+}
