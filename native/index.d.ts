@@ -17,7 +17,7 @@ export interface IsaInfo {
 }
 
 /** One Lloyd step over a block of rows; returns the block's inertia. Sums and counts accumulate. */
-export declare function kmeansStep(isa: number, x: Float32Array, rows: number, cols: number, centroids: Float32Array, k: number, weights: Float32Array | undefined | null, labels: Int32Array, minDist2: Float64Array, sums: Float64Array, counts: Float64Array): number
+export declare function kmeansStep(isa: number, x: Float32Array, rows: number, cols: number, centroids: Float32Array, k: number, weights: Float32Array | undefined | null, labels: Int32Array, minDist2: Float64Array | undefined | null, sums: Float64Array, counts: Float64Array): number
 
 /**
  * One fused logistic-regression pass over a block of rows (z, loss, gradient and optionally the Hessian

@@ -213,7 +213,7 @@ pub fn kmeans_step(
     k: u32,
     weights: Option<Float32ArraySlice>,
     labels: Int32ArraySlice,
-    min_dist2: Float64ArraySlice,
+    min_dist2: Option<Float64ArraySlice>,
     sums: Float64ArraySlice,
     counts: Float64ArraySlice,
 ) -> Result<f64> {
@@ -225,7 +225,9 @@ pub fn kmeans_step(
         need("weights", w.len(), r)?;
     }
     need("labels", labels.len(), r)?;
-    need("minDist2", min_dist2.len(), r)?;
+    if let Some(m) = &min_dist2 {
+        need("minDist2", m.len(), r)?;
+    }
     need("sums", sums.len(), k * d)?;
     need("counts", counts.len(), k)?;
     let mut inputs = vec![span("x", &x, r * d), span("centroids", &centroids, k * d)];
@@ -233,10 +235,9 @@ pub fn kmeans_step(
         inputs.push(span("weights", w, r));
     }
     let (mut labels, mut min_dist2, mut sums, mut counts) = (labels, min_dist2, sums, counts);
-    disjoint(
-        &[span("labels", &labels, r), span("minDist2", &min_dist2, r), span("sums", &sums, k * d), span("counts", &counts, k)],
-        &inputs,
-    )?;
+    let mut outputs = vec![span("labels", &labels, r), span("sums", &sums, k * d), span("counts", &counts, k)];
+    outputs.extend(min_dist2.as_ref().map(|m| span("minDist2", m, r)));
+    disjoint(&outputs, &inputs)?;
     let args = KmeansArgs {
         x: &x[..r * d],
         rows: r,
@@ -245,7 +246,7 @@ pub fn kmeans_step(
         k,
         weights: weights.as_ref().map(|w| &w[..r]),
         labels: unsafe { &mut labels.as_mut()[..r] },
-        min_dist2: unsafe { &mut min_dist2.as_mut()[..r] },
+        min_dist2: min_dist2.as_mut().map(|m| unsafe { &mut m.as_mut()[..r] }),
         sums: unsafe { &mut sums.as_mut()[..k * d] },
         counts: unsafe { &mut counts.as_mut()[..k] },
     };

@@ -115,7 +115,7 @@ export class JsBackend extends SabRegions implements Backend {
     k: number,
     weights: Float32Array | null,
     labels: Int32Array,
-    minDist2: Float64Array,
+    minDist2: Float64Array | null,
     sums: Float64Array,
     counts: Float64Array,
   ): number {
@@ -131,32 +131,31 @@ export class JsBackend extends SabRegions implements Backend {
     let inertia = 0;
     for (let i = 0; i < rows; i++) {
       const xo = i * cols;
-      let xn = 0;
-      for (let d = 0; d < cols; d++) xn += x[xo + d]! * x[xo + d]!;
       let best = 0;
       let bestD = Infinity;
       for (let c = 0; c < k; c++) {
         let dot = 0;
         for (let d = 0; d < cols; d++) dot += x[xo + d]! * centroids[c * cols + d]!;
-        const dist = xn - 2 * dot + cn[c]!;
+        const dist = cn[c]! - 2 * dot;
         if (dist < bestD) {
           bestD = dist;
           best = c;
         }
       }
+      const w = weights ? weights[i]! : 1;
+      labels[i] = best;
+      counts[best]! += w;
+      for (let d = 0; d < cols; d++) sums[best * cols + d]! += w * x[xo + d]!;
+      if (!minDist2) continue;
       let exact = 0;
       for (let d = 0; d < cols; d++) {
         const diff = x[xo + d]! - centroids[best * cols + d]!;
         exact += diff * diff;
       }
-      const w = weights ? weights[i]! : 1;
-      labels[i] = best;
       minDist2[i] = exact;
-      counts[best]! += w;
-      for (let d = 0; d < cols; d++) sums[best * cols + d]! += w * x[xo + d]!;
       inertia += w * exact;
     }
-    return inertia;
+    return minDist2 ? inertia : NaN;
   }
 
   gram(

@@ -39,7 +39,7 @@ interface NativeAddon {
   ): void;
   kmeansStep(
     isa: number, x: Float32Array, rows: number, cols: number, centroids: Float32Array, k: number,
-    weights: Float32Array | null, labels: Int32Array, minDist2: Float64Array, sums: Float64Array, counts: Float64Array,
+    weights: Float32Array | null, labels: Int32Array, minDist2: Float64Array | null, sums: Float64Array, counts: Float64Array,
   ): number;
   gram(
     isa: number, x: Float32Array, rows: number, cols: number, w: Float64Array | null, center: Float64Array | null,
@@ -203,7 +203,7 @@ class NativeBackend extends SabRegions implements Backend {
     k: number,
     weights: Float32Array | null,
     labels: Int32Array,
-    minDist2: Float64Array,
+    minDist2: Float64Array | null,
     sums: Float64Array,
     counts: Float64Array,
   ): number {

@@ -121,10 +121,12 @@ export interface Backend {
   ): void;
 
   /**
-   * One Lloyd step over a block of rows. Assignment by ‖x‖² − 2x·c + ‖c‖² (ties to the lower centroid);
-   * minDist2[i] = Σ_d (x[i,d] − c[label,d])² computed directly in f64 for the chosen centroid;
-   * sums[label,:] += w_i x[i,:] (f64), counts[label] += w_i (f64, w_i = 1 without weights).
-   * Returns the block's inertia Σ w_i minDist2[i] (f64).
+   * One Lloyd step over a block of rows. Assignment by ‖c‖² − 2x·c in f64 (‖x‖² is the same for every c and is
+   * left out, as in scikit-learn's Lloyd step; ties to the lower centroid);
+   * sums[label,:] += w_i x[i,:] (f64), counts[label] += w_i (f64, w_i = 1 without weights);
+   * with `minDist2`, minDist2[i] = Σ_d (x[i,d] − c[label,d])² computed directly in f64 for the chosen centroid,
+   * and the return value is the block's inertia Σ w_i minDist2[i] (f64). `minDist2` null skips the exact
+   * distances (intermediate Lloyd steps need only labels, sums and counts) and returns NaN.
    */
   kmeansStep(
     x: Float32Array,
@@ -134,7 +136,7 @@ export interface Backend {
     k: number,
     weights: Float32Array | null,
     labels: Int32Array,
-    minDist2: Float64Array,
+    minDist2: Float64Array | null,
     sums: Float64Array,
     counts: Float64Array,
   ): number;

@@ -474,14 +474,14 @@ export class WasmBackend implements Backend {
     k: number,
     weights: Float32Array | null,
     labels: Int32Array,
-    minDist2: Float64Array,
+    minDist2: Float64Array | null,
     sums: Float64Array,
     counts: Float64Array,
   ): number {
-    if (rows <= 0) return 0;
+    if (rows <= 0) return minDist2 ? 0 : NaN;
     const st = new Staging();
     try {
-      return this.k.kmeans_step(
+      const inertia = this.k.kmeans_step(
         this.ptr(x, rows * cols, false, st),
         rows,
         cols,
@@ -489,10 +489,13 @@ export class WasmBackend implements Backend {
         k,
         this.ptr(weights, rows, false, st),
         this.ptr(labels, rows, true, st),
-        this.ptr(minDist2, rows, true, st),
+        // Without distances the kernel still needs its running-best scratch (it computes the exact distances
+        // anyway; the caller gets NaN, as from the other backends).
+        minDist2 ? this.ptr(minDist2, rows, true, st) : this.ptr(new Float64Array(rows), rows, false, st),
         this.ptr(sums, k * cols, true, st),
         this.ptr(counts, k, true, st),
       );
+      return minDist2 ? inertia : NaN;
     } finally {
       this.finish(st);
     }

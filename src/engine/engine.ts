@@ -132,7 +132,8 @@ export interface LogisticPassResult {
 
 export interface KmeansStepResult {
   labels: Int32Array;
-  minDist2: Float64Array;
+  /** Exact squared distance of each row to its centroid; null with `distances: false`. */
+  minDist2: Float64Array | null;
   /** k × cols sums of the rows assigned to each centroid (weighted). */
   sums: Float64Array;
   counts: Float64Array;
@@ -445,12 +446,16 @@ export class Engine {
 
   // ---------------------------------------------------------------- KMeans, Gram, solve, scoring
 
-  /** One Lloyd step over all rows: labels, exact squared distances, per-cluster sums and counts, inertia. */
+  /**
+   * One Lloyd step over all rows: labels, per-cluster sums and counts, and (unless `distances` is false) the
+   * exact squared distances and the inertia. Without distances `minDist2` is null and `inertia` NaN: the
+   * intermediate steps of a fit need only labels, sums and counts, and skip a pass over each row.
+   */
   async kmeansStep(
     x: MatrixInput,
     centroids: Matrix,
     weights?: Float32Array | null,
-    opts: CallOptions & { into?: { labels: Int32Array; minDist2: Float64Array } } = {},
+    opts: CallOptions & { distances?: boolean; into?: { labels: Int32Array; minDist2?: Float64Array | null } } = {},
   ): Promise<KmeansStepResult> {
     const regions: SharedRegion[] = [];
     try {
@@ -470,11 +475,18 @@ export class Engine {
       // Caller-owned outputs (reused across Lloyd iterations) spare fresh pages every step; written in place
       // when SharedArrayBuffer-backed on native/js, copied otherwise.
       const into = opts.into;
-      if (into && (!(into.labels instanceof Int32Array) || into.labels.length !== src.rows || !(into.minDist2 instanceof Float64Array) || into.minDist2.length !== src.rows)) {
-        throw new QuiverError('SHAPE_MISMATCH', `into.labels (Int32Array) and into.minDist2 (Float64Array) need ${src.rows} values each`);
+      const distances = opts.distances ?? true;
+      const intoD2 = distances ? (into?.minDist2 ?? null) : null;
+      if (
+        into &&
+        (!(into.labels instanceof Int32Array) ||
+          into.labels.length !== src.rows ||
+          (distances && (!(intoD2 instanceof Float64Array) || intoD2.length !== src.rows)))
+      ) {
+        throw new QuiverError('SHAPE_MISMATCH', `into.labels (Int32Array) and, with distances, into.minDist2 (Float64Array) need ${src.rows} values each`);
       }
       const labels: I32 = into ? this.#outputRegion(regions, into.labels, 'i32') : this.#alloc(regions, 'i32', src.rows);
-      const minDist2: F64 = into ? this.#outputRegion(regions, into.minDist2, 'f64') : this.#alloc(regions, 'f64', src.rows);
+      const minDist2: F64 | null = !distances ? null : intoD2 ? this.#outputRegion(regions, intoD2, 'f64') : this.#alloc(regions, 'f64', src.rows);
       const sums: F64 = this.#alloc(regions, 'f64', nBlocks * k * src.cols);
       const counts: F64 = this.#alloc(regions, 'f64', nBlocks * k);
       this.#view(sums).fill(0);
@@ -485,7 +497,7 @@ export class Engine {
       for (const p of parts) for (const v of p) inertia += v;
       return {
         labels: into ? this.#deliver(labels, into.labels) : this.#take(labels, regions),
-        minDist2: into ? this.#deliver(minDist2, into.minDist2) : this.#take(minDist2, regions),
+        minDist2: !minDist2 ? null : intoD2 ? this.#deliver(minDist2, intoD2) : this.#take(minDist2, regions),
         sums: sumBlocks(this.#view(sums), nBlocks, k * src.cols),
         counts: sumBlocks(this.#view(counts), nBlocks, k),
         inertia,

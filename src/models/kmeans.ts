@@ -8,12 +8,14 @@
  *   run with the lowest inertia wins; runs draw in turn from one seeded generator.
  * - Stopping, as scikit-learn: after each step, labels equal to the previous step's ("strict
  *   convergence") stop; otherwise the run stops when Σ_c ‖c_new − c_old‖² ≤ tol × (mean over columns of the
- *   column variance of x), the variance unweighted even with sample weights; or after maxIter steps. A
- *   run that did not converge strictly is given one more assignment so that labels match the centroids.
+ *   column variance of x), the variance unweighted even with sample weights; or after maxIter steps. Every
+ *   run ends with one more assignment, with exact distances, so that labels and inertia match the centroids.
  * - An empty cluster takes the row farthest from its own centroid (the n_empty farthest rows, farthest
  *   first, ties to the lower row), which leaves its old cluster, as scikit-learn's relocation.
  * - nIter counts the Lloyd steps of the winning run; `inertiaHistory[i]` is the inertia of step i
- *   (rows against the centroids at the start of that step); `inertia` is for the final centroids.
+ *   (rows against the centroids at the start of that step), computed from the step's sums as
+ *   Σ w‖x‖² − 2 Σ_c c·S_c + Σ_c n_c‖c‖² (the steps skip the exact per-row distances); `inertia` is for the
+ *   final centroids, from exact distances.
  *
  * Centroids are kept in f64 between steps and handed to the kernel as f32; sums, counts and inertia
  * come back in f64. Random choices come from `Rng` here, never from a kernel.
@@ -125,7 +127,7 @@ export class KMeansModel {
     try {
       for (let c = 0; c < k; c++) {
         const one = { rows: 1, cols, data: this.centroids.data.slice(c * cols, (c + 1) * cols) };
-        const d2 = (await this.engine.kmeansStep(staged, one, null, opts)).minDist2;
+        const d2 = (await this.engine.kmeansStep(staged, one, null, opts)).minDist2!;
         for (let i = 0; i < m.rows; i++) out[i * k + c] = Math.sqrt(d2[i]!);
       }
     } finally {
@@ -238,11 +240,13 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
       );
     }
     const tolScaled = tol === 0 ? 0 : tol * (await meanColumnVariance(engine, staged, x, origin.sums, opts.signal));
+    // Σ w‖x‖², for the per-step inertia from sums (the origin pass is unweighted).
+    const sumSq = w32 ? (await engine.kmeansStep(staged, { rows: 1, cols: d, data: new Float32Array(d) }, w32, { signal: opts.signal })).inertia : origin.inertia;
 
     let best: RunResult | null = null;
     for (let run = 0; run < nInit; run++) {
       const centers = given ?? (init === 'random' ? randomInit(x, k, w64, rng) : await kmeansPlusPlus(engine, staged, x, k, w64, rng, opts));
-      const r = await lloyd(engine, staged, x, k, centers, w32, maxIter, tolScaled, run, opts);
+      const r = await lloyd(engine, staged, x, k, centers, w32, maxIter, tolScaled, run, sumSq, opts);
       if (best === null || r.inertia < best.inertia) best = r;
     }
     const b = best!;
@@ -271,26 +275,33 @@ async function lloyd(
   maxIter: number,
   tolScaled: number,
   run: number,
+  sumSq: number,
   opts: KMeansOptions,
 ): Promise<RunResult> {
   const d = x.cols;
   let centers = start;
   let labelsOld: Int32Array | null = null;
-  let last: Awaited<ReturnType<Engine['kmeansStep']>> | null = null;
   const history: number[] = [];
   let strict = false;
   let converged = false;
   let it = 0;
-  // Two output sets, alternating: this step's labels are compared with the previous step's.
+  // Two label buffers, alternating: this step's labels are compared with the previous step's.
   const n = x.rows;
-  const outputs = [0, 1].map(() => ({ labels: new Int32Array(new SharedArrayBuffer(n * 4)), minDist2: new Float64Array(new SharedArrayBuffer(n * 8)) }));
+  const outputs = [0, 1].map(() => ({ labels: new Int32Array(new SharedArrayBuffer(n * 4)) }));
   for (; it < maxIter; it++) {
     const c32 = Float32Array.from(centers);
-    const step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, { signal: opts.signal, into: outputs[it % 2] });
-    history.push(step.inertia);
+    // Intermediate steps skip the exact per-row distances; the inertia of the step comes from its sums:
+    // Σ w‖x − c_l‖² = Σ w‖x‖² − 2 Σ_c c·S_c + Σ_c n_c ‖c‖² (f64; S_c, n_c the step's sums and counts).
+    let step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, { signal: opts.signal, distances: false, into: outputs[it % 2] });
+    if (step.counts.some((c) => c === 0)) {
+      // An empty cluster is re-seeded with the farthest rows: that needs the distances (same labels and sums).
+      step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, { signal: opts.signal, into: { labels: outputs[it % 2]!.labels, minDist2: new Float64Array(n) } });
+    }
+    const inertia = step.minDist2 ? step.inertia : inertiaFromSums(sumSq, c32, step.sums, step.counts, k, d);
+    history.push(inertia);
     const sums = step.sums.slice();
     const counts = step.counts.slice();
-    relocateEmptyClusters(x, w32, step.labels, step.minDist2, sums, counts, k);
+    if (step.minDist2) relocateEmptyClusters(x, w32, step.labels, step.minDist2, sums, counts, k);
     const next = new Float64Array(k * d);
     let shift = 0;
     for (let c = 0; c < k; c++) {
@@ -303,9 +314,8 @@ async function lloyd(
         shift += diff * diff;
       }
     }
-    last = step;
     centers = next;
-    opts.onIteration?.({ run, iteration: it + 1, inertia: step.inertia, shift });
+    opts.onIteration?.({ run, iteration: it + 1, inertia, shift });
     if (labelsOld !== null && sameLabels(labelsOld, step.labels)) {
       strict = true;
       converged = true;
@@ -318,9 +328,28 @@ async function lloyd(
     labelsOld = step.labels;
   }
   const nIter = Math.min(it + 1, maxIter);
-  if (strict && last) return { centers, labels: last.labels, inertia: last.inertia, nIter, history, strict, converged };
+  // The final assignment, with exact distances: the labels and inertia of the returned centroids. (After a
+  // strict convergence the labels are those of the last step already; the pass gives the exact inertia.)
   const final = await engine.kmeansStep(staged, { rows: k, cols: d, data: Float32Array.from(centers) }, w32, { signal: opts.signal });
   return { centers, labels: final.labels, inertia: final.inertia, nIter, history, strict, converged };
+}
+
+/** Σ w‖x − c_l‖² from a step's sums: Σ w‖x‖² − 2 Σ_c c·S_c + Σ_c n_c ‖c‖², in f64, at least 0. */
+function inertiaFromSums(sumSq: number, c32: Float32Array, sums: Float64Array, counts: Float64Array, k: number, d: number): number {
+  let cross = 0;
+  let norms = 0;
+  for (let c = 0; c < k; c++) {
+    let cs = 0;
+    let cc = 0;
+    for (let j = 0; j < d; j++) {
+      const v = c32[c * d + j]!;
+      cs += v * sums[c * d + j]!;
+      cc += v * v;
+    }
+    cross += cs;
+    norms += counts[c]! * cc;
+  }
+  return Math.max(0, sumSq - 2 * cross + norms);
 }
 
 function sameLabels(a: Int32Array, b: Int32Array): boolean {
@@ -377,7 +406,7 @@ function relocateEmptyClusters(
 async function distancesTo(engine: Engine, staged: StagedMatrix, x: Matrix, row: number, opts: CallOptions): Promise<Float64Array> {
   const d = x.cols;
   const c = { rows: 1, cols: d, data: x.data.slice(row * d, (row + 1) * d) };
-  return (await engine.kmeansStep(staged, c, null, { signal: opts.signal })).minDist2;
+  return (await engine.kmeansStep(staged, c, null, { signal: opts.signal })).minDist2!;
 }
 
 /** First index i with cum[i] ≥ r (numpy's searchsorted, side 'left'), clipped to the last index. */

@@ -42,7 +42,7 @@ export const handlers: Handlers = {
     const c = b.view(t.centroids);
     const w = t.weights ? b.view(t.weights) : null;
     const labels = b.view(t.labels);
-    const d2 = b.view(t.minDist2);
+    const d2 = t.minDist2 ? b.view(t.minDist2) : null;
     const sums = b.view(t.sums);
     const counts = b.view(t.counts);
     const inertia: number[] = [];
@@ -58,7 +58,7 @@ export const handlers: Handlers = {
           t.k,
           w ? w.subarray(r0, r1) : null,
           labels.subarray(r0, r1),
-          d2.subarray(r0, r1),
+          d2 ? d2.subarray(r0, r1) : null,
           sums.subarray(blk * t.k * t.cols, (blk + 1) * t.k * t.cols),
           counts.subarray(blk * t.k, (blk + 1) * t.k),
         ),

@@ -61,7 +61,7 @@ export interface KmeansTask extends BlockRange {
   k: number;
   weights: F32 | null;
   labels: I32;
-  minDist2: F64;
+  minDist2: F64 | null;
   /** nBlocks × k × cols partial sums, nBlocks × k partial counts. */
   sums: F64;
   counts: F64;

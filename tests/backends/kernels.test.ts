@@ -175,6 +175,14 @@ describe.each(backends.map((b) => [`${b.info.name}/${b.info.simd}`, b] as const)
         expectClose(got.sums, ref.sums, TOLERANCE.reductionF64, 'sums');
         expectClose(got.counts, ref.counts, TOLERANCE.reductionF64, 'counts');
         expectClose([got.inertia], [ref.inertia], TOLERANCE.reductionF64, 'inertia');
+        // Without distances: the same labels, sums and counts (bit for bit), and NaN for the inertia.
+        const labels = new Int32Array(rows);
+        const sums = new Float64Array(k * cols);
+        const counts = new Float64Array(k);
+        expect(b.kmeansStep(x, rows, cols, c, k, weights, labels, null, sums, counts)).toBeNaN();
+        expect(Array.from(labels)).toEqual(Array.from(got.labels));
+        expect(Array.from(sums)).toEqual(Array.from(got.sums));
+        expect(Array.from(counts)).toEqual(Array.from(got.counts));
       }
     }
   });

@@ -143,6 +143,30 @@ describe('KMeans on 20,000 × 16 seeded blobs', () => {
   });
 });
 
+describe('KMeans: per-step inertia from the sums', () => {
+  const { x } = blobs(blobsRef.seed, blobsRef.rows, blobsRef.cols, blobsRef.k);
+
+  it('equals the exact inertia of each step, even far from the origin', async () => {
+    const e = await engine();
+    const sub = rowsOf(x, [...Array(4000).keys()]);
+    // Shift every value by 300: ‖x‖² dwarfs the distances, the hard case for Σ‖x‖² − 2Σc·S + Σn‖c‖².
+    const far = { rows: sub.rows, cols: sub.cols, data: sub.data.map((v) => v + 300) };
+    const c0 = rowsOf(far, [0, 500, 1000, 1500, 2000, 2500]);
+    const w = new Float64Array(far.rows).map((_, i) => 0.5 + (i % 4));
+    for (const sampleWeight of [undefined, w]) {
+      const w32 = sampleWeight ? Float32Array.from(sampleWeight) : null;
+      const one = await e.kmeans(far, { k: 6, init: c0, maxIter: 1, tol: 0, sampleWeight });
+      const two = await e.kmeans(far, { k: 6, init: c0, maxIter: 2, tol: 0, sampleWeight });
+      // oracle: the exact inertia of the step's starting centroids, from the kernel's exact distances
+      const exact0 = (await e.kmeansStep(far, c0, w32)).inertia;
+      const exact1 = (await e.kmeansStep(far, one.centroids, w32)).inertia;
+      expect(Math.abs(one.inertiaHistory[0]! - exact0) / exact0).toBeLessThan(1e-9);
+      expect(Math.abs(two.inertiaHistory[1]! - exact1) / exact1).toBeLessThan(1e-9);
+      expect(one.inertia).toBe(exact1);
+    }
+  });
+});
+
 describe('KMeans: exact small cases', () => {
   it('an empty cluster takes the farthest row (hand-computed)', async () => {
     const e = await engine();

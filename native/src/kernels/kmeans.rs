@@ -1,5 +1,6 @@
-//! One Lloyd step over a block of rows: label = argmin_c ‖x‖² − 2x·c + ‖c‖² (ties to the lower
-//! centroid), then the exact Σ(x − c)² for the chosen centroid, weighted sums and counts, and inertia.
+//! One Lloyd step over a block of rows: label = argmin_c ‖c‖² − 2x·c (ties to the lower centroid; ‖x‖² is
+//! the same for every c), weighted sums and counts, and unless `min_dist2` is None the exact Σ(x − c)² for
+//! the chosen centroid and the inertia (NaN without distances).
 //! The x·cᵀ block is the f32 GEMM of `similarity`; norms, distances, sums, counts and inertia are f64.
 //! Tails: see `reduce` (lanes, then a sequential remainder).
 
@@ -20,7 +21,7 @@ pub struct KmeansArgs<'a> {
     pub k: usize,
     pub weights: Option<&'a [f32]>,
     pub labels: &'a mut [i32],
-    pub min_dist2: &'a mut [f64],
+    pub min_dist2: Option<&'a mut [f64]>,
     pub sums: &'a mut [f64],
     pub counts: &'a mut [f64],
 }
@@ -37,12 +38,12 @@ unsafe fn body<R: Reduce>(a: KmeansArgs<'_>, gemm: Gemm) -> f64 {
         k,
         weights,
         labels,
-        min_dist2,
+        mut min_dist2,
         sums,
         counts,
     } = a;
     if k == 0 || rows == 0 {
-        return 0.0;
+        return if min_dist2.is_some() { 0.0 } else { f64::NAN };
     }
     let mut inertia = 0.0f64;
     let mut cn_buf = Scratch::take(&scratch::KMEANS_F64, k);
@@ -68,23 +69,27 @@ unsafe fn body<R: Reduce>(a: KmeansArgs<'_>, gemm: Gemm) -> f64 {
         for i in 0..rb {
             let row = r0 + i;
             let xr = &x[row * cols..(row + 1) * cols];
-            let xn = R::sumsq(xr);
             let d = &dots[i * k..(i + 1) * k];
-            let best = R::argmin_dist(xn, d, cn);
+            let best = R::argmin_dist(d, cn);
             let w = weights.map_or(1.0, |w| w[row] as f64);
-            let exact = R::dist2_accumulate(
-                xr,
-                &centroids[best * cols..(best + 1) * cols],
-                w,
-                &mut sums[best * cols..(best + 1) * cols],
-            );
+            let sr = &mut sums[best * cols..(best + 1) * cols];
+            match min_dist2.as_deref_mut() {
+                Some(md) => {
+                    let exact = R::dist2_accumulate(xr, &centroids[best * cols..(best + 1) * cols], w, sr);
+                    md[row] = exact;
+                    inertia += w * exact;
+                }
+                None => R::accumulate(xr, w, sr),
+            }
             labels[row] = best as i32;
-            min_dist2[row] = exact;
             counts[best] += w;
-            inertia += w * exact;
         }
     }
-    inertia
+    if min_dist2.is_some() {
+        inertia
+    } else {
+        f64::NAN
+    }
 }
 
 pub fn kmeans_step_f32_scalar(a: KmeansArgs<'_>) -> f64 {
@@ -133,7 +138,7 @@ pub unsafe fn kmeans_step_f32_avx512(a: KmeansArgs<'_>) -> f64 {
 /// one hardware-FMA chain from +0 in depth order, restarted every DEPTH_BLOCK elements with the block
 /// results added in f32: exactly the arithmetic of `similarity`'s GEMM (faer's microkernels and their
 /// replica), so labels, distances, sums and inertia equal `body`'s bit for bit. The per-row f64
-/// argmin keeps the same (xn − 2·dot) + ‖c‖² and its first-strict-minimum rule (run 8 rows at a time,
+/// argmin keeps the same ‖c‖² − 2·dot and its first-strict-minimum rule (run 8 rows at a time,
 /// a row per lane, over a transposed copy of the block's dots).
 #[cfg(target_arch = "x86_64")]
 mod small_k {
@@ -163,9 +168,9 @@ mod small_k {
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     unsafe fn run<const MR: usize, const NB: usize>(a: KmeansArgs<'_>) -> f64 {
-        let KmeansArgs { x, rows, cols, centroids, k, weights, labels, min_dist2, sums, counts } = a;
+        let KmeansArgs { x, rows, cols, centroids, k, weights, labels, mut min_dist2, sums, counts } = a;
         if rows == 0 {
-            return 0.0;
+            return if min_dist2.is_some() { 0.0 } else { f64::NAN };
         }
         let w8 = NB * 8;
         // Panel cols × W (zero beyond k), then W norms (+∞ beyond k: those lanes never win).
@@ -192,7 +197,6 @@ mod small_k {
         let mut dots = [0.0f32; BLOCK * 32];
         let mut best = [0i32; BLOCK];
         let mut dt = [0.0f32; BLOCK * 32];
-        let mut xn = [0.0f64; BLOCK];
         let mut inertia = 0.0f64;
         let mut r0 = 0;
         while r0 < rows {
@@ -210,10 +214,7 @@ mod small_k {
                 }
                 i += mr;
             }
-            for (i, v) in xn.iter_mut().enumerate().take(rb) {
-                *v = Lanes::sumsq(&x[(r0 + i) * cols..(r0 + i + 1) * cols]);
-            }
-            // Rows of a partial last group of 8 hold stale dots and norms: computed, never used.
+            // Rows of a partial last group of 8 hold stale dots: computed, never used.
             let rb8 = rb.div_ceil(8) * 8;
             unsafe {
                 for ib in (0..rb8).step_by(8) {
@@ -222,41 +223,44 @@ mod small_k {
                     }
                 }
                 for ib in (0..rb8).step_by(8) {
-                    argmin8(xn.as_ptr().add(ib), dt.as_ptr().add(ib), BLOCK, cn, k, best.as_mut_ptr().add(ib));
+                    argmin8(dt.as_ptr().add(ib), BLOCK, cn, k, best.as_mut_ptr().add(ib));
                 }
             }
-            match weights {
-                None => {
-                    for (i, &b) in best.iter().enumerate().take(rb) {
-                        let (row, b) = (r0 + i, b as usize);
-                        let (xr, cr) = (&x[row * cols..(row + 1) * cols], &c64[b * cols..(b + 1) * cols]);
-                        // w = 1: w·x = x exactly, so the sums take x as is.
-                        min_dist2[row] = unsafe { dist2_accumulate::<false>(xr, cr, 1.0, &mut sums[b * cols..(b + 1) * cols]) };
-                        labels[row] = b as i32;
-                        counts[b] += 1.0;
-                    }
-                    // The same sequential sum as Σ w·d with w = 1 (1·d = d).
-                    for &d in &min_dist2[r0..r0 + rb] {
-                        inertia += d;
-                    }
+            for (i, &b) in best.iter().enumerate().take(rb) {
+                let (row, b) = (r0 + i, b as usize);
+                let (xr, sr) = (&x[row * cols..(row + 1) * cols], &mut sums[b * cols..(b + 1) * cols]);
+                let w = weights.map_or(1.0, |wt| wt[row] as f64);
+                match (min_dist2.as_deref_mut(), weights.is_some()) {
+                    // w = 1: w·x = x exactly, so the sums take x as is.
+                    (Some(md), false) => md[row] = unsafe { dist2_accumulate::<false>(xr, &c64[b * cols..(b + 1) * cols], 1.0, sr) },
+                    (Some(md), true) => md[row] = unsafe { dist2_accumulate::<true>(xr, &c64[b * cols..(b + 1) * cols], w, sr) },
+                    (None, _) => Lanes::accumulate(xr, w, sr),
                 }
-                Some(wt) => {
-                    for (i, &b) in best.iter().enumerate().take(rb) {
-                        let (row, b) = (r0 + i, b as usize);
-                        let (xr, cr) = (&x[row * cols..(row + 1) * cols], &c64[b * cols..(b + 1) * cols]);
-                        let w = wt[row] as f64;
-                        min_dist2[row] = unsafe { dist2_accumulate::<true>(xr, cr, w, &mut sums[b * cols..(b + 1) * cols]) };
-                        labels[row] = b as i32;
-                        counts[b] += w;
+                labels[row] = b as i32;
+                counts[b] += w;
+            }
+            if let Some(md) = min_dist2.as_deref() {
+                // The same sequential sum as Σ w·d (with w = 1, 1·d = d).
+                match weights {
+                    None => {
+                        for &d in &md[r0..r0 + rb] {
+                            inertia += d;
+                        }
                     }
-                    for (&d, &w) in min_dist2[r0..r0 + rb].iter().zip(&wt[r0..r0 + rb]) {
-                        inertia += w as f64 * d;
+                    Some(wt) => {
+                        for (&d, &w) in md[r0..r0 + rb].iter().zip(&wt[r0..r0 + rb]) {
+                            inertia += w as f64 * d;
+                        }
                     }
                 }
             }
             r0 += rb;
         }
-        inertia
+        if min_dist2.is_some() {
+            inertia
+        } else {
+            f64::NAN
+        }
     }
 
     /// out[c * ldo + r] = a[r * lda + c] for an 8 × 8 block.
@@ -298,13 +302,12 @@ mod small_k {
     }
 
     /// `Reduce::argmin_dist` for 8 rows at once, one row per f64 lane: the scan over c < k of
-    /// (xn − 2·dot) + cn[c] keeping the first strict improvement (a NaN never improves; index 0 when
+    /// cn[c] − 2·dot keeping the first strict improvement (a NaN never improves; index 0 when
     /// nothing is below +∞), exactly the sequential scan, lane by lane. dt[c * ld + r] = row r's dot.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn argmin8(xn: *const f64, dt: *const f32, ld: usize, cn: &[f64], k: usize, best: *mut i32) {
+    unsafe fn argmin8(dt: *const f32, ld: usize, cn: &[f64], k: usize, best: *mut i32) {
         unsafe {
-            let (xa, xb) = (_mm256_loadu_pd(xn), _mm256_loadu_pd(xn.add(4)));
             let m2 = _mm256_set1_pd(-2.0);
             let inf = _mm256_set1_pd(f64::INFINITY);
             let (mut ba, mut bb) = (inf, inf);
@@ -314,8 +317,8 @@ mod small_k {
             for (c, &n) in cn.iter().enumerate().take(k) {
                 let p = dt.add(c * ld);
                 let nv = _mm256_set1_pd(n);
-                let da = _mm256_add_pd(_mm256_fmadd_pd(m2, _mm256_cvtps_pd(_mm_loadu_ps(p)), xa), nv);
-                let db = _mm256_add_pd(_mm256_fmadd_pd(m2, _mm256_cvtps_pd(_mm_loadu_ps(p.add(4))), xb), nv);
+                let da = _mm256_fmadd_pd(m2, _mm256_cvtps_pd(_mm_loadu_ps(p)), nv);
+                let db = _mm256_fmadd_pd(m2, _mm256_cvtps_pd(_mm_loadu_ps(p.add(4))), nv);
                 let la = _mm256_cmp_pd::<_CMP_LT_OQ>(da, ba);
                 let lb = _mm256_cmp_pd::<_CMP_LT_OQ>(db, bb);
                 ba = _mm256_blendv_pd(ba, da, la);
@@ -425,11 +428,17 @@ mod tests {
             k,
             weights: w,
             labels: &mut l,
-            min_dist2: &mut d,
+            min_dist2: Some(&mut d),
             sums: &mut s,
             counts: &mut n,
         });
         (l, d, s, n, inertia)
+    }
+
+    fn run_no_dist(f: &dyn Fn(KmeansArgs<'_>) -> f64, x: &[f32], rows: usize, cols: usize, c: &[f32], k: usize, w: Option<&[f32]>) -> (Vec<i32>, Vec<f64>, Vec<f64>, f64) {
+        let (mut l, mut s, mut n) = (vec![-7; rows], vec![0.5; k * cols], vec![0.25; k]);
+        let inertia = f(KmeansArgs { x, rows, cols, centroids: c, k, weights: w, labels: &mut l, min_dist2: None, sums: &mut s, counts: &mut n });
+        (l, s, n, inertia)
     }
 
     fn bits(o: &Out) -> (Vec<i32>, Vec<u64>, Vec<u64>, Vec<u64>, u64) {
@@ -471,6 +480,17 @@ mod tests {
                         let gemm = run(&|a| unsafe { body::<Lanes>(a, similarity_tile_f32_avx2) }, &x, rows, cols, &c, k, wt);
                         let small = run(&|a| unsafe { kmeans_step_f32_avx2(a) }, &x, rows, cols, &c, k, wt);
                         assert_eq!(bits(&small), bits(&gemm), "cols={cols} k={k} case={case} weights={}", wt.is_some());
+                        // Without distances: the same labels, sums and counts on both paths, inertia NaN.
+                        let b64 = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                        let paths: [&dyn Fn(KmeansArgs<'_>) -> f64; 2] =
+                            [&|a| unsafe { body::<Lanes>(a, similarity_tile_f32_avx2) }, &|a| unsafe { kmeans_step_f32_avx2(a) }];
+                        for f in paths {
+                            let nd = run_no_dist(f, &x, rows, cols, &c, k, wt);
+                            assert_eq!(nd.0, small.0);
+                            assert_eq!(b64(&nd.1), b64(&small.2));
+                            assert_eq!(b64(&nd.2), b64(&small.3));
+                            assert!(nd.3.is_nan());
+                        }
                     }
                 }
             }
@@ -491,28 +511,30 @@ mod bench {
         let c: Vec<f32> = x[..k * cols].to_vec();
         let (mut labels, mut d2) = (vec![0i32; rows], vec![0.0f64; rows]);
         let (mut sums, mut counts) = (vec![0.0f64; k * cols], vec![0.0f64; k]);
-        let mut best = f64::MAX;
-        for _ in 0..10 {
-            let t = std::time::Instant::now();
-            for r0 in (0..rows).step_by(3125) {
-                let rb = (rows - r0).min(3125);
-                unsafe {
-                    kmeans_step_f32_avx2(KmeansArgs {
-                        x: &x[r0 * cols..(r0 + rb) * cols],
-                        rows: rb,
-                        cols,
-                        centroids: &c,
-                        k,
-                        weights: None,
-                        labels: &mut labels[r0..r0 + rb],
-                        min_dist2: &mut d2[r0..r0 + rb],
-                        sums: &mut sums,
-                        counts: &mut counts,
-                    })
-                };
+        for with_dist in [true, false] {
+            let mut best = f64::MAX;
+            for _ in 0..10 {
+                let t = std::time::Instant::now();
+                for r0 in (0..rows).step_by(3125) {
+                    let rb = (rows - r0).min(3125);
+                    unsafe {
+                        kmeans_step_f32_avx2(KmeansArgs {
+                            x: &x[r0 * cols..(r0 + rb) * cols],
+                            rows: rb,
+                            cols,
+                            centroids: &c,
+                            k,
+                            weights: None,
+                            labels: &mut labels[r0..r0 + rb],
+                            min_dist2: if with_dist { Some(&mut d2[r0..r0 + rb]) } else { None },
+                            sums: &mut sums,
+                            counts: &mut counts,
+                        })
+                    };
+                }
+                best = best.min(t.elapsed().as_secs_f64());
             }
-            best = best.min(t.elapsed().as_secs_f64());
+            println!("kmeans step (distances {with_dist}): {:.2} ms ({:.1} ns/row)", best * 1e3, best * 1e9 / rows as f64);
         }
-        println!("kmeans step: {:.2} ms ({:.1} ns/row)", best * 1e3, best * 1e9 / rows as f64);
     }
 }

@@ -40,9 +40,12 @@ pub trait Reduce {
     fn dot_f32_f64(x: &[f32], w: &[f64]) -> f64;
     /// Σ (x − c)² in f64 and, in the same pass, sums += w·x (f64).
     fn dist2_accumulate(x: &[f32], c: &[f32], w: f64, sums: &mut [f64]) -> f64;
-    /// First c minimising (xn − 2·dots[c]) + cn[c] in f64, i.e. the first strict improvement in a scan
-    /// (ties to the lower centroid); 0 when no distance is below +∞ (all NaN or +∞).
-    fn argmin_dist(xn: f64, dots: &[f32], cn: &[f64]) -> usize;
+    /// sums += w·x (f64), as `dist2_accumulate` does, without the distance.
+    fn accumulate(x: &[f32], w: f64, sums: &mut [f64]);
+    /// First c minimising cn[c] − 2·dots[c] in f64 (‖x − c‖² − ‖x‖²: ‖x‖² is the same for every c, so it is
+    /// left out, as scikit-learn's Lloyd step does; 2·dot is exact, so the difference is rounded once), i.e.
+    /// the first strict improvement in a scan (ties to the lower centroid); 0 when no value is below +∞.
+    fn argmin_dist(dots: &[f32], cn: &[f64]) -> usize;
 }
 
 pub struct Lanes;
@@ -70,9 +73,14 @@ impl Reduce for Lanes {
         unsafe { avx2::dist2_accumulate(x, c, w, sums) }
     }
     #[inline(always)]
-    fn argmin_dist(xn: f64, dots: &[f32], cn: &[f64]) -> usize {
+    fn accumulate(x: &[f32], w: f64, sums: &mut [f64]) {
         // SAFETY: as above.
-        unsafe { avx2::argmin_dist(xn, dots, cn) }
+        unsafe { avx2::accumulate(x, w, sums) }
+    }
+    #[inline(always)]
+    fn argmin_dist(dots: &[f32], cn: &[f64]) -> usize {
+        // SAFETY: as above.
+        unsafe { avx2::argmin_dist(dots, cn) }
     }
 }
 
@@ -228,18 +236,38 @@ mod avx2 {
     /// scalar scan with a data-dependent branch mispredicted on nearly every row.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    pub unsafe fn argmin_dist(xn: f64, dots: &[f32], cn: &[f64]) -> usize {
+    pub unsafe fn accumulate(x: &[f32], w: f64, sums: &mut [f64]) {
+        let n = x.len().min(sums.len());
+        let (p, o) = (x.as_ptr(), sums.as_mut_ptr());
+        let wv = _mm256_set1_pd(w);
+        let mut i = 0;
+        // SAFETY: every access covers 4 elements below n, which both slices have.
+        unsafe {
+            while i + 4 <= n {
+                let t = o.add(i);
+                _mm256_storeu_pd(t, _mm256_add_pd(_mm256_loadu_pd(t), _mm256_mul_pd(wv, widen(p.add(i)))));
+                i += 4;
+            }
+        }
+        for t in i..n {
+            sums[t] += w * x[t] as f64;
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    pub unsafe fn argmin_dist(dots: &[f32], cn: &[f64]) -> usize {
         let k = dots.len().min(cn.len());
         let (p, q) = (dots.as_ptr(), cn.as_ptr());
-        let (xnv, m2, four) = (_mm256_set1_pd(xn), _mm256_set1_pd(-2.0), _mm256_set1_pd(4.0));
+        let (m2, four) = (_mm256_set1_pd(-2.0), _mm256_set1_pd(4.0));
         let mut best = _mm256_set1_pd(f64::INFINITY);
         let mut best_i = _mm256_set1_pd(-1.0);
         let mut cur = _mm256_setr_pd(0.0, 1.0, 2.0, 3.0);
         let mut c = 0;
         while c + 4 <= k {
             // SAFETY: c + 4 ≤ k, the length of both inputs.
-            // xn − 2·dot is exact in the FMA form (2·dot is exact), then + cn: the scalar twin's rounding.
-            let d = unsafe { _mm256_add_pd(_mm256_fmadd_pd(m2, widen(p.add(c)), xnv), _mm256_loadu_pd(q.add(c))) };
+            // cn − 2·dot: one rounding in the FMA form and in the scalar twin's (2·dot is exact).
+            let d = unsafe { _mm256_fmadd_pd(m2, widen(p.add(c)), _mm256_loadu_pd(q.add(c))) };
             let lt = _mm256_cmp_pd::<_CMP_LT_OQ>(d, best);
             best = _mm256_blendv_pd(best, d, lt);
             best_i = _mm256_blendv_pd(best_i, cur, lt);
@@ -261,7 +289,7 @@ mod avx2 {
         }
         let mut best_c = if bc >= 0.0 { bc as usize } else { usize::MAX };
         for t in c..k {
-            let dist = (xn - 2.0 * dots[t] as f64) + cn[t];
+            let dist = cn[t] - 2.0 * dots[t] as f64;
             if dist < bd {
                 bd = dist;
                 best_c = t;
@@ -284,11 +312,17 @@ impl Reduce for Seq {
         dist2_seq(x, c)
     }
     #[inline(always)]
-    fn argmin_dist(xn: f64, dots: &[f32], cn: &[f64]) -> usize {
+    fn accumulate(x: &[f32], w: f64, sums: &mut [f64]) {
+        for (s, &v) in sums.iter_mut().zip(x) {
+            *s += w * v as f64;
+        }
+    }
+    #[inline(always)]
+    fn argmin_dist(dots: &[f32], cn: &[f64]) -> usize {
         let mut best = 0usize;
         let mut best_d = f64::INFINITY;
         for (c, (&d, &n)) in dots.iter().zip(cn).enumerate() {
-            let dist = (xn - 2.0 * d as f64) + n;
+            let dist = n - 2.0 * d as f64;
             // Strict: an equal distance keeps the lower centroid.
             if dist < best_d {
                 best_d = dist;
@@ -329,11 +363,11 @@ mod tests {
                         v => (v % 3) as f64,
                     })
                     .collect();
-                let want = Seq::argmin_dist(0.5, &dots, &cn);
-                assert_eq!(Lanes::argmin_dist(0.5, &dots, &cn), want, "k={k} case={case}");
+                let want = Seq::argmin_dist(&dots, &cn);
+                assert_eq!(Lanes::argmin_dist(&dots, &cn), want, "k={k} case={case}");
             }
         }
-        assert_eq!(Lanes::argmin_dist(0.0, &[1.0; 6], &[f64::NAN; 6]), 0);
+        assert_eq!(Lanes::argmin_dist(&[1.0; 6], &[f64::NAN; 6]), 0);
     }
 
     #[test]
