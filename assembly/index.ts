@@ -58,7 +58,7 @@ export function gram(x: usize, rows: i32, cols: i32, w: usize, center: usize, v:
   else gram_f32_scalar(x, rows, cols, w, center, v, g, xty);
 }
 
-/** One fused logistic-regression pass over a block of rows (layout in kernels/logistic.ts); scratch: 2 * rows + 1 f64. */
+/** One fused logistic-regression pass over a block of rows (layout in kernels/logistic.ts); scratch: 2 * rows f64. */
 export function logistic_pass(
   x: usize, rows: i32, cols: i32, y: usize, s: usize, beta: usize, bias: f64,
   hessian: bool, z: usize, out: usize, scratch: usize,

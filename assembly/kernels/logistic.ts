@@ -1,34 +1,11 @@
 // One fused pass of binary logistic regression (Newton / IRLS) over a block of rows, in f64. Layout of `out`
 // (cols = d): [0] sum s*loss, [1] sum loss, [2] correct count, [3..3+d) X'v, [3+d] sum v, then with the
 // Hessian [4+d..4+2d) X'w, [4+2d] sum w, and the d x d upper triangle of X'WX at 5+2d (see types.ts).
-// Phase 1 computes z, the loss terms and the per-row weights w and v into the caller's scratch (2 * rows + 1 f64);
-// phase 2 runs the Gram kernel of the same ISA over the block with those weights. Tail handling: the dot
-// products add the cols % 4 remainder in order after the lanes, as `matvec` does.
+// Phase 1 computes z, the loss terms and the per-row weights w and v into the caller's scratch (2 * rows f64);
+// phase 2 runs the Gram kernel of the same ISA over the block with those weights. The dot products are
+// `matvec`'s (kernels/matvec.ts).
 import { gram_f32_scalar, gram_f32_simd128 } from './gram';
-
-// @ts-ignore: decorator
-@inline function dotSimd(xi: usize, beta: usize, cols: i32): f64 {
-  const c4 = cols & ~3;
-  let acc0 = f64x2.splat(0);
-  let acc1 = f64x2.splat(0);
-  for (let d = 0; d < c4; d += 4) {
-    const v = v128.load(xi + (<usize>d << 2));
-    const pw = beta + (<usize>d << 3);
-    acc0 = f64x2.add(acc0, f64x2.mul(f64x2.promote_low_f32x4(v), v128.load(pw)));
-    acc1 = f64x2.add(acc1, f64x2.mul(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 2, 3)), v128.load(pw, 16)));
-  }
-  const t = f64x2.add(acc0, acc1);
-  let s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
-  for (let d = c4; d < cols; d++) s += <f64>load<f32>(xi + (<usize>d << 2)) * load<f64>(beta + (<usize>d << 3));
-  return s;
-}
-
-// @ts-ignore: decorator
-@inline function dotScalar(xi: usize, beta: usize, cols: i32): f64 {
-  let s: f64 = 0;
-  for (let d = 0; d < cols; d++) s += <f64>load<f32>(xi + (<usize>d << 2)) * load<f64>(beta + (<usize>d << 3));
-  return s;
-}
+import { dotRowF64_scalar, dotRowF64_simd128 } from './matvec';
 
 // @ts-ignore: decorator
 @inline function addRow(acc: usize, xi: usize, cols: i32, f: f64): void {
@@ -38,8 +15,8 @@ import { gram_f32_scalar, gram_f32_simd128 } from './gram';
   }
 }
 
-/** z, the loss terms and the per-row weights (w, v) into scratch; returns nothing, accumulates into out. */
-function terms(rows: i32, y: usize, s: usize, z: usize, out: usize, cols: i32, scratch: usize): void {
+/** The loss terms and the per-row weights (w, v) into scratch from z, accumulated into out; returns sum w. */
+function terms(rows: i32, y: usize, s: usize, z: usize, out: usize, cols: i32, scratch: usize): f64 {
   const wArr = scratch;
   const vArr = scratch + (<usize>rows << 3);
   let lossW: f64 = 0;
@@ -57,7 +34,7 @@ function terms(rows: i32, y: usize, s: usize, z: usize, out: usize, cols: i32, s
     const pos = zi >= 0;
     const p = pos ? inv : e * inv;
     const q = pos ? e * inv : inv;
-    const vi = yi == 1 ? si * q : yi == 0 ? -si * p : si * (yi - p);
+    const vi = si * (yi * q - (1 - yi) * p); // exactly si(1 - p) for y = 1 and -si p for y = 0
     const wi = si * p * q;
     lossW += si * li;
     loss += li;
@@ -73,36 +50,36 @@ function terms(rows: i32, y: usize, s: usize, z: usize, out: usize, cols: i32, s
   const pv = out + 24 + (<usize>cols << 3);
   store<f64>(pv, load<f64>(pv) + sumV);
   // sum w goes with the Hessian entries; the caller adds it only when it computes them.
-  store<f64>(scratch + (<usize>(2 * rows) << 3), sumW);
+  return sumW;
 }
 
 /** After the Gram phase (hessian) add X'w and sum w; without it, X'v (the Gram phase computes it otherwise). */
-function finish(x: usize, rows: i32, cols: i32, hessian: bool, out: usize, scratch: usize): void {
+function finish(x: usize, rows: i32, cols: i32, hessian: bool, out: usize, scratch: usize, sumW: f64): void {
   const rowBytes = <usize>cols << 2;
   const grad = out + 24;
   const xw = grad + (<usize>(cols + 1) << 3);
   if (hessian) {
     for (let i = 0; i < rows; i++) addRow(xw, x + <usize>i * rowBytes, cols, load<f64>(scratch + (<usize>i << 3)));
     const pw = xw + (<usize>cols << 3);
-    store<f64>(pw, load<f64>(pw) + load<f64>(scratch + (<usize>(2 * rows) << 3)));
+    store<f64>(pw, load<f64>(pw) + sumW);
   } else {
     const vArr = scratch + (<usize>rows << 3);
     for (let i = 0; i < rows; i++) addRow(grad, x + <usize>i * rowBytes, cols, load<f64>(vArr + (<usize>i << 3)));
   }
 }
 
-/** Scratch: 2 * rows + 1 f64 (w, v, and sum w). */
+/** Scratch: 2 * rows f64 (w, then v). */
 export function logistic_f64_simd128(
   x: usize, rows: i32, cols: i32, y: usize, s: usize, beta: usize, bias: f64,
   hessian: bool, z: usize, out: usize, scratch: usize,
 ): void {
   if (rows <= 0) return;
   const rowBytes = <usize>cols << 2;
-  for (let i = 0; i < rows; i++) store<f64>(z + (<usize>i << 3), dotSimd(x + <usize>i * rowBytes, beta, cols) + bias);
-  terms(rows, y, s, z, out, cols, scratch);
+  for (let i = 0; i < rows; i++) store<f64>(z + (<usize>i << 3), dotRowF64_simd128(x + <usize>i * rowBytes, beta, cols) + bias);
+  const sumW = terms(rows, y, s, z, out, cols, scratch);
   const grad = out + 24;
   if (hessian) gram_f32_simd128(x, rows, cols, scratch, 0, scratch + (<usize>rows << 3), grad + (<usize>(2 * cols + 2) << 3), grad);
-  finish(x, rows, cols, hessian, out, scratch);
+  finish(x, rows, cols, hessian, out, scratch, sumW);
 }
 
 export function logistic_f64_scalar(
@@ -111,9 +88,9 @@ export function logistic_f64_scalar(
 ): void {
   if (rows <= 0) return;
   const rowBytes = <usize>cols << 2;
-  for (let i = 0; i < rows; i++) store<f64>(z + (<usize>i << 3), dotScalar(x + <usize>i * rowBytes, beta, cols) + bias);
-  terms(rows, y, s, z, out, cols, scratch);
+  for (let i = 0; i < rows; i++) store<f64>(z + (<usize>i << 3), dotRowF64_scalar(x + <usize>i * rowBytes, beta, cols) + bias);
+  const sumW = terms(rows, y, s, z, out, cols, scratch);
   const grad = out + 24;
   if (hessian) gram_f32_scalar(x, rows, cols, scratch, 0, scratch + (<usize>rows << 3), grad + (<usize>(2 * cols + 2) << 3), grad);
-  finish(x, rows, cols, hessian, out, scratch);
+  finish(x, rows, cols, hessian, out, scratch, sumW);
 }

@@ -28,7 +28,8 @@ export function logisticRowTerms(z: number, y: number, s: number): { loss: numbe
   return {
     loss: (z > 0 ? z : 0) + Math.log1p(e) - y * z,
     w: s * p * q,
-    v: y === 1 ? s * q : y === 0 ? -s * p : s * (y - p),
+    // y·(1 − p) − (1 − y)·p: exactly 1 − p for y = 1 and −p for y = 0.
+    v: s * (y * q - (1 - y) * p),
   };
 }
 

@@ -131,6 +131,27 @@ function requestedIsa(opts: NativeOptions): 'auto' | 'scalar' {
   throw new QuiverError('INVALID_ARGUMENT', `QUIVER_NATIVE_ISA must be auto or scalar (got "${raw}")`);
 }
 
+/**
+ * The addon with every function wrapped once so that callers receive QuiverError (the addon throws
+ * "CODE: message | {json}"), instead of a try/catch in each kernel method.
+ */
+function guarded(addon: NativeAddon): NativeAddon {
+  const out: Record<string, unknown> = {};
+  for (const [name, f] of Object.entries(addon)) {
+    out[name] =
+      typeof f === 'function'
+        ? (...args: unknown[]): unknown => {
+            try {
+              return (f as (...a: unknown[]) => unknown)(...args);
+            } catch (err) {
+              throw QuiverError.from(err);
+            }
+          }
+        : f;
+  }
+  return out as unknown as NativeAddon;
+}
+
 export async function loadNativeBackend(opts: NativeOptions = {}): Promise<Backend> {
   const isa = requestedIsa(opts);
   const { addon } = loadAddon();
@@ -152,27 +173,17 @@ class NativeBackend extends SabRegions implements Backend {
 
   constructor(addon: NativeAddon, isa: number, info: BackendInfo) {
     super();
-    this.#k = addon;
+    this.#k = guarded(addon);
     this.#isa = isa;
     this.info = info;
   }
 
-  // Every call is wrapped so callers receive QuiverError (the addon throws "CODE: message | {json}").
-
   normalizeRows(x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void {
-    try {
-      this.#k.normalizeRows(this.#isa, x, rows, cols, out, norms);
-    } catch (err) {
-      throw QuiverError.from(err);
-    }
+    this.#k.normalizeRows(this.#isa, x, rows, cols, out, norms);
   }
 
   similarityTile(a: Float32Array, aRows: number, b: Float32Array, bRows: number, cols: number, out: Float32Array, ldOut: number): void {
-    try {
-      this.#k.similarityTile(this.#isa, a, aRows, b, bRows, cols, out, ldOut);
-    } catch (err) {
-      throw QuiverError.from(err);
-    }
+    this.#k.similarityTile(this.#isa, a, aRows, b, bRows, cols, out, ldOut);
   }
 
   topkTile(
@@ -188,11 +199,7 @@ class NativeBackend extends SabRegions implements Backend {
     outIdx: Int32Array,
     outScores: Float32Array,
   ): void {
-    try {
-      this.#k.topkTile(this.#isa, q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
-    } catch (err) {
-      throw QuiverError.from(err);
-    }
+    this.#k.topkTile(this.#isa, q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
   }
 
   kmeansStep(
@@ -207,11 +214,7 @@ class NativeBackend extends SabRegions implements Backend {
     sums: Float64Array,
     counts: Float64Array,
   ): number {
-    try {
-      return this.#k.kmeansStep(this.#isa, x, rows, cols, centroids, k, weights, labels, minDist2, sums, counts);
-    } catch (err) {
-      throw QuiverError.from(err);
-    }
+    return this.#k.kmeansStep(this.#isa, x, rows, cols, centroids, k, weights, labels, minDist2, sums, counts);
   }
 
   gram(
@@ -224,11 +227,7 @@ class NativeBackend extends SabRegions implements Backend {
     g: Float64Array,
     xty: Float64Array | null,
   ): void {
-    try {
-      this.#k.gram(this.#isa, x, rows, cols, w, center, v, g, xty);
-    } catch (err) {
-      throw QuiverError.from(err);
-    }
+    this.#k.gram(this.#isa, x, rows, cols, w, center, v, g, xty);
   }
 
   logisticPass(
@@ -243,27 +242,15 @@ class NativeBackend extends SabRegions implements Backend {
     z: Float64Array,
     out: Float64Array,
   ): void {
-    try {
-      this.#k.logisticPass(this.#isa, x, rows, cols, y, s, beta, bias, hessian, z, out);
-    } catch (err) {
-      throw QuiverError.from(err);
-    }
+    this.#k.logisticPass(this.#isa, x, rows, cols, y, s, beta, bias, hessian, z, out);
   }
 
   choleskySolve(g: Float64Array, n: number, b: Float64Array, nrhs: number): void {
-    try {
-      this.#k.choleskySolve(this.#isa, g, n, b, nrhs);
-    } catch (err) {
-      throw QuiverError.from(err);
-    }
+    this.#k.choleskySolve(this.#isa, g, n, b, nrhs);
   }
 
   matvec(x: Float32Array, rows: number, cols: number, w: Float64Array, bias: number, link: Link, out: Float32Array): void {
-    try {
-      this.#k.matvec(this.#isa, x, rows, cols, w, bias, link, out);
-    } catch (err) {
-      throw QuiverError.from(err);
-    }
+    this.#k.matvec(this.#isa, x, rows, cols, w, bias, link, out);
   }
 
   sparseSimilarityTopk(
@@ -287,14 +274,10 @@ class NativeBackend extends SabRegions implements Backend {
     outIdx: Int32Array,
     outScores: Float32Array,
   ): void {
-    try {
-      this.#k.sparseSimilarityTopk(
-        this.#isa, aPtr, aIdx, aVal, bPtr, bIdx, bVal, row0, row1, nCols, rowNorms, colNorms, shrink, k, excludeSelf,
-        acc, mark, list, outIdx, outScores,
-      );
-    } catch (err) {
-      throw QuiverError.from(err);
-    }
+    this.#k.sparseSimilarityTopk(
+      this.#isa, aPtr, aIdx, aVal, bPtr, bIdx, bVal, row0, row1, nCols, rowNorms, colNorms, shrink, k, excludeSelf,
+      acc, mark, list, outIdx, outScores,
+    );
   }
 
   sparseScoreTopn(
@@ -319,13 +302,9 @@ class NativeBackend extends SabRegions implements Backend {
     outIdx: Int32Array,
     outScores: Float32Array,
   ): void {
-    try {
-      this.#k.sparseScoreTopn(
-        this.#isa, aPtr, aIdx, aVal, mPtr, mIdx, mVal, seenPtr, seenIdx, allow, normalize, row0, row1, nCols, n,
-        acc, den, mark, list, outIdx, outScores,
-      );
-    } catch (err) {
-      throw QuiverError.from(err);
-    }
+    this.#k.sparseScoreTopn(
+      this.#isa, aPtr, aIdx, aVal, mPtr, mIdx, mVal, seenPtr, seenIdx, allow, normalize, row0, row1, nCols, n,
+      acc, den, mark, list, outIdx, outScores,
+    );
   }
 }

@@ -556,8 +556,8 @@ export class WasmBackend implements Backend {
         hessian ? 1 : 0,
         this.ptr(z, rows, true, st),
         this.ptr(out, logisticLayout(cols).length, true, st),
-        // The kernel's per-row weights (w, v) and Σw: scratch for this call only.
-        this.ptr(new Float64Array(2 * rows + 1), 2 * rows + 1, false, st),
+        // The kernel's per-row weights (w, v): scratch for this call only.
+        this.ptr(new Float64Array(2 * rows), 2 * rows, false, st),
       );
     } finally {
       this.finish(st);

@@ -243,6 +243,7 @@ export class Engine {
     return new StagedVector(v.length, r, min, max, this);
   }
 
+  /** A job region, zero-filled (the accumulating kernels' outputs start from it) unless `zero` is false. */
   #alloc<K extends ElementKind>(regions: SharedRegion[], kind: K, length: number, zero = true): SharedRegion & { kind: K } {
     const r = this.backend.alloc(kind, Math.max(1, length), zero) as SharedRegion & { kind: K };
     regions.push(r);
@@ -489,8 +490,6 @@ export class Engine {
       const minDist2: F64 | null = !distances ? null : intoD2 ? this.#outputRegion(regions, intoD2, 'f64') : this.#alloc(regions, 'f64', src.rows);
       const sums: F64 = this.#alloc(regions, 'f64', nBlocks * k * src.cols);
       const counts: F64 = this.#alloc(regions, 'f64', nBlocks * k);
-      this.#view(sums).fill(0);
-      this.#view(counts).fill(0);
       const tasks = groups.map((g) => ({ ...g, blockRows, rows: src.rows, x: src.region, cols: src.cols, centroids: c, k, weights: w, labels, minDist2, sums, counts }));
       const parts = await this.#dispatch('kmeans', tasks, src.rows * k * src.cols, opts.signal);
       let inertia = 0;
@@ -523,12 +522,10 @@ export class Engine {
       const { blockRows, nBlocks, groups } = this.#reduceBlocks(rows);
       const g: F64 = this.#alloc(regions, 'f64', nBlocks * cols * cols);
       const xty: F64 | null = v ? this.#alloc(regions, 'f64', nBlocks * cols) : null;
-      this.#view(g).fill(0);
-      if (xty) this.#view(xty).fill(0);
       const tasks = groups.map((gr) => ({ ...gr, blockRows, rows, x: src.region, cols, w, center, v, g, xty }));
       await this.#dispatch('gram', tasks, (rows * cols * cols) / 2, opts.signal);
       const full = sumBlocks(this.#view(g), nBlocks, cols * cols);
-      for (let a = 0; a < cols; a++) for (let b = a + 1; b < cols; b++) full[b * cols + a] = full[a * cols + b]!;
+      mirrorUpper(full, cols);
       return { g: full, xty: xty ? sumBlocks(this.#view(xty), nBlocks, cols) : null };
     } finally {
       this.#release(regions);
@@ -565,14 +562,12 @@ export class Engine {
       const L = logisticLayout(cols);
       const { blockRows, nBlocks, groups } = this.#reduceBlocks(rows);
       const out: F64 = this.#alloc(regions, 'f64', nBlocks * L.length);
-      this.#view(out).fill(0);
       const tasks = groups.map((g) => ({ ...g, blockRows, rows, x: src.region, cols, y: yr, s: sr, beta: betaR, bias, hessian, z, out }));
       await this.#dispatch('logistic', tasks, rows * cols * (hessian ? cols / 2 + 2 : 2), opts.signal);
       const sum = sumBlocks(this.#view(out), nBlocks, L.length);
       let xtwx: Float64Array | null = null;
       if (hessian) {
-        xtwx = sum.slice(L.h, L.h + cols * cols);
-        for (let a = 0; a < cols; a++) for (let b = a + 1; b < cols; b++) xtwx[b * cols + a] = xtwx[a * cols + b]!;
+        xtwx = mirrorUpper(sum.slice(L.h, L.h + cols * cols), cols);
       }
       return {
         lossWeighted: sum[L.lossW]!,
@@ -973,6 +968,12 @@ function checkMetric(m: unknown): Metric {
 }
 
 /** Sums nBlocks consecutive partials of `len` values, in block order. */
+/** Fills the lower triangle of a row-major n × n matrix from its upper triangle (kernels write the upper). */
+function mirrorUpper(m: Float64Array, n: number): Float64Array {
+  for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) m[b * n + a] = m[a * n + b]!;
+  return m;
+}
+
 function sumBlocks(parts: Float64Array, nBlocks: number, len: number): Float64Array {
   const out = new Float64Array(len);
   for (let b = 0; b < nBlocks; b++) {

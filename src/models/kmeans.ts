@@ -61,7 +61,6 @@ interface RunResult {
   inertia: number;
   nIter: number;
   history: number[];
-  strict: boolean;
   converged: boolean;
 }
 
@@ -282,7 +281,6 @@ async function lloyd(
   let centers = start;
   let labelsOld: Int32Array | null = null;
   const history: number[] = [];
-  let strict = false;
   let converged = false;
   let it = 0;
   // Two label buffers, alternating: this step's labels are compared with the previous step's.
@@ -299,8 +297,8 @@ async function lloyd(
     }
     const inertia = step.minDist2 ? step.inertia : inertiaFromSums(sumSq, c32, step.sums, step.counts, k, d);
     history.push(inertia);
-    const sums = step.sums.slice();
-    const counts = step.counts.slice();
+    // The step's sums and counts are this call's own arrays: relocation may change them in place.
+    const { sums, counts } = step;
     if (step.minDist2) relocateEmptyClusters(x, w32, step.labels, step.minDist2, sums, counts, k);
     const next = new Float64Array(k * d);
     let shift = 0;
@@ -317,7 +315,6 @@ async function lloyd(
     centers = next;
     opts.onIteration?.({ run, iteration: it + 1, inertia, shift });
     if (labelsOld !== null && sameLabels(labelsOld, step.labels)) {
-      strict = true;
       converged = true;
       break;
     }
@@ -331,7 +328,7 @@ async function lloyd(
   // The final assignment, with exact distances: the labels and inertia of the returned centroids. (After a
   // strict convergence the labels are those of the last step already; the pass gives the exact inertia.)
   const final = await engine.kmeansStep(staged, { rows: k, cols: d, data: Float32Array.from(centers) }, w32, { signal: opts.signal });
-  return { centers, labels: final.labels, inertia: final.inertia, nIter, history, strict, converged };
+  return { centers, labels: final.labels, inertia: final.inertia, nIter, history, converged };
 }
 
 /** Σ w‖x − c_l‖² from a step's sums: Σ w‖x‖² − 2 Σ_c c·S_c + Σ_c n_c ‖c‖², in f64, at least 0. */

@@ -164,24 +164,6 @@ export function logLoss(y: Vec, p: Vec, weights?: Vec | null): number {
   return s / sw;
 }
 
-/** Mean log-loss from logits z (exact for any z: log(1 + e^z) − y·z without forming p). */
-export function logLossFromLogits(y: Vec, z: Vec, weights?: Vec | null): number {
-  checkLengths(y, z, 'logLoss', weights);
-  let s = 0;
-  let sw = 0;
-  for (let i = 0; i < y.length; i++) {
-    const w = weights ? weights[i]! : 1;
-    s += w * (softplus(z[i]!) - y[i]! * z[i]!);
-    sw += w;
-  }
-  return s / sw;
-}
-
-/** log(1 + e^z) without overflow. */
-export function softplus(z: number): number {
-  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
-}
-
 /** Fraction of rows where (p > threshold) equals the 0/1 target. */
 export function accuracy(y: Vec, p: Vec, threshold = 0.5, weights?: Vec | null): number {
   checkLengths(y, p, 'accuracy', weights);

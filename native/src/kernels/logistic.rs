@@ -21,9 +21,9 @@
 //! Per-row arithmetic (one sequence shared by every level, so the levels differ only in the dot products
 //! and the Gram accumulation order): e = exp(−|z|); softplus = max(z, 0) + log1p(e); inv = 1 / (1 + e);
 //! p = inv if z ≥ 0 else e·inv; 1 − p = e·inv if z ≥ 0 else inv (both exact for any z, no cancellation);
-//! v = s·(1 − p) for y = 1, −s·p for y = 0, s·(y − p) otherwise.
+//! v = s·(y·(1 − p) − (1 − y)·p), which is exactly s(1 − p) for y = 1 and −s·p for y = 0.
 
-use super::gram::{gram_f64_avx2, gram_f64_avx512, gram_f64_scalar, GramArgs};
+use super::gram::{gram_f64_avx2, gram_f64_scalar, GramArgs};
 use super::reduce::{Lanes, Reduce, Seq};
 
 /// Offsets into `out` for `cols` = d: [0] Σ s·ℓ, [1] Σ ℓ, [2] correct count, then
@@ -58,13 +58,7 @@ fn row_terms(z: f64, y: f64, s: f64) -> (f64, f64, f64, bool) {
     let loss = z.max(0.0) + e.ln_1p() - y * z;
     let inv = 1.0 / (1.0 + e);
     let (p, q) = if z >= 0.0 { (inv, e * inv) } else { (e * inv, inv) };
-    let v = if y == 1.0 {
-        s * q
-    } else if y == 0.0 {
-        -s * p
-    } else {
-        s * (y - p)
-    };
+    let v = s * (y * q - (1.0 - y) * p);
     let correct = (if z > 0.0 { 1.0 } else { 0.0 }) == y;
     (loss, s * p * q, v, correct)
 }
@@ -170,16 +164,10 @@ pub unsafe fn logistic_pass_avx512(a: LogisticArgs<'_>) {
     unsafe { avx2::pass(a) }
 }
 
-/// The f64 form of the whole pass (Hessian through `gram`'s f64 kernel), kept for wide inputs where the
-/// f32 panels would not fit in L2.
-#[allow(dead_code)]
+/// The f64 form of the whole pass (Hessian through `gram`'s f64 kernel), for inputs wider than the f32
+/// panels take (both SIMD levels run the AVX2 pass, so this is their one fallback).
 unsafe fn pass_f64_gram_avx2(a: LogisticArgs<'_>) {
     body::<Lanes>(a, gram_f64_avx2)
-}
-
-#[allow(dead_code)]
-unsafe fn pass_f64_gram_avx512(a: LogisticArgs<'_>) {
-    body::<Lanes>(a, gram_f64_avx512)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -235,7 +223,7 @@ mod avx2 {
         let k = _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_pd(t, _mm256_set1_pd(LOG2E)));
         let r = _mm256_fnmadd_pd(k, _mm256_set1_pd(LN2_HI), t);
         let r = _mm256_fnmadd_pd(k, _mm256_set1_pd(LN2_LO), r);
-        // Σ_{j ≤ 13} r^j / j!, Horner from the top.
+        // Σ_{j ≤ 13} r^j / j!.
         const C: [f64; 14] = [
             1.0,
             1.0,
@@ -387,7 +375,7 @@ mod avx2 {
         let beta = &beta[..d];
         let np = d.div_ceil(NR);
         let mp = d.div_ceil(MR);
-        // Panels: np × (RB × NR) f32, √w_i·x_i, the last one zero-padded (the padding is written once).
+        // Panels: np × (RB × NR) f32, √w_i·x_i, the last one zero-padded.
         let stride = RB * NR + 2 * NR;
         let mut pan = vec![0.0f32; if hessian { np * stride } else { 0 }];
         let mut w = [0.0f64; RB + 4];
@@ -455,35 +443,33 @@ mod avx2 {
             // step into separate accumulators, so the FMA latency is not on the critical path).
             // SAFETY: AVX2 and FMA are enabled in this function; slices are in bounds (checked in the helper).
             unsafe { accumulate_xt(xb, rb, d, &v[..rb], grad) };
-            if hessian {
-                unsafe { accumulate_xt(xb, rb, d, &w[..rb], xw) };
-                // The f32 panels of √w_i·x_i (the padding columns of the last panel are zero).
-                for i in 0..rb {
-                    let xr = &xb[i * d..(i + 1) * d];
-                    let sw = w[i].max(0.0).sqrt() as f32;
-                    let swv = _mm256_set1_ps(sw);
-                    for p in 0..np {
-                        let base = p * NR;
-                        let dst = &mut pan[p * stride + i * NR..p * stride + (i + 1) * NR];
-                        if base + NR <= d {
-                            // SAFETY: sixteen f32 of the row from base, and the panel row holds NR = 16.
-                            unsafe {
-                                let s0 = xr.as_ptr().add(base);
-                                _mm256_storeu_ps(dst.as_mut_ptr(), _mm256_mul_ps(swv, _mm256_loadu_ps(s0)));
-                                _mm256_storeu_ps(dst.as_mut_ptr().add(8), _mm256_mul_ps(swv, _mm256_loadu_ps(s0.add(8))));
-                            }
-                        } else {
-                            let n = d - base;
-                            for l in 0..n {
-                                dst[l] = sw * xr[base + l];
-                            }
-                            dst[n..].fill(0.0);
-                        }
-                    }
-                }
-            }
             if !hessian {
                 continue;
+            }
+            unsafe { accumulate_xt(xb, rb, d, &w[..rb], xw) };
+            // The f32 panels of √w_i·x_i (the padding columns of the last panel are zero).
+            for i in 0..rb {
+                let xr = &xb[i * d..(i + 1) * d];
+                let sw = w[i].max(0.0).sqrt() as f32;
+                let swv = _mm256_set1_ps(sw);
+                for p in 0..np {
+                    let base = p * NR;
+                    let dst = &mut pan[p * stride + i * NR..p * stride + (i + 1) * NR];
+                    if base + NR <= d {
+                        // SAFETY: sixteen f32 of the row from base, and the panel row holds NR = 16.
+                        unsafe {
+                            let s0 = xr.as_ptr().add(base);
+                            _mm256_storeu_ps(dst.as_mut_ptr(), _mm256_mul_ps(swv, _mm256_loadu_ps(s0)));
+                            _mm256_storeu_ps(dst.as_mut_ptr().add(8), _mm256_mul_ps(swv, _mm256_loadu_ps(s0.add(8))));
+                        }
+                    } else {
+                        let n = d - base;
+                        for l in 0..n {
+                            dst[l] = sw * xr[base + l];
+                        }
+                        dst[n..].fill(0.0);
+                    }
+                }
             }
             // XᵀWX upper triangle: tiles of 4 rows × 16 columns reaching the triangle, f32 over the chunk.
             for p in 0..np {
