@@ -25,7 +25,7 @@ export function viewSab<K extends ElementKind>(region: SharedRegion & { kind: K 
 }
 
 /** Buffers at least this large are kept for reuse when freed (smaller ones are cheap to make). */
-const RECYCLE_MIN_BYTES = 256 << 10;
+const RECYCLE_MIN_BYTES = 64 << 10;
 /** Most bytes of freed buffers kept at once, per backend instance. */
 const RECYCLE_MAX_BYTES = 256 << 20;
 

@@ -138,6 +138,8 @@ export interface KmeansStepResult {
   sums: Float64Array;
   counts: Float64Array;
   inertia: number;
+  /** With `changes` and `into`: how many rows' labels differ from what into.labels held before; else null. */
+  changed: number | null;
 }
 
 export interface GramOptions extends CallOptions {
@@ -451,12 +453,14 @@ export class Engine {
    * One Lloyd step over all rows: labels, per-cluster sums and counts, and (unless `distances` is false) the
    * exact squared distances and the inertia. Without distances `minDist2` is null and `inertia` NaN: the
    * intermediate steps of a fit need only labels, sums and counts, and skip a pass over each row.
+   * With `changes` and `into`, `changed` counts the rows whose label differs from what `into.labels` held
+   * before the call (counted by the workers, block by block, as they write).
    */
   async kmeansStep(
     x: MatrixInput,
     centroids: Matrix,
     weights?: Float32Array | null,
-    opts: CallOptions & { distances?: boolean; into?: { labels: Int32Array; minDist2?: Float64Array | null } } = {},
+    opts: CallOptions & { distances?: boolean; changes?: boolean; into?: { labels: Int32Array; minDist2?: Float64Array | null } } = {},
   ): Promise<KmeansStepResult> {
     const regions: SharedRegion[] = [];
     try {
@@ -487,19 +491,27 @@ export class Engine {
         throw new QuiverError('SHAPE_MISMATCH', `into.labels (Int32Array) and, with distances, into.minDist2 (Float64Array) need ${src.rows} values each`);
       }
       const labels: I32 = into ? this.#outputRegion(regions, into.labels, 'i32') : this.#alloc(regions, 'i32', src.rows);
+      // Label changes are counted against what into.labels holds now (a job copy of it when not written in place).
+      const changes = opts.changes === true && into !== undefined;
+      if (changes && into && labels.buffer !== into.labels.buffer) this.#view(labels).set(into.labels);
       const minDist2: F64 | null = !distances ? null : intoD2 ? this.#outputRegion(regions, intoD2, 'f64') : this.#alloc(regions, 'f64', src.rows);
       const sums: F64 = this.#alloc(regions, 'f64', nBlocks * k * src.cols);
       const counts: F64 = this.#alloc(regions, 'f64', nBlocks * k);
-      const tasks = groups.map((g) => ({ ...g, blockRows, rows: src.rows, x: src.region, cols: src.cols, centroids: c, k, weights: w, labels, minDist2, sums, counts }));
+      const tasks = groups.map((g) => ({ ...g, blockRows, rows: src.rows, x: src.region, cols: src.cols, centroids: c, k, weights: w, labels, minDist2, sums, counts, changes }));
       const parts = await this.#dispatch('kmeans', tasks, src.rows * k * src.cols, opts.signal);
       let inertia = 0;
-      for (const p of parts) for (const v of p) inertia += v;
+      let changed = 0;
+      for (const p of parts) {
+        for (const v of p.inertia) inertia += v;
+        changed += p.changed;
+      }
       return {
         labels: into ? this.#deliver(labels, into.labels) : this.#take(labels, regions),
         minDist2: !minDist2 ? null : intoD2 ? this.#deliver(minDist2, intoD2) : this.#take(minDist2, regions),
         sums: sumBlocks(this.#view(sums), nBlocks, k * src.cols),
         counts: sumBlocks(this.#view(counts), nBlocks, k),
         inertia,
+        changed: changes ? changed : null,
       };
     } finally {
       this.#release(regions);

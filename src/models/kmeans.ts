@@ -21,7 +21,7 @@
  * come back in f64. Random choices come from `Rng` here, never from a kernel.
  */
 import { TableEncoder } from '../data/table.js';
-import type { CallOptions, Engine, StagedMatrix } from '../engine/engine.js';
+import type { CallOptions, Engine, KmeansStepResult, StagedMatrix } from '../engine/engine.js';
 import { checkFinite, checkMatrix, checkSameCols } from '../engine/validate.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
@@ -192,9 +192,9 @@ export class KMeansModel {
 
 /** Fits KMeans: see the module comment for the exact semantics. */
 export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions): Promise<KMeansModel> {
-  // Staging checks x's shape; its values are checked by the first engine pass below (a one-centroid step at
-  // the origin, which the tol scale needs anyway), whose Σ‖x‖² is finite exactly when every value is: one
-  // pass in the workers instead of a scan on this thread.
+  // Staging checks x's shape; its values are checked by the first pass over the rows (the first Lloyd step,
+  // with exact distances, or k-means++'s first distances): its total is finite exactly when every value is,
+  // and only then does a scan on this thread name the cell.
   const staged = engine.stage(x, 'x', { checkValues: false });
   try {
     const n = x.rows;
@@ -223,11 +223,6 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
     const w64 = checkSampleWeight(opts.sampleWeight, n);
     const w32 = w64 ? Float32Array.from(w64) : null;
 
-    const origin = await engine.kmeansStep(staged, { rows: 1, cols: d, data: new Float32Array(d) }, null, { signal: opts.signal });
-    if (!Number.isFinite(origin.inertia)) {
-      checkFinite(x.data, 'x', d);
-      throw new QuiverError('INTERNAL', 'kmeans: Σ‖x‖² is not finite, but every value of x is');
-    }
     const distinct = countDistinctRows(x, k);
     if (distinct < k) {
       throw new QuiverError(
@@ -238,14 +233,12 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
         { distinct, k },
       );
     }
-    const tolScaled = tol === 0 ? 0 : tol * (await meanColumnVariance(engine, staged, x, origin.sums, opts.signal));
-    // Σ w‖x‖², for the per-step inertia from sums (the origin pass is unweighted).
-    const sumSq = w32 ? (await engine.kmeansStep(staged, { rows: 1, cols: d, data: new Float32Array(d) }, w32, { signal: opts.signal })).inertia : origin.inertia;
+    const fit: FitContext = { engine, staged, x, k, w32, maxIter, tol, scale: null, opts };
 
     let best: RunResult | null = null;
     for (let run = 0; run < nInit; run++) {
       const centers = given ?? (init === 'random' ? randomInit(x, k, w64, rng) : await kmeansPlusPlus(engine, staged, x, k, w64, rng, opts));
-      const r = await lloyd(engine, staged, x, k, centers, w32, maxIter, tolScaled, run, sumSq, opts);
+      const r = await lloyd(fit, centers, run);
       if (best === null || r.inertia < best.inertia) best = r;
     }
     const b = best!;
@@ -264,38 +257,76 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
   }
 }
 
-async function lloyd(
-  engine: Engine,
-  staged: StagedMatrix,
-  x: Matrix,
-  k: number,
-  start: Float64Array,
-  w32: Float32Array | null,
-  maxIter: number,
-  tolScaled: number,
-  run: number,
-  sumSq: number,
-  opts: KMeansOptions,
-): Promise<RunResult> {
+interface FitContext {
+  engine: Engine;
+  staged: StagedMatrix;
+  x: Matrix;
+  k: number;
+  w32: Float32Array | null;
+  maxIter: number;
+  tol: number;
+  /** Set by the first Lloyd step of the fit (see `fitScale`), then shared by every run. */
+  scale: { sumSq: number; tolScaled: number } | null;
+  opts: KMeansOptions;
+}
+
+/**
+ * What the whole fit needs from one pass over x, taken from the first Lloyd step (run with exact distances,
+ * so no separate pass is spent on it): x's values are all finite (else the scan names the cell);
+ * Σ w‖x‖² = inertia + 2 Σ_c c·S_c − Σ_c n_c‖c‖², for the later steps' inertia from sums; and the tol scale.
+ */
+async function fitScale(fit: FitContext, step: KmeansStepResult, c32: Float32Array): Promise<{ sumSq: number; tolScaled: number }> {
+  const { x, k, w32, tol, engine, staged, opts } = fit;
   const d = x.cols;
+  if (!Number.isFinite(step.inertia)) {
+    checkFinite(x.data, 'x', d);
+    throw new QuiverError('INTERNAL', 'kmeans: the step inertia is not finite, but every value of x is');
+  }
+  const { cross, norms } = crossAndNorms(c32, step.sums, step.counts, k, d);
+  const sumSq = Math.max(0, step.inertia + 2 * cross - norms);
+  if (tol === 0) return { sumSq, tolScaled: 0 };
+  // The variance is unweighted even with sample weights (as scikit-learn): unweighted column sums are
+  // the step's own without weights, else those of a one-centroid pass.
+  let columnSums: Float64Array;
+  if (w32) {
+    columnSums = (await engine.kmeansStep(staged, { rows: 1, cols: d, data: new Float32Array(d) }, null, { signal: opts.signal, distances: false })).sums;
+  } else {
+    columnSums = new Float64Array(d);
+    for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) columnSums[j]! += step.sums[c * d + j]!;
+  }
+  return { sumSq, tolScaled: tol * (await meanColumnVariance(engine, staged, x, columnSums, opts.signal)) };
+}
+
+async function lloyd(fit: FitContext, start: Float64Array, run: number): Promise<RunResult> {
+  const { engine, staged, x, k, w32, maxIter, opts } = fit;
+  const d = x.cols;
+  const n = x.rows;
   let centers = start;
-  let labelsOld: Int32Array | null = null;
   const history: number[] = [];
   let converged = false;
   let it = 0;
-  // Two label buffers, alternating: this step's labels are compared with the previous step's.
-  const n = x.rows;
-  const outputs = [0, 1].map(() => ({ labels: new Int32Array(new SharedArrayBuffer(n * 4)) }));
+  // One label buffer, rewritten by every step; the workers count the rows whose label changed.
+  const into = { labels: new Int32Array(new SharedArrayBuffer(n * 4)) };
+  const withDistances = (): { labels: Int32Array; minDist2: Float64Array } => ({ labels: into.labels, minDist2: new Float64Array(new SharedArrayBuffer(n * 8)) });
   for (; it < maxIter; it++) {
     const c32 = Float32Array.from(centers);
     // Intermediate steps skip the exact per-row distances; the inertia of the step comes from its sums:
     // Σ w‖x − c_l‖² = Σ w‖x‖² − 2 Σ_c c·S_c + Σ_c n_c ‖c‖² (f64; S_c, n_c the step's sums and counts).
-    let step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, { signal: opts.signal, distances: false, into: outputs[it % 2] });
-    if (step.counts.some((c) => c === 0)) {
+    // The fit's first step is exact: it supplies Σ w‖x‖² and checks x's values.
+    const exact = fit.scale === null;
+    let step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, {
+      signal: opts.signal,
+      distances: exact,
+      changes: it > 0,
+      into: exact ? withDistances() : into,
+    });
+    if (exact) fit.scale = await fitScale(fit, step, c32);
+    const changed = step.changed;
+    if (!step.minDist2 && step.counts.some((c) => c === 0)) {
       // An empty cluster is re-seeded with the farthest rows: that needs the distances (same labels and sums).
-      step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, { signal: opts.signal, into: { labels: outputs[it % 2]!.labels, minDist2: new Float64Array(n) } });
+      step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, { signal: opts.signal, into: withDistances() });
     }
-    const inertia = step.minDist2 ? step.inertia : inertiaFromSums(sumSq, c32, step.sums, step.counts, k, d);
+    const inertia = step.minDist2 ? step.inertia : inertiaFromSums(fit.scale!.sumSq, c32, step.sums, step.counts, k, d);
     history.push(inertia);
     // The step's sums and counts are this call's own arrays: relocation may change them in place.
     const { sums, counts } = step;
@@ -314,15 +345,15 @@ async function lloyd(
     }
     centers = next;
     opts.onIteration?.({ run, iteration: it + 1, inertia, shift });
-    if (labelsOld !== null && sameLabels(labelsOld, step.labels)) {
+    // Strict convergence: no label differs from the previous step's (as left by any relocation).
+    if (changed === 0) {
       converged = true;
       break;
     }
-    if (shift <= tolScaled) {
+    if (shift <= fit.scale!.tolScaled) {
       converged = true;
       break;
     }
-    labelsOld = step.labels;
   }
   const nIter = Math.min(it + 1, maxIter);
   // The final assignment, with exact distances: the labels and inertia of the returned centroids. (After a
@@ -333,6 +364,12 @@ async function lloyd(
 
 /** Σ w‖x − c_l‖² from a step's sums: Σ w‖x‖² − 2 Σ_c c·S_c + Σ_c n_c ‖c‖², in f64, at least 0. */
 function inertiaFromSums(sumSq: number, c32: Float32Array, sums: Float64Array, counts: Float64Array, k: number, d: number): number {
+  const { cross, norms } = crossAndNorms(c32, sums, counts, k, d);
+  return Math.max(0, sumSq - 2 * cross + norms);
+}
+
+/** Σ_c c·S_c and Σ_c n_c‖c‖² (f64) for a step's centroids, sums and counts. */
+function crossAndNorms(c32: Float32Array, sums: Float64Array, counts: Float64Array, k: number, d: number): { cross: number; norms: number } {
   let cross = 0;
   let norms = 0;
   for (let c = 0; c < k; c++) {
@@ -346,12 +383,7 @@ function inertiaFromSums(sumSq: number, c32: Float32Array, sums: Float64Array, c
     cross += cs;
     norms += counts[c]! * cc;
   }
-  return Math.max(0, sumSq - 2 * cross + norms);
-}
-
-function sameLabels(a: Int32Array, b: Int32Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return { cross, norms };
 }
 
 /**
@@ -442,6 +474,11 @@ async function kmeansPlusPlus(
   let closest = await distancesTo(engine, staged, x, first, opts);
   let pot = 0;
   for (let i = 0; i < n; i++) pot += (w ? w[i]! : 1) * closest[i]!;
+  if (!Number.isFinite(pot)) {
+    // The first pass over x: a non-finite value shows here (the scan names it) before it can steer the draws.
+    checkFinite(x.data, 'x', d);
+    throw new QuiverError('INTERNAL', 'kmeans++: the potential is not finite, but every value of x is');
+  }
   for (let c = 1; c < k; c++) {
     let s = 0;
     for (let i = 0; i < n; i++) cum[i] = s += (w ? w[i]! : 1) * closest[i]!;

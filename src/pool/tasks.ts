@@ -65,6 +65,8 @@ export interface KmeansTask extends BlockRange {
   /** nBlocks × k × cols partial sums, nBlocks × k partial counts. */
   sums: F64;
   counts: F64;
+  /** Count the rows whose label differs from what `labels` held before the step. */
+  changes: boolean;
 }
 
 export interface GramTask extends BlockRange {
@@ -160,7 +162,7 @@ export interface TaskMap {
   normalize: [NormalizeTask, null];
   similarity: [SimilarityTask, null];
   topk: [TopkTask, null];
-  kmeans: [KmeansTask, number[]];
+  kmeans: [KmeansTask, { inertia: number[]; changed: number }];
   gram: [GramTask, null];
   logistic: [LogisticTask, null];
   matvec: [MatvecTask, null];

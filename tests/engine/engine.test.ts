@@ -301,4 +301,26 @@ describe('kmeansStep into caller-owned outputs', () => {
     }
     await expectCode(e.kmeansStep(x, c, null, { into: { labels: new Int32Array(2), minDist2: new Float64Array(2) } }), 'SHAPE_MISMATCH', /3000 values each/);
   });
+
+  it('counts the rows whose label changed from what `into.labels` held, in place or not', async () => {
+    const e = await engine({ threads: 2, inlineWork: 0 });
+    const x = mat(3000, 5, randomF32(15000, 63));
+    const c1 = mat(3, 5, randomF32(15, 64));
+    const c2 = mat(3, 5, Float32Array.from(c1.data, (v, i) => v + (i % 5 === 0 ? 0.3 : -0.1)));
+    const before = (await e.kmeansStep(x, c1, null)).labels;
+    const after = (await e.kmeansStep(x, c2, null)).labels;
+    let want = 0;
+    for (let i = 0; i < 3000; i++) if (before[i] !== after[i]) want++;
+    expect(want).toBeGreaterThan(0);
+    for (const labels of [new Int32Array(new SharedArrayBuffer(3000 * 4)), new Int32Array(3000)]) {
+      labels.set(before);
+      const got = await e.kmeansStep(x, c2, null, { into: { labels }, distances: false, changes: true });
+      expect(got.changed).toBe(want);
+      expect(Array.from(labels)).toEqual(Array.from(after));
+      // Again with the same centroids: nothing changes.
+      expect((await e.kmeansStep(x, c2, null, { into: { labels }, distances: false, changes: true })).changed).toBe(0);
+    }
+    // Without `changes` (or without `into`) there is no count.
+    expect((await e.kmeansStep(x, c2, null, { distances: false })).changed).toBeNull();
+  });
 });
