@@ -435,10 +435,7 @@ export class Engine {
       const candidates = excludeSelf ? x.rows - 1 : x.rows;
       if (candidates < 1) throw new QuiverError('INVALID_ARGUMENT', 'the base has no candidate rows (one row, and excludeSelf removes it)');
       const k = Math.min(requestedK, candidates);
-      const idx = this.#alloc(regions, 'i32', q.rows * k);
-      const scores = this.#alloc(regions, 'f32', q.rows * k);
-      this.#view(idx).fill(-1);
-      this.#view(scores).fill(Number.NEGATIVE_INFINITY);
+      const { idx, scores } = this.#topkOutputs(regions, q.rows * k);
       const tasks = this.#rowTiles(q.rows, 64).map((t) => ({ ...t, q: q.region, x: x.region, xRows: x.rows, cols: q.cols, k, excludeSelf, idx, scores }));
       await this.#dispatch('topk', tasks, q.rows * x.rows * q.cols, opts.signal);
       return { indices: this.#take(idx, regions), scores: this.#take(scores, regions), rows: q.rows, k, requestedK };
@@ -757,38 +754,27 @@ export class Engine {
     return r;
   }
 
-  /**
-   * Splits rows [row0, row1) into tasks of about equal work (work[r] = 1 + scatter length of row r), or into
-   * tiles of `tileRows` rows when the engine was given one. Rows are independent outputs, so the split never
-   * changes a result.
-   */
-  #workTiles(work: Float64Array, row0: number, row1: number): { row0: number; row1: number }[] {
-    const rows = row1 - row0;
-    const out: { row0: number; row1: number }[] = [];
-    if (rows === 0) return out;
-    if (this.#tileRows !== undefined) {
-      for (let r = row0; r < row1; r += this.#tileRows) out.push({ row0: r, row1: Math.min(row1, r + this.#tileRows) });
-      return out;
-    }
-    const target = Math.min(rows, this.threads * 4);
-    let total = 0;
-    for (let i = 0; i < rows; i++) total += work[i]!;
-    let start = row0;
-    let acc = 0;
-    for (let i = 0; i < rows; i++) {
-      acc += work[i]!;
-      if (acc >= (total * (out.length + 1)) / target && out.length < target - 1) {
-        out.push({ row0: start, row1: row0 + i + 1 });
-        start = row0 + i + 1;
-      }
-    }
-    if (start < row1) out.push({ row0: start, row1 });
-    return out;
+  /** Top-k outputs of `cells` slots: indices -1 and scores −∞ until a candidate fills them. */
+  #topkOutputs(regions: SharedRegion[], cells: number): { idx: I32; scores: F32 } {
+    const idx = this.#alloc(regions, 'i32', cells);
+    const scores = this.#alloc(regions, 'f32', cells);
+    this.#view(idx).fill(-1);
+    this.#view(scores).fill(Number.NEGATIVE_INFINITY);
+    return { idx, scores };
   }
 
-  /** Scatter work per row: 1 + Σ over A's entries of the length of the B row they name. */
-  #scatterWork(aPtr: Int32Array, aIdx: Int32Array, bPtr: Int32Array, row0: number, row1: number): Float64Array {
-    const work = new Float64Array(row1 - row0);
+  /**
+   * Rows [row0, row1) of the scatter A·B split into tasks of about equal work (work of row r = 1 + Σ over A's
+   * entries of the length of the B row they name), or into tiles of `tileRows` rows when the engine was given
+   * one; and the total work. Rows are independent outputs, so the split never changes a result.
+   */
+  #scatterTiles(A: { indptr: I32; indices: I32 }, B: { indptr: I32 }, row0: number, row1: number): { tiles: { row0: number; row1: number }[]; total: number } {
+    const aPtr = this.#view(A.indptr);
+    const aIdx = this.#view(A.indices);
+    const bPtr = this.#view(B.indptr);
+    const rows = row1 - row0;
+    const work = new Float64Array(rows);
+    let total = 0;
     for (let r = row0; r < row1; r++) {
       let w = 1;
       for (let p = aPtr[r]!, e = aPtr[r + 1]!; p < e; p++) {
@@ -796,8 +782,26 @@ export class Engine {
         w += bPtr[s + 1]! - bPtr[s]!;
       }
       work[r - row0] = w;
+      total += w;
     }
-    return work;
+    const tiles: { row0: number; row1: number }[] = [];
+    if (rows === 0) return { tiles, total };
+    if (this.#tileRows !== undefined) {
+      for (let r = row0; r < row1; r += this.#tileRows) tiles.push({ row0: r, row1: Math.min(row1, r + this.#tileRows) });
+      return { tiles, total };
+    }
+    const target = Math.min(rows, this.threads * 4);
+    let start = row0;
+    let acc = 0;
+    for (let i = 0; i < rows; i++) {
+      acc += work[i]!;
+      if (acc >= (total * (tiles.length + 1)) / target && tiles.length < target - 1) {
+        tiles.push({ row0: start, row1: row0 + i + 1 });
+        start = row0 + i + 1;
+      }
+    }
+    if (start < row1) tiles.push({ row0: start, row1 });
+    return { tiles, total };
   }
 
   /** Per-task scratch; one shared set when the call runs inline (tasks run one after another). */
@@ -849,14 +853,8 @@ export class Engine {
       const rowNorms = this.#sparseVector(regions, opts.rowNorms, A.rows, 'rowNorms');
       const colNorms = this.#sparseVector(regions, opts.colNorms, nCols, 'colNorms');
       const rows = row1 - row0;
-      const idx = this.#alloc(regions, 'i32', rows * k);
-      const scores = this.#alloc(regions, 'f32', rows * k);
-      this.#view(idx).fill(-1);
-      this.#view(scores).fill(Number.NEGATIVE_INFINITY);
-      const work = this.#scatterWork(this.#view(A.indptr), this.#view(A.indices), this.#view(B.indptr), row0, row1);
-      let total = 0;
-      for (let i = 0; i < work.length; i++) total += work[i]!;
-      const tiles = this.#workTiles(work, row0, row1);
+      const { idx, scores } = this.#topkOutputs(regions, rows * k);
+      const { tiles, total } = this.#scatterTiles(A, B, row0, row1);
       const scratch = this.#sparseScratch(regions, tiles.length, nCols, total <= this.#inlineWork, false);
       const tasks = tiles.map((t, i) => ({
         ...t,
@@ -924,14 +922,8 @@ export class Engine {
       const { row0, row1 } = this.#span(opts.rows, A.rows);
       const n = Math.min(requestedN, nCols);
       const rows = row1 - row0;
-      const idx = this.#alloc(regions, 'i32', rows * n);
-      const scores = this.#alloc(regions, 'f32', rows * n);
-      this.#view(idx).fill(-1);
-      this.#view(scores).fill(Number.NEGATIVE_INFINITY);
-      const work = this.#scatterWork(this.#view(A.indptr), this.#view(A.indices), this.#view(M.indptr), row0, row1);
-      let total = 0;
-      for (let i = 0; i < work.length; i++) total += work[i]!;
-      const tiles = this.#workTiles(work, row0, row1);
+      const { idx, scores } = this.#topkOutputs(regions, rows * n);
+      const { tiles, total } = this.#scatterTiles(A, M, row0, row1);
       const scratch = this.#sparseScratch(regions, tiles.length, nCols, total <= this.#inlineWork, normalize !== 0);
       const tasks = tiles.map((t, i) => ({
         ...t,

@@ -21,7 +21,7 @@ import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix } from '../types.js';
 import type { ModelBundle } from './bundle.js';
-import { checkKernel, checkShrink, checkSimilarity, type KnnKernel, type KnnSimilarity, rowNeighbours } from './knn.js';
+import { allowOnly, checkKernel, checkShrink, checkSimilarity, type KnnKernel, type KnnSimilarity, rowNeighbours, scoresByColumn } from './knn.js';
 import {
   checkInteractions,
   checkNeighbors,
@@ -132,11 +132,9 @@ export class ItemKnnModel extends Recommender {
     const u = this.userIndex(user);
     const idx = items.map((it) => this.itemIndex(it));
     if (idx.length === 0) return [];
-    const allow = new Int32Array(this.items);
-    for (const j of idx) allow[j] = 1;
+    const allow = allowOnly(this.items, idx);
     const res = await this.engine.sparseScoreTopN(gatherRows(this.#values, [u]), this.neighbours, { n: idx.length, allow, normalize: 2 });
-    const got = new Map<number, number>();
-    for (let t = 0; t < res.k; t++) if (res.indices[t]! >= 0) got.set(res.indices[t]!, res.scores[t]!);
+    const got = scoresByColumn(res);
     const sim = this.options.similarity;
     return idx.map((j) => {
       const base = sim === 'pearson' ? this.#itemMean[j]! : sim === 'adjusted-cosine' ? this.#userMean[u]! : 0;

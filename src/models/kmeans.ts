@@ -13,9 +13,9 @@
  * - An empty cluster takes the row farthest from its own centroid (the n_empty farthest rows, farthest
  *   first, ties to the lower row), which leaves its old cluster, as scikit-learn's relocation.
  * - nIter counts the Lloyd steps of the winning run; `inertiaHistory[i]` is the inertia of step i
- *   (rows against the centroids at the start of that step), computed from the step's sums as
- *   Σ w‖x‖² − 2 Σ_c c·S_c + Σ_c n_c‖c‖² (the steps skip the exact per-row distances); `inertia` is for the
- *   final centroids, from exact distances.
+ *   (rows against the centroids at the start of that step): exact for the fit's first step, then computed
+ *   from the step's sums as Σ w‖x‖² − 2 Σ_c c·S_c + Σ_c n_c‖c‖² (the later steps skip the exact per-row
+ *   distances); `inertia` is for the final centroids, from exact distances.
  *
  * Centroids are kept in f64 between steps and handed to the kernel as f32; sums, counts and inertia
  * come back in f64. Random choices come from `Rng` here, never from a kernel.

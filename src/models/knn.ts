@@ -17,7 +17,7 @@
 import { rowNorms, topkToCsr } from '../data/csr.js';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
-import type { CsrMatrix } from '../types.js';
+import type { CsrMatrix, TopKResult } from '../types.js';
 import { checkNeighbors } from './recommender.js';
 
 export type KnnSimilarity = 'cosine' | 'adjusted-cosine' | 'pearson';
@@ -102,4 +102,18 @@ export async function rowNeighbours(
   }
   const res = await engine.sparseSimilarityTopK(e, et, { k: kk, rowNorms: norms, colNorms: norms, shrink, excludeSelf: true, signal: opts.signal });
   return { neighbours: topkToCsr(res.indices, res.scores, res.rows, res.k, e.rows, 0), kernel: 'sparse' };
+}
+
+/** The `allow` mask of sparseScoreTopN that scores only the columns `idx` (of `n`). */
+export function allowOnly(n: number, idx: readonly number[]): Int32Array {
+  const allow = new Int32Array(n);
+  for (const j of idx) allow[j] = 1;
+  return allow;
+}
+
+/** A one-row sparseScoreTopN result as column → score (slots without a candidate left out). */
+export function scoresByColumn(res: TopKResult): Map<number, number> {
+  const got = new Map<number, number>();
+  for (let t = 0; t < res.k; t++) if (res.indices[t]! >= 0) got.set(res.indices[t]!, res.scores[t]!);
+  return got;
 }

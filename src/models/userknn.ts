@@ -19,7 +19,7 @@ import { QuiverError } from '../errors.js';
 import type { CsrMatrix, TopKResult } from '../types.js';
 import type { ModelBundle } from './bundle.js';
 import { centredValues, checkCentring } from './itemknn.js';
-import { checkKernel, checkShrink, checkSimilarity, type KnnKernel, type KnnSimilarity, rowNeighbours } from './knn.js';
+import { allowOnly, checkKernel, checkShrink, checkSimilarity, type KnnKernel, type KnnSimilarity, rowNeighbours, scoresByColumn } from './knn.js';
 import {
   checkInteractions,
   checkNeighbors,
@@ -105,12 +105,10 @@ export class UserKnnModel extends Recommender {
     const u = this.userIndex(user);
     const idx = items.map((it) => this.itemIndex(it));
     if (idx.length === 0) return [];
-    const allow = new Int32Array(this.items);
-    for (const j of idx) allow[j] = 1;
+    const allow = allowOnly(this.items, idx);
     const ops = await this.staged();
     const res = await this.engine.sparseScoreTopN(ops.a, ops.m, { n: idx.length, allow, normalize: 1, rows: { row0: u, row1: u + 1 } });
-    const got = new Map<number, number>();
-    for (let t = 0; t < res.k; t++) if (res.indices[t]! >= 0) got.set(res.indices[t]!, res.scores[t]!);
+    const got = scoresByColumn(res);
     const sim = this.options.similarity;
     return idx.map((j) => {
       const base = sim === 'pearson' ? this.#userMean[u]! : sim === 'adjusted-cosine' ? this.#itemMean[j]! : 0;

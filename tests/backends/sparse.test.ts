@@ -4,11 +4,11 @@
 // Every backend accumulates the same f64 products in the same CSR order and rounds to f32 once, so results
 // must be bit-identical to the reference, for small-integer and random inputs alike. The reference itself is
 // checked against an independent oracle: a brute-force dense product and a full sort.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
 import { transposeCsr } from '../../src/data/csr.js';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
-import { QuiverError } from '../../src/errors.js';
+import { engineFactory } from '../helpers/engines.js';
+import { expectCode } from '../helpers/errors.js';
 import type { CsrMatrix } from '../../src/types.js';
 import { backendsUnderTest, reference } from '../helpers/backends.js';
 import { mulberry32 } from '../helpers/rng.js';
@@ -281,15 +281,7 @@ describe.each(backends.map((b) => [label(b), b] as const))('sparse kernels: %s e
 
 // ------------------------------------------------------------------------------------------------ engine
 
-const engines: Engine[] = [];
-async function engine(opts: Parameters<typeof createEngine>[0] = {}): Promise<Engine> {
-  const e = await createEngine(opts);
-  engines.push(e);
-  return e;
-}
-afterAll(async () => {
-  await Promise.all(engines.map((e) => e.close()));
-});
+const engine = engineFactory();
 
 describe('engine sparse entry points on the selected backend', () => {
   const x = randomCsr(400, 150, 0.06, 99, false); // users × items
@@ -340,28 +332,17 @@ describe('engine sparse entry points on the selected backend', () => {
 
   it('refuses bad input with what to fix', async () => {
     const e = await engine({ threads: 1 });
-    const bad = async (p: Promise<unknown>, code: string, msg: RegExp) => {
-      try {
-        await p;
-      } catch (err) {
-        expect(err).toBeInstanceOf(QuiverError);
-        expect((err as QuiverError).code).toBe(code);
-        expect((err as QuiverError).message).toMatch(msg);
-        return;
-      }
-      throw new Error(`expected ${code}`);
-    };
-    await bad(e.sparseSimilarityTopK(x, x, { k: 3 }), 'SHAPE_MISMATCH', /columns must index b's rows/);
-    await bad(e.sparseScoreTopN(x, xt, { n: 0 }), 'INVALID_ARGUMENT', /n must be a whole number/);
+    await expectCode(e.sparseSimilarityTopK(x, x, { k: 3 }), 'SHAPE_MISMATCH', /columns must index b's rows/);
+    await expectCode(e.sparseScoreTopN(x, xt, { n: 0 }), 'INVALID_ARGUMENT', /n must be a whole number/);
     const nan = { ...x, data: Float32Array.from(x.data, (v, i) => (i === 5 ? NaN : v)) };
-    await bad(e.sparseScoreTopN(nan, xt, { n: 3 }), 'NON_FINITE', /not finite/);
+    await expectCode(e.sparseScoreTopN(nan, xt, { n: 3 }), 'NON_FINITE', /not finite/);
     const outOfRange = { ...x, indices: Int32Array.from(x.indices, (v, i) => (i === 0 ? 999 : v)) };
-    await bad(e.sparseScoreTopN(outOfRange, xt, { n: 3 }), 'INVALID_ARGUMENT', /column index 999 in row 0 is outside \[0, 150\)/);
-    await bad(e.sparseScoreTopN(x, xt, { n: 3, rows: { row0: 5, row1: 401 } }), 'INVALID_ARGUMENT', /rows \[5, 401\) must lie within/);
-    await bad(e.sparseScoreTopN(x, xt, { n: 3, seen: xt }), 'SHAPE_MISMATCH', /seen is 150 × 400/);
-    await bad(e.sparseSimilarityTopK(xt, x, { k: 3, rowNorms: new Float32Array(3) }), 'SHAPE_MISMATCH', /rowNorms has 3 values/);
+    await expectCode(e.sparseScoreTopN(outOfRange, xt, { n: 3 }), 'INVALID_ARGUMENT', /column index 999 in row 0 is outside \[0, 150\)/);
+    await expectCode(e.sparseScoreTopN(x, xt, { n: 3, rows: { row0: 5, row1: 401 } }), 'INVALID_ARGUMENT', /rows \[5, 401\) must lie within/);
+    await expectCode(e.sparseScoreTopN(x, xt, { n: 3, seen: xt }), 'SHAPE_MISMATCH', /seen is 150 × 400/);
+    await expectCode(e.sparseSimilarityTopK(xt, x, { k: 3, rowNorms: new Float32Array(3) }), 'SHAPE_MISMATCH', /rowNorms has 3 values/);
     const s = await e.stageCsr(x);
     s.release();
-    await bad(e.sparseScoreTopN(s, xt, { n: 3 }), 'INVALID_ARGUMENT', /was released; stage it again/);
+    await expectCode(e.sparseScoreTopN(s, xt, { n: 3 }), 'INVALID_ARGUMENT', /was released; stage it again/);
   });
 });

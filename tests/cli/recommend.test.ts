@@ -1,27 +1,14 @@
 // `quiver recommend` and `quiver evaluate` as a user runs them: child processes on the compiled dist/ (npm test
 // builds it first), including a real kill -9 in the middle of a bulk run and a --resume that must finish with
 // the same bytes as an uninterrupted run.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { bin, cliEnv as env, quiver } from '../helpers/cli.js';
 
-const exec = promisify(execFile);
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'quiver.js');
 const dir = mkdtempSync(join(tmpdir(), 'quiver-cli-rec-'));
-const env = { ...process.env, QUIVER_THREADS: '2' };
-
-async function quiver(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await exec(process.execPath, [bin, ...args], { env, maxBuffer: 64 << 20 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

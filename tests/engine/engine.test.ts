@@ -1,37 +1,19 @@
 // The engine on the backend this pass selected (QUIVER_BACKEND; npm test runs native, wasm, js):
 // pool results equal direct kernel calls for any thread count and tile size, and bad input is refused.
-import { afterAll, describe, expect, it } from 'vitest';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
-import { QuiverError } from '../../src/errors.js';
+import { describe, expect, it } from 'vitest';
+import { createEngine } from '../../src/engine/engine.js';
 import { LINK_SIGMOID, logisticLayout } from '../../src/backends/types.js';
 import type { Matrix } from '../../src/types.js';
 import { reference } from '../helpers/backends.js';
+import { engineFactory } from '../helpers/engines.js';
+import { expectCode } from '../helpers/errors.js';
 import { randomF32, randomF64, smallIntF32 } from '../helpers/rng.js';
 import { TOLERANCE, expectClose } from '../helpers/tolerance.js';
 
-const engines: Engine[] = [];
-async function engine(opts: Parameters<typeof createEngine>[0] = {}): Promise<Engine> {
-  const e = await createEngine(opts);
-  engines.push(e);
-  return e;
-}
-afterAll(async () => {
-  await Promise.all(engines.map((e) => e.close()));
-});
+const engine = engineFactory();
 
 const mat = (rows: number, cols: number, data: Float32Array): Matrix => ({ rows, cols, data });
 
-async function expectCode(p: Promise<unknown>, code: string, message?: RegExp): Promise<QuiverError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(QuiverError);
-    expect((e as QuiverError).code).toBe(code);
-    if (message) expect((e as QuiverError).message).toMatch(message);
-    return e as QuiverError;
-  }
-  throw new Error(`expected a QuiverError ${code}`);
-}
 
 describe('engine on the selected backend', () => {
   it('reports its backend and threads', async () => {
@@ -322,5 +304,6 @@ describe('kmeansStep into caller-owned outputs', () => {
     }
     // Without `changes` (or without `into`) there is no count.
     expect((await e.kmeansStep(x, c2, null, { distances: false })).changed).toBeNull();
+    expect((await e.kmeansStep(x, c2, null, { distances: false, changes: true })).changed).toBeNull();
   });
 });

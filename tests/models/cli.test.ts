@@ -1,26 +1,13 @@
 // The model commands as a user runs them: a child process on the compiled dist/ (npm test builds it first).
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy } from '../../src/data/npy.js';
+import { quiver } from '../helpers/cli.js';
 import { blobs } from './blobs.js';
 
-const run = promisify(execFile);
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'quiver.js');
 const dir = mkdtempSync(join(tmpdir(), 'quiver-models-cli-'));
-
-async function quiver(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, [bin, ...args], { env: { ...process.env, QUIVER_THREADS: '2' } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const f = (name: string): string => join(dir, name);
 

@@ -4,7 +4,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect } from 'vitest';
 import { createEngine, type Engine } from '../../src/engine/engine.js';
-import { QuiverError } from '../../src/errors.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 export const datasetsDir = join(repoRoot, '..', 'shared', 'datasets');
@@ -27,17 +26,7 @@ export function useEngine(): () => Promise<Engine> {
   return () => (p ??= createEngine());
 }
 
-export async function expectCode(p: Promise<unknown> | (() => unknown), code: string, message?: RegExp): Promise<QuiverError> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    expect(e).toBeInstanceOf(QuiverError);
-    expect((e as QuiverError).code).toBe(code);
-    if (message) expect((e as QuiverError).message).toMatch(message);
-    return e as QuiverError;
-  }
-  throw new Error(`expected a QuiverError ${code}`);
-}
+export { expectCode } from '../helpers/errors.js';
 
 /** Largest |got − ref| / |ref| over a vector (ref entries of 0 count absolutely). */
 export function maxRelDiff(got: ArrayLike<number>, ref: ArrayLike<number>): number {

@@ -3,11 +3,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { interactionsFromTriples, type Interactions } from '../../src/data/ratings.js';
 import { SyntheticInteractions } from '../../src/data/synthetic.js';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
-import { QuiverError } from '../../src/errors.js';
+import { engineFactory } from '../helpers/engines.js';
+import { expectCode } from '../helpers/errors.js';
 import { fingerprintOf, formatScore, runBulk, shardSpan } from '../../src/models/bulk.js';
 import { fitEase } from '../../src/models/ease.js';
 import { rankingMetrics, roundHalfEven, stratifiedSplit } from '../../src/models/evaluate.js';
@@ -16,28 +16,9 @@ import { fitPopular } from '../../src/models/popular.js';
 import { fitRecommender, loadRecommender, RECOMMENDER_KINDS } from '../../src/models/recommenders.js';
 import { fitUserKnn } from '../../src/models/userknn.js';
 
-const engines: Engine[] = [];
-async function engine(opts: Parameters<typeof createEngine>[0] = {}): Promise<Engine> {
-  const e = await createEngine({ threads: 2, ...opts });
-  engines.push(e);
-  return e;
-}
-afterAll(async () => {
-  await Promise.all(engines.map((e) => e.close()));
-});
+const engine = engineFactory({ threads: 2 });
 const dir = mkdtempSync(join(tmpdir(), 'quiver-rec-'));
 
-async function expectCode(p: Promise<unknown> | (() => unknown), code: string, msg: RegExp): Promise<void> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-  } catch (e) {
-    expect(e).toBeInstanceOf(QuiverError);
-    expect((e as QuiverError).code).toBe(code);
-    expect((e as QuiverError).message).toMatch(msg);
-    return;
-  }
-  throw new Error(`expected ${code}`);
-}
 
 // u0: a b · u1: a b c · u2: b c · u3: c d  (items first seen in the order a, b, c, d)
 const TINY: Interactions = interactionsFromTriples(
