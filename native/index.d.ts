@@ -16,8 +16,11 @@ export interface IsaInfo {
   name: string
 }
 
-/** One Lloyd step over a block of rows; returns the block's inertia. Sums and counts accumulate. */
-export declare function kmeansStep(isa: number, x: Float32Array, rows: number, cols: number, centroids: Float32Array, k: number, weights: Float32Array | undefined | null, labels: Int32Array, minDist2: Float64Array | undefined | null, sums: Float64Array, counts: Float64Array): number
+/**
+ * One Lloyd step over a block of rows; returns the block's inertia. Sums and counts accumulate, and so does
+ * changes[0] (the rows whose label differs from what `labels` held), when given.
+ */
+export declare function kmeansStep(isa: number, x: Float32Array, rows: number, cols: number, centroids: Float32Array, k: number, weights: Float32Array | undefined | null, labels: Int32Array, minDist2: Float64Array | undefined | null, sums: Float64Array, counts: Float64Array, changes?: Int32Array | undefined | null): number
 
 /**
  * One fused logistic-regression pass over a block of rows (z, loss, gradient and optionally the Hessian

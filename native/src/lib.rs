@@ -202,7 +202,8 @@ pub fn topk_tile(
     Ok(())
 }
 
-/// One Lloyd step over a block of rows; returns the block's inertia. Sums and counts accumulate.
+/// One Lloyd step over a block of rows; returns the block's inertia. Sums and counts accumulate, and so does
+/// changes[0] (the rows whose label differs from what `labels` held), when given.
 #[napi(catch_unwind)]
 pub fn kmeans_step(
     isa: u32,
@@ -216,6 +217,7 @@ pub fn kmeans_step(
     min_dist2: Option<Float64ArraySlice>,
     sums: Float64ArraySlice,
     counts: Float64ArraySlice,
+    changes: Option<Int32ArraySlice>,
 ) -> Result<f64> {
     let t = level(isa)?;
     let (r, d, k) = (rows as usize, cols as usize, k as usize);
@@ -230,13 +232,17 @@ pub fn kmeans_step(
     }
     need("sums", sums.len(), k * d)?;
     need("counts", counts.len(), k)?;
+    if let Some(c) = &changes {
+        need("changes", c.len(), 1)?;
+    }
     let mut inputs = vec![span("x", &x, r * d), span("centroids", &centroids, k * d)];
     if let Some(w) = &weights {
         inputs.push(span("weights", w, r));
     }
-    let (mut labels, mut min_dist2, mut sums, mut counts) = (labels, min_dist2, sums, counts);
+    let (mut labels, mut min_dist2, mut sums, mut counts, mut changes) = (labels, min_dist2, sums, counts, changes);
     let mut outputs = vec![span("labels", &labels, r), span("sums", &sums, k * d), span("counts", &counts, k)];
     outputs.extend(min_dist2.as_ref().map(|m| span("minDist2", m, r)));
+    outputs.extend(changes.as_ref().map(|c| span("changes", c, 1)));
     disjoint(&outputs, &inputs)?;
     let args = KmeansArgs {
         x: &x[..r * d],
@@ -249,6 +255,7 @@ pub fn kmeans_step(
         min_dist2: min_dist2.as_mut().map(|m| unsafe { &mut m.as_mut()[..r] }),
         sums: unsafe { &mut sums.as_mut()[..k * d] },
         counts: unsafe { &mut counts.as_mut()[..k] },
+        changes: changes.as_mut().map(|c| unsafe { &mut c.as_mut()[..1] }),
     };
     // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
     Ok(unsafe { (t.kmeans_step)(args) })

@@ -119,6 +119,7 @@ export class JsBackend extends SabRegions implements Backend {
     minDist2: Float64Array | null,
     sums: Float64Array,
     counts: Float64Array,
+    changes: Int32Array | null = null,
   ): number {
     const cn = new Float64Array(k);
     for (let c = 0; c < k; c++) {
@@ -130,6 +131,7 @@ export class JsBackend extends SabRegions implements Backend {
       cn[c] = s;
     }
     let inertia = 0;
+    let changed = 0;
     for (let i = 0; i < rows; i++) {
       const xo = i * cols;
       let best = 0;
@@ -144,6 +146,7 @@ export class JsBackend extends SabRegions implements Backend {
         }
       }
       const w = weights ? weights[i]! : 1;
+      if (labels[i] !== best) changed++;
       labels[i] = best;
       counts[best]! += w;
       for (let d = 0; d < cols; d++) sums[best * cols + d]! += w * x[xo + d]!;
@@ -156,6 +159,7 @@ export class JsBackend extends SabRegions implements Backend {
       minDist2[i] = exact;
       inertia += w * exact;
     }
+    if (changes) changes[0] = changes[0]! + changed;
     return minDist2 ? inertia : NaN;
   }
 

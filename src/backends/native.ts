@@ -40,6 +40,7 @@ interface NativeAddon {
   kmeansStep(
     isa: number, x: Float32Array, rows: number, cols: number, centroids: Float32Array, k: number,
     weights: Float32Array | null, labels: Int32Array, minDist2: Float64Array | null, sums: Float64Array, counts: Float64Array,
+    changes: Int32Array | null,
   ): number;
   gram(
     isa: number, x: Float32Array, rows: number, cols: number, w: Float64Array | null, center: Float64Array | null,
@@ -213,8 +214,9 @@ class NativeBackend extends SabRegions implements Backend {
     minDist2: Float64Array | null,
     sums: Float64Array,
     counts: Float64Array,
+    changes: Int32Array | null = null,
   ): number {
-    return this.#k.kmeansStep(this.#isa, x, rows, cols, centroids, k, weights, labels, minDist2, sums, counts);
+    return this.#k.kmeansStep(this.#isa, x, rows, cols, centroids, k, weights, labels, minDist2, sums, counts, changes);
   }
 
   gram(

@@ -127,6 +127,8 @@ export interface Backend {
    * with `minDist2`, minDist2[i] = Σ_d (x[i,d] − c[label,d])² computed directly in f64 for the chosen centroid,
    * and the return value is the block's inertia Σ w_i minDist2[i] (f64). `minDist2` null skips the exact
    * distances (intermediate Lloyd steps need only labels, sums and counts) and returns NaN.
+   * With `changes`, changes[0] += the number of rows whose new label differs from what `labels` held on entry
+   * (a fit's strict-convergence test, counted as the labels are written).
    */
   kmeansStep(
     x: Float32Array,
@@ -139,6 +141,7 @@ export interface Backend {
     minDist2: Float64Array | null,
     sums: Float64Array,
     counts: Float64Array,
+    changes?: Int32Array | null,
   ): number;
 
   /**

@@ -477,11 +477,15 @@ export class WasmBackend implements Backend {
     minDist2: Float64Array | null,
     sums: Float64Array,
     counts: Float64Array,
+    changes: Int32Array | null = null,
   ): number {
     if (rows <= 0) return minDist2 ? 0 : NaN;
+    // The AssemblyScript kernel does not count label changes: they are counted against a copy taken first.
+    const before = changes ? labels.slice(0, rows) : null;
     const st = new Staging();
+    let inertia: number;
     try {
-      const inertia = this.k.kmeans_step(
+      inertia = this.k.kmeans_step(
         this.ptr(x, rows * cols, false, st),
         rows,
         cols,
@@ -495,10 +499,15 @@ export class WasmBackend implements Backend {
         this.ptr(sums, k * cols, true, st),
         this.ptr(counts, k, true, st),
       );
-      return minDist2 ? inertia : NaN;
     } finally {
       this.finish(st);
     }
+    if (changes && before) {
+      let changed = 0;
+      for (let i = 0; i < rows; i++) if (labels[i] !== before[i]) changed++;
+      changes[0] = changes[0]! + changed;
+    }
+    return minDist2 ? inertia : NaN;
   }
 
   gram(

@@ -14,7 +14,8 @@ import { logisticLayout } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import { Pool, defaultThreads, validateThreads } from '../pool/pool.js';
 import { runTask } from '../pool/run-task.js';
-import type { F32, F64, I32, TaskMap, TaskName } from '../pool/tasks.js';
+import type { F32, F64, I32, LloydMemberResult, LloydStop, TaskMap, TaskName } from '../pool/tasks.js';
+import { abortLloyd, failLloyd, lloydControlLength, runLloydMember, sumBlocks } from './lloyd.js';
 import type { BackendChoice, CsrMatrix, Matrix, Metric, TopKResult } from '../types.js';
 import { checkFinite, checkMatrix, checkPositiveInt, checkSameCols, checkVector } from './validate.js';
 import type { Interactions } from '../data/ratings.js';
@@ -142,6 +143,38 @@ export interface KmeansStepResult {
   changed: number | null;
 }
 
+export interface LloydOptions extends CallOptions {
+  /** Labels of the previous step, rewritten by every step (an Int32Array of one value per row). */
+  labels: Int32Array;
+  /** Steps to run at most. */
+  maxSteps: number;
+  /** Count label changes in the first step too (false when `labels` holds no previous step). */
+  countFirst: boolean;
+  /** Σ w‖x‖² (for each step's inertia from its sums). */
+  sumSq: number;
+  /** Stop once a step moves the centroids by at most this (Σ‖Δc‖²). */
+  tolScaled: number;
+  /** Return after the step that ends past this many milliseconds (default 250), e.g. to show progress. */
+  budgetMs?: number;
+}
+
+export interface LloydResult {
+  /** Per completed step: inertia (from sums, for the step's starting centroids), shift, label changes (null: not counted). */
+  steps: { inertia: number; shift: number; changed: number | null }[];
+  /** The centroids after the last completed step (f64, k × cols). */
+  centers: Float64Array;
+  /**
+   * Why the run returned: 'strict' (no label changed), 'tol' (shift ≤ tolScaled), 'steps' (maxSteps done),
+   * 'budget' (time), or 'empty': the step after the completed ones left a cluster empty (it is not applied:
+   * redo it with distances to relocate); `emptyChanged` then holds that step's label changes.
+   */
+  stop: LloydStop;
+  emptyChanged: number | null;
+}
+
+/** Most steps one `lloyd` call runs (its control block holds a few words per step). */
+const MAX_LLOYD_STEPS = 1024;
+
 export interface GramOptions extends CallOptions {
   /** Row weights W (default all ones). */
   w?: Float64Array | null;
@@ -168,6 +201,8 @@ export class Engine {
   readonly #maxQueue: number | undefined;
   readonly #inlineWork: number;
   #pool: Pool | null = null;
+  /** The pool runs one multi-step Lloyd job at a time (its members must all hold a thread at once). */
+  #lloydTurn: Promise<void> = Promise.resolve();
   #closed = false;
 
   private constructor(backend: Backend, threads: number, opts: EngineOptions) {
@@ -512,6 +547,102 @@ export class Engine {
       };
     } finally {
       this.#release(regions);
+    }
+  }
+
+  /**
+   * Lloyd steps without per-row distances, run back to back inside the pool (see `engine/lloyd.ts`), from
+   * `start` (f64 centroids, k × cols) until a stop test holds: exactly the steps, centroid updates and stop
+   * tests of `kmeansStep` calls in a loop, without a round trip to this thread between steps.
+   */
+  async lloyd(x: MatrixInput, start: Matrix | Float64Array, weights: Float32Array | null, opts: LloydOptions & { k: number }): Promise<LloydResult> {
+    const regions: SharedRegion[] = [];
+    const previous = this.#lloydTurn;
+    let done!: () => void;
+    this.#lloydTurn = new Promise((resolve) => (done = resolve));
+    await previous;
+    let control: Int32Array | null = null;
+    const onAbort = (): void => {
+      if (control) abortLloyd(control);
+    };
+    try {
+      const src = this.#input(regions, x, 'x');
+      const k = checkPositiveInt(opts.k, 'k');
+      const kd = k * src.cols;
+      const startF64 = start instanceof Float64Array ? start : Float64Array.from(start.data);
+      if (startF64.length !== kd) throw new QuiverError('SHAPE_MISMATCH', `start needs k × cols = ${kd} values (got ${startF64.length})`);
+      if (!(opts.labels instanceof Int32Array) || opts.labels.length !== src.rows) {
+        throw new QuiverError('SHAPE_MISMATCH', `labels must be an Int32Array of ${src.rows} values (one per row of x)`);
+      }
+      const maxSteps = Math.min(checkPositiveInt(opts.maxSteps, 'maxSteps'), MAX_LLOYD_STEPS);
+      let w: F32 | null = null;
+      if (weights) {
+        checkVector(weights, 'sampleWeight', src.rows);
+        w = this.#alloc(regions, 'f32', src.rows, false);
+        this.#view(w).set(weights);
+      }
+      const { blockRows, nBlocks } = this.#reduceBlocks(src.rows);
+      const inline = src.rows * kd <= this.#inlineWork;
+      const members = inline ? 1 : Math.min(this.threads, nBlocks);
+      const labels = this.#outputRegion(regions, opts.labels, 'i32');
+      if (labels.buffer !== opts.labels.buffer) this.#view(labels).set(opts.labels);
+      control = new Int32Array(new SharedArrayBuffer(4 * lloydControlLength(maxSteps)));
+      const task = {
+        member: 0,
+        members,
+        x: src.region,
+        rows: src.rows,
+        cols: src.cols,
+        k,
+        blockRows,
+        nBlocks,
+        weights: w,
+        labels,
+        centroids: this.#alloc(regions, 'f32', members * kd, false),
+        sums: this.#alloc(regions, 'f64', 2 * nBlocks * kd, false),
+        counts: this.#alloc(regions, 'f64', 2 * nBlocks * k, false),
+        control,
+        start: startF64,
+        maxSteps,
+        countFirst: opts.countFirst,
+        sumSq: opts.sumSq,
+        tolScaled: opts.tolScaled,
+        deadline: Date.now() + (opts.budgetMs ?? 250),
+      };
+      if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
+      if (opts.signal?.aborted) throw new QuiverError('ABORTED', 'the request was aborted before its work started');
+      opts.signal?.addEventListener('abort', onAbort);
+      let lead: LloydMemberResult;
+      if (inline) {
+        lead = runLloydMember(this.backend, task);
+      } else {
+        const pool = this.#getPool();
+        const ctl = control;
+        const runs = Array.from({ length: members }, (_, member) =>
+          pool.run('lloyd', { ...task, member }).catch((err: unknown) => {
+            // A member that never ran (or died) must not leave the others waiting at a barrier.
+            failLloyd(ctl);
+            throw err;
+          }),
+        );
+        const settled = await Promise.allSettled(runs);
+        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        lead = (settled[0] as PromiseFulfilledResult<LloydMemberResult>).value;
+      }
+      if (opts.signal?.aborted) throw new QuiverError('ABORTED', 'the request was aborted before its work finished');
+      if (lead.peerFailed) throw new QuiverError('INTERNAL', 'a Lloyd job member stopped without an error of its own');
+      this.#deliver(labels, opts.labels);
+      return {
+        steps: lead.inertia.map((inertia, i) => ({ inertia, shift: lead.shift[i]!, changed: lead.changed[i]! < 0 ? null : lead.changed[i]! })),
+        centers: lead.centers,
+        stop: lead.stop,
+        emptyChanged: lead.emptyChanged,
+      };
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      this.#release(regions);
+      done();
     }
   }
 
@@ -976,15 +1107,6 @@ function checkMetric(m: unknown): Metric {
 function mirrorUpper(m: Float64Array, n: number): Float64Array {
   for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) m[b * n + a] = m[a * n + b]!;
   return m;
-}
-
-function sumBlocks(parts: Float64Array, nBlocks: number, len: number): Float64Array {
-  const out = new Float64Array(len);
-  for (let b = 0; b < nBlocks; b++) {
-    const o = b * len;
-    for (let i = 0; i < len; i++) out[i]! += parts[o + i]!;
-  }
-  return out;
 }
 
 /** Creates an engine: `createEngine({ backend, threads })`. Call `close()` when done. */

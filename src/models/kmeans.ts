@@ -27,6 +27,7 @@ import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
 import { checkIntOption, checkNumberOption, checkSampleWeight, designOf, type ModelInput } from './common.js';
+import { crossAndNorms, inertiaFromSums, updateCenters } from '../engine/lloyd.js';
 import { silhouetteScore } from './metrics.js';
 import { Rng, sampleWithoutReplacement } from './random.js';
 
@@ -304,86 +305,83 @@ async function lloyd(fit: FitContext, start: Float64Array, run: number): Promise
   let centers = start;
   const history: number[] = [];
   let converged = false;
-  let it = 0;
+  let done = 0;
   // One label buffer, rewritten by every step; the workers count the rows whose label changed.
   const into = { labels: new Int32Array(new SharedArrayBuffer(n * 4)) };
-  const withDistances = (): { labels: Int32Array; minDist2: Float64Array } => ({ labels: into.labels, minDist2: new Float64Array(new SharedArrayBuffer(n * 8)) });
-  for (; it < maxIter; it++) {
+  // Steps with exact distances (the fit's first, one that left a cluster empty, the final assignment) share
+  // one distance buffer, allocated on first use.
+  let minDist2: Float64Array | null = null;
+  const withDistances = (): { labels: Int32Array; minDist2: Float64Array } => ({ labels: into.labels, minDist2: (minDist2 ??= new Float64Array(new SharedArrayBuffer(n * 8))) });
+  // Set when a run of steps in the pool stopped at a step that left a cluster empty: that step is redone
+  // here with distances, and keeps the label changes the pool counted.
+  let pendingChanged: number | null | undefined;
+  while (done < maxIter) {
+    if (fit.scale !== null && pendingChanged === undefined) {
+      // Steps without distances run back to back in the pool, with the same arithmetic and stop tests as
+      // the step below (see engine/lloyd.ts); it returns at most every budgetMs, for progress.
+      const r = await engine.lloyd(staged, centers, w32, {
+        k,
+        labels: into.labels,
+        maxSteps: maxIter - done,
+        countFirst: done > 0,
+        sumSq: fit.scale.sumSq,
+        tolScaled: fit.scale.tolScaled,
+        budgetMs: opts.onIteration ? 100 : 1000,
+        signal: opts.signal,
+      });
+      for (const s of r.steps) {
+        history.push(s.inertia);
+        done++;
+        opts.onIteration?.({ run, iteration: done, inertia: s.inertia, shift: s.shift });
+      }
+      centers = r.centers;
+      if (r.stop === 'strict' || r.stop === 'tol') {
+        converged = true;
+        break;
+      }
+      if (r.stop === 'empty') pendingChanged = r.emptyChanged;
+      continue;
+    }
     const c32 = Float32Array.from(centers);
-    // Intermediate steps skip the exact per-row distances; the inertia of the step comes from its sums:
-    // Σ w‖x − c_l‖² = Σ w‖x‖² − 2 Σ_c c·S_c + Σ_c n_c ‖c‖² (f64; S_c, n_c the step's sums and counts).
-    // The fit's first step is exact: it supplies Σ w‖x‖² and checks x's values.
-    const exact = fit.scale === null;
+    // The fit's first step is exact: it supplies Σ w‖x‖² and checks x's values. A step that left a cluster
+    // empty needs the distances too (the farthest rows re-seed it).
+    const exact = fit.scale === null || pendingChanged !== undefined;
     let step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, {
       signal: opts.signal,
       distances: exact,
-      changes: it > 0,
+      changes: done > 0 && pendingChanged === undefined,
       into: exact ? withDistances() : into,
     });
-    if (exact) fit.scale = await fitScale(fit, step, c32);
-    const changed = step.changed;
+    if (fit.scale === null) fit.scale = await fitScale(fit, step, c32);
+    const changed = pendingChanged === undefined ? step.changed : pendingChanged;
+    pendingChanged = undefined;
     if (!step.minDist2 && step.counts.some((c) => c === 0)) {
       // An empty cluster is re-seeded with the farthest rows: that needs the distances (same labels and sums).
       step = await engine.kmeansStep(staged, { rows: k, cols: d, data: c32 }, w32, { signal: opts.signal, into: withDistances() });
     }
-    const inertia = step.minDist2 ? step.inertia : inertiaFromSums(fit.scale!.sumSq, c32, step.sums, step.counts, k, d);
+    // Intermediate steps skip the exact per-row distances; the inertia of the step comes from its sums:
+    // Σ w‖x − c_l‖² = Σ w‖x‖² − 2 Σ_c c·S_c + Σ_c n_c ‖c‖² (f64; S_c, n_c the step's sums and counts).
+    const inertia = step.minDist2 ? step.inertia : inertiaFromSums(fit.scale.sumSq, c32, step.sums, step.counts, k, d);
     history.push(inertia);
     // The step's sums and counts are this call's own arrays: relocation may change them in place.
     const { sums, counts } = step;
     if (step.minDist2) relocateEmptyClusters(x, w32, step.labels, step.minDist2, sums, counts, k);
-    const next = new Float64Array(k * d);
-    let shift = 0;
-    for (let c = 0; c < k; c++) {
-      const cnt = counts[c]!;
-      for (let j = 0; j < d; j++) {
-        // A cluster that stays empty (only possible with zero-weight rows) keeps its centroid.
-        const v = cnt > 0 ? sums[c * d + j]! / cnt : centers[c * d + j]!;
-        next[c * d + j] = v;
-        const diff = v - c32[c * d + j]!;
-        shift += diff * diff;
-      }
-    }
+    // A cluster that stays empty (only possible with zero-weight rows) keeps its centroid.
+    const { next, shift } = updateCenters(centers, c32, sums, counts, k, d);
     centers = next;
-    opts.onIteration?.({ run, iteration: it + 1, inertia, shift });
+    done++;
+    opts.onIteration?.({ run, iteration: done, inertia, shift });
     // Strict convergence: no label differs from the previous step's (as left by any relocation).
-    if (changed === 0) {
-      converged = true;
-      break;
-    }
-    if (shift <= fit.scale!.tolScaled) {
+    if (changed === 0 || shift <= fit.scale.tolScaled) {
       converged = true;
       break;
     }
   }
-  const nIter = Math.min(it + 1, maxIter);
+  const nIter = done;
   // The final assignment, with exact distances: the labels and inertia of the returned centroids. (After a
   // strict convergence the labels are those of the last step already; the pass gives the exact inertia.)
-  const final = await engine.kmeansStep(staged, { rows: k, cols: d, data: Float32Array.from(centers) }, w32, { signal: opts.signal });
+  const final = await engine.kmeansStep(staged, { rows: k, cols: d, data: Float32Array.from(centers) }, w32, { signal: opts.signal, into: withDistances() });
   return { centers, labels: final.labels, inertia: final.inertia, nIter, history, converged };
-}
-
-/** Σ w‖x − c_l‖² from a step's sums: Σ w‖x‖² − 2 Σ_c c·S_c + Σ_c n_c ‖c‖², in f64, at least 0. */
-function inertiaFromSums(sumSq: number, c32: Float32Array, sums: Float64Array, counts: Float64Array, k: number, d: number): number {
-  const { cross, norms } = crossAndNorms(c32, sums, counts, k, d);
-  return Math.max(0, sumSq - 2 * cross + norms);
-}
-
-/** Σ_c c·S_c and Σ_c n_c‖c‖² (f64) for a step's centroids, sums and counts. */
-function crossAndNorms(c32: Float32Array, sums: Float64Array, counts: Float64Array, k: number, d: number): { cross: number; norms: number } {
-  let cross = 0;
-  let norms = 0;
-  for (let c = 0; c < k; c++) {
-    let cs = 0;
-    let cc = 0;
-    for (let j = 0; j < d; j++) {
-      const v = c32[c * d + j]!;
-      cs += v * sums[c * d + j]!;
-      cc += v * v;
-    }
-    cross += cs;
-    norms += counts[c]! * cc;
-  }
-  return { cross, norms };
 }
 
 /**

@@ -4,16 +4,8 @@
  */
 import type { Backend } from '../backends/types.js';
 import { logisticLayout } from '../backends/types.js';
+import { runLloydMember } from '../engine/lloyd.js';
 import type { TaskMap, TaskName } from './tasks.js';
-
-/** A copy of labels[r0, r1) in a scratch buffer reused across calls (one per thread). */
-let labelScratch = new Int32Array(0);
-function previousLabels(labels: Int32Array, r0: number, r1: number): Int32Array {
-  if (labelScratch.length < r1 - r0) labelScratch = new Int32Array(r1 - r0);
-  const out = labelScratch.subarray(0, r1 - r0);
-  out.set(labels.subarray(r0, r1));
-  return out;
-}
 
 type Handlers = { [N in TaskName]: (b: Backend, t: TaskMap[N][0]) => TaskMap[N][1] };
 
@@ -55,11 +47,10 @@ export const handlers: Handlers = {
     const sums = b.view(t.sums);
     const counts = b.view(t.counts);
     const inertia: number[] = [];
-    let changed = 0;
+    const changes = t.changes ? new Int32Array(1) : null;
     for (let blk = t.block0; blk < t.block1; blk++) {
       const r0 = blk * t.blockRows;
       const r1 = Math.min(t.rows, r0 + t.blockRows);
-      const before = t.changes ? previousLabels(labels, r0, r1) : null;
       inertia.push(
         b.kmeansStep(
           x.subarray(r0 * t.cols, r1 * t.cols),
@@ -72,13 +63,14 @@ export const handlers: Handlers = {
           d2 ? d2.subarray(r0, r1) : null,
           sums.subarray(blk * t.k * t.cols, (blk + 1) * t.k * t.cols),
           counts.subarray(blk * t.k, (blk + 1) * t.k),
+          changes,
         ),
       );
-      if (before) {
-        for (let r = r0; r < r1; r++) if (labels[r] !== before[r - r0]) changed++;
-      }
     }
-    return { inertia, changed };
+    return { inertia, changed: changes ? changes[0]! : 0 };
+  },
+  lloyd(b, t) {
+    return runLloydMember(b, t);
   },
   gram(b, t) {
     const x = b.view(t.x);

@@ -69,6 +69,54 @@ export interface KmeansTask extends BlockRange {
   changes: boolean;
 }
 
+/** One member of a run of Lloyd steps in the pool (see `engine/lloyd.ts`). */
+export interface LloydTask {
+  member: number;
+  members: number;
+  x: F32;
+  rows: number;
+  cols: number;
+  k: number;
+  blockRows: number;
+  nBlocks: number;
+  weights: F32 | null;
+  labels: I32;
+  /** members × k × cols: member m's f32 copy of the step's centroids at m·k·cols. */
+  centroids: F32;
+  /** 2 × nBlocks × k × cols partial sums and 2 × nBlocks × k partial counts (by step parity). */
+  sums: F64;
+  counts: F64;
+  /** SharedArrayBuffer-backed control words (`lloydControlLength(maxSteps)`). */
+  control: Int32Array;
+  /** The centroids (f64, k × cols) the first step starts from. */
+  start: Float64Array;
+  maxSteps: number;
+  /** Count label changes in the first step (later steps always count). */
+  countFirst: boolean;
+  /** Σ w‖x‖², for each step's inertia from its sums. */
+  sumSq: number;
+  /** Stop when the shift is at most this. */
+  tolScaled: number;
+  /** Date.now() after which the job stops at the next step's end. */
+  deadline: number;
+}
+
+export type LloydStop = 'strict' | 'tol' | 'steps' | 'empty' | 'budget';
+
+export interface LloydMemberResult {
+  /** Per completed step (member 0 only): inertia from sums, centroid shift, label changes (−1: not counted). */
+  inertia: number[];
+  shift: number[];
+  changed: number[];
+  /** The centroids after the last completed step. */
+  centers: Float64Array;
+  stop: LloydStop;
+  /** With stop 'empty': the label changes of the step that left a cluster empty (null: not counted). */
+  emptyChanged: number | null;
+  /** Another member failed; its error is the job's. */
+  peerFailed: boolean;
+}
+
 export interface GramTask extends BlockRange {
   x: F32;
   cols: number;
@@ -163,6 +211,7 @@ export interface TaskMap {
   similarity: [SimilarityTask, null];
   topk: [TopkTask, null];
   kmeans: [KmeansTask, { inertia: number[]; changed: number }];
+  lloyd: [LloydTask, LloydMemberResult];
   gram: [GramTask, null];
   logistic: [LogisticTask, null];
   matvec: [MatvecTask, null];

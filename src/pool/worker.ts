@@ -28,6 +28,7 @@ export const normalize = (t: TaskMap['normalize'][0]) => handle('normalize', t);
 export const similarity = (t: TaskMap['similarity'][0]) => handle('similarity', t);
 export const topk = (t: TaskMap['topk'][0]) => handle('topk', t);
 export const kmeans = (t: TaskMap['kmeans'][0]) => handle('kmeans', t);
+export const lloyd = (t: TaskMap['lloyd'][0]) => handle('lloyd', t);
 export const gram = (t: TaskMap['gram'][0]) => handle('gram', t);
 export const logistic = (t: TaskMap['logistic'][0]) => handle('logistic', t);
 export const matvec = (t: TaskMap['matvec'][0]) => handle('matvec', t);

@@ -24,6 +24,8 @@ pub struct KmeansArgs<'a> {
     pub min_dist2: Option<&'a mut [f64]>,
     pub sums: &'a mut [f64],
     pub counts: &'a mut [f64],
+    /// When given, changes[0] += the number of rows whose new label differs from what `labels` held.
+    pub changes: Option<&'a mut [i32]>,
 }
 
 type Gemm = unsafe fn(&[f32], usize, &[f32], usize, usize, &mut [f32], usize);
@@ -41,11 +43,13 @@ unsafe fn body<R: Reduce>(a: KmeansArgs<'_>, gemm: Gemm) -> f64 {
         mut min_dist2,
         sums,
         counts,
+        changes,
     } = a;
     if k == 0 || rows == 0 {
         return if min_dist2.is_some() { 0.0 } else { f64::NAN };
     }
     let mut inertia = 0.0f64;
+    let mut changed = 0i32;
     let mut cn_buf = Scratch::take(&scratch::KMEANS_F64, k);
     let cn = cn_buf.slice(k);
     for (c, n) in cn.iter_mut().enumerate() {
@@ -81,9 +85,13 @@ unsafe fn body<R: Reduce>(a: KmeansArgs<'_>, gemm: Gemm) -> f64 {
                 }
                 None => R::accumulate(xr, w, sr),
             }
+            changed += (labels[row] != best as i32) as i32;
             labels[row] = best as i32;
             counts[best] += w;
         }
+    }
+    if let Some(ch) = changes {
+        ch[0] += changed;
     }
     if min_dist2.is_some() {
         inertia
@@ -168,7 +176,7 @@ mod small_k {
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     unsafe fn run<const MR: usize, const NB: usize>(a: KmeansArgs<'_>) -> f64 {
-        let KmeansArgs { x, rows, cols, centroids, k, weights, labels, mut min_dist2, sums, counts } = a;
+        let KmeansArgs { x, rows, cols, centroids, k, weights, labels, mut min_dist2, sums, counts, changes } = a;
         if rows == 0 {
             return if min_dist2.is_some() { 0.0 } else { f64::NAN };
         }
@@ -198,6 +206,7 @@ mod small_k {
         let mut best = [0i32; BLOCK];
         let mut dt = [0.0f32; BLOCK * 32];
         let mut inertia = 0.0f64;
+        let mut changed = 0i32;
         let mut r0 = 0;
         while r0 < rows {
             let rb = (rows - r0).min(BLOCK);
@@ -236,6 +245,7 @@ mod small_k {
                     (Some(md), true) => md[row] = unsafe { dist2_accumulate::<true>(xr, &c64[b * cols..(b + 1) * cols], w, sr) },
                     (None, _) => Lanes::accumulate(xr, w, sr),
                 }
+                changed += (labels[row] != b as i32) as i32;
                 labels[row] = b as i32;
                 counts[b] += w;
             }
@@ -255,6 +265,9 @@ mod small_k {
                 }
             }
             r0 += rb;
+        }
+        if let Some(ch) = changes {
+            ch[0] += changed;
         }
         if min_dist2.is_some() {
             inertia
@@ -419,7 +432,10 @@ mod tests {
     type Out = (Vec<i32>, Vec<f64>, Vec<f64>, Vec<f64>, f64);
 
     fn run(f: &dyn Fn(KmeansArgs<'_>) -> f64, x: &[f32], rows: usize, cols: usize, c: &[f32], k: usize, w: Option<&[f32]>) -> Out {
-        let (mut l, mut d, mut s, mut n) = (vec![-7; rows], vec![f64::NAN; rows], vec![0.5; k * cols], vec![0.25; k]);
+        // Labels on entry: some equal to what the step gives, some not; `changes` adds to what it holds.
+        let before: Vec<i32> = (0..rows).map(|i| (i % 3) as i32 - 1).collect();
+        let (mut l, mut d, mut s, mut n) = (before.clone(), vec![f64::NAN; rows], vec![0.5; k * cols], vec![0.25; k]);
+        let mut ch = [100i32];
         let inertia = f(KmeansArgs {
             x,
             rows,
@@ -431,13 +447,16 @@ mod tests {
             min_dist2: Some(&mut d),
             sums: &mut s,
             counts: &mut n,
+            changes: Some(&mut ch),
         });
+        // oracle: a direct count of the labels that differ from those on entry
+        assert_eq!(ch[0] - 100, l.iter().zip(&before).filter(|(a, b)| a != b).count() as i32);
         (l, d, s, n, inertia)
     }
 
     fn run_no_dist(f: &dyn Fn(KmeansArgs<'_>) -> f64, x: &[f32], rows: usize, cols: usize, c: &[f32], k: usize, w: Option<&[f32]>) -> (Vec<i32>, Vec<f64>, Vec<f64>, f64) {
         let (mut l, mut s, mut n) = (vec![-7; rows], vec![0.5; k * cols], vec![0.25; k]);
-        let inertia = f(KmeansArgs { x, rows, cols, centroids: c, k, weights: w, labels: &mut l, min_dist2: None, sums: &mut s, counts: &mut n });
+        let inertia = f(KmeansArgs { x, rows, cols, centroids: c, k, weights: w, labels: &mut l, min_dist2: None, sums: &mut s, counts: &mut n, changes: None });
         (l, s, n, inertia)
     }
 
@@ -529,6 +548,7 @@ mod bench {
                             min_dist2: if with_dist { Some(&mut d2[r0..r0 + rb]) } else { None },
                             sums: &mut sums,
                             counts: &mut counts,
+                            changes: None,
                         })
                     };
                 }
