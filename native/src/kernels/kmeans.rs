@@ -235,19 +235,51 @@ mod small_k {
                     argmin8(dt.as_ptr().add(ib), BLOCK, cn, k, best.as_mut_ptr().add(ib));
                 }
             }
-            for (i, &b) in best.iter().enumerate().take(rb) {
-                let (row, b) = (r0 + i, b as usize);
-                let (xr, sr) = (&x[row * cols..(row + 1) * cols], &mut sums[b * cols..(b + 1) * cols]);
-                let w = weights.map_or(1.0, |wt| wt[row] as f64);
-                match (min_dist2.as_deref_mut(), weights.is_some()) {
-                    // w = 1: w·x = x exactly, so the sums take x as is.
-                    (Some(md), false) => md[row] = unsafe { dist2_accumulate::<false>(xr, &c64[b * cols..(b + 1) * cols], 1.0, sr) },
-                    (Some(md), true) => md[row] = unsafe { dist2_accumulate::<true>(xr, &c64[b * cols..(b + 1) * cols], w, sr) },
-                    (None, _) => Lanes::accumulate(xr, w, sr),
+            if min_dist2.is_none() {
+                // The intermediate steps' case (labels, sums and counts only) as a tight loop: the bounds are
+                // checked once per block rather than per row and slice (2 ns of about 24 per row here).
+                assert!((r0 + rb) * cols <= x.len() && k * cols <= sums.len() && r0 + rb <= labels.len() && k <= counts.len());
+                assert!(weights.is_none_or(|wt| r0 + rb <= wt.len()));
+                let (xp, sp) = (x.as_ptr(), sums.as_mut_ptr());
+                for (i, &b) in best.iter().enumerate().take(rb) {
+                    let (row, bu) = (r0 + i, b as usize);
+                    // SAFETY: rows r0..r0 + rb and clusters b < k lie inside x, sums, labels, counts and the
+                    // weights (asserted above; argmin8 gives b < k).
+                    unsafe {
+                        let w = match weights {
+                            None => {
+                                add_widened::<false>(xp.add(row * cols), sp.add(bu * cols), cols, 1.0);
+                                1.0
+                            }
+                            Some(wt) => {
+                                let w = *wt.get_unchecked(row) as f64;
+                                add_widened::<true>(xp.add(row * cols), sp.add(bu * cols), cols, w);
+                                w
+                            }
+                        };
+                        let l = labels.get_unchecked_mut(row);
+                        changed += (*l != b) as i32;
+                        *l = b;
+                        *counts.get_unchecked_mut(bu) += w;
+                    }
                 }
-                changed += (labels[row] != b as i32) as i32;
-                labels[row] = b as i32;
-                counts[b] += w;
+                r0 += rb;
+                continue;
+            }
+            if let Some(md) = min_dist2.as_deref_mut() {
+                for (i, &b) in best.iter().enumerate().take(rb) {
+                    let (row, b) = (r0 + i, b as usize);
+                    let (xr, sr) = (&x[row * cols..(row + 1) * cols], &mut sums[b * cols..(b + 1) * cols]);
+                    let w = weights.map_or(1.0, |wt| wt[row] as f64);
+                    md[row] = match weights {
+                        // w = 1: w·x = x exactly, so the sums take x as is.
+                        None => unsafe { dist2_accumulate::<false>(xr, &c64[b * cols..(b + 1) * cols], 1.0, sr) },
+                        Some(_) => unsafe { dist2_accumulate::<true>(xr, &c64[b * cols..(b + 1) * cols], w, sr) },
+                    };
+                    changed += (labels[row] != b as i32) as i32;
+                    labels[row] = b as i32;
+                    counts[b] += w;
+                }
             }
             if let Some(md) = min_dist2.as_deref() {
                 // The same sequential sum as Σ w·d (with w = 1, 1·d = d).
@@ -342,6 +374,32 @@ mod small_k {
             }
             _mm_storeu_si128(best as *mut __m128i, _mm256_cvttpd_epi32(ia));
             _mm_storeu_si128(best.add(4) as *mut __m128i, _mm256_cvttpd_epi32(ib));
+        }
+    }
+
+    /// o[0..n] += w·p[0..n] in f64: `Lanes::accumulate` on raw pointers (the same lanes and tail, so the same
+    /// bits); `WEIGHTED` false adds x as is (1·x = x exactly).
+    ///
+    /// # Safety
+    /// p[0..n] and o[0..n] are valid and do not overlap.
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    unsafe fn add_widened<const WEIGHTED: bool>(p: *const f32, o: *mut f64, n: usize, w: f64) {
+        let wv = _mm256_set1_pd(w);
+        let mut i = 0;
+        unsafe {
+            while i + 4 <= n {
+                let t = o.add(i);
+                let v = _mm256_cvtps_pd(_mm_loadu_ps(p.add(i)));
+                let v = if WEIGHTED { _mm256_mul_pd(wv, v) } else { v };
+                _mm256_storeu_pd(t, _mm256_add_pd(_mm256_loadu_pd(t), v));
+                i += 4;
+            }
+            while i < n {
+                let v = *p.add(i) as f64;
+                *o.add(i) += if WEIGHTED { w * v } else { v };
+                i += 1;
+            }
         }
     }
 
