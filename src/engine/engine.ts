@@ -154,7 +154,10 @@ export interface LloydOptions extends CallOptions {
   sumSq: number;
   /** Stop once a step moves the centroids by at most this (Σ‖Δc‖²). */
   tolScaled: number;
-  /** Return after the step that ends past this many milliseconds (default 250), e.g. to show progress. */
+  /**
+   * Return after the step that ends past this many milliseconds (default 200): to show progress, and because
+   * the job holds the pool's threads until then (other calls' tasks wait).
+   */
   budgetMs?: number;
 }
 
@@ -575,6 +578,12 @@ export class Engine {
         throw new QuiverError('SHAPE_MISMATCH', `labels must be an Int32Array of ${src.rows} values (one per row of x)`);
       }
       const maxSteps = Math.min(checkPositiveInt(opts.maxSteps, 'maxSteps'), MAX_LLOYD_STEPS);
+      if (!Number.isFinite(opts.sumSq) || typeof opts.tolScaled !== 'number' || Number.isNaN(opts.tolScaled)) {
+        throw new QuiverError('INVALID_ARGUMENT', 'sumSq must be a finite number and tolScaled a number (Σ w‖x‖², and the shift at which to stop)');
+      }
+      if (opts.budgetMs !== undefined && !(opts.budgetMs >= 0)) {
+        throw new QuiverError('INVALID_ARGUMENT', `budgetMs must be a number ≥ 0 (got ${String(opts.budgetMs)})`);
+      }
       let w: F32 | null = null;
       if (weights) {
         checkVector(weights, 'sampleWeight', src.rows);
@@ -607,7 +616,7 @@ export class Engine {
         countFirst: opts.countFirst,
         sumSq: opts.sumSq,
         tolScaled: opts.tolScaled,
-        deadline: Date.now() + (opts.budgetMs ?? 250),
+        deadline: Date.now() + (opts.budgetMs ?? 200),
       };
       if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
       if (opts.signal?.aborted) throw new QuiverError('ABORTED', 'the request was aborted before its work started');

@@ -318,7 +318,8 @@ async function lloyd(fit: FitContext, start: Float64Array, run: number): Promise
   while (done < maxIter) {
     if (fit.scale !== null && pendingChanged === undefined) {
       // Steps without distances run back to back in the pool, with the same arithmetic and stop tests as
-      // the step below (see engine/lloyd.ts); it returns at most every budgetMs, for progress.
+      // the step below (see engine/lloyd.ts). It hands back after at most a step past its time budget: every
+      // 100 ms for progress, else the engine's 200 ms, so other work queued on the pool is not held up long.
       const r = await engine.lloyd(staged, centers, w32, {
         k,
         labels: into.labels,
@@ -326,7 +327,7 @@ async function lloyd(fit: FitContext, start: Float64Array, run: number): Promise
         countFirst: done > 0,
         sumSq: fit.scale.sumSq,
         tolScaled: fit.scale.tolScaled,
-        budgetMs: opts.onIteration ? 100 : 1000,
+        budgetMs: opts.onIteration ? 100 : undefined,
         signal: opts.signal,
       });
       for (const s of r.steps) {

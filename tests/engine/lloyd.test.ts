@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
 import type { Engine } from '../../src/engine/engine.js';
-import { lloydControlLength, runLloydMember } from '../../src/engine/lloyd.js';
+import { abortLloyd, lloydControlLength, runLloydMember } from '../../src/engine/lloyd.js';
 import { QuiverError } from '../../src/errors.js';
 import type { LloydTask } from '../../src/pool/tasks.js';
 import type { Matrix } from '../../src/types.js';
@@ -158,6 +158,8 @@ describe('engine.lloyd', () => {
     await expectCode(e.lloyd(x, start.subarray(1), null, base), 'SHAPE_MISMATCH', /k × cols/);
     await expectCode(e.lloyd(x, start, null, { ...base, labels: new Int32Array(3) }), 'SHAPE_MISMATCH', /one per row/);
     await expectCode(e.lloyd(x, start, null, { ...base, maxSteps: 0 }), 'INVALID_ARGUMENT');
+    await expectCode(e.lloyd(x, start, null, { ...base, sumSq: NaN }), 'INVALID_ARGUMENT', /sumSq/);
+    await expectCode(e.lloyd(x, start, null, { ...base, budgetMs: -1 }), 'INVALID_ARGUMENT', /budgetMs/);
     const ac = new AbortController();
     ac.abort();
     await expectCode(e.lloyd(x, start, null, { ...base, signal: ac.signal }), 'ABORTED');
@@ -166,8 +168,8 @@ describe('engine.lloyd', () => {
   });
 });
 
-describe('runLloydMember failure protocol', () => {
-  it('a member whose kernel throws raises the flag; the others return peerFailed instead of waiting', async () => {
+describe('runLloydMember failure and abort protocol', () => {
+  it('a member whose kernel throws raises the flag; the others return peerFailed instead of waiting; abort stops at a step end', async () => {
     const e = await engine({ threads: 1, inlineWork: Infinity });
     const b = e.backend;
     const failing = new Proxy(b, {
@@ -212,6 +214,15 @@ describe('runLloydMember failure protocol', () => {
       const peer = runLloydMember(b, { ...task, member: 1 });
       expect(peer.peerFailed).toBe(true);
       expect(peer.inertia).toEqual([]);
+      // The abort flag (what the engine sets when the call's signal fires) ends the job after the step in
+      // progress, for every member alike (the last to reach the barrier publishes it).
+      const view = b.view(xr as LloydTask['x']);
+      for (let i = 0; i < view.length; i++) view[i] = (i % 7) - 3;
+      const aborted = { ...task, members: 1, control: new Int32Array(new SharedArrayBuffer(4 * lloydControlLength(4))) };
+      abortLloyd(aborted.control);
+      const r = runLloydMember(b, aborted);
+      expect(r.stop).toBe('budget');
+      expect(r.inertia.length).toBe(1);
     } finally {
       for (const r of regions) b.free(r);
     }
