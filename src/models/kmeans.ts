@@ -24,6 +24,7 @@ import { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, KmeansStepResult, StagedMatrix } from '../engine/engine.js';
 import { checkFinite, checkMatrix, checkSameCols } from '../engine/validate.js';
 import { QuiverError } from '../errors.js';
+import type { SharedRegion } from '../backends/types.js';
 import type { Matrix } from '../types.js';
 import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
 import { checkIntOption, checkNumberOption, checkSampleWeight, designOf, type ModelInput } from './common.js';
@@ -197,6 +198,7 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
   // with exact distances, or k-means++'s first distances): its total is finite exactly when every value is,
   // and only then does a scan on this thread name the cell.
   const staged = engine.stage(x, 'x', { checkValues: false });
+  let fit: FitContext | null = null;
   try {
     const n = x.rows;
     const d = x.cols;
@@ -234,7 +236,7 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
         { distinct, k },
       );
     }
-    const fit: FitContext = { engine, staged, x, k, w32, maxIter, tol, scale: null, opts };
+    fit = { engine, staged, x, k, w32, maxIter, tol, scale: null, opts, dist: null };
 
     let best: RunResult | null = null;
     for (let run = 0; run < nInit; run++) {
@@ -254,12 +256,19 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
       encoder: null,
     });
   } finally {
+    if (fit?.dist) engine.backend.free(fit.dist.region);
     staged.release();
   }
 }
 
 interface FitContext {
   engine: Engine;
+  /**
+   * The buffer of the steps with exact distances (a fit's first, one that left a cluster empty, each run's
+   * final assignment): an engine region, allocated on first use and recycled after the fit, so that a fit does
+   * not fault in fresh pages for it (1.6 MB at 200k rows; about 1.5 ms of the first step measured here).
+   */
+  dist: { region: SharedRegion & { kind: 'f64' }; view: Float64Array } | null;
   staged: StagedMatrix;
   x: Matrix;
   k: number;
@@ -269,6 +278,14 @@ interface FitContext {
   /** Set by the first Lloyd step of the fit (see `fitScale`), then shared by every run. */
   scale: { sumSq: number; tolScaled: number } | null;
   opts: KMeansOptions;
+}
+
+function distanceBuffer(fit: FitContext): Float64Array {
+  if (!fit.dist) {
+    const region = fit.engine.backend.alloc('f64', fit.x.rows, false);
+    fit.dist = { region, view: fit.engine.backend.view(region) };
+  }
+  return fit.dist.view;
 }
 
 /**
@@ -308,10 +325,7 @@ async function lloyd(fit: FitContext, start: Float64Array, run: number): Promise
   let done = 0;
   // One label buffer, rewritten by every step; the workers count the rows whose label changed.
   const into = { labels: new Int32Array(new SharedArrayBuffer(n * 4)) };
-  // Steps with exact distances (the fit's first, one that left a cluster empty, the final assignment) share
-  // one distance buffer, allocated on first use.
-  let minDist2: Float64Array | null = null;
-  const withDistances = (): { labels: Int32Array; minDist2: Float64Array } => ({ labels: into.labels, minDist2: (minDist2 ??= new Float64Array(new SharedArrayBuffer(n * 8))) });
+  const withDistances = (): { labels: Int32Array; minDist2: Float64Array } => ({ labels: into.labels, minDist2: distanceBuffer(fit) });
   // Set when a run of steps in the pool stopped at a step that left a cluster empty: that step is redone
   // here with distances, and keeps the label changes the pool counted.
   let pendingChanged: number | null | undefined;
