@@ -7,6 +7,8 @@ export type {
   GramOptions,
   GramResult,
   KmeansStepResult,
+  LloydOptions,
+  LloydResult,
   LogisticPassOptions,
   LogisticPassResult,
   MatrixInput,

@@ -144,6 +144,8 @@ export interface KmeansStepResult {
 }
 
 export interface LloydOptions extends CallOptions {
+  /** Number of centroids (rows of `start`). */
+  k: number;
   /** Labels of the previous step, rewritten by every step (an Int32Array of one value per row). */
   labels: Int32Array;
   /** Steps to run at most. */
@@ -558,7 +560,7 @@ export class Engine {
    * `start` (f64 centroids, k × cols) until a stop test holds: exactly the steps, centroid updates and stop
    * tests of `kmeansStep` calls in a loop, without a round trip to this thread between steps.
    */
-  async lloyd(x: MatrixInput, start: Matrix | Float64Array, weights: Float32Array | null, opts: LloydOptions & { k: number }): Promise<LloydResult> {
+  async lloyd(x: MatrixInput, start: Matrix | Float64Array, weights: Float32Array | null, opts: LloydOptions): Promise<LloydResult> {
     const regions: SharedRegion[] = [];
     const previous = this.#lloydTurn;
     let done!: () => void;
