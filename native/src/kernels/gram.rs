@@ -233,6 +233,21 @@ fn prefetch_l2(p: *const f32) {
     };
 }
 
+/// g[a·d + b] += tile[a − q·R][b − p·N] for the cells of an R × N register tile (row tile q, column panel p)
+/// that fall in the upper triangle (b ≥ a) of the d × d matrix g; shared with the logistic Hessian's tiles.
+#[inline(always)]
+pub(super) fn add_tile_upper<T: Copy + Into<f64>, const R: usize, const N: usize>(g: &mut [f64], d: usize, q: usize, p: usize, tile: &[[T; N]; R]) {
+    for (r, row) in tile.iter().enumerate() {
+        let ga = q * R + r;
+        if ga >= d {
+            break;
+        }
+        for gb in (p * N).max(ga)..((p + 1) * N).min(d) {
+            g[ga * d + gb] += row[gb - p * N].into();
+        }
+    }
+}
+
 /// # Safety
 /// The CPU must support AVX2 and FMA (the AVX-512 level uses the same 256-bit tile).
 #[target_feature(enable = "avx2,fma")]
@@ -319,17 +334,7 @@ unsafe fn body_packed(a: GramArgs<'_>) {
                     let acc = unsafe {
                         tile_4x8_avx2(rb, &bsrc[bp * stride..bp * stride + rb * NR], off, apan)
                     };
-                    for (r, acc_row) in acc.iter().enumerate() {
-                        let ga = q * MR + r;
-                        if ga >= d {
-                            break;
-                        }
-                        let lo = (p * NR).max(ga);
-                        let hi = ((p + 1) * NR).min(d);
-                        for gb in lo..hi {
-                            g[ga * d + gb] += acc_row[gb - p * NR];
-                        }
-                    }
+                    add_tile_upper(g, d, q, p, &acc);
                 }
             }
         }

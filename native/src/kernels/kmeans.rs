@@ -46,7 +46,7 @@ unsafe fn body<R: Reduce>(a: KmeansArgs<'_>, gemm: Gemm) -> f64 {
         changes,
     } = a;
     if k == 0 || rows == 0 {
-        return if min_dist2.is_some() { 0.0 } else { f64::NAN };
+        return finish(changes, 0, min_dist2.is_some(), 0.0);
     }
     let mut inertia = 0.0f64;
     let mut changed = 0i32;
@@ -90,10 +90,16 @@ unsafe fn body<R: Reduce>(a: KmeansArgs<'_>, gemm: Gemm) -> f64 {
             counts[best] += w;
         }
     }
+    finish(changes, changed, min_dist2.is_some(), inertia)
+}
+
+/// A block's return value (its inertia, or NaN without distances), once its label changes are added.
+#[inline(always)]
+fn finish(changes: Option<&mut [i32]>, changed: i32, distances: bool, inertia: f64) -> f64 {
     if let Some(ch) = changes {
         ch[0] += changed;
     }
-    if min_dist2.is_some() {
+    if distances {
         inertia
     } else {
         f64::NAN
@@ -178,7 +184,7 @@ mod small_k {
     unsafe fn run<const MR: usize, const NB: usize>(a: KmeansArgs<'_>) -> f64 {
         let KmeansArgs { x, rows, cols, centroids, k, weights, labels, mut min_dist2, sums, counts, changes } = a;
         if rows == 0 {
-            return if min_dist2.is_some() { 0.0 } else { f64::NAN };
+            return super::finish(changes, 0, min_dist2.is_some(), 0.0);
         }
         let w8 = NB * 8;
         // Panel cols × W (zero beyond k), then W norms (+∞ beyond k: those lanes never win).
@@ -235,77 +241,58 @@ mod small_k {
                     argmin8(dt.as_ptr().add(ib), BLOCK, cn, k, best.as_mut_ptr().add(ib));
                 }
             }
-            if min_dist2.is_none() {
-                // The intermediate steps' case (labels, sums and counts only) as a tight loop: the bounds are
-                // checked once per block rather than per row and slice (2 ns of about 24 per row here).
-                assert!((r0 + rb) * cols <= x.len() && k * cols <= sums.len() && r0 + rb <= labels.len() && k <= counts.len());
-                assert!(weights.is_none_or(|wt| r0 + rb <= wt.len()));
-                let (xp, sp) = (x.as_ptr(), sums.as_mut_ptr());
-                for (i, &b) in best.iter().enumerate().take(rb) {
-                    let (row, bu) = (r0 + i, b as usize);
-                    // SAFETY: rows r0..r0 + rb and clusters b < k lie inside x, sums, labels, counts and the
-                    // weights (asserted above; argmin8 gives b < k).
-                    unsafe {
-                        let w = match weights {
-                            None => {
-                                add_widened::<false>(xp.add(row * cols), sp.add(bu * cols), cols, 1.0);
-                                1.0
-                            }
-                            Some(wt) => {
-                                let w = *wt.get_unchecked(row) as f64;
-                                add_widened::<true>(xp.add(row * cols), sp.add(bu * cols), cols, w);
-                                w
-                            }
-                        };
-                        let l = labels.get_unchecked_mut(row);
-                        changed += (*l != b) as i32;
-                        *l = b;
-                        *counts.get_unchecked_mut(bu) += w;
-                    }
-                }
-                r0 += rb;
-                continue;
-            }
-            if let Some(md) = min_dist2.as_deref_mut() {
-                for (i, &b) in best.iter().enumerate().take(rb) {
-                    let (row, b) = (r0 + i, b as usize);
-                    let (xr, sr) = (&x[row * cols..(row + 1) * cols], &mut sums[b * cols..(b + 1) * cols]);
-                    let w = weights.map_or(1.0, |wt| wt[row] as f64);
-                    md[row] = match weights {
-                        // w = 1: w·x = x exactly, so the sums take x as is.
-                        None => unsafe { dist2_accumulate::<false>(xr, &c64[b * cols..(b + 1) * cols], 1.0, sr) },
-                        Some(_) => unsafe { dist2_accumulate::<true>(xr, &c64[b * cols..(b + 1) * cols], w, sr) },
-                    };
-                    changed += (labels[row] != b as i32) as i32;
-                    labels[row] = b as i32;
-                    counts[b] += w;
-                }
-            }
-            if let Some(md) = min_dist2.as_deref() {
-                // The same sequential sum as Σ w·d (with w = 1, 1·d = d).
-                match weights {
-                    None => {
-                        for &d in &md[r0..r0 + rb] {
-                            inertia += d;
+            match min_dist2.as_deref_mut() {
+                None => {
+                    // The intermediate steps' case (labels, sums and counts only) as a tight loop: the bounds
+                    // are checked once per block rather than per row and slice (2 ns of about 24 per row here).
+                    assert!((r0 + rb) * cols <= x.len() && k * cols <= sums.len() && r0 + rb <= labels.len() && k <= counts.len());
+                    assert!(weights.is_none_or(|wt| r0 + rb <= wt.len()));
+                    for (i, &b) in best.iter().enumerate().take(rb) {
+                        let (row, bu) = (r0 + i, b as usize);
+                        // SAFETY: rows r0..r0 + rb and clusters b < k lie inside x, sums, labels, counts and
+                        // the weights (asserted above; argmin8 gives b < k).
+                        unsafe {
+                            let w = weights.map_or(1.0, |wt| *wt.get_unchecked(row) as f64);
+                            Lanes::accumulate(x.get_unchecked(row * cols..(row + 1) * cols), w, sums.get_unchecked_mut(bu * cols..(bu + 1) * cols));
+                            let l = labels.get_unchecked_mut(row);
+                            changed += (*l != b) as i32;
+                            *l = b;
+                            *counts.get_unchecked_mut(bu) += w;
                         }
                     }
-                    Some(wt) => {
-                        for (&d, &w) in md[r0..r0 + rb].iter().zip(&wt[r0..r0 + rb]) {
-                            inertia += w as f64 * d;
+                }
+                Some(md) => {
+                    for (i, &b) in best.iter().enumerate().take(rb) {
+                        let (row, b) = (r0 + i, b as usize);
+                        let (xr, sr) = (&x[row * cols..(row + 1) * cols], &mut sums[b * cols..(b + 1) * cols]);
+                        let w = weights.map_or(1.0, |wt| wt[row] as f64);
+                        md[row] = match weights {
+                            // w = 1: w·x = x exactly, so the sums take x as is.
+                            None => unsafe { dist2_accumulate::<false>(xr, &c64[b * cols..(b + 1) * cols], 1.0, sr) },
+                            Some(_) => unsafe { dist2_accumulate::<true>(xr, &c64[b * cols..(b + 1) * cols], w, sr) },
+                        };
+                        changed += (labels[row] != b as i32) as i32;
+                        labels[row] = b as i32;
+                        counts[b] += w;
+                    }
+                    // The same sequential sum as Σ w·d (with w = 1, 1·d = d).
+                    match weights {
+                        None => {
+                            for &d in &md[r0..r0 + rb] {
+                                inertia += d;
+                            }
+                        }
+                        Some(wt) => {
+                            for (&d, &w) in md[r0..r0 + rb].iter().zip(&wt[r0..r0 + rb]) {
+                                inertia += w as f64 * d;
+                            }
                         }
                     }
                 }
             }
             r0 += rb;
         }
-        if let Some(ch) = changes {
-            ch[0] += changed;
-        }
-        if min_dist2.is_some() {
-            inertia
-        } else {
-            f64::NAN
-        }
+        super::finish(changes, changed, min_dist2.is_some(), inertia)
     }
 
     /// out[c * ldo + r] = a[r * lda + c] for an 8 × 8 block.
@@ -374,32 +361,6 @@ mod small_k {
             }
             _mm_storeu_si128(best as *mut __m128i, _mm256_cvttpd_epi32(ia));
             _mm_storeu_si128(best.add(4) as *mut __m128i, _mm256_cvttpd_epi32(ib));
-        }
-    }
-
-    /// o[0..n] += w·p[0..n] in f64: `Lanes::accumulate` on raw pointers (the same lanes and tail, so the same
-    /// bits); `WEIGHTED` false adds x as is (1·x = x exactly).
-    ///
-    /// # Safety
-    /// p[0..n] and o[0..n] are valid and do not overlap.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    unsafe fn add_widened<const WEIGHTED: bool>(p: *const f32, o: *mut f64, n: usize, w: f64) {
-        let wv = _mm256_set1_pd(w);
-        let mut i = 0;
-        unsafe {
-            while i + 4 <= n {
-                let t = o.add(i);
-                let v = _mm256_cvtps_pd(_mm_loadu_ps(p.add(i)));
-                let v = if WEIGHTED { _mm256_mul_pd(wv, v) } else { v };
-                _mm256_storeu_pd(t, _mm256_add_pd(_mm256_loadu_pd(t), v));
-                i += 4;
-            }
-            while i < n {
-                let v = *p.add(i) as f64;
-                *o.add(i) += if WEIGHTED { w * v } else { v };
-                i += 1;
-            }
         }
     }
 
@@ -476,16 +437,7 @@ mod small_k {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rng(seed: u64) -> impl FnMut() -> f32 {
-        let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-        move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        }
-    }
+    use crate::kernels::testutil::rng;
 
     type Out = (Vec<i32>, Vec<f64>, Vec<f64>, Vec<f64>, f64);
 
@@ -578,40 +530,33 @@ mod tests {
 #[cfg(test)]
 mod bench {
     use super::*;
+    use crate::kernels::testutil::{bench_matrix, best_over_blocks};
 
     /// `cargo test --release bench_kmeans -- --ignored --nocapture`: one thread, 200,000 × 32, k = 16.
     #[test]
     #[ignore]
     fn bench_kmeans() {
         let (rows, cols, k) = (200_000usize, 32usize, 16usize);
-        let x: Vec<f32> = (0..rows * cols).map(|i| (((i * 2654435761) % 1000) as f32 / 500.0) - 1.0).collect();
+        let x = bench_matrix(rows, cols);
         let c: Vec<f32> = x[..k * cols].to_vec();
         let (mut labels, mut d2) = (vec![0i32; rows], vec![0.0f64; rows]);
         let (mut sums, mut counts) = (vec![0.0f64; k * cols], vec![0.0f64; k]);
         for with_dist in [true, false] {
-            let mut best = f64::MAX;
-            for _ in 0..10 {
-                let t = std::time::Instant::now();
-                for r0 in (0..rows).step_by(3125) {
-                    let rb = (rows - r0).min(3125);
-                    unsafe {
-                        kmeans_step_f32_avx2(KmeansArgs {
-                            x: &x[r0 * cols..(r0 + rb) * cols],
-                            rows: rb,
-                            cols,
-                            centroids: &c,
-                            k,
-                            weights: None,
-                            labels: &mut labels[r0..r0 + rb],
-                            min_dist2: if with_dist { Some(&mut d2[r0..r0 + rb]) } else { None },
-                            sums: &mut sums,
-                            counts: &mut counts,
-                            changes: None,
-                        })
-                    };
-                }
-                best = best.min(t.elapsed().as_secs_f64());
-            }
+            let best = best_over_blocks(10, rows, |r0, rb| unsafe {
+                kmeans_step_f32_avx2(KmeansArgs {
+                    x: &x[r0 * cols..(r0 + rb) * cols],
+                    rows: rb,
+                    cols,
+                    centroids: &c,
+                    k,
+                    weights: None,
+                    labels: &mut labels[r0..r0 + rb],
+                    min_dist2: if with_dist { Some(&mut d2[r0..r0 + rb]) } else { None },
+                    sums: &mut sums,
+                    counts: &mut counts,
+                    changes: None,
+                });
+            });
             println!("kmeans step (distances {with_dist}): {:.2} ms ({:.1} ns/row)", best * 1e3, best * 1e9 / rows as f64);
         }
     }

@@ -23,7 +23,7 @@
 //! p = inv if z ≥ 0 else e·inv; 1 − p = e·inv if z ≥ 0 else inv (both exact for any z, no cancellation);
 //! v = s·(y·(1 − p) − (1 − y)·p), which is exactly s(1 − p) for y = 1 and −s·p for y = 0.
 
-use super::gram::{gram_f64_avx2, gram_f64_scalar, GramArgs};
+use super::gram::{add_tile_upper, gram_f64_avx2, gram_f64_scalar, GramArgs};
 use super::reduce::{Lanes, Reduce, Seq};
 
 /// Offsets into `out` for `cols` = d: [0] Σ s·ℓ, [1] Σ ℓ, [2] correct count, then
@@ -478,17 +478,7 @@ mod avx2 {
                     let (bp, off) = (q / (NR / MR), (q % (NR / MR)) * MR);
                     // SAFETY: same level; panel slices hold rb rows of NR.
                     let acc = unsafe { tile_4x16(rb, &pan[bp * stride..bp * stride + rb * NR], off, apan) };
-                    for (r, acc_row) in acc.iter().enumerate() {
-                        let ga = q * MR + r;
-                        if ga >= d {
-                            break;
-                        }
-                        let lo = (p * NR).max(ga);
-                        let hi = ((p + 1) * NR).min(d);
-                        for gb in lo..hi {
-                            h[ga * d + gb] += acc_row[gb - p * NR] as f64;
-                        }
-                    }
+                    add_tile_upper(h, d, q, p, &acc);
                 }
             }
         }
@@ -587,40 +577,33 @@ mod tests {
 #[cfg(test)]
 mod bench {
     use super::*;
+    use crate::kernels::testutil::{bench_matrix, best_over_blocks};
 
     /// `cargo test --release bench_logistic -- --ignored --nocapture`: one thread, 200,000 × 32.
     #[test]
     #[ignore]
     fn bench_logistic() {
         let (rows, cols) = (200_000usize, 32usize);
-        let x: Vec<f32> = (0..rows * cols).map(|i| (((i * 2654435761) % 1000) as f32 / 500.0) - 1.0).collect();
+        let x = bench_matrix(rows, cols);
         let y: Vec<f64> = (0..rows).map(|i| (i % 3 == 0) as u8 as f64).collect();
         let beta: Vec<f64> = (0..cols).map(|j| 0.1 - 0.01 * j as f64).collect();
         let mut z = vec![0.0; rows];
         let mut out = vec![0.0; out_len(cols)];
         for hessian in [false, true] {
-            let mut best = f64::MAX;
-            for _ in 0..10 {
-                let t = std::time::Instant::now();
-                for r0 in (0..rows).step_by(3125) {
-                    let rb = (rows - r0).min(3125);
-                    unsafe {
-                        logistic_pass_avx2(LogisticArgs {
-                            x: &x[r0 * cols..(r0 + rb) * cols],
-                            rows: rb,
-                            cols,
-                            y: &y[r0..r0 + rb],
-                            s: None,
-                            beta: &beta,
-                            bias: 0.1,
-                            hessian,
-                            z: &mut z[r0..r0 + rb],
-                            out: &mut out,
-                        })
-                    };
-                }
-                best = best.min(t.elapsed().as_secs_f64());
-            }
+            let best = best_over_blocks(10, rows, |r0, rb| unsafe {
+                logistic_pass_avx2(LogisticArgs {
+                    x: &x[r0 * cols..(r0 + rb) * cols],
+                    rows: rb,
+                    cols,
+                    y: &y[r0..r0 + rb],
+                    s: None,
+                    beta: &beta,
+                    bias: 0.1,
+                    hessian,
+                    z: &mut z[r0..r0 + rb],
+                    out: &mut out,
+                });
+            });
             println!("hessian {hessian}: {:.2} ms ({:.1} ns/row)", best * 1e3, best * 1e9 / rows as f64);
         }
     }

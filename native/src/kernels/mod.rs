@@ -10,4 +10,6 @@ pub mod reduce;
 pub mod scratch;
 pub mod similarity;
 pub mod sparse;
+#[cfg(test)]
+pub mod testutil;
 pub mod topk;
