@@ -258,6 +258,9 @@ interface Staged {
 }
 
 /** Arrays of one kernel call that live outside the shared memory, copied into temporary space. */
+/** The array of a scratch staging entry: matches no argument, and nothing is copied to or from it. */
+const NO_ARRAY = new Float64Array(0);
+
 class Staging {
   readonly items: Staged[] = [];
   /** Worker copy slot held for this call (-1: none), and the bytes of it in use. */
@@ -368,6 +371,16 @@ export class WasmBackend implements Backend {
     // Outputs are copied in too: kernels that accumulate read them, and similarityTile leaves gaps untouched.
     dst.set(n === arr.length ? arr : arr.subarray(0, n));
     st.items.push({ arr, at, count: n, out });
+    return at;
+  }
+
+  /**
+   * Kernel scratch of `bytes` for this call only, its contents undefined (the kernel writes before it reads):
+   * no JavaScript array is made and copied in for it. Released with the call's other staging.
+   */
+  private scratch(bytes: number, st: Staging): number {
+    const at = this.allocator ? this.allocator.alloc(bytes).at : this.slotSpace(bytes, st);
+    st.items.push({ arr: NO_ARRAY, at, count: 0, out: false });
     return at;
   }
 
@@ -495,7 +508,7 @@ export class WasmBackend implements Backend {
         this.ptr(labels, rows, true, st),
         // Without distances the kernel still needs its running-best scratch (it computes the exact distances
         // anyway; the caller gets NaN, as from the other backends).
-        minDist2 ? this.ptr(minDist2, rows, true, st) : this.ptr(new Float64Array(rows), rows, false, st),
+        minDist2 ? this.ptr(minDist2, rows, true, st) : this.scratch(8 * rows, st),
         this.ptr(sums, k * cols, true, st),
         this.ptr(counts, k, true, st),
       );
@@ -565,8 +578,8 @@ export class WasmBackend implements Backend {
         hessian ? 1 : 0,
         this.ptr(z, rows, true, st),
         this.ptr(out, logisticLayout(cols).length, true, st),
-        // The kernel's per-row weights (w, v): scratch for this call only.
-        this.ptr(new Float64Array(2 * rows), 2 * rows, false, st),
+        // The kernel's per-row weights (w, v), written before they are read.
+        this.scratch(16 * rows, st),
       );
     } finally {
       this.finish(st);

@@ -60,13 +60,11 @@ export interface EngineInfo {
   attempts: { backend: string; ok: boolean; error?: string }[];
 }
 
-/** A matrix copied once into a shared region, so iterative algorithms do not copy it per call. */
-export class StagedMatrix {
+/** A shared region the caller holds for many calls and gives back with `release()` (idempotent). */
+abstract class Staged {
   #released = false;
   constructor(
-    readonly rows: number,
-    readonly cols: number,
-    readonly region: F32,
+    readonly region: SharedRegion,
     private readonly owner: Engine,
   ) {}
   get released(): boolean {
@@ -79,26 +77,31 @@ export class StagedMatrix {
   }
 }
 
+/** A matrix copied once into a shared region, so iterative algorithms do not copy it per call. */
+export class StagedMatrix extends Staged {
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+    override readonly region: F32,
+    owner: Engine,
+  ) {
+    super(region, owner);
+  }
+}
+
 export type MatrixInput = Matrix | StagedMatrix;
 
 /** An f64 vector copied once into a shared region (see `Engine.stageVector`); `release()` when done. */
-export class StagedVector {
-  #released = false;
+export class StagedVector extends Staged {
   constructor(
     readonly length: number,
-    readonly region: F64,
+    override readonly region: F64,
     /** Smallest and largest value, recorded when staged (for range checks without another pass). */
     readonly min: number,
     readonly max: number,
-    private readonly owner: Engine,
-  ) {}
-  get released(): boolean {
-    return this.#released;
-  }
-  release(): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.owner.backend.free(this.region);
+    owner: Engine,
+  ) {
+    super(region, owner);
   }
 }
 
@@ -311,6 +314,14 @@ export class Engine {
     return { region: r, rows: m.rows, cols: m.cols };
   }
 
+  /** KMeans row weights (one finite f32 per row) copied into a job region. */
+  #sampleWeights(regions: SharedRegion[], weights: Float32Array, rows: number): F32 {
+    checkVector(weights, 'sampleWeight', rows);
+    const w = this.#alloc(regions, 'f32', rows, false);
+    this.#view(w).set(weights);
+    return w;
+  }
+
   #vector64(regions: SharedRegion[], v: ArrayLike<number>): F64 {
     const r = this.#alloc(regions, 'f64', v.length, false);
     this.#view(r).set(v);
@@ -359,10 +370,15 @@ export class Engine {
     return this.#pool;
   }
 
-  /** Runs tasks inline when the whole call is small, else on the pool; results come back in task order. */
-  async #dispatch<N extends TaskName>(name: N, tasks: TaskMap[N][0][], work: number, signal?: AbortSignal): Promise<TaskMap[N][1][]> {
+  /** Before a call's work starts: the engine must be open and the call not aborted. */
+  #checkOpen(signal?: AbortSignal): void {
     if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
     if (signal?.aborted) throw new QuiverError('ABORTED', 'the request was aborted before its work started');
+  }
+
+  /** Runs tasks inline when the whole call is small, else on the pool; results come back in task order. */
+  async #dispatch<N extends TaskName>(name: N, tasks: TaskMap[N][0][], work: number, signal?: AbortSignal): Promise<TaskMap[N][1][]> {
+    this.#checkOpen(signal);
     if (work <= this.#inlineWork) return tasks.map((t) => runTask(this.backend, name, t));
     const pool = this.#getPool();
     return Promise.all(tasks.map((t) => pool.run(name, t, signal)));
@@ -507,12 +523,7 @@ export class Engine {
       const k = centroids.rows;
       const c = this.#alloc(regions, 'f32', k * src.cols);
       this.#view(c).set(centroids.data);
-      let w: F32 | null = null;
-      if (weights) {
-        checkVector(weights, 'sampleWeight', src.rows);
-        w = this.#alloc(regions, 'f32', src.rows);
-        this.#view(w).set(weights);
-      }
+      const w = weights ? this.#sampleWeights(regions, weights, src.rows) : null;
       const { blockRows, nBlocks, groups } = this.#reduceBlocks(src.rows);
       // Caller-owned outputs (reused across Lloyd iterations) spare fresh pages every step; written in place
       // when SharedArrayBuffer-backed on native/js, copied otherwise.
@@ -586,12 +597,7 @@ export class Engine {
       if (opts.budgetMs !== undefined && !(opts.budgetMs >= 0)) {
         throw new QuiverError('INVALID_ARGUMENT', `budgetMs must be a number ≥ 0 (got ${String(opts.budgetMs)})`);
       }
-      let w: F32 | null = null;
-      if (weights) {
-        checkVector(weights, 'sampleWeight', src.rows);
-        w = this.#alloc(regions, 'f32', src.rows, false);
-        this.#view(w).set(weights);
-      }
+      const w = weights ? this.#sampleWeights(regions, weights, src.rows) : null;
       const { blockRows, nBlocks } = this.#reduceBlocks(src.rows);
       const inline = src.rows * kd <= this.#inlineWork;
       const members = inline ? 1 : Math.min(this.threads, nBlocks);
@@ -620,8 +626,7 @@ export class Engine {
         tolScaled: opts.tolScaled,
         deadline: Date.now() + (opts.budgetMs ?? 200),
       };
-      if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
-      if (opts.signal?.aborted) throw new QuiverError('ABORTED', 'the request was aborted before its work started');
+      this.#checkOpen(opts.signal);
       opts.signal?.addEventListener('abort', onAbort);
       let lead: LloydMemberResult;
       if (inline) {
@@ -784,7 +789,7 @@ export class Engine {
     if (!staged && x.rows * x.cols <= this.#inlineWork) {
       // Small batches (online scoring): the kernel reads the caller's arrays directly. Staging them in shared
       // regions would cost more than the arithmetic, and the per-row result is the same either way.
-      if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
+      this.#checkOpen(opts.signal);
       const out = new Float32Array(x.rows);
       this.backend.matvec(x.data, x.rows, x.cols, w64, bias, link, out);
       return out;
@@ -801,7 +806,6 @@ export class Engine {
       this.#release(regions);
     }
   }
-
 
   // ---------------------------------------------------------------- models (src/models): thin entry points
 
@@ -898,8 +902,8 @@ export class Engine {
 
   /** Top-k outputs of `cells` slots: indices -1 and scores −∞ until a candidate fills them. */
   #topkOutputs(regions: SharedRegion[], cells: number): { idx: I32; scores: F32 } {
-    const idx = this.#alloc(regions, 'i32', cells);
-    const scores = this.#alloc(regions, 'f32', cells);
+    const idx = this.#alloc(regions, 'i32', cells, false);
+    const scores = this.#alloc(regions, 'f32', cells, false);
     this.#view(idx).fill(-1);
     this.#view(scores).fill(Number.NEGATIVE_INFINITY);
     return { idx, scores };
@@ -1113,7 +1117,6 @@ function checkMetric(m: unknown): Metric {
   throw new QuiverError('INVALID_ARGUMENT', `metric must be "cosine" or "dot" (got ${JSON.stringify(m)})`);
 }
 
-/** Sums nBlocks consecutive partials of `len` values, in block order. */
 /** Fills the lower triangle of a row-major n × n matrix from its upper triangle (kernels write the upper). */
 function mirrorUpper(m: Float64Array, n: number): Float64Array {
   for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) m[b * n + a] = m[a * n + b]!;

@@ -23,7 +23,7 @@
  * members as the pool has threads, so every member gets a thread once the tasks queued before it finish.
  */
 import type { Backend } from '../backends/types.js';
-import type { LloydMemberResult, LloydTask } from '../pool/tasks.js';
+import type { F32, F64, I32, LloydMemberResult, LloydTask } from '../pool/tasks.js';
 
 /** Σ over nBlocks consecutive partials of `len` values each, in block order (f64). */
 export function sumBlocks(parts: Float64Array, nBlocks: number, len: number): Float64Array {
@@ -85,6 +85,62 @@ export function updateCenters(
   return { next, shift };
 }
 
+/** The views one KMeans step over blocks of rows reads and writes (see `kmeansBlock`). */
+export interface KmeansViews {
+  x: Float32Array;
+  rows: number;
+  cols: number;
+  k: number;
+  blockRows: number;
+  centroids: Float32Array;
+  weights: Float32Array | null;
+  labels: Int32Array;
+  minDist2: Float64Array | null;
+}
+
+/** The views of a task's regions, with the step's centroids (a member's own copy in a Lloyd job). */
+export function kmeansViews(
+  b: Backend,
+  t: { x: F32; rows: number; cols: number; k: number; blockRows: number; weights: F32 | null; labels: I32 },
+  centroids: Float32Array,
+  minDist2: F64 | null,
+): KmeansViews {
+  return {
+    x: b.view(t.x),
+    rows: t.rows,
+    cols: t.cols,
+    k: t.k,
+    blockRows: t.blockRows,
+    centroids,
+    weights: t.weights ? b.view(t.weights) : null,
+    labels: b.view(t.labels),
+    minDist2: minDist2 ? b.view(minDist2) : null,
+  };
+}
+
+/**
+ * The kernel on reduction block `blk`: its rows' labels (and distances), into partial slot `blk` of the
+ * nBlocks × k × cols sums and nBlocks × k counts; returns the block's inertia (NaN without distances).
+ */
+export function kmeansBlock(b: Backend, v: KmeansViews, blk: number, sums: Float64Array, counts: Float64Array, changes: Int32Array | null): number {
+  const { cols, k } = v;
+  const r0 = blk * v.blockRows;
+  const r1 = Math.min(v.rows, r0 + v.blockRows);
+  return b.kmeansStep(
+    v.x.subarray(r0 * cols, r1 * cols),
+    r1 - r0,
+    cols,
+    v.centroids,
+    k,
+    v.weights ? v.weights.subarray(r0, r1) : null,
+    v.labels.subarray(r0, r1),
+    v.minDist2 ? v.minDist2.subarray(r0, r1) : null,
+    sums.subarray(blk * k * cols, (blk + 1) * k * cols),
+    counts.subarray(blk * k, (blk + 1) * k),
+    changes,
+  );
+}
+
 /** Words of the control block: barrier generation and arrivals, abort and failure flags, then 3 per step. */
 const GEN = 0;
 const ARRIVED = 1;
@@ -140,19 +196,17 @@ function barrier(ctl: Int32Array, step: number, members: number, deadline: numbe
 /** One member's share of a job (see the module comment); member 0's result carries the steps. */
 export function runLloydMember(b: Backend, t: LloydTask): LloydMemberResult {
   const ctl = t.control;
-  const { k, cols, rows, blockRows, nBlocks } = t;
+  const { k, cols, nBlocks } = t;
   const kd = k * cols;
-  const x = b.view(t.x);
-  const w = t.weights ? b.view(t.weights) : null;
-  const labels = b.view(t.labels);
   const c = b.view(t.centroids).subarray(t.member * kd, (t.member + 1) * kd);
+  const v = kmeansViews(b, t, c, null);
   const sumsAll = b.view(t.sums);
   const countsAll = b.view(t.counts);
   const result: LloydMemberResult = { inertia: [], shift: [], changed: [], centers: t.start, stop: 'steps', emptyChanged: null, peerFailed: false };
   let centers = t.start;
   try {
     for (let j = 0; j < t.maxSteps; j++) {
-      for (let i = 0; i < kd; i++) c[i] = centers[i]!;
+      c.set(centers); // rounded to f32, as Float32Array.from does for a single step
       const sums = sumsAll.subarray((j & 1) * nBlocks * kd, ((j & 1) + 1) * nBlocks * kd);
       const counts = countsAll.subarray((j & 1) * nBlocks * k, ((j & 1) + 1) * nBlocks * k);
       const changes = j > 0 || t.countFirst ? new Int32Array(1) : null;
@@ -160,13 +214,10 @@ export function runLloydMember(b: Backend, t: LloydTask): LloydMemberResult {
         if (Atomics.load(ctl, FAIL) !== 0) return { ...result, peerFailed: true };
         const blk = Atomics.add(ctl, slot(j, CLAIM), 1);
         if (blk >= nBlocks) break;
-        const r0 = blk * blockRows;
-        const r1 = Math.min(rows, r0 + blockRows);
-        const s = sums.subarray(blk * kd, (blk + 1) * kd);
-        const n = counts.subarray(blk * k, (blk + 1) * k);
-        s.fill(0);
-        n.fill(0);
-        b.kmeansStep(x.subarray(r0 * cols, r1 * cols), r1 - r0, cols, c, k, w ? w.subarray(r0, r1) : null, labels.subarray(r0, r1), null, s, n, changes);
+        // The partial slots are reused every other step; the kernel adds into them.
+        sums.fill(0, blk * kd, (blk + 1) * kd);
+        counts.fill(0, blk * k, (blk + 1) * k);
+        kmeansBlock(b, v, blk, sums, counts, changes);
       }
       if (changes) Atomics.add(ctl, slot(j, CHANGED), changes[0]!);
       if (!barrier(ctl, j, t.members, t.deadline)) return { ...result, peerFailed: true };

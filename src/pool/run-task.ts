@@ -4,7 +4,7 @@
  */
 import type { Backend } from '../backends/types.js';
 import { logisticLayout } from '../backends/types.js';
-import { runLloydMember } from '../engine/lloyd.js';
+import { kmeansBlock, kmeansViews, runLloydMember } from '../engine/lloyd.js';
 import type { TaskMap, TaskName } from './tasks.js';
 
 type Handlers = { [N in TaskName]: (b: Backend, t: TaskMap[N][0]) => TaskMap[N][1] };
@@ -39,34 +39,12 @@ export const handlers: Handlers = {
     return null;
   },
   kmeans(b, t) {
-    const x = b.view(t.x);
-    const c = b.view(t.centroids);
-    const w = t.weights ? b.view(t.weights) : null;
-    const labels = b.view(t.labels);
-    const d2 = t.minDist2 ? b.view(t.minDist2) : null;
+    const v = kmeansViews(b, t, b.view(t.centroids), t.minDist2);
     const sums = b.view(t.sums);
     const counts = b.view(t.counts);
     const inertia: number[] = [];
     const changes = t.changes ? new Int32Array(1) : null;
-    for (let blk = t.block0; blk < t.block1; blk++) {
-      const r0 = blk * t.blockRows;
-      const r1 = Math.min(t.rows, r0 + t.blockRows);
-      inertia.push(
-        b.kmeansStep(
-          x.subarray(r0 * t.cols, r1 * t.cols),
-          r1 - r0,
-          t.cols,
-          c,
-          t.k,
-          w ? w.subarray(r0, r1) : null,
-          labels.subarray(r0, r1),
-          d2 ? d2.subarray(r0, r1) : null,
-          sums.subarray(blk * t.k * t.cols, (blk + 1) * t.k * t.cols),
-          counts.subarray(blk * t.k, (blk + 1) * t.k),
-          changes,
-        ),
-      );
-    }
+    for (let blk = t.block0; blk < t.block1; blk++) inertia.push(kmeansBlock(b, v, blk, sums, counts, changes));
     return { inertia, changed: changes ? changes[0]! : 0 };
   },
   lloyd(b, t) {

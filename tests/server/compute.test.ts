@@ -1,27 +1,11 @@
 // The HTTP API through app.inject: status, error code and message for every route and error class.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy } from '../../src/data/npy.js';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
-import { buildApp } from '../../src/server/app.js';
 import { randomF32 } from '../helpers/rng.js';
+import { useServer } from '../helpers/server.js';
 
-let engine: Engine;
-let app: FastifyInstance;
-const dataDir = mkdtempSync(join(tmpdir(), 'quiver-srv-'));
-
-beforeAll(async () => {
-  engine = await createEngine({ threads: 2 });
-  app = await buildApp({ engine, dataDir, limits: { maxK: 50, maxSimilarityCells: 10_000, jsonBodyBytes: 200_000 } });
-});
-afterAll(async () => {
-  await app.close();
-  await engine.close();
-});
+const srv = useServer('quiver-srv-', { limits: { maxK: 50, maxSimilarityCells: 10_000, jsonBodyBytes: 200_000 } });
 
 function expectError(res: { statusCode: number; json: () => unknown }, status: number, code: string, message: RegExp): void {
   expect(res.statusCode).toBe(status);
@@ -33,14 +17,14 @@ function expectError(res: { statusCode: number; json: () => unknown }, status: n
 
 describe('system routes', () => {
   it('GET /health and /v1/info', async () => {
-    expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
-    const info = (await app.inject({ method: 'GET', url: '/v1/info' })).json() as { backend: string; threads: number };
-    expect(info.backend).toBe(engine.info().backend);
+    expect((await srv.app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
+    const info = (await srv.app.inject({ method: 'GET', url: '/v1/info' })).json() as { backend: string; threads: number };
+    expect(info.backend).toBe(srv.engine.info().backend);
     expect(info.threads).toBe(2);
   });
 
   it('serves the OpenAPI document at /docs/json', async () => {
-    const res = await app.inject({ method: 'GET', url: '/docs/json' });
+    const res = await srv.app.inject({ method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);
     const doc = res.json() as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toMatch(/^3\./);
@@ -48,13 +32,13 @@ describe('system routes', () => {
   });
 
   it('unknown routes are 404 NOT_FOUND', async () => {
-    expectError(await app.inject({ method: 'GET', url: '/v1/nope' }), 404, 'NOT_FOUND', /no route GET \/v1\/nope/);
+    expectError(await srv.app.inject({ method: 'GET', url: '/v1/nope' }), 404, 'NOT_FOUND', /no route GET \/v1\/nope/);
   });
 });
 
 describe('POST /v1/similarity and /v1/topk', () => {
   it('computes similarities from JSON rows', async () => {
-    const res = await app.inject({ method: 'POST', url: '/v1/similarity', payload: { a: [[1, 0], [0, 2], [1, 1]] } });
+    const res = await srv.app.inject({ method: 'POST', url: '/v1/similarity', payload: { a: [[1, 0], [0, 2], [1, 1]] } });
     expect(res.statusCode).toBe(200);
     const body = res.json() as { rows: number; cols: number; similarities: number[][] };
     expect(body.rows).toBe(3);
@@ -65,12 +49,12 @@ describe('POST /v1/similarity and /v1/topk', () => {
 
   it('top-k from JSON, from .npy and answered as Arrow', async () => {
     const rows = [[1, 0], [0.9, 0.1], [0, 1], [-1, 0]];
-    const res = await app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: rows, k: 2, excludeSelf: true } });
+    const res = await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: rows, k: 2, excludeSelf: true } });
     expect(res.statusCode).toBe(200);
     const body = res.json() as { k: number; indices: number[][] };
     expect(body.indices[0]).toEqual([1, 2]); // by hand: row 1 is nearest to row 0, then row 2 (cos 0) before row 3 (cos −1)
     const x = randomF32(40 * 6, 5);
-    const npy = await app.inject({
+    const npy = await srv.app.inject({
       method: 'POST',
       url: '/v1/topk?k=3&excludeSelf=true',
       headers: { 'content-type': 'application/x-npy', accept: 'application/vnd.apache.arrow.stream' },
@@ -79,12 +63,12 @@ describe('POST /v1/similarity and /v1/topk', () => {
     expect(npy.statusCode).toBe(200);
     const table = tableFromIPC(npy.rawPayload);
     expect(table.numRows).toBe(120);
-    const direct = await engine.topK({ rows: 40, cols: 6, data: x }, undefined, { k: 3, excludeSelf: true });
+    const direct = await srv.engine.topK({ rows: 40, cols: 6, data: x }, undefined, { k: 3, excludeSelf: true });
     expect(Array.from(table.getChild('index')!.toArray() as Int32Array)).toEqual(Array.from(direct.indices));
   });
 
   it('similarity answered as .npy when asked', async () => {
-    const res = await app.inject({
+    const res = await srv.app.inject({
       method: 'POST',
       url: '/v1/similarity',
       headers: { accept: 'application/x-npy' },
@@ -98,41 +82,41 @@ describe('POST /v1/similarity and /v1/topk', () => {
 
   it('bad input: status, code and message', async () => {
     expectError(
-      await app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2]], base: [[1, 2, 3]], k: 1 } }),
+      await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2]], base: [[1, 2, 3]], k: 1 } }),
       400,
       'SHAPE_MISMATCH',
       /queries has 2 columns but base has 3/,
     );
-    expectError(await app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2], [3]], k: 1 } }), 400, 'SHAPE_MISMATCH', /queries\[1\] has 1 values/);
-    expectError(await app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2]], k: 0 } }), 400, 'INVALID_ARGUMENT', /k/);
-    expectError(await app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2]], k: 51 } }), 413, 'TOO_LARGE', /maxK/);
-    expectError(await app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 'x']], k: 1 } }), 400, 'INVALID_ARGUMENT', /number/);
+    expectError(await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2], [3]], k: 1 } }), 400, 'SHAPE_MISMATCH', /queries\[1\] has 1 values/);
+    expectError(await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2]], k: 0 } }), 400, 'INVALID_ARGUMENT', /k/);
+    expectError(await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2]], k: 51 } }), 413, 'TOO_LARGE', /maxK/);
+    expectError(await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 'x']], k: 1 } }), 400, 'INVALID_ARGUMENT', /number/);
     expectError(
-      await app.inject({ method: 'POST', url: '/v1/similarity', payload: { a: Array.from({ length: 101 }, () => [1, 2]) } }),
+      await srv.app.inject({ method: 'POST', url: '/v1/similarity', payload: { a: Array.from({ length: 101 }, () => [1, 2]) } }),
       413,
       'TOO_LARGE',
       /maxSimilarityCells/,
     );
     expectError(
-      await app.inject({ method: 'POST', url: '/v1/similarity', headers: { 'content-type': 'text/plain' }, payload: 'hello' }),
+      await srv.app.inject({ method: 'POST', url: '/v1/similarity', headers: { 'content-type': 'text/plain' }, payload: 'hello' }),
       415,
       'UNSUPPORTED_MEDIA_TYPE',
       /application\/x-npy/,
     );
     expectError(
-      await app.inject({ method: 'POST', url: '/v1/similarity', headers: { 'content-type': 'application/json' }, payload: '{"a": [[1,2]' }),
+      await srv.app.inject({ method: 'POST', url: '/v1/similarity', headers: { 'content-type': 'application/json' }, payload: '{"a": [[1,2]' }),
       400,
       'INVALID_ARGUMENT',
       /JSON/,
     );
     expectError(
-      await app.inject({ method: 'POST', url: '/v1/similarity', payload: { a: Array.from({ length: 30_000 }, () => [1, 2, 3]) } }),
+      await srv.app.inject({ method: 'POST', url: '/v1/similarity', payload: { a: Array.from({ length: 30_000 }, () => [1, 2, 3]) } }),
       413,
       'TOO_LARGE',
       /over the limit/,
     );
     expectError(
-      await app.inject({ method: 'POST', url: '/v1/topk?k=2', headers: { 'content-type': 'application/x-npy' }, payload: Buffer.from('garbage!') }),
+      await srv.app.inject({ method: 'POST', url: '/v1/topk?k=2', headers: { 'content-type': 'application/x-npy' }, payload: Buffer.from('garbage!') }),
       400,
       'INVALID_ARGUMENT',
       /not a \.npy file/,

@@ -1,19 +1,12 @@
 // Model routes through app.inject: fit, score (JSON and .npy), list, get, delete, restart, bad input.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy } from '../../src/data/npy.js';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
 import { buildApp } from '../../src/server/app.js';
 import { mulberry32 } from '../helpers/rng.js';
+import { useServer } from '../helpers/server.js';
 
-let engine: Engine;
-let app: FastifyInstance;
-const dataDir = mkdtempSync(join(tmpdir(), 'quiver-models-'));
-
+const srv = useServer('quiver-models-');
 // y = 2·x0 − x1 + 3 exactly: OLS must recover it (oracle: the generating coefficients).
 const rnd = mulberry32(5);
 const rows = Array.from({ length: 60 }, () => [Math.round(rnd() * 20), Math.round(rnd() * 20)]);
@@ -21,19 +14,11 @@ const target = rows.map(([a, b]) => 2 * a! - b! + 3);
 // Two separable-ish classes for logistic: label 1 when x0 + x1 > 20, with a few flips.
 const labels = rows.map(([a, b], i) => ((a! + b! > 20) !== (i % 7 === 0) ? 1 : 0));
 
-beforeAll(async () => {
-  engine = await createEngine({ threads: 2 });
-  app = await buildApp({ engine, dataDir });
-});
-afterAll(async () => {
-  await app.close();
-  await engine.close();
-});
 
 describe('model routes', () => {
   let linearId = '';
   it('POST /v1/linear fits OLS and returns the model with its id', async () => {
-    const res = await app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target } });
+    const res = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target } });
     expect(res.statusCode).toBe(200);
     const m = res.json() as { id: string; kind: string; coefficients: number[]; intercept: number; r2: number };
     expect(m.kind).toBe('linear');
@@ -46,12 +31,12 @@ describe('model routes', () => {
   });
 
   it('predicts from JSON rows and from .npy, answering .npy when asked', async () => {
-    const res = await app.inject({ method: 'POST', url: `/v1/models/${linearId}/predict`, payload: { rows: [[1, 1], [10, 0]] } });
+    const res = await srv.app.inject({ method: 'POST', url: `/v1/models/${linearId}/predict`, payload: { rows: [[1, 1], [10, 0]] } });
     expect(res.statusCode).toBe(200);
     const p = (res.json() as { predictions: number[] }).predictions;
     expect(p[0]).toBeCloseTo(4, 4); // 2·1 − 1 + 3
     expect(p[1]).toBeCloseTo(23, 4); // 2·10 − 0 + 3
-    const npy = await app.inject({
+    const npy = await srv.app.inject({
       method: 'POST',
       url: `/v1/models/${linearId}/predict`,
       headers: { 'content-type': 'application/x-npy', accept: 'application/x-npy' },
@@ -65,7 +50,7 @@ describe('model routes', () => {
 
   it('predicts from an Arrow IPC table of numeric columns, answering Arrow when asked', async () => {
     const table = tableFromArrays({ a: new Float32Array([1, 10, 0]), b: new Float64Array([1, 0, 3]) });
-    const res = await app.inject({
+    const res = await srv.app.inject({
       method: 'POST',
       url: `/v1/models/${linearId}/predict`,
       headers: { 'content-type': 'application/vnd.apache.arrow.stream', accept: 'application/vnd.apache.arrow.stream' },
@@ -76,7 +61,7 @@ describe('model routes', () => {
     // By hand: 2·1 − 1 + 3, 2·10 − 0 + 3, 2·0 − 3 + 3.
     expect(out.map((v) => Math.round(v * 1e4) / 1e4)).toEqual([4, 23, 0]);
     const text = tableFromArrays({ a: ['x', 'y'] });
-    const bad = await app.inject({
+    const bad = await srv.app.inject({
       method: 'POST',
       url: `/v1/models/${linearId}/predict`,
       headers: { 'content-type': 'application/vnd.apache.arrow.stream' },
@@ -87,40 +72,40 @@ describe('model routes', () => {
   });
 
   it('serves the API documentation UI at /docs', async () => {
-    const res = await app.inject({ method: 'GET', url: '/docs/' });
+    const res = await srv.app.inject({ method: 'GET', url: '/docs/' });
     expect([200, 302]).toContain(res.statusCode);
     if (res.statusCode === 200) expect(res.body).toMatch(/swagger/i);
   });
 
   it('fits logistic and KMeans; predictions are probabilities and cluster indices', async () => {
-    const lg = await app.inject({ method: 'POST', url: '/v1/logistic', payload: { rows, target: labels, l2: 1 } });
+    const lg = await srv.app.inject({ method: 'POST', url: '/v1/logistic', payload: { rows, target: labels, l2: 1 } });
     expect(lg.statusCode).toBe(200);
     const lm = lg.json() as { id: string; auc: number; nIter: number };
     expect(lm.auc).toBeGreaterThan(0.8);
-    const pr = (await app.inject({ method: 'POST', url: `/v1/models/${lm.id}/predict`, payload: { rows: [[0, 0], [20, 20]] } })).json() as { predictions: number[] };
+    const pr = (await srv.app.inject({ method: 'POST', url: `/v1/models/${lm.id}/predict`, payload: { rows: [[0, 0], [20, 20]] } })).json() as { predictions: number[] };
     expect(pr.predictions[0]).toBeLessThan(0.5);
     expect(pr.predictions[1]).toBeGreaterThan(0.5);
-    const km = await app.inject({ method: 'POST', url: '/v1/kmeans', payload: { rows: [[0, 0], [0, 1], [10, 10], [10, 11]], k: 2, init: [[0, 0], [10, 10]] } });
+    const km = await srv.app.inject({ method: 'POST', url: '/v1/kmeans', payload: { rows: [[0, 0], [0, 1], [10, 10], [10, 11]], k: 2, init: [[0, 0], [10, 10]] } });
     expect(km.statusCode).toBe(200);
     const kmm = km.json() as { id: string; labels: number[]; inertia: number };
     expect(kmm.labels).toEqual([0, 0, 1, 1]);
     expect(kmm.inertia).toBeCloseTo(1, 9); // by hand: centroids (0,0.5) and (10,10.5), four distances of 0.25
-    const kp = (await app.inject({ method: 'POST', url: `/v1/models/${kmm.id}/predict`, payload: { rows: [[9, 9], [1, 0]] } })).json() as { predictions: number[] };
+    const kp = (await srv.app.inject({ method: 'POST', url: `/v1/models/${kmm.id}/predict`, payload: { rows: [[9, 9], [1, 0]] } })).json() as { predictions: number[] };
     expect(kp.predictions).toEqual([1, 0]);
   });
 
   it('lists, gets and deletes models; ids cannot reach outside the data directory', async () => {
-    const list = (await app.inject({ method: 'GET', url: '/v1/models' })).json() as { models: { id: string }[] };
+    const list = (await srv.app.inject({ method: 'GET', url: '/v1/models' })).json() as { models: { id: string }[] };
     expect(list.models.map((m) => m.id)).toContain(linearId);
-    expect((await app.inject({ method: 'GET', url: `/v1/models/${linearId}` })).statusCode).toBe(200);
+    expect((await srv.app.inject({ method: 'GET', url: `/v1/models/${linearId}` })).statusCode).toBe(200);
     for (const bad of ['..%2F..%2Fetc%2Fpasswd', 'mdl_0000000000000000', 'x'.repeat(200)]) {
-      const r = await app.inject({ method: 'GET', url: `/v1/models/${bad}` });
+      const r = await srv.app.inject({ method: 'GET', url: `/v1/models/${bad}` });
       expect(r.statusCode).toBe(bad.length > 128 ? 400 : 404);
     }
   });
 
   it('models survive a restart (a new app on the same data directory)', async () => {
-    const again = await buildApp({ engine, dataDir });
+    const again = await buildApp({ engine: srv.engine, dataDir: srv.dataDir });
     try {
       const res = await again.inject({ method: 'POST', url: `/v1/models/${linearId}/predict`, payload: { rows: [[1, 1]] } });
       expect(res.statusCode).toBe(200);
@@ -133,19 +118,19 @@ describe('model routes', () => {
   });
 
   it('bad input: status, code and message', async () => {
-    const lin = (await app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target } })).json() as { id: string };
-    const wrongCols = await app.inject({ method: 'POST', url: `/v1/models/${lin.id}/predict`, payload: { rows: [[1, 2, 3]] } });
+    const lin = (await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target } })).json() as { id: string };
+    const wrongCols = await srv.app.inject({ method: 'POST', url: `/v1/models/${lin.id}/predict`, payload: { rows: [[1, 2, 3]] } });
     expect(wrongCols.statusCode).toBe(400);
     expect(wrongCols.json()).toMatchObject({ code: 'SHAPE_MISMATCH', message: expect.stringMatching(/expects 2 columns per row but got 3/) });
-    const short = await app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target: [1, 2] } });
+    const short = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target: [1, 2] } });
     expect(short.json()).toMatchObject({ code: 'SHAPE_MISMATCH', message: expect.stringMatching(/target has 2 values but rows has 60/) });
     const dup = rows.map(([a]) => [a!, a!]); // duplicate columns: XᵀX is singular without a penalty
-    const sing = await app.inject({ method: 'POST', url: '/v1/linear', payload: { rows: dup, target } });
+    const sing = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows: dup, target } });
     expect([400, 422]).toContain(sing.statusCode);
     expect((sing.json() as { message: string }).message).toMatch(/ridge|l2|duplicate/i);
-    const oneClass = await app.inject({ method: 'POST', url: '/v1/logistic', payload: { rows, target: rows.map(() => 1) } });
+    const oneClass = await srv.app.inject({ method: 'POST', url: '/v1/logistic', payload: { rows, target: rows.map(() => 1) } });
     expect(oneClass.json()).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/one class/) });
-    const bigK = await app.inject({ method: 'POST', url: '/v1/kmeans', payload: { rows: [[1], [2]], k: 3 } });
+    const bigK = await srv.app.inject({ method: 'POST', url: '/v1/kmeans', payload: { rows: [[1], [2]], k: 3 } });
     expect(bigK.statusCode).toBe(400);
     expect((bigK.json() as { message: string }).message).toMatch(/k/);
   });

@@ -1,49 +1,36 @@
 // Recommender routes through app.inject: fit from the body, a file under the data directory or the synthetic
 // generator; recommend for a user and for a basket; similar items; restart; path safety; bad input.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
+import { useServer } from '../helpers/server.js';
 
-let engine: Engine;
-let app: FastifyInstance;
-const dataDir = mkdtempSync(join(tmpdir(), 'quiver-recs-'));
-
+const srv = useServer('quiver-recs-');
 // Three users; a and b share items x and y, b also has z: item kNN must offer z to a.
 const interactions = { users: ['a', 'a', 'b', 'b', 'b', 'c'], items: ['x', 'y', 'x', 'y', 'z', 'w'] };
 
-beforeAll(async () => {
-  engine = await createEngine({ threads: 2 });
-  app = await buildApp({ engine, dataDir });
-});
-afterAll(async () => {
-  await app.close();
-  await engine.close();
-});
 
 describe('recommender routes', () => {
   let id = '';
   it('fits item kNN from interactions in the body and recommends unseen items', async () => {
-    const res = await app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'itemknn', interactions } });
+    const res = await srv.app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'itemknn', interactions } });
     expect(res.statusCode).toBe(200);
     const m = res.json() as { id: string; kind: string; users: number; items: number };
     expect(m).toMatchObject({ kind: 'itemknn', users: 3, items: 4 });
     expect(m.id).toMatch(/^rec_[0-9a-f]{16}$/);
     id = m.id;
-    const r = await app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'a', n: 5 } });
+    const r = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'a', n: 5 } });
     expect(r.statusCode).toBe(200);
     // By hand: z co-occurs with x and y (user b); w co-occurs with nothing a has, so it has no score.
     expect((r.json() as { items: string[] }).items).toEqual(['z']);
   });
 
   it('recommends for an anonymous basket and lists similar items', async () => {
-    const r = await app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { items: ['x'], n: 3 } });
+    const r = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { items: ['x'], n: 3 } });
     expect(r.statusCode).toBe(200);
     expect((r.json() as { items: string[] }).items.sort()).toEqual(['y', 'z']);
-    const s = await app.inject({ method: 'GET', url: `/v1/recommenders/${id}/similar/x?n=2` });
+    const s = await srv.app.inject({ method: 'GET', url: `/v1/recommenders/${id}/similar/x?n=2` });
     expect(s.statusCode).toBe(200);
     const sim = s.json() as { items: string[]; scores: number[] };
     // cos(x, y) = 1 (both held by a and b) > cos(x, z) = 1/√2 (only b): oracle by hand.
@@ -53,19 +40,19 @@ describe('recommender routes', () => {
   });
 
   it('fits from a file under the data directory and from the synthetic generator', async () => {
-    writeFileSync(join(dataDir, 'ratings.csv'), 'userId,movieId,rating\r\n1,10,5\r\n1,11,4\r\n2,10,3\r\n2,12,5\r\n');
-    const f = await app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'popular', file: 'ratings.csv' } });
+    writeFileSync(join(srv.dataDir, 'ratings.csv'), 'userId,movieId,rating\r\n1,10,5\r\n1,11,4\r\n2,10,3\r\n2,12,5\r\n');
+    const f = await srv.app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'popular', file: 'ratings.csv' } });
     expect(f.statusCode).toBe(200);
     const fid = (f.json() as { id: string }).id;
-    const pr = await app.inject({ method: 'POST', url: `/v1/recommenders/${fid}/recommend`, payload: { user: '1', n: 2 } });
+    const pr = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${fid}/recommend`, payload: { user: '1', n: 2 } });
     expect((pr.json() as { items: string[] }).items).toEqual(['12']);
-    const syn = await app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'itemknn', synthetic: { users: 300, items: 80, interactions: 3000, seed: 1 } } });
+    const syn = await srv.app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'itemknn', synthetic: { users: 300, items: 80, interactions: 3000, seed: 1 } } });
     expect(syn.statusCode).toBe(200);
     expect(syn.json()).toMatchObject({ users: 300, items: 80 });
   });
 
   it('recommenders survive a restart', async () => {
-    const again = await buildApp({ engine, dataDir });
+    const again = await buildApp({ engine: srv.engine, dataDir: srv.dataDir });
     try {
       const r = await again.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'a', n: 5 } });
       expect((r.json() as { items: string[] }).items).toEqual(['z']);
@@ -84,21 +71,21 @@ describe('recommender routes', () => {
       [{ algo: 'itemknn', interactions: { users: ['a'], items: ['x', 'y'] } }, 400, 'SHAPE_MISMATCH', /same length/],
     ];
     for (const [payload, status, code, msg] of cases) {
-      const r = await app.inject({ method: 'POST', url: '/v1/recommenders', payload: payload as object });
+      const r = await srv.app.inject({ method: 'POST', url: '/v1/recommenders', payload: payload as object });
       expect(r.statusCode, JSON.stringify(payload)).toBe(status);
       expect(r.json()).toMatchObject({ code, message: expect.stringMatching(msg) });
     }
-    const unknownUser = await app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'zz', n: 3 } });
+    const unknownUser = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'zz', n: 3 } });
     expect(unknownUser.statusCode).toBe(404);
     expect(unknownUser.json()).toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/user zz was not in the training data/) });
-    const both = await app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'a', items: ['x'], n: 3 } });
+    const both = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'a', items: ['x'], n: 3 } });
     expect(both.json()).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/exactly one of user or items/) });
-    const bigN = await app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'a', n: 5000 } });
+    const bigN = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'a', n: 5000 } });
     expect(bigN.statusCode).toBe(413);
-    const missing = await app.inject({ method: 'GET', url: '/v1/recommenders/rec_0123456789abcdef/similar/x' });
+    const missing = await srv.app.inject({ method: 'GET', url: '/v1/recommenders/rec_0123456789abcdef/similar/x' });
     expect(missing.statusCode).toBe(404);
-    const user = await app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'userknn', interactions } });
-    const basket = await app.inject({ method: 'POST', url: `/v1/recommenders/${(user.json() as { id: string }).id}/recommend`, payload: { items: ['x'], n: 2 } });
+    const user = await srv.app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'userknn', interactions } });
+    const basket = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${(user.json() as { id: string }).id}/recommend`, payload: { items: ['x'], n: 2 } });
     expect(basket.json()).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/known users only/) });
   });
 });

@@ -100,7 +100,7 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
         const recs = await compute(ctx, reply, async (signal) =>
           b.user !== undefined ? (await s.model.recommend(b.user, { ...opts, signal }))[0]!.items : s.model.recommendForItems(b.items!, { ...opts, signal }),
         );
-        return { items: recs.map((r) => r.item), scores: recs.map((r) => r.score) };
+        return recommendReply(recs);
       },
     );
 
@@ -112,8 +112,13 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
         const n = (request.query as Static<typeof SimilarQuery>).n ?? 10;
         checkK(n, 'n', ctx.limits);
         const recs = await registry.get(id).model.similarItems(item, n);
-        return { items: recs.map((r) => r.item), scores: recs.map((r) => r.score) };
+        return recommendReply(recs);
       },
     );
   };
+}
+
+/** A recommend or similar-items answer: the items and their scores, best first. */
+function recommendReply(recs: { item: string; score: number }[]): { items: string[]; scores: number[] } {
+  return { items: recs.map((r) => r.item), scores: recs.map((r) => r.score) };
 }
