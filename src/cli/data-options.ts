@@ -10,7 +10,7 @@ import { parseSyntheticSpec, SyntheticInteractions } from '../data/synthetic.js'
 import { QuiverError } from '../errors.js';
 import type { KnnSimilarity } from '../models/knn.js';
 import type { RecommenderKind } from '../models/recommender.js';
-import type { RecommenderOptions } from '../models/recommenders.js';
+import { RECOMMENDER_KINDS, type RecommenderOptions } from '../models/recommenders.js';
 import { floatOption, intOption } from './common.js';
 
 export interface DataOptions {
@@ -64,7 +64,7 @@ export function withDataOptions(cmd: Command, synthetic = true): Command {
 
 export function withAlgoOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--algo <name>', 'algorithm').choices(['itemknn', 'userknn', 'ease', 'popular']).makeOptionMandatory())
+    .addOption(new Option('--algo <name>', 'algorithm').choices(RECOMMENDER_KINDS).makeOptionMandatory())
     .option('--neighbors <k>', 'itemknn/userknn: neighbours kept per item/user (defaults 20/50)', intOption('--neighbors'))
     .addOption(new Option('--similarity <s>', 'itemknn/userknn: similarity (default cosine)').choices(['cosine', 'adjusted-cosine', 'pearson']))
     .option('--shrink <s>', 'itemknn/userknn: similarity shrinkage, dot / (‖a‖‖b‖ + s) (default 0)', floatOption('--shrink', 0))

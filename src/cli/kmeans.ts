@@ -76,10 +76,10 @@ export function registerKmeans(program: Command): void {
         maxIter: opts.maxIter,
         tol: opts.tol,
         seed: opts.seed,
+        encoder,
         onIteration: (s) => progress.update(++steps, `run ${s.run + 1}, step ${s.iteration}, inertia ${s.inertia.toPrecision(6)}`),
       });
       progress.done();
-      model.encoder = encoder;
       await model.save(opts.out);
       if (opts.labels) await writeNpy(opts.labels, model.labels!, [model.labels!.length]);
       const sizes = new Array<number>(model.k).fill(0);

@@ -59,8 +59,7 @@ export function registerLinear(program: Command): void {
     .action(async (opts: TableModelOptions) => {
       const { encoder, x, y } = await readTraining(opts, 'numeric');
       await withEngine(opts, async (e) => {
-        const model = await e.linearRegression(x, y, { l2: opts.l2, fitIntercept: opts.intercept, featureNames: encoder.features });
-        model.encoder = encoder;
+        const model = await e.linearRegression(x, y, { l2: opts.l2, fitIntercept: opts.intercept, encoder });
         await model.save(opts.out);
         const summary = {
           model: opts.out,

@@ -29,11 +29,10 @@ export function registerLogistic(program: Command): void {
           classWeight: opts.classWeight === 'balanced' ? 'balanced' : null,
           maxIter: opts.maxIter,
           tol: opts.tol,
-          featureNames: encoder.features,
+          encoder,
           onIteration: (s) => progress.update(s.iteration, `loss ${s.loss.toPrecision(8)}`),
         });
         progress.done();
-        model.encoder = encoder;
         await model.save(opts.out);
         if (!model.converged) process.stderr.write(`quiver: logistic regression did not converge in ${model.nIter} steps; raise --max-iter or --l2\n`);
         const target = encoder.schema.target;

@@ -24,10 +24,9 @@ export function registerPredict(program: Command): void {
     const input = await readModelInput(opts.input, { delimiter: opts.delimiter });
     await withEngine(opts, async (e) => {
       const model = await loadModel(opts.model, e);
-      const values =
-        model.kind === 'kmeans' ? await model.predict(input) : model.kind === 'logistic' ? await model.predictProba(input) : await model.predict(input);
+      const values = await model.score(input);
       await writePredictions(opts.out, values);
-      process.stderr.write(`wrote ${opts.out}: ${values.length} ${model.kind === 'kmeans' ? 'cluster indices' : model.kind === 'logistic' ? 'probabilities' : 'predictions'}\n`);
+      process.stderr.write(`wrote ${opts.out}: ${values.length} ${model.scoreName}\n`);
     });
   });
 }

@@ -139,6 +139,24 @@ export function columnName(names: readonly string[] | null | undefined, j: numbe
   return n === undefined ? `column ${j}` : `"${n}"`;
 }
 
+/**
+ * The `encoder` fit option: a TableEncoder whose design columns are the columns of x (null when absent), so
+ * that the model it is saved with scores tables the way x was built.
+ */
+export function checkEncoder(encoder: unknown, cols: number): TableEncoder | null {
+  if (encoder === undefined || encoder === null) return null;
+  if (!(encoder instanceof TableEncoder)) {
+    throw new QuiverError('INVALID_ARGUMENT', 'encoder must be the TableEncoder that built x (TableEncoder.fit, or tableToDesign), or null');
+  }
+  if (encoder.features.length !== cols) {
+    throw new QuiverError('SHAPE_MISMATCH', `the encoder makes ${encoder.features.length} design columns but x has ${cols}; pass the x that this encoder built`, {
+      expected: encoder.features.length,
+      got: cols,
+    });
+  }
+  return encoder;
+}
+
 export function checkFeatureNames(names: unknown, cols: number): string[] | null {
   if (names === undefined || names === null) return null;
   if (!Array.isArray(names) || names.length !== cols || names.some((s) => typeof s !== 'string')) {

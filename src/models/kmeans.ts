@@ -27,8 +27,9 @@ import { crossAndNorms, inertiaFromSums, updateCenters } from '../engine/lloyd.j
 import { QuiverError } from '../errors.js';
 import type { SharedRegion } from '../backends/types.js';
 import type { Matrix } from '../types.js';
+import type { FittedModel, ModelColumns, ModelSummary } from './model.js';
 import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
-import { checkIntOption, checkNumberOption, checkSampleWeight, designOf, type ModelInput } from './common.js';
+import { checkEncoder, checkIntOption, checkNumberOption, checkSampleWeight, designOf, type ModelInput } from './common.js';
 import { silhouetteScore } from './metrics.js';
 import { Rng, sampleWithoutReplacement } from './random.js';
 
@@ -53,6 +54,11 @@ export interface KMeansOptions extends CallOptions {
   tol?: number;
   seed?: number;
   sampleWeight?: Float32Array | Float64Array | null;
+  /**
+   * The table encoder that built x from a CSV table: saved with the model, so that it assigns table rows with
+   * the same columns, levels and standardisation.
+   */
+  encoder?: TableEncoder | null;
   /** Called after every Lloyd step (progress displays). */
   onIteration?: (info: KMeansIteration) => void;
 }
@@ -78,8 +84,9 @@ export interface KMeansState {
   encoder: TableEncoder | null;
 }
 
-export class KMeansModel {
+export class KMeansModel implements FittedModel {
   readonly kind = 'kmeans' as const;
+  readonly scoreName = 'cluster indices';
   /** k × cols centroids. */
   readonly centroids: Matrix;
   /** Cluster of each training row (null for a loaded model). */
@@ -91,8 +98,8 @@ export class KMeansModel {
   /** False when the winning run stopped at maxIter. */
   readonly converged: boolean;
   readonly params: KMeansState['params'];
-  /** The table encoder when the model was fitted on a CSV table. */
-  encoder: TableEncoder | null;
+  /** The table encoder when the model was fitted on a CSV table (the `encoder` fit option). */
+  readonly encoder: TableEncoder | null;
 
   constructor(
     private readonly engine: Engine,
@@ -116,6 +123,21 @@ export class KMeansModel {
   async predict(x: ModelInput, opts: CallOptions = {}): Promise<Int32Array> {
     const m = this.#design(x);
     return (await this.engine.kmeansStep(m, this.centroids, null, opts)).labels;
+  }
+
+  /** The clusters (what `quiver predict` writes). */
+  score(x: ModelInput, opts: CallOptions = {}): Promise<Int32Array> {
+    return this.predict(x, opts);
+  }
+
+  get columns(): ModelColumns {
+    return { count: this.centroids.cols, names: this.encoder?.features ?? null, encoder: this.encoder };
+  }
+
+  summary(): ModelSummary {
+    const { rows, cols, data } = this.centroids;
+    const centroids = Array.from({ length: rows }, (_, c) => Array.from(data.subarray(c * cols, (c + 1) * cols)));
+    return { kind: this.kind, k: this.k, cols, inertia: this.inertia, nIter: this.nIter, converged: this.converged, centroids };
   }
 
   /** Euclidean distance of each row to each centroid: rows × k (f32 storage, computed in f64). */
@@ -225,6 +247,7 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
     const rng = new Rng(seed);
     const w64 = checkSampleWeight(opts.sampleWeight, n);
     const w32 = w64 ? Float32Array.from(w64) : null;
+    const encoder = checkEncoder(opts.encoder, d);
 
     const distinct = countDistinctRows(x, k);
     if (distinct < k) {
@@ -253,7 +276,7 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
       inertiaHistory: Float64Array.from(b.history),
       converged: b.converged,
       params: { k, init: typeof init === 'string' ? init : 'given', nInit, maxIter, tol, seed },
-      encoder: null,
+      encoder,
     });
   } finally {
     if (fit?.dist) engine.backend.free(fit.dist.region);

@@ -15,6 +15,7 @@ import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
 import {
+  checkEncoder,
   checkFeatureNames,
   checkNumberOption,
   checkSampleWeight,
@@ -24,6 +25,7 @@ import {
   type ModelInput,
   weightedColumnMeans,
 } from './common.js';
+import type { FittedModel, ModelColumns, ModelSummary } from './model.js';
 import { checkFullRank, jacobiScale } from './rank.js';
 
 export interface LinearRegressionOptions extends CallOptions {
@@ -32,8 +34,13 @@ export interface LinearRegressionOptions extends CallOptions {
   /** Fit an intercept by centring (default true). */
   fitIntercept?: boolean;
   sampleWeight?: Float32Array | Float64Array | null;
-  /** Column names for messages and reports. */
+  /** Column names for messages and reports (default: the encoder's design column names). */
   featureNames?: string[] | null;
+  /**
+   * The table encoder that built x from a CSV table: saved with the model, so that it scores tables with the
+   * same columns, levels and standardisation.
+   */
+  encoder?: TableEncoder | null;
 }
 
 export interface LinearState {
@@ -48,8 +55,9 @@ export interface LinearState {
   encoder: TableEncoder | null;
 }
 
-export class LinearModel {
+export class LinearModel implements FittedModel {
   readonly kind = 'linear' as const;
+  readonly scoreName = 'predictions';
   readonly coefficients: Float64Array;
   readonly intercept: number;
   readonly r2: number;
@@ -57,8 +65,8 @@ export class LinearModel {
   readonly nRows: number;
   readonly params: LinearState['params'];
   readonly featureNames: string[] | null;
-  /** The table encoder when the model was fitted on a CSV table. */
-  encoder: TableEncoder | null;
+  /** The table encoder when the model was fitted on a CSV table (the `encoder` fit option). */
+  readonly encoder: TableEncoder | null;
 
   constructor(
     private readonly engine: Engine,
@@ -78,6 +86,28 @@ export class LinearModel {
   async predict(x: ModelInput, opts: CallOptions = {}): Promise<Float32Array> {
     const m = designOf(x, this.encoder, this.coefficients.length, this.featureNames);
     return this.engine.matvec(m, this.coefficients, this.intercept, LINK_IDENTITY, opts);
+  }
+
+  /** The predictions (what `quiver predict` writes). */
+  score(x: ModelInput, opts: CallOptions = {}): Promise<Float32Array> {
+    return this.predict(x, opts);
+  }
+
+  get columns(): ModelColumns {
+    return { count: this.coefficients.length, names: this.featureNames, encoder: this.encoder };
+  }
+
+  summary(): ModelSummary {
+    return {
+      kind: this.kind,
+      cols: this.coefficients.length,
+      coefficients: Array.from(this.coefficients),
+      intercept: this.intercept,
+      r2: this.r2,
+      rmse: this.rmse,
+      nRows: this.nRows,
+      featureNames: this.featureNames,
+    };
   }
 
   toBundle(): ModelBundle {
@@ -127,7 +157,8 @@ export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32A
     const l2 = checkNumberOption(opts.l2, 'l2', 0, 0);
     const fitIntercept = opts.fitIntercept ?? true;
     const w = checkSampleWeight(opts.sampleWeight, n);
-    const names = checkFeatureNames(opts.featureNames, p);
+    const encoder = checkEncoder(opts.encoder, p);
+    const names = checkFeatureNames(opts.featureNames ?? encoder?.features, p);
     const center = fitIntercept ? await weightedColumnMeans(engine, staged, x, w, opts.signal) : null;
     let yMean = 0;
     if (fitIntercept) {
@@ -184,7 +215,7 @@ export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32A
       nRows: n,
       params: { l2, fitIntercept },
       featureNames: names,
-      encoder: null,
+      encoder,
     });
   } finally {
     staged.release();

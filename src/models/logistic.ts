@@ -29,6 +29,7 @@ import { checkFinite } from '../engine/validate.js';
 import type { Matrix } from '../types.js';
 import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
 import {
+  checkEncoder,
   checkFeatureNames,
   checkIntOption,
   checkMatrixShape,
@@ -40,6 +41,7 @@ import {
   type ModelInput,
 } from './common.js';
 import { rocAuc } from './metrics.js';
+import type { FittedModel, ModelColumns, ModelSummary } from './model.js';
 import { checkFullRank } from './rank.js';
 import { solveScaled } from './linear.js';
 
@@ -67,7 +69,13 @@ export interface LogisticRegressionOptions extends CallOptions {
   maxIter?: number;
   /** Convergence tolerance on the averaged objective (default 1e-4, scikit-learn's). */
   tol?: number;
+  /** Column names for messages and reports (default: the encoder's design column names). */
   featureNames?: string[] | null;
+  /**
+   * The table encoder that built x from a CSV table: saved with the model, so that it scores tables with the
+   * same columns, levels and standardisation.
+   */
+  encoder?: TableEncoder | null;
   onIteration?: (info: LogisticIteration) => void;
 }
 
@@ -90,8 +98,9 @@ export interface LogisticState {
   encoder: TableEncoder | null;
 }
 
-export class LogisticModel {
+export class LogisticModel implements FittedModel {
   readonly kind = 'logistic' as const;
+  readonly scoreName = 'probabilities';
   readonly coefficients: Float64Array;
   readonly intercept: number;
   readonly nIter: number;
@@ -102,7 +111,8 @@ export class LogisticModel {
   readonly nRows: number;
   readonly params: LogisticState['params'];
   readonly featureNames: string[] | null;
-  encoder: TableEncoder | null;
+  /** The table encoder when the model was fitted on a CSV table (the `encoder` fit option). */
+  readonly encoder: TableEncoder | null;
 
   constructor(
     private readonly engine: Engine,
@@ -143,6 +153,31 @@ export class LogisticModel {
   async predict(x: ModelInput, opts: CallOptions = {}): Promise<Int32Array> {
     const z = await this.decisionFunction(x, opts);
     return Int32Array.from(z, (v) => (v > 0 ? 1 : 0));
+  }
+
+  /** The probabilities of the positive class (what `quiver predict` writes). */
+  score(x: ModelInput, opts: CallOptions = {}): Promise<Float32Array> {
+    return this.predictProba(x, opts);
+  }
+
+  get columns(): ModelColumns {
+    return { count: this.coefficients.length, names: this.featureNames, encoder: this.encoder };
+  }
+
+  summary(): ModelSummary {
+    return {
+      kind: this.kind,
+      cols: this.coefficients.length,
+      coefficients: Array.from(this.coefficients),
+      intercept: this.intercept,
+      nIter: this.nIter,
+      converged: this.converged,
+      logLoss: this.logLoss,
+      accuracy: this.accuracy,
+      auc: this.auc,
+      nRows: this.nRows,
+      featureNames: this.featureNames,
+    };
   }
 
   toBundle(): ModelBundle {
@@ -223,7 +258,8 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
   const maxIter = checkIntOption(opts.maxIter, 'maxIter', 1, 100);
   const tol = checkNumberOption(opts.tol, 'tol', 0, 1e-4);
   const sw = checkSampleWeight(opts.sampleWeight, n);
-  const names = checkFeatureNames(opts.featureNames, p);
+  const encoder = checkEncoder(opts.encoder, p);
+  const names = checkFeatureNames(opts.featureNames ?? encoder?.features, p);
   let n0 = 0;
   let n1 = 0;
   for (let i = 0; i < n; i++) {
@@ -388,7 +424,7 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
       nRows: n,
       params: { l2, fitIntercept, classWeight: opts.classWeight ?? null, maxIter, tol },
       featureNames: names,
-      encoder: null,
+      encoder,
     });
   } finally {
     for (const r of regions) r.release();

@@ -64,6 +64,34 @@ export interface RecommenderState {
   feedback: Feedback;
 }
 
+/** What a client sees of a recommender (the server's listings): its kind and the size of what it learned. */
+export interface RecommenderSummary {
+  kind: string;
+  users: number;
+  items: number;
+  feedback: Feedback;
+}
+
+/**
+ * The shape every recommender shares (the recommender half of model.ts's FittedModel): recommendations for
+ * known users and for baskets, similar items, a summary, and the bundle `save` writes. Each kind says how it is
+ * fitted and rebuilt from a bundle in registry.ts.
+ */
+export interface FittedRecommender {
+  readonly kind: RecommenderKind;
+  readonly userIds: readonly string[];
+  readonly itemIds: readonly string[];
+  recommend(users: string | number | readonly (string | number)[] | undefined, opts: RecommendOptions): Promise<UserRecommendations[]>;
+  recommendRows(users: { row0: number; row1: number } | Int32Array, opts: RowRecommendOptions): Promise<TopKResult>;
+  recommendForItems(items: readonly (string | number)[], opts: RecommendOptions): Promise<ScoredItem[]>;
+  similarItems(item: string | number, n: number): Promise<ScoredItem[]>;
+  summary(): RecommenderSummary;
+  toBundle(): ModelBundle;
+  save(path: string): Promise<void>;
+  /** Frees what the model staged in the engine's shared memory. */
+  release(): void;
+}
+
 /** The scoring operands of a model: rows of A are users; A·M gives item scores. */
 export interface ScoringOperands {
   a: CsrMatrix;
@@ -86,7 +114,7 @@ export function checkNeighbors(v: unknown, name = 'neighbors'): number {
   return v;
 }
 
-export abstract class Recommender {
+export abstract class Recommender implements FittedRecommender {
   abstract readonly kind: RecommenderKind;
   readonly engine: Engine;
   readonly userIds: string[];
@@ -251,6 +279,10 @@ export abstract class Recommender {
 
   /** The n items most similar to `item` under this model (see each model for what "similar" means). */
   abstract similarItems(item: string | number, n: number): Promise<ScoredItem[]>;
+
+  summary(): RecommenderSummary {
+    return { kind: this.kind, users: this.users, items: this.items, feedback: this.feedback };
+  }
 
   /** Model-specific parameters and arrays, besides ids and training interactions. */
   protected abstract bundleParts(): { params: Record<string, unknown>; arrays: ModelBundle['arrays'] };

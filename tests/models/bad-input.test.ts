@@ -71,8 +71,7 @@ describe('bad input', () => {
     await expectCode(lin.predict(parseCsv('a,b\n1,2\n')), 'INVALID_ARGUMENT', /fitted on a matrix, not a table/);
     const t = parseCsv('a,b,y\n1,2,1\n2,1,0\n3,5,1\n4,4,0\n', { source: 'fit.csv' });
     const d = tableToDesign(t, { target: 'y', targetKind: 'binary' });
-    const lr = await e.logisticRegression(d.x, d.y!, { l2: 1 });
-    lr.encoder = d.encoder;
+    const lr = await e.logisticRegression(d.x, d.y!, { l2: 1, encoder: d.encoder });
     await expectCode(lr.predictProba(parseCsv('a,c\n1,2\n', { source: 'new.csv' })), 'SHAPE_MISMATCH', /new\.csv lacks column "b" that the model was fitted on \(a, b\)/);
   });
 

@@ -11,10 +11,9 @@ import { expectCode } from '../helpers/errors.js';
 import { fingerprintOf, formatScore, runBulk, shardSpan } from '../../src/models/bulk.js';
 import { fitEase } from '../../src/models/ease.js';
 import { rankingMetrics, roundHalfEven, stratifiedSplit } from '../../src/models/evaluate.js';
-import { fitItemKnn } from '../../src/models/itemknn.js';
+import { fitItemKnn, fitUserKnn } from '../../src/models/knn.js';
 import { fitPopular } from '../../src/models/popular.js';
 import { fitRecommender, loadRecommender, RECOMMENDER_KINDS } from '../../src/models/recommenders.js';
-import { fitUserKnn } from '../../src/models/userknn.js';
 
 const engine = engineFactory({ threads: 2 });
 const dir = mkdtempSync(join(tmpdir(), 'quiver-rec-'));

@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { QuiverError } from '../../errors.js';
 import { loadModel, saveModel, type Model } from '../../models/persist.js';
-import type { Matrix } from '../../types.js';
 import { acceptedBinary, encodeVector, isBinaryBody, matrixFromBinary, matrixFromJson } from '../codec.js';
 import { checkMatrixLimits, compute, type ServerContext } from '../context.js';
 import { Registry, type Stored } from '../registry.js';
@@ -15,58 +14,16 @@ export function modelRegistry(dataDir: string): Registry<Model> {
   return new Registry<Model>(dataDir, 'models', 'mdl', 'model', { save: saveModel, load: loadModel });
 }
 
-/** What a client sees of a model: what it learned, never internal state. */
+/** What a client sees of a model: what it learned (its `summary()`), never internal state. */
 export function summarize(s: Stored<Model>, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const m = s.model;
-  const base = { id: s.id, kind: m.kind, createdAt: s.createdAt };
-  switch (m.kind) {
-    case 'kmeans':
-      return { ...base, k: m.k, cols: m.centroids.cols, inertia: m.inertia, nIter: m.nIter, converged: m.converged, centroids: rowsOf(m.centroids), ...extra };
-    case 'linear':
-      return {
-        ...base,
-        cols: m.coefficients.length,
-        coefficients: Array.from(m.coefficients),
-        intercept: m.intercept,
-        r2: m.r2,
-        rmse: m.rmse,
-        nRows: m.nRows,
-        featureNames: m.featureNames,
-        ...extra,
-      };
-    case 'logistic':
-      return {
-        ...base,
-        cols: m.coefficients.length,
-        coefficients: Array.from(m.coefficients),
-        intercept: m.intercept,
-        nIter: m.nIter,
-        converged: m.converged,
-        logLoss: m.logLoss,
-        accuracy: m.accuracy,
-        auc: m.auc,
-        nRows: m.nRows,
-        featureNames: m.featureNames,
-        ...extra,
-      };
-  }
-}
-
-function rowsOf(m: Matrix): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < m.rows; i++) out.push(Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols)));
-  return out;
+  const { kind, ...learned } = s.model.summary();
+  return { id: s.id, kind, createdAt: s.createdAt, ...learned, ...extra };
 }
 
 function vector(v: number[] | undefined, n: number, name: string): Float64Array | undefined {
   if (v === undefined) return undefined;
   if (v.length !== n) throw new QuiverError('SHAPE_MISMATCH', `${name} has ${v.length} values but rows has ${n}; give one per row`, { length: v.length, rows: n });
   return Float64Array.from(v);
-}
-
-/** Columns a model expects, for matching scoring input against it. */
-function modelCols(m: Model): number {
-  return m.kind === 'kmeans' ? m.centroids.cols : m.coefficients.length;
 }
 
 export function modelRoutes(registry: Registry<Model>) {
@@ -142,15 +99,12 @@ export function modelRoutes(registry: Registry<Model>) {
         const s = registry.get((request.params as Static<typeof ModelId>).id);
         const x = isBinaryBody(request.body) ? matrixFromBinary(request.body).matrix : matrixFromJson((request.body as Static<typeof PredictBody>).rows, 'rows');
         checkMatrixLimits(x, 'rows', ctx.limits);
-        const want = modelCols(s.model);
+        const want = s.model.columns.count;
         if (x.cols !== want) {
           throw new QuiverError('SHAPE_MISMATCH', `model ${s.id} expects ${want} columns per row but got ${x.cols}`, { expected: want, got: x.cols });
         }
         const m = s.model;
-        const p = await compute(ctx, reply, async (signal): Promise<Float32Array | Int32Array> => {
-          if (m.kind === 'logistic') return m.predictProba(x, { signal });
-          return m.predict(x, { signal });
-        });
+        const p = await compute(ctx, reply, (signal): Promise<Float32Array | Int32Array> => m.score(x, { signal }));
         const bin = acceptedBinary(request.headers.accept);
         if (bin) {
           const out = encodeVector(bin, 'prediction', p instanceof Int32Array ? Float32Array.from(p) : p);

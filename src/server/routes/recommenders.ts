@@ -19,8 +19,9 @@ export function recommenderRegistry(dataDir: string): Registry<AnyRecommender> {
   });
 }
 
+/** What a client sees of a recommender: its `summary()`, with its id and creation time. */
 function summarize(s: Stored<AnyRecommender>): Record<string, unknown> {
-  return { id: s.id, kind: s.model.kind, users: s.model.users, items: s.model.items, feedback: s.model.feedback, createdAt: s.createdAt };
+  return { id: s.id, ...s.model.summary(), createdAt: s.createdAt };
 }
 
 /** A path under the data directory, after resolving links: nothing outside it can be read. */

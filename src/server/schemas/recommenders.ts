@@ -1,10 +1,11 @@
 import { Type } from 'typebox';
+import { RECOMMENDER_KINDS } from '../../models/registry.js';
 
 const Id = Type.Union([Type.String({ maxLength: 256 }), Type.Number()]);
 
 export const RecommenderBody = Type.Object(
   {
-    algo: Type.Union([Type.Literal('itemknn'), Type.Literal('userknn'), Type.Literal('ease'), Type.Literal('popular')]),
+    algo: Type.Union(RECOMMENDER_KINDS.map((k) => Type.Literal(k))),
     interactions: Type.Optional(
       Type.Object(
         {
