@@ -59,3 +59,7 @@ export { evaluateRecommender, rankingMetrics, stratifiedSplit } from './models/e
 export type { EvaluateOptions, EvaluationResult, RankingMetrics } from './models/evaluate.js';
 export { fingerprintOf, parseShard, runBulk, shardSpan } from './models/bulk.js';
 export type { BulkFormat, BulkOptions, BulkSummary } from './models/bulk.js';
+export type { FittedModel, FittedRecommender, ModelColumns, ModelSummary, RecommenderSummary } from './models/model.js';
+export { MODEL_KINDS } from './models/registry.js';
+export { KnnModel } from './models/knn.js';
+export type { KnnOrientation } from './models/knn.js';

@@ -28,18 +28,7 @@ import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix, TopKResult } from '../types.js';
 import type { ModelBundle } from './bundle.js';
-import {
-  checkInteractions,
-  checkNeighbors,
-  csrFromBundle,
-  csrToBundle,
-  Recommender,
-  type RecommenderState,
-  type RowRecommendOptions,
-  type ScoredItem,
-  type ScoringOperands,
-  stateFromBundle,
-} from './recommender.js';
+import { checkInteractions, checkNeighbors, csrFromBundle, csrToBundle, Recommender, type RecommenderState, type RowRecommendOptions, type ScoredItem, type ScoringOperands, stateFromBundle } from './recommender.js';
 
 export type KnnSimilarity = 'cosine' | 'adjusted-cosine' | 'pearson';
 export type KnnKernel = 'auto' | 'sparse' | 'dense';
@@ -139,8 +128,6 @@ export function scoresByColumn(res: TopKResult): Map<number, number> {
   return got;
 }
 
-// ---------------------------------------------------------------------------------------- the model
-
 /** Whose neighbours the model keeps: items (item kNN) or users (user kNN). */
 export type KnnOrientation = 'item' | 'user';
 
@@ -180,6 +167,11 @@ export interface UserKnnParams {
 }
 export interface ItemKnnParams extends UserKnnParams {
   normalizeSimilarity: boolean;
+}
+
+/** Item kNN's parameters, in the order its bundles have always listed them. */
+function itemParams(p: UserKnnParams, normalizeSimilarity: boolean): ItemKnnParams {
+  return { neighbors: p.neighbors, similarity: p.similarity, shrink: p.shrink, normalizeSimilarity, kernel: p.kernel };
 }
 
 /** Scoring values and the per-user/per-item baseline of a similarity choice. */
@@ -330,9 +322,8 @@ export class ItemKnnModel extends KnnModel {
   }
 
   static fromBundle(b: ModelBundle, engine: Engine, source = 'model'): ItemKnnModel {
-    const { state, neighbours, params: p } = partsFromBundle('item', b, source);
-    const normalizeSimilarity = b.params['normalizeSimilarity'] !== false;
-    return new ItemKnnModel(engine, state, neighbours, { neighbors: p.neighbors, similarity: p.similarity, shrink: p.shrink, normalizeSimilarity, kernel: p.kernel });
+    const { state, neighbours, params } = partsFromBundle('item', b, source);
+    return new ItemKnnModel(engine, state, neighbours, itemParams(params, b.params['normalizeSimilarity'] !== false));
   }
 }
 
@@ -365,18 +356,18 @@ function partsFromBundle(orientation: KnnOrientation, b: ModelBundle, source: st
   return { state, neighbours, params };
 }
 
-/** Checks the options, centres the values and finds each entity's neighbours. */
+/** Checks the options (in the order the messages have always come), centres the values, finds the neighbours. */
 async function fitNeighbours(
   engine: Engine,
   orientation: KnnOrientation,
   data: Interactions | RecommenderState,
   opts: ItemKnnOptions,
-): Promise<{ state: RecommenderState; neighbours: CsrMatrix; params: ItemKnnParams | UserKnnParams }> {
+): Promise<{ state: RecommenderState; neighbours: CsrMatrix; params: UserKnnParams; normalizeSimilarity: boolean }> {
   const state = checkInteractions(data, KIND[orientation]);
   const neighbors = checkNeighbors(opts.neighbors ?? (orientation === 'item' ? ITEMKNN_DEFAULTS : USERKNN_DEFAULTS).neighbors);
   const similarity = checkSimilarity(opts.similarity);
   const shrink = checkShrink(opts.shrink);
-  let normalizeSimilarity: boolean | undefined;
+  let normalizeSimilarity = false;
   if (orientation === 'item') {
     const v: unknown = opts.normalizeSimilarity ?? ITEMKNN_DEFAULTS.normalizeSimilarity;
     if (typeof v !== 'boolean') throw new QuiverError('INVALID_ARGUMENT', `normalizeSimilarity must be true or false (got ${String(v)})`);
@@ -389,14 +380,13 @@ async function fitNeighbours(
   const transposed = transposeCsr(values);
   const [rows, cols] = orientation === 'item' ? [transposed, values] : [values, transposed];
   const { neighbours, kernel } = await rowNeighbours(engine, rows, cols, { k: neighbors, shrink, kernel: opts.kernel, denseBudget: opts.denseBudget, signal: opts.signal });
-  const params = normalizeSimilarity === undefined ? { neighbors, similarity, shrink, kernel } : { neighbors, similarity, shrink, normalizeSimilarity, kernel };
-  return { state, neighbours, params };
+  return { state, neighbours, params: { neighbors, similarity, shrink, kernel }, normalizeSimilarity };
 }
 
 /** Fits item-item kNN on interactions (users × items). */
 export async function fitItemKnn(engine: Engine, data: Interactions | RecommenderState, opts: ItemKnnOptions = {}): Promise<ItemKnnModel> {
-  const { state, neighbours, params } = await fitNeighbours(engine, 'item', data, opts);
-  return new ItemKnnModel(engine, state, neighbours, params as ItemKnnParams);
+  const { state, neighbours, params, normalizeSimilarity } = await fitNeighbours(engine, 'item', data, opts);
+  return new ItemKnnModel(engine, state, neighbours, itemParams(params, normalizeSimilarity));
 }
 
 /** Fits user-user kNN on interactions (users × items). */

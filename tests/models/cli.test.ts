@@ -35,6 +35,7 @@ describe('quiver kmeans | linear | logistic | predict', () => {
     expect(labels.dtype).toBe('i32');
     const p = await quiver('predict', '--model', f('km.json'), '--input', f('x.npy'), '--out', f('km-pred.npy'));
     expect(p.code).toBe(0);
+    expect(p.stderr).toBe(`wrote ${f('km-pred.npy')}: 300 cluster indices\n`);
     const pred = parseNpy(readFileSync(f('km-pred.npy')));
     expect(pred.dtype).toBe('f32');
     expect(Array.from(pred.data)).toEqual(Array.from(labels.data));
@@ -49,6 +50,24 @@ describe('quiver kmeans | linear | logistic | predict', () => {
     expect(JSON.parse(r.stdout).converged).toBe(true);
   });
 
+  it('kmeans on a CSV saves its table encoder; predict reads a CSV with the columns in another order', async () => {
+    const r = await quiver('kmeans', '--input', f('train.csv'), '--k', '3', '--exclude', 'id,bought', '--standardize', '--out', f('kmcsv.json'), '--labels', f('kmcsv-labels.npy'));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).columns).toEqual(['visits', 'plan=gold', 'plan=silver', 'spend']);
+    const manifest = JSON.parse(readFileSync(f('kmcsv.json'), 'utf8')) as { encoder: { features: string[]; standardize: unknown } };
+    expect(manifest.encoder.features).toEqual(['visits', 'plan=gold', 'plan=silver', 'spend']);
+    expect(manifest.encoder.standardize).not.toBeNull();
+    // The training rows with the columns reordered (and the unused ones dropped): the same clusters.
+    const reordered = rows.map((line) => {
+      const [, visits, plan, spend] = line.split(';');
+      return `${spend},${plan},${visits}`;
+    });
+    writeFileSync(f('kmcsv-new.csv'), `${['spend,plan,visits', ...reordered].join('\n')}\n`);
+    const p = await quiver('predict', '--model', f('kmcsv.json'), '--input', f('kmcsv-new.csv'), '--out', f('kmcsv-pred.npy'));
+    expect(p.code).toBe(0);
+    expect(Array.from(parseNpy(readFileSync(f('kmcsv-pred.npy'))).data)).toEqual(Array.from(parseNpy(readFileSync(f('kmcsv-labels.npy'))).data));
+  });
+
   it('linear on a ;-separated CSV, then predict on new rows to CSV', async () => {
     const r = await quiver('linear', '--input', f('train.csv'), '--target', 'spend', '--exclude', 'id,bought', '--out', f('lin.json'));
     expect(r.code).toBe(0);
@@ -60,6 +79,7 @@ describe('quiver kmeans | linear | logistic | predict', () => {
     writeFileSync(f('new.csv'), 'plan,visits\ngold,2\nbasic,0\n');
     const p = await quiver('predict', '--model', f('lin.json'), '--input', f('new.csv'), '--out', f('lin-pred.csv'));
     expect(p.code).toBe(0);
+    expect(p.stderr).toBe(`wrote ${f('lin-pred.csv')}: 2 predictions\n`);
     const lines = readFileSync(f('lin-pred.csv'), 'utf8').trim().split('\n');
     expect(lines[0]).toBe('prediction');
     expect(lines.length).toBe(3);
@@ -75,6 +95,7 @@ describe('quiver kmeans | linear | logistic | predict', () => {
     expect(s.auc).toBeGreaterThan(0.9);
     const p = await quiver('predict', '--model', f('lr.json'), '--input', f('train.csv'), '--out', f('lr-pred.npy'));
     expect(p.code).toBe(0);
+    expect(p.stderr).toBe(`wrote ${f('lr-pred.npy')}: 80 probabilities\n`);
     const probs = parseNpy(readFileSync(f('lr-pred.npy')));
     expect(probs.shape).toEqual([80]);
     for (const v of probs.data) expect(v >= 0 && v <= 1).toBe(true);

@@ -15,8 +15,14 @@ const target = rows.map(([a, b]) => 2 * a! - b! + 3);
 const labels = rows.map(([a, b], i) => ((a! + b! > 20) !== (i % 7 === 0) ? 1 : 0));
 
 
+/** Fits the exact OLS model of every test that needs one (tests run alone and in any order). */
+async function fitLinear(): Promise<string> {
+  const res = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target } });
+  expect(res.statusCode).toBe(200);
+  return (res.json() as { id: string }).id;
+}
+
 describe('model routes', () => {
-  let linearId = '';
   it('POST /v1/linear fits OLS and returns the model with its id', async () => {
     const res = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target } });
     expect(res.statusCode).toBe(200);
@@ -27,10 +33,10 @@ describe('model routes', () => {
     expect(m.coefficients[1]).toBeCloseTo(-1, 6);
     expect(m.intercept).toBeCloseTo(3, 5);
     expect(m.r2).toBeCloseTo(1, 9);
-    linearId = m.id;
   });
 
   it('predicts from JSON rows and from .npy, answering .npy when asked', async () => {
+    const linearId = await fitLinear();
     const res = await srv.app.inject({ method: 'POST', url: `/v1/models/${linearId}/predict`, payload: { rows: [[1, 1], [10, 0]] } });
     expect(res.statusCode).toBe(200);
     const p = (res.json() as { predictions: number[] }).predictions;
@@ -49,6 +55,7 @@ describe('model routes', () => {
   });
 
   it('predicts from an Arrow IPC table of numeric columns, answering Arrow when asked', async () => {
+    const linearId = await fitLinear();
     const table = tableFromArrays({ a: new Float32Array([1, 10, 0]), b: new Float64Array([1, 0, 3]) });
     const res = await srv.app.inject({
       method: 'POST',
@@ -95,6 +102,7 @@ describe('model routes', () => {
   });
 
   it('lists, gets and deletes models; ids cannot reach outside the data directory', async () => {
+    const linearId = await fitLinear();
     const list = (await srv.app.inject({ method: 'GET', url: '/v1/models' })).json() as { models: { id: string }[] };
     expect(list.models.map((m) => m.id)).toContain(linearId);
     expect((await srv.app.inject({ method: 'GET', url: `/v1/models/${linearId}` })).statusCode).toBe(200);
@@ -105,6 +113,7 @@ describe('model routes', () => {
   });
 
   it('models survive a restart (a new app on the same data directory)', async () => {
+    const linearId = await fitLinear();
     const again = await buildApp({ engine: srv.engine, dataDir: srv.dataDir });
     try {
       const res = await again.inject({ method: 'POST', url: `/v1/models/${linearId}/predict`, payload: { rows: [[1, 1]] } });
@@ -114,6 +123,32 @@ describe('model routes', () => {
       expect((await again.inject({ method: 'GET', url: `/v1/models/${linearId}` })).statusCode).toBe(404);
     } finally {
       await again.close();
+    }
+  });
+
+  it('GET /v1/models/:id shows each kind\'s summary: the same fields, in the same order, as when it was fitted', async () => {
+    const fits = [
+      { url: '/v1/kmeans', payload: { rows: [[0, 0], [0, 1], [10, 10], [10, 11]], k: 2, init: [[0, 0], [10, 10]] } },
+      { url: '/v1/linear', payload: { rows, target } },
+      { url: '/v1/logistic', payload: { rows, target: labels, l2: 1 } },
+    ];
+    // oracle: the fields each kind showed before models had summary() (the server's former switch over kinds).
+    const fields: Record<string, string[]> = {
+      kmeans: ['k', 'cols', 'inertia', 'nIter', 'converged', 'centroids'],
+      linear: ['cols', 'coefficients', 'intercept', 'r2', 'rmse', 'nRows', 'featureNames'],
+      logistic: ['cols', 'coefficients', 'intercept', 'nIter', 'converged', 'logLoss', 'accuracy', 'auc', 'nRows', 'featureNames'],
+    };
+    for (const f of fits) {
+      const fitted = (await srv.app.inject({ method: 'POST', ...f })).json() as Record<string, unknown>;
+      const got = (await srv.app.inject({ method: 'GET', url: `/v1/models/${String(fitted['id'])}` })).json() as Record<string, unknown>;
+      const kind = String(got['kind']);
+      expect(Object.keys(got)).toEqual(['id', 'kind', 'createdAt', ...fields[kind]!]);
+      const { labels: fitLabels, ...rest } = fitted;
+      expect(rest).toEqual(got);
+      if (kind === 'kmeans') {
+        expect(fitLabels).toEqual([0, 0, 1, 1]);
+        expect(got['centroids']).toEqual([[0, 0.5], [10, 10.5]]); // by hand: the means of the two pairs
+      } else expect(fitLabels).toBeUndefined();
     }
   });
 
