@@ -14,9 +14,14 @@ const target = rows.map(([a, b]) => 2 * a! - b! + 3);
 // Two separable-ish classes for logistic: label 1 when x0 + x1 > 20, with a few flips.
 const labels = rows.map(([a, b], i) => ((a! + b! > 20) !== (i % 7 === 0) ? 1 : 0));
 
+// Each test that scores a model fits its own (a few ms), so every test also runs alone and in any order.
+async function fitLinear(): Promise<string> {
+  const res = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target } });
+  expect(res.statusCode).toBe(200);
+  return (res.json() as { id: string }).id;
+}
 
 describe('model routes', () => {
-  let linearId = '';
   it('POST /v1/linear fits OLS and returns the model with its id', async () => {
     const res = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target } });
     expect(res.statusCode).toBe(200);
@@ -27,10 +32,10 @@ describe('model routes', () => {
     expect(m.coefficients[1]).toBeCloseTo(-1, 6);
     expect(m.intercept).toBeCloseTo(3, 5);
     expect(m.r2).toBeCloseTo(1, 9);
-    linearId = m.id;
   });
 
   it('predicts from JSON rows and from .npy, answering .npy when asked', async () => {
+    const linearId = await fitLinear();
     const res = await srv.app.inject({ method: 'POST', url: `/v1/models/${linearId}/predict`, payload: { rows: [[1, 1], [10, 0]] } });
     expect(res.statusCode).toBe(200);
     const p = (res.json() as { predictions: number[] }).predictions;
@@ -49,6 +54,7 @@ describe('model routes', () => {
   });
 
   it('predicts from an Arrow IPC table of numeric columns, answering Arrow when asked', async () => {
+    const linearId = await fitLinear();
     const table = tableFromArrays({ a: new Float32Array([1, 10, 0]), b: new Float64Array([1, 0, 3]) });
     const res = await srv.app.inject({
       method: 'POST',
@@ -95,6 +101,7 @@ describe('model routes', () => {
   });
 
   it('lists, gets and deletes models; ids cannot reach outside the data directory', async () => {
+    const linearId = await fitLinear();
     const list = (await srv.app.inject({ method: 'GET', url: '/v1/models' })).json() as { models: { id: string }[] };
     expect(list.models.map((m) => m.id)).toContain(linearId);
     expect((await srv.app.inject({ method: 'GET', url: `/v1/models/${linearId}` })).statusCode).toBe(200);
@@ -105,6 +112,7 @@ describe('model routes', () => {
   });
 
   it('models survive a restart (a new app on the same data directory)', async () => {
+    const linearId = await fitLinear();
     const again = await buildApp({ engine: srv.engine, dataDir: srv.dataDir });
     try {
       const res = await again.inject({ method: 'POST', url: `/v1/models/${linearId}/predict`, payload: { rows: [[1, 1]] } });
