@@ -102,6 +102,9 @@ describe('quiver kmeans | linear | logistic | predict', () => {
   });
 
   it('errors: exit code 2 and a message that says what to fix', async () => {
+    // Its own model, so the test also runs alone and in any order.
+    const fit = await quiver('linear', '--input', f('train.csv'), '--target', 'spend', '--exclude', 'id,bought', '--out', f('err-lin.json'));
+    expect(fit.code, fit.stderr).toBe(0);
     writeFileSync(f('ragged.csv'), 'a,b\n1,2\n3\n');
     writeFileSync(f('missing.csv'), 'visits\n1\n');
     const { x } = blobs(13, 10, 2, 2);
@@ -109,8 +112,8 @@ describe('quiver kmeans | linear | logistic | predict', () => {
     // Independent runs: start them together (most of a run is Node starting up).
     const [a, b, c] = await Promise.all([
       quiver('kmeans', '--input', f('ragged.csv'), '--k', '2', '--out', f('r.json')),
-      quiver('predict', '--model', f('lin.json'), '--input', f('narrow.npy'), '--out', f('bad.npy')),
-      quiver('predict', '--model', f('lin.json'), '--input', f('missing.csv'), '--out', f('bad.csv')),
+      quiver('predict', '--model', f('err-lin.json'), '--input', f('narrow.npy'), '--out', f('bad.npy')),
+      quiver('predict', '--model', f('err-lin.json'), '--input', f('missing.csv'), '--out', f('bad.csv')),
     ]);
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/INVALID_ARGUMENT: .*ragged\.csv, line 3: this row has 1 field but the header has 2/);

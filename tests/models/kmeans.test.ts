@@ -7,6 +7,7 @@ import { TableEncoder } from '../../src/data/table.js';
 import { chooseK } from '../../src/models/kmeans.js';
 import { silhouetteScore } from '../../src/models/metrics.js';
 import type { Matrix } from '../../src/types.js';
+import { sourceText, type FixtureSource } from '../helpers/fixtures.js';
 import { blobs } from './blobs.js';
 import { fixture, haveDatasets, labelsFromDigits, mallCustomers, useEngine } from './helpers.js';
 
@@ -18,6 +19,7 @@ interface KmRef {
   centers: number[];
 }
 interface MallFixture {
+  source: FixtureSource;
   columns: string[];
   k: number;
   given: KmRef;
@@ -40,11 +42,14 @@ const blobsRef = fixture<BlobsFixture>('kmeans_blobs.json');
 
 function rowsOf(x: Matrix, rows: number[]): Matrix {
   const data = new Float32Array(rows.length * x.cols);
-  rows.forEach((r, i) => data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols));
+  rows.forEach((r, i) => {
+    data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols);
+  });
   return { rows: rows.length, cols: x.cols, data };
 }
 
 async function mallMatrix(): Promise<Matrix> {
+  sourceText(mallCustomers, mall.source, 'kmeans_mall.json'); // throws, saying to regenerate, if the file changed
   const table = await readCsv(mallCustomers);
   return TableEncoder.fit(table, { columns: mall.columns }).encode(table);
 }

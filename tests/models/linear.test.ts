@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readCsv } from '../../src/data/csv.js';
 import { TableEncoder } from '../../src/data/table.js';
 import type { Matrix } from '../../src/types.js';
+import { sourceText, type FixtureSource } from '../helpers/fixtures.js';
 import { bankFull, expectCode, fixture, haveDatasets, maxRelDiff, useEngine } from './helpers.js';
 
 interface Fit {
@@ -11,6 +12,7 @@ interface Fit {
   intercept: number;
 }
 interface LinearFixture {
+  source: FixtureSource;
   target: string;
   exclude: string[];
   rows: number;
@@ -28,6 +30,7 @@ const RTOL = 1e-6;
 
 describe.skipIf(!haveDatasets)('linear regression on bank-full.csv, target balance (needs ../shared/datasets)', () => {
   const load = async (): Promise<{ x: Matrix; y: Float64Array; names: string[] }> => {
+    sourceText(bankFull, ref.source, 'linear_bank.json'); // throws, saying to regenerate, if the file changed
     const table = await readCsv(bankFull);
     const enc = TableEncoder.fit(table, { target: ref.target, exclude: ref.exclude });
     return { x: enc.encode(table), y: enc.target(table), names: enc.features };

@@ -5,6 +5,7 @@ import { readCsv } from '../../src/data/csv.js';
 import { TableEncoder } from '../../src/data/table.js';
 import type { LogisticIteration } from '../../src/models/logistic.js';
 import type { Matrix } from '../../src/types.js';
+import { sourceText, type FixtureSource } from '../helpers/fixtures.js';
 import { bankFull, expectCode, fixture, haveDatasets, maxAbsDiff, useEngine } from './helpers.js';
 
 interface LogisticRef {
@@ -20,6 +21,7 @@ interface LogisticRef {
   accuracy: number;
 }
 interface LogisticFixture {
+  source: FixtureSource;
   target: string;
   rows: number;
   features: string[];
@@ -32,6 +34,7 @@ const ref = fixture<LogisticFixture>('logistic_bank.json');
 
 let design: Promise<{ x: Matrix; y: Float64Array; names: string[] }> | null = null;
 function bank(): Promise<{ x: Matrix; y: Float64Array; names: string[] }> {
+  sourceText(bankFull, ref.source, 'logistic_bank.json'); // throws, saying to regenerate, if the file changed
   design ??= readCsv(bankFull).then((table) => {
     // Every design column standardised (stated in the README): the problem is well conditioned and the
     // coefficients are comparable.

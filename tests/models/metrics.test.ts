@@ -16,7 +16,10 @@ describe('metrics', () => {
 
   it('ROC AUC equals the pair count by brute force (ties, negative scores, ±0, huge and tiny magnitudes)', () => {
     let seed = 12345;
-    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rnd = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
     const pools = [
       [-0, 0, 1e-300, -1e-300, 5e300, -5e300, 0.5, -0.5, 3, -3, Number.MIN_VALUE, -Number.MIN_VALUE, Infinity, -Infinity],
       Array.from({ length: 40 }, (_, i) => (i - 20) / 7),

@@ -10,16 +10,21 @@ const srv = useServer('quiver-recs-');
 // Three users; a and b share items x and y, b also has z: item kNN must offer z to a.
 const interactions = { users: ['a', 'a', 'b', 'b', 'b', 'c'], items: ['x', 'y', 'x', 'y', 'z', 'w'] };
 
+// Each test that uses a recommender fits its own (a few ms), so every test also runs alone and in any order.
+async function fitItemKnn(): Promise<string> {
+  const res = await srv.app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'itemknn', interactions } });
+  expect(res.statusCode).toBe(200);
+  return (res.json() as { id: string }).id;
+}
 
 describe('recommender routes', () => {
-  let id = '';
   it('fits item kNN from interactions in the body and recommends unseen items', async () => {
     const res = await srv.app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'itemknn', interactions } });
     expect(res.statusCode).toBe(200);
     const m = res.json() as { id: string; kind: string; users: number; items: number };
     expect(m).toMatchObject({ kind: 'itemknn', users: 3, items: 4 });
     expect(m.id).toMatch(/^rec_[0-9a-f]{16}$/);
-    id = m.id;
+    const id = m.id;
     const r = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'a', n: 5 } });
     expect(r.statusCode).toBe(200);
     // By hand: z co-occurs with x and y (user b); w co-occurs with nothing a has, so it has no score.
@@ -27,6 +32,7 @@ describe('recommender routes', () => {
   });
 
   it('recommends for an anonymous basket and lists similar items', async () => {
+    const id = await fitItemKnn();
     const r = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { items: ['x'], n: 3 } });
     expect(r.statusCode).toBe(200);
     expect((r.json() as { items: string[] }).items.sort()).toEqual(['y', 'z']);
@@ -52,6 +58,7 @@ describe('recommender routes', () => {
   });
 
   it('recommenders survive a restart', async () => {
+    const id = await fitItemKnn();
     const again = await buildApp({ engine: srv.engine, dataDir: srv.dataDir });
     try {
       const r = await again.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'a', n: 5 } });
@@ -62,6 +69,7 @@ describe('recommender routes', () => {
   });
 
   it('bad input: status, code and message', async () => {
+    const id = await fitItemKnn();
     const cases: [unknown, number, string, RegExp][] = [
       [{ algo: 'itemknn', file: '../../etc/passwd' }, 400, 'INVALID_ARGUMENT', /under the data directory/],
       [{ algo: 'itemknn', file: 'nope.csv' }, 404, 'NOT_FOUND', /no file "nope.csv"/],
