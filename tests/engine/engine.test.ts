@@ -278,7 +278,7 @@ describe('kmeansStep into caller-owned outputs', () => {
       const got = await e.kmeansStep(x, c, null, { into });
       expect(got.labels).toBe(into.labels);
       expect(Array.from(into.labels)).toEqual(Array.from(want.labels));
-      expect(Array.from(into.minDist2)).toEqual(Array.from(want.minDist2));
+      expect(Array.from(into.minDist2)).toEqual(Array.from(want.minDist2!));
       expect(got.inertia).toBe(want.inertia);
     }
     await expectCode(e.kmeansStep(x, c, null, { into: { labels: new Int32Array(2), minDist2: new Float64Array(2) } }), 'SHAPE_MISMATCH', /3000 values each/);
