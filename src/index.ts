@@ -1,19 +1,26 @@
 // Quiver's public API: everything a library user imports is re-exported here, and only here.
-export { createEngine, Engine, StagedMatrix, StagedVector } from './engine/engine.js';
+export { createEngine, Quiver } from './quiver.js';
+export { AllocatedVector, Engine, StagedMatrix, StagedVector } from './engine/engine.js';
 export type {
   CallOptions,
+  CsrInput,
   EngineInfo,
   EngineOptions,
   GramOptions,
   GramResult,
+  KmeansStepOptions,
   KmeansStepResult,
   LloydOptions,
   LloydResult,
   LogisticPassOptions,
   LogisticPassResult,
   MatrixInput,
-  VectorInput,
+  RowSpan,
+  SparseScoreOptions,
+  SparseSimilarityOptions,
+  StagedCsr,
   TopKOptions,
+  VectorInput,
 } from './engine/engine.js';
 export { QuiverError, ERROR_CODES, HTTP_STATUS } from './errors.js';
 export type { ErrorCode, ErrorDetails, SerializedError } from './errors.js';
@@ -36,13 +43,12 @@ export { accuracy, logLoss, r2Score, rmse, rocAuc, silhouetteScore } from './mod
 export type { SilhouetteOptions } from './models/metrics.js';
 export { loadModel, saveModel } from './models/persist.js';
 export type { Model, ModelKind } from './models/persist.js';
-export { Rng } from './models/random.js';
+export { Rng } from './data/random.js';
 export { interactionsFromTriples, parseRatings, readRatings } from './data/ratings.js';
 export type { DuplicatePolicy, Feedback, Interactions, RatingsFormat, RatingsLayout, RatingsOptions } from './data/ratings.js';
 export { parseSyntheticSpec, SyntheticInteractions } from './data/synthetic.js';
 export type { SyntheticOptions } from './data/synthetic.js';
 export { checkCsr, gatherRows, transposeCsr } from './data/csr.js';
-export type { CsrInput, RowSpan, SparseScoreOptions, SparseSimilarityOptions, StagedCsr } from './engine/sparse.js';
 export { Recommender } from './models/recommender.js';
 export type { RecommendOptions, RecommenderKind, RowRecommendOptions, ScoredItem, UserRecommendations } from './models/recommender.js';
 export { fitRecommender, loadRecommender, RECOMMENDER_KINDS } from './models/recommenders.js';

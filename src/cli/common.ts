@@ -1,6 +1,6 @@
 /** What every CLI command shares: engine options, error reporting, progress on a TTY, option parsing. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { createEngine, type Engine } from '../engine/engine.js';
+import { createEngine, type Quiver } from '../quiver.js';
 import { QuiverError } from '../errors.js';
 import { parseBackendChoice } from '../backends/index.js';
 
@@ -16,13 +16,13 @@ export function withEngineOptions(cmd: Command): Command {
     .option('--threads <n>', 'worker threads (default: QUIVER_THREADS or the available cores)', intOption('--threads'));
 }
 
-export async function engineFrom(opts: GlobalOptions): Promise<Engine> {
+export async function engineFrom(opts: GlobalOptions): Promise<Quiver> {
   const backend = opts.backend === undefined ? undefined : parseBackendChoice(opts.backend);
   return createEngine({ backend, threads: opts.threads });
 }
 
 /** Runs a command body with an engine that is always closed afterwards. */
-export async function withEngine<T>(opts: GlobalOptions, body: (e: Engine) => Promise<T>): Promise<T> {
+export async function withEngine<T>(opts: GlobalOptions, body: (e: Quiver) => Promise<T>): Promise<T> {
   const e = await engineFrom(opts);
   try {
     return await body(e);

@@ -4,8 +4,9 @@
  */
 import type { Command } from 'commander';
 import { parseBackendChoice } from '../backends/index.js';
-import { createEngine, type EngineInfo } from '../engine/engine.js';
-import { Rng } from '../models/random.js';
+import type { EngineInfo } from '../engine/engine.js';
+import { createEngine } from '../quiver.js';
+import { Rng } from '../data/random.js';
 import { intOption, withEngineOptions, type GlobalOptions } from './common.js';
 
 interface Opts extends GlobalOptions {

@@ -15,7 +15,7 @@
  * External ids are the 1-based indices as strings ("1" … "U", "1" … "I").
  */
 import { QuiverError } from '../errors.js';
-import { Rng } from '../models/random.js';
+import { Rng } from './random.js';
 import type { CsrMatrix } from '../types.js';
 import type { Interactions } from './ratings.js';
 

@@ -1,6 +1,6 @@
 /** Shape and value checks, done once at the engine's door so kernels can trust their inputs. */
 import { QuiverError } from '../errors.js';
-import type { Matrix } from '../types.js';
+import type { Matrix, Metric } from '../types.js';
 
 /** Shape and type checks, and (unless `values` is false) no NaN or ±Infinity. */
 export function checkMatrix(m: unknown, name: string, values = true): asserts m is Matrix {
@@ -111,4 +111,10 @@ export function checkVector(v: unknown, name: string, length: number): Float64Ar
   }
   checkFinite(v, name);
   return v;
+}
+
+export function checkMetric(m: unknown): Metric {
+  if (m === undefined || m === 'cosine') return 'cosine';
+  if (m === 'dot') return 'dot';
+  throw new QuiverError('INVALID_ARGUMENT', `metric must be "cosine" or "dot" (got ${JSON.stringify(m)})`);
 }

@@ -21,7 +21,7 @@ import type { Feedback, Interactions } from '../data/ratings.js';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix, TopKResult } from '../types.js';
-import { Rng } from './random.js';
+import { Rng } from '../data/random.js';
 import type { RecommenderKind, RecommenderState } from './recommender.js';
 import { fitRecommender, type RecommenderOptions } from './recommenders.js';
 

@@ -4,7 +4,7 @@
  */
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
-import { Rng, sampleWithoutReplacement } from './random.js';
+import { Rng, sampleWithoutReplacement } from '../data/random.js';
 
 type Vec = ArrayLike<number>;
 

@@ -17,8 +17,7 @@
  */
 import { gatherRows, nnz } from '../data/csr.js';
 import type { Feedback, Interactions } from '../data/ratings.js';
-import type { Engine } from '../engine/engine.js';
-import type { StagedCsr } from '../engine/sparse.js';
+import type { Engine, StagedCsr } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix, TopKResult } from '../types.js';
 import { type ModelBundle, readBundle, writeBundle } from './bundle.js';

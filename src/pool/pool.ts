@@ -1,22 +1,47 @@
 /**
- * The worker pool: Piscina with long-lived workers, each loading the selected backend once.
+ * The worker pool: Piscina with long-lived workers, each loading the selected backend once, and a registry of
+ * task handlers by name. The pool knows no task: its caller names the handler modules every worker loads
+ * (each exporting `handlers`, a map name → (backend, task) → result) and runs tasks by name.
  * A thin class that validates its options with precise messages, then delegates to Piscina.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import type { BackendInit } from '../backends/types.js';
-import { QuiverError } from '../errors.js';
-import type { TaskMap, TaskName, TaskResult } from './tasks.js';
+import type { Backend, BackendInit } from '../backends/types.js';
+import { QuiverError, type SerializedError } from '../errors.js';
 
 export interface PoolOptions {
   threads: number;
   backend: BackendInit;
+  /** Files of the modules whose `handlers` every worker registers (see `HandlerModule`). */
+  handlers: readonly string[];
   /** Tasks allowed to wait beyond the running ones; more is OVERLOADED. Default: unbounded. */
   maxQueue?: number;
 }
+
+/** A worker-side handler: runs one task against the worker's backend. */
+export type TaskHandler = (b: Backend, task: never) => unknown;
+
+/** What a handler module exports. */
+export interface HandlerModule {
+  handlers: Readonly<Record<string, TaskHandler>>;
+}
+
+/** What a worker receives at start. */
+export interface WorkerSetup {
+  backend: BackendInit;
+  /** file: URLs of the handler modules. */
+  handlers: string[];
+}
+
+/** A task message, and its reply: errors never cross as exceptions (structured clone drops the class). */
+export interface TaskMessage {
+  name: string;
+  task: unknown;
+}
+export type TaskResult<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
 
 /** Worker threads from QUIVER_THREADS, else the machine's available parallelism. */
 export function defaultThreads(): number {
@@ -32,14 +57,22 @@ export function validateThreads(n: number, what = 'threads'): number {
   return n;
 }
 
-function workerFile(): string {
+/**
+ * The JavaScript a worker thread can load for a module file. Under vitest this module runs from src/
+ * (TypeScript), but worker threads need compiled JavaScript: src/<path>.ts (or .js) → dist/<path>.js.
+ */
+function compiled(file: string): string {
   const here = fileURLToPath(import.meta.url);
-  // Under vitest this module runs from src/ (TypeScript), but worker threads need compiled JavaScript.
-  const file = here.endsWith('.ts') ? join(dirname(here), '..', '..', 'dist', 'pool', 'worker.js') : join(dirname(here), 'worker.js');
-  if (!existsSync(file)) {
-    throw new QuiverError('BACKEND_UNAVAILABLE', `the pool's worker script ${file} is missing; run \`npm run build\``);
+  let out = file;
+  if (here.endsWith('.ts')) {
+    const src = join(dirname(here), '..');
+    const rel = relative(src, file);
+    if (!rel.startsWith('..') && !isAbsolute(rel)) out = join(src, '..', 'dist', rel.replace(/\.ts$/, '.js'));
   }
-  return file;
+  if (!existsSync(out)) {
+    throw new QuiverError('BACKEND_UNAVAILABLE', `the pool's worker script ${out} is missing; run \`npm run build\``);
+  }
+  return out;
 }
 
 export class Pool {
@@ -52,13 +85,14 @@ export class Pool {
     if (opts.maxQueue !== undefined && (!Number.isInteger(opts.maxQueue) || opts.maxQueue < 0)) {
       throw new QuiverError('INVALID_ARGUMENT', `maxQueue must be a whole number ≥ 0 (got ${String(opts.maxQueue)})`);
     }
+    const setup: WorkerSetup = { backend: opts.backend, handlers: opts.handlers.map((f) => pathToFileURL(compiled(f)).href) };
     this.#piscina = new Piscina({
-      filename: workerFile(),
+      filename: compiled(join(dirname(fileURLToPath(import.meta.url)), 'worker.js')),
       minThreads: this.threads,
       maxThreads: this.threads,
       idleTimeout: Number.POSITIVE_INFINITY,
       maxQueue: opts.maxQueue ?? Number.POSITIVE_INFINITY,
-      workerData: { backend: opts.backend },
+      workerData: setup,
     });
     // A worker that fails to start surfaces through the task that needed it; keep the emitter quiet.
     this.#piscina.on('error', () => undefined);
@@ -68,12 +102,13 @@ export class Pool {
     return this.#piscina.queueSize;
   }
 
-  /** Runs a named task; worker-side errors come back as the same QuiverError (same code). */
-  async run<N extends TaskName>(name: N, task: TaskMap[N][0], signal?: AbortSignal): Promise<TaskMap[N][1]> {
+  /** Runs the task of handler `name`; worker-side errors come back as the same QuiverError (same code). */
+  async run<R>(name: string, task: unknown, signal?: AbortSignal): Promise<R> {
     if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
-    let res: TaskResult<TaskMap[N][1]>;
+    let res: TaskResult<R>;
     try {
-      res = (await this.#piscina.run(task, { name, signal: signal ?? null })) as TaskResult<TaskMap[N][1]>;
+      const msg: TaskMessage = { name, task };
+      res = (await this.#piscina.run(msg, { signal: signal ?? null })) as TaskResult<R>;
     } catch (err) {
       throw poolError(err);
     }
@@ -81,8 +116,9 @@ export class Pool {
     return res.value;
   }
 
-  async ping(): Promise<{ backend: string; simd: string }> {
-    return (await this.#piscina.run(null, { name: 'ping' })) as { backend: string; simd: string };
+  /** What a worker loaded (tests and diagnostics). */
+  ping(): Promise<{ backend: string; simd: string }> {
+    return this.run('ping', null);
   }
 
   async close(): Promise<void> {

@@ -1,42 +1,41 @@
 /**
- * Piscina worker: loads the backend the main thread chose (once per worker), then runs named tasks.
- * Errors never cross as exceptions (structured clone drops the class): they return as
- * `{ ok: false, error: { code, message, details } }` and the pool rebuilds the QuiverError.
+ * Piscina worker: loads the backend the main thread chose and the handler modules it named (once per
+ * worker), then runs each task by its handler's name. Errors never cross as exceptions (structured clone
+ * drops the class): they return as `{ ok: false, error: { code, message, details } }` and the pool rebuilds
+ * the QuiverError.
  */
 import { workerData } from 'piscina';
 import { loadBackendFromInit } from '../backends/index.js';
-import type { BackendInit } from '../backends/types.js';
+import type { Backend } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
-import { runTask } from './run-task.js';
-import type { TaskMap, TaskName, TaskResult } from './tasks.js';
+import type { HandlerModule, TaskHandler, TaskMessage, TaskResult, WorkerSetup } from './pool.js';
 
-const init = (workerData as { backend: BackendInit }).backend;
-const backendReady = loadBackendFromInit(init);
+const setup = workerData as WorkerSetup;
+
+/** Built in: lets tests and diagnostics confirm what each worker loaded. */
+const builtIn: Record<string, TaskHandler> = {
+  ping: (b: Backend) => ({ backend: b.info.name, simd: b.info.simd }),
+};
+
+const ready: Promise<{ backend: Backend; handlers: Record<string, TaskHandler> }> = (async () => {
+  const [backend, modules] = await Promise.all([
+    loadBackendFromInit(setup.backend),
+    Promise.all(setup.handlers.map(async (url) => (await import(url)) as HandlerModule)),
+  ]);
+  const handlers: Record<string, TaskHandler> = { ...builtIn };
+  for (const m of modules) Object.assign(handlers, m.handlers);
+  return { backend, handlers };
+})();
 // Keep an early load failure from becoming an unhandled rejection; each task reports it.
-backendReady.catch(() => undefined);
+ready.catch(() => undefined);
 
-async function handle<N extends TaskName>(name: N, task: TaskMap[N][0]): Promise<TaskResult<TaskMap[N][1]>> {
+export default async function run({ name, task }: TaskMessage): Promise<TaskResult<unknown>> {
   try {
-    const b = await backendReady;
-    return { ok: true, value: runTask(b, name, task) };
+    const { backend, handlers } = await ready;
+    const handler = handlers[name];
+    if (!handler) throw new QuiverError('INTERNAL', `the pool has no handler named "${name}"`);
+    return { ok: true, value: handler(backend, task as never) };
   } catch (err) {
     return { ok: false, error: QuiverError.from(err).toJSON() };
   }
 }
-
-export const normalize = (t: TaskMap['normalize'][0]) => handle('normalize', t);
-export const similarity = (t: TaskMap['similarity'][0]) => handle('similarity', t);
-export const topk = (t: TaskMap['topk'][0]) => handle('topk', t);
-export const kmeans = (t: TaskMap['kmeans'][0]) => handle('kmeans', t);
-export const lloyd = (t: TaskMap['lloyd'][0]) => handle('lloyd', t);
-export const gram = (t: TaskMap['gram'][0]) => handle('gram', t);
-export const logistic = (t: TaskMap['logistic'][0]) => handle('logistic', t);
-export const matvec = (t: TaskMap['matvec'][0]) => handle('matvec', t);
-export const cholesky = (t: TaskMap['cholesky'][0]) => handle('cholesky', t);
-export const sparseSimilarity = (t: TaskMap['sparseSimilarity'][0]) => handle('sparseSimilarity', t);
-export const sparseScore = (t: TaskMap['sparseScore'][0]) => handle('sparseScore', t);
-/** Lets tests and `quiver info` confirm what each worker loaded. */
-export const ping = async () => {
-  const b = await backendReady;
-  return { backend: b.info.name, simd: b.info.simd };
-};

@@ -8,7 +8,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { Engine } from '../engine/engine.js';
+import type { Quiver } from '../quiver.js';
 import { HTTP_STATUS, QuiverError } from '../errors.js';
 import { Admission } from './admission.js';
 import { ARROW, NPY, type BinaryBody } from './codec.js';
@@ -22,7 +22,7 @@ import { recommenderRegistry, recommenderRoutes } from './routes/recommenders.js
 import { systemRoutes } from './routes/system.js';
 
 export interface AppOptions {
-  engine: Engine;
+  engine: Quiver;
   dataDir: string;
   limits?: Partial<Limits>;
   /** When set, every /v1 route requires `Authorization: Bearer <apiKey>`. Default: QUIVER_API_KEY. */

@@ -1,6 +1,6 @@
 /** What every route shares: the engine, the limits, backpressure, and the per-request deadline. */
 import type { FastifyReply } from 'fastify';
-import type { Engine } from '../engine/engine.js';
+import type { Quiver } from '../quiver.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 import type { Admission } from './admission.js';
@@ -33,7 +33,7 @@ export const DEFAULT_LIMITS: Limits = {
 };
 
 export interface ServerContext {
-  engine: Engine;
+  engine: Quiver;
   admission: Admission;
   limits: Limits;
   dataDir: string;

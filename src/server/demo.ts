@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readCsv } from '../data/csv.js';
 import { tableToDesign } from '../data/table.js';
-import type { Engine } from '../engine/engine.js';
+import type { Quiver } from '../quiver.js';
 import type { Model } from '../models/persist.js';
 import { SyntheticInteractions } from '../data/synthetic.js';
 import { fitRecommender, type AnyRecommender } from '../models/recommenders.js';
@@ -26,7 +26,7 @@ export function bankCsvPath(): string {
 export const DEMO_SYNTHETIC = { users: 5000, items: 1000, interactions: 100_000, seed: 42 };
 
 export async function ensureDemoModels(
-  engine: Engine,
+  engine: Quiver,
   dataDir: string,
   models: Registry<Model>,
   recommenders: Registry<AnyRecommender>,

@@ -6,7 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createEngine, type Engine } from '../engine/engine.js';
+import { createEngine, type Quiver } from '../quiver.js';
 import type { BackendChoice } from '../types.js';
 import { buildApp, type AppOptions } from './app.js';
 import type { Limits } from './context.js';
@@ -32,7 +32,7 @@ export interface ServeOptions {
 
 export interface RunningServer {
   app: FastifyInstance;
-  engine: Engine;
+  engine: Quiver;
   url: string;
   close(): Promise<void>;
 }

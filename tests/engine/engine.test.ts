@@ -1,7 +1,7 @@
 // The engine on the backend this pass selected (QUIVER_BACKEND; npm test runs native, wasm, js):
 // pool results equal direct kernel calls for any thread count and tile size, and bad input is refused.
 import { describe, expect, it } from 'vitest';
-import { createEngine } from '../../src/engine/engine.js';
+import { createEngine } from '../../src/quiver.js';
 import { LINK_SIGMOID, logisticLayout } from '../../src/backends/types.js';
 import type { Matrix } from '../../src/types.js';
 import { reference } from '../helpers/backends.js';

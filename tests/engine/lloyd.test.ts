@@ -4,9 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
 import type { Engine } from '../../src/engine/engine.js';
-import { abortLloyd, lloydControlLength, runLloydMember } from '../../src/engine/lloyd.js';
+import { abortLloyd, lloydControlLength, runLloydMember, type LloydTask } from '../../src/engine/ops/kmeans-lloyd.js';
 import { QuiverError } from '../../src/errors.js';
-import type { LloydTask } from '../../src/pool/tasks.js';
 import type { Matrix } from '../../src/types.js';
 import { blobs } from '../models/blobs.js';
 import { engineFactory } from '../helpers/engines.js';

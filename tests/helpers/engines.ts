@@ -1,6 +1,6 @@
 // Engines made by a test file, closed after it.
 import { afterAll } from 'vitest';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
+import { createEngine, type Quiver as Engine } from '../../src/quiver.js';
 
 type EngineOptions = Parameters<typeof createEngine>[0];
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll } from 'vitest';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
+import { createEngine, type Quiver as Engine } from '../../src/quiver.js';
 import { buildApp, type AppOptions } from '../../src/server/app.js';
 
 export interface TestServer {

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect } from 'vitest';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
+import { createEngine, type Quiver as Engine } from '../../src/quiver.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 export const datasetsDir = join(repoRoot, '..', 'shared', 'datasets');

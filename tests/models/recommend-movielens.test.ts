@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readRatings } from '../../src/data/ratings.js';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
+import { createEngine, type Quiver as Engine } from '../../src/quiver.js';
 import { evaluateRecommender } from '../../src/models/evaluate.js';
 import type { RecommenderKind } from '../../src/models/recommender.js';
 

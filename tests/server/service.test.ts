@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createEngine } from '../../src/engine/engine.js';
+import { createEngine } from '../../src/quiver.js';
 import { buildApp } from '../../src/server/app.js';
 import { encodeNpy } from '../../src/data/npy.js';
 import { randomF32 } from '../helpers/rng.js';

@@ -1,0 +1,86 @@
+/**
+ * The Gram family: G = XᵀWX (f64; kernels write the upper triangle, mirrored here) and optionally Xᵀv, with
+ * optional centring. Reduction blocks of a shape-fixed size each write a partial, summed in block order.
+ */
+import type { Backend } from '../../backends/types.js';
+import { mirrorUpper, sumBlocks } from '../merge.js';
+import type { BlockRange, CallOptions, Scheduler, TaskKind } from '../schedule.js';
+import type { F32, F64, MatrixInput } from '../scope.js';
+import { checkVector } from '../validate.js';
+
+export interface GramOptions extends CallOptions {
+  /** Row weights W (default all ones). */
+  w?: Float64Array | null;
+  /** Subtract this vector from every row first (centring). */
+  center?: Float64Array | null;
+  /** Also compute Xᵀv (v is not multiplied by w). */
+  v?: Float64Array | null;
+}
+
+export interface GramResult {
+  /** cols × cols, symmetric (both triangles filled). */
+  g: Float64Array;
+  xty: Float64Array | null;
+}
+
+export interface GramTask extends BlockRange {
+  x: F32;
+  cols: number;
+  w: F64 | null;
+  center: F64 | null;
+  v: F64 | null;
+  /** nBlocks × cols × cols partial Gram matrices and nBlocks × cols partial Xᵀv. */
+  g: F64;
+  xty: F64 | null;
+}
+
+export const gramTask: TaskKind<GramTask, null> = {
+  name: 'gram',
+  run(b: Backend, t: GramTask): null {
+    const x = b.view(t.x);
+    const w = t.w ? b.view(t.w) : null;
+    const center = t.center ? b.view(t.center) : null;
+    const v = t.v ? b.view(t.v) : null;
+    const g = b.view(t.g);
+    const xty = t.xty ? b.view(t.xty) : null;
+    const cc = t.cols * t.cols;
+    for (let blk = t.block0; blk < t.block1; blk++) {
+      const r0 = blk * t.blockRows;
+      const r1 = Math.min(t.rows, r0 + t.blockRows);
+      b.gram(
+        x.subarray(r0 * t.cols, r1 * t.cols),
+        r1 - r0,
+        t.cols,
+        w ? w.subarray(r0, r1) : null,
+        center,
+        v ? v.subarray(r0, r1) : null,
+        g.subarray(blk * cc, (blk + 1) * cc),
+        xty ? xty.subarray(blk * t.cols, (blk + 1) * t.cols) : null,
+      );
+    }
+    return null;
+  },
+};
+
+/** XᵀWX (f64, symmetric) and optionally Xᵀv, with optional centring. */
+export async function gram(sched: Scheduler, x: MatrixInput, opts: GramOptions): Promise<GramResult> {
+  return sched.job(async (s) => {
+    const src = s.input(x, 'x');
+    const { rows, cols } = src;
+    const w = opts.w ? s.copy('f64', checkVector(opts.w, 'weights', rows)) : null;
+    const v = opts.v ? s.copy('f64', checkVector(opts.v, 'v', rows)) : null;
+    let center: F64 | null = null;
+    if (opts.center) {
+      checkVector(opts.center, 'center', cols);
+      center = s.copy('f64', opts.center);
+    }
+    const { blockRows, nBlocks, groups } = sched.reduceBlocks(rows);
+    const g: F64 = s.alloc('f64', nBlocks * cols * cols);
+    const xty: F64 | null = v ? s.alloc('f64', nBlocks * cols) : null;
+    const tasks = groups.map((gr) => ({ ...gr, blockRows, rows, x: src.region, cols, w, center, v, g, xty }));
+    await sched.dispatch(gramTask, tasks, (rows * cols * cols) / 2, opts.signal);
+    const full = sumBlocks(s.view(g), nBlocks, cols * cols);
+    mirrorUpper(full, cols);
+    return { g: full, xty: xty ? sumBlocks(s.view(xty), nBlocks, cols) : null };
+  });
+}
