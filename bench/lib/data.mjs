@@ -60,7 +60,7 @@ export function blobs(rows, cols, nBlobs, k, seed, spread = 2.5) {
   const picked = new Set();
   while (picked.size < Math.min(k, rows)) picked.add(rng.nextU32() % rows);
   const init = new Float32Array(k * cols);
-  [...picked].forEach((r, i) => init.set(data.subarray(r * cols, (r + 1) * cols), i * cols));
+  for (const [i, r] of [...picked].entries()) init.set(data.subarray(r * cols, (r + 1) * cols), i * cols);
   return { x: { rows, cols, data }, init: { rows: k, cols, data: init } };
 }
 

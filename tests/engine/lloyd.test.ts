@@ -21,7 +21,7 @@ const weights = Float32Array.from({ length: x.rows }, (_, i) => 0.25 + (i % 7) *
 
 function startCenters(m: Matrix, rows: number[]): Float64Array {
   const c = new Float64Array(rows.length * m.cols);
-  rows.forEach((r, i) => c.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols));
+  for (const [i, r] of rows.entries()) c.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols);
   return c;
 }
 // Rows 0..7 as the start: close together, so the run takes several steps.

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCsv } from '../../src/data/csv.js';
 import { interactionsFromTriples } from '../../src/data/ratings.js';
-import { TableEncoder, tableToDesign } from '../../src/data/table.js';
+import { type TableEncoder, tableToDesign } from '../../src/data/table.js';
 import type { ModelBundle } from '../../src/models/bundle.js';
 import { fitItemKnn as fitItemKnnOldPath, ItemKnnModel as ItemKnnOldPath } from '../../src/models/itemknn.js';
-import { KMeansModel } from '../../src/models/kmeans.js';
+import type { KMeansModel } from '../../src/models/kmeans.js';
 import { fitItemKnn, fitUserKnn, ItemKnnModel, KnnModel, UserKnnModel } from '../../src/models/knn.js';
-import { LinearModel } from '../../src/models/linear.js';
-import { LogisticModel } from '../../src/models/logistic.js';
+import type { LinearModel } from '../../src/models/linear.js';
+import type { LogisticModel } from '../../src/models/logistic.js';
 import type { FittedModel } from '../../src/models/model.js';
 import { loadModel, saveModel } from '../../src/models/persist.js';
 import type { ScoredItem, UserRecommendations } from '../../src/models/recommender.js';
@@ -41,7 +41,7 @@ const tempDir = () => mkdtempSync(join(tmpdir(), 'quiver-registry-'));
 
 function sameItems(got: readonly ScoredItem[], want: readonly ScoredItem[]): void {
   expect(got.map((s) => s.item)).toEqual(want.map((s) => s.item));
-  got.forEach((s, i) => expect(s.score).toBeCloseTo(want[i]!.score, 5));
+  for (const [i, s] of got.entries()) expect(s.score).toBeCloseTo(want[i]!.score, 5);
 }
 
 /** One fitted model of each scored kind, on the fixture's table (fitted with its encoder). */
@@ -135,7 +135,7 @@ describe('files saved by an earlier build (tests/fixtures/models/saved-v1)', () 
       const got = Array.from(await m.score(table));
       const want = expected.models[kind]!.predictions;
       if (kind === 'kmeans') expect(got).toEqual(want);
-      else got.forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 4));
+      else for (const [i, v] of got.entries()) expect(v).toBeCloseTo(want[i]!, 4);
     });
   }
 
@@ -146,11 +146,11 @@ describe('files saved by an earlier build (tests/fixtures/models/saved-v1)', () 
       const want = expected.recommenders[kind]!;
       const got = await m.recommend(undefined, { n: 3 });
       expect(got.map((r) => r.user)).toEqual(want.recommend.map((r) => r.user));
-      got.forEach((r, i) => sameItems(r.items, want.recommend[i]!.items));
+      for (const [i, r] of got.entries()) sameItems(r.items, want.recommend[i]!.items);
       sameItems(await m.similarItems('i2', 3), want.similar);
       if (want.predict) {
         const p = await (m as ItemKnnModel | UserKnnModel).predict('u1', ['i0', 'i3', 'i5']);
-        p.forEach((v, i) => expect(v).toBeCloseTo(want.predict![i]!, 5));
+        for (const [i, v] of p.entries()) expect(v).toBeCloseTo(want.predict![i]!, 5);
       }
       m.release();
     });
