@@ -18,9 +18,24 @@
  */
 import { readFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
-import { QuiverError } from '../errors.js';
+import { QuiverError, kernelError } from '../errors.js';
 import { BYTES, viewOf } from './memory.js';
-import type { Backend, BackendInfo, BackendInit, ElementKind, Link, SharedRegion, ViewOf } from './types.js';
+import type {
+  Backend,
+  BackendInfo,
+  BackendInit,
+  ElementKind,
+  GramArgs,
+  KmeansStepArgs,
+  LogisticPassArgs,
+  MatvecArgs,
+  SharedRegion,
+  SimilarityTileArgs,
+  SparseScoreTopnArgs,
+  SparseSimilarityTopkArgs,
+  TopkTileArgs,
+  ViewOf,
+} from './types.js';
 import { logisticLayout } from './types.js';
 
 const PAGE_BYTES = 65536;
@@ -351,8 +366,8 @@ export class WasmBackend implements Backend {
    * Byte offset of the first `count` elements of `arr` in the shared memory: its own byteOffset when it is a
    * view on this memory, otherwise a temporary copy (copied back after the call when `out`).
    */
-  private ptr(arr: AnyArray | null, count: number, out: boolean, st: Staging): number {
-    if (arr === null) return 0;
+  private ptr(arr: AnyArray | null | undefined, count: number, out: boolean, st: Staging): number {
+    if (!arr) return 0;
     if (this.ownBuffers.has(arr.buffer)) return arr.byteOffset;
     for (const s of st.items) {
       // The same array twice (normalizeRows in place): one copy, so the kernel sees the aliasing.
@@ -427,7 +442,7 @@ export class WasmBackend implements Backend {
     }
   }
 
-  similarityTile(a: Float32Array, aRows: number, b: Float32Array, bRows: number, cols: number, out: Float32Array, ldOut: number): void {
+  similarityTile({ a, aRows, b, bRows, cols, out, ldOut }: SimilarityTileArgs): void {
     if (aRows <= 0 || bRows <= 0) return;
     const st = new Staging();
     try {
@@ -445,19 +460,7 @@ export class WasmBackend implements Backend {
     }
   }
 
-  topkTile(
-    q: Float32Array,
-    qRows: number,
-    x: Float32Array,
-    xRows: number,
-    cols: number,
-    k: number,
-    qOffset: number,
-    xOffset: number,
-    excludeSelf: boolean,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void {
+  topkTile({ q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores }: TopkTileArgs): void {
     if (qRows <= 0 || xRows <= 0 || k <= 0) return;
     const st = new Staging();
     try {
@@ -479,19 +482,7 @@ export class WasmBackend implements Backend {
     }
   }
 
-  kmeansStep(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    centroids: Float32Array,
-    k: number,
-    weights: Float32Array | null,
-    labels: Int32Array,
-    minDist2: Float64Array | null,
-    sums: Float64Array,
-    counts: Float64Array,
-    changes: Int32Array | null = null,
-  ): number {
+  kmeansStep({ x, rows, cols, centroids, k, weights, labels, minDist2, sums, counts, changes }: KmeansStepArgs): number {
     if (rows <= 0) return minDist2 ? 0 : NaN;
     // The AssemblyScript kernel does not count label changes: they are counted against a copy taken first.
     const before = changes ? labels.slice(0, rows) : null;
@@ -523,20 +514,11 @@ export class WasmBackend implements Backend {
     return minDist2 ? inertia : NaN;
   }
 
-  gram(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    w: Float64Array | null,
-    center: Float64Array | null,
-    v: Float64Array | null,
-    g: Float64Array,
-    xty: Float64Array | null,
-  ): void {
+  gram({ x, rows, cols, w, center, v, g, xty }: GramArgs): void {
     if (rows <= 0 || cols <= 0) return;
     const st = new Staging();
     try {
-      const withXty = v !== null && xty !== null;
+      const withXty = v && xty;
       this.k.gram(
         this.ptr(x, rows * cols, false, st),
         rows,
@@ -552,18 +534,7 @@ export class WasmBackend implements Backend {
     }
   }
 
-  logisticPass(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    y: Float64Array,
-    s: Float64Array | null,
-    beta: Float64Array,
-    bias: number,
-    hessian: boolean,
-    z: Float64Array,
-    out: Float64Array,
-  ): void {
+  logisticPass({ x, rows, cols, y, s, beta, bias, hessian, z, out }: LogisticPassArgs): void {
     if (rows <= 0 || cols <= 0) return;
     const st = new Staging();
     try {
@@ -595,18 +566,10 @@ export class WasmBackend implements Backend {
     } finally {
       this.finish(st);
     }
-    if (pivot >= 0) {
-      // The kernel stops at the failing pivot and leaves its value on the diagonal.
-      const s = g[pivot * n + pivot];
-      throw new QuiverError(
-        'NOT_POSITIVE_DEFINITE',
-        `the Gram matrix is not positive definite (pivot ${pivot} is ${s}); add an L2 penalty or remove constant or duplicate columns`,
-        { pivot },
-      );
-    }
+    if (pivot >= 0) throw kernelError('NOT_POSITIVE_DEFINITE', { pivot });
   }
 
-  matvec(x: Float32Array, rows: number, cols: number, w: Float64Array, bias: number, link: Link, out: Float32Array): void {
+  matvec({ x, rows, cols, w, bias, link, out }: MatvecArgs): void {
     if (rows <= 0) return;
     const st = new Staging();
     try {
@@ -616,103 +579,65 @@ export class WasmBackend implements Backend {
     }
   }
 
-  sparseSimilarityTopk(
-    aPtr: Int32Array,
-    aIdx: Int32Array,
-    aVal: Float32Array,
-    bPtr: Int32Array,
-    bIdx: Int32Array,
-    bVal: Float32Array,
-    row0: number,
-    row1: number,
-    nCols: number,
-    rowNorms: Float32Array | null,
-    colNorms: Float32Array | null,
-    shrink: number,
-    k: number,
-    excludeSelf: boolean,
-    acc: Float64Array,
-    mark: Int32Array,
-    list: Int32Array,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void {
+  sparseSimilarityTopk(a: SparseSimilarityTopkArgs): void {
+    const { row0, row1, k, nCols } = a;
     if (row1 <= row0 || k <= 0) return;
     const st = new Staging();
     const rows = row1 - row0;
     try {
       // CSR inputs are read through their own row pointers: pass them whole.
       this.k.sparse_similarity_topk(
-        this.ptr(aPtr, aPtr.length, false, st),
-        this.ptr(aIdx, aIdx.length, false, st),
-        this.ptr(aVal, aVal.length, false, st),
-        this.ptr(bPtr, bPtr.length, false, st),
-        this.ptr(bIdx, bIdx.length, false, st),
-        this.ptr(bVal, bVal.length, false, st),
+        this.ptr(a.aPtr, a.aPtr.length, false, st),
+        this.ptr(a.aIdx, a.aIdx.length, false, st),
+        this.ptr(a.aVal, a.aVal.length, false, st),
+        this.ptr(a.bPtr, a.bPtr.length, false, st),
+        this.ptr(a.bIdx, a.bIdx.length, false, st),
+        this.ptr(a.bVal, a.bVal.length, false, st),
         row0,
         row1,
-        this.ptr(rowNorms, rowNorms?.length ?? 0, false, st),
-        this.ptr(colNorms, colNorms?.length ?? 0, false, st),
-        shrink,
+        this.ptr(a.rowNorms, a.rowNorms?.length ?? 0, false, st),
+        this.ptr(a.colNorms, a.colNorms?.length ?? 0, false, st),
+        a.shrink,
         k,
-        excludeSelf ? 1 : 0,
-        this.ptr(acc, nCols, true, st),
-        this.ptr(mark, nCols, true, st),
-        this.ptr(list, nCols, true, st),
-        this.ptr(outIdx, rows * k, true, st),
-        this.ptr(outScores, rows * k, true, st),
+        a.excludeSelf ? 1 : 0,
+        this.ptr(a.acc, nCols, true, st),
+        this.ptr(a.mark, nCols, true, st),
+        this.ptr(a.list, nCols, true, st),
+        this.ptr(a.outIdx, rows * k, true, st),
+        this.ptr(a.outScores, rows * k, true, st),
       );
     } finally {
       this.finish(st);
     }
   }
 
-  sparseScoreTopn(
-    aPtr: Int32Array,
-    aIdx: Int32Array,
-    aVal: Float32Array,
-    mPtr: Int32Array,
-    mIdx: Int32Array,
-    mVal: Float32Array,
-    seenPtr: Int32Array | null,
-    seenIdx: Int32Array | null,
-    allow: Int32Array | null,
-    normalize: number,
-    row0: number,
-    row1: number,
-    nCols: number,
-    n: number,
-    acc: Float64Array,
-    den: Float64Array | null,
-    mark: Int32Array,
-    list: Int32Array,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void {
+  sparseScoreTopn(a: SparseScoreTopnArgs): void {
+    const { row0, row1, n, nCols, normalize } = a;
     if (row1 <= row0 || n <= 0) return;
     const st = new Staging();
     const rows = row1 - row0;
+    const seen = a.seenPtr && a.seenIdx ? { ptr: a.seenPtr, idx: a.seenIdx } : null;
     try {
       this.k.sparse_score_topn(
-        this.ptr(aPtr, aPtr.length, false, st),
-        this.ptr(aIdx, aIdx.length, false, st),
-        this.ptr(aVal, aVal.length, false, st),
-        this.ptr(mPtr, mPtr.length, false, st),
-        this.ptr(mIdx, mIdx.length, false, st),
-        this.ptr(mVal, mVal.length, false, st),
-        seenPtr && seenIdx ? this.ptr(seenPtr, seenPtr.length, false, st) : 0,
-        seenPtr && seenIdx ? this.ptr(seenIdx, seenIdx.length, false, st) : 0,
-        this.ptr(allow, nCols, false, st),
+        this.ptr(a.aPtr, a.aPtr.length, false, st),
+        this.ptr(a.aIdx, a.aIdx.length, false, st),
+        this.ptr(a.aVal, a.aVal.length, false, st),
+        this.ptr(a.mPtr, a.mPtr.length, false, st),
+        this.ptr(a.mIdx, a.mIdx.length, false, st),
+        this.ptr(a.mVal, a.mVal.length, false, st),
+        seen ? this.ptr(seen.ptr, seen.ptr.length, false, st) : 0,
+        seen ? this.ptr(seen.idx, seen.idx.length, false, st) : 0,
+        this.ptr(a.allow, nCols, false, st),
         normalize,
         row0,
         row1,
         n,
-        this.ptr(acc, nCols, true, st),
-        normalize !== 0 ? this.ptr(den, nCols, true, st) : 0,
-        this.ptr(mark, nCols, true, st),
-        this.ptr(list, nCols, true, st),
-        this.ptr(outIdx, rows * n, true, st),
-        this.ptr(outScores, rows * n, true, st),
+        this.ptr(a.acc, nCols, true, st),
+        normalize !== 0 ? this.ptr(a.den, nCols, true, st) : 0,
+        this.ptr(a.mark, nCols, true, st),
+        this.ptr(a.list, nCols, true, st),
+        this.ptr(a.outIdx, rows * n, true, st),
+        this.ptr(a.outScores, rows * n, true, st),
       );
     } finally {
       this.finish(st);

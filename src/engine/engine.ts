@@ -791,7 +791,7 @@ export class Engine {
       // regions would cost more than the arithmetic, and the per-row result is the same either way.
       this.#checkOpen(opts.signal);
       const out = new Float32Array(x.rows);
-      this.backend.matvec(x.data, x.rows, x.cols, w64, bias, link, out);
+      this.backend.matvec({ x: x.data, rows: x.rows, cols: x.cols, w: w64, bias, link, out });
       return out;
     }
     const regions: SharedRegion[] = [];

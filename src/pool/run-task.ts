@@ -20,14 +20,22 @@ export const handlers: Handlers = {
     const a = b.view(t.a).subarray(t.row0 * t.cols, t.row1 * t.cols);
     if (!t.symmetric) {
       const out = b.view(t.out).subarray(t.row0 * t.bRows, t.row1 * t.bRows);
-      b.similarityTile(a, t.row1 - t.row0, b.view(t.b), t.bRows, t.cols, out, t.bRows);
+      b.similarityTile({ a, aRows: t.row1 - t.row0, b: b.view(t.b), bRows: t.bRows, cols: t.cols, out, ldOut: t.bRows });
       return null;
     }
     // Cells (r, c) with c ≥ row0, then (c, r) = (r, c) for c ≥ row1. A dot product is the same FMA chain with
     // its operands swapped, so the mirrored cells equal what the full product would have computed.
     const n = t.bRows;
     const out = b.view(t.out);
-    b.similarityTile(a, t.row1 - t.row0, b.view(t.b).subarray(t.row0 * t.cols), n - t.row0, t.cols, out.subarray(t.row0 * n + t.row0), n);
+    b.similarityTile({
+      a,
+      aRows: t.row1 - t.row0,
+      b: b.view(t.b).subarray(t.row0 * t.cols),
+      bRows: n - t.row0,
+      cols: t.cols,
+      out: out.subarray(t.row0 * n + t.row0),
+      ldOut: n,
+    });
     mirrorStrip(out, n, t.row0, t.row1);
     return null;
   },
@@ -35,7 +43,19 @@ export const handlers: Handlers = {
     const q = b.view(t.q).subarray(t.row0 * t.cols, t.row1 * t.cols);
     const idx = b.view(t.idx).subarray(t.row0 * t.k, t.row1 * t.k);
     const scores = b.view(t.scores).subarray(t.row0 * t.k, t.row1 * t.k);
-    b.topkTile(q, t.row1 - t.row0, b.view(t.x), t.xRows, t.cols, t.k, t.row0, 0, t.excludeSelf, idx, scores);
+    b.topkTile({
+      q,
+      qRows: t.row1 - t.row0,
+      x: b.view(t.x),
+      xRows: t.xRows,
+      cols: t.cols,
+      k: t.k,
+      qOffset: t.row0,
+      xOffset: 0,
+      excludeSelf: t.excludeSelf,
+      outIdx: idx,
+      outScores: scores,
+    });
     return null;
   },
   kmeans(b, t) {
@@ -61,16 +81,16 @@ export const handlers: Handlers = {
     for (let blk = t.block0; blk < t.block1; blk++) {
       const r0 = blk * t.blockRows;
       const r1 = Math.min(t.rows, r0 + t.blockRows);
-      b.gram(
-        x.subarray(r0 * t.cols, r1 * t.cols),
-        r1 - r0,
-        t.cols,
-        w ? w.subarray(r0, r1) : null,
+      b.gram({
+        x: x.subarray(r0 * t.cols, r1 * t.cols),
+        rows: r1 - r0,
+        cols: t.cols,
+        w: w ? w.subarray(r0, r1) : null,
         center,
-        v ? v.subarray(r0, r1) : null,
-        g.subarray(blk * cc, (blk + 1) * cc),
-        xty ? xty.subarray(blk * t.cols, (blk + 1) * t.cols) : null,
-      );
+        v: v ? v.subarray(r0, r1) : null,
+        g: g.subarray(blk * cc, (blk + 1) * cc),
+        xty: xty ? xty.subarray(blk * t.cols, (blk + 1) * t.cols) : null,
+      });
     }
     return null;
   },
@@ -85,24 +105,24 @@ export const handlers: Handlers = {
     for (let blk = t.block0; blk < t.block1; blk++) {
       const r0 = blk * t.blockRows;
       const r1 = Math.min(t.rows, r0 + t.blockRows);
-      b.logisticPass(
-        x.subarray(r0 * t.cols, r1 * t.cols),
-        r1 - r0,
-        t.cols,
-        y.subarray(r0, r1),
-        s ? s.subarray(r0, r1) : null,
+      b.logisticPass({
+        x: x.subarray(r0 * t.cols, r1 * t.cols),
+        rows: r1 - r0,
+        cols: t.cols,
+        y: y.subarray(r0, r1),
+        s: s ? s.subarray(r0, r1) : null,
         beta,
-        t.bias,
-        t.hessian,
-        z.subarray(r0, r1),
-        out.subarray(blk * len, (blk + 1) * len),
-      );
+        bias: t.bias,
+        hessian: t.hessian,
+        z: z.subarray(r0, r1),
+        out: out.subarray(blk * len, (blk + 1) * len),
+      });
     }
     return null;
   },
   matvec(b, t) {
     const x = b.view(t.x).subarray(t.row0 * t.cols, t.row1 * t.cols);
-    b.matvec(x, t.row1 - t.row0, t.cols, b.view(t.w), t.bias, t.link, b.view(t.out).subarray(t.row0, t.row1));
+    b.matvec({ x, rows: t.row1 - t.row0, cols: t.cols, w: b.view(t.w), bias: t.bias, link: t.link, out: b.view(t.out).subarray(t.row0, t.row1) });
     return null;
   },
   cholesky(b, t) {
@@ -112,54 +132,54 @@ export const handlers: Handlers = {
   sparseSimilarity(b, t) {
     const o0 = (t.row0 - t.outRow0) * t.k;
     const o1 = (t.row1 - t.outRow0) * t.k;
-    b.sparseSimilarityTopk(
-      b.view(t.aPtr),
-      b.view(t.aIdx),
-      b.view(t.aVal),
-      b.view(t.bPtr),
-      b.view(t.bIdx),
-      b.view(t.bVal),
-      t.row0,
-      t.row1,
-      t.nCols,
-      t.rowNorms ? b.view(t.rowNorms) : null,
-      t.colNorms ? b.view(t.colNorms) : null,
-      t.shrink,
-      t.k,
-      t.excludeSelf,
-      b.view(t.acc),
-      b.view(t.mark),
-      b.view(t.list),
-      b.view(t.idx).subarray(o0, o1),
-      b.view(t.scores).subarray(o0, o1),
-    );
+    b.sparseSimilarityTopk({
+      aPtr: b.view(t.aPtr),
+      aIdx: b.view(t.aIdx),
+      aVal: b.view(t.aVal),
+      bPtr: b.view(t.bPtr),
+      bIdx: b.view(t.bIdx),
+      bVal: b.view(t.bVal),
+      row0: t.row0,
+      row1: t.row1,
+      nCols: t.nCols,
+      rowNorms: t.rowNorms ? b.view(t.rowNorms) : null,
+      colNorms: t.colNorms ? b.view(t.colNorms) : null,
+      shrink: t.shrink,
+      k: t.k,
+      excludeSelf: t.excludeSelf,
+      acc: b.view(t.acc),
+      mark: b.view(t.mark),
+      list: b.view(t.list),
+      outIdx: b.view(t.idx).subarray(o0, o1),
+      outScores: b.view(t.scores).subarray(o0, o1),
+    });
     return null;
   },
   sparseScore(b, t) {
     const o0 = (t.row0 - t.outRow0) * t.n;
     const o1 = (t.row1 - t.outRow0) * t.n;
-    b.sparseScoreTopn(
-      b.view(t.aPtr),
-      b.view(t.aIdx),
-      b.view(t.aVal),
-      b.view(t.mPtr),
-      b.view(t.mIdx),
-      b.view(t.mVal),
-      t.seenPtr ? b.view(t.seenPtr) : null,
-      t.seenIdx ? b.view(t.seenIdx) : null,
-      t.allow ? b.view(t.allow) : null,
-      t.normalize,
-      t.row0,
-      t.row1,
-      t.nCols,
-      t.n,
-      b.view(t.acc),
-      t.den ? b.view(t.den) : null,
-      b.view(t.mark),
-      b.view(t.list),
-      b.view(t.idx).subarray(o0, o1),
-      b.view(t.scores).subarray(o0, o1),
-    );
+    b.sparseScoreTopn({
+      aPtr: b.view(t.aPtr),
+      aIdx: b.view(t.aIdx),
+      aVal: b.view(t.aVal),
+      mPtr: b.view(t.mPtr),
+      mIdx: b.view(t.mIdx),
+      mVal: b.view(t.mVal),
+      seenPtr: t.seenPtr ? b.view(t.seenPtr) : null,
+      seenIdx: t.seenIdx ? b.view(t.seenIdx) : null,
+      allow: t.allow ? b.view(t.allow) : null,
+      normalize: t.normalize,
+      row0: t.row0,
+      row1: t.row1,
+      nCols: t.nCols,
+      n: t.n,
+      acc: b.view(t.acc),
+      den: t.den ? b.view(t.den) : null,
+      mark: b.view(t.mark),
+      list: b.view(t.list),
+      outIdx: b.view(t.idx).subarray(o0, o1),
+      outScores: b.view(t.scores).subarray(o0, o1),
+    });
     return null;
   },
 };
