@@ -194,7 +194,11 @@ impl Kernels {
             if ld < n {
                 return Err(KernelError::out_of_range("ldOut", ld as i64, n as i64, u32::MAX as i64, None));
             }
-            let used = if m == 0 || n == 0 { 0 } else { (m - 1) * ld + n };
+            // An empty block writes nothing (the kernels index rows of `out` by i·ld, past an empty slice).
+            if m == 0 || n == 0 {
+                return Ok(());
+            }
+            let used = (m - 1) * ld + n;
             need("out", out.len(), used)?;
             let mut out = out;
             disjoint(&[span("out", &out, used)], &[span("a", &a, m * k), span("b", &b, n * k)])?;
