@@ -7,7 +7,8 @@
 //! Every export runs its body inside `guard`: a failure becomes a JavaScript error whose `code` is the napi
 //! status (a Quiver error code) and whose message is the JSON object of its facts (the text is built in
 //! TypeScript, the same for every backend), and a panic becomes an INTERNAL error instead of aborting the
-//! process with every worker in it.
+//! process with every worker in it. `catch_unwind` on each export also covers napi's own argument
+//! conversion, outside the body (such a panic arrives with napi's status, which TypeScript reports as INTERNAL).
 
 // The kernel methods mirror the positional FFI signatures one to one.
 #![allow(clippy::too_many_arguments)]
@@ -83,13 +84,13 @@ fn disjoint(outputs: &[Span], inputs: &[Span]) -> std::result::Result<(), Kernel
 }
 
 /// The best instruction-set level of this CPU: 'avx512', 'avx2' or 'scalar' (probed once per process).
-#[napi]
+#[napi(catch_unwind)]
 pub fn detected_isa() -> Result<String> {
     guard(|| Ok(simd::detected().name().to_owned()))
 }
 
 /// Every level this CPU runs, best first (each one a valid argument of `new Kernels`).
-#[napi]
+#[napi(catch_unwind)]
 pub fn usable_isas() -> Result<Vec<String>> {
     guard(|| Ok(Isa::ALL.iter().filter(|isa| simd::usable(**isa)).map(|isa| isa.name().to_owned()).collect()))
 }
@@ -101,7 +102,7 @@ pub struct Versions {
 }
 
 /// The crate's version and the faer version it was built with.
-#[napi]
+#[napi(catch_unwind)]
 pub fn versions() -> Result<Versions> {
     guard(|| {
         Ok(Versions { native: env!("CARGO_PKG_VERSION").to_owned(), faer: env!("QUIVER_FAER_VERSION").to_owned() })
@@ -119,7 +120,7 @@ pub struct Kernels {
 impl Kernels {
     /// `isa`: 'avx512', 'avx2', 'scalar', or 'auto' for the best this CPU runs. A level this CPU cannot run
     /// fails with BACKEND_UNAVAILABLE and the CPU's best level in its facts.
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(isa: String) -> Result<Self> {
         guard(|| {
             let best = simd::detected();
@@ -132,14 +133,14 @@ impl Kernels {
     }
 
     /// The level these kernels run at: 'avx512', 'avx2' or 'scalar'.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn isa(&self) -> Result<String> {
         guard(|| Ok(self.table.isa.name().to_owned()))
     }
 
     /// out[i,:] = x[i,:] / ‖x[i,:]‖₂, norms[i] = ‖x[i,:]‖₂ (sum of squares in f64); a zero row stays zero.
     /// `out` may be `x` itself (in place).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn normalize_rows(
         &self,
         x: Float32ArraySlice,
@@ -175,7 +176,7 @@ impl Kernels {
 
     /// out[i * ldOut + j] = a[i,:]·b[j,:] for i < aRows, j < bRows (f32 FMA chains, deterministic per
     /// element); ldOut ≥ bRows is the row stride of `out`, whose other elements are left as they were.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn similarity_tile(
         &self,
         a: Float32ArraySlice,
@@ -211,7 +212,7 @@ impl Kernels {
     /// Fused q·xᵀ merged into a running per-query top-k (outIdx/outScores: k entries per query, sorted
     /// best first, ties to the lower index; empty slots -1 / -Infinity). Base row j has global index
     /// xOffset + j, query row i has qOffset + i; excludeSelf skips equal global indices.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn topk_tile(
         &self,
         q: Float32ArraySlice,
@@ -266,7 +267,7 @@ impl Kernels {
     /// sums and counts accumulate (f64, weighted when `weights` is given); with `minDist2` the exact f64
     /// distances are written and the block's inertia returned, without it NaN. With `changes`, changes[0]
     /// += the rows whose label differs from what `labels` held on entry.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn kmeans_step(
         &self,
         x: Float32ArraySlice,
@@ -328,7 +329,7 @@ impl Kernels {
     /// g (upper triangle, row-major cols × cols) += Σ_i w_i (x_i − c)(x_i − c)ᵀ and xty += Σ_i v_i (x_i − c)
     /// over a block of rows, in f64; absent w means all ones, absent center no centring, and xty is only
     /// accumulated when both v and xty are given.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn gram(
         &self,
         x: Float32ArraySlice,
@@ -385,7 +386,7 @@ impl Kernels {
     /// One fused logistic-regression pass over a block of rows: z = X·beta + bias into `z`; losses, the
     /// correct count, Xᵀv and Σv, and with `hessian` Xᵀw, Σw and the upper triangle of XᵀWX, accumulated
     /// into `out` (layout: `logisticLayout` in src/backends/types.ts).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn logistic_pass(
         &self,
         x: Float32ArraySlice,
@@ -436,7 +437,7 @@ impl Kernels {
     /// Solves G X = B in place by Cholesky (f64): reads the upper triangle of g (n × n), overwrites g with
     /// the factor and b (n × nrhs, row-major) with X. A pivot ≤ 0 or not finite fails with
     /// NOT_POSITIVE_DEFINITE and its index.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn cholesky_solve(&self, g: Float64ArraySlice, n: u32, b: Float64ArraySlice, nrhs: u32) -> Result<()> {
         guard(|| {
             let t = self.table;
@@ -451,7 +452,7 @@ impl Kernels {
     }
 
     /// out[i] = link(x[i,:]·w + bias) with f64 accumulation, stored as f32; link 0 = identity, 1 = sigmoid.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn matvec(
         &self,
         x: Float32ArraySlice,
@@ -482,7 +483,7 @@ impl Kernels {
     /// Sparse similarity top-k over CSR rows [row0, row1) of A against B (f64 scatter in CSR order, scores
     /// dot / (rowNorms[r]·colNorms[j] + shrink)); scratch acc/mark/list of nCols elements, zero on entry
     /// and on exit. One scalar kernel for every level (a scatter does not vectorise).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn sparse_similarity_topk(
         &self,
         a_ptr: Int32ArraySlice,
@@ -556,7 +557,7 @@ impl Kernels {
     /// columns of the row in `seen` and those with allow[j] = 0; normalize 0 raw sums, 1 or 2 divided by
     /// Σ|aVal| or Σ|mVal| (scratch `den`). Scratch of nCols elements, zero on entry and on exit. One scalar
     /// kernel for every level.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn sparse_score_topn(
         &self,
         a_ptr: Int32ArraySlice,
