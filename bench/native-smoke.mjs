@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Ad hoc single-thread timings of the native kernels at the benchmark shapes (not a vitest test, not the
 // benchmark suite). Needs `npm run build:native`; it loads the addon file directly (no dist/ needed).
-// Usage: node bench/native-smoke.mjs [auto|scalar|pair ...]   (default: auto, the best level of this CPU)
+// Usage: node bench/native-smoke.mjs [auto|avx512|avx2|scalar|pair ...]   (default: auto, the best level of this CPU)
 //   pair: the W1-W4 workloads split over two worker threads (one kernel call each, as the pool runs them),
 //         timed from the start message until both halves are done.
 // Inputs are views of SharedArrayBuffers, as the engine hands them to the kernels in workers.
@@ -65,8 +65,8 @@ for (const level of levels) {
     await pair();
     continue;
   }
-  const isa = level === 'scalar' ? 0 : addon.detectedIsa().code;
-  const name = level === 'scalar' ? 'scalar' : addon.detectedIsa().name;
+  const kern = new addon.Kernels(level);
+  const name = kern.isa;
   console.log(`native/${name} (${file}, faer ${addon.versions().faer}), one thread`);
 
   {
@@ -75,14 +75,14 @@ for (const level of levels) {
     const a = shared(Float32Array, n * d, 1);
     const norms = shared(Float32Array, n);
     const out = shared(Float32Array, n * n);
-    row('normalizeRows 4096×256', time(() => addon.normalizeRows(isa, a, n, d, a, norms), 5));
-    const s = time(() => addon.similarityTile(isa, a, n, a, n, d, out, n), level === 'scalar' ? 1 : 5);
+    row('normalizeRows 4096×256', time(() => kern.normalizeRows(a, n, d, a, norms), 5));
+    const s = time(() => kern.similarityTile(a, n, a, n, d, out, n), level === 'scalar' ? 1 : 5);
     // Self-similarity (a is b) computes the symmetric block once: an effective rate, 2·n²·d over the time.
     row('similarityTile 4096×256 · (4096×256)ᵀ, a = b', s, gflops(2 * n * n * d, s) + ' effective');
     const c = shared(Float32Array, n * d, 12);
-    const plain = time(() => addon.similarityTile(isa, c, n, a, n, d, out, n), level === 'scalar' ? 1 : 5);
+    const plain = time(() => kern.similarityTile(c, n, a, n, d, out, n), level === 'scalar' ? 1 : 5);
     row('similarityTile 4096×256 · (4096×256)ᵀ, distinct a, b', plain, gflops(2 * n * n * d, plain));
-    const half = time(() => addon.similarityTile(isa, a, n / 2, a, n, d, out, n), level === 'scalar' ? 1 : 5);
+    const half = time(() => kern.similarityTile(a, n / 2, a, n, d, out, n), level === 'scalar' ? 1 : 5);
     row('similarityTile 2048×256 · (4096×256)ᵀ (one W1 worker)', half, gflops(n * n * d, half) + ' effective');
   }
 
@@ -97,7 +97,7 @@ for (const level of levels) {
       idx.fill(-1);
       sc.fill(-Infinity);
     };
-    const s = time(() => addon.topkTile(isa, q, nq, x, nx, d, k, 0, 0, false, idx, sc), 3, reset);
+    const s = time(() => kern.topkTile(q, nq, x, nx, d, k, 0, 0, false, idx, sc), 3, reset);
     row(`topkTile ${nq}×128 vs 100,000, k=10`, s, `${gflops(2 * nq * nx * d, s)}; 10,000 queries ≈ ${((s.cpu * 10000) / nq).toFixed(2)} s on one core`);
   }
 
@@ -110,7 +110,7 @@ for (const level of levels) {
     const d2 = shared(Float64Array, n);
     const sums = shared(Float64Array, k * d);
     const counts = shared(Float64Array, k);
-    const s = time(() => addon.kmeansStep(isa, x, n, d, c, k, null, labels, d2, sums, counts), 10, () => {
+    const s = time(() => kern.kmeansStep(x, n, d, c, k, null, labels, d2, sums, counts), 10, () => {
       sums.fill(0);
       counts.fill(0);
     });
@@ -126,13 +126,13 @@ for (const level of levels) {
     const v = shared(Float64Array, n, 9);
     const g = shared(Float64Array, d * d);
     const xty = shared(Float64Array, d);
-    const plain = time(() => addon.gram(isa, x, n, d, null, null, v, g, xty), 3, () => g.fill(0));
+    const plain = time(() => kern.gram(x, n, d, null, null, v, g, xty), 3, () => g.fill(0));
     row('gram 500,000×64 (unweighted)', plain, gflops(n * d * (d + 1), plain) + ' (upper triangle)');
-    const weighted = time(() => addon.gram(isa, x, n, d, w, center, v, g, xty), 3, () => g.fill(0));
+    const weighted = time(() => kern.gram(x, n, d, w, center, v, g, xty), 3, () => g.fill(0));
     row('gram 500,000×64 (weighted, centred)', weighted, gflops(n * d * (d + 1), weighted) + ' (upper triangle)');
     const out = shared(Float32Array, n);
     const wv = shared(Float64Array, d, 10);
-    const mv = time(() => addon.matvec(isa, x, n, d, wv, 0.1, 1, out), 5);
+    const mv = time(() => kern.matvec(x, n, d, wv, 0.1, 1, out), 5);
     row('matvec 500,000×64 (sigmoid)', mv, `${((n * d * 4) / mv.cpu / 1e9).toFixed(1)} GB/s of x`);
   }
 
@@ -142,7 +142,7 @@ for (const level of levels) {
     const out = shared(Float32Array, 1);
     const calls = 100_000;
     const s = time(() => {
-      for (let i = 0; i < calls; i++) addon.similarityTile(isa, a, 1, a, 1, 16, out, 1);
+      for (let i = 0; i < calls; i++) kern.similarityTile(a, 1, a, 1, 16, out, 1);
     }, 3);
     row('call overhead (similarityTile 1×1×16), µs', { wall: (s.wall / calls) * 1000, cpu: (s.cpu / calls) * 1000 }, 'per call');
   }
@@ -150,31 +150,32 @@ for (const level of levels) {
 
 /** Each workload's two halves run in two worker threads at once; wall time until both finish (best of reps). */
 async function pair() {
-  const isa = addon.detectedIsa().code;
+  const isa = addon.detectedIsa();
   const path = join(nativeDir, file);
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const addon = require(workerData.path);
+    const kern = new addon.Kernels(workerData.isa);
     parentPort.on('message', (t) => {
       const a = t.args;
-      if (t.op === 'w1') addon.similarityTile(t.isa, a.x.subarray(a.r0 * a.d), a.rows, a.x, a.n, a.d, a.out.subarray(a.r0 * a.n), a.n);
+      if (t.op === 'w1') kern.similarityTile(a.x.subarray(a.r0 * a.d), a.rows, a.x, a.n, a.d, a.out.subarray(a.r0 * a.n), a.n);
       if (t.op === 'w2') {
         a.idx.fill(-1, a.r0 * a.k, (a.r0 + a.rows) * a.k);
         a.sc.fill(-Infinity, a.r0 * a.k, (a.r0 + a.rows) * a.k);
-        addon.topkTile(t.isa, a.q.subarray(a.r0 * a.d), a.rows, a.x, a.n, a.d, a.k, a.r0, 0, false,
+        kern.topkTile(a.q.subarray(a.r0 * a.d), a.rows, a.x, a.n, a.d, a.k, a.r0, 0, false,
           a.idx.subarray(a.r0 * a.k), a.sc.subarray(a.r0 * a.k));
       }
       if (t.op === 'w3') {
         a.sums.fill(0); a.counts.fill(0);
-        addon.kmeansStep(t.isa, a.x.subarray(a.r0 * a.d), a.rows, a.d, a.c, a.k, null, a.labels.subarray(a.r0),
+        kern.kmeansStep(a.x.subarray(a.r0 * a.d), a.rows, a.d, a.c, a.k, null, a.labels.subarray(a.r0),
           a.d2.subarray(a.r0), a.sums, a.counts);
       }
-      if (t.op === 'w4') { a.g.fill(0); addon.gram(t.isa, a.x.subarray(a.r0 * a.d), a.rows, a.d, a.w.subarray(a.r0), null, null, a.g, null); }
+      if (t.op === 'w4') { a.g.fill(0); kern.gram(a.x.subarray(a.r0 * a.d), a.rows, a.d, a.w.subarray(a.r0), null, null, a.g, null); }
       parentPort.postMessage('done');
     });`;
-  const workers = [0, 1].map(() => new Worker(code, { eval: true, workerData: { path } }));
+  const workers = [0, 1].map(() => new Worker(code, { eval: true, workerData: { path, isa } }));
   const run = (op, halves) =>
-    Promise.all(workers.map((w, i) => new Promise((res) => { w.once('message', res); w.postMessage({ op, isa, args: halves[i] }); })));
+    Promise.all(workers.map((w, i) => new Promise((res) => { w.once('message', res); w.postMessage({ op, args: halves[i] }); })));
   async function best(op, halves, reps) {
     await run(op, halves);
     let t = Infinity;
@@ -186,11 +187,11 @@ async function pair() {
     return t;
   }
   const line = (name, ms, extra = '') => console.log(`${name.padEnd(52)} ${ms.toFixed(2).padStart(9)} ms wall  ${extra}`);
-  console.log(`native/${addon.detectedIsa().name}, two worker threads (one call each)`);
+  console.log(`native/${isa}, two worker threads (one call each)`);
   {
     const n = 4096, d = 256;
     const x = shared(Float32Array, n * d, 1);
-    addon.normalizeRows(isa, x, n, d, x, shared(Float32Array, n));
+    new addon.Kernels(isa).normalizeRows(x, n, d, x, shared(Float32Array, n));
     const out = shared(Float32Array, n * n);
     const t = await best('w1', [0, 1].map((h) => ({ x, r0: h * 2048, rows: 2048, n, d, out })), 5);
     line('W1 all-pairs cosine 4096×256 (2 × 2048 rows)', t, `${((2 * n * n * d) / t / 1e6).toFixed(0)} GFLOP/s`);

@@ -55,7 +55,7 @@ for (const build of builds) {
     const a = region(b, 'f32', n * d, 1);
     const out = region(b, 'f32', n * n);
     b.normalizeRows(a, n, d, a, region(b, 'f32', n));
-    const s = time(() => b.similarityTile(a, n, a, n, d, out, n), 3);
+    const s = time(() => b.similarityTile({ a, aRows: n, b: a, bRows: n, cols: d, out, ldOut: n }), 3);
     report('similarityTile 4096x4096x256', s, 2 * n * n * d);
     const s2 = time(() => b.normalizeRows(a, n, d, a, region(b, 'f32', n)), 5);
     report('normalizeRows 4096x256', s2, 3 * n * d);
@@ -74,10 +74,10 @@ for (const build of builds) {
       idx.fill(-1);
       scores.fill(-Infinity);
     };
-    const s = time(() => b.topkTile(q, qn, x, xn, d, k, 0, 0, false, idx, scores), 5, reset);
+    const s = time(() => b.topkTile({ q, qRows: qn, x, xRows: xn, cols: d, k, qOffset: 0, xOffset: 0, excludeSelf: false, outIdx: idx, outScores: scores }), 5, reset);
     report('topkTile 1000x100000x128 k=10', s, 2 * qn * xn * d);
     const q1 = q.subarray(0, d);
-    const s1 = time(() => b.topkTile(q1, 1, x, xn, d, k, 0, 0, false, idx.subarray(0, k), scores.subarray(0, k)), 5, reset);
+    const s1 = time(() => b.topkTile({ q: q1, qRows: 1, x, xRows: xn, cols: d, k, qOffset: 0, xOffset: 0, excludeSelf: false, outIdx: idx.subarray(0, k), outScores: scores.subarray(0, k) }), 5, reset);
     report('topkTile 1x100000x128 k=10', s1, 2 * xn * d);
   }
   {
@@ -91,7 +91,7 @@ for (const build of builds) {
     const d2 = region(b, 'f64', n);
     const sums = region(b, 'f64', k * d);
     const counts = region(b, 'f64', k);
-    const s = time(() => b.kmeansStep(x, n, d, c, k, null, labels, d2, sums, counts), 7, () => {
+    const s = time(() => b.kmeansStep({ x, rows: n, cols: d, centroids: c, k, weights: null, labels, minDist2: d2, sums, counts }), 7, () => {
       sums.fill(0);
       counts.fill(0);
     });
@@ -107,7 +107,7 @@ for (const build of builds) {
     const v = region(b, 'f64', n, 9);
     const g = region(b, 'f64', d * d);
     const xty = region(b, 'f64', d);
-    const s = time(() => b.gram(x, n, d, w, center, v, g, xty), 5);
+    const s = time(() => b.gram({ x, rows: n, cols: d, w, center, v, g, xty }), 5);
     report('gram 100000x64 (upper)', s, n * d * (d + 1));
   }
   {
@@ -128,7 +128,7 @@ for (const build of builds) {
     const x = region(b, 'f32', n * d, 12);
     const w = region(b, 'f64', d, 13);
     const out = region(b, 'f32', n);
-    const s = time(() => b.matvec(x, n, d, w, 0.1, 1, out), 7);
+    const s = time(() => b.matvec({ x, rows: n, cols: d, w, bias: 0.1, link: 1, out }), 7);
     report('matvec 100000x64 sigmoid', s, 2 * n * d);
   }
   console.table(rows);

@@ -94,6 +94,47 @@ export class QuiverError extends Error {
   }
 }
 
+/**
+ * The facts each failure of a kernel carries (its `details`), by code. A kernel on any backend reports a
+ * failure as a code and these facts only (the native addon sends them as its napi status and a JSON
+ * message); `kernelError` turns them into the one text a user reads, so the same failure reads the same on
+ * native, wasm and js.
+ */
+export interface KernelFacts {
+  NOT_POSITIVE_DEFINITE: { pivot: number };
+  SHAPE_MISMATCH: { argument: string; length: number; needed: number };
+  /** An output sharing memory with another argument, or a value outside [min, max] (in a CSR row). */
+  INVALID_ARGUMENT: { argument: string; overlaps: string } | { argument: string; value: number; min: number; max: number; row?: number };
+  /** An instruction-set level this CPU cannot run. */
+  BACKEND_UNAVAILABLE: { requested: string; best: string };
+  /** A panic caught at the native boundary. */
+  INTERNAL: { panic: string };
+}
+
+export type KernelErrorCode = keyof KernelFacts;
+
+/** One message per kernel error code, built from the failure's facts. */
+const KERNEL_MESSAGES: { [C in KernelErrorCode]: (f: KernelFacts[C]) => string } = {
+  NOT_POSITIVE_DEFINITE: (f) =>
+    `the Gram matrix is not positive definite at pivot ${f.pivot}; add an L2 penalty or remove constant or duplicate columns`,
+  SHAPE_MISMATCH: (f) => `${f.argument} has ${f.length} elements but the shape needs ${f.needed}`,
+  INVALID_ARGUMENT: (f) =>
+    'overlaps' in f
+      ? `${f.argument} shares memory with ${f.overlaps}; an output must not overlap another argument`
+      : `${f.argument} is ${f.value}${f.row === undefined ? '' : ` in row ${f.row}`}, outside [${f.min}, ${f.max}]`,
+  BACKEND_UNAVAILABLE: (f) => `the ${f.requested} instruction set cannot run on this CPU (its best is ${f.best})`,
+  INTERNAL: (f) => `a native kernel panicked (a bug in Quiver; please report it): ${f.panic}`,
+};
+
+export function isKernelErrorCode(x: unknown): x is KernelErrorCode {
+  return typeof x === 'string' && Object.hasOwn(KERNEL_MESSAGES, x);
+}
+
+/** The QuiverError of a kernel failure: its code, the one message for it, and the facts as `details`. */
+export function kernelError<C extends KernelErrorCode>(code: C, facts: KernelFacts[C]): QuiverError {
+  return new QuiverError(code, KERNEL_MESSAGES[code](facts), { ...facts });
+}
+
 export function isErrorCode(x: unknown): x is ErrorCode {
   return typeof x === 'string' && (ERROR_CODES as readonly string[]).includes(x);
 }

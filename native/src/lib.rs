@@ -1,12 +1,22 @@
-//! napi glue only. Each export checks sizes and aliasing in O(1), looks up the caller's level table,
-//! and calls a plain Rust kernel on slices of the caller's own typed arrays: no copies, so views of
-//! SharedArrayBuffers are read and written in place. Failures become JavaScript errors whose message
-//! is "CODE: message | {json}" (what `QuiverError.from` parses). Kernel exports catch panics
-//! (`catch_unwind`): a bug then surfaces as an error (INTERNAL on the JS side) instead of aborting the
-//! process with every worker in it.
+//! napi glue only. One class, `Kernels`, is made once per thread for one instruction-set level and holds
+//! that level's function table; each method checks sizes and aliasing in O(1) and calls a plain Rust
+//! kernel on slices of the caller's own typed arrays: no copies, so views of SharedArrayBuffers are read
+//! and written in place. Arguments stay positional here, at the FFI; src/backends/native.ts maps the
+//! Backend contract's argument objects onto them (see src/backends/types.ts for the full semantics).
+//!
+//! Every export runs its body inside `guard`: a failure becomes a JavaScript error whose `code` is the napi
+//! status (a Quiver error code) and whose message is the JSON object of its facts (the text is built in
+//! TypeScript, the same for every backend), and a panic becomes an INTERNAL error instead of aborting the
+//! process with every worker in it. `catch_unwind` on each export also covers napi's own argument
+//! conversion, outside the body (such a panic arrives with napi's status, which TypeScript reports as INTERNAL).
+
+// The kernel methods mirror the positional FFI signatures one to one.
+#![allow(clippy::too_many_arguments)]
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use napi::bindgen_prelude::{Float32ArraySlice, Float64ArraySlice, Int32ArraySlice};
-use napi::{Error, Result, Status};
+use napi::Error;
 use napi_derive::napi;
 
 pub mod error;
@@ -19,27 +29,31 @@ use kernels::kmeans::KmeansArgs;
 use kernels::logistic::{out_len as logistic_out_len, LogisticArgs};
 use kernels::sparse::{SparseScoreArgs, SparseSimilarityArgs};
 use kernels::topk::TopkArgs;
-use simd::Kernels;
+use simd::{Isa, Table};
 
-fn fail(e: KernelError) -> Error {
-    Error::new(Status::GenericFailure, e.to_string())
+/// What every export returns: its status is a Quiver error code, its reason the failure's facts as JSON.
+/// (Named `Result` so that napi's typings unwrap it to the value type.)
+type Result<T> = std::result::Result<T, Error<&'static str>>;
+
+/// Runs an export's body: kernel errors and panics both leave as a JavaScript error with a Quiver code.
+fn guard<T>(body: impl FnOnce() -> std::result::Result<T, KernelError>) -> Result<T> {
+    unwound(body).map_err(|e| Error::new(e.code, e.details_json()))
 }
 
-fn level(isa: u32) -> Result<&'static Kernels> {
-    simd::table(isa).ok_or_else(|| {
-        fail(KernelError::new(
-            "BACKEND_UNAVAILABLE",
-            format!("instruction-set level {isa} cannot run on this CPU (its best is {})", simd::detected().name()),
-        ))
+/// The body's result, or its panic as an INTERNAL kernel error.
+fn unwound<T>(body: impl FnOnce() -> std::result::Result<T, KernelError>) -> std::result::Result<T, KernelError> {
+    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|payload| {
+        let text = match payload.downcast_ref::<&str>() {
+            Some(s) => (*s).to_owned(),
+            None => payload.downcast_ref::<String>().cloned().unwrap_or_else(|| "a panic without a message".to_owned()),
+        };
+        Err(KernelError::panic(text))
     })
 }
 
-fn need(what: &str, have: usize, want: usize) -> Result<()> {
+fn need(what: &str, have: usize, want: usize) -> std::result::Result<(), KernelError> {
     if have < want {
-        return Err(fail(KernelError::new(
-            "SHAPE_MISMATCH",
-            format!("{what} has {have} elements but the shape needs {want}"),
-        )));
+        return Err(KernelError::shape(what, have, want));
     }
     Ok(())
 }
@@ -58,32 +72,27 @@ fn span<T>(name: &'static str, s: &[T], used: usize) -> Span {
 }
 
 /// Outputs become `&mut` slices: Rust (and the optimiser) assume they share memory with nothing else.
-fn disjoint(outputs: &[Span], inputs: &[Span]) -> Result<()> {
+fn disjoint(outputs: &[Span], inputs: &[Span]) -> std::result::Result<(), KernelError> {
     for (i, o) in outputs.iter().enumerate() {
         for other in outputs[i + 1..].iter().chain(inputs) {
             if o.start < o.end && other.start < other.end && o.start < other.end && other.start < o.end {
-                return Err(fail(KernelError::new(
-                    "INVALID_ARGUMENT",
-                    format!("{} shares memory with {}; an output must not overlap another argument", o.name, other.name),
-                )));
+                return Err(KernelError::overlap(o.name, other.name));
             }
         }
     }
     Ok(())
 }
 
-#[napi(object)]
-pub struct IsaInfo {
-    /// Level code to pass to the kernels: 0 scalar, 1 avx2, 2 avx512.
-    pub code: u32,
-    pub name: String,
+/// The best instruction-set level of this CPU: 'avx512', 'avx2' or 'scalar' (probed once per process).
+#[napi(catch_unwind)]
+pub fn detected_isa() -> Result<String> {
+    guard(|| Ok(simd::detected().name().to_owned()))
 }
 
-/// The best instruction-set level of this CPU (probed once per process).
-#[napi]
-pub fn detected_isa() -> IsaInfo {
-    let isa = simd::detected();
-    IsaInfo { code: isa as u32, name: isa.name().to_owned() }
+/// Every level this CPU runs, best first (each one a valid argument of `new Kernels`).
+#[napi(catch_unwind)]
+pub fn usable_isas() -> Result<Vec<String>> {
+    guard(|| Ok(Isa::ALL.iter().filter(|isa| simd::usable(**isa)).map(|isa| isa.name().to_owned()).collect()))
 }
 
 #[napi(object)]
@@ -92,461 +101,570 @@ pub struct Versions {
     pub faer: String,
 }
 
-#[napi]
-pub fn versions() -> Versions {
-    Versions { native: env!("CARGO_PKG_VERSION").to_owned(), faer: env!("QUIVER_FAER_VERSION").to_owned() }
-}
-
-/// out[i,:] = x[i,:] / ‖x[i,:]‖₂, norms[i] = ‖x[i,:]‖₂. `out` may be `x` itself (in place).
+/// The crate's version and the faer version it was built with.
 #[napi(catch_unwind)]
-pub fn normalize_rows(isa: u32, x: Float32ArraySlice, rows: u32, cols: u32, out: Float32ArraySlice, norms: Float32ArraySlice) -> Result<()> {
-    let t = level(isa)?;
-    let (rows, cols) = (rows as usize, cols as usize);
-    let len = rows * cols;
-    need("x", x.len(), len)?;
-    need("out", out.len(), len)?;
-    need("norms", norms.len(), rows)?;
-    let (mut out, mut norms) = (out, norms);
-    let in_place = x.as_ptr() == out.as_ptr();
-    let sx = span("x", &x, len);
-    let so = span("out", &out, len);
-    let sn = span("norms", &norms, rows);
-    if in_place {
-        disjoint(&[sn], &[sx])?;
-        // SAFETY: out is x; norms overlaps neither (checked); the table's level runs on this CPU.
-        unsafe { (t.normalize_rows_in_place)(&mut out.as_mut()[..len], rows, cols, &mut norms.as_mut()[..rows]) };
-    } else {
-        disjoint(&[so, sn], &[sx])?;
-        // SAFETY: outputs overlap nothing (checked); the table's level runs on this CPU.
-        unsafe { (t.normalize_rows)(&x[..len], rows, cols, &mut out.as_mut()[..len], &mut norms.as_mut()[..rows]) };
-    }
-    Ok(())
-}
-
-/// out[i * ldOut + j] = a[i,:]·b[j,:] for i < aRows, j < bRows (f32 FMA chains, deterministic per element).
-#[napi(catch_unwind)]
-pub fn similarity_tile(
-    isa: u32,
-    a: Float32ArraySlice,
-    a_rows: u32,
-    b: Float32ArraySlice,
-    b_rows: u32,
-    cols: u32,
-    out: Float32ArraySlice,
-    ld_out: u32,
-) -> Result<()> {
-    let t = level(isa)?;
-    let (m, n, k, ld) = (a_rows as usize, b_rows as usize, cols as usize, ld_out as usize);
-    need("a", a.len(), m * k)?;
-    need("b", b.len(), n * k)?;
-    if ld < n {
-        return Err(fail(KernelError::new("SHAPE_MISMATCH", format!("ldOut {ld} is smaller than bRows {n}"))));
-    }
-    let used = if m == 0 || n == 0 { 0 } else { (m - 1) * ld + n };
-    need("out", out.len(), used)?;
-    let mut out = out;
-    disjoint(&[span("out", &out, used)], &[span("a", &a, m * k), span("b", &b, n * k)])?;
-    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
-    unsafe { (t.similarity_tile)(&a[..m * k], m, &b[..n * k], n, k, &mut out.as_mut()[..used], ld) };
-    Ok(())
-}
-
-/// Fused q·xᵀ plus a running per-query top-k (state sorted best first; ties to the lower index).
-#[napi(catch_unwind)]
-pub fn topk_tile(
-    isa: u32,
-    q: Float32ArraySlice,
-    q_rows: u32,
-    x: Float32ArraySlice,
-    x_rows: u32,
-    cols: u32,
-    k: u32,
-    q_offset: i64,
-    x_offset: i64,
-    exclude_self: bool,
-    out_idx: Int32ArraySlice,
-    out_scores: Float32ArraySlice,
-) -> Result<()> {
-    let t = level(isa)?;
-    let (qr, xr, d, k) = (q_rows as usize, x_rows as usize, cols as usize, k as usize);
-    need("q", q.len(), qr * d)?;
-    need("x", x.len(), xr * d)?;
-    need("outIdx", out_idx.len(), qr * k)?;
-    need("outScores", out_scores.len(), qr * k)?;
-    if x_offset < 0 || x_offset + xr as i64 > i32::MAX as i64 {
-        return Err(fail(KernelError::new(
-            "INVALID_ARGUMENT",
-            format!("base rows {x_offset}..{} do not fit the Int32 indices of the state", x_offset + xr as i64),
-        )));
-    }
-    let (mut out_idx, mut out_scores) = (out_idx, out_scores);
-    disjoint(
-        &[span("outIdx", &out_idx, qr * k), span("outScores", &out_scores, qr * k)],
-        &[span("q", &q, qr * d), span("x", &x, xr * d)],
-    )?;
-    let args = TopkArgs {
-        q: &q[..qr * d],
-        q_rows: qr,
-        x: &x[..xr * d],
-        x_rows: xr,
-        cols: d,
-        k,
-        q_offset,
-        x_offset,
-        exclude_self,
-        out_idx: unsafe { &mut out_idx.as_mut()[..qr * k] },
-        out_scores: unsafe { &mut out_scores.as_mut()[..qr * k] },
-    };
-    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
-    unsafe { (t.topk_tile)(args) };
-    Ok(())
-}
-
-/// One Lloyd step over a block of rows; returns the block's inertia. Sums and counts accumulate, and so does
-/// changes[0] (the rows whose label differs from what `labels` held), when given.
-#[napi(catch_unwind)]
-pub fn kmeans_step(
-    isa: u32,
-    x: Float32ArraySlice,
-    rows: u32,
-    cols: u32,
-    centroids: Float32ArraySlice,
-    k: u32,
-    weights: Option<Float32ArraySlice>,
-    labels: Int32ArraySlice,
-    min_dist2: Option<Float64ArraySlice>,
-    sums: Float64ArraySlice,
-    counts: Float64ArraySlice,
-    changes: Option<Int32ArraySlice>,
-) -> Result<f64> {
-    let t = level(isa)?;
-    let (r, d, k) = (rows as usize, cols as usize, k as usize);
-    need("x", x.len(), r * d)?;
-    need("centroids", centroids.len(), k * d)?;
-    if let Some(w) = &weights {
-        need("weights", w.len(), r)?;
-    }
-    need("labels", labels.len(), r)?;
-    if let Some(m) = &min_dist2 {
-        need("minDist2", m.len(), r)?;
-    }
-    need("sums", sums.len(), k * d)?;
-    need("counts", counts.len(), k)?;
-    if let Some(c) = &changes {
-        need("changes", c.len(), 1)?;
-    }
-    let mut inputs = vec![span("x", &x, r * d), span("centroids", &centroids, k * d)];
-    if let Some(w) = &weights {
-        inputs.push(span("weights", w, r));
-    }
-    let (mut labels, mut min_dist2, mut sums, mut counts, mut changes) = (labels, min_dist2, sums, counts, changes);
-    let mut outputs = vec![span("labels", &labels, r), span("sums", &sums, k * d), span("counts", &counts, k)];
-    outputs.extend(min_dist2.as_ref().map(|m| span("minDist2", m, r)));
-    outputs.extend(changes.as_ref().map(|c| span("changes", c, 1)));
-    disjoint(&outputs, &inputs)?;
-    let args = KmeansArgs {
-        x: &x[..r * d],
-        rows: r,
-        cols: d,
-        centroids: &centroids[..k * d],
-        k,
-        weights: weights.as_ref().map(|w| &w[..r]),
-        labels: unsafe { &mut labels.as_mut()[..r] },
-        min_dist2: min_dist2.as_mut().map(|m| unsafe { &mut m.as_mut()[..r] }),
-        sums: unsafe { &mut sums.as_mut()[..k * d] },
-        counts: unsafe { &mut counts.as_mut()[..k] },
-        changes: changes.as_mut().map(|c| unsafe { &mut c.as_mut()[..1] }),
-    };
-    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
-    Ok(unsafe { (t.kmeans_step)(args) })
-}
-
-/// g (upper triangle) += XᵀWX and xty += Xᵀv over a block of rows, optionally centred, in f64.
-#[napi(catch_unwind)]
-pub fn gram(
-    isa: u32,
-    x: Float32ArraySlice,
-    rows: u32,
-    cols: u32,
-    w: Option<Float64ArraySlice>,
-    center: Option<Float64ArraySlice>,
-    v: Option<Float64ArraySlice>,
-    g: Float64ArraySlice,
-    xty: Option<Float64ArraySlice>,
-) -> Result<()> {
-    let t = level(isa)?;
-    let (r, d) = (rows as usize, cols as usize);
-    need("x", x.len(), r * d)?;
-    if let Some(w) = &w {
-        need("w", w.len(), r)?;
-    }
-    if let Some(c) = &center {
-        need("center", c.len(), d)?;
-    }
-    if let Some(v) = &v {
-        need("v", v.len(), r)?;
-    }
-    need("g", g.len(), d * d)?;
-    if let Some(xty) = &xty {
-        need("xty", xty.len(), d)?;
-    }
-    let mut inputs = vec![span("x", &x, r * d)];
-    inputs.extend(w.as_ref().map(|s| span("w", s, r)));
-    inputs.extend(center.as_ref().map(|s| span("center", s, d)));
-    inputs.extend(v.as_ref().map(|s| span("v", s, r)));
-    let mut outputs = vec![span("g", &g, d * d)];
-    outputs.extend(xty.as_ref().map(|s| span("xty", s, d)));
-    disjoint(&outputs, &inputs)?;
-    let mut g = g;
-    let mut xty = xty;
-    let args = GramArgs {
-        x: &x[..r * d],
-        rows: r,
-        cols: d,
-        w: w.as_ref().map(|s| &s[..r]),
-        center: center.as_ref().map(|s| &s[..d]),
-        v: v.as_ref().map(|s| &s[..r]),
-        g: unsafe { &mut g.as_mut()[..d * d] },
-        xty: xty.as_mut().map(|s| unsafe { &mut s.as_mut()[..d] }),
-    };
-    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
-    unsafe { (t.gram)(args) };
-    Ok(())
-}
-
-/// One fused logistic-regression pass over a block of rows (z, loss, gradient and optionally the Hessian
-/// pieces, accumulated into `out`; see kernels/logistic.rs for the layout).
-#[napi(catch_unwind)]
-pub fn logistic_pass(
-    isa: u32,
-    x: Float32ArraySlice,
-    rows: u32,
-    cols: u32,
-    y: Float64ArraySlice,
-    s: Option<Float64ArraySlice>,
-    beta: Float64ArraySlice,
-    bias: f64,
-    hessian: bool,
-    z: Float64ArraySlice,
-    out: Float64ArraySlice,
-) -> Result<()> {
-    let t = level(isa)?;
-    let (r, d) = (rows as usize, cols as usize);
-    let n = logistic_out_len(d);
-    need("x", x.len(), r * d)?;
-    need("y", y.len(), r)?;
-    if let Some(s) = &s {
-        need("s", s.len(), r)?;
-    }
-    need("beta", beta.len(), d)?;
-    need("z", z.len(), r)?;
-    need("out", out.len(), n)?;
-    let mut inputs = vec![span("x", &x, r * d), span("y", &y, r), span("beta", &beta, d)];
-    inputs.extend(s.as_ref().map(|s| span("s", s, r)));
-    disjoint(&[span("z", &z, r), span("out", &out, n)], &inputs)?;
-    let (mut z, mut out) = (z, out);
-    let args = LogisticArgs {
-        x: &x[..r * d],
-        rows: r,
-        cols: d,
-        y: &y[..r],
-        s: s.as_ref().map(|s| &s[..r]),
-        beta: &beta[..d],
-        bias,
-        hessian,
-        z: unsafe { &mut z.as_mut()[..r] },
-        out: unsafe { &mut out.as_mut()[..n] },
-    };
-    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
-    unsafe { (t.logistic_pass)(args) };
-    Ok(())
-}
-
-/// Solves G X = B in place by Cholesky (f64); a pivot ≤ 0 fails with NOT_POSITIVE_DEFINITE.
-#[napi(catch_unwind)]
-pub fn cholesky_solve(isa: u32, g: Float64ArraySlice, n: u32, b: Float64ArraySlice, nrhs: u32) -> Result<()> {
-    let t = level(isa)?;
-    let (n, nrhs) = (n as usize, nrhs as usize);
-    need("g", g.len(), n * n)?;
-    need("b", b.len(), n * nrhs)?;
-    disjoint(&[span("g", &g, n * n), span("b", &b, n * nrhs)], &[])?;
-    let (mut g, mut b) = (g, b);
-    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
-    unsafe { (t.cholesky_solve)(&mut g.as_mut()[..n * n], n, &mut b.as_mut()[..n * nrhs], nrhs) }.map_err(fail)
-}
-
-/// out[i] = link(x[i,:]·w + bias) with f64 accumulation; link 0 = identity, 1 = sigmoid.
-#[napi(catch_unwind)]
-pub fn matvec(
-    isa: u32,
-    x: Float32ArraySlice,
-    rows: u32,
-    cols: u32,
-    w: Float64ArraySlice,
-    bias: f64,
-    link: u32,
-    out: Float32ArraySlice,
-) -> Result<()> {
-    let t = level(isa)?;
-    let (r, d) = (rows as usize, cols as usize);
-    need("x", x.len(), r * d)?;
-    need("w", w.len(), d)?;
-    need("out", out.len(), r)?;
-    if link > 1 {
-        return Err(fail(KernelError::new("INVALID_ARGUMENT", format!("link must be 0 (identity) or 1 (sigmoid), got {link}"))));
-    }
-    let mut out = out;
-    disjoint(&[span("out", &out, r)], &[span("x", &x, r * d), span("w", &w, d)])?;
-    // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
-    unsafe { (t.matvec)(&x[..r * d], r, d, &w[..d], bias, link, &mut out.as_mut()[..r]) };
-    Ok(())
-}
-
-/// Sparse similarity top-k over CSR rows [row0, row1) of A against B (f64 scatter in CSR order; see
-/// sparseSimilarityTopk in src/backends/types.ts). One scalar kernel for every level (scatter does not vectorise).
-#[napi]
-pub fn sparse_similarity_topk(
-    isa: u32,
-    a_ptr: Int32ArraySlice,
-    a_idx: Int32ArraySlice,
-    a_val: Float32ArraySlice,
-    b_ptr: Int32ArraySlice,
-    b_idx: Int32ArraySlice,
-    b_val: Float32ArraySlice,
-    row0: u32,
-    row1: u32,
-    n_cols: u32,
-    row_norms: Option<Float32ArraySlice>,
-    col_norms: Option<Float32ArraySlice>,
-    shrink: f64,
-    k: u32,
-    exclude_self: bool,
-    acc: Float64ArraySlice,
-    mark: Int32ArraySlice,
-    list: Int32ArraySlice,
-    out_idx: Int32ArraySlice,
-    out_scores: Float32ArraySlice,
-) -> Result<()> {
-    level(isa)?;
-    let (nc, rows, k) = (n_cols as usize, row1.saturating_sub(row0) as usize, k as usize);
-    let mut inputs = vec![
-        span("aPtr", &a_ptr, a_ptr.len()),
-        span("aIdx", &a_idx, a_idx.len()),
-        span("aVal", &a_val, a_val.len()),
-        span("bPtr", &b_ptr, b_ptr.len()),
-        span("bIdx", &b_idx, b_idx.len()),
-        span("bVal", &b_val, b_val.len()),
-    ];
-    inputs.extend(row_norms.as_ref().map(|s| span("rowNorms", s, s.len())));
-    inputs.extend(col_norms.as_ref().map(|s| span("colNorms", s, s.len())));
-    let (mut acc, mut mark, mut list, mut out_idx, mut out_scores) = (acc, mark, list, out_idx, out_scores);
-    disjoint(
-        &[
-            span("acc", &acc, nc),
-            span("mark", &mark, nc),
-            span("list", &list, nc),
-            span("outIdx", &out_idx, rows * k),
-            span("outScores", &out_scores, rows * k),
-        ],
-        &inputs,
-    )?;
-    kernels::sparse::sparse_similarity_topk_f64_scalar(SparseSimilarityArgs {
-        a_ptr: &a_ptr,
-        a_idx: &a_idx,
-        a_val: &a_val,
-        b_ptr: &b_ptr,
-        b_idx: &b_idx,
-        b_val: &b_val,
-        row0: row0 as usize,
-        row1: row1 as usize,
-        n_cols: nc,
-        row_norms: row_norms.as_deref(),
-        col_norms: col_norms.as_deref(),
-        shrink,
-        k,
-        exclude_self,
-        acc: unsafe { acc.as_mut() },
-        mark: unsafe { mark.as_mut() },
-        list: unsafe { list.as_mut() },
-        out_idx: unsafe { out_idx.as_mut() },
-        out_scores: unsafe { out_scores.as_mut() },
+pub fn versions() -> Result<Versions> {
+    guard(|| {
+        Ok(Versions { native: env!("CARGO_PKG_VERSION").to_owned(), faer: env!("QUIVER_FAER_VERSION").to_owned() })
     })
-    .map_err(fail)
 }
 
-/// Sparse scoring top-n over CSR rows [row0, row1) of A through M, minus seen and disallowed columns (f64
-/// scatter in CSR order; see sparseScoreTopn in src/backends/types.ts). One scalar kernel for every level.
+/// The kernels at one instruction-set level, bound once: a backend holds one per thread and calls its
+/// methods, which never look the level up again.
 #[napi]
-pub fn sparse_score_topn(
-    isa: u32,
-    a_ptr: Int32ArraySlice,
-    a_idx: Int32ArraySlice,
-    a_val: Float32ArraySlice,
-    m_ptr: Int32ArraySlice,
-    m_idx: Int32ArraySlice,
-    m_val: Float32ArraySlice,
-    seen_ptr: Option<Int32ArraySlice>,
-    seen_idx: Option<Int32ArraySlice>,
-    allow: Option<Int32ArraySlice>,
-    normalize: u32,
-    row0: u32,
-    row1: u32,
-    n_cols: u32,
-    n: u32,
-    acc: Float64ArraySlice,
-    den: Option<Float64ArraySlice>,
-    mark: Int32ArraySlice,
-    list: Int32ArraySlice,
-    out_idx: Int32ArraySlice,
-    out_scores: Float32ArraySlice,
-) -> Result<()> {
-    level(isa)?;
-    let (nc, rows, n) = (n_cols as usize, row1.saturating_sub(row0) as usize, n as usize);
-    let mut inputs = vec![
-        span("aPtr", &a_ptr, a_ptr.len()),
-        span("aIdx", &a_idx, a_idx.len()),
-        span("aVal", &a_val, a_val.len()),
-        span("mPtr", &m_ptr, m_ptr.len()),
-        span("mIdx", &m_idx, m_idx.len()),
-        span("mVal", &m_val, m_val.len()),
-    ];
-    inputs.extend(seen_ptr.as_ref().map(|s| span("seenPtr", s, s.len())));
-    inputs.extend(seen_idx.as_ref().map(|s| span("seenIdx", s, s.len())));
-    inputs.extend(allow.as_ref().map(|s| span("allow", s, s.len())));
-    let (mut acc, mut den, mut mark, mut list, mut out_idx, mut out_scores) = (acc, den, mark, list, out_idx, out_scores);
-    let mut outputs = vec![
-        span("acc", &acc, nc),
-        span("mark", &mark, nc),
-        span("list", &list, nc),
-        span("outIdx", &out_idx, rows * n),
-        span("outScores", &out_scores, rows * n),
-    ];
-    outputs.extend(den.as_ref().map(|s| span("den", s, nc)));
-    disjoint(&outputs, &inputs)?;
-    let seen = match (&seen_ptr, &seen_idx) {
-        (Some(p), Some(i)) => Some((&p[..], &i[..])),
-        _ => None,
-    };
-    kernels::sparse::sparse_score_topn_f64_scalar(SparseScoreArgs {
-        a_ptr: &a_ptr,
-        a_idx: &a_idx,
-        a_val: &a_val,
-        m_ptr: &m_ptr,
-        m_idx: &m_idx,
-        m_val: &m_val,
-        seen,
-        allow: allow.as_deref(),
-        normalize,
-        row0: row0 as usize,
-        row1: row1 as usize,
-        n_cols: nc,
-        n,
-        acc: unsafe { acc.as_mut() },
-        den: den.as_mut().map(|d| unsafe { d.as_mut() }),
-        mark: unsafe { mark.as_mut() },
-        list: unsafe { list.as_mut() },
-        out_idx: unsafe { out_idx.as_mut() },
-        out_scores: unsafe { out_scores.as_mut() },
-    })
-    .map_err(fail)
+pub struct Kernels {
+    table: &'static Table,
+}
+
+#[napi]
+impl Kernels {
+    /// `isa`: 'avx512', 'avx2', 'scalar', or 'auto' for the best this CPU runs. A level this CPU cannot run
+    /// fails with BACKEND_UNAVAILABLE and the CPU's best level in its facts.
+    #[napi(constructor, catch_unwind)]
+    pub fn new(isa: String) -> Result<Self> {
+        guard(|| {
+            let best = simd::detected();
+            let level = if isa == "auto" { Some(best) } else { Isa::from_name(&isa) };
+            match level.and_then(simd::table) {
+                Some(table) => Ok(Kernels { table }),
+                None => Err(KernelError::isa_unavailable(&isa, best.name())),
+            }
+        })
+    }
+
+    /// The level these kernels run at: 'avx512', 'avx2' or 'scalar'.
+    #[napi(getter, catch_unwind)]
+    pub fn isa(&self) -> Result<String> {
+        guard(|| Ok(self.table.isa.name().to_owned()))
+    }
+
+    /// out[i,:] = x[i,:] / ‖x[i,:]‖₂, norms[i] = ‖x[i,:]‖₂ (sum of squares in f64); a zero row stays zero.
+    /// `out` may be `x` itself (in place).
+    #[napi(catch_unwind)]
+    pub fn normalize_rows(
+        &self,
+        x: Float32ArraySlice,
+        rows: u32,
+        cols: u32,
+        out: Float32ArraySlice,
+        norms: Float32ArraySlice,
+    ) -> Result<()> {
+        guard(|| {
+            let t = self.table;
+            let (rows, cols) = (rows as usize, cols as usize);
+            let len = rows * cols;
+            need("x", x.len(), len)?;
+            need("out", out.len(), len)?;
+            need("norms", norms.len(), rows)?;
+            let (mut out, mut norms) = (out, norms);
+            let in_place = x.as_ptr() == out.as_ptr();
+            let sx = span("x", &x, len);
+            let so = span("out", &out, len);
+            let sn = span("norms", &norms, rows);
+            if in_place {
+                disjoint(&[sn], &[sx])?;
+                // SAFETY: out is x; norms overlaps neither (checked); the table's level runs on this CPU.
+                unsafe { (t.normalize_rows_in_place)(&mut out.as_mut()[..len], rows, cols, &mut norms.as_mut()[..rows]) };
+            } else {
+                disjoint(&[so, sn], &[sx])?;
+                // SAFETY: outputs overlap nothing (checked); the table's level runs on this CPU.
+                unsafe { (t.normalize_rows)(&x[..len], rows, cols, &mut out.as_mut()[..len], &mut norms.as_mut()[..rows]) };
+            }
+            Ok(())
+        })
+    }
+
+    /// out[i * ldOut + j] = a[i,:]·b[j,:] for i < aRows, j < bRows (f32 FMA chains, deterministic per
+    /// element); ldOut ≥ bRows is the row stride of `out`, whose other elements are left as they were.
+    #[napi(catch_unwind)]
+    pub fn similarity_tile(
+        &self,
+        a: Float32ArraySlice,
+        a_rows: u32,
+        b: Float32ArraySlice,
+        b_rows: u32,
+        cols: u32,
+        out: Float32ArraySlice,
+        ld_out: u32,
+    ) -> Result<()> {
+        guard(|| {
+            let t = self.table;
+            let (m, n, k, ld) = (a_rows as usize, b_rows as usize, cols as usize, ld_out as usize);
+            need("a", a.len(), m * k)?;
+            need("b", b.len(), n * k)?;
+            if ld < n {
+                return Err(KernelError::out_of_range("ldOut", ld as i64, n as i64, u32::MAX as i64, None));
+            }
+            // An empty block writes nothing (the kernels index rows of `out` by i·ld, past an empty slice).
+            if m == 0 || n == 0 {
+                return Ok(());
+            }
+            let used = (m - 1) * ld + n;
+            need("out", out.len(), used)?;
+            let mut out = out;
+            disjoint(&[span("out", &out, used)], &[span("a", &a, m * k), span("b", &b, n * k)])?;
+            // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+            unsafe { (t.similarity_tile)(&a[..m * k], m, &b[..n * k], n, k, &mut out.as_mut()[..used], ld) };
+            Ok(())
+        })
+    }
+
+    /// Fused q·xᵀ merged into a running per-query top-k (outIdx/outScores: k entries per query, sorted
+    /// best first, ties to the lower index; empty slots -1 / -Infinity). Base row j has global index
+    /// xOffset + j, query row i has qOffset + i; excludeSelf skips equal global indices.
+    #[napi(catch_unwind)]
+    pub fn topk_tile(
+        &self,
+        q: Float32ArraySlice,
+        q_rows: u32,
+        x: Float32ArraySlice,
+        x_rows: u32,
+        cols: u32,
+        k: u32,
+        q_offset: i64,
+        x_offset: i64,
+        exclude_self: bool,
+        out_idx: Int32ArraySlice,
+        out_scores: Float32ArraySlice,
+    ) -> Result<()> {
+        guard(|| {
+            let t = self.table;
+            let (qr, xr, d, k) = (q_rows as usize, x_rows as usize, cols as usize, k as usize);
+            need("q", q.len(), qr * d)?;
+            need("x", x.len(), xr * d)?;
+            need("outIdx", out_idx.len(), qr * k)?;
+            need("outScores", out_scores.len(), qr * k)?;
+            // Global base indices must fit the Int32 state.
+            let max_offset = i32::MAX as i64 - xr as i64;
+            if x_offset < 0 || x_offset > max_offset {
+                return Err(KernelError::out_of_range("xOffset", x_offset, 0, max_offset, None));
+            }
+            let (mut out_idx, mut out_scores) = (out_idx, out_scores);
+            disjoint(
+                &[span("outIdx", &out_idx, qr * k), span("outScores", &out_scores, qr * k)],
+                &[span("q", &q, qr * d), span("x", &x, xr * d)],
+            )?;
+            let args = TopkArgs {
+                q: &q[..qr * d],
+                q_rows: qr,
+                x: &x[..xr * d],
+                x_rows: xr,
+                cols: d,
+                k,
+                q_offset,
+                x_offset,
+                exclude_self,
+                out_idx: unsafe { &mut out_idx.as_mut()[..qr * k] },
+                out_scores: unsafe { &mut out_scores.as_mut()[..qr * k] },
+            };
+            // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+            unsafe { (t.topk_tile)(args) };
+            Ok(())
+        })
+    }
+
+    /// One Lloyd step over a block of rows: labels by argmin ‖c‖² − 2x·c (ties to the lower centroid),
+    /// sums and counts accumulate (f64, weighted when `weights` is given); with `minDist2` the exact f64
+    /// distances are written and the block's inertia returned, without it NaN. With `changes`, changes[0]
+    /// += the rows whose label differs from what `labels` held on entry.
+    #[napi(catch_unwind)]
+    pub fn kmeans_step(
+        &self,
+        x: Float32ArraySlice,
+        rows: u32,
+        cols: u32,
+        centroids: Float32ArraySlice,
+        k: u32,
+        weights: Option<Float32ArraySlice>,
+        labels: Int32ArraySlice,
+        min_dist2: Option<Float64ArraySlice>,
+        sums: Float64ArraySlice,
+        counts: Float64ArraySlice,
+        changes: Option<Int32ArraySlice>,
+    ) -> Result<f64> {
+        guard(|| {
+            let t = self.table;
+            let (r, d, k) = (rows as usize, cols as usize, k as usize);
+            need("x", x.len(), r * d)?;
+            need("centroids", centroids.len(), k * d)?;
+            if let Some(w) = &weights {
+                need("weights", w.len(), r)?;
+            }
+            need("labels", labels.len(), r)?;
+            if let Some(m) = &min_dist2 {
+                need("minDist2", m.len(), r)?;
+            }
+            need("sums", sums.len(), k * d)?;
+            need("counts", counts.len(), k)?;
+            if let Some(c) = &changes {
+                need("changes", c.len(), 1)?;
+            }
+            let mut inputs = vec![span("x", &x, r * d), span("centroids", &centroids, k * d)];
+            if let Some(w) = &weights {
+                inputs.push(span("weights", w, r));
+            }
+            let (mut labels, mut min_dist2, mut sums, mut counts, mut changes) = (labels, min_dist2, sums, counts, changes);
+            let mut outputs = vec![span("labels", &labels, r), span("sums", &sums, k * d), span("counts", &counts, k)];
+            outputs.extend(min_dist2.as_ref().map(|m| span("minDist2", m, r)));
+            outputs.extend(changes.as_ref().map(|c| span("changes", c, 1)));
+            disjoint(&outputs, &inputs)?;
+            let args = KmeansArgs {
+                x: &x[..r * d],
+                rows: r,
+                cols: d,
+                centroids: &centroids[..k * d],
+                k,
+                weights: weights.as_ref().map(|w| &w[..r]),
+                labels: unsafe { &mut labels.as_mut()[..r] },
+                min_dist2: min_dist2.as_mut().map(|m| unsafe { &mut m.as_mut()[..r] }),
+                sums: unsafe { &mut sums.as_mut()[..k * d] },
+                counts: unsafe { &mut counts.as_mut()[..k] },
+                changes: changes.as_mut().map(|c| unsafe { &mut c.as_mut()[..1] }),
+            };
+            // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+            Ok(unsafe { (t.kmeans_step)(args) })
+        })
+    }
+
+    /// g (upper triangle, row-major cols × cols) += Σ_i w_i (x_i − c)(x_i − c)ᵀ and xty += Σ_i v_i (x_i − c)
+    /// over a block of rows, in f64; absent w means all ones, absent center no centring, and xty is only
+    /// accumulated when both v and xty are given.
+    #[napi(catch_unwind)]
+    pub fn gram(
+        &self,
+        x: Float32ArraySlice,
+        rows: u32,
+        cols: u32,
+        w: Option<Float64ArraySlice>,
+        center: Option<Float64ArraySlice>,
+        v: Option<Float64ArraySlice>,
+        g: Float64ArraySlice,
+        xty: Option<Float64ArraySlice>,
+    ) -> Result<()> {
+        guard(|| {
+            let t = self.table;
+            let (r, d) = (rows as usize, cols as usize);
+            need("x", x.len(), r * d)?;
+            if let Some(w) = &w {
+                need("w", w.len(), r)?;
+            }
+            if let Some(c) = &center {
+                need("center", c.len(), d)?;
+            }
+            if let Some(v) = &v {
+                need("v", v.len(), r)?;
+            }
+            need("g", g.len(), d * d)?;
+            if let Some(xty) = &xty {
+                need("xty", xty.len(), d)?;
+            }
+            let mut inputs = vec![span("x", &x, r * d)];
+            inputs.extend(w.as_ref().map(|s| span("w", s, r)));
+            inputs.extend(center.as_ref().map(|s| span("center", s, d)));
+            inputs.extend(v.as_ref().map(|s| span("v", s, r)));
+            let mut outputs = vec![span("g", &g, d * d)];
+            outputs.extend(xty.as_ref().map(|s| span("xty", s, d)));
+            disjoint(&outputs, &inputs)?;
+            let mut g = g;
+            let mut xty = xty;
+            let args = GramArgs {
+                x: &x[..r * d],
+                rows: r,
+                cols: d,
+                w: w.as_ref().map(|s| &s[..r]),
+                center: center.as_ref().map(|s| &s[..d]),
+                v: v.as_ref().map(|s| &s[..r]),
+                g: unsafe { &mut g.as_mut()[..d * d] },
+                xty: xty.as_mut().map(|s| unsafe { &mut s.as_mut()[..d] }),
+            };
+            // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+            unsafe { (t.gram)(args) };
+            Ok(())
+        })
+    }
+
+    /// One fused logistic-regression pass over a block of rows: z = X·beta + bias into `z`; losses, the
+    /// correct count, Xᵀv and Σv, and with `hessian` Xᵀw, Σw and the upper triangle of XᵀWX, accumulated
+    /// into `out` (layout: `logisticLayout` in src/backends/types.ts).
+    #[napi(catch_unwind)]
+    pub fn logistic_pass(
+        &self,
+        x: Float32ArraySlice,
+        rows: u32,
+        cols: u32,
+        y: Float64ArraySlice,
+        s: Option<Float64ArraySlice>,
+        beta: Float64ArraySlice,
+        bias: f64,
+        hessian: bool,
+        z: Float64ArraySlice,
+        out: Float64ArraySlice,
+    ) -> Result<()> {
+        guard(|| {
+            let t = self.table;
+            let (r, d) = (rows as usize, cols as usize);
+            let n = logistic_out_len(d);
+            need("x", x.len(), r * d)?;
+            need("y", y.len(), r)?;
+            if let Some(s) = &s {
+                need("s", s.len(), r)?;
+            }
+            need("beta", beta.len(), d)?;
+            need("z", z.len(), r)?;
+            need("out", out.len(), n)?;
+            let mut inputs = vec![span("x", &x, r * d), span("y", &y, r), span("beta", &beta, d)];
+            inputs.extend(s.as_ref().map(|s| span("s", s, r)));
+            disjoint(&[span("z", &z, r), span("out", &out, n)], &inputs)?;
+            let (mut z, mut out) = (z, out);
+            let args = LogisticArgs {
+                x: &x[..r * d],
+                rows: r,
+                cols: d,
+                y: &y[..r],
+                s: s.as_ref().map(|s| &s[..r]),
+                beta: &beta[..d],
+                bias,
+                hessian,
+                z: unsafe { &mut z.as_mut()[..r] },
+                out: unsafe { &mut out.as_mut()[..n] },
+            };
+            // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+            unsafe { (t.logistic_pass)(args) };
+            Ok(())
+        })
+    }
+
+    /// Solves G X = B in place by Cholesky (f64): reads the upper triangle of g (n × n), overwrites g with
+    /// the factor and b (n × nrhs, row-major) with X. A pivot ≤ 0 or not finite fails with
+    /// NOT_POSITIVE_DEFINITE and its index.
+    #[napi(catch_unwind)]
+    pub fn cholesky_solve(&self, g: Float64ArraySlice, n: u32, b: Float64ArraySlice, nrhs: u32) -> Result<()> {
+        guard(|| {
+            let t = self.table;
+            let (n, nrhs) = (n as usize, nrhs as usize);
+            need("g", g.len(), n * n)?;
+            need("b", b.len(), n * nrhs)?;
+            disjoint(&[span("g", &g, n * n), span("b", &b, n * nrhs)], &[])?;
+            let (mut g, mut b) = (g, b);
+            // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+            unsafe { (t.cholesky_solve)(&mut g.as_mut()[..n * n], n, &mut b.as_mut()[..n * nrhs], nrhs) }
+        })
+    }
+
+    /// out[i] = link(x[i,:]·w + bias) with f64 accumulation, stored as f32; link 0 = identity, 1 = sigmoid.
+    #[napi(catch_unwind)]
+    pub fn matvec(
+        &self,
+        x: Float32ArraySlice,
+        rows: u32,
+        cols: u32,
+        w: Float64ArraySlice,
+        bias: f64,
+        link: u32,
+        out: Float32ArraySlice,
+    ) -> Result<()> {
+        guard(|| {
+            let t = self.table;
+            let (r, d) = (rows as usize, cols as usize);
+            need("x", x.len(), r * d)?;
+            need("w", w.len(), d)?;
+            need("out", out.len(), r)?;
+            if link > 1 {
+                return Err(KernelError::out_of_range("link", link as i64, 0, 1, None));
+            }
+            let mut out = out;
+            disjoint(&[span("out", &out, r)], &[span("x", &x, r * d), span("w", &w, d)])?;
+            // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+            unsafe { (t.matvec)(&x[..r * d], r, d, &w[..d], bias, link, &mut out.as_mut()[..r]) };
+            Ok(())
+        })
+    }
+
+    /// Sparse similarity top-k over CSR rows [row0, row1) of A against B (f64 scatter in CSR order, scores
+    /// dot / (rowNorms[r]·colNorms[j] + shrink)); scratch acc/mark/list of nCols elements, zero on entry
+    /// and on exit. One scalar kernel for every level (a scatter does not vectorise).
+    #[napi(catch_unwind)]
+    pub fn sparse_similarity_topk(
+        &self,
+        a_ptr: Int32ArraySlice,
+        a_idx: Int32ArraySlice,
+        a_val: Float32ArraySlice,
+        b_ptr: Int32ArraySlice,
+        b_idx: Int32ArraySlice,
+        b_val: Float32ArraySlice,
+        row0: u32,
+        row1: u32,
+        n_cols: u32,
+        row_norms: Option<Float32ArraySlice>,
+        col_norms: Option<Float32ArraySlice>,
+        shrink: f64,
+        k: u32,
+        exclude_self: bool,
+        acc: Float64ArraySlice,
+        mark: Int32ArraySlice,
+        list: Int32ArraySlice,
+        out_idx: Int32ArraySlice,
+        out_scores: Float32ArraySlice,
+    ) -> Result<()> {
+        guard(|| {
+            let (nc, rows, k) = (n_cols as usize, row1.saturating_sub(row0) as usize, k as usize);
+            let mut inputs = vec![
+                span("aPtr", &a_ptr, a_ptr.len()),
+                span("aIdx", &a_idx, a_idx.len()),
+                span("aVal", &a_val, a_val.len()),
+                span("bPtr", &b_ptr, b_ptr.len()),
+                span("bIdx", &b_idx, b_idx.len()),
+                span("bVal", &b_val, b_val.len()),
+            ];
+            inputs.extend(row_norms.as_ref().map(|s| span("rowNorms", s, s.len())));
+            inputs.extend(col_norms.as_ref().map(|s| span("colNorms", s, s.len())));
+            let (mut acc, mut mark, mut list, mut out_idx, mut out_scores) = (acc, mark, list, out_idx, out_scores);
+            disjoint(
+                &[
+                    span("acc", &acc, nc),
+                    span("mark", &mark, nc),
+                    span("list", &list, nc),
+                    span("outIdx", &out_idx, rows * k),
+                    span("outScores", &out_scores, rows * k),
+                ],
+                &inputs,
+            )?;
+            kernels::sparse::sparse_similarity_topk_f64_scalar(SparseSimilarityArgs {
+                a_ptr: &a_ptr,
+                a_idx: &a_idx,
+                a_val: &a_val,
+                b_ptr: &b_ptr,
+                b_idx: &b_idx,
+                b_val: &b_val,
+                row0: row0 as usize,
+                row1: row1 as usize,
+                n_cols: nc,
+                row_norms: row_norms.as_deref(),
+                col_norms: col_norms.as_deref(),
+                shrink,
+                k,
+                exclude_self,
+                acc: unsafe { acc.as_mut() },
+                mark: unsafe { mark.as_mut() },
+                list: unsafe { list.as_mut() },
+                out_idx: unsafe { out_idx.as_mut() },
+                out_scores: unsafe { out_scores.as_mut() },
+            })
+        })
+    }
+
+    /// Sparse scoring top-n over CSR rows [row0, row1) of A through M (f64 scatter in CSR order), minus the
+    /// columns of the row in `seen` and those with allow[j] = 0; normalize 0 raw sums, 1 or 2 divided by
+    /// Σ|aVal| or Σ|mVal| (scratch `den`). Scratch of nCols elements, zero on entry and on exit. One scalar
+    /// kernel for every level.
+    #[napi(catch_unwind)]
+    pub fn sparse_score_topn(
+        &self,
+        a_ptr: Int32ArraySlice,
+        a_idx: Int32ArraySlice,
+        a_val: Float32ArraySlice,
+        m_ptr: Int32ArraySlice,
+        m_idx: Int32ArraySlice,
+        m_val: Float32ArraySlice,
+        seen_ptr: Option<Int32ArraySlice>,
+        seen_idx: Option<Int32ArraySlice>,
+        allow: Option<Int32ArraySlice>,
+        normalize: u32,
+        row0: u32,
+        row1: u32,
+        n_cols: u32,
+        n: u32,
+        acc: Float64ArraySlice,
+        den: Option<Float64ArraySlice>,
+        mark: Int32ArraySlice,
+        list: Int32ArraySlice,
+        out_idx: Int32ArraySlice,
+        out_scores: Float32ArraySlice,
+    ) -> Result<()> {
+        guard(|| {
+            let (nc, rows, n) = (n_cols as usize, row1.saturating_sub(row0) as usize, n as usize);
+            let mut inputs = vec![
+                span("aPtr", &a_ptr, a_ptr.len()),
+                span("aIdx", &a_idx, a_idx.len()),
+                span("aVal", &a_val, a_val.len()),
+                span("mPtr", &m_ptr, m_ptr.len()),
+                span("mIdx", &m_idx, m_idx.len()),
+                span("mVal", &m_val, m_val.len()),
+            ];
+            inputs.extend(seen_ptr.as_ref().map(|s| span("seenPtr", s, s.len())));
+            inputs.extend(seen_idx.as_ref().map(|s| span("seenIdx", s, s.len())));
+            inputs.extend(allow.as_ref().map(|s| span("allow", s, s.len())));
+            let (mut acc, mut den, mut mark, mut list, mut out_idx, mut out_scores) = (acc, den, mark, list, out_idx, out_scores);
+            let mut outputs = vec![
+                span("acc", &acc, nc),
+                span("mark", &mark, nc),
+                span("list", &list, nc),
+                span("outIdx", &out_idx, rows * n),
+                span("outScores", &out_scores, rows * n),
+            ];
+            outputs.extend(den.as_ref().map(|s| span("den", s, nc)));
+            disjoint(&outputs, &inputs)?;
+            let seen = match (&seen_ptr, &seen_idx) {
+                (Some(p), Some(i)) => Some((&p[..], &i[..])),
+                _ => None,
+            };
+            kernels::sparse::sparse_score_topn_f64_scalar(SparseScoreArgs {
+                a_ptr: &a_ptr,
+                a_idx: &a_idx,
+                a_val: &a_val,
+                m_ptr: &m_ptr,
+                m_idx: &m_idx,
+                m_val: &m_val,
+                seen,
+                allow: allow.as_deref(),
+                normalize,
+                row0: row0 as usize,
+                row1: row1 as usize,
+                n_cols: nc,
+                n,
+                acc: unsafe { acc.as_mut() },
+                den: den.as_mut().map(|d| unsafe { d.as_mut() }),
+                mark: unsafe { mark.as_mut() },
+                list: unsafe { list.as_mut() },
+                out_idx: unsafe { out_idx.as_mut() },
+                out_scores: unsafe { out_scores.as_mut() },
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // (napi's Error cannot be built in a test binary, which does not link against Node: `unwound` is the
+    // part of `guard` that decides the code and facts.)
+    #[test]
+    fn a_panic_becomes_internal() {
+        assert_eq!(unwound(|| Ok(7)), Ok(7));
+        assert_eq!(unwound::<()>(|| Err(KernelError::not_positive_definite(2))), Err(KernelError::not_positive_definite(2)));
+        let e = unwound::<()>(|| {
+            let v: Vec<i32> = Vec::new();
+            let i = v.len() + 3;
+            assert!(v.get(i).is_some(), "index {i} is out of range");
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(e, KernelError::panic("index 3 is out of range".to_owned()));
+        assert_eq!(e.code, "INTERNAL");
+        let e = unwound::<()>(|| std::panic::panic_any(5_u8)).unwrap_err();
+        assert_eq!(e.details_json(), "{\"panic\":\"a panic without a message\"}");
+    }
+
+    #[test]
+    fn the_glue_refuses_overlapping_outputs_and_levels_the_cpu_lacks() {
+        let mem = [0.0_f32; 8];
+        let e = disjoint(&[span("out", &mem[2..], 4)], &[span("x", &mem, 4)]).unwrap_err();
+        assert_eq!(e, KernelError::overlap("out", "x"));
+        assert!(disjoint(&[span("out", &mem[4..], 4)], &[span("x", &mem, 4)]).is_ok());
+        assert_eq!(Isa::from_name("sse2"), None);
+        for isa in Isa::ALL {
+            assert_eq!(simd::table(isa).is_some(), isa <= simd::detected());
+        }
+    }
 }

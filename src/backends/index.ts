@@ -30,7 +30,7 @@ export function parseBackendChoice(raw: string | undefined): BackendChoice {
 async function loadNamed(name: BackendName, init?: BackendInit): Promise<Backend> {
   try {
     let b: Backend;
-    if (name === 'native') b = await (await import('./native.js')).loadNativeBackend();
+    if (name === 'native') b = await (await import('./native.js')).loadNativeBackend({}, init);
     else if (name === 'wasm') b = await (await import('./wasm.js')).loadWasmBackend(init);
     else b = new JsBackend();
     if (name !== 'js') selfCheck(b);
@@ -89,7 +89,7 @@ export async function availableBackends(): Promise<Backend[]> {
 function selfCheck(b: Backend): void {
   const a = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   const out = new Float32Array(9);
-  b.similarityTile(a, 3, a, 3, 3, out, 3);
+  b.similarityTile({ a, aRows: 3, b: a, bRows: 3, cols: 3, out, ldOut: 3 });
   const want = [14, 32, 50, 32, 77, 122, 50, 122, 194];
   for (let i = 0; i < 9; i++) {
     if (out[i] !== want[i]) {

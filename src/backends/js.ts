@@ -1,11 +1,23 @@
 /**
- * The plain TypeScript backend: the f64 reference every other backend is tested against.
- * Every sum (dot products included) accumulates in f64; results are rounded to f32 only when stored.
+ * The plain TypeScript backend: every sum (dot products included) accumulates in f64 and results are
+ * rounded to f32 only when stored, so it is the most precise backend; like the others it is tested against
+ * f64 oracles written in the tests, never used as one.
  * It is also the backend of last resort where neither native nor WASM can load (forced only).
  */
-import { QuiverError } from '../errors.js';
+import { kernelError } from '../errors.js';
 import { SabRegions } from './memory.js';
-import type { Backend, BackendInfo, Link } from './types.js';
+import type {
+  Backend,
+  BackendInfo,
+  GramArgs,
+  KmeansStepArgs,
+  LogisticPassArgs,
+  MatvecArgs,
+  SimilarityTileArgs,
+  SparseScoreTopnArgs,
+  SparseSimilarityTopkArgs,
+  TopkTileArgs,
+} from './types.js';
 import { LINK_SIGMOID, logisticLayout } from './types.js';
 
 export function sigmoid(z: number): number {
@@ -26,6 +38,7 @@ export function logisticRowTerms(z: number, y: number, s: number): { loss: numbe
   const p = pos ? inv : e * inv;
   const q = pos ? e * inv : inv;
   return {
+    // biome-ignore lint/complexity/useMathMinMax: z > 0 ? z : 0 gives 0 for NaN where Math.max gives NaN; the kernels agree on that.
     loss: (z > 0 ? z : 0) + Math.log1p(e) - y * z,
     w: s * p * q,
     // y·(1 − p) − (1 − y)·p: exactly 1 − p for y = 1 and −p for y = 0.
@@ -58,7 +71,7 @@ export class JsBackend extends SabRegions implements Backend {
     }
   }
 
-  similarityTile(a: Float32Array, aRows: number, b: Float32Array, bRows: number, cols: number, out: Float32Array, ldOut: number): void {
+  similarityTile({ a, aRows, b, bRows, cols, out, ldOut }: SimilarityTileArgs): void {
     for (let i = 0; i < aRows; i++) {
       const ao = i * cols;
       for (let j = 0; j < bRows; j++) {
@@ -70,19 +83,7 @@ export class JsBackend extends SabRegions implements Backend {
     }
   }
 
-  topkTile(
-    q: Float32Array,
-    qRows: number,
-    x: Float32Array,
-    xRows: number,
-    cols: number,
-    k: number,
-    qOffset: number,
-    xOffset: number,
-    excludeSelf: boolean,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void {
+  topkTile({ q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores }: TopkTileArgs): void {
     for (let i = 0; i < qRows; i++) {
       const qo = i * cols;
       const so = i * k;
@@ -108,19 +109,7 @@ export class JsBackend extends SabRegions implements Backend {
     }
   }
 
-  kmeansStep(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    centroids: Float32Array,
-    k: number,
-    weights: Float32Array | null,
-    labels: Int32Array,
-    minDist2: Float64Array | null,
-    sums: Float64Array,
-    counts: Float64Array,
-    changes: Int32Array | null = null,
-  ): number {
+  kmeansStep({ x, rows, cols, centroids, k, weights, labels, minDist2, sums, counts, changes }: KmeansStepArgs): number {
     const cn = new Float64Array(k);
     for (let c = 0; c < k; c++) {
       let s = 0;
@@ -163,16 +152,7 @@ export class JsBackend extends SabRegions implements Backend {
     return minDist2 ? inertia : NaN;
   }
 
-  gram(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    w: Float64Array | null,
-    center: Float64Array | null,
-    v: Float64Array | null,
-    g: Float64Array,
-    xty: Float64Array | null,
-  ): void {
+  gram({ x, rows, cols, w, center, v, g, xty }: GramArgs): void {
     const row = new Float64Array(cols);
     for (let i = 0; i < rows; i++) {
       const xo = i * cols;
@@ -198,13 +178,7 @@ export class JsBackend extends SabRegions implements Backend {
     for (let j = 0; j < n; j++) {
       let s = g[j * n + j]!;
       for (let p = 0; p < j; p++) s -= g[p * n + j]! * g[p * n + j]!;
-      if (!(s > 0) || !Number.isFinite(s)) {
-        throw new QuiverError(
-          'NOT_POSITIVE_DEFINITE',
-          `the Gram matrix is not positive definite (pivot ${j} is ${s}); add an L2 penalty or remove constant or duplicate columns`,
-          { pivot: j },
-        );
-      }
+      if (!(s > 0) || !Number.isFinite(s)) throw kernelError('NOT_POSITIVE_DEFINITE', { pivot: j });
       const ujj = Math.sqrt(s);
       g[j * n + j] = ujj;
       for (let c = j + 1; c < n; c++) {
@@ -228,18 +202,7 @@ export class JsBackend extends SabRegions implements Backend {
     }
   }
 
-  logisticPass(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    y: Float64Array,
-    s: Float64Array | null,
-    beta: Float64Array,
-    bias: number,
-    hessian: boolean,
-    z: Float64Array,
-    out: Float64Array,
-  ): void {
+  logisticPass({ x, rows, cols, y, s, beta, bias, hessian, z, out }: LogisticPassArgs): void {
     const L = logisticLayout(cols);
     for (let i = 0; i < rows; i++) {
       const xo = i * cols;
@@ -268,7 +231,7 @@ export class JsBackend extends SabRegions implements Backend {
     }
   }
 
-  matvec(x: Float32Array, rows: number, cols: number, w: Float64Array, bias: number, link: Link, out: Float32Array): void {
+  matvec({ x, rows, cols, w, bias, link, out }: MatvecArgs): void {
     for (let i = 0; i < rows; i++) {
       const xo = i * cols;
       let s = bias;
@@ -277,27 +240,9 @@ export class JsBackend extends SabRegions implements Backend {
     }
   }
 
-  sparseSimilarityTopk(
-    aPtr: Int32Array,
-    aIdx: Int32Array,
-    aVal: Float32Array,
-    bPtr: Int32Array,
-    bIdx: Int32Array,
-    bVal: Float32Array,
-    row0: number,
-    row1: number,
-    _nCols: number,
-    rowNorms: Float32Array | null,
-    colNorms: Float32Array | null,
-    shrink: number,
-    k: number,
-    excludeSelf: boolean,
-    acc: Float64Array,
-    mark: Int32Array,
-    list: Int32Array,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void {
+  sparseSimilarityTopk(args: SparseSimilarityTopkArgs): void {
+    const { aPtr, aIdx, aVal, bPtr, bIdx, bVal, row0, row1, rowNorms, colNorms, shrink, k, excludeSelf } = args;
+    const { acc, mark, list, outIdx, outScores } = args;
     for (let r = row0; r < row1; r++) {
       let touched = 0;
       for (let p = aPtr[r]!, pe = aPtr[r + 1]!; p < pe; p++) {
@@ -326,28 +271,9 @@ export class JsBackend extends SabRegions implements Backend {
     }
   }
 
-  sparseScoreTopn(
-    aPtr: Int32Array,
-    aIdx: Int32Array,
-    aVal: Float32Array,
-    mPtr: Int32Array,
-    mIdx: Int32Array,
-    mVal: Float32Array,
-    seenPtr: Int32Array | null,
-    seenIdx: Int32Array | null,
-    allow: Int32Array | null,
-    normalize: number,
-    row0: number,
-    row1: number,
-    _nCols: number,
-    n: number,
-    acc: Float64Array,
-    den: Float64Array | null,
-    mark: Int32Array,
-    list: Int32Array,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void {
+  sparseScoreTopn(args: SparseScoreTopnArgs): void {
+    const { aPtr, aIdx, aVal, mPtr, mIdx, mVal, seenPtr, seenIdx, allow, normalize, row0, row1, n } = args;
+    const { acc, den, mark, list, outIdx, outScores } = args;
     const SEEN = 2;
     for (let r = row0; r < row1; r++) {
       const s0 = seenPtr && seenIdx ? seenPtr[r]! : 0;

@@ -1,75 +1,52 @@
 /**
  * The native backend: the Rust kernels of native/ (napi-rs), loaded from native/quiver.<platform>.node.
  *
- * Each kernel call passes the caller's typed arrays straight to Rust, which works on their memory in place
- * (SharedArrayBuffer views and subarrays included): no copies, one napi call per tile. The instruction set is
- * probed once per process; a backend instance holds one level code (the best one, or 0 when the scalar twins
- * are forced) and every call passes it, so the Rust side picks that level's kernel table before any loop.
+ * The addon's typings are the ones `napi build` generates from the Rust doc comments (native/index.d.ts).
+ * A backend instance holds one `Kernels` object of the addon, made once for one instruction-set level, so
+ * no call passes or looks up the level again; each kernel method below only maps the contract's argument
+ * object onto the addon's positional arguments. Typed arrays go straight to Rust, which works on their
+ * memory in place (SharedArrayBuffer views and subarrays included): no copies, one napi call per tile.
  * Regions are plain SharedArrayBuffers, as for the js backend.
  *
+ * Failures arrive with their code as `err.code` (the napi status) and their facts as the JSON message;
+ * `kernelError` builds the message, the same one the other backends give for the same failure.
+ *
  * Loading tries QUIVER_NATIVE_PATH (when set), then the platform's file names in native/, and keeps every
- * failure so "why did it not load" is always answerable. QUIVER_NATIVE_ISA=scalar forces the scalar twins
- * process-wide (workers inherit it; `init` has no field for the level).
+ * failure so "why did it not load" is always answerable. The level is `opts.isa`, else `init.nativeIsa`
+ * (a worker binds the level its main thread chose), else QUIVER_NATIVE_ISA (auto, avx512, avx2 or
+ * scalar), else auto; a level this CPU cannot run is BACKEND_UNAVAILABLE naming the CPU's best.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { QuiverError } from '../errors.js';
+import { QuiverError, isKernelErrorCode, kernelError, type KernelFacts } from '../errors.js';
+import type * as Addon from '../../native/index.js';
 import { SabRegions } from './memory.js';
-import type { Backend, BackendInfo, BackendInit, Link } from './types.js';
+import type {
+  Backend,
+  BackendInfo,
+  BackendInit,
+  GramArgs,
+  KmeansStepArgs,
+  LogisticPassArgs,
+  MatvecArgs,
+  NativeIsa,
+  SimilarityTileArgs,
+  SparseScoreTopnArgs,
+  SparseSimilarityTopkArgs,
+  TopkTileArgs,
+} from './types.js';
+
+type NativeAddon = typeof Addon;
+type NativeKernels = Addon.Kernels;
 
 export interface NativeOptions {
-  /** 'auto' picks the best instruction set of this CPU once; 'scalar' forces the scalar twins (tests). */
-  isa?: 'auto' | 'scalar';
+  /** 'auto' binds the best instruction set of this CPU; a named level forces it (tests and timing). */
+  isa?: NativeIsa;
 }
 
-/** The exports of native/src/lib.rs (native/index.d.ts is generated from the same code). */
-interface NativeAddon {
-  detectedIsa(): { code: number; name: string };
-  versions(): { native: string; faer: string };
-  normalizeRows(isa: number, x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void;
-  similarityTile(
-    isa: number, a: Float32Array, aRows: number, b: Float32Array, bRows: number, cols: number,
-    out: Float32Array, ldOut: number,
-  ): void;
-  topkTile(
-    isa: number, q: Float32Array, qRows: number, x: Float32Array, xRows: number, cols: number, k: number,
-    qOffset: number, xOffset: number, excludeSelf: boolean, outIdx: Int32Array, outScores: Float32Array,
-  ): void;
-  kmeansStep(
-    isa: number, x: Float32Array, rows: number, cols: number, centroids: Float32Array, k: number,
-    weights: Float32Array | null, labels: Int32Array, minDist2: Float64Array | null, sums: Float64Array, counts: Float64Array,
-    changes: Int32Array | null,
-  ): number;
-  gram(
-    isa: number, x: Float32Array, rows: number, cols: number, w: Float64Array | null, center: Float64Array | null,
-    v: Float64Array | null, g: Float64Array, xty: Float64Array | null,
-  ): void;
-  logisticPass(
-    isa: number, x: Float32Array, rows: number, cols: number, y: Float64Array, s: Float64Array | null,
-    beta: Float64Array, bias: number, hessian: boolean, z: Float64Array, out: Float64Array,
-  ): void;
-  choleskySolve(isa: number, g: Float64Array, n: number, b: Float64Array, nrhs: number): void;
-  matvec(
-    isa: number, x: Float32Array, rows: number, cols: number, w: Float64Array, bias: number, link: number,
-    out: Float32Array,
-  ): void;
-  sparseSimilarityTopk(
-    isa: number, aPtr: Int32Array, aIdx: Int32Array, aVal: Float32Array, bPtr: Int32Array, bIdx: Int32Array,
-    bVal: Float32Array, row0: number, row1: number, nCols: number, rowNorms: Float32Array | null,
-    colNorms: Float32Array | null, shrink: number, k: number, excludeSelf: boolean, acc: Float64Array,
-    mark: Int32Array, list: Int32Array, outIdx: Int32Array, outScores: Float32Array,
-  ): void;
-  sparseScoreTopn(
-    isa: number, aPtr: Int32Array, aIdx: Int32Array, aVal: Float32Array, mPtr: Int32Array, mIdx: Int32Array,
-    mVal: Float32Array, seenPtr: Int32Array | null, seenIdx: Int32Array | null, allow: Int32Array | null,
-    normalize: number, row0: number, row1: number, nCols: number, n: number, acc: Float64Array,
-    den: Float64Array | null, mark: Int32Array, list: Int32Array, outIdx: Int32Array, outScores: Float32Array,
-  ): void;
-}
-
-const SCALAR = 0;
+const ISAS: readonly NativeIsa[] = ['auto', 'avx512', 'avx2', 'scalar'];
 
 /** native/ of the package, from src/backends (tests) or dist/backends (built). */
 const NATIVE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native');
@@ -125,188 +102,134 @@ export function nativeAddonPath(): string {
   return loadAddon().path;
 }
 
-function requestedIsa(opts: NativeOptions): 'auto' | 'scalar' {
+/** The levels this CPU runs, best first ('auto' not included). */
+export function nativeIsas(): NativeIsa[] {
+  return call(() => loadAddon().addon.usableIsas()) as NativeIsa[];
+}
+
+function requestedIsa(opts: NativeOptions, init: BackendInit | undefined): NativeIsa {
   if (opts.isa) return opts.isa;
+  if (init?.nativeIsa) return init.nativeIsa;
   const raw = (process.env['QUIVER_NATIVE_ISA'] ?? 'auto').trim().toLowerCase() || 'auto';
-  if (raw === 'auto' || raw === 'scalar') return raw;
-  throw new QuiverError('INVALID_ARGUMENT', `QUIVER_NATIVE_ISA must be auto or scalar (got "${raw}")`);
+  if ((ISAS as readonly string[]).includes(raw)) return raw as NativeIsa;
+  throw new QuiverError('INVALID_ARGUMENT', `QUIVER_NATIVE_ISA must be auto, avx512, avx2 or scalar (got "${raw}")`);
 }
 
 /**
- * The addon with every function wrapped once so that callers receive QuiverError (the addon throws
- * "CODE: message | {json}"), instead of a try/catch in each kernel method.
+ * The QuiverError of an addon failure. The addon throws errors whose `code` is a kernel error code and whose
+ * message is the JSON of the failure's facts; anything else (napi refusing an argument's type) is INTERNAL.
  */
-function guarded(addon: NativeAddon): NativeAddon {
-  const out: Record<string, unknown> = {};
-  for (const [name, f] of Object.entries(addon)) {
-    out[name] =
-      typeof f === 'function'
-        ? (...args: unknown[]): unknown => {
-            try {
-              return (f as (...a: unknown[]) => unknown)(...args);
-            } catch (err) {
-              throw QuiverError.from(err);
-            }
-          }
-        : f;
+function nativeError(err: unknown): QuiverError {
+  if (err instanceof QuiverError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const text = err instanceof Error ? err.message : String(err);
+  if (isKernelErrorCode(code)) {
+    try {
+      return kernelError(code, JSON.parse(text) as KernelFacts[typeof code]);
+    } catch {
+      // Not JSON: fall through with the text as it is.
+    }
   }
-  return out as unknown as NativeAddon;
+  return new QuiverError('INTERNAL', `the native addon failed: ${text}`, typeof code === 'string' ? { status: code } : undefined);
 }
 
-export async function loadNativeBackend(opts: NativeOptions = {}): Promise<Backend> {
-  const isa = requestedIsa(opts);
+/** The addon's kernels with every method wrapped once, so that callers receive QuiverError. */
+function guarded(k: NativeKernels): NativeKernels {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(k))) {
+    const f: unknown = (k as unknown as Record<string, unknown>)[name];
+    if (name === 'constructor' || typeof f !== 'function') continue;
+    out[name] = (...args: unknown[]): unknown => {
+      try {
+        return (f as (...a: unknown[]) => unknown).apply(k, args);
+      } catch (err) {
+        throw nativeError(err);
+      }
+    };
+  }
+  return out as unknown as NativeKernels;
+}
+
+function call<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw nativeError(err);
+  }
+}
+
+/**
+ * Loads the native backend at one instruction-set level (see the file comment for how it is chosen).
+ * `init` is the main thread's `backend.init` when a worker loads it.
+ */
+export async function loadNativeBackend(opts: NativeOptions = {}, init?: BackendInit): Promise<Backend> {
+  const isa = requestedIsa(opts, init);
   const { addon } = loadAddon();
-  const best = addon.detectedIsa();
-  const level = isa === 'scalar' ? { code: SCALAR, name: 'scalar' } : best;
-  const v = addon.versions();
-  return new NativeBackend(addon, level.code, {
+  const kernels = call(() => new addon.Kernels(isa));
+  const best = call(() => addon.detectedIsa());
+  const v = call(() => addon.versions());
+  return new NativeBackend(kernels, isa, {
     name: 'native',
-    simd: level.name,
-    versions: { native: v.native, faer: v.faer, napi: process.versions.napi ?? 'unknown', cpu: best.name },
+    simd: call(() => kernels.isa),
+    versions: { native: v.native, faer: v.faer, napi: process.versions.napi ?? 'unknown', cpu: best },
   });
 }
 
 class NativeBackend extends SabRegions implements Backend {
   readonly info: BackendInfo;
-  readonly init: BackendInit = { name: 'native' };
-  readonly #k: NativeAddon;
-  readonly #isa: number;
+  readonly init: BackendInit;
+  readonly #k: NativeKernels;
 
-  constructor(addon: NativeAddon, isa: number, info: BackendInfo) {
+  constructor(kernels: NativeKernels, isa: NativeIsa, info: BackendInfo) {
     super();
-    this.#k = guarded(addon);
-    this.#isa = isa;
+    this.#k = guarded(kernels);
     this.info = info;
+    this.init = { name: 'native', nativeIsa: isa };
   }
 
   normalizeRows(x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void {
-    this.#k.normalizeRows(this.#isa, x, rows, cols, out, norms);
+    this.#k.normalizeRows(x, rows, cols, out, norms);
   }
 
-  similarityTile(a: Float32Array, aRows: number, b: Float32Array, bRows: number, cols: number, out: Float32Array, ldOut: number): void {
-    this.#k.similarityTile(this.#isa, a, aRows, b, bRows, cols, out, ldOut);
+  similarityTile(a: SimilarityTileArgs): void {
+    this.#k.similarityTile(a.a, a.aRows, a.b, a.bRows, a.cols, a.out, a.ldOut);
   }
 
-  topkTile(
-    q: Float32Array,
-    qRows: number,
-    x: Float32Array,
-    xRows: number,
-    cols: number,
-    k: number,
-    qOffset: number,
-    xOffset: number,
-    excludeSelf: boolean,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void {
-    this.#k.topkTile(this.#isa, q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
+  topkTile(a: TopkTileArgs): void {
+    this.#k.topkTile(a.q, a.qRows, a.x, a.xRows, a.cols, a.k, a.qOffset, a.xOffset, a.excludeSelf, a.outIdx, a.outScores);
   }
 
-  kmeansStep(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    centroids: Float32Array,
-    k: number,
-    weights: Float32Array | null,
-    labels: Int32Array,
-    minDist2: Float64Array | null,
-    sums: Float64Array,
-    counts: Float64Array,
-    changes: Int32Array | null = null,
-  ): number {
-    return this.#k.kmeansStep(this.#isa, x, rows, cols, centroids, k, weights, labels, minDist2, sums, counts, changes);
+  kmeansStep(a: KmeansStepArgs): number {
+    return this.#k.kmeansStep(a.x, a.rows, a.cols, a.centroids, a.k, a.weights, a.labels, a.minDist2, a.sums, a.counts, a.changes);
   }
 
-  gram(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    w: Float64Array | null,
-    center: Float64Array | null,
-    v: Float64Array | null,
-    g: Float64Array,
-    xty: Float64Array | null,
-  ): void {
-    this.#k.gram(this.#isa, x, rows, cols, w, center, v, g, xty);
+  gram(a: GramArgs): void {
+    this.#k.gram(a.x, a.rows, a.cols, a.w, a.center, a.v, a.g, a.xty);
   }
 
-  logisticPass(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    y: Float64Array,
-    s: Float64Array | null,
-    beta: Float64Array,
-    bias: number,
-    hessian: boolean,
-    z: Float64Array,
-    out: Float64Array,
-  ): void {
-    this.#k.logisticPass(this.#isa, x, rows, cols, y, s, beta, bias, hessian, z, out);
+  logisticPass(a: LogisticPassArgs): void {
+    this.#k.logisticPass(a.x, a.rows, a.cols, a.y, a.s, a.beta, a.bias, a.hessian, a.z, a.out);
   }
 
   choleskySolve(g: Float64Array, n: number, b: Float64Array, nrhs: number): void {
-    this.#k.choleskySolve(this.#isa, g, n, b, nrhs);
+    this.#k.choleskySolve(g, n, b, nrhs);
   }
 
-  matvec(x: Float32Array, rows: number, cols: number, w: Float64Array, bias: number, link: Link, out: Float32Array): void {
-    this.#k.matvec(this.#isa, x, rows, cols, w, bias, link, out);
+  matvec(a: MatvecArgs): void {
+    this.#k.matvec(a.x, a.rows, a.cols, a.w, a.bias, a.link, a.out);
   }
 
-  sparseSimilarityTopk(
-    aPtr: Int32Array,
-    aIdx: Int32Array,
-    aVal: Float32Array,
-    bPtr: Int32Array,
-    bIdx: Int32Array,
-    bVal: Float32Array,
-    row0: number,
-    row1: number,
-    nCols: number,
-    rowNorms: Float32Array | null,
-    colNorms: Float32Array | null,
-    shrink: number,
-    k: number,
-    excludeSelf: boolean,
-    acc: Float64Array,
-    mark: Int32Array,
-    list: Int32Array,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void {
+  sparseSimilarityTopk(a: SparseSimilarityTopkArgs): void {
     this.#k.sparseSimilarityTopk(
-      this.#isa, aPtr, aIdx, aVal, bPtr, bIdx, bVal, row0, row1, nCols, rowNorms, colNorms, shrink, k, excludeSelf,
-      acc, mark, list, outIdx, outScores,
+      a.aPtr, a.aIdx, a.aVal, a.bPtr, a.bIdx, a.bVal, a.row0, a.row1, a.nCols, a.rowNorms, a.colNorms, a.shrink,
+      a.k, a.excludeSelf, a.acc, a.mark, a.list, a.outIdx, a.outScores,
     );
   }
 
-  sparseScoreTopn(
-    aPtr: Int32Array,
-    aIdx: Int32Array,
-    aVal: Float32Array,
-    mPtr: Int32Array,
-    mIdx: Int32Array,
-    mVal: Float32Array,
-    seenPtr: Int32Array | null,
-    seenIdx: Int32Array | null,
-    allow: Int32Array | null,
-    normalize: number,
-    row0: number,
-    row1: number,
-    nCols: number,
-    n: number,
-    acc: Float64Array,
-    den: Float64Array | null,
-    mark: Int32Array,
-    list: Int32Array,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void {
+  sparseScoreTopn(a: SparseScoreTopnArgs): void {
     this.#k.sparseScoreTopn(
-      this.#isa, aPtr, aIdx, aVal, mPtr, mIdx, mVal, seenPtr, seenIdx, allow, normalize, row0, row1, nCols, n,
-      acc, den, mark, list, outIdx, outScores,
+      a.aPtr, a.aIdx, a.aVal, a.mPtr, a.mIdx, a.mVal, a.seenPtr, a.seenIdx, a.allow, a.normalize, a.row0, a.row1,
+      a.nCols, a.n, a.acc, a.den, a.mark, a.list, a.outIdx, a.outScores,
     );
   }
 }

@@ -6,11 +6,14 @@
  * - Outputs are allocated by the caller; kernels never allocate in steady state.
  * - Kernels that *accumulate* (`gram`, `kmeansStep` sums/counts) add into their outputs; the caller zeroes.
  * - Reductions (norms, Gram, KMeans sums, inertia) accumulate in f64. Dot products for similarity,
- *   top-k and KMeans assignment may accumulate in f32 (SIMD lanes, FMA); the js backend uses f64 and is
- *   the reference.
+ *   top-k and KMeans assignment may accumulate in f32 (SIMD lanes, FMA); the js backend uses f64. Every
+ *   backend is tested against an f64 oracle written in the tests (tests/backends), within a stated tolerance.
  * - Results for one output element must not depend on how the caller tiles the other dimensions
  *   (thread count and tile size must not change results).
  * - Kernels are synchronous and single-threaded: the pool is the only layer of parallelism.
+ * - Kernels with more than a few arguments take one argument object (`SimilarityTileArgs` and the others
+ *   below), so a swapped argument cannot type-check; positional arguments remain only at the FFI (the napi
+ *   methods of native/index.d.ts and the raw-pointer exports of assembly/index.ts).
  *
  * Memory: the engine obtains every buffer it hands to a kernel in a worker from `alloc`, sends the
  * `SharedRegion` to the worker, and the worker calls `view` to get a typed array. For native and js a region
@@ -60,6 +63,226 @@ export interface BackendInit {
   memory?: WebAssembly.Memory;
   /** For wasm: force the scalar build ('scalar') or let it choose ('auto'). */
   wasmBuild?: 'auto' | 'simd' | 'scalar';
+  /** For native: the instruction-set level the main thread chose, so every worker binds the same one. */
+  nativeIsa?: NativeIsa;
+}
+
+/** Instruction-set levels of the native backend ('auto': the best this CPU runs). */
+export type NativeIsa = 'auto' | 'avx512' | 'avx2' | 'scalar';
+
+/**
+ * Dense block of dot products: out[i * ldOut + j] = a[i,:] · b[j,:] for i < aRows, j < bRows.
+ */
+export interface SimilarityTileArgs {
+  a: Float32Array;
+  aRows: number;
+  b: Float32Array;
+  bRows: number;
+  cols: number;
+  /** Starts at the block's first element; elements outside the block (j ≥ bRows in a row) are left as they were. */
+  out: Float32Array;
+  /** Row stride of `out`, ≥ bRows. */
+  ldOut: number;
+}
+
+/**
+ * Fused top-k: merges the dot products of each query row q[i,:] with every base row x[j,:] into a per-query
+ * running top-k, never materialising the qRows × xRows block.
+ */
+export interface TopkTileArgs {
+  q: Float32Array;
+  qRows: number;
+  x: Float32Array;
+  xRows: number;
+  cols: number;
+  k: number;
+  /** Global index of query row 0 (query row i is qOffset + i). */
+  qOffset: number;
+  /** Global index of base row 0 (base row j is xOffset + j): the index written to `outIdx`. */
+  xOffset: number;
+  /** Skip a base row whose global index equals the query's (self-joins). */
+  excludeSelf: boolean;
+  /**
+   * State (in/out), k entries per query row-major, sorted best first: higher score first, equal scores by
+   * lower index first. Empty slots are idx -1, score -Infinity and sort last; the caller initialises them so.
+   */
+  outIdx: Int32Array;
+  /** The scores of `outIdx`'s entries (same layout). */
+  outScores: Float32Array;
+}
+
+/**
+ * One Lloyd step over a block of rows. Assignment by ‖c‖² − 2x·c in f64 (‖x‖² is the same for every c and is
+ * left out, as in scikit-learn's Lloyd step; ties to the lower centroid). Returns the block's inertia
+ * Σ w_i minDist2[i] (f64) when `minDist2` is given, else NaN.
+ */
+export interface KmeansStepArgs {
+  x: Float32Array;
+  rows: number;
+  cols: number;
+  /** k × cols. */
+  centroids: Float32Array;
+  k: number;
+  /** Row weights w_i; absent or null: all ones. */
+  weights?: Float32Array | null;
+  /** Out: each row's centroid. On entry, the previous labels when `changes` counts changes. */
+  labels: Int32Array;
+  /**
+   * Out: Σ_d (x[i,d] − c[label,d])² computed directly in f64 for the chosen centroid. Absent or null skips
+   * the exact distances (intermediate Lloyd steps need only labels, sums and counts) and the step returns NaN.
+   */
+  minDist2?: Float64Array | null;
+  /** Accumulates (k × cols): sums[label,:] += w_i x[i,:] in f64. */
+  sums: Float64Array;
+  /** Accumulates (k): counts[label] += w_i in f64. */
+  counts: Float64Array;
+  /**
+   * When given, changes[0] += the number of rows whose new label differs from what `labels` held on entry
+   * (a fit's strict-convergence test, counted as the labels are written).
+   */
+  changes?: Int32Array | null;
+}
+
+/**
+ * Weighted Gram accumulation in f64 over a block of rows, optionally centred:
+ *   g[a * cols + b] += Σ_i w_i (x[i,a] − c_a)(x[i,b] − c_b)   for b ≥ a (the upper triangle; the lower
+ *   triangle is left as it was),
+ *   xty[a] += Σ_i v_i (x[i,a] − c_a)                            when v and xty are given.
+ */
+export interface GramArgs {
+  x: Float32Array;
+  rows: number;
+  cols: number;
+  /** Row weights; absent or null: all ones. */
+  w?: Float64Array | null;
+  /** Column centres c; absent or null: no centring. */
+  center?: Float64Array | null;
+  /** Right-hand side per row. NOT multiplied by w: pass w∘y when XᵀWy is wanted. */
+  v?: Float64Array | null;
+  /** Accumulates (cols × cols row-major, upper triangle). */
+  g: Float64Array;
+  /** Accumulates (cols) when `v` is given too. */
+  xty?: Float64Array | null;
+}
+
+/**
+ * One fused pass of binary logistic regression (Newton / IRLS) over a block of rows, in f64:
+ *   z_i = Σ_d x[i,d]·beta[d] + bias, written to z[i];
+ *   e_i = exp(−|z_i|), p_i = σ(z_i), ℓ_i = log(1 + e^{z_i}) − y_i·z_i (softplus as max(z, 0) + log1p(e));
+ *   w_i = s_i·p_i·(1 − p_i), v_i = s_i·(y_i − p_i) (1 − p and p each computed from e without cancellation,
+ *   v_i = s_i(1 − p_i) for y_i = 1 and −s_i p_i for y_i = 0),
+ * accumulated (the caller zeroes) into `out`, laid out as `logisticLayout(cols)` names:
+ *   out[0] += Σ s_i ℓ_i, out[1] += Σ ℓ_i, out[2] += #{i : (z_i > 0 ? 1 : 0) = y_i},
+ *   out[3 .. 3+cols] += Xᵀv, out[3+cols] += Σ v_i,
+ * and when `hessian`: out[4+cols .. 4+2cols] += Xᵀw, out[4+2cols] += Σ w_i, and the upper triangle of the
+ * cols × cols row-major block at 5+2cols += XᵀWX (the lower triangle is left as it was). Without `hessian`
+ * those entries are left as they were.
+ */
+export interface LogisticPassArgs {
+  x: Float32Array;
+  rows: number;
+  cols: number;
+  /** Labels, 0 or 1. */
+  y: Float64Array;
+  /** Row weights s_i; absent or null: all ones. */
+  s?: Float64Array | null;
+  /** Coefficients (cols). */
+  beta: Float64Array;
+  bias: number;
+  /** Also accumulate Xᵀw, Σw and XᵀWX. */
+  hessian: boolean;
+  /** Out: z_i (rows). */
+  z: Float64Array;
+  /** Accumulates, `logisticLayout(cols).length` values. */
+  out: Float64Array;
+}
+
+/** Batch scoring: out[i] = link(Σ_d x[i,d] w[d] + bias), accumulated in f64, stored as f32. */
+export interface MatvecArgs {
+  x: Float32Array;
+  rows: number;
+  cols: number;
+  w: Float64Array;
+  bias: number;
+  link: Link;
+  out: Float32Array;
+}
+
+/**
+ * Sparse similarity with a running top-k (item-item or user-user co-occurrence), one row at a time:
+ * for each row r in [row0, row1) of A (CSR, global row numbers: aPtr has A's full indptr),
+ *   dot[j] = Σ_{p ∈ A[r,:]} aVal[p] · Σ_{q ∈ B[aIdx[p],:]} bVal[q] · [bIdx[q] = j]
+ * accumulated in f64 by scattering the B rows named by A's row into `acc` in CSR order (so the sum order is
+ * fixed), then score[j] = dot[j] / (rowNorms[r] · colNorms[j] + shrink) in f64 (an absent norm array counts
+ * as all ones; a zero denominator gives score 0), rounded to f32. Candidates are the columns j touched by
+ * the scatter (j ≠ r when `excludeSelf`); the best k by (score desc, index asc) are merged into
+ * outIdx/outScores for row r at (r − row0)·k. Never materialises a dense row of the result.
+ */
+export interface SparseSimilarityTopkArgs {
+  aPtr: Int32Array;
+  aIdx: Int32Array;
+  aVal: Float32Array;
+  bPtr: Int32Array;
+  bIdx: Int32Array;
+  bVal: Float32Array;
+  row0: number;
+  row1: number;
+  /** Columns of B (the length of the scratch arrays). */
+  nCols: number;
+  rowNorms?: Float32Array | null;
+  colNorms?: Float32Array | null;
+  shrink: number;
+  k: number;
+  excludeSelf: boolean;
+  /** Scratch (nCols, f64): all zero on entry, left all zero. */
+  acc: Float64Array;
+  /** Scratch (nCols): all zero on entry, left all zero. */
+  mark: Int32Array;
+  /** Scratch (nCols): the touched columns. */
+  list: Int32Array;
+  /** State (in/out), k per row, initialised by the caller to -1 / -Infinity like `topkTile`. */
+  outIdx: Int32Array;
+  outScores: Float32Array;
+}
+
+/**
+ * Sparse scoring with a top-n per row (recommendation): for each row r in [row0, row1) of A (global rows),
+ *   acc[j] = Σ_{p ∈ A[r,:]} aVal[p] · Σ_{q ∈ M[aIdx[p],:]} mVal[q] · [mIdx[q] = j]     (f64, CSR order)
+ * and, with `normalize` 1 or 2, den[j] = Σ |aVal[p]| (1) or Σ |mVal[q]| (2) over the same terms; the score is
+ * acc[j] (normalize 0) or acc[j] / den[j] (0 when den[j] is 0), rounded to f32.
+ * Candidates are the columns touched by the scatter, minus the columns of row r of `seen` and minus the
+ * columns with allow[j] = 0. The best n by (score desc, index asc) go to outIdx/outScores at (r − row0)·n.
+ */
+export interface SparseScoreTopnArgs {
+  aPtr: Int32Array;
+  aIdx: Int32Array;
+  aVal: Float32Array;
+  mPtr: Int32Array;
+  mIdx: Int32Array;
+  mVal: Float32Array;
+  /** CSR of the columns to leave out, with the same row numbering as A; absent or null (either one): none. */
+  seenPtr?: Int32Array | null;
+  seenIdx?: Int32Array | null;
+  /** allow[j] = 0 leaves column j out; absent or null: all allowed. */
+  allow?: Int32Array | null;
+  /** 0 raw sums, 1 divided by Σ|aVal|, 2 divided by Σ|mVal|. */
+  normalize: number;
+  row0: number;
+  row1: number;
+  /** Columns of M (the length of the scratch arrays). */
+  nCols: number;
+  n: number;
+  /** Scratch (nCols, f64): all zero on entry, left all zero. */
+  acc: Float64Array;
+  /** Scratch (nCols, f64) like `acc`; may be absent when normalize is 0. */
+  den?: Float64Array | null;
+  /** Scratch (nCols): all zero on entry, left all zero. */
+  mark: Int32Array;
+  /** Scratch (nCols): the touched columns. */
+  list: Int32Array;
+  /** State (in/out), n per row, initialised by the caller to -1 / -Infinity. */
+  outIdx: Int32Array;
+  outScores: Float32Array;
 }
 
 export interface Backend {
@@ -82,196 +305,28 @@ export interface Backend {
    */
   normalizeRows(x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void;
 
-  /**
-   * Dense block of dot products: out[i * ldOut + j] = a[i,:] · b[j,:] for i < aRows, j < bRows.
-   * `out` starts at the block's first element; `ldOut` ≥ bRows is its row stride.
-   */
-  similarityTile(
-    a: Float32Array,
-    aRows: number,
-    b: Float32Array,
-    bRows: number,
-    cols: number,
-    out: Float32Array,
-    ldOut: number,
-  ): void;
+  similarityTile(args: SimilarityTileArgs): void;
 
-  /**
-   * Fused top-k: merges the dot products of each query row q[i,:] with every base row x[j,:] into a
-   * per-query running top-k, never materialising the qRows × xRows block.
-   *
-   * State (in/out): outIdx/outScores hold k entries per query (row-major), sorted best first:
-   * higher score first, equal scores by lower index first. Empty slots are idx -1, score -Infinity and sort
-   * last; the caller initialises them so. Base row j has global index `xOffset + j`; query row i has
-   * global index `qOffset + i`. With `excludeSelf`, a base row whose global index equals the query's
-   * global index is skipped (self-joins).
-   */
-  topkTile(
-    q: Float32Array,
-    qRows: number,
-    x: Float32Array,
-    xRows: number,
-    cols: number,
-    k: number,
-    qOffset: number,
-    xOffset: number,
-    excludeSelf: boolean,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void;
+  topkTile(args: TopkTileArgs): void;
 
-  /**
-   * One Lloyd step over a block of rows. Assignment by ‖c‖² − 2x·c in f64 (‖x‖² is the same for every c and is
-   * left out, as in scikit-learn's Lloyd step; ties to the lower centroid);
-   * sums[label,:] += w_i x[i,:] (f64), counts[label] += w_i (f64, w_i = 1 without weights);
-   * with `minDist2`, minDist2[i] = Σ_d (x[i,d] − c[label,d])² computed directly in f64 for the chosen centroid,
-   * and the return value is the block's inertia Σ w_i minDist2[i] (f64). `minDist2` null skips the exact
-   * distances (intermediate Lloyd steps need only labels, sums and counts) and returns NaN.
-   * With `changes`, changes[0] += the number of rows whose new label differs from what `labels` held on entry
-   * (a fit's strict-convergence test, counted as the labels are written).
-   */
-  kmeansStep(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    centroids: Float32Array,
-    k: number,
-    weights: Float32Array | null,
-    labels: Int32Array,
-    minDist2: Float64Array | null,
-    sums: Float64Array,
-    counts: Float64Array,
-    changes?: Int32Array | null,
-  ): number;
+  /** Returns the block's inertia (NaN without `minDist2`). */
+  kmeansStep(args: KmeansStepArgs): number;
 
-  /**
-   * Weighted Gram accumulation in f64 over a block of rows, optionally centred:
-   *   g[a * cols + b] += Σ_i w_i (x[i,a] − c_a)(x[i,b] − c_b)   for b ≥ a (the upper triangle; the lower
-   *   triangle is left as it was),
-   *   xty[a] += Σ_i v_i (x[i,a] − c_a)                            when v and xty are given.
-   * `w` null means all ones; `center` null means no centring. Note that `v` is NOT multiplied by w:
-   * pass w∘y when XᵀWy is wanted.
-   */
-  gram(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    w: Float64Array | null,
-    center: Float64Array | null,
-    v: Float64Array | null,
-    g: Float64Array,
-    xty: Float64Array | null,
-  ): void;
+  gram(args: GramArgs): void;
 
-  /**
-   * One fused pass of binary logistic regression (Newton / IRLS) over a block of rows, in f64:
-   *   z_i = Σ_d x[i,d]·beta[d] + bias, written to z[i];
-   *   e_i = exp(−|z_i|), p_i = σ(z_i), ℓ_i = log(1 + e^{z_i}) − y_i·z_i (softplus as max(z, 0) + log1p(e));
-   *   w_i = s_i·p_i·(1 − p_i), v_i = s_i·(y_i − p_i) (s null: s_i = 1; 1 − p and p each computed from e without
-   *   cancellation, v_i = s_i(1 − p_i) for y_i = 1 and −s_i p_i for y_i = 0),
-   * accumulated (the caller zeroes) into `out`, laid out as `logisticLayout(cols)` names:
-   *   out[0] += Σ s_i ℓ_i, out[1] += Σ ℓ_i, out[2] += #{i : (z_i > 0 ? 1 : 0) = y_i},
-   *   out[3 .. 3+cols] += Xᵀv, out[3+cols] += Σ v_i,
-   * and when `hessian`: out[4+cols .. 4+2cols] += Xᵀw, out[4+2cols] += Σ w_i, and the upper triangle of the
-   * cols × cols row-major block at 5+2cols += XᵀWX (the lower triangle is left as it was). Without `hessian`
-   * those entries are left as they were.
-   */
-  logisticPass(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    y: Float64Array,
-    s: Float64Array | null,
-    beta: Float64Array,
-    bias: number,
-    hessian: boolean,
-    z: Float64Array,
-    out: Float64Array,
-  ): void;
+  logisticPass(args: LogisticPassArgs): void;
 
   /**
    * Solves G X = B in place by Cholesky, f64. Reads the upper triangle of row-major g (n × n),
    * overwrites g with the factor (contents unspecified beyond that) and b (n × nrhs, row-major) with X.
-   * A pivot ≤ 0 (or not finite) throws QuiverError NOT_POSITIVE_DEFINITE with details.pivot = its index.
+   * A pivot ≤ 0 (or not finite) throws QuiverError NOT_POSITIVE_DEFINITE with details.pivot = its index
+   * (`kernelError`, so the message is the same on every backend).
    */
   choleskySolve(g: Float64Array, n: number, b: Float64Array, nrhs: number): void;
 
-  /** out[i] = link(Σ_d x[i,d] w[d] + bias), accumulated in f64, stored as f32. */
-  matvec(
-    x: Float32Array,
-    rows: number,
-    cols: number,
-    w: Float64Array,
-    bias: number,
-    link: Link,
-    out: Float32Array,
-  ): void;
+  matvec(args: MatvecArgs): void;
 
-  /**
-   * Sparse similarity with a running top-k (item-item or user-user co-occurrence), one row at a time:
-   * for each row r in [row0, row1) of A (CSR, global row numbers: aPtr has A's full indptr),
-   *   dot[j] = Σ_{p ∈ A[r,:]} aVal[p] · Σ_{q ∈ B[aIdx[p],:]} bVal[q] · [bIdx[q] = j]
-   * accumulated in f64 by scattering the B rows named by A's row into `acc` in CSR order (so the sum order is
-   * fixed), then score[j] = dot[j] / (rowNorms[r] · colNorms[j] + shrink) in f64 (a null norm array counts as
-   * all ones; a zero denominator gives score 0), rounded to f32. Candidates are the columns j touched by the
-   * scatter (j ≠ r when `excludeSelf`); the best k by (score desc, index asc) are merged into outIdx/outScores
-   * for row r at (r − row0)·k, which the caller initialises to -1 / -Infinity like `topkTile`.
-   * Scratch (caller-owned, length nCols): `acc` (f64) and `mark` (i32) must be all zero on entry and are left
-   * all zero; `list` (i32) holds the touched columns. Never materialises a dense row of the result.
-   */
-  sparseSimilarityTopk(
-    aPtr: Int32Array,
-    aIdx: Int32Array,
-    aVal: Float32Array,
-    bPtr: Int32Array,
-    bIdx: Int32Array,
-    bVal: Float32Array,
-    row0: number,
-    row1: number,
-    nCols: number,
-    rowNorms: Float32Array | null,
-    colNorms: Float32Array | null,
-    shrink: number,
-    k: number,
-    excludeSelf: boolean,
-    acc: Float64Array,
-    mark: Int32Array,
-    list: Int32Array,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void;
+  sparseSimilarityTopk(args: SparseSimilarityTopkArgs): void;
 
-  /**
-   * Sparse scoring with a top-n per row (recommendation): for each row r in [row0, row1) of A (global rows),
-   *   acc[j] = Σ_{p ∈ A[r,:]} aVal[p] · Σ_{q ∈ M[aIdx[p],:]} mVal[q] · [mIdx[q] = j]     (f64, CSR order)
-   * and, with `normalize` 1 or 2, den[j] = Σ |aVal[p]| (1) or Σ |mVal[q]| (2) over the same terms; the score is
-   * acc[j] (normalize 0) or acc[j] / den[j] (0 when den[j] is 0), rounded to f32.
-   * Candidates are the columns touched by the scatter, minus the columns of row r of `seen` (CSR with the same
-   * row numbering as A; null: none) and minus the columns with allow[j] = 0 (null: all allowed). The best n by
-   * (score desc, index asc) go to outIdx/outScores at (r − row0)·n, initialised by the caller to -1 / -Infinity.
-   * Scratch (length nCols): `acc`, `den` (f64; den may be null when normalize is 0) and `mark` (i32) all zero on
-   * entry and left all zero; `list` (i32) holds the touched columns.
-   */
-  sparseScoreTopn(
-    aPtr: Int32Array,
-    aIdx: Int32Array,
-    aVal: Float32Array,
-    mPtr: Int32Array,
-    mIdx: Int32Array,
-    mVal: Float32Array,
-    seenPtr: Int32Array | null,
-    seenIdx: Int32Array | null,
-    allow: Int32Array | null,
-    normalize: number,
-    row0: number,
-    row1: number,
-    nCols: number,
-    n: number,
-    acc: Float64Array,
-    den: Float64Array | null,
-    mark: Int32Array,
-    list: Int32Array,
-    outIdx: Int32Array,
-    outScores: Float32Array,
-  ): void;
+  sparseScoreTopn(args: SparseScoreTopnArgs): void;
 }

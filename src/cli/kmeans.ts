@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Matrix } from '../types.js';
 import { TableEncoder } from '../data/table.js';
 import { readNpyMatrix, writeNpy } from '../data/npy.js';
 import { QuiverError } from '../errors.js';
@@ -52,7 +53,7 @@ export function registerKmeans(program: Command): void {
     if (opts.labels) checkOutputPath(opts.labels, '--labels', ['.npy']);
     const input = await readModelInput(opts.input, { delimiter: opts.delimiter });
     let encoder: TableEncoder | null = null;
-    let x;
+    let x: Matrix;
     if (isTable(input)) {
       encoder = TableEncoder.fit(input, { columns: opts.columns, exclude: opts.exclude, standardize: opts.standardize === true });
       x = encoder.encode(input);

@@ -16,8 +16,8 @@ export function checkRecommenderKind(v: unknown): RecommenderKind {
 
 export async function fitRecommender(engine: Engine, kind: RecommenderKind, data: Interactions | RecommenderState, opts: RecommenderOptions = {}): Promise<AnyRecommender> {
   // Each kind's fit reads the options it knows (the registry checks that every one takes these arguments).
-  const fit: (e: Engine, d: Interactions | RecommenderState, o: RecommenderOptions) => Promise<AnyRecommender> = RECOMMENDERS[checkRecommenderKind(kind)].fit;
-  return fit(engine, data, opts);
+  const fitKind: (e: Engine, d: Interactions | RecommenderState, o: RecommenderOptions) => Promise<AnyRecommender> = RECOMMENDERS[checkRecommenderKind(kind)].fit;
+  return fitKind(engine, data, opts);
 }
 
 /** Reads a recommender saved with `save(path)`, whatever its kind. */

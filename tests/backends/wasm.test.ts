@@ -1,5 +1,6 @@
 // What is specific to the wasm backend: one shared memory read in place by workers, the region allocator,
-// the copy path for arrays outside the memory, and build selection. Kernel numerics are in kernels.test.ts.
+// the copy path for arrays outside the memory, and build selection. Kernel numerics are in the per-family
+// suites; values here are checked against oracles written below.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -7,16 +8,44 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { QuiverError } from '../../src/errors.js';
-import { JsBackend } from '../../src/backends/js.js';
 import type { SharedRegion } from '../../src/backends/types.js';
-import { WasmBackend, loadWasmBackend } from '../../src/backends/wasm.js';
+import { type WasmBackend, loadWasmBackend } from '../../src/backends/wasm.js';
 import { randomF32, randomF64 } from '../helpers/rng.js';
-import { TOLERANCE, expectClose } from '../helpers/tolerance.js';
+import { expectClose, tolerance } from '../helpers/tolerance.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const distWasm = join(root, 'dist', 'backends', 'wasm.js');
 const distIndex = join(root, 'dist', 'backends', 'index.js');
-const reference = new JsBackend();
+
+/** Oracle: norms and x / norm in f64. */
+function normalized(x: Float32Array, rows: number, cols: number): { out: number[]; norms: number[] } {
+  const out: number[] = [];
+  const norms: number[] = [];
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let d = 0; d < cols; d++) s += x[i * cols + d]! ** 2;
+    const n = Math.sqrt(s);
+    norms.push(n);
+    for (let d = 0; d < cols; d++) out.push(n > 0 ? x[i * cols + d]! / n : 0);
+  }
+  return { out, norms };
+}
+
+/** Oracle: a·bᵀ in f64 with row stride ld; cells outside the block hold `fill`. */
+function dots(a: Float32Array, m: number, b: Float32Array, n: number, k: number, ld: number, fill: number): number[] {
+  const out = new Array<number>(m * ld).fill(fill);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let d = 0; d < k; d++) s += a[i * k + d]! * b[j * k + d]!;
+      out[i * ld + j] = s;
+    }
+  }
+  return out;
+}
+
+const normTol = tolerance('normalizeRows', 'wasm');
+const dotTol = tolerance('similarityTile', 'wasm');
 
 async function load(init: Parameters<typeof loadWasmBackend>[0] = undefined): Promise<WasmBackend> {
   return (await loadWasmBackend(init)) as WasmBackend;
@@ -162,19 +191,15 @@ describe('wasm backend', () => {
     const y = x.slice();
     const norms = new Float32Array(9);
     b.normalizeRows(y, 9, cols, y, norms);
-    const want = new Float32Array(9 * cols);
-    const wantNorms = new Float32Array(9);
-    reference.normalizeRows(x, 9, cols, want, wantNorms);
-    expectClose(y, want, TOLERANCE.normalize, 'in-place normalize of a plain array');
-    expectClose(norms, wantNorms, TOLERANCE.normalize, 'norms');
+    const want = normalized(x, 9, cols);
+    expectClose(y, want.out, normTol, 'in-place normalize of a plain array');
+    expectClose(norms, want.norms, normTol, 'norms');
     // Mixed: one input in a region, the other a plain subarray, output a plain array with gaps (ldOut > bRows).
     const ra = b.alloc('f32', 4 * cols);
     b.view(ra).set(x.subarray(0, 4 * cols));
     const out = new Float32Array(4 * 6).fill(-5);
-    b.similarityTile(b.view(ra), 4, x.subarray(4 * cols), 5, cols, out, 6);
-    const ref = new Float32Array(4 * 6).fill(-5);
-    reference.similarityTile(x, 4, x.subarray(4 * cols), 5, cols, ref, 6);
-    expectClose(out, ref, TOLERANCE.dotF32, 'mixed similarity');
+    b.similarityTile({ a: b.view(ra), aRows: 4, b: x.subarray(4 * cols), bRows: 5, cols, out, ldOut: 6 });
+    expectClose(out, dots(x, 4, x.subarray(4 * cols), 5, cols, 6, -5), dotTol, 'mixed similarity');
     for (let i = 0; i < 4; i++) expect(out[i * 6 + 5]).toBe(-5);
     b.free(ra);
     expect(b.liveBytes).toBe(0);
@@ -190,14 +215,14 @@ describe('wasm backend', () => {
       expect(e).toBeInstanceOf(QuiverError);
       expect((e as QuiverError).code).toBe('NOT_POSITIVE_DEFINITE');
       expect((e as QuiverError).message).toBe(
-        'the Gram matrix is not positive definite (pivot 1 is 0); add an L2 penalty or remove constant or duplicate columns',
+        'the Gram matrix is not positive definite at pivot 1; add an L2 penalty or remove constant or duplicate columns',
       );
       expect((e as QuiverError).details).toEqual({ pivot: 1 });
     }
     expect(b.liveBytes).toBe(0);
   });
 
-  it('gram and choleskySolve give the reference bits in both builds (the same f64 operations in the same order)', async () => {
+  it('gram and choleskySolve give the textbook f64 operations\' bits in both builds (the same operations in the same order)', async () => {
     for (const b of [await load(), await load({ name: 'wasm', wasmBuild: 'scalar' })]) {
       for (const cols of [1, 3, 4, 5, 8, 13, 65]) {
         const rows = 203;
@@ -210,9 +235,15 @@ describe('wasm backend', () => {
           const gr = g.slice();
           const xty = new Float64Array(cols);
           const xtyr = xty.slice();
-          b.gram(x, rows, cols, ww, cc, v, g, xty);
-          reference.gram(x, rows, cols, ww, cc, v, gr, xtyr);
-          // Oracle: the js backend, compared exactly (the lower triangle stays 0.5 in both).
+          b.gram({ x, rows, cols, w: ww, center: cc, v, g, xty });
+          // Oracle, row by row: g[a,b] += (w_i r_a) r_b for b ≥ a (rows of weight 0 skipped), xty[a] += v_i r_a,
+          // with r = x_i − c; compared exactly (the lower triangle stays 0.5 in both).
+          for (let i = 0; i < rows; i++) {
+            const wi = ww ? ww[i]! : 1;
+            const r = Array.from({ length: cols }, (_, a) => x[i * cols + a]! - (cc ? cc[a]! : 0));
+            if (wi !== 0) for (let a = 0; a < cols; a++) for (let c = a; c < cols; c++) gr[a * cols + c]! += wi * r[a]! * r[c]!;
+            for (let a = 0; a < cols; a++) xtyr[a]! += v[i]! * r[a]!;
+          }
           expect(Array.from(g)).toEqual(Array.from(gr));
           expect(Array.from(xty)).toEqual(Array.from(xtyr));
         }
@@ -230,7 +261,29 @@ describe('wasm backend', () => {
         const rhs = randomF64(n * 2, 90 + n);
         const [g1, g2, b1, b2] = [g.slice(), g.slice(), rhs.slice(), rhs.slice()];
         b.choleskySolve(g1, n, b1, 2);
-        reference.choleskySolve(g2, n, b2, 2);
+        // Oracle: the upper factor U (G = UᵀU) row by row, then Uᵀy = b and Ux = y, each sum in index order.
+        for (let j = 0; j < n; j++) {
+          let d = g2[j * n + j]!;
+          for (let p = 0; p < j; p++) d -= g2[p * n + j]! * g2[p * n + j]!;
+          g2[j * n + j] = Math.sqrt(d);
+          for (let c = j + 1; c < n; c++) {
+            let t = g2[j * n + c]!;
+            for (let p = 0; p < j; p++) t -= g2[p * n + j]! * g2[p * n + c]!;
+            g2[j * n + c] = t / g2[j * n + j]!;
+          }
+        }
+        for (let r = 0; r < 2; r++) {
+          for (let i = 0; i < n; i++) {
+            let t = b2[i * 2 + r]!;
+            for (let p = 0; p < i; p++) t -= g2[p * n + i]! * b2[p * 2 + r]!;
+            b2[i * 2 + r] = t / g2[i * n + i]!;
+          }
+          for (let i = n - 1; i >= 0; i--) {
+            let t = b2[i * 2 + r]!;
+            for (let p = i + 1; p < n; p++) t -= g2[i * n + p]! * b2[p * 2 + r]!;
+            b2[i * 2 + r] = t / g2[i * n + i]!;
+          }
+        }
         expect(Array.from(b1)).toEqual(Array.from(b2));
       }
     }
@@ -267,12 +320,10 @@ describe('wasm backend', () => {
         )
         .finally(() => worker.close());
       expect(value).toMatchObject({ simd: 'simd128', wasmBuild: 'simd' });
-      const want = new Float32Array(rows * cols);
-      const wantNorms = new Float32Array(rows);
-      reference.normalizeRows(x, rows, cols, want, wantNorms);
+      const want = normalized(x, rows, cols);
       // The worker wrote through the shared memory: the main thread's views see the result.
-      expectClose(b.view(rx), want, TOLERANCE.normalize, 'normalized by the worker');
-      expectClose(b.view(rn), wantNorms, TOLERANCE.normalize, 'norms from the worker');
+      expectClose(b.view(rx), want.out, normTol, 'normalized by the worker');
+      expectClose(b.view(rn), want.norms, normTol, 'norms from the worker');
     });
 
     it('a worker sees regions allocated after the main thread grew the memory', async () => {
@@ -301,14 +352,12 @@ describe('wasm backend', () => {
         await worker.run(
           `async (m, ctx) => {
             const w = ctx.w;
-            w.similarityTile(w.view(m.ra), 3, w.view(m.rb), 4, m.cols, w.view(m.ro), 4);
+            w.similarityTile({ a: w.view(m.ra), aRows: 3, b: w.view(m.rb), bRows: 4, cols: m.cols, out: w.view(m.ro), ldOut: 4 });
             return null;
           }`,
           { ...regions, cols },
         );
-        const ref = new Float32Array(12);
-        reference.similarityTile(a, 3, c, 4, cols, ref, 4);
-        expectClose(b.view(ro), ref, TOLERANCE.dotF32, 'similarity written by the worker');
+        expectClose(b.view(ro), dots(a, 3, c, 4, cols, 4, 0), dotTol, 'similarity written by the worker');
         b.free(filler);
       } finally {
         await worker.close();

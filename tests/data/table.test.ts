@@ -47,7 +47,7 @@ describe('TableEncoder', () => {
     const mean = ages.reduce((a, b) => a + b) / 4;
     const sd = Math.sqrt(ages.reduce((a, b) => a + (b - mean) ** 2, 0) / 4);
     // oracle: the definition (x − mean) / std with ddof 0
-    ages.forEach((a, i) => expect(x.data[i]).toBeCloseTo((a - mean) / sd, 6));
+    for (const [i, a] of ages.entries()) expect(x.data[i]).toBeCloseTo((a - mean) / sd, 6);
     const saved = TableEncoder.fromJSON(enc.toJSON());
     expect(saved.encode(parseCsv('age\n37\n')).data[0]).toBeCloseTo((37 - mean) / sd, 6);
     // a .npy input with the design columns gets the same standardisation

@@ -50,7 +50,7 @@ describe('engine on the selected backend', () => {
     const res = await e.topK(x, undefined, { k: 12, metric: 'dot', excludeSelf: true });
     expect(res.k).toBe(12);
     const s = new Float32Array(120 * 120);
-    reference.similarityTile(x.data, 120, x.data, 120, cols, s, 120); // oracle: exact integer dot products
+    reference.similarityTile({ a: x.data, aRows: 120, b: x.data, bRows: 120, cols, out: s, ldOut: 120 }); // oracle: exact integer dot products
     for (let i = 0; i < 120; i++) {
       const order = [...Array(120).keys()].filter((j) => j !== i).sort((a, b) => s[i * 120 + b]! - s[i * 120 + a]! || a - b);
       expect(Array.from(res.indices.subarray(i * 12, i * 12 + 12))).toEqual(order.slice(0, 12));
@@ -128,14 +128,14 @@ describe('engine on the selected backend', () => {
     const labels = new Int32Array(rows);
     const sums = new Float64Array(4 * cols);
     const counts = new Float64Array(4);
-    const inertia = reference.kmeansStep(x.data, rows, cols, c.data, 4, null, labels, new Float64Array(rows), sums, counts);
+    const inertia = reference.kmeansStep({ x: x.data, rows, cols, centroids: c.data, k: 4, labels, minDist2: new Float64Array(rows), sums, counts });
     const got = results[0]!;
     expect(Array.from(got.km.labels)).toEqual(Array.from(labels));
     expectClose(got.km.sums, sums, TOLERANCE.reductionF64, 'sums');
     expectClose([got.km.inertia], [inertia], TOLERANCE.reductionF64, 'inertia');
     const g = new Float64Array(cols * cols);
     const xty = new Float64Array(cols);
-    reference.gram(x.data, rows, cols, w, new Float64Array(cols).fill(0.1), v, g, xty);
+    reference.gram({ x: x.data, rows, cols, w, center: new Float64Array(cols).fill(0.1), v, g, xty });
     for (let a = 0; a < cols; a++) {
       for (let b = a; b < cols; b++) {
         expectClose([got.gr.g[a * cols + b]!, got.gr.g[b * cols + a]!], [g[a * cols + b]!, g[a * cols + b]!], TOLERANCE.reductionF64, 'gram');
@@ -172,7 +172,7 @@ describe('engine on the selected backend', () => {
     }
     const L = logisticLayout(cols);
     const ref = new Float64Array(L.length);
-    reference.logisticPass(x.data, rows, cols, y, s, beta, -0.25, true, new Float64Array(rows), ref);
+    reference.logisticPass({ x: x.data, rows, cols, y, s, beta, bias: -0.25, hessian: true, z: new Float64Array(rows), out: ref });
     const got = results[0]!;
     expectClose([got.lossWeighted, got.loss, got.sumV, got.sumW], [ref[L.lossW]!, ref[L.loss]!, ref[L.grad + cols]!, ref[L.xw + cols]!], TOLERANCE.reductionF64, 'sums');
     expectClose(got.xtv, ref.subarray(L.grad, L.grad + cols), TOLERANCE.reductionF64, 'xtv');
@@ -212,7 +212,7 @@ describe('engine on the selected backend', () => {
     const w = randomF64(5, 32);
     const p = await e.matvec(x, w, -0.2, LINK_SIGMOID);
     const ref = new Float32Array(9000);
-    reference.matvec(x.data, 9000, 5, w, -0.2, LINK_SIGMOID, ref);
+    reference.matvec({ x: x.data, rows: 9000, cols: 5, w, bias: -0.2, link: LINK_SIGMOID, out: ref });
     expectClose(p, ref, TOLERANCE.matvec, 'matvec');
     const g = new Float64Array([4, 2, 2, 3]);
     const sol = await e.choleskySolve(g, 2, new Float64Array([2, 1]));

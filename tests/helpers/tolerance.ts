@@ -1,7 +1,65 @@
 /**
- * The one tolerance table: |got − ref| ≤ atol + rtol·|ref|, where ref is the f64 js backend.
- * f32 dot products of length d over values in [-1, 1] carry about d·2⁻²⁴ absolute error; the table
- * allows a margin of ~10× over that for d ≤ 129.
+ * Tolerances, |got − ref| ≤ atol + rtol·|ref|.
+ *
+ * KERNEL_TOLERANCE is the one table of the kernel suites (tests/backends): ref is the f64 oracle written in
+ * each suite, and each kernel states its value per backend family. Inputs of the random tier are uniform in
+ * [-1, 1) with at most 129 columns. TOLERANCE is what the suites above the backends (tests/engine) allow
+ * between an engine result and one pass of the js kernels.
+ */
+import type { BackendFamily } from './backends.js';
+
+export type Tol = { atol: number; rtol: number };
+
+/**
+ * One rounding of an f64 result to f32: the unit roundoff 2⁻²⁴ ≈ 5.96e-8 relative, plus the f64 error of a
+ * sum of ≤ 129 terms (≈ 1e-14 of Σ|terms|, under atol).
+ */
+const F32_ROUNDING: Tol = { atol: 1e-12, rtol: 6e-8 };
+/**
+ * A dot product accumulated in f32 (SIMD lanes or one FMA chain): about √d·2⁻²⁴·Σ|a_i b_i| in practice
+ * (measured ≤ 4.1e-6 absolute for d ≤ 129), bounded by d·2⁻²⁴·Σ|a_i b_i|; about 5× the measured worst.
+ */
+const F32_DOT: Tol = { atol: 2e-5, rtol: 2e-5 };
+/**
+ * Sums accumulated in f64, in another order than the oracle's (SIMD lanes, blocks): measured ≤ 7e-12
+ * absolute on sums of magnitude 2e4 and ≤ 3e-13 relative under cancellation.
+ */
+const F64_REDUCTION: Tol = { atol: 1e-10, rtol: 1e-10 };
+
+export const KERNEL_TOLERANCE = {
+  /** f64 sum of squares and f64 scale on every backend, then one rounding to f32 (norms and outputs). */
+  normalizeRows: { native: { atol: 0, rtol: 6e-8 }, wasm: { atol: 0, rtol: 6e-8 }, js: { atol: 0, rtol: 6e-8 } },
+  /** native and wasm accumulate dot products in f32; js in f64, rounded once. */
+  similarityTile: { native: F32_DOT, wasm: F32_DOT, js: F32_ROUNDING },
+  /** The same dot products as similarityTile on each backend. */
+  topkTile: { native: F32_DOT, wasm: F32_DOT, js: F32_ROUNDING },
+  /** Distances, inertia, sums and counts in f64 (the assignment's x·c is an f32 dot on native and wasm: see kmeansAssignment). */
+  kmeansStep: { native: F64_REDUCTION, wasm: F64_REDUCTION, js: F64_REDUCTION },
+  /** The x·c of the assignment: f32 on native and wasm, f64 on js (ties within it may go either way). */
+  kmeansAssignment: { native: F32_DOT, wasm: F32_DOT, js: { atol: 1e-12, rtol: 1e-12 } },
+  gram: { native: F64_REDUCTION, wasm: F64_REDUCTION, js: F64_REDUCTION },
+  /** z, losses, count, gradient, Xᵀw and Σw: f64 everywhere. */
+  logisticPass: { native: F64_REDUCTION, wasm: F64_REDUCTION, js: F64_REDUCTION },
+  /**
+   * The XᵀWX block, relative to its largest entry (atol is that rtol times the largest |H|): the native SIMD
+   * levels sum f32 products √w·x over ≤ 256 rows (f64 across chunks); wasm and js are f64.
+   */
+  logisticHessian: { native: { atol: 0, rtol: 2e-6 }, wasm: { atol: 0, rtol: 1e-12 }, js: { atol: 0, rtol: 1e-12 } },
+  /** The residual G·X − B against B (faer-style), G well conditioned (AAᵀ + nI). */
+  choleskySolve: { native: { atol: 1e-9, rtol: 1e-8 }, wasm: { atol: 1e-9, rtol: 1e-8 }, js: { atol: 1e-9, rtol: 1e-8 } },
+  /** f64 accumulation on every backend, one rounding to f32 (after the sigmoid in f64). */
+  matvec: { native: F32_ROUNDING, wasm: F32_ROUNDING, js: F32_ROUNDING },
+} as const satisfies Record<string, Record<BackendFamily, Tol>>;
+
+export type KernelName = keyof typeof KERNEL_TOLERANCE;
+
+export function tolerance(kernel: KernelName, family: BackendFamily): Tol {
+  return KERNEL_TOLERANCE[kernel][family];
+}
+
+/**
+ * Engine results against one pass of the js kernels (tests/engine). f32 dot products of length d over values
+ * in [-1, 1] carry about d·2⁻²⁴ absolute error; these allow a margin of ~10× over that for d ≤ 129.
  */
 export const TOLERANCE = {
   dotF32: { atol: 2e-5, rtol: 2e-5 },
@@ -15,8 +73,6 @@ export const TOLERANCE = {
    */
   hessianF32: { atol: 0, rtol: 2e-6 },
 } as const;
-
-export type Tol = { atol: number; rtol: number };
 
 /** Index of the first element out of tolerance, or -1. */
 export function firstMismatch(got: ArrayLike<number>, ref: ArrayLike<number>, tol: Tol): number {

@@ -271,7 +271,7 @@ unsafe fn body_packed(a: GramArgs<'_>) {
     let stride = rb_max * NR + 2 * NR;
     let pan_len = np * stride;
     // Only needed when a block has a negative weight; one cache line of offset from `ap`, as above.
-    let wp_len = if w.is_some_and(|w| w[..rows].iter().any(|&wi| !(wi >= 0.0))) {
+    let wp_len = if w.is_some_and(|w| w[..rows].iter().any(|&wi| wi < 0.0 || wi.is_nan())) {
         pan_len + NR
     } else {
         0
@@ -292,7 +292,7 @@ unsafe fn body_packed(a: GramArgs<'_>) {
         for r0 in (0..rows).step_by(SYRK_ROWS) {
             let rb = (rows - r0).min(SYRK_ROWS);
             let wb = w.map(|w| &w[r0..r0 + rb]);
-            let split = wb.is_some_and(|w| w.iter().any(|&wi| !(wi >= 0.0)));
+            let split = wb.is_some_and(|w| w.iter().any(|&wi| wi < 0.0 || wi.is_nan()));
             // SAFETY: this function already requires AVX2 and FMA.
             unsafe {
                 pack_block(

@@ -422,9 +422,9 @@ mod small_k {
                     }
                 }
                 for (r, accr) in acc.iter().enumerate() {
-                    for j in 0..NB {
+                    for (j, &a) in accr.iter().enumerate() {
                         let o = dots.add(r * w8 + 8 * j);
-                        let v = if d0 == 0 { accr[j] } else { _mm256_add_ps(_mm256_loadu_ps(o), accr[j]) };
+                        let v = if d0 == 0 { a } else { _mm256_add_ps(_mm256_loadu_ps(o), a) };
                         _mm256_storeu_ps(o, v);
                     }
                 }

@@ -216,8 +216,8 @@ mod avx2 {
     #[inline]
     pub(super) fn exp_nonpos(t: __m256d) -> __m256d {
         const LOG2E: f64 = std::f64::consts::LOG2_E;
-        const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
-        const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+        const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+        const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
         let tiny = _mm256_cmp_pd::<_CMP_LT_OQ>(t, _mm256_set1_pd(-708.0));
         let t = _mm256_max_pd(t, _mm256_set1_pd(-708.0));
         let k = _mm256_round_pd::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_pd(t, _mm256_set1_pd(LOG2E)));

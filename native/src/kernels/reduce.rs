@@ -283,7 +283,7 @@ mod avx2 {
         let m = hmin(best);
         let idx = _mm256_blendv_pd(_mm256_set1_pd(f64::MAX), best_i, _mm256_cmp_pd::<_CMP_EQ_OQ>(best, m));
         let (mut bd, mut bc) = (_mm256_cvtsd_f64(m), _mm256_cvtsd_f64(hmin(idx)));
-        if !(bd < f64::INFINITY) {
+        if bd.is_nan() || bd == f64::INFINITY {
             bd = f64::INFINITY;
             bc = -1.0;
         }

@@ -51,19 +51,24 @@ pub struct SparseScoreArgs<'a> {
     pub out_scores: &'a mut [f32],
 }
 
-fn bad(msg: String) -> KernelError {
-    KernelError::new("INVALID_ARGUMENT", msg)
+/// A column index `j` found in `row` of `argument`, outside [0, bound).
+#[cold]
+fn bad_index(argument: &str, j: i32, bound: usize, row: usize) -> KernelError {
+    KernelError::out_of_range(argument, j as i64, 0, bound as i64 - 1, Some(row))
 }
 
-/// Entries [start, end) of CSR row `r`, checked against the index array.
+/// Entries [start, end) of CSR row `r`, checked against the index array (`ptr` names the row pointers).
 #[inline(always)]
 fn row_range(ptr: &[i32], r: usize, len: usize, what: &str) -> Result<(usize, usize), KernelError> {
     if r + 1 >= ptr.len() {
-        return Err(bad(format!("{what}: row {r} is outside its {} rows", ptr.len().saturating_sub(1))));
+        return Err(KernelError::shape(what, ptr.len(), r + 2));
     }
     let (s, e) = (ptr[r], ptr[r + 1]);
-    if s < 0 || e < s || e as usize > len {
-        return Err(bad(format!("{what}: row {r} spans entries {s}..{e}, outside 0..{len}")));
+    if s < 0 || s as usize > len {
+        return Err(KernelError::out_of_range(what, s as i64, 0, len as i64, Some(r)));
+    }
+    if e < s || e as usize > len {
+        return Err(KernelError::out_of_range(what, e as i64, s as i64, len as i64, Some(r)));
     }
     Ok((s as usize, e as usize))
 }
@@ -91,23 +96,25 @@ fn insert_topk(idx: &mut [i32], sc: &mut [f32], s: f32, j: i32) {
     idx[p] = j;
 }
 
-fn check_scratch(n_cols: usize, acc: usize, mark: usize, list: usize) -> Result<(), KernelError> {
-    if acc < n_cols || mark < n_cols || list < n_cols {
-        return Err(KernelError::new("SHAPE_MISMATCH", format!("scratch arrays need {n_cols} elements (acc {acc}, mark {mark}, list {list})")));
+/// `length` ≥ `needed` for each named array.
+fn check_lengths(arrays: &[(&str, usize)], needed: usize) -> Result<(), KernelError> {
+    match arrays.iter().find(|(_, len)| *len < needed) {
+        Some((name, len)) => Err(KernelError::shape(name, *len, needed)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// See `sparseSimilarityTopk` in src/backends/types.ts.
 pub fn sparse_similarity_topk_f64_scalar(a: SparseSimilarityArgs) -> Result<(), KernelError> {
     let n_cols = a.n_cols;
-    check_scratch(n_cols, a.acc.len(), a.mark.len(), a.list.len())?;
+    check_lengths(&[("acc", a.acc.len()), ("mark", a.mark.len()), ("list", a.list.len())], n_cols)?;
     let rows = a.row1.saturating_sub(a.row0);
-    if a.out_idx.len() < rows * a.k || a.out_scores.len() < rows * a.k {
-        return Err(KernelError::new("SHAPE_MISMATCH", format!("outputs need {} slots", rows * a.k)));
+    check_lengths(&[("outIdx", a.out_idx.len()), ("outScores", a.out_scores.len())], rows * a.k)?;
+    if let Some(n) = a.row_norms {
+        check_lengths(&[("rowNorms", n.len())], a.row1)?;
     }
-    if a.row_norms.is_some_and(|n| n.len() < a.row1) || a.col_norms.is_some_and(|n| n.len() < n_cols) {
-        return Err(KernelError::new("SHAPE_MISMATCH", "a norm array is shorter than its rows or columns".to_owned()));
+    if let Some(n) = a.col_norms {
+        check_lengths(&[("colNorms", n.len())], n_cols)?;
     }
     let a_len = a.a_idx.len().min(a.a_val.len());
     let b_len = a.b_idx.len().min(a.b_val.len());
@@ -115,19 +122,19 @@ pub fn sparse_similarity_topk_f64_scalar(a: SparseSimilarityArgs) -> Result<(), 
     // SAFETY: the i32 scratch holds at least n_cols bytes; used as one byte per column (fits L1 longer).
     let mark8: &mut [u8] = unsafe { std::slice::from_raw_parts_mut(a.mark.as_mut_ptr() as *mut u8, n_cols) };
     for r in a.row0..a.row1 {
-        let (p0, p1) = row_range(a.a_ptr, r, a_len, "a")?;
+        let (p0, p1) = row_range(a.a_ptr, r, a_len, "aPtr")?;
         let mut touched = 0usize;
         for p in p0..p1 {
             let av = a.a_val[p] as f64;
             let src = a.a_idx[p];
             if src < 0 || src as usize >= b_rows {
-                return Err(bad(format!("a: column {src} in row {r} does not name one of b's {b_rows} rows")));
+                return Err(bad_index("aIdx", src, b_rows, r));
             }
-            let (q0, q1) = row_range(a.b_ptr, src as usize, b_len, "b")?;
+            let (q0, q1) = row_range(a.b_ptr, src as usize, b_len, "bPtr")?;
             for (&j, &bv) in a.b_idx[q0..q1].iter().zip(&a.b_val[q0..q1]) {
                 let ju = j as usize;
                 if j < 0 || ju >= n_cols {
-                    return Err(bad(format!("b: column {j} is outside 0..{n_cols}")));
+                    return Err(bad_index("bIdx", j, n_cols, src as usize));
                 }
                 // SAFETY: ju < n_cols ≤ scratch lengths (checked above); touched < n_cols because each
                 // column is listed once (mark).
@@ -166,20 +173,18 @@ const SEEN: u8 = 2;
 /// See `sparseScoreTopn` in src/backends/types.ts.
 pub fn sparse_score_topn_f64_scalar(mut a: SparseScoreArgs) -> Result<(), KernelError> {
     let n_cols = a.n_cols;
-    check_scratch(n_cols, a.acc.len(), a.mark.len(), a.list.len())?;
+    check_lengths(&[("acc", a.acc.len()), ("mark", a.mark.len()), ("list", a.list.len())], n_cols)?;
     if a.normalize > 2 {
-        return Err(bad(format!("normalize must be 0, 1 or 2 (got {})", a.normalize)));
+        return Err(KernelError::out_of_range("normalize", a.normalize as i64, 0, 2, None));
     }
-    if a.normalize != 0 && a.den.as_ref().is_none_or(|d| d.len() < n_cols) {
-        return Err(KernelError::new("SHAPE_MISMATCH", format!("normalize {} needs a den scratch of {n_cols} elements", a.normalize)));
+    if a.normalize != 0 {
+        check_lengths(&[("den", a.den.as_ref().map_or(0, |d| d.len()))], n_cols)?;
     }
-    if a.allow.is_some_and(|m| m.len() < n_cols) {
-        return Err(KernelError::new("SHAPE_MISMATCH", format!("allow needs {n_cols} flags")));
+    if let Some(m) = a.allow {
+        check_lengths(&[("allow", m.len())], n_cols)?;
     }
     let rows = a.row1.saturating_sub(a.row0);
-    if a.out_idx.len() < rows * a.n || a.out_scores.len() < rows * a.n {
-        return Err(KernelError::new("SHAPE_MISMATCH", format!("outputs need {} slots", rows * a.n)));
-    }
+    check_lengths(&[("outIdx", a.out_idx.len()), ("outScores", a.out_scores.len())], rows * a.n)?;
     let a_len = a.a_idx.len().min(a.a_val.len());
     let m_len = a.m_idx.len().min(a.m_val.len());
     let m_rows = a.m_ptr.len().saturating_sub(1);
@@ -189,30 +194,30 @@ pub fn sparse_score_topn_f64_scalar(mut a: SparseScoreArgs) -> Result<(), Kernel
     for r in a.row0..a.row1 {
         let seen = match a.seen {
             Some((sp, si)) => {
-                let (s0, s1) = row_range(sp, r, si.len(), "seen")?;
+                let (s0, s1) = row_range(sp, r, si.len(), "seenPtr")?;
                 &si[s0..s1]
             }
             None => &[][..],
         };
         for &j in seen {
             if j < 0 || j as usize >= n_cols {
-                return Err(bad(format!("seen: column {j} is outside 0..{n_cols}")));
+                return Err(bad_index("seenIdx", j, n_cols, r));
             }
             mark8[j as usize] = SEEN;
         }
-        let (p0, p1) = row_range(a.a_ptr, r, a_len, "a")?;
+        let (p0, p1) = row_range(a.a_ptr, r, a_len, "aPtr")?;
         let mut touched = 0usize;
         for p in p0..p1 {
             let av = a.a_val[p] as f64;
             let src = a.a_idx[p];
             if src < 0 || src as usize >= m_rows {
-                return Err(bad(format!("a: column {src} in row {r} does not name one of m's {m_rows} rows")));
+                return Err(bad_index("aIdx", src, m_rows, r));
             }
-            let (q0, q1) = row_range(a.m_ptr, src as usize, m_len, "m")?;
+            let (q0, q1) = row_range(a.m_ptr, src as usize, m_len, "mPtr")?;
             for (&j, &mv) in a.m_idx[q0..q1].iter().zip(&a.m_val[q0..q1]) {
                 let ju = j as usize;
                 if j < 0 || ju >= n_cols {
-                    return Err(bad(format!("m: column {j} is outside 0..{n_cols}")));
+                    return Err(bad_index("mIdx", j, n_cols, src as usize));
                 }
                 // SAFETY: ju < n_cols ≤ scratch lengths (checked above); each column is listed once.
                 unsafe {

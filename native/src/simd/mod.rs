@@ -1,9 +1,9 @@
-//! Instruction-set selection. The CPU is probed once per process; each backend instance then holds one
-//! level (the detected one, or `Scalar` when the caller forces the scalar twins) and the glue picks that
-//! level's function table once per call, before any loop runs.
+//! Instruction-set selection. The CPU is probed once per process; each `Kernels` object of the glue
+//! (lib.rs) is built for one level (the detected one, or a lower one that the caller names) and holds
+//! that level's function table, so no call looks the level up again and no loop branches on it.
 
 mod table;
-pub use table::{table, Kernels};
+pub use table::{table, Table};
 
 use std::sync::OnceLock;
 
@@ -26,14 +26,17 @@ impl Isa {
         }
     }
 
-    pub fn from_code(code: u32) -> Option<Isa> {
-        match code {
-            0 => Some(Isa::Scalar),
-            1 => Some(Isa::Avx2),
-            2 => Some(Isa::Avx512),
+    pub fn from_name(name: &str) -> Option<Isa> {
+        match name {
+            "scalar" => Some(Isa::Scalar),
+            "avx2" => Some(Isa::Avx2),
+            "avx512" => Some(Isa::Avx512),
             _ => None,
         }
     }
+
+    /// Every level, best first.
+    pub const ALL: [Isa; 3] = [Isa::Avx512, Isa::Avx2, Isa::Scalar];
 }
 
 /// The best level this CPU runs, probed on first use.
@@ -61,8 +64,7 @@ fn probe() -> Isa {
     Isa::Scalar
 }
 
-/// A level the caller may use here: never above what the CPU runs, so the `unsafe` target-feature
-/// kernels behind it are sound to call.
-pub fn usable(code: u32) -> Option<Isa> {
-    Isa::from_code(code).filter(|isa| *isa <= detected())
+/// Whether this CPU runs `isa`: only then are the `unsafe` target-feature kernels behind it sound to call.
+pub fn usable(isa: Isa) -> bool {
+    isa <= detected()
 }

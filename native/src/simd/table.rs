@@ -1,5 +1,5 @@
-//! One table of kernel entry points per level, built at compile time. The glue looks the caller's
-//! level up once per call (`table`), so no kernel re-checks the CPU and no loop branches on the ISA.
+//! One table of kernel entry points per level, built at compile time. The glue looks a level up once,
+//! when a `Kernels` object of the glue is made (`table`), so no kernel re-checks the CPU and no loop branches on the ISA.
 
 use crate::error::KernelError;
 use crate::kernels::cholesky::*;
@@ -13,20 +13,31 @@ use crate::kernels::topk::*;
 
 use super::Isa;
 
-pub struct Kernels {
+/// normalize_rows(x, rows, cols, out, norms)
+pub type NormalizeFn = unsafe fn(&[f32], usize, usize, &mut [f32], &mut [f32]);
+/// normalize_rows_in_place(x, rows, cols, norms)
+pub type NormalizeInPlaceFn = unsafe fn(&mut [f32], usize, usize, &mut [f32]);
+/// similarity_tile(a, a_rows, b, b_rows, cols, out, ld_out)
+pub type SimilarityFn = unsafe fn(&[f32], usize, &[f32], usize, usize, &mut [f32], usize);
+/// cholesky_solve(g, n, b, nrhs)
+pub type CholeskyFn = unsafe fn(&mut [f64], usize, &mut [f64], usize) -> Result<(), KernelError>;
+/// matvec(x, rows, cols, w, bias, link, out)
+pub type MatvecFn = unsafe fn(&[f32], usize, usize, &[f64], f64, u32, &mut [f32]);
+
+pub struct Table {
     pub isa: Isa,
-    pub normalize_rows: unsafe fn(&[f32], usize, usize, &mut [f32], &mut [f32]),
-    pub normalize_rows_in_place: unsafe fn(&mut [f32], usize, usize, &mut [f32]),
-    pub similarity_tile: unsafe fn(&[f32], usize, &[f32], usize, usize, &mut [f32], usize),
+    pub normalize_rows: NormalizeFn,
+    pub normalize_rows_in_place: NormalizeInPlaceFn,
+    pub similarity_tile: SimilarityFn,
     pub topk_tile: unsafe fn(TopkArgs<'_>),
     pub kmeans_step: unsafe fn(KmeansArgs<'_>) -> f64,
     pub gram: unsafe fn(GramArgs<'_>),
     pub logistic_pass: unsafe fn(LogisticArgs<'_>),
-    pub cholesky_solve: unsafe fn(&mut [f64], usize, &mut [f64], usize) -> Result<(), KernelError>,
-    pub matvec: unsafe fn(&[f32], usize, usize, &[f64], f64, u32, &mut [f32]),
+    pub cholesky_solve: CholeskyFn,
+    pub matvec: MatvecFn,
 }
 
-static SCALAR: Kernels = Kernels {
+static SCALAR: Table = Table {
     isa: Isa::Scalar,
     normalize_rows: normalize_rows_f32_scalar,
     normalize_rows_in_place: normalize_rows_in_place_f32_scalar,
@@ -39,7 +50,7 @@ static SCALAR: Kernels = Kernels {
     matvec: matvec_f32_scalar,
 };
 
-static AVX2: Kernels = Kernels {
+static AVX2: Table = Table {
     isa: Isa::Avx2,
     normalize_rows: normalize_rows_f32_avx2,
     normalize_rows_in_place: normalize_rows_in_place_f32_avx2,
@@ -52,7 +63,7 @@ static AVX2: Kernels = Kernels {
     matvec: matvec_f32_avx2,
 };
 
-static AVX512: Kernels = Kernels {
+static AVX512: Table = Table {
     isa: Isa::Avx512,
     normalize_rows: normalize_rows_f32_avx512,
     normalize_rows_in_place: normalize_rows_in_place_f32_avx512,
@@ -65,10 +76,10 @@ static AVX512: Kernels = Kernels {
     matvec: matvec_f32_avx512,
 };
 
-/// The table for a level code, or None when this CPU cannot run that level. Holding a `&Kernels`
-/// therefore means its `unsafe fn`s are sound to call (given in-bounds slices).
-pub fn table(code: u32) -> Option<&'static Kernels> {
-    super::usable(code).map(|isa| match isa {
+/// The table of a level, or None when this CPU cannot run that level. Holding a `&Table` therefore
+/// means its `unsafe fn`s are sound to call (given in-bounds slices).
+pub fn table(isa: Isa) -> Option<&'static Table> {
+    super::usable(isa).then_some(match isa {
         Isa::Scalar => &SCALAR,
         Isa::Avx2 => &AVX2,
         Isa::Avx512 => &AVX512,

@@ -47,16 +47,16 @@ export const gramTask: TaskKind<GramTask, null> = {
     for (let blk = t.block0; blk < t.block1; blk++) {
       const r0 = blk * t.blockRows;
       const r1 = Math.min(t.rows, r0 + t.blockRows);
-      b.gram(
-        x.subarray(r0 * t.cols, r1 * t.cols),
-        r1 - r0,
-        t.cols,
-        w ? w.subarray(r0, r1) : null,
+      b.gram({
+        x: x.subarray(r0 * t.cols, r1 * t.cols),
+        rows: r1 - r0,
+        cols: t.cols,
+        w: w ? w.subarray(r0, r1) : null,
         center,
-        v ? v.subarray(r0, r1) : null,
-        g.subarray(blk * cc, (blk + 1) * cc),
-        xty ? xty.subarray(blk * t.cols, (blk + 1) * t.cols) : null,
-      );
+        v: v ? v.subarray(r0, r1) : null,
+        g: g.subarray(blk * cc, (blk + 1) * cc),
+        xty: xty ? xty.subarray(blk * t.cols, (blk + 1) * t.cols) : null,
+      });
     }
     return null;
   },

@@ -139,19 +139,19 @@ export function kmeansBlock(b: Backend, v: KmeansViews, blk: number, sums: Float
   const { cols, k } = v;
   const r0 = blk * v.blockRows;
   const r1 = Math.min(v.rows, r0 + v.blockRows);
-  return b.kmeansStep(
-    v.x.subarray(r0 * cols, r1 * cols),
-    r1 - r0,
+  return b.kmeansStep({
+    x: v.x.subarray(r0 * cols, r1 * cols),
+    rows: r1 - r0,
     cols,
-    v.centroids,
+    centroids: v.centroids,
     k,
-    v.weights ? v.weights.subarray(r0, r1) : null,
-    v.labels.subarray(r0, r1),
-    v.minDist2 ? v.minDist2.subarray(r0, r1) : null,
-    sums.subarray(blk * k * cols, (blk + 1) * k * cols),
-    counts.subarray(blk * k, (blk + 1) * k),
+    weights: v.weights ? v.weights.subarray(r0, r1) : null,
+    labels: v.labels.subarray(r0, r1),
+    minDist2: v.minDist2 ? v.minDist2.subarray(r0, r1) : null,
+    sums: sums.subarray(blk * k * cols, (blk + 1) * k * cols),
+    counts: counts.subarray(blk * k, (blk + 1) * k),
     changes,
-  );
+  });
 }
 
 export const kmeansTask: TaskKind<KmeansTask, { inertia: number[]; changed: number }> = {

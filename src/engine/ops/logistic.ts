@@ -64,18 +64,18 @@ export const logisticTask: TaskKind<LogisticTask, null> = {
     for (let blk = t.block0; blk < t.block1; blk++) {
       const r0 = blk * t.blockRows;
       const r1 = Math.min(t.rows, r0 + t.blockRows);
-      b.logisticPass(
-        x.subarray(r0 * t.cols, r1 * t.cols),
-        r1 - r0,
-        t.cols,
-        y.subarray(r0, r1),
-        s ? s.subarray(r0, r1) : null,
+      b.logisticPass({
+        x: x.subarray(r0 * t.cols, r1 * t.cols),
+        rows: r1 - r0,
+        cols: t.cols,
+        y: y.subarray(r0, r1),
+        s: s ? s.subarray(r0, r1) : null,
         beta,
-        t.bias,
-        t.hessian,
-        z.subarray(r0, r1),
-        out.subarray(blk * len, (blk + 1) * len),
-      );
+        bias: t.bias,
+        hessian: t.hessian,
+        z: z.subarray(r0, r1),
+        out: out.subarray(blk * len, (blk + 1) * len),
+      });
     }
     return null;
   },

@@ -19,7 +19,7 @@ export interface MatvecTask extends RowRange {
 
 /** Rows of x scored into out: the one kernel call of a tile, whether it runs in a worker or inline. */
 function scoreRows(b: Backend, x: Float32Array, rows: number, cols: number, w: Float64Array, bias: number, link: Link, out: Float32Array): void {
-  b.matvec(x, rows, cols, w, bias, link, out);
+  b.matvec({ x, rows, cols, w, bias, link, out });
 }
 
 export const matvecTask: TaskKind<MatvecTask, null> = {

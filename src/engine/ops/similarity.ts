@@ -30,13 +30,21 @@ export const similarityTask: TaskKind<SimilarityTask, null> = {
     const a = b.view(t.a).subarray(t.row0 * t.cols, t.row1 * t.cols);
     if (!t.symmetric) {
       const out = b.view(t.out).subarray(t.row0 * t.bRows, t.row1 * t.bRows);
-      b.similarityTile(a, t.row1 - t.row0, b.view(t.b), t.bRows, t.cols, out, t.bRows);
+      b.similarityTile({ a, aRows: t.row1 - t.row0, b: b.view(t.b), bRows: t.bRows, cols: t.cols, out, ldOut: t.bRows });
       return null;
     }
     // Cells (r, c) with c ≥ row0, then (c, r) = (r, c) for c ≥ row1.
     const n = t.bRows;
     const out = b.view(t.out);
-    b.similarityTile(a, t.row1 - t.row0, b.view(t.b).subarray(t.row0 * t.cols), n - t.row0, t.cols, out.subarray(t.row0 * n + t.row0), n);
+    b.similarityTile({
+      a,
+      aRows: t.row1 - t.row0,
+      b: b.view(t.b).subarray(t.row0 * t.cols),
+      bRows: n - t.row0,
+      cols: t.cols,
+      out: out.subarray(t.row0 * n + t.row0),
+      ldOut: n,
+    });
     mirrorStrip(out, n, t.row0, t.row1);
     return null;
   },

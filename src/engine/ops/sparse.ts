@@ -114,27 +114,27 @@ export const sparseSimilarityTask: TaskKind<SparseSimilarityTask, null> = {
   run(b: Backend, t: SparseSimilarityTask): null {
     const o0 = (t.row0 - t.outRow0) * t.k;
     const o1 = (t.row1 - t.outRow0) * t.k;
-    b.sparseSimilarityTopk(
-      b.view(t.aPtr),
-      b.view(t.aIdx),
-      b.view(t.aVal),
-      b.view(t.bPtr),
-      b.view(t.bIdx),
-      b.view(t.bVal),
-      t.row0,
-      t.row1,
-      t.nCols,
-      t.rowNorms ? b.view(t.rowNorms) : null,
-      t.colNorms ? b.view(t.colNorms) : null,
-      t.shrink,
-      t.k,
-      t.excludeSelf,
-      b.view(t.acc),
-      b.view(t.mark),
-      b.view(t.list),
-      b.view(t.idx).subarray(o0, o1),
-      b.view(t.scores).subarray(o0, o1),
-    );
+    b.sparseSimilarityTopk({
+      aPtr: b.view(t.aPtr),
+      aIdx: b.view(t.aIdx),
+      aVal: b.view(t.aVal),
+      bPtr: b.view(t.bPtr),
+      bIdx: b.view(t.bIdx),
+      bVal: b.view(t.bVal),
+      row0: t.row0,
+      row1: t.row1,
+      nCols: t.nCols,
+      rowNorms: t.rowNorms ? b.view(t.rowNorms) : null,
+      colNorms: t.colNorms ? b.view(t.colNorms) : null,
+      shrink: t.shrink,
+      k: t.k,
+      excludeSelf: t.excludeSelf,
+      acc: b.view(t.acc),
+      mark: b.view(t.mark),
+      list: b.view(t.list),
+      outIdx: b.view(t.idx).subarray(o0, o1),
+      outScores: b.view(t.scores).subarray(o0, o1),
+    });
     return null;
   },
 };
@@ -144,28 +144,28 @@ export const sparseScoreTask: TaskKind<SparseScoreTask, null> = {
   run(b: Backend, t: SparseScoreTask): null {
     const o0 = (t.row0 - t.outRow0) * t.n;
     const o1 = (t.row1 - t.outRow0) * t.n;
-    b.sparseScoreTopn(
-      b.view(t.aPtr),
-      b.view(t.aIdx),
-      b.view(t.aVal),
-      b.view(t.mPtr),
-      b.view(t.mIdx),
-      b.view(t.mVal),
-      t.seenPtr ? b.view(t.seenPtr) : null,
-      t.seenIdx ? b.view(t.seenIdx) : null,
-      t.allow ? b.view(t.allow) : null,
-      t.normalize,
-      t.row0,
-      t.row1,
-      t.nCols,
-      t.n,
-      b.view(t.acc),
-      t.den ? b.view(t.den) : null,
-      b.view(t.mark),
-      b.view(t.list),
-      b.view(t.idx).subarray(o0, o1),
-      b.view(t.scores).subarray(o0, o1),
-    );
+    b.sparseScoreTopn({
+      aPtr: b.view(t.aPtr),
+      aIdx: b.view(t.aIdx),
+      aVal: b.view(t.aVal),
+      mPtr: b.view(t.mPtr),
+      mIdx: b.view(t.mIdx),
+      mVal: b.view(t.mVal),
+      seenPtr: t.seenPtr ? b.view(t.seenPtr) : null,
+      seenIdx: t.seenIdx ? b.view(t.seenIdx) : null,
+      allow: t.allow ? b.view(t.allow) : null,
+      normalize: t.normalize,
+      row0: t.row0,
+      row1: t.row1,
+      nCols: t.nCols,
+      n: t.n,
+      acc: b.view(t.acc),
+      den: t.den ? b.view(t.den) : null,
+      mark: b.view(t.mark),
+      list: b.view(t.list),
+      outIdx: b.view(t.idx).subarray(o0, o1),
+      outScores: b.view(t.scores).subarray(o0, o1),
+    });
     return null;
   },
 };

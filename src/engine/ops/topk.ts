@@ -34,7 +34,19 @@ export const topkTask: TaskKind<TopkTask, null> = {
     const q = b.view(t.q).subarray(t.row0 * t.cols, t.row1 * t.cols);
     const idx = b.view(t.idx).subarray(t.row0 * t.k, t.row1 * t.k);
     const scores = b.view(t.scores).subarray(t.row0 * t.k, t.row1 * t.k);
-    b.topkTile(q, t.row1 - t.row0, b.view(t.x), t.xRows, t.cols, t.k, t.row0, 0, t.excludeSelf, idx, scores);
+    b.topkTile({
+      q,
+      qRows: t.row1 - t.row0,
+      x: b.view(t.x),
+      xRows: t.xRows,
+      cols: t.cols,
+      k: t.k,
+      qOffset: t.row0,
+      xOffset: 0,
+      excludeSelf: t.excludeSelf,
+      outIdx: idx,
+      outScores: scores,
+    });
     return null;
   },
 };
