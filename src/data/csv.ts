@@ -1,11 +1,16 @@
 /**
- * A small CSV reader and writer for tables and ratings: one header row (or none), a delimiter among `,` `;`
- * and tab detected from the header line (or given: any string without quotes or line breaks, e.g. `::`),
- * fields optionally double-quoted with `""` for a literal quote, CRLF, LF or CR line ends, a UTF-8 BOM
- * and a final newline. Blank lines are skipped. Values are kept as strings, column by column; a row
- * whose field count differs from the header's is an INVALID_ARGUMENT naming its line.
+ * The one reader of delimited text, for tables and ratings alike, and a small CSV writer.
+ *
+ * `DelimitedReader` turns text into records (arrays of field strings, each with the 1-based line where it
+ * starts) for a given delimiter (any string without quotes or line breaks, e.g. `::`): CRLF, LF or CR line
+ * ends, a UTF-8 BOM, blank lines skipped, fields optionally double-quoted with `""` for a literal quote. The
+ * quoting is csv-parse's; the reader adds line numbers, today's error messages, streaming in chunks and a
+ * quote-free fast path. `parseCsv` builds a column-wise table from it: one header row (or none), a delimiter
+ * among `,` `;` and tab detected from the header line (or given), and a row whose field count differs from
+ * the header's is an INVALID_ARGUMENT naming its line.
  */
 import { readFile } from 'node:fs/promises';
+import { CsvError, parse as csvParse } from 'csv-parse/sync';
 import { QuiverError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -97,11 +102,263 @@ export function detectDelimiter(text: string): string {
   return counts[best]! > 0 ? CANDIDATES[best]! : ',';
 }
 
-function checkDelimiter(d: string): string {
+/** A delimiter the reader can use: a non-empty string without quotes or line breaks. */
+export function checkDelimiter(d: string): string {
   if (typeof d !== 'string' || d.length === 0 || /["\r\n]/.test(d)) {
     throw new QuiverError('INVALID_ARGUMENT', `the delimiter must be a non-empty string without quotes or line breaks (got ${JSON.stringify(d)})`);
   }
   return d;
+}
+
+/** The names a delimiter option accepts, besides any single character. */
+const DELIMITER_NAMES: Readonly<Record<string, string>> = {
+  tab: '\t',
+  '\\t': '\t',
+  comma: ',',
+  semicolon: ';',
+  pipe: '|',
+  space: ' ',
+  '::': '::',
+};
+
+/** The accepted spellings of a delimiter option, for help texts and error messages. */
+export const DELIMITER_CHOICES = 'a single character, tab (or \\t), comma, semicolon, pipe, space or ::';
+
+/**
+ * A delimiter from what a user typed (a command-line flag, a request field): one character, or one of the
+ * names tab (or the two characters \t), comma, semicolon, pipe, space and `::` (ratings.dat). `what` names the
+ * option in the error.
+ */
+export function delimiterFromName(value: string, what = '--delimiter'): string {
+  const named = DELIMITER_NAMES[value.toLowerCase()];
+  if (named !== undefined) return named;
+  if ([...value].length === 1 && !/["\r\n]/.test(value)) return value;
+  throw new QuiverError('INVALID_ARGUMENT', `${what} must be ${DELIMITER_CHOICES} (got ${JSON.stringify(value)})`, { option: what, value });
+}
+
+export interface ReaderOptions {
+  /** The field delimiter (see `checkDelimiter`). */
+  delimiter: string;
+  /** Fields may be double-quoted (default true); off, a quote is an ordinary character (MovieLens files). */
+  quoting?: boolean;
+  /**
+   * A quoted field may hold line breaks (default true, tables). Off (ratings: one record per line), such a
+   * field is an error, and the reader keeps no more than a chunk of text at a time.
+   */
+  multiline?: boolean;
+  /** Spaces around a field, outside its quotes, are not part of it (default false): `a, "b"` reads b. */
+  trim?: boolean;
+  /** Name used in error messages (a file path). */
+  source?: string;
+  /** The line number of the text's first line (default 1), when the text starts inside a file. */
+  line?: number;
+}
+
+/** Receives a record: its fields and the 1-based line where it starts. */
+export type RecordHandler = (fields: string[], line: number) => void;
+
+/** Text handed to one tokenizing pass: csv-parse costs about three times the fast path per byte, so a
+ * quote sends no more than this much text its way. */
+const SLICE = 1 << 20;
+
+/**
+ * The tokenizer for every delimited input. Push text in chunks of any size (`final` on the last one); each
+ * non-blank record goes to the handler in order with its starting line. A chunk without a double quote
+ * (or any chunk, with quoting off) is split on line breaks and the delimiter directly, which is exactly
+ * what csv-parse makes of such text; the rest goes through csv-parse.
+ */
+export class DelimitedReader {
+  readonly #delimiter: string;
+  readonly #quoting: boolean;
+  readonly #multiline: boolean;
+  readonly #trim: boolean;
+  readonly #source: string;
+  readonly #onRecord: RecordHandler;
+  /** The line number of the first line of text not yet tokenized. */
+  #line = 1;
+  /** Text received but not yet tokenized: an unfinished line, or (multiline) everything so far. */
+  #carry = '';
+  #started = false;
+  #done = false;
+
+  constructor(opts: ReaderOptions, onRecord: RecordHandler) {
+    this.#delimiter = checkDelimiter(opts.delimiter);
+    this.#quoting = opts.quoting ?? true;
+    this.#multiline = opts.multiline ?? true;
+    this.#trim = opts.trim ?? false;
+    this.#source = opts.source ?? 'input';
+    this.#line = opts.line ?? 1;
+    this.#onRecord = onRecord;
+  }
+
+  /** Tokenizes what `text` completes; `final` marks the end of the input. */
+  push(text: string, final = false): void {
+    if (this.#done) throw new QuiverError('INTERNAL', 'DelimitedReader: text pushed after the final chunk');
+    let t = text;
+    if (!this.#started && t.length > 0) {
+      this.#started = true;
+      if (t.charCodeAt(0) === 0xfeff) t = t.slice(1);
+    }
+    if (this.#carry.length > 0) t = this.#carry + t;
+    this.#carry = '';
+    if (final) {
+      this.#done = true;
+      this.#tokenize(t);
+      return;
+    }
+    // With multiline fields a line break may sit inside quotes, so only the end of the input is a safe cut.
+    const cut = this.#multiline ? -1 : lastLineEnd(t);
+    this.#carry = cut < 0 ? t : t.slice(cut);
+    if (cut > 0) this.#tokenize(t.slice(0, cut));
+  }
+
+  /** Whole lines (or the rest of the input), sliced so that one quote does not slow down everything. */
+  #tokenize(text: string): void {
+    let start = 0;
+    while (start < text.length) {
+      let end = text.length;
+      if (!this.#multiline && end - start > SLICE) {
+        const lf = text.indexOf('\n', start + SLICE);
+        if (lf >= 0) end = lf + 1;
+      }
+      const part = start === 0 && end === text.length ? text : text.slice(start, end);
+      if (this.#quoting && part.includes('"')) this.#slow(part);
+      else this.#fast(part);
+      start = end;
+    }
+  }
+
+  #emit(fields: string[], line: number): void {
+    if (fields.length === 1 && fields[0] === '') return;
+    this.#onRecord(fields, line);
+  }
+
+  /** Text without quotes: every line break ends a record, every delimiter a field. */
+  #fast(text: string): void {
+    const n = text.length;
+    const d = this.#delimiter;
+    let line = this.#line;
+    let pos = 0;
+    let lf = -1;
+    let cr = -1;
+    while (pos < n) {
+      if (lf < pos) {
+        lf = text.indexOf('\n', pos);
+        if (lf < 0) lf = n;
+      }
+      if (cr < pos) {
+        cr = text.indexOf('\r', pos);
+        if (cr < 0) cr = n;
+      }
+      const end = cr < lf ? cr : lf;
+      if (end > pos) {
+        const fields = text.slice(pos, end).split(d);
+        if (this.#trim) for (let i = 0; i < fields.length; i++) fields[i] = fields[i]!.trim();
+        this.#emit(fields, line);
+      }
+      if (end === n) break;
+      line++;
+      pos = end === cr && cr + 1 === lf ? lf + 1 : end + 1;
+    }
+    this.#line = line;
+  }
+
+  /** Text with quotes, through csv-parse; lines are counted from the line breaks inside quoted fields. */
+  #slow(text: string): void {
+    let records: string[][];
+    try {
+      records = csvParse(text, this.#csvOptions());
+    } catch (err) {
+      throw this.#translate(err, text);
+    }
+    let line = this.#line;
+    for (const rec of records) {
+      const breaks = lineBreaksIn(rec);
+      if (breaks > 0 && !this.#multiline) throw this.#bad('a quoted field is not closed (fields spanning lines are not supported)', line);
+      this.#emit(rec, line);
+      line += breaks + 1;
+    }
+    // The text ends with a line break (or the input), so the next text starts on the next line.
+    this.#line = line;
+  }
+
+  #csvOptions(to?: number) {
+    return {
+      delimiter: this.#delimiter,
+      record_delimiter: ['\r\n', '\n', '\r'],
+      relax_column_count: true,
+      // Blank lines come out as one empty field and are dropped by #emit, after they are counted.
+      skip_empty_lines: false,
+      ltrim: this.#trim,
+      rtrim: this.#trim,
+      ...(to === undefined ? {} : { to }),
+    };
+  }
+
+  /** csv-parse's errors in today's words, with the line in the whole input. */
+  #translate(err: unknown, text: string): unknown {
+    if (!(err instanceof CsvError)) return err;
+    const at = typeof err.lines === 'number' ? this.#line + err.lines - 1 : this.#line;
+    const field = typeof err.column === 'number' ? err.column + 1 : 0;
+    switch (err.code) {
+      case 'CSV_QUOTE_NOT_CLOSED':
+        return this.#bad(
+          this.#multiline ? 'a quoted field is never closed; check for a stray " character' : 'a quoted field is not closed (fields spanning lines are not supported)',
+          this.#recordStart(text, typeof err.records === 'number' ? err.records : 0),
+        );
+      case 'CSV_INVALID_CLOSING_QUOTE':
+      case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
+        return this.#bad(`unexpected text after a closing quote in field ${field}; a quote inside a quoted field must be doubled ("")`, at);
+      case 'INVALID_OPENING_QUOTE':
+        return this.#bad(`a quote in the middle of field ${field}; quote the whole field and double the quotes inside it ("")`, at);
+      default:
+        return this.#bad(err.message, at);
+    }
+  }
+
+  /** The line where record `index` of `text` starts (an error path: parses the records before it again). */
+  #recordStart(text: string, index: number): number {
+    let line = this.#line;
+    if (index > 0) for (const rec of csvParse(text, this.#csvOptions(index))) line += lineBreaksIn(rec) + 1;
+    return line;
+  }
+
+  #bad(msg: string, line: number): QuiverError {
+    return new QuiverError('INVALID_ARGUMENT', `${this.#source}, line ${line}: ${msg}`, { source: this.#source, line });
+  }
+}
+
+/**
+ * Just past the last LF of `text`, or else its last CR that is not the final character (that one may be half
+ * of a CRLF); -1 if neither. Text after it waits for the next chunk.
+ */
+function lastLineEnd(text: string): number {
+  const lf = text.lastIndexOf('\n');
+  if (lf >= 0) return lf + 1;
+  const cr = text.lastIndexOf('\r', text.length - 2);
+  return cr < 0 ? -1 : cr + 1;
+}
+
+/** Line breaks (CRLF, LF or CR) inside the fields of a record. */
+function lineBreaksIn(fields: readonly string[]): number {
+  let n = 0;
+  for (const f of fields) {
+    if (f.indexOf('\n') < 0 && f.indexOf('\r') < 0) continue;
+    for (let i = 0; i < f.length; i++) {
+      const c = f.charCodeAt(i);
+      if (c === LF || (c === CR && f.charCodeAt(i + 1) !== LF)) n++;
+    }
+  }
+  return n;
+}
+
+/** The fields of one line of text (a header line, say), with the reader's rules. */
+export function splitRecord(line: string, opts: ReaderOptions): string[] {
+  let out: string[] = [];
+  new DelimitedReader({ ...opts, multiline: false }, (f) => {
+    if (out.length === 0) out = f;
+  }).push(line, true);
+  return out;
 }
 
 /** Parses CSV text into a column-wise table. */
@@ -110,110 +367,43 @@ export function parseCsv(input: string, opts: CsvOptions = {}): CsvTable {
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   const delimiter = checkDelimiter(opts.delimiter ?? detectDelimiter(text));
   const hasHeader = opts.header !== false;
-  const d0 = delimiter.charCodeAt(0);
-  const dLen = delimiter.length;
-  const n = text.length;
   const bad = (msg: string, line: number): QuiverError =>
     new QuiverError('INVALID_ARGUMENT', `${source}, line ${line}: ${msg}`, { source, line });
 
-  let pos = 0;
-  let line = 1;
   let header: string[] | null = null;
   let columns: string[][] = [];
   const lines: number[] = [];
-  let record: string[] = []; // fields of the header record, or of the first record without a header
-
-  const atDelimiter = (p: number): boolean => text.charCodeAt(p) === d0 && (dLen === 1 || text.startsWith(delimiter, p));
-
-  while (pos < n) {
-    const c0 = text.charCodeAt(pos);
-    if (c0 === LF || c0 === CR) {
-      // A blank line.
-      pos += c0 === CR && text.charCodeAt(pos + 1) === LF ? 2 : 1;
-      line++;
-      continue;
-    }
-    const recordLine = line;
-    const collecting = header === null;
-    let field = 0;
-    for (;;) {
-      let value: string;
-      if (text.charCodeAt(pos) === QUOTE) {
-        const openLine = line;
-        let start = pos + 1;
-        value = '';
-        for (;;) {
-          const q = text.indexOf('"', start);
-          if (q < 0) throw bad('a quoted field is never closed; check for a stray " character', openLine);
-          for (let i = start; i < q; i++) {
-            const c = text.charCodeAt(i);
-            if (c === LF || (c === CR && text.charCodeAt(i + 1) !== LF)) line++;
-          }
-          if (text.charCodeAt(q + 1) === QUOTE) {
-            value += text.slice(start, q + 1);
-            start = q + 2;
-            continue;
-          }
-          value += text.slice(start, q);
-          pos = q + 1;
-          break;
-        }
-        if (pos < n && !atDelimiter(pos) && text.charCodeAt(pos) !== LF && text.charCodeAt(pos) !== CR) {
-          throw bad(`unexpected text after a closing quote in field ${field + 1}; a quote inside a quoted field must be doubled ("")`, line);
-        }
-      } else {
-        const start = pos;
-        while (pos < n) {
-          const c = text.charCodeAt(pos);
-          if (c === LF || c === CR || (c === d0 && (dLen === 1 || text.startsWith(delimiter, pos)))) break;
-          pos++;
-        }
-        value = text.slice(start, pos);
-      }
-      if (collecting) record.push(value);
-      else {
-        const col = columns[field];
-        if (col === undefined) {
-          throw bad(`this row has more than the ${columns.length} fields of the header; check the delimiter (${JSON.stringify(delimiter)}) and quoting`, recordLine);
-        }
-        col.push(value);
-      }
-      field++;
-      if (pos < n && atDelimiter(pos)) {
-        pos += dLen;
-        continue;
-      }
-      if (pos < n) {
-        pos += text.charCodeAt(pos) === CR && text.charCodeAt(pos + 1) === LF ? 2 : 1;
-        line++;
-      }
-      break;
-    }
-    if (collecting) {
+  const reader = new DelimitedReader({ delimiter, source }, (fields, line) => {
+    if (header === null) {
       if (hasHeader) {
-        header = record.map((h) => h.trim());
+        header = fields.map((h) => h.trim());
         const seen = new Map<string, number>();
         header.forEach((h, i) => {
           const prev = seen.get(h);
           if (prev !== undefined) {
-            throw bad(`the header names column "${h}" twice (columns ${prev + 1} and ${i + 1}); rename one`, recordLine);
+            throw bad(`the header names column "${h}" twice (columns ${prev + 1} and ${i + 1}); rename one`, line);
           }
           seen.set(h, i);
         });
         columns = header.map(() => []);
-      } else {
-        header = record.map((_, i) => `col${i + 1}`);
-        columns = record.map((v) => [v]);
-        lines.push(recordLine);
+        return;
       }
-      record = [];
-    } else {
-      if (field !== columns.length) {
-        throw bad(`this row has ${field} field${field === 1 ? '' : 's'} but the header has ${columns.length}; check the delimiter (${JSON.stringify(delimiter)}) and quoting`, recordLine);
-      }
-      lines.push(recordLine);
+      header = fields.map((_, i) => `col${i + 1}`);
+      columns = fields.map(() => []);
     }
-  }
+    if (fields.length !== columns.length) {
+      const check = `check the delimiter (${JSON.stringify(delimiter)}) and quoting`;
+      throw bad(
+        fields.length > columns.length
+          ? `this row has more than the ${columns.length} fields of the header; ${check}`
+          : `this row has ${fields.length} field${fields.length === 1 ? '' : 's'} but the header has ${columns.length}; ${check}`,
+        line,
+      );
+    }
+    for (let c = 0; c < fields.length; c++) columns[c]!.push(fields[c]!);
+    lines.push(line);
+  });
+  reader.push(text, true);
   if (header === null) throw new QuiverError('INVALID_ARGUMENT', `${source} is empty: it needs ${hasHeader ? 'a header row' : 'at least one row'}`, { source });
   return new CsvTable(source, delimiter, header, columns, Int32Array.from(lines));
 }

@@ -18,12 +18,14 @@
  *   `reject` gives 1 for binary feedback.
  *
  * Files are streamed in chunks, so a file larger than the biggest JavaScript string still loads; memory is
- * a few typed arrays of the kept rows plus the id maps.
+ * a few typed arrays of the kept rows plus the id maps. Lines are split by the shared `DelimitedReader`:
+ * generic files may quote fields (a quoted field stays on its line); the MovieLens layouts have no quoting.
  */
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix } from '../types.js';
+import { checkDelimiter, DelimitedReader, detectDelimiter, splitRecord } from './csv.js';
 
 export type RatingsFormat = 'auto' | 'movielens' | 'csv';
 export type Feedback = 'explicit' | 'binary' | 'counts';
@@ -149,65 +151,11 @@ interface Layout {
   exactFields: boolean;
 }
 
-/** Splits one line; generic files may quote fields with double quotes ("" for a literal quote). */
-function splitLine(line: string, delimiter: string, where: () => string): string[] {
-  if (line.indexOf('"') < 0) return line.split(delimiter);
-  const out: string[] = [];
-  let i = 0;
-  const n = line.length;
-  while (true) {
-    let field = '';
-    if (line[i] === '"') {
-      i++;
-      while (true) {
-        const q = line.indexOf('"', i);
-        if (q < 0) throw bad(`${where()}: a quoted field is not closed (fields spanning lines are not supported)`);
-        field += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          field += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      if (i < n && !line.startsWith(delimiter, i)) throw bad(`${where()}: text after a closing quote; quote the whole field`);
-    } else {
-      const d = line.indexOf(delimiter, i);
-      field = d < 0 ? line.slice(i) : line.slice(i, d);
-      i = d < 0 ? n : d;
-    }
-    out.push(field);
-    if (i >= n) break;
-    i += delimiter.length;
-    if (i >= n) {
-      out.push('');
-      break;
-    }
-  }
-  return out;
-}
-
-function unquote(s: string): string {
-  const t = s.trim();
-  return t.length >= 2 && t[0] === '"' && t[t.length - 1] === '"' ? t.slice(1, -1).replaceAll('""', '"') : t;
-}
+/** How generic delimited files are split: quoted fields allowed, on one line, spaces around them ignored. */
+const GENERIC = { quoting: true, multiline: false, trim: true } as const;
 
 function isNumeric(s: string): boolean {
   return NUMERIC.test(s.trim());
-}
-
-function detectDelimiter(line: string): string {
-  let best = ',';
-  let bestCount = 0;
-  for (const d of [',', ';', '\t']) {
-    const c = line.split(d).length - 1;
-    if (c > bestCount) {
-      best = d;
-      bestCount = c;
-    }
-  }
-  return best;
 }
 
 function findColumn(header: string[], wanted: string | undefined, defaults: string[], what: string, flag: string, source: string): number {
@@ -224,23 +172,20 @@ function findColumn(header: string[], wanted: string | undefined, defaults: stri
   throw bad(`${source}: cannot tell which column holds the ${what} ids (none of ${defaults.join(', ')}); name it with ${flag}`, { columns: header });
 }
 
-/** Decides the layout from the first non-blank line. */
-function detectLayout(first: string, opts: RatingsOptions, source: string): Layout {
+/** Decides the layout from the first non-blank line (line `lineNo` of the file). */
+function detectLayout(first: string, lineNo: number, opts: RatingsOptions, source: string): Layout {
   const format = opts.format ?? 'auto';
   if (format !== 'auto' && format !== 'movielens' && format !== 'csv') {
     throw bad(`unknown ratings format "${String(format)}"; use movielens or csv (or leave it out to detect)`);
   }
   const generic = format === 'csv' || (format === 'auto' && (opts.userCol !== undefined || opts.itemCol !== undefined || opts.ratingCol !== undefined || opts.delimiter !== undefined));
   if (!generic) {
-    const ml = movielensLayout(first, source, format === 'movielens');
+    const ml = movielensLayout(first, lineNo, source, format === 'movielens');
     if (ml) return ml;
   }
   // A generic delimited file: the first line must be its header.
-  const delimiter = opts.delimiter ?? detectDelimiter(first);
-  if (delimiter.length === 0 || delimiter.includes('"') || delimiter.includes('\n') || delimiter.includes('\r')) {
-    throw bad(`the delimiter must be a non-empty string without quotes or line breaks (got ${JSON.stringify(delimiter)})`);
-  }
-  const header = splitLine(first, delimiter, () => `${source}, line 1`).map(unquote);
+  const delimiter = checkDelimiter(opts.delimiter ?? detectDelimiter(first));
+  const header = splitRecord(first, { ...GENERIC, delimiter, source, line: lineNo }).map((h) => h.trim());
   if (header.length < 2) {
     throw bad(`${source}: cannot tell the layout: the first line has ${header.length} field with delimiter ${JSON.stringify(delimiter)}; use --format movielens for MovieLens files, or --format csv with --delimiter and --user-col/--item-col for other delimited files`);
   }
@@ -255,7 +200,7 @@ function detectLayout(first: string, opts: RatingsOptions, source: string): Layo
 }
 
 /** One of the MovieLens layouts, or null when the line matches none (auto) / an error (movielens forced). */
-function movielensLayout(first: string, source: string, forced: boolean): Layout | null {
+function movielensLayout(first: string, lineNo: number, source: string, forced: boolean): Layout | null {
   const file = basename(source);
   // Ids may be any text; the rating field tells a data line from a header line.
   if (first.includes('::')) {
@@ -275,7 +220,12 @@ function movielensLayout(first: string, source: string, forced: boolean): Layout
     }
     return null;
   }
-  const f = first.split(',').map(unquote);
+  let f: string[] = [];
+  try {
+    f = splitRecord(first, { ...GENERIC, delimiter: ',', source, line: lineNo }).map((h) => h.trim());
+  } catch {
+    // Not a MovieLens header; a generic reading of the line reports what is wrong with it.
+  }
   if (f.length >= 3 && ML_CSV_HEADER.every((h, i) => f[i] === h)) {
     return { layout: 'ratings.csv', delimiter: ',', header: true, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
   }
@@ -291,7 +241,7 @@ function movielensLayout(first: string, source: string, forced: boolean): Layout
 /** Parses ratings text (a whole file in memory); see `readRatings` for files. */
 export function parseRatings(text: string, opts: RatingsOptions = {}): Interactions {
   const p = new RatingsParser(opts, opts.source ?? 'input');
-  p.feed(text, true);
+  p.push(text, true);
   return p.finish();
 }
 
@@ -320,21 +270,43 @@ export async function readRatings(path: string, opts: RatingsOptions = {}): Prom
         joined.set(chunk, carry.length);
         chunk = joined;
       }
-      // Cut after the last LF: a UTF-8 multi-byte sequence never contains the byte 0x0A.
+      // Cut after the last LF (a UTF-8 multi-byte sequence never contains the byte 0x0A): the reader then
+      // gets whole lines and has no partial line to join to the next chunk.
       const cut = chunk.lastIndexOf(10);
       if (cut < 0) {
         carry = Uint8Array.from(chunk);
         continue;
       }
-      p.feed(decoder.decode(chunk.subarray(0, cut + 1)), false);
+      p.push(decoder.decode(chunk.subarray(0, cut + 1)), false);
       carry = Uint8Array.from(chunk.subarray(cut + 1));
     }
-    if (carry.length > 0) p.feed(decoder.decode(carry), true);
-    else p.feed('', true);
+    p.push(decoder.decode(carry), true);
     return p.finish();
   } finally {
     await fh.close();
   }
+}
+
+function isBlankLine(f: readonly string[], delimiter: string): boolean {
+  return (f.length === 1 || delimiter.trim() === '') && f.every((v) => v.trim() === '');
+}
+
+/** The first non-blank line of a text and its line number, once the line is complete (or the text final). */
+function firstLine(text: string, final: boolean): { text: string; line: number } | null {
+  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 1;
+  const n = text.length;
+  while (pos < n) {
+    let end = pos;
+    while (end < n && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13) end++;
+    // A CR at the end of the text may be the first half of a CRLF; the line is complete all the same.
+    if (end === n && !final) return null;
+    const t = text.slice(pos, end);
+    if (t.trim().length > 0) return { text: t, line };
+    pos = end + (text.charCodeAt(end) === 13 && text.charCodeAt(end + 1) === 10 ? 2 : 1);
+    line++;
+  }
+  return null;
 }
 
 class RatingsParser {
@@ -343,7 +315,10 @@ class RatingsParser {
   readonly #feedback: Feedback;
   readonly #minRating: number | undefined;
   #layout: Layout | null = null;
-  #line = 0;
+  #reader: DelimitedReader | null = null;
+  /** Text held until the first non-blank line is complete. */
+  #head = '';
+  #skipHeader = false;
   #rowsRead = 0;
   #dropped = 0;
   readonly #users = new IdMap();
@@ -362,59 +337,66 @@ class RatingsParser {
     if (d !== undefined && d !== 'sum' && d !== 'last' && d !== 'reject') throw bad(`duplicates must be sum, last or reject (got ${JSON.stringify(d)})`);
   }
 
-  /** Feeds complete lines (the last one may lack its newline only when `final`). */
-  feed(text: string, final: boolean): void {
-    let start = 0;
-    const n = text.length;
-    while (start < n) {
-      let end = text.indexOf('\n', start);
-      if (end < 0) {
-        if (!final) throw new QuiverError('INTERNAL', 'ratings parser: a chunk ended inside a line');
-        end = n;
+  /** Feeds text in chunks of any size (`final` on the last one). */
+  push(text: string, final: boolean): void {
+    if (this.#reader === null) {
+      // The layout, and so the delimiter and quoting, come from the first non-blank line: wait for it whole.
+      this.#head += text;
+      const first = firstLine(this.#head, final);
+      if (first === null) {
+        if (!final) return;
+        this.#head = '';
+        return;
       }
-      let stop = end;
-      if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
-      this.#line++;
-      this.#onLine(text.slice(start, stop));
-      start = end + 1;
+      this.#start(first.text, first.line);
+      const head = this.#head;
+      this.#head = '';
+      this.#reader!.push(head, final);
+      return;
     }
+    this.#reader.push(text, final);
   }
 
-  #where(): string {
-    return `${this.#source}, line ${this.#line}`;
+  #start(first: string, lineNo: number): void {
+    const L = detectLayout(first, lineNo, this.#opts, this.#source);
+    this.#layout = L;
+    if (L.ratingField < 0 && (this.#feedback === 'explicit' || this.#minRating !== undefined)) {
+      throw bad(
+        `${this.#source} has no rating column${this.#minRating !== undefined ? ' to compare with --min-rating' : ''}; name it with --rating-col, or use implicit feedback (--implicit) without --min-rating`,
+      );
+    }
+    this.#skipHeader = L.header;
+    const generic = L.layout === 'delimited';
+    const opts = generic ? { ...GENERIC, delimiter: L.delimiter, source: this.#source } : { delimiter: L.delimiter, quoting: false, multiline: false, source: this.#source };
+    this.#reader = new DelimitedReader(opts, (f, line) => this.#onRecord(f, line));
   }
 
-  #onLine(raw: string): void {
-    let line = raw;
-    if (this.#line === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-    if (line.trim().length === 0) return;
-    if (this.#layout === null) {
-      this.#layout = detectLayout(line, this.#opts, this.#source);
-      const L = this.#layout;
-      if (L.ratingField < 0 && (this.#feedback === 'explicit' || this.#minRating !== undefined)) {
-        throw bad(
-          `${this.#source} has no rating column${this.#minRating !== undefined ? ' to compare with --min-rating' : ''}; name it with --rating-col, or use implicit feedback (--implicit) without --min-rating`,
-        );
-      }
-      if (L.header) return;
+  #where(line: number): string {
+    return `${this.#source}, line ${line}`;
+  }
+
+  #onRecord(f: string[], line: number): void {
+    const L = this.#layout!;
+    // A line of spaces (and whitespace delimiters) is blank, as a line that is empty.
+    const f0 = f[0]!;
+    if ((f0.length === 0 || f0.charCodeAt(0) <= 32) && isBlankLine(f, L.delimiter)) return;
+    if (this.#skipHeader) {
+      this.#skipHeader = false;
+      return;
     }
-    const L = this.#layout;
-    const f = L.layout === 'delimited' ? splitLine(line, L.delimiter, () => this.#where()) : line.split(L.delimiter);
     if (L.exactFields ? f.length !== L.fields : f.length < L.fields) {
-      throw bad(`${this.#where()}: expected ${L.exactFields ? '' : 'at least '}${L.fields} fields separated by ${JSON.stringify(L.delimiter)}, found ${f.length}`, {
-        line: this.#line,
-      });
+      throw bad(`${this.#where(line)}: expected ${L.exactFields ? '' : 'at least '}${L.fields} fields separated by ${JSON.stringify(L.delimiter)}, found ${f.length}`, { line });
     }
-    const userId = L.layout === 'delimited' ? unquote(f[L.userField]!) : f[L.userField]!.trim();
-    const itemId = L.layout === 'delimited' ? unquote(f[L.itemField]!) : f[L.itemField]!.trim();
-    if (userId.length === 0 || itemId.length === 0) throw bad(`${this.#where()}: empty ${userId.length === 0 ? 'user' : 'item'} id`, { line: this.#line });
+    const userId = f[L.userField]!.trim();
+    const itemId = f[L.itemField]!.trim();
+    if (userId.length === 0 || itemId.length === 0) throw bad(`${this.#where(line)}: empty ${userId.length === 0 ? 'user' : 'item'} id`, { line });
     this.#rowsRead++;
     let rating = 1;
     if (L.ratingField >= 0) {
-      const text = L.layout === 'delimited' ? unquote(f[L.ratingField]!) : f[L.ratingField]!.trim();
+      const text = f[L.ratingField]!.trim();
       rating = NUMERIC.test(text) ? Number(text) : NaN;
       if (!Number.isFinite(rating)) {
-        throw bad(`${this.#where()}: the rating ${JSON.stringify(text)} is not a number`, { line: this.#line, value: text });
+        throw bad(`${this.#where(line)}: the rating ${JSON.stringify(text)} is not a number`, { line, value: text });
       }
     }
     if (this.#minRating !== undefined && rating < this.#minRating) {
@@ -422,7 +404,7 @@ class RatingsParser {
       return;
     }
     const value = this.#feedback === 'binary' ? 1 : this.#feedback === 'counts' && L.ratingField < 0 ? 1 : rating;
-    this.#t.push(this.#users.get(userId), this.#items.get(itemId), value, this.#line);
+    this.#t.push(this.#users.get(userId), this.#items.get(itemId), value, line);
   }
 
   finish(): Interactions {
