@@ -157,8 +157,10 @@ export interface ReaderOptions {
 /** Receives a record: its fields and the 1-based line where it starts. */
 export type RecordHandler = (fields: string[], line: number) => void;
 
-/** Text handed to one tokenizing pass: csv-parse costs about three times the fast path per byte, so a
- * quote sends no more than this much text its way. */
+/**
+ * The most text (one record per line) tokenized in one pass: csv-parse costs about three times the fast path
+ * per byte, so one quote sends no more than this much text its way.
+ */
 const SLICE = 1 << 20;
 
 /**

@@ -366,9 +366,8 @@ class RatingsParser {
       );
     }
     this.#skipHeader = L.header;
-    const generic = L.layout === 'delimited';
-    const opts = generic ? { ...GENERIC, delimiter: L.delimiter, source: this.#source } : { delimiter: L.delimiter, quoting: false, multiline: false, source: this.#source };
-    this.#reader = new DelimitedReader(opts, (f, line) => this.#onRecord(f, line));
+    const split = L.layout === 'delimited' ? GENERIC : { quoting: false, multiline: false };
+    this.#reader = new DelimitedReader({ ...split, delimiter: L.delimiter, source: this.#source }, (f, line) => this.#onRecord(f, line));
   }
 
   #where(line: number): string {
