@@ -6,7 +6,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { DELIMITER_CHOICES, delimiterFromName } from '../data/csv.js';
+import { DELIMITER_CHOICES, delimiterFromName } from '../data/delimited.js';
 import { type Interactions, readRatings, type RatingsOptions } from '../data/ratings.js';
 import { parseSyntheticSpec, SyntheticInteractions } from '../data/synthetic.js';
 import { QuiverError } from '../errors.js';

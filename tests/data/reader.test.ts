@@ -2,7 +2,8 @@
 // its quote-free fast path held to csv-parse itself, the messages with line numbers, and the delimiter names.
 import { parse as csvParse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { DelimitedReader, delimiterFromName, parseCsv, type ReaderOptions } from '../../src/data/csv.js';
+import { parseCsv } from '../../src/data/csv.js';
+import { DelimitedReader, delimiterFromName, type ReaderOptions } from '../../src/data/delimited.js';
 import { parseRatings } from '../../src/data/ratings.js';
 import { QuiverError } from '../../src/errors.js';
 import { mulberry32 } from '../helpers/rng.js';
