@@ -1,10 +1,12 @@
 /**
  * Options shared by `quiver recommend` and `quiver evaluate`: where the interactions come from (a ratings file
- * or the synthetic generator), how to read them, and the algorithm's hyper-parameters.
+ * or the synthetic generator), how to read them, and the algorithm's hyper-parameters; and `--delimiter`,
+ * which every command that reads delimited text (tables or ratings) takes from here.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { DELIMITER_CHOICES, delimiterFromName } from '../data/delimited.js';
 import { type Interactions, readRatings, type RatingsOptions } from '../data/ratings.js';
 import { parseSyntheticSpec, SyntheticInteractions } from '../data/synthetic.js';
 import { QuiverError } from '../errors.js';
@@ -47,6 +49,14 @@ function bytesOption(name: string) {
   };
 }
 
+/**
+ * `--delimiter <d>`, parsed the same way on every command: one character or a name (tab, comma, …); anything
+ * else stops the command with INVALID_ARGUMENT naming the flag and the accepted values.
+ */
+export function delimiterOption(description: string): Option {
+  return new Option('--delimiter <d>', `${description}: ${DELIMITER_CHOICES}`).argParser((v: string) => delimiterFromName(v, '--delimiter'));
+}
+
 export function withDataOptions(cmd: Command, synthetic = true): Command {
   cmd
     .option('--ratings <file>', 'ratings or interactions file (MovieLens u.data, ratings.csv, ratings.dat, or a delimited file with a header)')
@@ -54,7 +64,7 @@ export function withDataOptions(cmd: Command, synthetic = true): Command {
     .option('--user-col <name>', 'delimited files: the user id column')
     .option('--item-col <name>', 'delimited files: the item id column')
     .option('--rating-col <name>', 'delimited files: the rating column')
-    .option('--delimiter <d>', 'delimited files: the field delimiter (default: detected; "tab" for a tab)')
+    .addOption(delimiterOption('delimited files: the field delimiter (default: detected among , ; and tab)'))
     .option('--implicit [mode]', 'implicit feedback: binary (every interaction counts 1, the default mode) or counts')
     .option('--min-rating <r>', 'keep only ratings ≥ r', floatOption('--min-rating'))
     .addOption(new Option('--duplicates <policy>', 'a repeated (user, item) pair: sum, last (default for ratings) or reject').choices(['sum', 'last', 'reject']));
@@ -81,7 +91,8 @@ function feedbackOf(o: DataOptions): RatingsOptions['feedback'] {
 }
 
 export function ratingsOptionsOf(o: DataOptions): RatingsOptions {
-  const delimiter = o.delimiter === undefined ? undefined : o.delimiter === 'tab' || o.delimiter === '\\t' ? '\t' : o.delimiter;
+  // The option parser already turned names into characters; callers that build DataOptions by hand may not have.
+  const delimiter = o.delimiter === undefined ? undefined : delimiterFromName(o.delimiter);
   return {
     format: o.format,
     userCol: o.userCol,

@@ -7,6 +7,7 @@ import { isTable } from '../models/common.js';
 import { checkOutputPath, readModelInput } from '../models/io.js';
 import type { KMeansInit } from '../models/kmeans.js';
 import { Progress, floatOption, intOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
+import { delimiterOption } from './data-options.js';
 
 interface Opts extends GlobalOptions {
   input: string;
@@ -44,7 +45,7 @@ export function registerKmeans(program: Command): void {
       .option('--seed <s>', 'seed for the initialisation (default 0)', intOption('--seed', 0))
       .requiredOption('--out <model.json>', 'model manifest to write (the arrays go beside it, model.bin)')
       .option('--labels <labels.npy>', 'also write the cluster of every input row (int32 .npy)')
-      .option('--delimiter <d>', 'CSV delimiter (default: detected among , ; and tab)')
+      .addOption(delimiterOption('CSV delimiter (default: detected among , ; and tab)'))
       .option('--columns <names>', 'CSV: use only these comma-separated columns', list)
       .option('--exclude <names>', 'CSV: leave out these comma-separated columns (ids, free text)', list)
       .option('--standardize', 'CSV: standardise every column (saved with the model)'),

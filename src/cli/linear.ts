@@ -4,6 +4,7 @@ import { QuiverError } from '../errors.js';
 import { isTable } from '../models/common.js';
 import { checkOutputPath, readModelInput } from '../models/io.js';
 import { floatOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
+import { delimiterOption } from './data-options.js';
 
 export interface TableModelOptions extends GlobalOptions {
   input: string;
@@ -31,7 +32,7 @@ export function tableModelCommand(program: Command, name: string, description: s
       .requiredOption('--input <data.csv>', 'training table with a header row (text columns are one-hot encoded, first level dropped)')
       .requiredOption('--target <column>', 'the column to predict')
       .requiredOption('--out <model.json>', 'model manifest to write (the arrays go beside it, model.bin)')
-      .option('--delimiter <d>', 'CSV delimiter (default: detected among , ; and tab)')
+      .addOption(delimiterOption('CSV delimiter (default: detected among , ; and tab)'))
       .option('--exclude <names>', 'leave out these comma-separated columns (ids, free text, leaks)', list)
       .option('--standardize', 'standardise every design column (saved with the model)')
       .option('--no-intercept', 'fit without an intercept'),

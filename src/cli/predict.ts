@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { writePredictions, readModelInput, checkOutputPath } from '../models/io.js';
 import { loadModel } from '../models/persist.js';
 import { withEngine, withEngineOptions, type GlobalOptions } from './common.js';
+import { delimiterOption } from './data-options.js';
 
 interface Opts extends GlobalOptions {
   model: string;
@@ -18,7 +19,7 @@ export function registerPredict(program: Command): void {
       .requiredOption('--model <model.json>', 'a model saved by quiver kmeans, linear or logistic')
       .requiredOption('--input <file>', 'rows to score: a CSV with the columns the model was fitted on, or a .npy matrix of its design columns')
       .requiredOption('--out <file>', 'predictions.npy (float32, one per row) or predictions.csv (header "prediction")')
-      .option('--delimiter <d>', 'CSV delimiter (default: detected among , ; and tab)'),
+      .addOption(delimiterOption('CSV delimiter (default: detected among , ; and tab)')),
   ).action(async (opts: Opts) => {
     checkOutputPath(opts.out, '--out', ['.npy', '.csv']);
     const input = await readModelInput(opts.input, { delimiter: opts.delimiter });

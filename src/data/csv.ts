@@ -1,13 +1,17 @@
 /**
- * A small CSV reader and writer for tables and ratings: one header row (or none), a delimiter among `,` `;`
- * and tab detected from the header line (or given: any string without quotes or line breaks, e.g. `::`),
- * fields optionally double-quoted with `""` for a literal quote, CRLF, LF or CR line ends, a UTF-8 BOM
- * and a final newline. Blank lines are skipped. Values are kept as strings, column by column; a row
- * whose field count differs from the header's is an INVALID_ARGUMENT naming its line.
+ * CSV tables and a small CSV writer. `parseCsv` builds a column-wise table with the shared `DelimitedReader`
+ * (delimited.ts: quoting, line ends, a BOM, blank lines): one header row (or none), a delimiter among `,` `;`
+ * and tab detected from the header line (or given: any string without quotes or line breaks, e.g. `::`), and
+ * a row whose field count differs from the header's is an INVALID_ARGUMENT naming its line. Values are kept
+ * as strings, column by column.
  */
 import { readFile } from 'node:fs/promises';
 import { QuiverError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { checkDelimiter, DelimitedReader, detectDelimiter } from './delimited.js';
+
+// Part of the library API (src/index.ts) since before the reader had its own file.
+export { detectDelimiter };
 
 export interface CsvOptions {
   /** Field delimiter; detected from the first line when omitted. */
@@ -67,153 +71,49 @@ export class CsvTable {
   }
 }
 
-const QUOTE = 34;
-const CR = 13;
-const LF = 10;
-const CANDIDATES = [',', ';', '\t'] as const;
-
-/**
- * The delimiter of a CSV text: whichever of `,` `;` tab occurs most often outside quotes on the first
- * non-blank line (ties in that order; none at all means a single column, reported as `,`).
- */
-export function detectDelimiter(text: string): string {
-  const counts = [0, 0, 0];
-  let inQuotes = false;
-  let seen = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) inQuotes = !inQuotes;
-    else if (!inQuotes && (c === LF || c === CR)) {
-      if (seen) break;
-      continue;
-    } else if (!inQuotes) {
-      seen = true;
-      const k = CANDIDATES.indexOf(text[i] as (typeof CANDIDATES)[number]);
-      if (k >= 0) counts[k]!++;
-    }
-  }
-  let best = 0;
-  for (let k = 1; k < counts.length; k++) if (counts[k]! > counts[best]!) best = k;
-  return counts[best]! > 0 ? CANDIDATES[best]! : ',';
-}
-
-function checkDelimiter(d: string): string {
-  if (typeof d !== 'string' || d.length === 0 || /["\r\n]/.test(d)) {
-    throw new QuiverError('INVALID_ARGUMENT', `the delimiter must be a non-empty string without quotes or line breaks (got ${JSON.stringify(d)})`);
-  }
-  return d;
-}
-
 /** Parses CSV text into a column-wise table. */
 export function parseCsv(input: string, opts: CsvOptions = {}): CsvTable {
   const source = opts.source ?? 'input';
   const text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   const delimiter = checkDelimiter(opts.delimiter ?? detectDelimiter(text));
   const hasHeader = opts.header !== false;
-  const d0 = delimiter.charCodeAt(0);
-  const dLen = delimiter.length;
-  const n = text.length;
   const bad = (msg: string, line: number): QuiverError =>
     new QuiverError('INVALID_ARGUMENT', `${source}, line ${line}: ${msg}`, { source, line });
 
-  let pos = 0;
-  let line = 1;
   let header: string[] | null = null;
   let columns: string[][] = [];
   const lines: number[] = [];
-  let record: string[] = []; // fields of the header record, or of the first record without a header
-
-  const atDelimiter = (p: number): boolean => text.charCodeAt(p) === d0 && (dLen === 1 || text.startsWith(delimiter, p));
-
-  while (pos < n) {
-    const c0 = text.charCodeAt(pos);
-    if (c0 === LF || c0 === CR) {
-      // A blank line.
-      pos += c0 === CR && text.charCodeAt(pos + 1) === LF ? 2 : 1;
-      line++;
-      continue;
-    }
-    const recordLine = line;
-    const collecting = header === null;
-    let field = 0;
-    for (;;) {
-      let value: string;
-      if (text.charCodeAt(pos) === QUOTE) {
-        const openLine = line;
-        let start = pos + 1;
-        value = '';
-        for (;;) {
-          const q = text.indexOf('"', start);
-          if (q < 0) throw bad('a quoted field is never closed; check for a stray " character', openLine);
-          for (let i = start; i < q; i++) {
-            const c = text.charCodeAt(i);
-            if (c === LF || (c === CR && text.charCodeAt(i + 1) !== LF)) line++;
-          }
-          if (text.charCodeAt(q + 1) === QUOTE) {
-            value += text.slice(start, q + 1);
-            start = q + 2;
-            continue;
-          }
-          value += text.slice(start, q);
-          pos = q + 1;
-          break;
-        }
-        if (pos < n && !atDelimiter(pos) && text.charCodeAt(pos) !== LF && text.charCodeAt(pos) !== CR) {
-          throw bad(`unexpected text after a closing quote in field ${field + 1}; a quote inside a quoted field must be doubled ("")`, line);
-        }
-      } else {
-        const start = pos;
-        while (pos < n) {
-          const c = text.charCodeAt(pos);
-          if (c === LF || c === CR || (c === d0 && (dLen === 1 || text.startsWith(delimiter, pos)))) break;
-          pos++;
-        }
-        value = text.slice(start, pos);
-      }
-      if (collecting) record.push(value);
-      else {
-        const col = columns[field];
-        if (col === undefined) {
-          throw bad(`this row has more than the ${columns.length} fields of the header; check the delimiter (${JSON.stringify(delimiter)}) and quoting`, recordLine);
-        }
-        col.push(value);
-      }
-      field++;
-      if (pos < n && atDelimiter(pos)) {
-        pos += dLen;
-        continue;
-      }
-      if (pos < n) {
-        pos += text.charCodeAt(pos) === CR && text.charCodeAt(pos + 1) === LF ? 2 : 1;
-        line++;
-      }
-      break;
-    }
-    if (collecting) {
+  const reader = new DelimitedReader({ delimiter, source }, (fields, line) => {
+    if (header === null) {
       if (hasHeader) {
-        header = record.map((h) => h.trim());
+        header = fields.map((h) => h.trim());
         const seen = new Map<string, number>();
         header.forEach((h, i) => {
           const prev = seen.get(h);
           if (prev !== undefined) {
-            throw bad(`the header names column "${h}" twice (columns ${prev + 1} and ${i + 1}); rename one`, recordLine);
+            throw bad(`the header names column "${h}" twice (columns ${prev + 1} and ${i + 1}); rename one`, line);
           }
           seen.set(h, i);
         });
         columns = header.map(() => []);
-      } else {
-        header = record.map((_, i) => `col${i + 1}`);
-        columns = record.map((v) => [v]);
-        lines.push(recordLine);
+        return;
       }
-      record = [];
-    } else {
-      if (field !== columns.length) {
-        throw bad(`this row has ${field} field${field === 1 ? '' : 's'} but the header has ${columns.length}; check the delimiter (${JSON.stringify(delimiter)}) and quoting`, recordLine);
-      }
-      lines.push(recordLine);
+      header = fields.map((_, i) => `col${i + 1}`);
+      columns = fields.map(() => []);
     }
-  }
+    if (fields.length !== columns.length) {
+      const check = `check the delimiter (${JSON.stringify(delimiter)}) and quoting`;
+      throw bad(
+        fields.length > columns.length
+          ? `this row has more than the ${columns.length} fields of the header; ${check}`
+          : `this row has ${fields.length} field${fields.length === 1 ? '' : 's'} but the header has ${columns.length}; ${check}`,
+        line,
+      );
+    }
+    for (let c = 0; c < fields.length; c++) columns[c]!.push(fields[c]!);
+    lines.push(line);
+  });
+  reader.push(text, true);
   if (header === null) throw new QuiverError('INVALID_ARGUMENT', `${source} is empty: it needs ${hasHeader ? 'a header row' : 'at least one row'}`, { source });
   return new CsvTable(source, delimiter, header, columns, Int32Array.from(lines));
 }

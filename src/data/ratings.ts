@@ -18,12 +18,15 @@
  *   `reject` gives 1 for binary feedback.
  *
  * Files are streamed in chunks, so a file larger than the biggest JavaScript string still loads; memory is
- * a few typed arrays of the kept rows plus the id maps.
+ * a few typed arrays of the kept rows plus the id maps. Lines are split by the shared `DelimitedReader`:
+ * generic files may quote fields (a quoted field stays on its line); the MovieLens layouts have no quoting.
+ * The layout is told from the first non-blank line (ratings-layout.ts).
  */
 import { open } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix } from '../types.js';
+import { DelimitedReader } from './delimited.js';
+import { detectLayout, firstLine, isBlankLine, type Layout, NUMERIC, readerOptions } from './ratings-layout.js';
 
 export type RatingsFormat = 'auto' | 'movielens' | 'csv';
 export type Feedback = 'explicit' | 'binary' | 'counts';
@@ -77,12 +80,6 @@ export function indexIds(ids: readonly string[]): Map<string, number> {
   return m;
 }
 
-const USER_COLS = ['user', 'userId', 'user_id', 'userid', 'customer_id'];
-const ITEM_COLS = ['item', 'itemId', 'item_id', 'itemid', 'movieId', 'product_id'];
-const RATING_COLS = ['rating'];
-const ML_CSV_HEADER = ['userId', 'movieId', 'rating'];
-const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
 function bad(msg: string, details?: Record<string, unknown>): QuiverError {
   return new QuiverError('INVALID_ARGUMENT', msg, details);
 }
@@ -135,163 +132,10 @@ class IdMap {
   }
 }
 
-interface Layout {
-  layout: RatingsLayout;
-  delimiter: string;
-  /** The first line is a header (skipped). */
-  header: boolean;
-  userField: number;
-  itemField: number;
-  /** -1: no rating column. */
-  ratingField: number;
-  /** Expected field count (at least this many for MovieLens layouts; exactly for generic files). */
-  fields: number;
-  exactFields: boolean;
-}
-
-/** Splits one line; generic files may quote fields with double quotes ("" for a literal quote). */
-function splitLine(line: string, delimiter: string, where: () => string): string[] {
-  if (line.indexOf('"') < 0) return line.split(delimiter);
-  const out: string[] = [];
-  let i = 0;
-  const n = line.length;
-  while (true) {
-    let field = '';
-    if (line[i] === '"') {
-      i++;
-      while (true) {
-        const q = line.indexOf('"', i);
-        if (q < 0) throw bad(`${where()}: a quoted field is not closed (fields spanning lines are not supported)`);
-        field += line.slice(i, q);
-        if (line[q + 1] === '"') {
-          field += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      if (i < n && !line.startsWith(delimiter, i)) throw bad(`${where()}: text after a closing quote; quote the whole field`);
-    } else {
-      const d = line.indexOf(delimiter, i);
-      field = d < 0 ? line.slice(i) : line.slice(i, d);
-      i = d < 0 ? n : d;
-    }
-    out.push(field);
-    if (i >= n) break;
-    i += delimiter.length;
-    if (i >= n) {
-      out.push('');
-      break;
-    }
-  }
-  return out;
-}
-
-function unquote(s: string): string {
-  const t = s.trim();
-  return t.length >= 2 && t[0] === '"' && t[t.length - 1] === '"' ? t.slice(1, -1).replaceAll('""', '"') : t;
-}
-
-function isNumeric(s: string): boolean {
-  return NUMERIC.test(s.trim());
-}
-
-function detectDelimiter(line: string): string {
-  let best = ',';
-  let bestCount = 0;
-  for (const d of [',', ';', '\t']) {
-    const c = line.split(d).length - 1;
-    if (c > bestCount) {
-      best = d;
-      bestCount = c;
-    }
-  }
-  return best;
-}
-
-function findColumn(header: string[], wanted: string | undefined, defaults: string[], what: string, flag: string, source: string): number {
-  if (wanted !== undefined) {
-    const i = header.indexOf(wanted);
-    if (i >= 0) return i;
-    throw bad(`${source} has no ${what} column "${wanted}"; its columns are: ${header.join(', ')}`, { column: wanted, columns: header });
-  }
-  for (const d of defaults) {
-    const i = header.indexOf(d);
-    if (i >= 0) return i;
-  }
-  if (what === 'rating') return -1;
-  throw bad(`${source}: cannot tell which column holds the ${what} ids (none of ${defaults.join(', ')}); name it with ${flag}`, { columns: header });
-}
-
-/** Decides the layout from the first non-blank line. */
-function detectLayout(first: string, opts: RatingsOptions, source: string): Layout {
-  const format = opts.format ?? 'auto';
-  if (format !== 'auto' && format !== 'movielens' && format !== 'csv') {
-    throw bad(`unknown ratings format "${String(format)}"; use movielens or csv (or leave it out to detect)`);
-  }
-  const generic = format === 'csv' || (format === 'auto' && (opts.userCol !== undefined || opts.itemCol !== undefined || opts.ratingCol !== undefined || opts.delimiter !== undefined));
-  if (!generic) {
-    const ml = movielensLayout(first, source, format === 'movielens');
-    if (ml) return ml;
-  }
-  // A generic delimited file: the first line must be its header.
-  const delimiter = opts.delimiter ?? detectDelimiter(first);
-  if (delimiter.length === 0 || delimiter.includes('"') || delimiter.includes('\n') || delimiter.includes('\r')) {
-    throw bad(`the delimiter must be a non-empty string without quotes or line breaks (got ${JSON.stringify(delimiter)})`);
-  }
-  const header = splitLine(first, delimiter, () => `${source}, line 1`).map(unquote);
-  if (header.length < 2) {
-    throw bad(`${source}: cannot tell the layout: the first line has ${header.length} field with delimiter ${JSON.stringify(delimiter)}; use --format movielens for MovieLens files, or --format csv with --delimiter and --user-col/--item-col for other delimited files`);
-  }
-  if (header.every((h) => isNumeric(h))) {
-    throw bad(`${source}: the first line looks like data (${JSON.stringify(first.slice(0, 60))}), not a header; delimited files need a header row naming the columns (MovieLens u.data and ratings.dat have none: use --format movielens)`);
-  }
-  const userField = findColumn(header, opts.userCol, USER_COLS, 'user', '--user-col', source);
-  const itemField = findColumn(header, opts.itemCol, ITEM_COLS, 'item', '--item-col', source);
-  const ratingField = findColumn(header, opts.ratingCol, RATING_COLS, 'rating', '--rating-col', source);
-  if (userField === itemField) throw bad(`${source}: the user and item columns are the same column ("${header[userField]}")`);
-  return { layout: 'delimited', delimiter, header: true, userField, itemField, ratingField, fields: header.length, exactFields: true };
-}
-
-/** One of the MovieLens layouts, or null when the line matches none (auto) / an error (movielens forced). */
-function movielensLayout(first: string, source: string, forced: boolean): Layout | null {
-  const file = basename(source);
-  // Ids may be any text; the rating field tells a data line from a header line.
-  if (first.includes('::')) {
-    const f = first.split('::');
-    if (f.length >= 3 && isNumeric(f[2]!)) {
-      return { layout: 'ratings.dat', delimiter: '::', header: false, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
-    }
-    throw bad(`${source}: ratings.dat has no header, but the first line is ${JSON.stringify(first.slice(0, 60))}; remove the header line (UserID::MovieID::Rating::Timestamp rows only), or read the file with --format csv --delimiter ::`);
-  }
-  if (first.includes('\t')) {
-    const f = first.split('\t');
-    if (f.length >= 3 && isNumeric(f[2]!)) {
-      return { layout: 'u.data', delimiter: '\t', header: false, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
-    }
-    if (forced || file === 'u.data' || /^u\d?\.(base|test)$/.test(file)) {
-      throw bad(`${source}: u.data has no header, but the first line is ${JSON.stringify(first.slice(0, 60))}; remove the header line, or read the file with --format csv`);
-    }
-    return null;
-  }
-  const f = first.split(',').map(unquote);
-  if (f.length >= 3 && ML_CSV_HEADER.every((h, i) => f[i] === h)) {
-    return { layout: 'ratings.csv', delimiter: ',', header: true, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
-  }
-  if (forced) {
-    if (f.length >= 3 && f.slice(0, 3).every(isNumeric)) {
-      throw bad(`${source}: a MovieLens ratings.csv starts with the header userId,movieId,rating,timestamp, but the first line is data; add the header or read the file with --format csv`);
-    }
-    throw bad(`${source}: not a MovieLens ratings file (expected tab-separated u.data, "::"-separated ratings.dat, or ratings.csv with the header userId,movieId,rating,timestamp; the first line is ${JSON.stringify(first.slice(0, 60))}); for other files use --format csv`);
-  }
-  return null;
-}
-
 /** Parses ratings text (a whole file in memory); see `readRatings` for files. */
 export function parseRatings(text: string, opts: RatingsOptions = {}): Interactions {
   const p = new RatingsParser(opts, opts.source ?? 'input');
-  p.feed(text, true);
+  p.push(text, true);
   return p.finish();
 }
 
@@ -320,17 +164,17 @@ export async function readRatings(path: string, opts: RatingsOptions = {}): Prom
         joined.set(chunk, carry.length);
         chunk = joined;
       }
-      // Cut after the last LF: a UTF-8 multi-byte sequence never contains the byte 0x0A.
+      // Cut after the last LF (a UTF-8 multi-byte sequence never contains the byte 0x0A): the reader then
+      // gets whole lines and has no partial line to join to the next chunk.
       const cut = chunk.lastIndexOf(10);
       if (cut < 0) {
         carry = Uint8Array.from(chunk);
         continue;
       }
-      p.feed(decoder.decode(chunk.subarray(0, cut + 1)), false);
+      p.push(decoder.decode(chunk.subarray(0, cut + 1)), false);
       carry = Uint8Array.from(chunk.subarray(cut + 1));
     }
-    if (carry.length > 0) p.feed(decoder.decode(carry), true);
-    else p.feed('', true);
+    p.push(decoder.decode(carry), true);
     return p.finish();
   } finally {
     await fh.close();
@@ -343,7 +187,10 @@ class RatingsParser {
   readonly #feedback: Feedback;
   readonly #minRating: number | undefined;
   #layout: Layout | null = null;
-  #line = 0;
+  #reader: DelimitedReader | null = null;
+  /** Text held until the first non-blank line is complete. */
+  #head = '';
+  #skipHeader = false;
   #rowsRead = 0;
   #dropped = 0;
   readonly #users = new IdMap();
@@ -362,59 +209,63 @@ class RatingsParser {
     if (d !== undefined && d !== 'sum' && d !== 'last' && d !== 'reject') throw bad(`duplicates must be sum, last or reject (got ${JSON.stringify(d)})`);
   }
 
-  /** Feeds complete lines (the last one may lack its newline only when `final`). */
-  feed(text: string, final: boolean): void {
-    let start = 0;
-    const n = text.length;
-    while (start < n) {
-      let end = text.indexOf('\n', start);
-      if (end < 0) {
-        if (!final) throw new QuiverError('INTERNAL', 'ratings parser: a chunk ended inside a line');
-        end = n;
+  /** Feeds text in chunks of any size (`final` on the last one). */
+  push(text: string, final: boolean): void {
+    if (this.#reader === null) {
+      // The layout, and so the delimiter and quoting, come from the first non-blank line: wait for it whole.
+      this.#head += text;
+      const first = firstLine(this.#head, final);
+      if (first === null) {
+        if (!final) return;
+        this.#head = '';
+        return;
       }
-      let stop = end;
-      if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
-      this.#line++;
-      this.#onLine(text.slice(start, stop));
-      start = end + 1;
+      this.#start(first.text, first.line);
+      const head = this.#head;
+      this.#head = '';
+      this.#reader!.push(head, final);
+      return;
     }
+    this.#reader.push(text, final);
   }
 
-  #where(): string {
-    return `${this.#source}, line ${this.#line}`;
+  #start(first: string, lineNo: number): void {
+    const L = detectLayout(first, lineNo, this.#opts, this.#source);
+    this.#layout = L;
+    if (L.ratingField < 0 && (this.#feedback === 'explicit' || this.#minRating !== undefined)) {
+      throw bad(
+        `${this.#source} has no rating column${this.#minRating !== undefined ? ' to compare with --min-rating' : ''}; name it with --rating-col, or use implicit feedback (--implicit) without --min-rating`,
+      );
+    }
+    this.#skipHeader = L.header;
+    this.#reader = new DelimitedReader(readerOptions(L, this.#source), (f, line) => this.#onRecord(f, line));
   }
 
-  #onLine(raw: string): void {
-    let line = raw;
-    if (this.#line === 1 && line.charCodeAt(0) === 0xfeff) line = line.slice(1);
-    if (line.trim().length === 0) return;
-    if (this.#layout === null) {
-      this.#layout = detectLayout(line, this.#opts, this.#source);
-      const L = this.#layout;
-      if (L.ratingField < 0 && (this.#feedback === 'explicit' || this.#minRating !== undefined)) {
-        throw bad(
-          `${this.#source} has no rating column${this.#minRating !== undefined ? ' to compare with --min-rating' : ''}; name it with --rating-col, or use implicit feedback (--implicit) without --min-rating`,
-        );
-      }
-      if (L.header) return;
+  #where(line: number): string {
+    return `${this.#source}, line ${line}`;
+  }
+
+  #onRecord(f: string[], line: number): void {
+    const L = this.#layout!;
+    const f0 = f[0]!;
+    if ((f0.length === 0 || f0.charCodeAt(0) <= 32) && isBlankLine(f, L.delimiter)) return;
+    if (this.#skipHeader) {
+      this.#skipHeader = false;
+      return;
     }
-    const L = this.#layout;
-    const f = L.layout === 'delimited' ? splitLine(line, L.delimiter, () => this.#where()) : line.split(L.delimiter);
     if (L.exactFields ? f.length !== L.fields : f.length < L.fields) {
-      throw bad(`${this.#where()}: expected ${L.exactFields ? '' : 'at least '}${L.fields} fields separated by ${JSON.stringify(L.delimiter)}, found ${f.length}`, {
-        line: this.#line,
-      });
+      throw bad(`${this.#where(line)}: expected ${L.exactFields ? '' : 'at least '}${L.fields} fields separated by ${JSON.stringify(L.delimiter)}, found ${f.length}`, { line });
     }
-    const userId = L.layout === 'delimited' ? unquote(f[L.userField]!) : f[L.userField]!.trim();
-    const itemId = L.layout === 'delimited' ? unquote(f[L.itemField]!) : f[L.itemField]!.trim();
-    if (userId.length === 0 || itemId.length === 0) throw bad(`${this.#where()}: empty ${userId.length === 0 ? 'user' : 'item'} id`, { line: this.#line });
+    const userId = f[L.userField]!.trim();
+    const itemId = f[L.itemField]!.trim();
+    if (userId.length === 0 || itemId.length === 0) throw bad(`${this.#where(line)}: empty ${userId.length === 0 ? 'user' : 'item'} id`, { line });
     this.#rowsRead++;
     let rating = 1;
     if (L.ratingField >= 0) {
-      const text = L.layout === 'delimited' ? unquote(f[L.ratingField]!) : f[L.ratingField]!.trim();
+      const text = f[L.ratingField]!.trim();
       rating = NUMERIC.test(text) ? Number(text) : NaN;
       if (!Number.isFinite(rating)) {
-        throw bad(`${this.#where()}: the rating ${JSON.stringify(text)} is not a number`, { line: this.#line, value: text });
+        throw bad(`${this.#where(line)}: the rating ${JSON.stringify(text)} is not a number`, { line, value: text });
       }
     }
     if (this.#minRating !== undefined && rating < this.#minRating) {
@@ -422,7 +273,7 @@ class RatingsParser {
       return;
     }
     const value = this.#feedback === 'binary' ? 1 : this.#feedback === 'counts' && L.ratingField < 0 ? 1 : rating;
-    this.#t.push(this.#users.get(userId), this.#items.get(itemId), value, this.#line);
+    this.#t.push(this.#users.get(userId), this.#items.get(itemId), value, line);
   }
 
   finish(): Interactions {

@@ -1,0 +1,158 @@
+/**
+ * Which layout a ratings file has, from its first non-blank line: MovieLens `u.data` (tab, no header),
+ * `ratings.csv` (its header), `ratings.dat` (`::`, no header), or a generic delimited file whose header names
+ * the user, item and rating columns. Also how each layout is split by the shared reader, and what counts as
+ * a blank line.
+ */
+import { basename } from 'node:path';
+import { QuiverError } from '../errors.js';
+import { checkDelimiter, detectDelimiter, type ReaderOptions, splitRecord } from './delimited.js';
+
+/** The ratings options that decide the layout (a subset of RatingsOptions). */
+export interface LayoutOptions {
+  format?: string;
+  delimiter?: string;
+  userCol?: string;
+  itemCol?: string;
+  ratingCol?: string;
+}
+
+const USER_COLS = ['user', 'userId', 'user_id', 'userid', 'customer_id'];
+const ITEM_COLS = ['item', 'itemId', 'item_id', 'itemid', 'movieId', 'product_id'];
+const RATING_COLS = ['rating'];
+const ML_CSV_HEADER = ['userId', 'movieId', 'rating'];
+export const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function bad(msg: string, details?: Record<string, unknown>): QuiverError {
+  return new QuiverError('INVALID_ARGUMENT', msg, details);
+}
+
+export interface Layout {
+  layout: 'u.data' | 'ratings.csv' | 'ratings.dat' | 'delimited';
+  delimiter: string;
+  /** The first line is a header (skipped). */
+  header: boolean;
+  userField: number;
+  itemField: number;
+  /** -1: no rating column. */
+  ratingField: number;
+  /** Expected field count (at least this many for MovieLens layouts; exactly for generic files). */
+  fields: number;
+  exactFields: boolean;
+}
+
+/** How generic delimited files are split: quoted fields allowed, on one line, spaces around them ignored. */
+const GENERIC = { quoting: true, multiline: false, trim: true } as const;
+
+/** How the reader splits a file of this layout: MovieLens files have no quoting. */
+export function readerOptions(L: Layout, source: string): ReaderOptions {
+  const split = L.layout === 'delimited' ? GENERIC : { quoting: false, multiline: false };
+  return { ...split, delimiter: L.delimiter, source };
+}
+
+function isNumeric(s: string): boolean {
+  return NUMERIC.test(s.trim());
+}
+
+function findColumn(header: string[], wanted: string | undefined, defaults: string[], what: string, flag: string, source: string): number {
+  if (wanted !== undefined) {
+    const i = header.indexOf(wanted);
+    if (i >= 0) return i;
+    throw bad(`${source} has no ${what} column "${wanted}"; its columns are: ${header.join(', ')}`, { column: wanted, columns: header });
+  }
+  for (const d of defaults) {
+    const i = header.indexOf(d);
+    if (i >= 0) return i;
+  }
+  if (what === 'rating') return -1;
+  throw bad(`${source}: cannot tell which column holds the ${what} ids (none of ${defaults.join(', ')}); name it with ${flag}`, { columns: header });
+}
+
+/** Decides the layout from the first non-blank line (line `lineNo` of the file). */
+export function detectLayout(first: string, lineNo: number, opts: LayoutOptions, source: string): Layout {
+  const format = opts.format ?? 'auto';
+  if (format !== 'auto' && format !== 'movielens' && format !== 'csv') {
+    throw bad(`unknown ratings format "${String(format)}"; use movielens or csv (or leave it out to detect)`);
+  }
+  const generic = format === 'csv' || (format === 'auto' && (opts.userCol !== undefined || opts.itemCol !== undefined || opts.ratingCol !== undefined || opts.delimiter !== undefined));
+  if (!generic) {
+    const ml = movielensLayout(first, lineNo, source, format === 'movielens');
+    if (ml) return ml;
+  }
+  // A generic delimited file: the first line must be its header.
+  const delimiter = checkDelimiter(opts.delimiter ?? detectDelimiter(first));
+  const header = splitRecord(first, { ...GENERIC, delimiter, source, line: lineNo }).map((h) => h.trim());
+  if (header.length < 2) {
+    throw bad(`${source}: cannot tell the layout: the first line has ${header.length} field with delimiter ${JSON.stringify(delimiter)}; use --format movielens for MovieLens files, or --format csv with --delimiter and --user-col/--item-col for other delimited files`);
+  }
+  if (header.every((h) => isNumeric(h))) {
+    throw bad(`${source}: the first line looks like data (${JSON.stringify(first.slice(0, 60))}), not a header; delimited files need a header row naming the columns (MovieLens u.data and ratings.dat have none: use --format movielens)`);
+  }
+  const userField = findColumn(header, opts.userCol, USER_COLS, 'user', '--user-col', source);
+  const itemField = findColumn(header, opts.itemCol, ITEM_COLS, 'item', '--item-col', source);
+  const ratingField = findColumn(header, opts.ratingCol, RATING_COLS, 'rating', '--rating-col', source);
+  if (userField === itemField) throw bad(`${source}: the user and item columns are the same column ("${header[userField]}")`);
+  return { layout: 'delimited', delimiter, header: true, userField, itemField, ratingField, fields: header.length, exactFields: true };
+}
+
+/** One of the MovieLens layouts, or null when the line matches none (auto) / an error (movielens forced). */
+function movielensLayout(first: string, lineNo: number, source: string, forced: boolean): Layout | null {
+  const file = basename(source);
+  // Ids may be any text; the rating field tells a data line from a header line.
+  if (first.includes('::')) {
+    const f = first.split('::');
+    if (f.length >= 3 && isNumeric(f[2]!)) {
+      return { layout: 'ratings.dat', delimiter: '::', header: false, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
+    }
+    throw bad(`${source}: ratings.dat has no header, but the first line is ${JSON.stringify(first.slice(0, 60))}; remove the header line (UserID::MovieID::Rating::Timestamp rows only), or read the file with --format csv --delimiter ::`);
+  }
+  if (first.includes('\t')) {
+    const f = first.split('\t');
+    if (f.length >= 3 && isNumeric(f[2]!)) {
+      return { layout: 'u.data', delimiter: '\t', header: false, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
+    }
+    if (forced || file === 'u.data' || /^u\d?\.(base|test)$/.test(file)) {
+      throw bad(`${source}: u.data has no header, but the first line is ${JSON.stringify(first.slice(0, 60))}; remove the header line, or read the file with --format csv`);
+    }
+    return null;
+  }
+  let f: string[] = [];
+  try {
+    f = splitRecord(first, { ...GENERIC, delimiter: ',', source, line: lineNo }).map((h) => h.trim());
+  } catch {
+    // Not a MovieLens header; a generic reading of the line reports what is wrong with it.
+  }
+  if (f.length >= 3 && ML_CSV_HEADER.every((h, i) => f[i] === h)) {
+    return { layout: 'ratings.csv', delimiter: ',', header: true, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
+  }
+  if (forced) {
+    if (f.length >= 3 && f.slice(0, 3).every(isNumeric)) {
+      throw bad(`${source}: a MovieLens ratings.csv starts with the header userId,movieId,rating,timestamp, but the first line is data; add the header or read the file with --format csv`);
+    }
+    throw bad(`${source}: not a MovieLens ratings file (expected tab-separated u.data, "::"-separated ratings.dat, or ratings.csv with the header userId,movieId,rating,timestamp; the first line is ${JSON.stringify(first.slice(0, 60))}); for other files use --format csv`);
+  }
+  return null;
+}
+
+/** A line of spaces (and whitespace delimiters) is blank, as a line that is empty. */
+export function isBlankLine(f: readonly string[], delimiter: string): boolean {
+  return (f.length === 1 || delimiter.trim() === '') && f.every((v) => v.trim() === '');
+}
+
+/** The first non-blank line of a text and its line number, once the line is complete (or the text final). */
+export function firstLine(text: string, final: boolean): { text: string; line: number } | null {
+  let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  let line = 1;
+  const n = text.length;
+  while (pos < n) {
+    let end = pos;
+    while (end < n && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13) end++;
+    // A CR at the end of the text may be the first half of a CRLF; the line is complete all the same.
+    if (end === n && !final) return null;
+    const t = text.slice(pos, end);
+    if (t.trim().length > 0) return { text: t, line };
+    pos = end + (text.charCodeAt(end) === 13 && text.charCodeAt(end + 1) === 10 ? 2 : 1);
+    line++;
+  }
+  return null;
+}
