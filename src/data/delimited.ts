@@ -28,7 +28,6 @@ export function detectDelimiter(text: string): string {
     if (c === QUOTE) inQuotes = !inQuotes;
     else if (!inQuotes && (c === LF || c === CR)) {
       if (seen) break;
-      continue;
     } else if (!inQuotes) {
       seen = true;
       const k = CANDIDATES.indexOf(text[i] as (typeof CANDIDATES)[number]);
@@ -196,7 +195,7 @@ export class DelimitedReader {
         cr = text.indexOf('\r', pos);
         if (cr < 0) cr = n;
       }
-      const end = cr < lf ? cr : lf;
+      const end = Math.min(cr, lf);
       if (end > pos) {
         const fields: string[] = [];
         let s = pos;
@@ -205,7 +204,7 @@ export class DelimitedReader {
             nd = text.indexOf(d, s);
             if (nd < 0) nd = n;
           }
-          const e = nd < end ? nd : end;
+          const e = Math.min(nd, end);
           fields.push(trim ? text.slice(s, e).trim() : text.slice(s, e));
           if (e === end) break;
           s = e + dl;

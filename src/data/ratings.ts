@@ -22,7 +22,7 @@
  * generic files may quote fields (a quoted field stays on its line); the MovieLens layouts have no quoting.
  * The layout is told from the first non-blank line (ratings-layout.ts).
  */
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix } from '../types.js';
 import { DelimitedReader } from './delimited.js';
@@ -142,7 +142,7 @@ export function parseRatings(text: string, opts: RatingsOptions = {}): Interacti
 /** Reads a ratings file, streaming it in chunks. */
 export async function readRatings(path: string, opts: RatingsOptions = {}): Promise<Interactions> {
   const source = opts.source ?? path;
-  let fh;
+  let fh: FileHandle | undefined;
   try {
     fh = await open(path, 'r');
   } catch (err) {
