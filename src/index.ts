@@ -31,7 +31,7 @@ export { encodeNpy, npyToMatrix, parseNpy, readNpyMatrix, writeNpy } from './dat
 export { matrixFromRows, matrixToRows } from './data/matrix.js';
 export { CsvTable, detectDelimiter, formatCsv, parseCsv, readCsv, writeCsv } from './data/csv.js';
 export type { CsvOptions } from './data/csv.js';
-export { TableEncoder, constantColumns, tableToDesign } from './data/table.js';
+export { TableEncoder, constantColumns, tableRows, tableToDesign } from './data/table.js';
 export type { ColumnSpec, EncoderOptions, Standardization, TableSchema, TargetSpec } from './data/table.js';
 export { KMeansModel, chooseK, fitKMeans } from './models/kmeans.js';
 export type { ChooseKOptions, ChooseKRow, KMeansInit, KMeansIteration, KMeansOptions } from './models/kmeans.js';
@@ -42,6 +42,30 @@ export type { ClassWeight, LogisticIteration, LogisticRegressionOptions } from '
 export { accuracy, logLoss, r2Score, rmse, rocAuc, silhouetteScore } from './models/metrics.js';
 export type { SilhouetteOptions } from './models/metrics.js';
 export { loadModel, saveModel } from './models/persist.js';
+export {
+  confusionMetrics,
+  crossValidate,
+  foldAssignment,
+  heldOutMetrics,
+  holdoutSplit,
+  holdoutValidate,
+  kFoldSplits,
+  meanAbsoluteError,
+  summarizeFolds,
+} from './models/validation.js';
+export type {
+  CrossValidateOptions,
+  CrossValidationResult,
+  FoldSummary,
+  HoldoutOptions,
+  HoldoutResult,
+  MetricOptions,
+  Metrics,
+  Split,
+  SplitOptions,
+  SupervisedFit,
+  UnsupervisedFit,
+} from './models/validation.js';
 export type { Model, ModelKind } from './models/persist.js';
 export { Rng } from './data/random.js';
 export { interactionsFromTriples, parseRatings, readRatings } from './data/ratings.js';

@@ -5,9 +5,11 @@ import { QuiverError } from '../errors.js';
 import { isTable } from '../models/common.js';
 import { checkOutputPath, readModelInput } from '../models/io.js';
 import type { KMeansInit } from '../models/kmeans.js';
+import type { Matrix } from '../types.js';
 import { Progress, floatOption, intOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
+import { matrixMeasure, printValidation, runValidation, tableMeasure, type ValidationCliOptions, withValidationOptions } from './model-options.js';
 
-interface Opts extends GlobalOptions {
+interface Opts extends GlobalOptions, ValidationCliOptions {
   input: string;
   k: number;
   init: string;
@@ -30,7 +32,7 @@ const list = (v: string): string[] =>
     .filter((s) => s.length > 0);
 
 export function registerKmeans(program: Command): void {
-  withEngineOptions(
+  const cmd = withEngineOptions(
     program
       .command('kmeans')
       .description('customer segmentation: fit KMeans and save the model (centroids, and the table encoder for CSV input)')
@@ -47,14 +49,16 @@ export function registerKmeans(program: Command): void {
       .option('--columns <names>', 'CSV: use only these comma-separated columns', list)
       .option('--exclude <names>', 'CSV: leave out these comma-separated columns (ids, free text)', list)
       .option('--standardize', 'CSV: standardise every column (saved with the model)'),
-  ).action(async (opts: Opts) => {
+  );
+  withValidationOptions(cmd, { seed: false, threshold: false }).action(async (opts: Opts) => {
     checkOutputPath(opts.out, '--out', ['.json']);
     if (opts.labels) checkOutputPath(opts.labels, '--labels', ['.npy']);
     const input = await readModelInput(opts.input, { delimiter: opts.delimiter });
     let encoder: TableEncoder | null = null;
-    let x;
+    let x: Matrix;
+    const encoderOptions = { columns: opts.columns, exclude: opts.exclude, standardize: opts.standardize === true };
     if (isTable(input)) {
-      encoder = TableEncoder.fit(input, { columns: opts.columns, exclude: opts.exclude, standardize: opts.standardize === true });
+      encoder = TableEncoder.fit(input, encoderOptions);
       x = encoder.encode(input);
     } else {
       if (opts.columns || opts.exclude || opts.standardize) {
@@ -67,6 +71,12 @@ export function registerKmeans(program: Command): void {
     else if (opts.init.toLowerCase().endsWith('.npy')) init = await readNpyMatrix(opts.init);
     else throw new QuiverError('INVALID_ARGUMENT', `--init must be k-means++, random or a .npy file of centroids (got "${opts.init}")`);
     await withEngine(opts, async (e) => {
+      const fitOnly = (xx: Matrix, enc: TableEncoder | null) =>
+        e.kmeans(xx, { k: opts.k, init, nInit: opts.nInit, maxIter: opts.maxIter, tol: opts.tol, seed: opts.seed, encoder: enc });
+      const measure = isTable(input)
+        ? tableMeasure(input, encoderOptions, (xx, _y, enc) => fitOnly(xx, enc), { seed: opts.seed })
+        : matrixMeasure(x, (xx) => fitOnly(xx, null), { seed: opts.seed });
+      const validation = await runValidation(opts, x.rows, null, false, measure);
       const progress = new Progress('kmeans', undefined, 'steps');
       let steps = 0;
       const model = await e.kmeans(x, {
@@ -95,6 +105,7 @@ export function registerKmeans(program: Command): void {
         clusterSizes: sizes,
       };
       process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      printValidation(validation);
     });
   });
 }

@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
+import type { TableEncoder } from '../data/table.js';
 import { QuiverError } from '../errors.js';
+import type { LogisticIteration } from '../models/logistic.js';
+import type { Matrix } from '../types.js';
+import { printValidation, runValidation, tableMeasure } from './model-options.js';
 import { Progress, floatOption, intOption, withEngine } from './common.js';
 import { namedCoefficients, readTraining, tableModelCommand, type TableModelOptions } from './linear.js';
 
@@ -19,19 +23,22 @@ export function registerLogistic(program: Command): void {
       if (opts.classWeight !== undefined && opts.classWeight !== 'balanced') {
         throw new QuiverError('INVALID_ARGUMENT', `--class-weight must be "balanced" (got "${opts.classWeight}")`);
       }
-      const { encoder, x, y } = await readTraining(opts, 'binary');
+      const { table, encoderOptions, encoder, x, y } = await readTraining(opts, 'binary');
       await withEngine(opts, async (e) => {
+        const fit = (xx: Matrix, yy: Float64Array | null, enc: TableEncoder, onIteration?: (s: LogisticIteration) => void) =>
+          e.logisticRegression(xx, yy!, {
+            l2: opts.l2,
+            fitIntercept: opts.intercept,
+            classWeight: opts.classWeight === 'balanced' ? 'balanced' : null,
+            maxIter: opts.maxIter,
+            tol: opts.tol,
+            encoder: enc,
+            onIteration,
+          });
+        const validation = await runValidation(opts, x.rows, y, true, tableMeasure(table, encoderOptions, fit, { threshold: opts.threshold, seed: opts.seed }));
         // No total: Newton usually stops long before maxIter, so an ETA from it would mislead.
         const progress = new Progress('logistic', undefined, 'Newton steps');
-        const model = await e.logisticRegression(x, y, {
-          l2: opts.l2,
-          fitIntercept: opts.intercept,
-          classWeight: opts.classWeight === 'balanced' ? 'balanced' : null,
-          maxIter: opts.maxIter,
-          tol: opts.tol,
-          encoder,
-          onIteration: (s) => progress.update(s.iteration, `loss ${s.loss.toPrecision(8)}`),
-        });
+        const model = await fit(x, y, encoder, (s) => progress.update(s.iteration, `loss ${s.loss.toPrecision(8)}`));
         progress.done();
         await model.save(opts.out);
         if (!model.converged) process.stderr.write(`quiver: logistic regression did not converge in ${model.nIter} steps; raise --max-iter or --l2\n`);
@@ -51,6 +58,7 @@ export function registerLogistic(program: Command): void {
           coefficients: namedCoefficients(encoder.features, model.coefficients),
         };
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        printValidation(validation);
       });
     });
 }

@@ -10,7 +10,7 @@
  */
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
-import type { CsvTable } from './csv.js';
+import { CsvTable } from './csv.js';
 
 export type ColumnSpec =
   | { name: string; kind: 'numeric' }
@@ -365,4 +365,11 @@ export function tableToDesign(table: CsvTable, opts: EncoderOptions = {}): { enc
 /** The first few names of a list, for messages. */
 export function preview(names: readonly string[], max = 8): string {
   return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')}, … (${names.length} in all)`;
+}
+
+/** The given data rows of a table (same header and source; line numbers kept for messages). */
+export function tableRows(table: CsvTable, rows: ArrayLike<number>): CsvTable {
+  const idx = Array.from(rows);
+  const columns = table.columns.map((c) => idx.map((i) => c[i]!));
+  return new CsvTable(table.source, table.delimiter, table.header, columns, Int32Array.from(idx, (i) => table.lines[i]!));
 }

@@ -129,6 +129,18 @@ export class KMeansModel implements FittedModel {
     return this.predict(x, opts);
   }
 
+  /** The clusters (integers need no wider type). */
+  scoreF64(x: ModelInput, opts: CallOptions = {}): Promise<Int32Array> {
+    return this.predict(x, opts);
+  }
+
+  /** The nearest centroid of each row and Σ‖x − c(x)‖² over the rows (the inertia of new data). */
+  async assign(x: ModelInput, opts: CallOptions = {}): Promise<{ labels: Int32Array; inertia: number; matrix: Matrix }> {
+    const m = this.#design(x);
+    const r = await this.engine.kmeansStep(m, this.centroids, null, opts);
+    return { labels: r.labels, inertia: r.inertia, matrix: m };
+  }
+
   get columns(): ModelColumns {
     return { count: this.centroids.cols, names: this.encoder?.features ?? null, encoder: this.encoder };
   }

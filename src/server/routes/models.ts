@@ -7,7 +7,11 @@ import { acceptedBinary, encodeVector, isBinaryBody, matrixFromBinary, matrixFro
 import { checkMatrixLimits, compute, type ServerContext } from '../context.js';
 import { Registry, type Stored } from '../registry.js';
 import { binaryNote, errorResponses } from '../schemas/common.js';
-import { KmeansBody, LinearBody, LogisticBody, ModelId, ModelSummary, PredictBody, PredictReply } from '../schemas/models.js';
+import { KmeansBody, LinearBody, LogisticBody, ModelId, ModelSummary, PredictBody, PredictReply, type Validation } from '../schemas/models.js';
+import type { Engine } from '../../engine/engine.js';
+import type { FittedModel } from '../../models/model.js';
+import { crossValidate, holdoutValidate, type CrossValidationResult, type HoldoutResult } from '../../models/validation.js';
+import type { Matrix } from '../../types.js';
 import { bodyContent } from './compute.js';
 
 export function modelRegistry(dataDir: string): Registry<Model> {
@@ -26,6 +30,26 @@ function vector(v: number[] | undefined, n: number, name: string): Float64Array 
   return Float64Array.from(v);
 }
 
+/** The `validation` option of the fit routes: held-out or cross-validated metrics of the same fit. */
+async function validate(
+  engine: Engine,
+  v: Static<typeof Validation> | undefined,
+  x: Matrix,
+  y: Float64Array | null,
+  fit: (e: Engine, x: Matrix, y: Float64Array | null) => Promise<FittedModel>,
+  signal: AbortSignal,
+): Promise<Record<string, unknown> | null> {
+  if (!v) return null;
+  if ((v.holdout === undefined) === (v.folds === undefined)) {
+    throw new QuiverError('INVALID_ARGUMENT', 'validation needs exactly one of holdout (a fraction, e.g. 0.25) or folds (K ≥ 2)');
+  }
+  const opts = { seed: v.seed, threshold: v.threshold, signal };
+  const f = fit as (e: Engine, x: Matrix, y: Float64Array) => Promise<FittedModel>;
+  const r: CrossValidationResult | HoldoutResult =
+    v.folds !== undefined ? await crossValidate(engine, f, x, y as Float64Array, { ...opts, folds: v.folds }) : await holdoutValidate(engine, f, x, y as Float64Array, { ...opts, fraction: v.holdout! });
+  return { ...r };
+}
+
 export function modelRoutes(registry: Registry<Model>) {
   return async (app: FastifyInstance, ctx: ServerContext): Promise<void> => {
     const fitted = { 200: ModelSummary, ...errorResponses };
@@ -35,11 +59,16 @@ export function modelRoutes(registry: Registry<Model>) {
       const x = matrixFromJson(b.rows, 'rows');
       checkMatrixLimits(x, 'rows', ctx.limits);
       const init = Array.isArray(b.init) ? matrixFromJson(b.init, 'init') : b.init;
-      const model = await compute(ctx, reply, (signal) =>
-        ctx.engine.kmeans(x, { k: b.k, init, nInit: b.nInit, maxIter: b.maxIter, tol: b.tol, seed: b.seed, sampleWeight: vector(b.sampleWeight, x.rows, 'sampleWeight'), signal }),
-      );
+      const sampleWeight = vector(b.sampleWeight, x.rows, 'sampleWeight');
+      if (b.validation && sampleWeight) throw new QuiverError('INVALID_ARGUMENT', 'validation does not take sampleWeight yet; leave one of them out');
+      const [model, validation] = await compute(ctx, reply, async (signal) => {
+        // sampleWeight is refused with validation above, so the folds' fits never see it.
+        const fit = (_e: Engine, xx: Matrix) => ctx.engine.kmeans(xx, { k: b.k, init, nInit: b.nInit, maxIter: b.maxIter, tol: b.tol, seed: b.seed, sampleWeight, signal });
+        const v = await validate(ctx.engine, b.validation, x, null, fit, signal);
+        return [await fit(ctx.engine, x), v] as const;
+      });
       const s = await registry.add(model);
-      return summarize(s, { labels: model.labels ? Array.from(model.labels) : null });
+      return summarize(s, { labels: model.labels ? Array.from(model.labels) : null, ...(validation ? { validation } : {}) });
     });
 
     app.post('/v1/linear', { schema: { summary: 'fit OLS or ridge regression', body: LinearBody, response: fitted } }, async (request, reply) => {
@@ -47,10 +76,13 @@ export function modelRoutes(registry: Registry<Model>) {
       const x = matrixFromJson(b.rows, 'rows');
       checkMatrixLimits(x, 'rows', ctx.limits);
       const y = vector(b.target, x.rows, 'target')!;
-      const model = await compute(ctx, reply, (signal) =>
-        ctx.engine.linearRegression(x, y, { l2: b.l2, fitIntercept: b.fitIntercept, sampleWeight: vector(b.sampleWeight, x.rows, 'sampleWeight'), featureNames: b.featureNames, signal }),
-      );
-      return summarize(await registry.add(model));
+      const sampleWeight = vector(b.sampleWeight, x.rows, 'sampleWeight');
+      if (b.validation && sampleWeight) throw new QuiverError('INVALID_ARGUMENT', 'validation does not take sampleWeight yet; leave one of them out');
+      const [model, validation] = await compute(ctx, reply, async (signal) => {
+        const v = await validate(ctx.engine, b.validation, x, y, (e, xx, yy) => ctx.engine.linearRegression(xx, yy!, { l2: b.l2, fitIntercept: b.fitIntercept, signal }), signal);
+        return [await ctx.engine.linearRegression(x, y, { l2: b.l2, fitIntercept: b.fitIntercept, sampleWeight, featureNames: b.featureNames, signal }), v] as const;
+      });
+      return summarize(await registry.add(model), validation ? { validation } : {});
     });
 
     app.post('/v1/logistic', { schema: { summary: 'fit binary logistic regression (Newton/IRLS)', body: LogisticBody, response: fitted } }, async (request, reply) => {
@@ -58,19 +90,14 @@ export function modelRoutes(registry: Registry<Model>) {
       const x = matrixFromJson(b.rows, 'rows');
       checkMatrixLimits(x, 'rows', ctx.limits);
       const y = vector(b.target, x.rows, 'target')!;
-      const model = await compute(ctx, reply, (signal) =>
-        ctx.engine.logisticRegression(x, y, {
-          l2: b.l2,
-          fitIntercept: b.fitIntercept,
-          classWeight: b.classWeight,
-          sampleWeight: vector(b.sampleWeight, x.rows, 'sampleWeight'),
-          maxIter: b.maxIter,
-          tol: b.tol,
-          featureNames: b.featureNames,
-          signal,
-        }),
-      );
-      return summarize(await registry.add(model));
+      const sampleWeight = vector(b.sampleWeight, x.rows, 'sampleWeight');
+      if (b.validation && sampleWeight) throw new QuiverError('INVALID_ARGUMENT', 'validation does not take sampleWeight yet; leave one of them out');
+      const opts = { l2: b.l2, fitIntercept: b.fitIntercept, classWeight: b.classWeight, maxIter: b.maxIter, tol: b.tol };
+      const [model, validation] = await compute(ctx, reply, async (signal) => {
+        const v = await validate(ctx.engine, b.validation, x, y, (e, xx, yy) => ctx.engine.logisticRegression(xx, yy!, { ...opts, signal }), signal);
+        return [await ctx.engine.logisticRegression(x, y, { ...opts, sampleWeight, featureNames: b.featureNames, signal }), v] as const;
+      });
+      return summarize(await registry.add(model), validation ? { validation } : {});
     });
 
     app.get('/v1/models', { schema: { summary: 'list fitted models' } }, async () => ({ models: registry.list().map((s) => ({ id: s.id, kind: s.model.kind, createdAt: s.createdAt })) }));

@@ -2,6 +2,17 @@ import { Type } from 'typebox';
 import { Rows } from './common.js';
 
 const Target = Type.Array(Type.Number(), { minItems: 1, description: 'one target value per row' });
+/** Measure the model on rows it does not see: one of holdout (a fraction) or folds (K-fold cross-validation). */
+export const Validation = Type.Object(
+  {
+    holdout: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'fraction of rows held out (stratified by class for logistic)' })),
+    folds: Type.Optional(Type.Integer({ minimum: 2, maximum: 100, description: 'K of K-fold cross-validation (stratified by class for logistic)' })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, description: 'seed of the split or folds (default 0)' })),
+    threshold: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'logistic: also report accuracy, precision and recall at p > threshold' })),
+  },
+  { additionalProperties: false, description: 'held-out or cross-validated metrics, returned under `validation`; the model itself is fitted on all rows' },
+);
+
 const Weights = Type.Array(Type.Number({ minimum: 0 }), { description: 'one non-negative weight per row' });
 
 export const KmeansBody = Type.Object(
@@ -14,6 +25,7 @@ export const KmeansBody = Type.Object(
     tol: Type.Optional(Type.Number({ minimum: 0 })),
     seed: Type.Optional(Type.Integer()),
     sampleWeight: Type.Optional(Weights),
+    validation: Type.Optional(Validation),
   },
   { additionalProperties: false },
 );
@@ -26,6 +38,7 @@ export const LinearBody = Type.Object(
     fitIntercept: Type.Optional(Type.Boolean()),
     sampleWeight: Type.Optional(Weights),
     featureNames: Type.Optional(Type.Array(Type.String())),
+    validation: Type.Optional(Validation),
   },
   { additionalProperties: false },
 );
@@ -41,6 +54,7 @@ export const LogisticBody = Type.Object(
     maxIter: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
     tol: Type.Optional(Type.Number({ minimum: 0 })),
     featureNames: Type.Optional(Type.Array(Type.String())),
+    validation: Type.Optional(Validation),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,63 @@
+// The workflow flags of the model commands, run as a user does: --holdout / --cv (the last line is one JSON
+// object with the metrics), and their bad input.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { quiver } from '../helpers/cli.js';
+import { repoRoot } from '../helpers/fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'quiver-workflow-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const f = (name: string) => join(dir, name);
+const bank = join(repoRoot, 'data', 'bank.csv');
+
+function lastLine(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+}
+
+describe('quiver linear|logistic|kmeans --holdout / --cv', () => {
+  it('logistic --cv 3 prints mean, std and per-fold metrics on the last line, stratified', async () => {
+    const r = await quiver('logistic', '--input', bank, '--target', 'y', '--standardize', '--out', f('lg.json'), '--cv', '3', '--seed', '2', '--threshold', '0.3');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const v = lastLine(r.stdout) as { validation: { method: string; stratified: boolean; foldSizes: number[] }; metrics: { mean: Record<string, number>; std: Record<string, number>; folds: Record<string, number>[] } };
+    expect(v.validation.method).toBe('cv');
+    expect(v.validation.stratified).toBe(true);
+    expect(v.validation.foldSizes.reduce((a, b) => a + b)).toBe(4521);
+    expect(v.metrics.folds).toHaveLength(3);
+    for (const key of ['auc', 'logLoss', 'accuracy', 'precision', 'recall', 'accuracyAtThreshold', 'precisionAtThreshold', 'recallAtThreshold']) {
+      const xs = v.metrics.folds.map((m) => m[key]!);
+      const mean = xs.reduce((a, b) => a + b) / 3;
+      // oracle: mean and population std of the per-fold values
+      expect(v.metrics.mean[key]).toBeCloseTo(mean, 12);
+      expect(v.metrics.std[key]).toBeCloseTo(Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / 3), 12);
+    }
+    expect(v.metrics.mean['auc']).toBeGreaterThan(0.8);
+  });
+
+  it('linear --holdout 0.25 prints held-out rmse, mae and r2; kmeans --holdout inertia and silhouette', async () => {
+    const r = await quiver('linear', '--input', bank, '--target', 'balance', '--exclude', 'y', '--out', f('ln.json'), '--holdout', '0.25', '--seed', '3');
+    expect(r.code).toBe(0);
+    const v = lastLine(r.stdout) as { validation: { testRows: number }; metrics: Record<string, number> };
+    expect(v.validation.testRows).toBe(Math.round(0.25 * 4521));
+    expect(Object.keys(v.metrics).sort()).toEqual(['mae', 'r2', 'rmse', 'rows']);
+    const k = await quiver('kmeans', '--input', bank, '--columns', 'age,balance,duration', '--standardize', '--k', '3', '--out', f('km.json'), '--holdout', '0.2');
+    expect(k.code).toBe(0);
+    const kv = lastLine(k.stdout) as { metrics: Record<string, number> };
+    expect(kv.metrics['inertia']).toBeGreaterThan(0);
+    expect(kv.metrics['silhouette']).toBeGreaterThan(0);
+  });
+
+  it('bad input names the flag to change', async () => {
+    const h = await quiver('logistic', '--input', bank, '--target', 'y', '--out', f('x.json'), '--holdout', '1.5');
+    expect(h.code).not.toBe(0);
+    expect(h.stderr).toMatch(/--holdout must be a fraction between 0 and 1/);
+    const cv = await quiver('logistic', '--input', bank, '--target', 'y', '--out', f('x.json'), '--cv', '600');
+    expect(cv.code).toBe(2);
+    expect(cv.stderr).toMatch(/class 1 has 521; use --cv 521 or fewer/);
+    const both = await quiver('linear', '--input', bank, '--target', 'balance', '--out', f('x.json'), '--cv', '3', '--holdout', '0.2');
+    expect(both.stderr).toMatch(/--holdout or --cv, not both/);
+  });
+});
