@@ -7,9 +7,20 @@ import { checkOutputPath, readModelInput } from '../models/io.js';
 import type { KMeansInit } from '../models/kmeans.js';
 import type { Matrix } from '../types.js';
 import { Progress, floatOption, intOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
-import { matrixMeasure, printValidation, runValidation, tableMeasure, type ValidationCliOptions, withValidationOptions } from './model-options.js';
+import {
+  type ColumnCliOptions,
+  columnEncoderOptions,
+  hasColumnOptions,
+  matrixMeasure,
+  printValidation,
+  runValidation,
+  tableMeasure,
+  type ValidationCliOptions,
+  withColumnOptions,
+  withValidationOptions,
+} from './model-options.js';
 
-interface Opts extends GlobalOptions, ValidationCliOptions {
+interface Opts extends GlobalOptions, ValidationCliOptions, ColumnCliOptions {
   input: string;
   k: number;
   init: string;
@@ -50,19 +61,19 @@ export function registerKmeans(program: Command): void {
       .option('--exclude <names>', 'CSV: leave out these comma-separated columns (ids, free text)', list)
       .option('--standardize', 'CSV: standardise every column (saved with the model)'),
   );
-  withValidationOptions(cmd, { seed: false, threshold: false }).action(async (opts: Opts) => {
+  withValidationOptions(withColumnOptions(cmd), { seed: false, threshold: false }).action(async (opts: Opts) => {
     checkOutputPath(opts.out, '--out', ['.json']);
     if (opts.labels) checkOutputPath(opts.labels, '--labels', ['.npy']);
     const input = await readModelInput(opts.input, { delimiter: opts.delimiter });
     let encoder: TableEncoder | null = null;
     let x: Matrix;
-    const encoderOptions = { columns: opts.columns, exclude: opts.exclude, standardize: opts.standardize === true };
+    const encoderOptions = { columns: opts.columns, exclude: opts.exclude, standardize: opts.standardize === true, ...columnEncoderOptions(opts) };
     if (isTable(input)) {
       encoder = TableEncoder.fit(input, encoderOptions);
       x = encoder.encode(input);
     } else {
-      if (opts.columns || opts.exclude || opts.standardize) {
-        throw new QuiverError('INVALID_ARGUMENT', '--columns, --exclude and --standardize apply to CSV input; a .npy input is used as it is');
+      if (opts.columns || opts.exclude || opts.standardize || hasColumnOptions(opts)) {
+        throw new QuiverError('INVALID_ARGUMENT', '--columns, --exclude, --standardize, --impute, --categorical and --drop-level apply to CSV input; a .npy input is used as it is');
       }
       x = input;
     }

@@ -5,9 +5,18 @@ import { QuiverError } from '../errors.js';
 import { isTable } from '../models/common.js';
 import { checkOutputPath, readModelInput } from '../models/io.js';
 import { floatOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
-import { printValidation, runValidation, tableMeasure, type ValidationCliOptions, withValidationOptions } from './model-options.js';
+import {
+  type ColumnCliOptions,
+  columnEncoderOptions,
+  printValidation,
+  runValidation,
+  tableMeasure,
+  type ValidationCliOptions,
+  withColumnOptions,
+  withValidationOptions,
+} from './model-options.js';
 
-export interface TableModelOptions extends GlobalOptions, ValidationCliOptions {
+export interface TableModelOptions extends GlobalOptions, ValidationCliOptions, ColumnCliOptions {
   input: string;
   target: string;
   l2?: number;
@@ -38,7 +47,7 @@ export function tableModelCommand(program: Command, name: string, description: s
       .option('--standardize', 'standardise every design column (saved with the model)')
       .option('--no-intercept', 'fit without an intercept'),
   );
-  return withValidationOptions(cmd, { seed: true, threshold: name === 'logistic' });
+  return withValidationOptions(withColumnOptions(cmd), { seed: true, threshold: name === 'logistic' });
 }
 
 /** Reads the CSV and builds X, y and the encoder for a table model. */
@@ -48,7 +57,7 @@ export async function readTraining(opts: TableModelOptions, targetKind: 'numeric
   if (!isTable(input)) {
     throw new QuiverError('INVALID_ARGUMENT', `${opts.input}: ${targetKind === 'binary' ? 'logistic' : 'linear'} regression needs a CSV table with a header, so that --target can name a column`);
   }
-  const encoderOptions: EncoderOptions = { target: opts.target, targetKind, exclude: opts.exclude, standardize: opts.standardize === true };
+  const encoderOptions: EncoderOptions = { target: opts.target, targetKind, exclude: opts.exclude, standardize: opts.standardize === true, ...columnEncoderOptions(opts) };
   const encoder = TableEncoder.fit(input, encoderOptions);
   return { table: input, encoderOptions, encoder, x: encoder.encode(input), y: encoder.target(input) };
 }

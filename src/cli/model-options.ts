@@ -5,7 +5,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { CsvTable } from '../data/csv.js';
-import { type EncoderOptions, TableEncoder, tableRows } from '../data/table.js';
+import { type EncoderOptions, parseDropLevels, parseImputeSpec, TableEncoder, tableRows } from '../data/table.js';
 import { QuiverError } from '../errors.js';
 import type { ModelInput } from '../models/common.js';
 import type { FittedModel } from '../models/model.js';
@@ -67,6 +67,45 @@ export function withValidationOptions(cmd: Command, o: { seed: boolean; threshol
 export function wantsValidation(o: ValidationCliOptions): boolean {
   if (o.holdout !== undefined && o.cv !== undefined) throw new QuiverError('INVALID_ARGUMENT', 'give --holdout or --cv, not both');
   return o.holdout !== undefined || o.cv !== undefined;
+}
+
+export interface ColumnCliOptions {
+  impute?: string;
+  categorical?: string[];
+  dropLevel?: string[];
+}
+
+const listOf = (v: string, prev: string[] | undefined): string[] => [
+  ...(prev ?? []),
+  ...v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+];
+
+/** Adds --impute, --categorical and --drop-level (CSV input). */
+export function withColumnOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--impute <spec>',
+      'CSV: fill missing cells (empty, NA, NaN, null) with mean, median, most-frequent or constant:VALUE, for all columns and/or as COLUMN=STRATEGY, e.g. median,job=constant:unknown (text columns take their most frequent level for mean and median); saved with the model',
+    )
+    .option('--categorical <names>', 'CSV: one-hot encode these comma-separated columns even though their values are numbers (codes)', listOf)
+    .option('--drop-level <COL=LEVEL>', 'CSV: make LEVEL the dropped (all-zero) reference level of one-hot column COL instead of its first sorted level; repeatable or comma-separated', listOf);
+}
+
+/** The encoder options of the column flags, spelled as flags in messages. */
+export function columnEncoderOptions(o: ColumnCliOptions): Pick<EncoderOptions, 'impute' | 'categorical' | 'dropLevel' | 'names'> {
+  return {
+    impute: o.impute === undefined ? null : parseImputeSpec(o.impute, '--impute'),
+    categorical: o.categorical,
+    dropLevel: o.dropLevel === undefined ? null : parseDropLevels(o.dropLevel.join(','), '--drop-level'),
+    names: { impute: '--impute', dropLevel: '--drop-level', categorical: '--categorical' },
+  };
+}
+
+export function hasColumnOptions(o: ColumnCliOptions): boolean {
+  return o.impute !== undefined || o.categorical !== undefined || o.dropLevel !== undefined;
 }
 
 /** Runs the measurement the options ask for; null when they ask for none. */

@@ -61,3 +61,34 @@ describe('quiver linear|logistic|kmeans --holdout / --cv', () => {
     expect(both.stderr).toMatch(/--holdout or --cv, not both/);
   });
 });
+
+describe('quiver logistic --impute / --categorical / --drop-level, and predict on blanks', () => {
+  it('fits with blanks, saves the fills, predicts on blanks; bad specs name the flag and column', async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const lines = readFileSync(bank, 'utf8').split('\n');
+    // Blank age on every 7th data row and job on every 13th.
+    const out = lines.map((l, k) => {
+      if (k === 0 || l === '') return l;
+      const c = l.split(';');
+      if ((k - 1) % 7 === 3) c[0] = '';
+      if ((k - 1) % 13 === 2) c[1] = '';
+      return c.join(';');
+    });
+    writeFileSync(f('blank.csv'), out.join('\n'));
+    const plain = await quiver('logistic', '--input', f('blank.csv'), '--target', 'y', '--out', f('b.json'));
+    expect(plain.stderr).toMatch(/line 5: column "age" is missing.*--impute/);
+    const r = await quiver('logistic', '--input', f('blank.csv'), '--target', 'y', '--standardize', '--impute', 'median,job=constant:none', '--categorical', 'day', '--drop-level', 'job=unknown', '--out', f('b.json'));
+    expect(r.stderr).toBe('');
+    const coef = JSON.parse(r.stdout) as { coefficients: Record<string, number> };
+    expect(Object.keys(coef.coefficients)).toContain('job=none');
+    expect(Object.keys(coef.coefficients)).toContain('day=2');
+    expect(Object.keys(coef.coefficients)).not.toContain('job=unknown');
+    const p = await quiver('predict', '--model', f('b.json'), '--input', f('blank.csv'), '--out', f('b.csv'));
+    expect(p.code).toBe(0);
+    expect(readFileSync(f('b.csv'), 'utf8').trim().split('\n')).toHaveLength(4522);
+    const bad = await quiver('logistic', '--input', f('blank.csv'), '--target', 'y', '--impute', 'constant:x', '--out', f('b.json'));
+    expect(bad.stderr).toMatch(/--impute: column "age" is numeric, so its constant must be a number/);
+    const lvl = await quiver('logistic', '--input', f('blank.csv'), '--target', 'y', '--impute', 'mean', '--drop-level', 'marital=widowed', '--out', f('b.json'));
+    expect(lvl.stderr).toMatch(/--drop-level: column "marital" has no level "widowed"; its levels are: "divorced", "married", "single"/);
+  });
+});
