@@ -92,3 +92,37 @@ describe('quiver logistic --impute / --categorical / --drop-level, and predict o
     expect(lvl.stderr).toMatch(/--drop-level: column "marital" has no level "widowed"; its levels are: "divorced", "married", "single"/);
   });
 });
+
+describe('quiver predict writes float64 unless --dtype float32', () => {
+  it('probabilities in <f8 reproduce the model log-loss; CSV has round-trip digits; float32 on request', async () => {
+    const { readFileSync } = await import('node:fs');
+    // Read the .npy bytes here (format 1.0: header length at bytes 8-9, data after it), not through Quiver's
+    // matrix reader, which stores float32.
+    const npyValues = (b: Buffer): Float64Array | Float32Array => {
+      const off = 10 + b.readUInt16LE(8);
+      const body = b.subarray(off);
+      const copy = new Uint8Array(body).buffer;
+      return b.toString('latin1', 0, off).includes('<f8') ? new Float64Array(copy) : new Float32Array(copy);
+    };
+    const fit = await quiver('logistic', '--input', bank, '--target', 'y', '--standardize', '--l2', '0.01', '--out', f('p.json'));
+    expect(fit.code).toBe(0);
+    const model = JSON.parse(fit.stdout) as { logLoss: number };
+    expect((await quiver('predict', '--model', f('p.json'), '--input', bank, '--out', f('p.npy'))).code).toBe(0);
+    const bytes = readFileSync(f('p.npy'));
+    expect(bytes.toString('latin1', 0, 64)).toContain("'descr': '<f8'");
+    const p = npyValues(bytes);
+    const y = readFileSync(bank, 'utf8').trim().split('\n').slice(1).map((l) => (l.endsWith('"yes"') ? 1 : 0));
+    // oracle: the mean log-loss written out here, against the fit's own (computed from its f64 linear predictor)
+    const ll = (q: ArrayLike<number>) => -y.reduce((s, yi, i) => s + (yi === 1 ? Math.log(q[i]!) : Math.log1p(-q[i]!)), 0) / y.length;
+    expect(Math.abs(ll(p) - model.logLoss)).toBeLessThan(1e-12);
+    expect(Array.from(p).some((v) => v !== Math.fround(v))).toBe(true);
+    expect((await quiver('predict', '--model', f('p.json'), '--input', bank, '--out', f('p.csv'))).code).toBe(0);
+    const csv = readFileSync(f('p.csv'), 'utf8').trim().split('\n').slice(1).map(Number);
+    expect(csv).toEqual(Array.from(p));
+    expect((await quiver('predict', '--model', f('p.json'), '--input', bank, '--out', f('p32.npy'), '--dtype', 'float32')).code).toBe(0);
+    const b32 = readFileSync(f('p32.npy'));
+    expect(b32.toString('latin1', 0, 64)).toContain("'descr': '<f4'");
+    const p32 = npyValues(b32);
+    expect(Math.max(...Array.from(p32, (v, i) => Math.abs(v - p[i]!)))).toBeLessThan(1e-7);
+  });
+});

@@ -131,10 +131,11 @@ export function modelRoutes(registry: Registry<Model>) {
           throw new QuiverError('SHAPE_MISMATCH', `model ${s.id} expects ${want} columns per row but got ${x.cols}`, { expected: want, got: x.cols });
         }
         const m = s.model;
-        const p = await compute(ctx, reply, (signal): Promise<Float32Array | Int32Array> => m.score(x, { signal }));
         const bin = acceptedBinary(request.headers.accept);
+        // JSON numbers carry doubles, so JSON answers get the f64 scores; binary answers stay float32.
+        const p = await compute(ctx, reply, (signal): Promise<Float32Array | Float64Array | Int32Array> => (bin ? m.score(x, { signal }) : m.scoreF64(x, { signal })));
         if (bin) {
-          const out = encodeVector(bin, 'prediction', p instanceof Int32Array ? Float32Array.from(p) : p);
+          const out = encodeVector(bin, 'prediction', p instanceof Float32Array ? p : Float32Array.from(p));
           return reply.type(out.type).send(out.body);
         }
         return { predictions: Array.from(p) };
