@@ -31,8 +31,8 @@ export { encodeNpy, npyToMatrix, parseNpy, readNpyMatrix, writeNpy } from './dat
 export { matrixFromRows, matrixToRows } from './data/matrix.js';
 export { CsvTable, detectDelimiter, formatCsv, parseCsv, readCsv, writeCsv } from './data/csv.js';
 export type { CsvOptions } from './data/csv.js';
-export { TableEncoder, constantColumns, tableRows, tableToDesign } from './data/table.js';
-export type { ColumnSpec, EncoderOptions, Standardization, TableSchema, TargetSpec } from './data/table.js';
+export { TableEncoder, constantColumns, parseDropLevels, parseImputeSpec, tableRows, tableToDesign } from './data/table.js';
+export type { ColumnSpec, EncoderOptions, ImputeSpec, ImputeStrategy, Standardization, TableSchema, TargetSpec } from './data/table.js';
 export { KMeansModel, chooseK, fitKMeans } from './models/kmeans.js';
 export type { ChooseKOptions, ChooseKRow, KMeansInit, KMeansIteration, KMeansOptions } from './models/kmeans.js';
 export { LinearModel, fitLinearRegression } from './models/linear.js';
@@ -42,6 +42,8 @@ export type { ClassWeight, LogisticIteration, LogisticRegressionOptions } from '
 export { accuracy, logLoss, r2Score, rmse, rocAuc, silhouetteScore } from './models/metrics.js';
 export type { SilhouetteOptions } from './models/metrics.js';
 export { loadModel, saveModel } from './models/persist.js';
+export { formatLiftTable, gainChartSvg, liftTable } from './models/lift.js';
+export type { LiftRow, LiftTable } from './models/lift.js';
 export {
   confusionMetrics,
   crossValidate,

@@ -1,4 +1,9 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import type { CsvTable } from '../data/csv.js';
+import { writeFileAtomic } from '../data/atomic.js';
+import { checkOutputPath } from '../models/io.js';
+import { formatLiftTable, gainChartSvg, liftTable } from '../models/lift.js';
+import type { FittedModel } from '../models/model.js';
 import type { TableEncoder } from '../data/table.js';
 import { QuiverError } from '../errors.js';
 import type { LogisticIteration } from '../models/logistic.js';
@@ -8,6 +13,8 @@ import { Progress, floatOption, intOption, withEngine } from './common.js';
 import { namedCoefficients, readTraining, tableModelCommand, type TableModelOptions } from './linear.js';
 
 interface Opts extends TableModelOptions {
+  report?: string;
+  gainChart?: string;
   classWeight?: string;
   maxIter?: number;
   tol?: number;
@@ -19,7 +26,11 @@ export function registerLogistic(program: Command): void {
     .option('--class-weight <how>', '"balanced": weight class c by n / (2·n_c)')
     .option('--max-iter <n>', 'Newton steps at most (default 100)', intOption('--max-iter'))
     .option('--tol <t>', 'tolerance on the averaged gradient and Newton decrement (default 1e-4)', floatOption('--tol', 0))
+    .addOption(new Option('--report <what>', 'lift: print lift and cumulative gain by decile (a table, and under "lift" in the last JSON line), on the held-out rows with --holdout, the out-of-fold rows with --cv, else the training rows').choices(['lift']))
+    .option('--gain-chart <file.svg>', 'write the cumulative gain chart as an SVG (implies --report lift)')
     .action(async (opts: Opts) => {
+      if (opts.gainChart !== undefined) checkOutputPath(opts.gainChart, '--gain-chart', ['.svg']);
+      const wantLift = opts.report === 'lift' || opts.gainChart !== undefined;
       if (opts.classWeight !== undefined && opts.classWeight !== 'balanced') {
         throw new QuiverError('INVALID_ARGUMENT', `--class-weight must be "balanced" (got "${opts.classWeight}")`);
       }
@@ -35,7 +46,18 @@ export function registerLogistic(program: Command): void {
             encoder: enc,
             onIteration,
           });
-        const validation = await runValidation(opts, x.rows, y, true, tableMeasure(table, encoderOptions, fit, { threshold: opts.threshold, seed: opts.seed }));
+        // Scores for the lift: out-of-fold or held-out when validating, in the order the parts are scored.
+        const scoredY: number[] = [];
+        const scoredP: number[] = [];
+        const collect = async (m: FittedModel, test: CsvTable, yy: Float64Array | null) => {
+          if (!wantLift) return;
+          const p = await m.scoreF64(test);
+          for (let i = 0; i < p.length; i++) {
+            scoredY.push(yy![i]!);
+            scoredP.push(p[i]!);
+          }
+        };
+        const validation = await runValidation(opts, x.rows, y, true, tableMeasure(table, encoderOptions, fit, { threshold: opts.threshold, seed: opts.seed }, collect));
         // No total: Newton usually stops long before maxIter, so an ETA from it would mislead.
         const progress = new Progress('logistic', undefined, 'Newton steps');
         const model = await fit(x, y, encoder, (s) => progress.update(s.iteration, `loss ${s.loss.toPrecision(8)}`));
@@ -58,7 +80,19 @@ export function registerLogistic(program: Command): void {
           coefficients: namedCoefficients(encoder.features, model.coefficients),
         };
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-        printValidation(validation);
+        const extra: Record<string, unknown> = {};
+        if (wantLift) {
+          if (!validation) await collect(model, table, y);
+          const lift = liftTable(scoredY, scoredP);
+          const on = validation ? (validation.method === 'cv' ? 'out-of-fold rows' : 'held-out rows') : 'training rows';
+          process.stdout.write(`lift by decile (${on})\n${formatLiftTable(lift)}`);
+          if (opts.gainChart) {
+            await writeFileAtomic(opts.gainChart, gainChartSvg(lift, `Cumulative gain: ${opts.target} (${on})`));
+            process.stderr.write(`wrote ${opts.gainChart}\n`);
+          }
+          extra['lift'] = { on, ...lift };
+        }
+        printValidation(validation, extra);
       });
     });
 }

@@ -141,6 +141,7 @@ export function tableMeasure(
   encoderOptions: EncoderOptions,
   fit: (x: Matrix, y: Float64Array | null, encoder: TableEncoder) => Promise<FittedModel>,
   metricOptions: { threshold?: number; seed?: number },
+  onHeldOut?: (model: FittedModel, test: CsvTable, y: Float64Array | null) => Promise<void>,
 ): (s: Split) => Promise<Metrics> {
   return async (s) => {
     const train = tableRows(table, s.train);
@@ -148,7 +149,9 @@ export function tableMeasure(
     const enc = TableEncoder.fit(train, encoderOptions);
     const hasTarget = encoderOptions.target !== undefined;
     const model = await fit(enc.encode(train), hasTarget ? enc.target(train) : null, enc);
-    return heldOutMetrics(model, test as ModelInput, hasTarget ? enc.target(test) : null, metricOptions);
+    const yTest = hasTarget ? enc.target(test) : null;
+    await onHeldOut?.(model, test, yTest);
+    return heldOutMetrics(model, test as ModelInput, yTest, metricOptions);
   };
 }
 
@@ -160,9 +163,9 @@ export function matrixMeasure(x: Matrix, fit: (x: Matrix) => Promise<FittedModel
   };
 }
 
-/** The last line of a command that measured its model: one JSON object. */
-export function printValidation(v: CrossValidationResult | HoldoutResult | null): void {
-  if (!v) return;
-  const { metrics, ...rest } = v;
-  process.stdout.write(`${JSON.stringify({ validation: rest, metrics })}\n`);
+/** The last line of a command that measured its model: one JSON object (with any extra reports, e.g. lift). */
+export function printValidation(v: CrossValidationResult | HoldoutResult | null, extra: Record<string, unknown> = {}): void {
+  if (!v && Object.keys(extra).length === 0) return;
+  const head = v ? (({ metrics, ...rest }) => ({ validation: rest, metrics }))(v) : {};
+  process.stdout.write(`${JSON.stringify({ ...head, ...extra })}\n`);
 }

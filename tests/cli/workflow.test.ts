@@ -126,3 +126,18 @@ describe('quiver predict writes float64 unless --dtype float32', () => {
     expect(Math.max(...Array.from(p32, (v, i) => Math.abs(v - p[i]!)))).toBeLessThan(1e-7);
   });
 });
+
+describe('quiver logistic --report lift --gain-chart', () => {
+  it('prints the decile table and puts the same numbers under "lift" in the last JSON line; writes the SVG', async () => {
+    const { readFileSync } = await import('node:fs');
+    const r = await quiver('logistic', '--input', bank, '--target', 'y', '--standardize', '--out', f('lift.json'), '--cv', '4', '--report', 'lift', '--gain-chart', f('gain.svg'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/lift by decile \(out-of-fold rows\)\ndecile +rows +positives/);
+    const v = lastLine(r.stdout) as { lift: { on: string; rows: number; positives: number; deciles: { rows: number; cumulativeGain: number }[] } };
+    expect(v.lift.rows).toBe(4521);
+    expect(v.lift.positives).toBe(521);
+    expect(v.lift.deciles.map((d) => d.rows).reduce((a, b) => a + b)).toBe(4521);
+    expect(v.lift.deciles[9]!.cumulativeGain).toBe(1);
+    expect(readFileSync(f('gain.svg'), 'utf8')).toMatch(/<polyline[^>]+points="56\.0,312\.0 /);
+  });
+});

@@ -51,3 +51,26 @@ describe('validation on the fit routes', () => {
     expect(rare.json().message).toMatch(/class 1 has 2; use at most 2 folds/);
   });
 });
+
+describe('POST /v1/models/:id/lift', () => {
+  it('answers the decile table of the model probabilities (oracle: ranks and bins recomputed here)', async () => {
+    const fit = await srv.app.inject({ method: 'POST', url: '/v1/logistic', payload: { rows, target: labels } });
+    const id = (fit.json() as { id: string }).id;
+    const pred = await srv.app.inject({ method: 'POST', url: `/v1/models/${id}/predict`, payload: { rows } });
+    const p = (pred.json() as { predictions: number[] }).predictions;
+    const res = await srv.app.inject({ method: 'POST', url: `/v1/models/${id}/lift`, payload: { rows, target: labels } });
+    expect(res.statusCode).toBe(200);
+    const t = res.json() as { deciles: { rows: number; positives: number }[]; baseRate: number };
+    const order = p.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    const pos = new Array<number>(10).fill(0);
+    order.forEach(([, i], r) => {
+      pos[Math.floor((10 * r) / p.length)]! += labels[i]!;
+    });
+    expect(t.deciles.map((d) => d.positives)).toEqual(pos);
+    expect(t.deciles.every((d) => d.rows === 8)).toBe(true);
+    const lin = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target } });
+    const bad = await srv.app.inject({ method: 'POST', url: `/v1/models/${(lin.json() as { id: string }).id}/lift`, payload: { rows, target: labels } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/lift is computed for logistic/);
+  });
+});

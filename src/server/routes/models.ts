@@ -7,11 +7,12 @@ import { acceptedBinary, encodeVector, isBinaryBody, matrixFromBinary, matrixFro
 import { checkMatrixLimits, compute, type ServerContext } from '../context.js';
 import { Registry, type Stored } from '../registry.js';
 import { binaryNote, errorResponses } from '../schemas/common.js';
-import { KmeansBody, LinearBody, LogisticBody, ModelId, ModelSummary, PredictBody, PredictReply, type Validation } from '../schemas/models.js';
+import { KmeansBody, LiftBody, LiftReply, LinearBody, LogisticBody, ModelId, ModelSummary, PredictBody, PredictReply, type Validation } from '../schemas/models.js';
 import type { Engine } from '../../engine/engine.js';
 import type { FittedModel } from '../../models/model.js';
 import { crossValidate, holdoutValidate, type CrossValidationResult, type HoldoutResult } from '../../models/validation.js';
 import type { Matrix } from '../../types.js';
+import { liftTable } from '../../models/lift.js';
 import { bodyContent } from './compute.js';
 
 export function modelRegistry(dataDir: string): Registry<Model> {
@@ -110,6 +111,31 @@ export function modelRoutes(registry: Registry<Model>) {
       await registry.delete((request.params as Static<typeof ModelId>).id);
       return reply.status(204).send();
     });
+
+    app.post(
+      '/v1/models/:id/lift',
+      {
+        schema: {
+          summary: 'lift and cumulative gain by decile of a binary logistic model on labelled rows',
+          params: ModelId,
+          body: LiftBody,
+          response: { 200: LiftReply, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const s = registry.get((request.params as Static<typeof ModelId>).id);
+        if (s.model.kind !== 'logistic') {
+          throw new QuiverError('INVALID_ARGUMENT', `model ${s.id} is a ${s.model.kind} model; lift is computed for logistic (propensity) models`, { kind: s.model.kind });
+        }
+        const b = request.body as Static<typeof LiftBody>;
+        const x = matrixFromJson(b.rows, 'rows');
+        checkMatrixLimits(x, 'rows', ctx.limits);
+        const y = vector(b.target, x.rows, 'target')!;
+        const m = s.model;
+        const p = await compute(ctx, reply, (signal) => m.scoreF64(x, { signal }));
+        return liftTable(y, p);
+      },
+    );
 
     app.post(
       '/v1/models/:id/predict',

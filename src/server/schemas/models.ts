@@ -77,3 +77,32 @@ export const PredictReply = Type.Object({
     description: 'one value per row: the value (linear), the positive-class probability (logistic) or the cluster index (kmeans)',
   }),
 });
+
+export const LiftBody = Type.Object(
+  {
+    rows: Rows,
+    target: Type.Array(Type.Union([Type.Literal(0), Type.Literal(1)]), { minItems: 10, description: 'the 0/1 outcome of each row' }),
+  },
+  { additionalProperties: false },
+);
+
+const LiftRow = Type.Object({
+  decile: Type.Integer(),
+  rows: Type.Integer(),
+  positives: Type.Integer(),
+  minScore: Type.Number(),
+  maxScore: Type.Number(),
+  rate: Type.Number(),
+  lift: Type.Number(),
+  cumulativeRows: Type.Integer(),
+  cumulativePositives: Type.Integer(),
+  cumulativeGain: Type.Number(),
+  cumulativeLift: Type.Number(),
+});
+
+export const LiftReply = Type.Object({
+  rows: Type.Integer(),
+  positives: Type.Integer(),
+  baseRate: Type.Number(),
+  deciles: Type.Array(LiftRow, { description: 'highest-scored tenth first; ties split in input order across a boundary' }),
+});
