@@ -113,7 +113,7 @@ describe('quiver predict writes float64 unless --dtype float32', () => {
     const p = npyValues(bytes);
     const y = readFileSync(bank, 'utf8').trim().split('\n').slice(1).map((l) => (l.endsWith('"yes"') ? 1 : 0));
     // oracle: the mean log-loss written out here, against the fit's own (computed from its f64 linear predictor)
-    const ll = (q: ArrayLike<number>) => -y.reduce((s, yi, i) => s + (yi === 1 ? Math.log(q[i]!) : Math.log1p(-q[i]!)), 0) / y.length;
+    const ll = (q: ArrayLike<number>) => -y.reduce((s: number, yi, i) => s + (yi === 1 ? Math.log(q[i]!) : Math.log1p(-q[i]!)), 0) / y.length;
     expect(Math.abs(ll(p) - model.logLoss)).toBeLessThan(1e-12);
     expect(Array.from(p).some((v) => v !== Math.fround(v))).toBe(true);
     expect((await quiver('predict', '--model', f('p.json'), '--input', bank, '--out', f('p.csv'))).code).toBe(0);
