@@ -141,3 +141,16 @@ describe('quiver logistic --report lift --gain-chart', () => {
     expect(readFileSync(f('gain.svg'), 'utf8')).toMatch(/<polyline[^>]+points="56\.0,312\.0 /);
   });
 });
+
+describe('quiver kmeans --k A..B / --choose-k', () => {
+  it('prints a row per k, marks the elbow and the best silhouette, and one JSON line last', async () => {
+    const r = await quiver('kmeans', '--input', bank, '--columns', 'age,balance,duration', '--standardize', '--k', '2..6', '--seed', '1');
+    expect(r.stderr).toBe('');
+    const v = lastLine(r.stdout) as { chooseK: { k: number; silhouette: number }[]; elbow: number; bestSilhouette: number };
+    expect(v.chooseK.map((x) => x.k)).toEqual([2, 3, 4, 5, 6]);
+    expect(r.stdout).toMatch(new RegExp(`\\n +${v.bestSilhouette} .*best silhouette`));
+    expect(r.stdout).toMatch(new RegExp(`\\n +${v.elbow} .*elbow`));
+    const bad = await quiver('kmeans', '--input', bank, '--columns', 'age', '--choose-k', '--out', f('x.json'));
+    expect(bad.stderr).toMatch(/saves none: drop --out/);
+  });
+});

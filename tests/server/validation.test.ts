@@ -74,3 +74,19 @@ describe('POST /v1/models/:id/lift', () => {
     expect(bad.json().message).toMatch(/lift is computed for logistic/);
   });
 });
+
+describe('POST /v1/kmeans/choose-k', () => {
+  it('answers inertia and silhouette per k, the elbow and the best silhouette', async () => {
+    const res = await srv.app.inject({ method: 'POST', url: '/v1/kmeans/choose-k', payload: { rows, ks: [2, 3, 4, 5], seed: 1 } });
+    expect(res.statusCode).toBe(200);
+    const r = res.json() as { chooseK: { k: number; inertia: number; silhouette: number }[]; elbow: number; bestSilhouette: number; elbowRule: string };
+    expect(r.chooseK.map((x) => x.k)).toEqual([2, 3, 4, 5]);
+    const best = r.chooseK.reduce((a, b) => (b.silhouette > a.silhouette ? b : a));
+    expect(r.bestSilhouette).toBe(best.k);
+    expect([3, 4]).toContain(r.elbow);
+    expect(r.elbowRule).toMatch(/farthest from the straight line/);
+    const bad = await srv.app.inject({ method: 'POST', url: '/v1/kmeans/choose-k', payload: { rows: rows.slice(0, 4), ks: [2, 4] } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/below the 4 rows for a silhouette; drop 4 from ks/);
+  });
+});

@@ -7,12 +7,13 @@ import { acceptedBinary, encodeVector, isBinaryBody, matrixFromBinary, matrixFro
 import { checkMatrixLimits, compute, type ServerContext } from '../context.js';
 import { Registry, type Stored } from '../registry.js';
 import { binaryNote, errorResponses } from '../schemas/common.js';
-import { KmeansBody, LiftBody, LiftReply, LinearBody, LogisticBody, ModelId, ModelSummary, PredictBody, PredictReply, type Validation } from '../schemas/models.js';
+import { ChooseKBody, ChooseKReply, KmeansBody, LiftBody, LiftReply, LinearBody, LogisticBody, ModelId, ModelSummary, PredictBody, PredictReply, type Validation } from '../schemas/models.js';
 import type { Engine } from '../../engine/engine.js';
 import type { FittedModel } from '../../models/model.js';
 import { crossValidate, holdoutValidate, type CrossValidationResult, type HoldoutResult } from '../../models/validation.js';
 import type { Matrix } from '../../types.js';
 import { liftTable } from '../../models/lift.js';
+import { chooseK, pickK } from '../../models/kmeans.js';
 import { bodyContent } from './compute.js';
 
 export function modelRegistry(dataDir: string): Registry<Model> {
@@ -71,6 +72,25 @@ export function modelRoutes(registry: Registry<Model>) {
       const s = await registry.add(model);
       return summarize(s, { labels: model.labels ? Array.from(model.labels) : null, ...(validation ? { validation } : {}) });
     });
+
+    app.post(
+      '/v1/kmeans/choose-k',
+      { schema: { summary: 'compare values of k: inertia and silhouette per k, the elbow and the best silhouette (no model is kept)', body: ChooseKBody, response: { 200: ChooseKReply, ...errorResponses } } },
+      async (request, reply) => {
+        const b = request.body as Static<typeof ChooseKBody>;
+        const x = matrixFromJson(b.rows, 'rows');
+        checkMatrixLimits(x, 'rows', ctx.limits);
+        const ks = b.ks ?? [2, 3, 4, 5, 6, 7, 8, 9, 10].filter((k) => k < x.rows);
+        const tooMany = ks.filter((k) => k >= x.rows);
+        if (tooMany.length > 0 || ks.length === 0) {
+          throw new QuiverError('INVALID_ARGUMENT', `every k must be below the ${x.rows} rows for a silhouette; drop ${tooMany.join(', ') || 'none'} from ks or send more rows`, { rows: x.rows });
+        }
+        const rows = await compute(ctx, reply, (signal) =>
+          chooseK(ctx.engine, x, { ks, init: b.init, nInit: b.nInit, maxIter: b.maxIter, tol: b.tol, seed: b.seed, sampleSize: b.sampleSize, signal }),
+        );
+        return { chooseK: rows, ...pickK(rows) };
+      },
+    );
 
     app.post('/v1/linear', { schema: { summary: 'fit OLS or ridge regression', body: LinearBody, response: fitted } }, async (request, reply) => {
       const b = request.body as Static<typeof LinearBody>;

@@ -106,3 +106,24 @@ export const LiftReply = Type.Object({
   baseRate: Type.Number(),
   deciles: Type.Array(LiftRow, { description: 'highest-scored tenth first; ties split in input order across a boundary' }),
 });
+
+export const ChooseKBody = Type.Object(
+  {
+    rows: Rows,
+    ks: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 50, description: 'the values of k to compare (default 2..10)' })),
+    init: Type.Optional(Type.Union([Type.Literal('k-means++'), Type.Literal('random')])),
+    nInit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    maxIter: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+    tol: Type.Optional(Type.Number({ minimum: 0 })),
+    seed: Type.Optional(Type.Integer({ minimum: 0 })),
+    sampleSize: Type.Optional(Type.Integer({ minimum: 2, maximum: 100000, description: 'silhouettes on a seeded sample of this many rows (default 4000)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ChooseKReply = Type.Object({
+  chooseK: Type.Array(Type.Object({ k: Type.Integer(), inertia: Type.Number(), silhouette: Type.Union([Type.Number(), Type.Null()]), nIter: Type.Integer() })),
+  elbow: Type.Union([Type.Integer(), Type.Null()]),
+  bestSilhouette: Type.Union([Type.Integer(), Type.Null()]),
+  elbowRule: Type.String(),
+});
