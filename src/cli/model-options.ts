@@ -4,14 +4,13 @@
  * standardisation and imputed values never come from the held-out rows.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import type { CsvTable } from '../data/csv.js';
-import { type EncoderOptions, parseDropLevels, parseImputeSpec, TableEncoder, tableRows } from '../data/table.js';
+import { type EncoderOptions, parseDropLevels, parseImputeSpec } from '../data/table.js';
 import { QuiverError } from '../errors.js';
-import type { ModelInput } from '../models/common.js';
 import type { FittedModel } from '../models/model.js';
 import {
   crossValidateSplits,
   heldOutMetrics,
+  tableMeasure,
   holdoutSplitMeasure,
   type CrossValidationResult,
   type HoldoutResult,
@@ -95,6 +94,8 @@ export function withColumnOptions(cmd: Command): Command {
 }
 
 /** The encoder options of the column flags, spelled as flags in messages. */
+export { tableMeasure };
+
 export function columnEncoderOptions(o: ColumnCliOptions): Pick<EncoderOptions, 'impute' | 'categorical' | 'dropLevel' | 'names'> {
   return {
     impute: o.impute === undefined ? null : parseImputeSpec(o.impute, '--impute'),
@@ -130,29 +131,6 @@ export async function runValidation(
       .replace(/choose a fraction/, 'choose a --holdout');
     throw new QuiverError(e.code, message, e.details);
   }
-}
-
-/**
- * A measurement over a table: the encoder is refitted on each training part with the same options, the model
- * fitted on its design, and scored on the held-out rows of the table.
- */
-export function tableMeasure(
-  table: CsvTable,
-  encoderOptions: EncoderOptions,
-  fit: (x: Matrix, y: Float64Array | null, encoder: TableEncoder) => Promise<FittedModel>,
-  metricOptions: { threshold?: number; seed?: number },
-  onHeldOut?: (model: FittedModel, test: CsvTable, y: Float64Array | null) => Promise<void>,
-): (s: Split) => Promise<Metrics> {
-  return async (s) => {
-    const train = tableRows(table, s.train);
-    const test = tableRows(table, s.test);
-    const enc = TableEncoder.fit(train, encoderOptions);
-    const hasTarget = encoderOptions.target !== undefined;
-    const model = await fit(enc.encode(train), hasTarget ? enc.target(train) : null, enc);
-    const yTest = hasTarget ? enc.target(test) : null;
-    await onHeldOut?.(model, test, yTest);
-    return heldOutMetrics(model, test as ModelInput, yTest, metricOptions);
-  };
 }
 
 /** A measurement over a matrix input (kmeans on .npy). */

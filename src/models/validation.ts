@@ -16,7 +16,9 @@
  * sample). Cross-validation reports per metric the mean, the population standard deviation (ddof 0) and the
  * per-fold values.
  */
+import type { CsvTable } from '../data/csv.js';
 import { Rng } from '../data/random.js';
+import { type EncoderOptions, TableEncoder, tableRows } from '../data/table.js';
 import type { Engine } from '../engine/engine.js';
 import { checkMatrix } from '../engine/validate.js';
 import { QuiverError } from '../errors.js';
@@ -383,3 +385,27 @@ export async function holdoutValidate(engine: Engine, fit: SupervisedFit | Unsup
     return heldOutMetrics(model, takeRows(x, s.test), yy ? takeValues(yy, s.test) : null, opts);
   });
 }
+
+/**
+ * A measurement over a table: the encoder is refitted on each training part with the same options, the model
+ * fitted on its design, and scored on the held-out rows of the table.
+ */
+export function tableMeasure(
+  table: CsvTable,
+  encoderOptions: EncoderOptions,
+  fit: (x: Matrix, y: Float64Array | null, encoder: TableEncoder) => Promise<FittedModel>,
+  metricOptions: { threshold?: number; seed?: number },
+  onHeldOut?: (model: FittedModel, test: CsvTable, y: Float64Array | null) => Promise<void>,
+): (s: Split) => Promise<Metrics> {
+  return async (s) => {
+    const train = tableRows(table, s.train);
+    const test = tableRows(table, s.test);
+    const enc = TableEncoder.fit(train, encoderOptions);
+    const hasTarget = encoderOptions.target !== undefined;
+    const model = await fit(enc.encode(train), hasTarget ? enc.target(train) : null, enc);
+    const yTest = hasTarget ? enc.target(test) : null;
+    await onHeldOut?.(model, test, yTest);
+    return heldOutMetrics(model, test as ModelInput, yTest, metricOptions);
+  };
+}
+

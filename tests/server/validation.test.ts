@@ -90,3 +90,49 @@ describe('POST /v1/kmeans/choose-k', () => {
     expect(bad.json().message).toMatch(/below the 4 rows for a silhouette; drop 4 from ks/);
   });
 });
+
+describe('table input on the fit routes: categorical, dropLevel, impute', () => {
+  // A small table: a text column, a numeric code column, a numeric column with missing cells.
+  const plans = ['basic', 'plus', 'pro'];
+  const records = rows.map(([a, b], i) => [plans[i % 3]!, (i % 4) + 1, i % 9 === 4 ? null : a!, b!]);
+  const columns = ['plan', 'region', 'age', 'spend'];
+  const csv = [columns.join(','), ...records.map((r) => r.map((c) => (c === null ? '' : String(c))).join(','))].join('\n');
+
+  it('fits the model the library fits from the same table and options, and predicts from a table with blanks', async () => {
+    const { parseCsv, tableToDesign, fitLogisticRegression, createEngine } = await import('../../src/index.js');
+    const body = { table: { columns, records }, target: labels, categorical: ['region'], dropLevel: { plan: 'pro' }, impute: 'median', standardize: true };
+    const res = await srv.app.inject({ method: 'POST', url: '/v1/logistic', payload: { ...body, validation: { folds: 3 } } });
+    expect(res.statusCode).toBe(200);
+    const m = res.json() as { id: string; coefficients: number[]; featureNames: string[]; validation: { metrics: { folds: unknown[] } } };
+    expect(m.featureNames).toEqual(['plan=basic', 'plan=plus', 'region=2', 'region=3', 'region=4', 'age', 'spend']);
+    expect(m.validation.metrics.folds).toHaveLength(3);
+    // oracle: the library on the same table written as CSV
+    const e = await createEngine({ threads: 1 });
+    try {
+      const d = tableToDesign(parseCsv(csv, { source: 't.csv' }), { categorical: ['region'], dropLevel: { plan: 'pro' }, impute: { all: 'median' }, standardize: true });
+      const ref = await fitLogisticRegression(e, d.x, Float64Array.from(labels), { encoder: d.encoder });
+      expect(Math.max(...m.coefficients.map((c, j) => Math.abs(c - ref.coefficients[j]!)))).toBeLessThan(1e-12);
+      const pred = await srv.app.inject({ method: 'POST', url: `/v1/models/${m.id}/predict`, payload: { table: { columns, records: records.slice(0, 6) } } });
+      expect(pred.statusCode).toBe(200);
+      const want = await ref.scoreF64(parseCsv(csv.split('\n').slice(0, 7).join('\n'), { source: 't.csv' }));
+      expect((pred.json() as { predictions: number[] }).predictions).toEqual(Array.from(want));
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('table errors name the fix', async () => {
+    const both = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, table: { columns, records }, target } });
+    expect(both.json().message).toMatch(/exactly one of rows/);
+    const opts = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target, impute: 'mean' } });
+    expect(opts.json().message).toMatch(/apply to a table input/);
+    const lvl = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { table: { columns, records }, target, dropLevel: { plan: 'gold' } } });
+    expect(lvl.statusCode).toBe(400);
+    expect(lvl.json().message).toMatch(/dropLevel: column "plan" has no level "gold"; its levels are: "basic", "plus", "pro"/);
+    const imp = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { table: { columns, records }, target, impute: 'agee=mean' } });
+    expect(imp.json().message).toMatch(/impute names column "agee"/);
+    const blank = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { table: { columns, records }, target } });
+    expect(blank.statusCode).toBe(400);
+    expect(blank.json().message).toMatch(/line 5: column "age" is missing/);
+  });
+});

@@ -7,10 +7,12 @@ import { acceptedBinary, encodeVector, isBinaryBody, matrixFromBinary, matrixFro
 import { checkMatrixLimits, compute, type ServerContext } from '../context.js';
 import { Registry, type Stored } from '../registry.js';
 import { binaryNote, errorResponses } from '../schemas/common.js';
-import { ChooseKBody, ChooseKReply, KmeansBody, LiftBody, LiftReply, LinearBody, LogisticBody, ModelId, ModelSummary, PredictBody, PredictReply, type Validation } from '../schemas/models.js';
+import { ChooseKBody, ChooseKReply, KmeansBody, LiftBody, LiftReply, LinearBody, LogisticBody, ModelId, ModelSummary, PredictBody, PredictReply, type TableInput, type Validation } from '../schemas/models.js';
+import { CsvTable } from '../../data/csv.js';
+import { type EncoderOptions, parseImputeSpec, TableEncoder } from '../../data/table.js';
 import type { Engine } from '../../engine/engine.js';
 import type { FittedModel } from '../../models/model.js';
-import { crossValidate, holdoutValidate, type CrossValidationResult, type HoldoutResult } from '../../models/validation.js';
+import { crossValidate, crossValidateSplits, holdoutSplitMeasure, holdoutValidate, tableMeasure, type CrossValidationResult, type HoldoutResult } from '../../models/validation.js';
 import type { Matrix } from '../../types.js';
 import { liftTable } from '../../models/lift.js';
 import { chooseK, pickK } from '../../models/kmeans.js';
@@ -30,6 +32,74 @@ function vector(v: number[] | undefined, n: number, name: string): Float64Array 
   if (v === undefined) return undefined;
   if (v.length !== n) throw new QuiverError('SHAPE_MISMATCH', `${name} has ${v.length} values but rows has ${n}; give one per row`, { length: v.length, rows: n });
   return Float64Array.from(v);
+}
+
+interface TableFields {
+  rows?: number[][];
+  table?: Static<typeof TableInput>;
+  categorical?: string[];
+  dropLevel?: Record<string, string>;
+  impute?: string;
+  standardize?: boolean;
+}
+
+/** A request table as the CSV reader would give it: cells as text, null as an empty (missing) cell. */
+function tableOf(t: Static<typeof TableInput>): CsvTable {
+  const cols = t.columns.length;
+  if (new Set(t.columns).size !== cols) throw new QuiverError('INVALID_ARGUMENT', 'table.columns has a repeated name; give each column its own name');
+  const data = t.columns.map(() => new Array<string>(t.records.length));
+  t.records.forEach((r, i) => {
+    if (r.length !== cols) {
+      throw new QuiverError('SHAPE_MISMATCH', `table.records[${i}] has ${r.length} cells but there are ${cols} columns`, { record: i, cells: r.length, columns: cols });
+    }
+    for (let j = 0; j < cols; j++) data[j]![i] = r[j] === null ? '' : String(r[j]);
+  });
+  // "line" in messages is the 1-based record number.
+  return new CsvTable('request table (line = record number)', ',', t.columns, data, Int32Array.from(t.records, (_, i) => i + 1));
+}
+
+/** The design of a fit request: numeric rows as they are, or a table through a new encoder. */
+function designOf(b: TableFields, targetName: string | null): { x: Matrix; table: CsvTable | null; encoder: TableEncoder | null; encoderOptions: EncoderOptions } {
+  if ((b.rows === undefined) === (b.table === undefined)) throw new QuiverError('INVALID_ARGUMENT', 'give exactly one of rows (numbers) or table ({ columns, records })');
+  const encoderOptions: EncoderOptions = {
+    categorical: b.categorical,
+    dropLevel: b.dropLevel ?? null,
+    impute: b.impute === undefined ? null : parseImputeSpec(b.impute, 'impute'),
+    standardize: b.standardize === true,
+    names: { impute: 'impute', dropLevel: 'dropLevel', categorical: 'categorical' },
+  };
+  if (b.rows !== undefined) {
+    if (b.categorical || b.dropLevel || b.impute !== undefined || b.standardize !== undefined) {
+      throw new QuiverError('INVALID_ARGUMENT', 'categorical, dropLevel, impute and standardize apply to a table input; send { table: { columns, records } } instead of rows');
+    }
+    return { x: matrixFromJson(b.rows, 'rows'), table: null, encoder: null, encoderOptions };
+  }
+  const table = tableOf(b.table!);
+  if (targetName !== null && table.has(targetName)) throw new QuiverError('INVALID_ARGUMENT', `the table has a column "${targetName}"; send the target as the target array, not as a column`);
+  const encoder = TableEncoder.fit(table, encoderOptions);
+  return { x: encoder.encode(table), table, encoder, encoderOptions };
+}
+
+/** validation over a table input: the encoder is refitted on each training part, as in the CLI. */
+async function validateTable(
+  v: Static<typeof Validation>,
+  table: CsvTable,
+  encoderOptions: EncoderOptions,
+  y: Float64Array | null,
+  fit: (x: Matrix, y: Float64Array | null, enc: TableEncoder) => Promise<FittedModel>,
+): Promise<Record<string, unknown>> {
+  if ((v.holdout === undefined) === (v.folds === undefined)) {
+    throw new QuiverError('INVALID_ARGUMENT', 'validation needs exactly one of holdout (a fraction, e.g. 0.25) or folds (K ≥ 2)');
+  }
+  // The target travels beside the table: put it in as a column the encoder reads back per part.
+  const name = '\u0000target';
+  const withTarget = y ? new CsvTable(table.source, table.delimiter, [...table.header, name], [...table.columns, Array.from(y, String)], table.lines) : table;
+  const opts: EncoderOptions = y ? { ...encoderOptions, target: name, targetKind: 'numeric' } : encoderOptions;
+  const measure = tableMeasure(withTarget, opts, fit, { threshold: v.threshold, seed: v.seed });
+  const split = { seed: v.seed, stratify: undefined };
+  return v.folds !== undefined
+    ? { ...(await crossValidateSplits(table.rowCount, y, { ...split, folds: v.folds }, measure)) }
+    : { ...(await holdoutSplitMeasure(table.rowCount, y, { ...split, fraction: v.holdout! }, measure)) };
 }
 
 /** The `validation` option of the fit routes: held-out or cross-validated metrics of the same fit. */
@@ -52,22 +122,38 @@ async function validate(
   return { ...r };
 }
 
+/** validation for either input: per-part encoders for a table, row subsets of the matrix otherwise. */
+function validateEither(
+  engine: Engine,
+  v: Static<typeof Validation> | undefined,
+  d: ReturnType<typeof designOf>,
+  y: Float64Array | null,
+  fit: (x: Matrix, y: Float64Array | null, encoder: TableEncoder | null) => Promise<FittedModel>,
+  signal: AbortSignal,
+): Promise<Record<string, unknown> | null> {
+  if (!v) return Promise.resolve(null);
+  if (d.table) return validateTable(v, d.table, d.encoderOptions, y, fit);
+  return validate(engine, v, d.x, y, (_e, xx, yy) => fit(xx, yy, null), signal);
+}
+
 export function modelRoutes(registry: Registry<Model>) {
   return async (app: FastifyInstance, ctx: ServerContext): Promise<void> => {
     const fitted = { 200: ModelSummary, ...errorResponses };
 
     app.post('/v1/kmeans', { schema: { summary: 'fit KMeans (k-means++, random or given centroids)', body: KmeansBody, response: fitted } }, async (request, reply) => {
       const b = request.body as Static<typeof KmeansBody>;
-      const x = matrixFromJson(b.rows, 'rows');
+      const d = designOf(b, null);
+      const x = d.x;
       checkMatrixLimits(x, 'rows', ctx.limits);
       const init = Array.isArray(b.init) ? matrixFromJson(b.init, 'init') : b.init;
       const sampleWeight = vector(b.sampleWeight, x.rows, 'sampleWeight');
       if (b.validation && sampleWeight) throw new QuiverError('INVALID_ARGUMENT', 'validation does not take sampleWeight yet; leave one of them out');
       const [model, validation] = await compute(ctx, reply, async (signal) => {
         // sampleWeight is refused with validation above, so the folds' fits never see it.
-        const fit = (_e: Engine, xx: Matrix) => ctx.engine.kmeans(xx, { k: b.k, init, nInit: b.nInit, maxIter: b.maxIter, tol: b.tol, seed: b.seed, sampleWeight, signal });
-        const v = await validate(ctx.engine, b.validation, x, null, fit, signal);
-        return [await fit(ctx.engine, x), v] as const;
+        const fit = (xx: Matrix, _y: Float64Array | null, encoder: TableEncoder | null) =>
+          ctx.engine.kmeans(xx, { k: b.k, init, nInit: b.nInit, maxIter: b.maxIter, tol: b.tol, seed: b.seed, sampleWeight, encoder, signal });
+        const v = await validateEither(ctx.engine, b.validation, d, null, fit, signal);
+        return [await fit(x, null, d.encoder), v] as const;
       });
       const s = await registry.add(model);
       return summarize(s, { labels: model.labels ? Array.from(model.labels) : null, ...(validation ? { validation } : {}) });
@@ -94,29 +180,34 @@ export function modelRoutes(registry: Registry<Model>) {
 
     app.post('/v1/linear', { schema: { summary: 'fit OLS or ridge regression', body: LinearBody, response: fitted } }, async (request, reply) => {
       const b = request.body as Static<typeof LinearBody>;
-      const x = matrixFromJson(b.rows, 'rows');
+      const d = designOf(b, null);
+      const x = d.x;
       checkMatrixLimits(x, 'rows', ctx.limits);
       const y = vector(b.target, x.rows, 'target')!;
       const sampleWeight = vector(b.sampleWeight, x.rows, 'sampleWeight');
       if (b.validation && sampleWeight) throw new QuiverError('INVALID_ARGUMENT', 'validation does not take sampleWeight yet; leave one of them out');
       const [model, validation] = await compute(ctx, reply, async (signal) => {
-        const v = await validate(ctx.engine, b.validation, x, y, (e, xx, yy) => ctx.engine.linearRegression(xx, yy!, { l2: b.l2, fitIntercept: b.fitIntercept, signal }), signal);
-        return [await ctx.engine.linearRegression(x, y, { l2: b.l2, fitIntercept: b.fitIntercept, sampleWeight, featureNames: b.featureNames, signal }), v] as const;
+        const fit = (xx: Matrix, yy: Float64Array | null, encoder: TableEncoder | null) =>
+          ctx.engine.linearRegression(xx, yy!, { l2: b.l2, fitIntercept: b.fitIntercept, encoder, signal });
+        const v = await validateEither(ctx.engine, b.validation, d, y, fit, signal);
+        return [await ctx.engine.linearRegression(x, y, { l2: b.l2, fitIntercept: b.fitIntercept, sampleWeight, featureNames: b.featureNames, encoder: d.encoder, signal }), v] as const;
       });
       return summarize(await registry.add(model), validation ? { validation } : {});
     });
 
     app.post('/v1/logistic', { schema: { summary: 'fit binary logistic regression (Newton/IRLS)', body: LogisticBody, response: fitted } }, async (request, reply) => {
       const b = request.body as Static<typeof LogisticBody>;
-      const x = matrixFromJson(b.rows, 'rows');
+      const d = designOf(b, null);
+      const x = d.x;
       checkMatrixLimits(x, 'rows', ctx.limits);
       const y = vector(b.target, x.rows, 'target')!;
       const sampleWeight = vector(b.sampleWeight, x.rows, 'sampleWeight');
       if (b.validation && sampleWeight) throw new QuiverError('INVALID_ARGUMENT', 'validation does not take sampleWeight yet; leave one of them out');
       const opts = { l2: b.l2, fitIntercept: b.fitIntercept, classWeight: b.classWeight, maxIter: b.maxIter, tol: b.tol };
       const [model, validation] = await compute(ctx, reply, async (signal) => {
-        const v = await validate(ctx.engine, b.validation, x, y, (e, xx, yy) => ctx.engine.logisticRegression(xx, yy!, { ...opts, signal }), signal);
-        return [await ctx.engine.logisticRegression(x, y, { ...opts, sampleWeight, featureNames: b.featureNames, signal }), v] as const;
+        const fit = (xx: Matrix, yy: Float64Array | null, encoder: TableEncoder | null) => ctx.engine.logisticRegression(xx, yy!, { ...opts, encoder, signal });
+        const v = await validateEither(ctx.engine, b.validation, d, y, fit, signal);
+        return [await ctx.engine.logisticRegression(x, y, { ...opts, sampleWeight, featureNames: b.featureNames, encoder: d.encoder, signal }), v] as const;
       });
       return summarize(await registry.add(model), validation ? { validation } : {});
     });
@@ -170,7 +261,18 @@ export function modelRoutes(registry: Registry<Model>) {
       },
       async (request, reply) => {
         const s = registry.get((request.params as Static<typeof ModelId>).id);
-        const x = isBinaryBody(request.body) ? matrixFromBinary(request.body).matrix : matrixFromJson((request.body as Static<typeof PredictBody>).rows, 'rows');
+        const pb = request.body as Static<typeof PredictBody>;
+        if (!isBinaryBody(request.body) && (pb.rows === undefined) === (pb.table === undefined)) {
+          throw new QuiverError('INVALID_ARGUMENT', 'give exactly one of rows (numbers) or table ({ columns, records })');
+        }
+        if (!isBinaryBody(request.body) && pb.table) {
+          if (!s.model.columns.encoder) throw new QuiverError('INVALID_ARGUMENT', `model ${s.id} was fitted on numeric rows, so it reads rows, not a table`);
+          const table = tableOf(pb.table);
+          const m = s.model;
+          const p = await compute(ctx, reply, (signal): Promise<Float64Array | Int32Array> => m.scoreF64(table, { signal }));
+          return { predictions: Array.from(p) };
+        }
+        const x = isBinaryBody(request.body) ? matrixFromBinary(request.body).matrix : matrixFromJson(pb.rows!, 'rows');
         checkMatrixLimits(x, 'rows', ctx.limits);
         const want = s.model.columns.count;
         if (x.cols !== want) {

@@ -13,11 +13,34 @@ export const Validation = Type.Object(
   { additionalProperties: false, description: 'held-out or cross-validated metrics, returned under `validation`; the model itself is fitted on all rows' },
 );
 
+// String first: where the server coerces types, a union tries its members in turn, so a number becomes its text
+// and null becomes "" (both read as the CSV reader would read them); without coercion each matches its own type.
+const Cell = Type.Union([Type.String(), Type.Number(), Type.Null()]);
+
+/** A table instead of numeric rows: named columns, text columns one-hot encoded, as the CLI reads a CSV. */
+export const TableInput = Type.Object(
+  {
+    columns: Type.Array(Type.String(), { minItems: 1, description: 'column names' }),
+    records: Type.Array(Type.Array(Cell), { minItems: 1, description: 'one array of cells per row; null, "" or "NA" is a missing cell' }),
+  },
+  { additionalProperties: false, description: 'instead of rows: a table whose text columns are one-hot encoded (the encoder is saved with the model)' },
+);
+
+/** Encoding options for a `table` input (the CLI's --categorical, --drop-level, --impute, --standardize). */
+const TableOptions = {
+  table: Type.Optional(TableInput),
+  categorical: Type.Optional(Type.Array(Type.String(), { description: 'table: one-hot encode these numeric-looking columns (codes)' })),
+  dropLevel: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'table: column → the level to drop (the all-zero reference)' })),
+  impute: Type.Optional(Type.String({ description: 'table: mean, median, most-frequent or constant:V, and/or COLUMN=STRATEGY, comma-separated' })),
+  standardize: Type.Optional(Type.Boolean({ description: 'table: standardise every design column (saved with the model)' })),
+};
+
 const Weights = Type.Array(Type.Number({ minimum: 0 }), { description: 'one non-negative weight per row' });
 
 export const KmeansBody = Type.Object(
   {
-    rows: Rows,
+    rows: Type.Optional(Rows),
+    ...TableOptions,
     k: Type.Integer({ minimum: 1 }),
     init: Type.Optional(Type.Union([Type.Literal('k-means++'), Type.Literal('random'), Rows], { description: "'k-means++', 'random' or k initial centroids" })),
     nInit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
@@ -32,7 +55,8 @@ export const KmeansBody = Type.Object(
 
 export const LinearBody = Type.Object(
   {
-    rows: Rows,
+    rows: Type.Optional(Rows),
+    ...TableOptions,
     target: Target,
     l2: Type.Optional(Type.Number({ minimum: 0 })),
     fitIntercept: Type.Optional(Type.Boolean()),
@@ -45,7 +69,8 @@ export const LinearBody = Type.Object(
 
 export const LogisticBody = Type.Object(
   {
-    rows: Rows,
+    rows: Type.Optional(Rows),
+    ...TableOptions,
     target: Target,
     l2: Type.Optional(Type.Number({ minimum: 0 })),
     fitIntercept: Type.Optional(Type.Boolean()),
@@ -70,7 +95,7 @@ export const ModelSummary = Type.Object(
 
 export const ModelId = Type.Object({ id: Type.String({ maxLength: 128 }) });
 
-export const PredictBody = Type.Object({ rows: Rows }, { additionalProperties: false });
+export const PredictBody = Type.Object({ rows: Type.Optional(Rows), table: Type.Optional(TableInput) }, { additionalProperties: false });
 
 export const PredictReply = Type.Object({
   predictions: Type.Array(Type.Number(), {
