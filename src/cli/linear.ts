@@ -72,9 +72,9 @@ export function registerLinear(program: Command): void {
     .action(async (opts: TableModelOptions) => {
       const { table, encoderOptions, encoder, x, y } = await readTraining(opts, 'numeric');
       await withEngine(opts, async (e) => {
-        const fit = (xx: Matrix, yy: Float64Array | null, enc: TableEncoder) => e.linearRegression(xx, yy!, { l2: opts.l2, fitIntercept: opts.intercept, encoder: enc });
-        const validation = await runValidation(opts, x.rows, y, false, tableMeasure(table, encoderOptions, fit, { seed: opts.seed }));
-        const model = await fit(x, y, encoder);
+        const fitModel = (xx: Matrix, yy: Float64Array | null, enc: TableEncoder) => e.linearRegression(xx, yy!, { l2: opts.l2, fitIntercept: opts.intercept, encoder: enc });
+        const validation = await runValidation(opts, x.rows, y, false, tableMeasure(table, encoderOptions, fitModel, { seed: opts.seed }));
+        const model = await fitModel(x, y, encoder);
         await model.save(opts.out);
         const summary = {
           model: opts.out,

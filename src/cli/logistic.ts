@@ -36,7 +36,7 @@ export function registerLogistic(program: Command): void {
       }
       const { table, encoderOptions, encoder, x, y } = await readTraining(opts, 'binary');
       await withEngine(opts, async (e) => {
-        const fit = (xx: Matrix, yy: Float64Array | null, enc: TableEncoder, onIteration?: (s: LogisticIteration) => void) =>
+        const fitModel = (xx: Matrix, yy: Float64Array | null, enc: TableEncoder, onIteration?: (s: LogisticIteration) => void) =>
           e.logisticRegression(xx, yy!, {
             l2: opts.l2,
             fitIntercept: opts.intercept,
@@ -57,10 +57,10 @@ export function registerLogistic(program: Command): void {
             scoredP.push(p[i]!);
           }
         };
-        const validation = await runValidation(opts, x.rows, y, true, tableMeasure(table, encoderOptions, fit, { threshold: opts.threshold, seed: opts.seed }, collect));
+        const validation = await runValidation(opts, x.rows, y, true, tableMeasure(table, encoderOptions, fitModel, { threshold: opts.threshold, seed: opts.seed }, collect));
         // No total: Newton usually stops long before maxIter, so an ETA from it would mislead.
         const progress = new Progress('logistic', undefined, 'Newton steps');
-        const model = await fit(x, y, encoder, (s) => progress.update(s.iteration, `loss ${s.loss.toPrecision(8)}`));
+        const model = await fitModel(x, y, encoder, (s) => progress.update(s.iteration, `loss ${s.loss.toPrecision(8)}`));
         progress.done();
         await model.save(opts.out);
         if (!model.converged) process.stderr.write(`quiver: logistic regression did not converge in ${model.nIter} steps; raise --max-iter or --l2\n`);

@@ -56,7 +56,7 @@ function seedOption(v: string): number {
 /** Adds --holdout and --cv (and --seed unless the command has one, and --threshold for classifiers). */
 export function withValidationOptions(cmd: Command, o: { seed: boolean; threshold: boolean }): Command {
   cmd
-    .option('--holdout <fraction>', 'also measure the model on this seeded fraction of rows held out of a fit (stratified by the class for logistic); prints the metrics as the last line', fractionOption('--holdout'))
+    .option('--holdout <fraction>', 'also measure the model on this seeded fraction of rows held out of a fitModel (stratified by the class for logistic); prints the metrics as the last line', fractionOption('--holdout'))
     .option('--cv <K>', 'also measure by K-fold cross-validation (seeded, stratified for logistic): mean, std and per-fold metrics on the last line', foldsOption);
   if (o.seed) cmd.option('--seed <s>', 'seed of the held-out split or folds (default 0)', seedOption);
   if (o.threshold) cmd.option('--threshold <p>', 'also report accuracy, precision and recall with positive meaning p > this (besides 0.5)', probabilityOption);
@@ -134,9 +134,9 @@ export async function runValidation(
 }
 
 /** A measurement over a matrix input (kmeans on .npy). */
-export function matrixMeasure(x: Matrix, fit: (x: Matrix) => Promise<FittedModel>, metricOptions: { seed?: number }): (s: Split) => Promise<Metrics> {
+export function matrixMeasure(x: Matrix, fitModel: (x: Matrix) => Promise<FittedModel>, metricOptions: { seed?: number }): (s: Split) => Promise<Metrics> {
   return async (s) => {
-    const model = await fit(takeRows(x, s.train));
+    const model = await fitModel(takeRows(x, s.train));
     return heldOutMetrics(model, takeRows(x, s.test), null, metricOptions);
   };
 }

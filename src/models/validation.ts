@@ -365,23 +365,23 @@ function prepared(x: Matrix, y: Target | null): { y: Float64Array | null } {
  * measures on it (see the header for the folds and the metrics). The fit must not see the held-out rows, so
  * it should not carry an encoder fitted on all rows with standardisation; pass raw columns instead.
  */
-export function crossValidate(engine: Engine, fit: SupervisedFit, x: Matrix, y: Target, opts: CrossValidateOptions): Promise<CrossValidationResult>;
-export function crossValidate(engine: Engine, fit: UnsupervisedFit, x: Matrix, y: null, opts: CrossValidateOptions): Promise<CrossValidationResult>;
-export async function crossValidate(engine: Engine, fit: SupervisedFit | UnsupervisedFit, x: Matrix, y: Target | null, opts: CrossValidateOptions): Promise<CrossValidationResult> {
+export function crossValidate(engine: Engine, fitModel: SupervisedFit, x: Matrix, y: Target, opts: CrossValidateOptions): Promise<CrossValidationResult>;
+export function crossValidate(engine: Engine, fitModel: UnsupervisedFit, x: Matrix, y: null, opts: CrossValidateOptions): Promise<CrossValidationResult>;
+export async function crossValidate(engine: Engine, fitModel: SupervisedFit | UnsupervisedFit, x: Matrix, y: Target | null, opts: CrossValidateOptions): Promise<CrossValidationResult> {
   const { y: yy } = prepared(x, y);
   return crossValidateSplits(x.rows, yy, opts, async (s) => {
-    const model = await (fit as SupervisedFit)(engine, takeRows(x, s.train), yy ? takeValues(yy, s.train) : (null as unknown as Float64Array));
+    const model = await (fitModel as SupervisedFit)(engine, takeRows(x, s.train), yy ? takeValues(yy, s.train) : (null as unknown as Float64Array));
     return heldOutMetrics(model, takeRows(x, s.test), yy ? takeValues(yy, s.test) : null, opts);
   });
 }
 
 /** Fits on the training part of one seeded split and measures on the held-out rows. */
-export function holdoutValidate(engine: Engine, fit: SupervisedFit, x: Matrix, y: Target, opts: HoldoutOptions): Promise<HoldoutResult>;
-export function holdoutValidate(engine: Engine, fit: UnsupervisedFit, x: Matrix, y: null, opts: HoldoutOptions): Promise<HoldoutResult>;
-export async function holdoutValidate(engine: Engine, fit: SupervisedFit | UnsupervisedFit, x: Matrix, y: Target | null, opts: HoldoutOptions): Promise<HoldoutResult> {
+export function holdoutValidate(engine: Engine, fitModel: SupervisedFit, x: Matrix, y: Target, opts: HoldoutOptions): Promise<HoldoutResult>;
+export function holdoutValidate(engine: Engine, fitModel: UnsupervisedFit, x: Matrix, y: null, opts: HoldoutOptions): Promise<HoldoutResult>;
+export async function holdoutValidate(engine: Engine, fitModel: SupervisedFit | UnsupervisedFit, x: Matrix, y: Target | null, opts: HoldoutOptions): Promise<HoldoutResult> {
   const { y: yy } = prepared(x, y);
   return holdoutSplitMeasure(x.rows, yy, opts, async (s) => {
-    const model = await (fit as SupervisedFit)(engine, takeRows(x, s.train), yy ? takeValues(yy, s.train) : (null as unknown as Float64Array));
+    const model = await (fitModel as SupervisedFit)(engine, takeRows(x, s.train), yy ? takeValues(yy, s.train) : (null as unknown as Float64Array));
     return heldOutMetrics(model, takeRows(x, s.test), yy ? takeValues(yy, s.test) : null, opts);
   });
 }
@@ -393,7 +393,7 @@ export async function holdoutValidate(engine: Engine, fit: SupervisedFit | Unsup
 export function tableMeasure(
   table: CsvTable,
   encoderOptions: EncoderOptions,
-  fit: (x: Matrix, y: Float64Array | null, encoder: TableEncoder) => Promise<FittedModel>,
+  fitModel: (x: Matrix, y: Float64Array | null, encoder: TableEncoder) => Promise<FittedModel>,
   metricOptions: { threshold?: number; seed?: number },
   onHeldOut?: (model: FittedModel, test: CsvTable, y: Float64Array | null) => Promise<void>,
 ): (s: Split) => Promise<Metrics> {
@@ -402,7 +402,7 @@ export function tableMeasure(
     const test = tableRows(table, s.test);
     const enc = TableEncoder.fit(train, encoderOptions);
     const hasTarget = encoderOptions.target !== undefined;
-    const model = await fit(enc.encode(train), hasTarget ? enc.target(train) : null, enc);
+    const model = await fitModel(enc.encode(train), hasTarget ? enc.target(train) : null, enc);
     const yTest = hasTarget ? enc.target(test) : null;
     await onHeldOut?.(model, test, yTest);
     return heldOutMetrics(model, test as ModelInput, yTest, metricOptions);

@@ -185,8 +185,8 @@ describe('crossValidate and holdoutValidate', () => {
   it('cross-validation fits on the other folds and reports mean, std and per-fold metrics', async () => {
     const e = await engine();
     const { x, y } = tableToDesign(bank(), { target: 'y', targetKind: 'binary', standardize: true });
-    const fit = (en: Engine, xx: Matrix, yy: Float64Array) => fitLogisticRegression(en, xx, yy, { l2: 1 });
-    const r = await crossValidate(e, fit, x, y!, { folds: 3, seed: 5 });
+    const fitModel = (en: Engine, xx: Matrix, yy: Float64Array) => fitLogisticRegression(en, xx, yy, { l2: 1 });
+    const r = await crossValidate(e, fitModel, x, y!, { folds: 3, seed: 5 });
     expect(r.stratified).toBe(true);
     expect(r.metrics.folds).toHaveLength(3);
     const fold = referenceFolds(Array.from(y!), 3, 5, true);
@@ -194,7 +194,7 @@ describe('crossValidate and holdoutValidate', () => {
     for (let f = 0; f < 3; f++) {
       const train = fold.flatMap((g, i) => (g === f ? [] : [i]));
       const test = fold.flatMap((g, i) => (g === f ? [i] : []));
-      const m = await fit(e, rowsOf(x, train), Float64Array.from(train, (i) => y![i]!));
+      const m = await fitModel(e, rowsOf(x, train), Float64Array.from(train, (i) => y![i]!));
       const p = await m.scoreF64(rowsOf(x, test));
       // oracle: the Mann–Whitney count over all (positive, negative) pairs, written here
       let pairs = 0;

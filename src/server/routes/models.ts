@@ -86,7 +86,7 @@ async function validateTable(
   table: CsvTable,
   encoderOptions: EncoderOptions,
   y: Float64Array | null,
-  fit: (x: Matrix, y: Float64Array | null, enc: TableEncoder) => Promise<FittedModel>,
+  fitModel: (x: Matrix, y: Float64Array | null, enc: TableEncoder) => Promise<FittedModel>,
 ): Promise<Record<string, unknown>> {
   if ((v.holdout === undefined) === (v.folds === undefined)) {
     throw new QuiverError('INVALID_ARGUMENT', 'validation needs exactly one of holdout (a fraction, e.g. 0.25) or folds (K ≥ 2)');
@@ -95,7 +95,7 @@ async function validateTable(
   const name = '\u0000target';
   const withTarget = y ? new CsvTable(table.source, table.delimiter, [...table.header, name], [...table.columns, Array.from(y, String)], table.lines) : table;
   const opts: EncoderOptions = y ? { ...encoderOptions, target: name, targetKind: 'numeric' } : encoderOptions;
-  const measure = tableMeasure(withTarget, opts, fit, { threshold: v.threshold, seed: v.seed });
+  const measure = tableMeasure(withTarget, opts, fitModel, { threshold: v.threshold, seed: v.seed });
   const split = { seed: v.seed, stratify: undefined };
   return v.folds !== undefined
     ? { ...(await crossValidateSplits(table.rowCount, y, { ...split, folds: v.folds }, measure)) }
@@ -108,7 +108,7 @@ async function validate(
   v: Static<typeof Validation> | undefined,
   x: Matrix,
   y: Float64Array | null,
-  fit: (e: Engine, x: Matrix, y: Float64Array | null) => Promise<FittedModel>,
+  fitModel: (e: Engine, x: Matrix, y: Float64Array | null) => Promise<FittedModel>,
   signal: AbortSignal,
 ): Promise<Record<string, unknown> | null> {
   if (!v) return null;
@@ -116,7 +116,7 @@ async function validate(
     throw new QuiverError('INVALID_ARGUMENT', 'validation needs exactly one of holdout (a fraction, e.g. 0.25) or folds (K ≥ 2)');
   }
   const opts = { seed: v.seed, threshold: v.threshold, signal };
-  const f = fit as (e: Engine, x: Matrix, y: Float64Array) => Promise<FittedModel>;
+  const f = fitModel as (e: Engine, x: Matrix, y: Float64Array) => Promise<FittedModel>;
   const r: CrossValidationResult | HoldoutResult =
     v.folds !== undefined ? await crossValidate(engine, f, x, y as Float64Array, { ...opts, folds: v.folds }) : await holdoutValidate(engine, f, x, y as Float64Array, { ...opts, fraction: v.holdout! });
   return { ...r };
@@ -128,12 +128,12 @@ function validateEither(
   v: Static<typeof Validation> | undefined,
   d: ReturnType<typeof designOf>,
   y: Float64Array | null,
-  fit: (x: Matrix, y: Float64Array | null, encoder: TableEncoder | null) => Promise<FittedModel>,
+  fitModel: (x: Matrix, y: Float64Array | null, encoder: TableEncoder | null) => Promise<FittedModel>,
   signal: AbortSignal,
 ): Promise<Record<string, unknown> | null> {
   if (!v) return Promise.resolve(null);
-  if (d.table) return validateTable(v, d.table, d.encoderOptions, y, fit);
-  return validate(engine, v, d.x, y, (_e, xx, yy) => fit(xx, yy, null), signal);
+  if (d.table) return validateTable(v, d.table, d.encoderOptions, y, fitModel);
+  return validate(engine, v, d.x, y, (_e, xx, yy) => fitModel(xx, yy, null), signal);
 }
 
 export function modelRoutes(registry: Registry<Model>) {
@@ -150,10 +150,10 @@ export function modelRoutes(registry: Registry<Model>) {
       if (b.validation && sampleWeight) throw new QuiverError('INVALID_ARGUMENT', 'validation does not take sampleWeight yet; leave one of them out');
       const [model, validation] = await compute(ctx, reply, async (signal) => {
         // sampleWeight is refused with validation above, so the folds' fits never see it.
-        const fit = (xx: Matrix, _y: Float64Array | null, encoder: TableEncoder | null) =>
+        const fitModel = (xx: Matrix, _y: Float64Array | null, encoder: TableEncoder | null) =>
           ctx.engine.kmeans(xx, { k: b.k, init, nInit: b.nInit, maxIter: b.maxIter, tol: b.tol, seed: b.seed, sampleWeight, encoder, signal });
-        const v = await validateEither(ctx.engine, b.validation, d, null, fit, signal);
-        return [await fit(x, null, d.encoder), v] as const;
+        const v = await validateEither(ctx.engine, b.validation, d, null, fitModel, signal);
+        return [await fitModel(x, null, d.encoder), v] as const;
       });
       const s = await registry.add(model);
       return summarize(s, { labels: model.labels ? Array.from(model.labels) : null, ...(validation ? { validation } : {}) });
@@ -187,9 +187,9 @@ export function modelRoutes(registry: Registry<Model>) {
       const sampleWeight = vector(b.sampleWeight, x.rows, 'sampleWeight');
       if (b.validation && sampleWeight) throw new QuiverError('INVALID_ARGUMENT', 'validation does not take sampleWeight yet; leave one of them out');
       const [model, validation] = await compute(ctx, reply, async (signal) => {
-        const fit = (xx: Matrix, yy: Float64Array | null, encoder: TableEncoder | null) =>
+        const fitModel = (xx: Matrix, yy: Float64Array | null, encoder: TableEncoder | null) =>
           ctx.engine.linearRegression(xx, yy!, { l2: b.l2, fitIntercept: b.fitIntercept, encoder, signal });
-        const v = await validateEither(ctx.engine, b.validation, d, y, fit, signal);
+        const v = await validateEither(ctx.engine, b.validation, d, y, fitModel, signal);
         return [await ctx.engine.linearRegression(x, y, { l2: b.l2, fitIntercept: b.fitIntercept, sampleWeight, featureNames: b.featureNames, encoder: d.encoder, signal }), v] as const;
       });
       return summarize(await registry.add(model), validation ? { validation } : {});
@@ -205,8 +205,8 @@ export function modelRoutes(registry: Registry<Model>) {
       if (b.validation && sampleWeight) throw new QuiverError('INVALID_ARGUMENT', 'validation does not take sampleWeight yet; leave one of them out');
       const opts = { l2: b.l2, fitIntercept: b.fitIntercept, classWeight: b.classWeight, maxIter: b.maxIter, tol: b.tol };
       const [model, validation] = await compute(ctx, reply, async (signal) => {
-        const fit = (xx: Matrix, yy: Float64Array | null, encoder: TableEncoder | null) => ctx.engine.logisticRegression(xx, yy!, { ...opts, encoder, signal });
-        const v = await validateEither(ctx.engine, b.validation, d, y, fit, signal);
+        const fitModel = (xx: Matrix, yy: Float64Array | null, encoder: TableEncoder | null) => ctx.engine.logisticRegression(xx, yy!, { ...opts, encoder, signal });
+        const v = await validateEither(ctx.engine, b.validation, d, y, fitModel, signal);
         return [await ctx.engine.logisticRegression(x, y, { ...opts, sampleWeight, featureNames: b.featureNames, encoder: d.encoder, signal }), v] as const;
       });
       return summarize(await registry.add(model), validation ? { validation } : {});
