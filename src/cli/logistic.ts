@@ -8,7 +8,7 @@ import type { TableEncoder } from '../data/table.js';
 import { QuiverError } from '../errors.js';
 import type { LogisticIteration } from '../models/logistic.js';
 import type { Matrix } from '../types.js';
-import { printValidation, runValidation, tableMeasure } from './model-options.js';
+import { printValidation, runValidation, tableMeasure, wantsValidation } from './model-options.js';
 import { Progress, floatOption, intOption, withEngine } from './common.js';
 import { namedCoefficients, readTraining, tableModelCommand, type TableModelOptions } from './linear.js';
 
@@ -31,6 +31,9 @@ export function registerLogistic(program: Command): void {
     .action(async (opts: Opts) => {
       if (opts.gainChart !== undefined) checkOutputPath(opts.gainChart, '--gain-chart', ['.svg']);
       const wantLift = opts.report === 'lift' || opts.gainChart !== undefined;
+      if (opts.threshold !== undefined && !wantsValidation(opts)) {
+        throw new QuiverError('INVALID_ARGUMENT', '--threshold sets the cut-off of the held-out metrics; add --holdout F or --cv K');
+      }
       if (opts.classWeight !== undefined && opts.classWeight !== 'balanced') {
         throw new QuiverError('INVALID_ARGUMENT', `--class-weight must be "balanced" (got "${opts.classWeight}")`);
       }

@@ -59,6 +59,8 @@ describe('quiver linear|logistic|kmeans --holdout / --cv', () => {
     expect(cv.stderr).toMatch(/class 1 has 521; use --cv 521 or fewer/);
     const both = await quiver('linear', '--input', bank, '--target', 'balance', '--out', f('x.json'), '--cv', '3', '--holdout', '0.2');
     expect(both.stderr).toMatch(/--holdout or --cv, not both/);
+    const thr = await quiver('logistic', '--input', bank, '--target', 'y', '--out', f('x.json'), '--threshold', '0.3');
+    expect(thr.stderr).toMatch(/--threshold sets the cut-off of the held-out metrics; add --holdout F or --cv K/);
   });
 });
 
