@@ -38,6 +38,8 @@ export type { ChooseKOptions, ChooseKPick, ChooseKRow, KMeansInit, KMeansIterati
 export { LinearModel, fitLinearRegression } from './models/linear.js';
 export type { LinearRegressionOptions } from './models/linear.js';
 export { LogisticModel, fitLogisticRegression } from './models/logistic.js';
+export { MultinomialModel, fitMultinomialLogistic } from './models/multinomial.js';
+export type { MultinomialOptions } from './models/multinomial.js';
 export type { ClassWeight, LogisticIteration, LogisticRegressionOptions } from './models/logistic.js';
 export { accuracy, logLoss, r2Score, rmse, rocAuc, silhouetteScore } from './models/metrics.js';
 export type { SilhouetteOptions } from './models/metrics.js';
