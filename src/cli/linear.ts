@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Matrix } from '../types.js';
-import { type EncoderOptions, TableEncoder } from '../data/table.js';
+import { distinctValues, type EncoderOptions, TableEncoder } from '../data/table.js';
 import { QuiverError } from '../errors.js';
 import { isTable } from '../models/common.js';
 import { checkOutputPath, readModelInput } from '../models/io.js';
@@ -57,7 +57,9 @@ export async function readTraining(opts: TableModelOptions, targetKind: 'numeric
   if (!isTable(input)) {
     throw new QuiverError('INVALID_ARGUMENT', `${opts.input}: ${targetKind === 'binary' ? 'logistic' : 'linear'} regression needs a CSV table with a header, so that --target can name a column`);
   }
-  const encoderOptions: EncoderOptions = { target: opts.target, targetKind, exclude: opts.exclude, standardize: opts.standardize === true, ...columnEncoderOptions(opts) };
+  // A logistic target with more than two distinct values is a multiclass target (a softmax model).
+  const kind = targetKind === 'binary' && input.has(opts.target) && distinctValues(input, opts.target) > 2 ? 'classes' : targetKind;
+  const encoderOptions: EncoderOptions = { target: opts.target, targetKind: kind, exclude: opts.exclude, standardize: opts.standardize === true, ...columnEncoderOptions(opts) };
   const encoder = TableEncoder.fit(input, encoderOptions);
   return { table: input, encoderOptions, encoder, x: encoder.encode(input), y: encoder.target(input) };
 }

@@ -7,6 +7,7 @@ import type { FittedModel } from '../models/model.js';
 import type { TableEncoder } from '../data/table.js';
 import { QuiverError } from '../errors.js';
 import type { LogisticIteration } from '../models/logistic.js';
+import { fitMultinomialLogistic } from '../models/multinomial.js';
 import type { Matrix } from '../types.js';
 import { printValidation, runValidation, tableMeasure, wantsValidation } from './model-options.js';
 import { Progress, floatOption, intOption, withEngine } from './common.js';
@@ -21,7 +22,7 @@ interface Opts extends TableModelOptions {
 }
 
 export function registerLogistic(program: Command): void {
-  tableModelCommand(program, 'logistic', 'binary logistic regression (L2, Newton/IRLS) on a CSV table, target yes/no, true/false or 0/1; saves the model')
+  tableModelCommand(program, 'logistic', 'logistic regression (L2, Newton) on a CSV table: binary for a target yes/no, true/false or 0/1, multiclass (softmax) for a target with more than two values; saves the model')
     .option('--l2 <l>', 'L2 penalty on the coefficients, not the intercept: scikit-learn C = 1/l2 (default 1)', floatOption('--l2', 0))
     .option('--class-weight <how>', '"balanced": weight class c by n / (2·n_c)')
     .option('--max-iter <n>', 'Newton steps at most (default 100)', intOption('--max-iter'))
@@ -38,6 +39,47 @@ export function registerLogistic(program: Command): void {
         throw new QuiverError('INVALID_ARGUMENT', `--class-weight must be "balanced" (got "${opts.classWeight}")`);
       }
       const { table, encoderOptions, encoder, x, y } = await readTraining(opts, 'binary');
+      const target0 = encoder.schema.target;
+      if (target0?.kind === 'classes') {
+        if (wantLift || opts.threshold !== undefined) {
+          throw new QuiverError('INVALID_ARGUMENT', `the target "${opts.target}" has ${target0.classes.length} classes; --report lift, --gain-chart and --threshold are for a binary target`);
+        }
+        if (opts.intercept === false) throw new QuiverError('INVALID_ARGUMENT', '--no-intercept is not available for a multiclass target');
+        await withEngine(opts, async (e) => {
+          const fitModel = (xx: Matrix, yy: Float64Array | null, enc: TableEncoder) => {
+            const t = enc.schema.target;
+            return fitMultinomialLogistic(e, xx, yy!, {
+              l2: opts.l2,
+              classWeight: opts.classWeight === 'balanced' ? 'balanced' : null,
+              maxIter: opts.maxIter,
+              tol: opts.tol,
+              classes: t?.kind === 'classes' ? t.classes : null,
+              encoder: enc,
+            });
+          };
+          const validation = await runValidation(opts, x.rows, y, true, tableMeasure(table, encoderOptions, fitModel, { seed: opts.seed }));
+          const model = await fitModel(x, y, encoder);
+          await model.save(opts.out);
+          if (!model.converged) process.stderr.write(`quiver: logistic regression did not converge in ${model.nIter} steps; raise --max-iter or --l2\n`);
+          const p = encoder.features.length;
+          const summary = {
+            model: opts.out,
+            rows: x.rows,
+            target: opts.target,
+            classes: model.classes,
+            l2: model.params.l2,
+            nIter: model.nIter,
+            converged: model.converged,
+            logLoss: model.logLoss,
+            accuracy: model.accuracy,
+            intercepts: Object.fromEntries(model.classes.map((c, k) => [c, model.intercepts[k]!])),
+            coefficients: Object.fromEntries(model.classes.map((c, k) => [c, namedCoefficients(encoder.features, model.coefficients.subarray(k * p, (k + 1) * p))])),
+          };
+          process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+          printValidation(validation);
+        });
+        return;
+      }
       await withEngine(opts, async (e) => {
         const fitModel = (xx: Matrix, yy: Float64Array | null, enc: TableEncoder, onIteration?: (s: LogisticIteration) => void) =>
           e.logisticRegression(xx, yy!, {

@@ -39,7 +39,9 @@ export interface Standardization {
 export type TargetSpec =
   | { name: string; kind: 'numeric' }
   /** The raw spellings (lower-cased) of the two classes: `negative` is 0, `positive` is 1. */
-  | { name: string; kind: 'binary'; negative: string; positive: string };
+  | { name: string; kind: 'binary'; negative: string; positive: string }
+  /** Any number of classes: the distinct trimmed values, sorted; a row's target is the index of its value. */
+  | { name: string; kind: 'classes'; classes: string[] };
 
 /** Everything needed to rebuild a design matrix from a table; plain JSON, saved with the model. */
 export interface TableSchema {
@@ -54,7 +56,7 @@ export interface EncoderOptions {
   /** The target column (left out of the features). */
   target?: string;
   /** How to read the target: a number (regression) or one of two classes. Default 'numeric'. */
-  targetKind?: 'numeric' | 'binary';
+  targetKind?: 'numeric' | 'binary' | 'classes';
   /** Use only these feature columns, in this order (default: all but the target and `exclude`). */
   columns?: string[];
   /** Leave these columns out (ids, free text). */
@@ -301,7 +303,12 @@ export class TableEncoder {
     }
     let targetSpec: TargetSpec | null = null;
     if (target !== undefined) {
-      targetSpec = opts.targetKind === 'binary' ? fitBinaryTarget(table, target) : { name: target, kind: 'numeric' };
+      targetSpec =
+        opts.targetKind === 'binary'
+          ? fitBinaryTarget(table, target)
+          : opts.targetKind === 'classes'
+            ? fitClassTarget(table, target)
+            : { name: target, kind: 'numeric' };
     }
     const raw = new TableEncoder({ columns, features, standardize: null, target: targetSpec });
     if (!opts.standardize) return raw;
@@ -390,6 +397,21 @@ export class TableEncoder {
       }
       return y;
     }
+    if (t.kind === 'classes') {
+      const index = new Map(t.classes.map((c, k) => [c, k]));
+      for (let i = 0; i < values.length; i++) {
+        const k = index.get(values[i]!.trim());
+        if (k === undefined) {
+          throw new QuiverError(
+            'INVALID_ARGUMENT',
+            `${table.where(i)}: the target "${t.name}" has the class ${JSON.stringify(values[i])}, which the model was not fitted on (${preview(t.classes.map((c) => JSON.stringify(c)))}); a class must have training rows`,
+            { line: table.lines[i], class: values[i] },
+          );
+        }
+        y[i] = k;
+      }
+      return y;
+    }
     for (let i = 0; i < values.length; i++) {
       const k = binaryKey(values[i]!);
       if (k === t.positive) y[i] = 1;
@@ -457,6 +479,31 @@ export class TableEncoder {
     }
     return x;
   }
+}
+
+function fitClassTarget(table: CsvTable, name: string): TargetSpec {
+  const values = table.column(name);
+  const seen = new Set<string>();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!.trim();
+    if (MISSING.has(v.toLowerCase())) {
+      throw new QuiverError('NON_FINITE', `${table.where(i)}: the target "${name}" is missing; remove the row or fill it in`, { line: table.lines[i] });
+    }
+    seen.add(v);
+  }
+  const classes = [...seen].sort();
+  if (classes.length < 2) throw new QuiverError('INVALID_ARGUMENT', `the target "${name}" has one class only; a classifier needs at least two`, { column: name });
+  return { name, kind: 'classes', classes };
+}
+
+/** The distinct values of a column, trimmed (to choose between a binary and a multiclass target). */
+export function distinctValues(table: CsvTable, name: string, max = 1001): number {
+  const seen = new Set<string>();
+  for (const v of table.column(name)) {
+    seen.add(v.trim());
+    if (seen.size >= max) break;
+  }
+  return seen.size;
 }
 
 function fitBinaryTarget(table: CsvTable, name: string): TargetSpec {

@@ -292,7 +292,21 @@ export async function heldOutMetrics(model: FittedModel, x: ModelInput, y: Array
     out['rows'] = rows;
     return out;
   }
-  throw new QuiverError('INVALID_ARGUMENT', `held-out metrics are defined for kmeans, linear and logistic models, not "${model.kind}"`);
+  if (model.kind === 'multinomial') {
+    const mm = model as FittedModel & { predictProba(x: ModelInput, o?: { signal?: AbortSignal }): Promise<{ rows: number; cols: number; data: Float64Array }> };
+    const pr = await mm.predictProba(x, { signal: opts.signal });
+    const eps = Number.EPSILON;
+    let loss = 0;
+    let correct = 0;
+    for (let i = 0; i < rows; i++) {
+      const o = i * pr.cols;
+      const yi = y[i]!;
+      loss -= Math.log(Math.min(1 - eps, Math.max(eps, pr.data[o + yi] ?? 0)));
+      if (pred[i] === yi) correct++;
+    }
+    return { logLoss: loss / rows, accuracy: correct / rows, rows };
+  }
+  throw new QuiverError('INVALID_ARGUMENT', `held-out metrics are defined for kmeans, linear, logistic and multinomial models, not "${model.kind}"`);
 }
 
 /** Mean, population standard deviation and per-fold values of each metric (null when any fold has null). */

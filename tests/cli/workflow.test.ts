@@ -156,3 +156,22 @@ describe('quiver kmeans --k A..B / --choose-k', () => {
     expect(bad.stderr).toMatch(/saves none: drop --out/);
   });
 });
+
+describe('quiver logistic with a multiclass target', () => {
+  it('fits a softmax model over the sorted classes, cross-validates (stratified) and predicts class indices', async () => {
+    const r = await quiver('logistic', '--input', bank, '--target', 'marital', '--standardize', '--out', f('mc.json'), '--cv', '3');
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trim().split('\n');
+    const summary = JSON.parse(lines.slice(0, -1).join('\n')) as { classes: string[]; converged: boolean; coefficients: Record<string, Record<string, number>> };
+    expect(summary.classes).toEqual(['divorced', 'married', 'single']);
+    expect(summary.converged).toBe(true);
+    expect(Object.keys(summary.coefficients)).toEqual(['divorced', 'married', 'single']);
+    const v = lastLine(r.stdout) as { validation: { stratified: boolean }; metrics: { mean: Record<string, number> } };
+    expect(v.validation.stratified).toBe(true);
+    expect(Object.keys(v.metrics.mean).sort()).toEqual(['accuracy', 'logLoss']);
+    const p = await quiver('predict', '--model', f('mc.json'), '--input', bank, '--out', f('mc.csv'));
+    expect(p.stderr).toMatch(/4521 class indices/);
+    const lift = await quiver('logistic', '--input', bank, '--target', 'marital', '--out', f('mc.json'), '--report', 'lift');
+    expect(lift.stderr).toMatch(/has 3 classes; --report lift, --gain-chart and --threshold are for a binary target/);
+  });
+});

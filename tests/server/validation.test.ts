@@ -136,3 +136,26 @@ describe('table input on the fit routes: categorical, dropLevel, impute', () => 
     expect(blank.json().message).toMatch(/line 5: column "age" is missing/);
   });
 });
+
+describe('multiclass logistic over HTTP', () => {
+  it('class indices 0 … K−1 fit a softmax model (as the library does), scored by class, with validation', async () => {
+    const { fitMultinomialLogistic, createEngine } = await import('../../src/index.js');
+    const classes = rows.map(([a, b]) => (a! + b! < 15 ? 0 : a! + b! < 25 ? 1 : 2));
+    const res = await srv.app.inject({ method: 'POST', url: '/v1/logistic', payload: { rows, target: classes, validation: { folds: 3 } } });
+    expect(res.statusCode).toBe(200);
+    const m = res.json() as { id: string; kind: string; intercepts: number[]; coefficients: number[][]; validation: { stratified: boolean; metrics: { mean: Record<string, number> } } };
+    expect(m.kind).toBe('multinomial');
+    expect(m.validation.metrics.mean['accuracy']).toBeGreaterThan(0.5);
+    const e = await createEngine({ threads: 1 });
+    try {
+      const x = { rows: rows.length, cols: 2, data: Float32Array.from(rows.flat()) };
+      const ref = await fitMultinomialLogistic(e, x, classes);
+      // oracle: the library's fit (its scikit-learn parity is tests/models/multinomial.test.ts)
+      expect(Math.max(...m.intercepts.map((b, k) => Math.abs(b - ref.intercepts[k]!)))).toBeLessThan(1e-9);
+      const pred = await srv.app.inject({ method: 'POST', url: `/v1/models/${m.id}/predict`, payload: { rows: rows.slice(0, 10) } });
+      expect((pred.json() as { predictions: number[] }).predictions).toEqual(Array.from((await ref.predict(x)).slice(0, 10)));
+    } finally {
+      await e.close();
+    }
+  });
+});

@@ -16,6 +16,7 @@ import { crossValidate, crossValidateSplits, holdoutSplitMeasure, holdoutValidat
 import type { Matrix } from '../../types.js';
 import { liftTable } from '../../models/lift.js';
 import { chooseK, pickK } from '../../models/kmeans.js';
+import { fitMultinomialLogistic } from '../../models/multinomial.js';
 import { bodyContent } from './compute.js';
 
 export function modelRegistry(dataDir: string): Registry<Model> {
@@ -195,7 +196,7 @@ export function modelRoutes(registry: Registry<Model>) {
       return summarize(await registry.add(model), validation ? { validation } : {});
     });
 
-    app.post('/v1/logistic', { schema: { summary: 'fit binary logistic regression (Newton/IRLS)', body: LogisticBody, response: fitted } }, async (request, reply) => {
+    app.post('/v1/logistic', { schema: { summary: 'fit logistic regression (Newton): binary for 0/1 targets, multiclass (softmax) for class indices 0 … K−1', body: LogisticBody, response: fitted } }, async (request, reply) => {
       const b = request.body as Static<typeof LogisticBody>;
       const d = designOf(b, null);
       const x = d.x;
@@ -204,7 +205,16 @@ export function modelRoutes(registry: Registry<Model>) {
       const sampleWeight = vector(b.sampleWeight, x.rows, 'sampleWeight');
       if (b.validation && sampleWeight) throw new QuiverError('INVALID_ARGUMENT', 'validation does not take sampleWeight yet; leave one of them out');
       const opts = { l2: b.l2, fitIntercept: b.fitIntercept, classWeight: b.classWeight, maxIter: b.maxIter, tol: b.tol };
+      const multiclass = y.some((v) => v !== 0 && v !== 1);
+      if (multiclass && b.fitIntercept === false) throw new QuiverError('INVALID_ARGUMENT', 'fitIntercept false is not available for a multiclass target (class indices 0 … K−1)');
       const [model, validation] = await compute(ctx, reply, async (signal) => {
+        // Class indices beyond 0 and 1: a multiclass (softmax) model over classes 0 … K−1.
+        if (multiclass) {
+          const fitMulti = (xx: Matrix, yy: Float64Array | null, encoder: TableEncoder | null, w?: Float64Array) =>
+            fitMultinomialLogistic(ctx.engine, xx, yy!, { l2: b.l2, classWeight: b.classWeight, maxIter: b.maxIter, tol: b.tol, sampleWeight: w, featureNames: encoder ? null : b.featureNames, encoder, signal });
+          const v = await validateEither(ctx.engine, b.validation, d, y, fitMulti, signal);
+          return [await fitMulti(x, y, d.encoder, sampleWeight), v] as const;
+        }
         const fitModel = (xx: Matrix, yy: Float64Array | null, encoder: TableEncoder | null) => ctx.engine.logisticRegression(xx, yy!, { ...opts, encoder, signal });
         const v = await validateEither(ctx.engine, b.validation, d, y, fitModel, signal);
         return [await ctx.engine.logisticRegression(x, y, { ...opts, sampleWeight, featureNames: b.featureNames, encoder: d.encoder, signal }), v] as const;
