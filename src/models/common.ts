@@ -169,7 +169,7 @@ export function checkFeatureNames(names: unknown, cols: number): string[] | null
  * z = x·β + b per row in f64, through the engine's fused logistic pass (its z output is f64; the loss it also
  * computes against a zero target is ignored). matvec stores f32, which rounds p = 1 − 1.5e-8 to exactly 1.
  */
-export async function linearPredictor(engine: Engine, x: Matrix, beta: Float64Array, bias: number, signal?: AbortSignal): Promise<Float64Array> {
+export async function linearPredictor(engine: Engine, x: Matrix | StagedMatrix, beta: Float64Array, bias: number, signal?: AbortSignal): Promise<Float64Array> {
   const n = x.rows;
   const z = new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8), 0, n);
   if (n === 0) return z;

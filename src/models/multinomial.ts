@@ -13,7 +13,7 @@
  * come from the engine's f64 logistic pass, one per class.
  */
 import { TableEncoder } from '../data/table.js';
-import type { CallOptions, Engine } from '../engine/engine.js';
+import type { CallOptions, Engine, StagedMatrix } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
@@ -202,9 +202,9 @@ export class MultinomialModel implements FittedModel {
 }
 
 /** z (rows × K, f64): one f64 linear predictor per class through the engine. */
-async function logits(engine: Engine, x: Matrix, w: Float64Array, b: Float64Array, signal?: AbortSignal): Promise<Float64Array> {
+async function logits(engine: Engine, x: Matrix | StagedMatrix, w: Float64Array, b: Float64Array, signal?: AbortSignal): Promise<Float64Array> {
   const k = b.length;
-  const p = x.cols;
+  const p = w.length / k;
   const n = x.rows;
   const z = new Float64Array(n * k);
   for (let c = 0; c < k; c++) {
@@ -274,6 +274,8 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
     xt.data[i * q + p] = 1;
   }
   const staged = engine.stage(xt, 'x');
+  // x itself once more, for the K linear-predictor passes of every objective evaluation.
+  const xs = engine.stage(x, 'x');
   try {
     // θ: K blocks of q = [w_k, b_k].
     let theta = new Float64Array(k * q);
@@ -288,7 +290,7 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
     };
     const evaluate = async (t: Float64Array) => {
       const { w, b } = split(t);
-      const z = await logits(engine, x, w, b, opts.signal);
+      const z = await logits(engine, xs, w, b, opts.signal);
       const lse = new Float64Array(n);
       const zy = Float64Array.from({ length: n }, (_, i) => z[i * k + y[i]!]!);
       softmaxInPlace(z, n, k, lse);
@@ -399,5 +401,6 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
     });
   } finally {
     staged.release();
+    xs.release();
   }
 }
