@@ -7,9 +7,10 @@
  * Newton system adds (ε/K)·(Σ_k b_k)², which moves only that direction, and the returned intercepts are centred
  * (Σ_k b_k = 0); the coefficients already sum to zero over the classes at the optimum when l2 > 0.
  *
- * The Hessian blocks H_kl = X̃ᵀ diag(s_i p_ik (δ_kl − p_il)) X̃, X̃ = [X, 1], come from K(K+1)/2 weighted calls of the
- * engine's Gram kernel per step (the documented alternative to a fused multiclass kernel): each is one parallel
- * pass over X̃ in f64, and the diagonal calls also return the gradient X̃ᵀ s(y_k − p_k). The linear predictors
+ * The Hessian blocks H_kl = X̃ᵀ diag(s_i p_ik (δ_kl − p_il)) X̃, X̃ = [X, 1], come from weighted calls of the engine's
+ * Gram kernel (the documented alternative to a fused multiclass kernel), (K−1)K/2 per step: each is one parallel
+ * pass over X̃ in f64, the diagonal calls also return the gradient X̃ᵀ s(y_k − p_k), and the last class's blocks
+ * and gradient follow from the others' (each row of blocks sums to zero). The linear predictors
  * come from the engine's f64 logistic pass, one per class.
  */
 import { TableEncoder } from '../data/table.js';
@@ -315,12 +316,19 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
     let prevDecrement = Infinity;
     const eps = 1e-8 * sSum;
     for (let iter = 0; ; iter++) {
-      // Hessian blocks and the gradient from K(K+1)/2 weighted Gram passes.
+      // Hessian blocks and the gradient from (K−1)K/2 weighted Gram passes: the blocks of one row of classes sum
+      // to zero (Σ_l p_k(δ_kl − p_l) = 0), and so do the data gradients (Σ_k (y_k − p_k) = 0), so the last class's
+      // blocks and gradient are sums of the others'.
       const h = new Float64Array(k * q * k * q);
       const grad = new Float64Array(k * q);
       const dim = k * q;
-      for (let a = 0; a < k; a++) {
-        for (let c = a; c < k; c++) {
+      const last = k - 1;
+      const put = (a: number, c: number, r0: number, c0: number, g: number) => {
+        h[(a * q + r0) * dim + c * q + c0] = g;
+        h[(c * q + c0) * dim + a * q + r0] = g;
+      };
+      for (let a = 0; a < last; a++) {
+        for (let c = a; c < last; c++) {
           const wts = new Float64Array(n);
           for (let i = 0; i < n; i++) wts[i] = s[i]! * cur.prob[i * k + a]! * ((a === c ? 1 : 0) - cur.prob[i * k + c]!);
           let v: Float64Array | undefined;
@@ -329,16 +337,32 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
             for (let i = 0; i < n; i++) v[i] = s[i]! * ((y[i] === a ? 1 : 0) - cur.prob[i * k + a]!);
           }
           const r = await engine.gram(staged, { w: wts, v, signal: opts.signal });
-          for (let r0 = 0; r0 < q; r0++) {
-            for (let c0 = 0; c0 < q; c0++) {
-              const g = r.g[r0 * q + c0]!;
-              h[(a * q + r0) * dim + c * q + c0] = g;
-              h[(c * q + c0) * dim + a * q + r0] = g;
-            }
-          }
-          if (v) for (let j = 0; j < q; j++) grad[a * q + j] = -r.xty![j]! + (j < p ? l2 * theta[a * q + j]! : 0);
+          for (let r0 = 0; r0 < q; r0++) for (let c0 = 0; c0 < q; c0++) put(a, c, r0, c0, r.g[r0 * q + c0]!);
+          if (v) for (let j = 0; j < q; j++) grad[a * q + j] = -r.xty![j]!;
         }
       }
+      for (let a = 0; a < last; a++) {
+        for (let r0 = 0; r0 < q; r0++) {
+          for (let c0 = 0; c0 < q; c0++) {
+            let sum = 0;
+            for (let c = 0; c < last; c++) sum += h[(a * q + r0) * dim + c * q + c0]!;
+            put(a, last, r0, c0, -sum);
+          }
+        }
+      }
+      for (let r0 = 0; r0 < q; r0++) {
+        for (let c0 = 0; c0 < q; c0++) {
+          let sum = 0;
+          for (let a = 0; a < last; a++) sum += h[(a * q + r0) * dim + last * q + c0]!;
+          h[(last * q + r0) * dim + last * q + c0] = -sum;
+        }
+      }
+      for (let j = 0; j < q; j++) {
+        let sum = 0;
+        for (let a = 0; a < last; a++) sum += grad[a * q + j]!;
+        grad[last * q + j] = -sum;
+      }
+      for (let a = 0; a < k; a++) for (let j = 0; j < p; j++) grad[a * q + j]! += l2 * theta[a * q + j]!;
       let gradMax = 0;
       for (let j = 0; j < dim; j++) gradMax = Math.max(gradMax, Math.abs(grad[j]!));
       gradMax /= sSum;
