@@ -31,17 +31,45 @@ export { encodeNpy, npyToMatrix, parseNpy, readNpyMatrix, writeNpy } from './dat
 export { matrixFromRows, matrixToRows } from './data/matrix.js';
 export { CsvTable, detectDelimiter, formatCsv, parseCsv, readCsv, writeCsv } from './data/csv.js';
 export type { CsvOptions } from './data/csv.js';
-export { TableEncoder, constantColumns, tableToDesign } from './data/table.js';
-export type { ColumnSpec, EncoderOptions, Standardization, TableSchema, TargetSpec } from './data/table.js';
-export { KMeansModel, chooseK, fitKMeans } from './models/kmeans.js';
-export type { ChooseKOptions, ChooseKRow, KMeansInit, KMeansIteration, KMeansOptions } from './models/kmeans.js';
+export { TableEncoder, constantColumns, parseDropLevels, parseImputeSpec, tableRows, tableToDesign } from './data/table.js';
+export type { ColumnSpec, EncoderOptions, ImputeSpec, ImputeStrategy, Standardization, TableSchema, TargetSpec } from './data/table.js';
+export { ELBOW_RULE, KMeansModel, chooseK, fitKMeans, pickK } from './models/kmeans.js';
+export type { ChooseKOptions, ChooseKPick, ChooseKRow, KMeansInit, KMeansIteration, KMeansOptions } from './models/kmeans.js';
 export { LinearModel, fitLinearRegression } from './models/linear.js';
 export type { LinearRegressionOptions } from './models/linear.js';
 export { LogisticModel, fitLogisticRegression } from './models/logistic.js';
+export { MultinomialModel, fitMultinomialLogistic } from './models/multinomial.js';
+export type { MultinomialOptions } from './models/multinomial.js';
 export type { ClassWeight, LogisticIteration, LogisticRegressionOptions } from './models/logistic.js';
 export { accuracy, logLoss, r2Score, rmse, rocAuc, silhouetteScore } from './models/metrics.js';
 export type { SilhouetteOptions } from './models/metrics.js';
 export { loadModel, saveModel } from './models/persist.js';
+export { formatLiftTable, gainChartSvg, liftTable } from './models/lift.js';
+export type { LiftRow, LiftTable } from './models/lift.js';
+export {
+  confusionMetrics,
+  crossValidate,
+  foldAssignment,
+  heldOutMetrics,
+  holdoutSplit,
+  holdoutValidate,
+  kFoldSplits,
+  meanAbsoluteError,
+  summarizeFolds,
+} from './models/validation.js';
+export type {
+  CrossValidateOptions,
+  CrossValidationResult,
+  FoldSummary,
+  HoldoutOptions,
+  HoldoutResult,
+  MetricOptions,
+  Metrics,
+  Split,
+  SplitOptions,
+  SupervisedFit,
+  UnsupervisedFit,
+} from './models/validation.js';
 export type { Model, ModelKind } from './models/persist.js';
 export { Rng } from './data/random.js';
 export { interactionsFromTriples, parseRatings, readRatings } from './data/ratings.js';

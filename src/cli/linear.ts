@@ -1,12 +1,23 @@
 import type { Command } from 'commander';
-import { TableEncoder } from '../data/table.js';
+import type { Matrix } from '../types.js';
+import { distinctValues, type EncoderOptions, TableEncoder } from '../data/table.js';
 import { QuiverError } from '../errors.js';
 import { isTable } from '../models/common.js';
 import { checkOutputPath, readModelInput } from '../models/io.js';
 import { floatOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
 import { delimiterOption } from './data-options.js';
+import {
+  type ColumnCliOptions,
+  columnEncoderOptions,
+  printValidation,
+  runValidation,
+  tableMeasure,
+  type ValidationCliOptions,
+  withColumnOptions,
+  withValidationOptions,
+} from './model-options.js';
 
-export interface TableModelOptions extends GlobalOptions {
+export interface TableModelOptions extends GlobalOptions, ValidationCliOptions, ColumnCliOptions {
   input: string;
   target: string;
   l2?: number;
@@ -25,7 +36,7 @@ export const list = (v: string): string[] =>
 
 /** The options linear and logistic share: a CSV table in, a target column, a model file out. */
 export function tableModelCommand(program: Command, name: string, description: string): Command {
-  return withEngineOptions(
+  const cmd = withEngineOptions(
     program
       .command(name)
       .description(description)
@@ -37,6 +48,7 @@ export function tableModelCommand(program: Command, name: string, description: s
       .option('--standardize', 'standardise every design column (saved with the model)')
       .option('--no-intercept', 'fit without an intercept'),
   );
+  return withValidationOptions(withColumnOptions(cmd), { seed: true, threshold: name === 'logistic' });
 }
 
 /** Reads the CSV and builds X, y and the encoder for a table model. */
@@ -46,8 +58,11 @@ export async function readTraining(opts: TableModelOptions, targetKind: 'numeric
   if (!isTable(input)) {
     throw new QuiverError('INVALID_ARGUMENT', `${opts.input}: ${targetKind === 'binary' ? 'logistic' : 'linear'} regression needs a CSV table with a header, so that --target can name a column`);
   }
-  const encoder = TableEncoder.fit(input, { target: opts.target, targetKind, exclude: opts.exclude, standardize: opts.standardize === true });
-  return { encoder, x: encoder.encode(input), y: encoder.target(input) };
+  // A logistic target with more than two distinct values is a multiclass target (a softmax model).
+  const kind = targetKind === 'binary' && input.has(opts.target) && distinctValues(input, opts.target) > 2 ? 'classes' : targetKind;
+  const encoderOptions: EncoderOptions = { target: opts.target, targetKind: kind, exclude: opts.exclude, standardize: opts.standardize === true, ...columnEncoderOptions(opts) };
+  const encoder = TableEncoder.fit(input, encoderOptions);
+  return { table: input, encoderOptions, encoder, x: encoder.encode(input), y: encoder.target(input) };
 }
 
 export function namedCoefficients(names: readonly string[], values: Float64Array): Record<string, number> {
@@ -58,9 +73,11 @@ export function registerLinear(program: Command): void {
   tableModelCommand(program, 'linear', 'linear regression (OLS, or ridge with --l2) on a CSV table; saves the model')
     .option('--l2 <l>', 'ridge penalty on the coefficients (default 0: least squares)', floatOption('--l2', 0))
     .action(async (opts: TableModelOptions) => {
-      const { encoder, x, y } = await readTraining(opts, 'numeric');
+      const { table, encoderOptions, encoder, x, y } = await readTraining(opts, 'numeric');
       await withEngine(opts, async (e) => {
-        const model = await e.linearRegression(x, y, { l2: opts.l2, fitIntercept: opts.intercept, encoder });
+        const fitModel = (xx: Matrix, yy: Float64Array | null, enc: TableEncoder) => e.linearRegression(xx, yy!, { l2: opts.l2, fitIntercept: opts.intercept, encoder: enc });
+        const validation = await runValidation(opts, x.rows, y, false, tableMeasure(table, encoderOptions, fitModel, { seed: opts.seed }));
+        const model = await fitModel(x, y, encoder);
         await model.save(opts.out);
         const summary = {
           model: opts.out,
@@ -73,6 +90,7 @@ export function registerLinear(program: Command): void {
           coefficients: namedCoefficients(encoder.features, model.coefficients),
         };
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        printValidation(validation);
       });
     });
 }

@@ -10,12 +10,26 @@
  */
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
-import type { CsvTable } from './csv.js';
+import { CsvTable } from './csv.js';
 
 export type ColumnSpec =
-  | { name: string; kind: 'numeric' }
-  /** `levels` sorted; `levels[0]` is the dropped reference level. */
-  | { name: string; kind: 'categorical'; levels: string[] };
+  /** `fill`: the value a missing cell takes (imputation), learned when fitting; absent: a missing cell is an error. */
+  | { name: string; kind: 'numeric'; fill?: number; strategy?: string }
+  /**
+   * `levels[0]` is the dropped reference level (the first sorted level, or the one `dropLevel` names); the others
+   * sorted. `fill`: the level a missing cell takes when the column is imputed.
+   */
+  | { name: string; kind: 'categorical'; levels: string[]; fill?: string; strategy?: string };
+
+/** How to fill a column's missing cells: mean and median apply to numeric columns (text columns take their most frequent level). */
+export type ImputeStrategy = 'mean' | 'median' | 'most-frequent' | { constant: string };
+
+export interface ImputeSpec {
+  /** For every feature column not named in `columns`. */
+  all?: ImputeStrategy;
+  /** Per column by name. */
+  columns?: Record<string, ImputeStrategy>;
+}
 
 export interface Standardization {
   mean: number[];
@@ -25,7 +39,9 @@ export interface Standardization {
 export type TargetSpec =
   | { name: string; kind: 'numeric' }
   /** The raw spellings (lower-cased) of the two classes: `negative` is 0, `positive` is 1. */
-  | { name: string; kind: 'binary'; negative: string; positive: string };
+  | { name: string; kind: 'binary'; negative: string; positive: string }
+  /** Any number of classes: the distinct trimmed values, sorted; a row's target is the index of its value. */
+  | { name: string; kind: 'classes'; classes: string[] };
 
 /** Everything needed to rebuild a design matrix from a table; plain JSON, saved with the model. */
 export interface TableSchema {
@@ -40,7 +56,7 @@ export interface EncoderOptions {
   /** The target column (left out of the features). */
   target?: string;
   /** How to read the target: a number (regression) or one of two classes. Default 'numeric'. */
-  targetKind?: 'numeric' | 'binary';
+  targetKind?: 'numeric' | 'binary' | 'classes';
   /** Use only these feature columns, in this order (default: all but the target and `exclude`). */
   columns?: string[];
   /** Leave these columns out (ids, free text). */
@@ -51,6 +67,100 @@ export interface EncoderOptions {
   standardize?: boolean;
   /** Refuse a text column with more distinct values than this (default 1000): it is probably an id. */
   maxLevels?: number;
+  /** Fill missing cells (empty, NA, NaN, null, n/a) with values learned here and saved with the model. */
+  impute?: ImputeSpec | null;
+  /** One-hot columns: drop this level (the all-zero reference) instead of the first sorted one. */
+  dropLevel?: Record<string, string> | null;
+  /** How the options are spelled in messages (the CLI passes its flags). Default: the option names. */
+  names?: { impute?: string; dropLevel?: string; categorical?: string };
+}
+
+/**
+ * Parses an imputation spec: a strategy for every column (`mean`, `median`, `most-frequent`, `constant:V`), and/or
+ * `COLUMN=STRATEGY` entries, comma-separated: `median,job=constant:unknown`.
+ */
+export function parseImputeSpec(text: string, what = 'impute'): ImputeSpec {
+  const spec: ImputeSpec = {};
+  const one = (s: string): ImputeStrategy => {
+    if (s === 'mean' || s === 'median' || s === 'most-frequent') return s;
+    if (s.startsWith('constant:')) return { constant: s.slice('constant:'.length) };
+    throw new QuiverError('INVALID_ARGUMENT', `${what}: "${s}" is not a strategy; use mean, median, most-frequent or constant:VALUE, for all columns or as COLUMN=STRATEGY`, {
+      strategy: s,
+    });
+  };
+  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.startsWith('constant:')) {
+      if (spec.all !== undefined) throw new QuiverError('INVALID_ARGUMENT', `${what}: two strategies for all columns ("${text}"); give one, and COLUMN=STRATEGY for the others`);
+      spec.all = one(part);
+    } else {
+      spec.columns ??= {};
+      spec.columns[part.slice(0, eq).trim()] = one(part.slice(eq + 1).trim());
+    }
+  }
+  if (spec.all === undefined && spec.columns === undefined) throw new QuiverError('INVALID_ARGUMENT', `${what} is empty; give a strategy such as median`);
+  return spec;
+}
+
+/** Parses `COL=LEVEL,COL2=LEVEL2`. */
+export function parseDropLevels(text: string, what = 'dropLevel'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',').filter((p) => p.trim().length > 0)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new QuiverError('INVALID_ARGUMENT', `${what} takes COLUMN=LEVEL (got "${part}")`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1);
+  }
+  return out;
+}
+
+function isMissing(raw: string): boolean {
+  return MISSING.has(raw.trim().toLowerCase());
+}
+
+function strategyName(s: ImputeStrategy): string {
+  return typeof s === 'string' ? s : `constant:${s.constant}`;
+}
+
+/** Most frequent of the values; ties to the smallest (numbers by value, text by code units), as scikit-learn. */
+function mostFrequent<T extends number | string>(values: Iterable<T>): T | undefined {
+  const counts = new Map<T, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: T | undefined;
+  let bestCount = 0;
+  for (const [v, c] of counts) {
+    if (c > bestCount || (c === bestCount && best !== undefined && v < best)) {
+      best = v;
+      bestCount = c;
+    }
+  }
+  return best;
+}
+
+function numericFill(name: string, values: number[], s: ImputeStrategy, what: string, source: string): number {
+  if (values.length === 0) {
+    throw new QuiverError('INVALID_ARGUMENT', `${what}: column "${name}" of ${source} has no values to learn a fill from; exclude it or give ${name}=constant:VALUE`, { column: name });
+  }
+  if (s === 'mean') {
+    let sum = 0;
+    for (const v of values) sum += v;
+    return sum / values.length;
+  }
+  if (s === 'median') {
+    const sorted = Float64Array.from(values).sort();
+    const m = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[m]! : (sorted[m - 1]! + sorted[m]!) / 2;
+  }
+  if (s === 'most-frequent') return mostFrequent(values)!;
+  const c = s.constant.trim();
+  const v = c === '' ? Number.NaN : Number(c);
+  if (!Number.isFinite(v)) {
+    throw new QuiverError(
+      'INVALID_ARGUMENT',
+      `${what}: column "${name}" is numeric, so its constant must be a number (got "${s.constant}"); give ${name}=constant:0 (or another number), or declare the column categorical`,
+      { column: name, constant: s.constant },
+    );
+  }
+  return v;
 }
 
 const MISSING = new Set(['', 'na', 'nan', 'null', 'n/a']);
@@ -112,16 +222,75 @@ export class TableEncoder {
     if (names.length === 0) throw new QuiverError('INVALID_ARGUMENT', `${table.source} has no feature columns left (only the target or excluded ones)`);
     if (table.rowCount === 0) throw new QuiverError('INVALID_ARGUMENT', `${table.source} has a header but no data rows`);
     const forced = new Set(opts.categorical ?? []);
+    const what = { impute: opts.names?.impute ?? 'impute', dropLevel: opts.names?.dropLevel ?? 'dropLevel' };
+    const perColumn = opts.impute?.columns ?? {};
+    for (const name of Object.keys(perColumn)) {
+      if (!table.has(name)) {
+        throw new QuiverError('INVALID_ARGUMENT', `${what.impute} names column "${name}", which ${table.source} does not have; its columns are: ${table.header.join(', ')}`, {
+          column: name,
+        });
+      }
+      if (name === target) throw new QuiverError('INVALID_ARGUMENT', `${what.impute} names the target "${name}"; a missing target cannot be imputed: remove those rows`, { column: name });
+      if (!names.includes(name)) throw new QuiverError('INVALID_ARGUMENT', `${what.impute} names column "${name}", which is not a feature (excluded, or not in the columns)`, { column: name });
+    }
+    const drops = opts.dropLevel ?? {};
+    for (const name of Object.keys(drops)) {
+      if (!table.has(name)) {
+        throw new QuiverError('INVALID_ARGUMENT', `${what.dropLevel} names column "${name}", which ${table.source} does not have; its columns are: ${table.header.join(', ')}`, {
+          column: name,
+        });
+      }
+      if (!names.includes(name)) throw new QuiverError('INVALID_ARGUMENT', `${what.dropLevel} names column "${name}", which is not a feature (the target, excluded, or not in the columns)`, { column: name });
+    }
     const columns: ColumnSpec[] = [];
     const features: string[] = [];
     for (const name of names) {
       const values = table.column(name);
+      const strategy = perColumn[name] ?? opts.impute?.all;
       if (!forced.has(name) && isNumericColumn(values)) {
-        columns.push({ name, kind: 'numeric' });
+        if (drops[name] !== undefined) {
+          throw new QuiverError('INVALID_ARGUMENT', `${what.dropLevel}: column "${name}" is numeric, so it has no levels to drop; declare it categorical (${opts.names?.categorical ?? 'categorical'}) to one-hot encode it`, {
+            column: name,
+          });
+        }
+        if (strategy === undefined) {
+          columns.push({ name, kind: 'numeric' });
+        } else {
+          const present: number[] = [];
+          for (const raw of values) {
+            const v = parseCell(raw)!;
+            if (!Number.isNaN(v)) present.push(v);
+          }
+          columns.push({ name, kind: 'numeric', fill: numericFill(name, present, strategy, what.impute, table.source), strategy: strategyName(strategy) });
+        }
         features.push(name);
         continue;
       }
-      const levels = [...new Set(values)].sort();
+      let fill: string | undefined;
+      let seen: string[] = values;
+      if (strategy !== undefined) {
+        seen = values.filter((v) => !isMissing(v));
+        if (typeof strategy === 'object') fill = strategy.constant;
+        else {
+          fill = mostFrequent(seen);
+          if (fill === undefined) {
+            throw new QuiverError('INVALID_ARGUMENT', `${what.impute}: column "${name}" of ${table.source} has only missing cells; exclude it or give ${name}=constant:VALUE`, { column: name });
+          }
+        }
+        seen = fill === undefined ? seen : [...seen, fill];
+      }
+      let levels = [...new Set(seen)].sort();
+      const drop = drops[name];
+      if (drop !== undefined) {
+        if (!levels.includes(drop)) {
+          throw new QuiverError(
+            'INVALID_ARGUMENT',
+            `${what.dropLevel}: column "${name}" has no level "${drop}"; its levels are: ${preview(levels.map((l) => JSON.stringify(l)), 20)}`,
+            { column: name, level: drop },
+          );
+        }
+        levels = [drop, ...levels.filter((l) => l !== drop)];
+      }
       if (levels.length > maxLevels) {
         throw new QuiverError(
           'INVALID_ARGUMENT',
@@ -129,12 +298,17 @@ export class TableEncoder {
           { column: name, levels: levels.length },
         );
       }
-      columns.push({ name, kind: 'categorical', levels });
+      columns.push(fill === undefined ? { name, kind: 'categorical', levels } : { name, kind: 'categorical', levels, fill, strategy: strategyName(strategy!) });
       for (const level of levels.slice(1)) features.push(`${name}=${level}`);
     }
     let targetSpec: TargetSpec | null = null;
     if (target !== undefined) {
-      targetSpec = opts.targetKind === 'binary' ? fitBinaryTarget(table, target) : { name: target, kind: 'numeric' };
+      targetSpec =
+        opts.targetKind === 'binary'
+          ? fitBinaryTarget(table, target)
+          : opts.targetKind === 'classes'
+            ? fitClassTarget(table, target)
+            : { name: target, kind: 'numeric' };
     }
     const raw = new TableEncoder({ columns, features, standardize: null, target: targetSpec });
     if (!opts.standardize) return raw;
@@ -223,6 +397,21 @@ export class TableEncoder {
       }
       return y;
     }
+    if (t.kind === 'classes') {
+      const index = new Map(t.classes.map((c, k) => [c, k]));
+      for (let i = 0; i < values.length; i++) {
+        const k = index.get(values[i]!.trim());
+        if (k === undefined) {
+          throw new QuiverError(
+            'INVALID_ARGUMENT',
+            `${table.where(i)}: the target "${t.name}" has the class ${JSON.stringify(values[i])}, which the model was not fitted on (${preview(t.classes.map((c) => JSON.stringify(c)))}); a class must have training rows`,
+            { line: table.lines[i], class: values[i] },
+          );
+        }
+        y[i] = k;
+      }
+      return y;
+    }
     for (let i = 0; i < values.length; i++) {
       const k = binaryKey(values[i]!);
       if (k === t.positive) y[i] = 1;
@@ -264,11 +453,15 @@ export class TableEncoder {
               { column: c.name, line: table.lines[i] },
             );
           }
+          if (Number.isNaN(v) && c.fill !== undefined) {
+            x[i * p + j0] = c.fill;
+            continue;
+          }
           if (!Number.isFinite(v)) {
             throw new QuiverError(
               'NON_FINITE',
-              `${table.where(i)}: column "${c.name}" is missing or not finite (${JSON.stringify(values[i])}); remove the row or impute the value`,
-              { column: c.name, line: table.lines[i] },
+              `${table.where(i)}: column "${c.name}" is missing or not finite (${JSON.stringify(values[i])}); remove the row, or fill missing cells (--impute in the CLI, the impute encoder option in the library)`,
+              { column: c.name, line: table.lines[i], row: i },
             );
           }
           x[i * p + j0] = v;
@@ -276,8 +469,9 @@ export class TableEncoder {
         j0 += 1;
       } else {
         const index = new Map(c.levels.map((l, k) => [l, k]));
+        const fillK = c.fill === undefined ? undefined : index.get(c.fill);
         for (let i = 0; i < n; i++) {
-          const k = index.get(values[i]!);
+          const k = fillK !== undefined && isMissing(values[i]!) ? fillK : index.get(values[i]!);
           if (k !== undefined && k > 0) x[i * p + j0 + k - 1] = 1;
         }
         j0 += c.levels.length - 1;
@@ -285,6 +479,31 @@ export class TableEncoder {
     }
     return x;
   }
+}
+
+function fitClassTarget(table: CsvTable, name: string): TargetSpec {
+  const values = table.column(name);
+  const seen = new Set<string>();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!.trim();
+    if (MISSING.has(v.toLowerCase())) {
+      throw new QuiverError('NON_FINITE', `${table.where(i)}: the target "${name}" is missing; remove the row or fill it in`, { line: table.lines[i] });
+    }
+    seen.add(v);
+  }
+  const classes = [...seen].sort();
+  if (classes.length < 2) throw new QuiverError('INVALID_ARGUMENT', `the target "${name}" has one class only; a classifier needs at least two`, { column: name });
+  return { name, kind: 'classes', classes };
+}
+
+/** The distinct values of a column, trimmed (to choose between a binary and a multiclass target). */
+export function distinctValues(table: CsvTable, name: string, max = 1001): number {
+  const seen = new Set<string>();
+  for (const v of table.column(name)) {
+    seen.add(v.trim());
+    if (seen.size >= max) break;
+  }
+  return seen.size;
 }
 
 function fitBinaryTarget(table: CsvTable, name: string): TargetSpec {
@@ -365,4 +584,11 @@ export function tableToDesign(table: CsvTable, opts: EncoderOptions = {}): { enc
 /** The first few names of a list, for messages. */
 export function preview(names: readonly string[], max = 8): string {
   return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')}, … (${names.length} in all)`;
+}
+
+/** The given data rows of a table (same header and source; line numbers kept for messages). */
+export function tableRows(table: CsvTable, rows: ArrayLike<number>): CsvTable {
+  const idx = Array.from(rows);
+  const columns = table.columns.map((c) => idx.map((i) => c[i]!));
+  return new CsvTable(table.source, table.delimiter, table.header, columns, Int32Array.from(idx, (i) => table.lines[i]!));
 }

@@ -164,3 +164,29 @@ export function checkFeatureNames(names: unknown, cols: number): string[] | null
   }
   return names as string[];
 }
+
+/**
+ * z = x·β + b per row in f64, through the engine's fused logistic pass (its z output is f64; the loss it also
+ * computes against a zero target is ignored). matvec stores f32, which rounds p = 1 − 1.5e-8 to exactly 1.
+ */
+export async function linearPredictor(engine: Engine, x: Matrix | StagedMatrix, beta: Float64Array, bias: number, signal?: AbortSignal): Promise<Float64Array> {
+  const n = x.rows;
+  const z = new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8), 0, n);
+  if (n === 0) return z;
+  await engine.logisticPass(x, new Float64Array(n), null, beta, bias, { hessian: false, z, signal });
+  return z;
+}
+
+/** The logistic function in f64, without overflow for large |z|. */
+export function sigmoid64(z: Float64Array): Float64Array {
+  const p = new Float64Array(z.length);
+  for (let i = 0; i < z.length; i++) {
+    const v = z[i]!;
+    if (v >= 0) p[i] = 1 / (1 + Math.exp(-v));
+    else {
+      const e = Math.exp(v);
+      p[i] = e / (1 + e);
+    }
+  }
+  return p;
+}

@@ -1,7 +1,8 @@
 /**
  * File input and output for the model commands: a model input is a `.npy` matrix or a CSV table (by
  * extension: .csv, .tsv, .txt); predictions are written one value per input row, in input order, as a
- * float32 `.npy` or as a CSV with the single header `prediction`.
+ * `.npy` (float64 by default, float32 on request) or as a CSV with the single header `prediction` (17 significant
+ * digits for float64, which read back to the same double; 9 for float32, which read back to the same float).
  */
 import { extname } from 'node:path';
 import { readCsv, writeCsv, type CsvTable } from '../data/csv.js';
@@ -24,13 +25,20 @@ export function checkOutputPath(path: string, what: string, allowed: readonly st
   return ext;
 }
 
-/** Writes predictions: float32 .npy (shape [n]) or CSV with the header `prediction` (9 significant digits, exact for f32). */
-export async function writePredictions(path: string, values: ArrayLike<number>): Promise<void> {
+export type OutputDtype = 'float64' | 'float32';
+
+/**
+ * Writes predictions, one per row: `.npy` of shape [n] (`<f8`, or `<f4` with dtype float32) or CSV with the header
+ * `prediction`. Whole numbers (cluster indices) are written as they are.
+ */
+export async function writePredictions(path: string, values: ArrayLike<number>, dtype: OutputDtype = 'float64'): Promise<void> {
   const ext = checkOutputPath(path, '--out', ['.npy', '.csv']);
+  if (dtype !== 'float64' && dtype !== 'float32') throw new QuiverError('INVALID_ARGUMENT', `dtype must be float64 or float32 (got ${String(dtype)})`);
   if (ext === '.npy') {
-    await writeNpy(path, Float32Array.from(values), [values.length]);
+    await writeNpy(path, dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values), [values.length]);
     return;
   }
-  const text = Array.from(values, (v) => Number(v.toPrecision(9)));
+  const digits = dtype === 'float32' ? 9 : 17;
+  const text = Array.from(values, (v) => (Number.isInteger(v) ? v : Number((dtype === 'float32' ? Math.fround(v) : v).toPrecision(digits))));
   await writeCsv(path, ['prediction'], [text]);
 }

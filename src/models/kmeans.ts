@@ -129,6 +129,18 @@ export class KMeansModel implements FittedModel {
     return this.predict(x, opts);
   }
 
+  /** The clusters (integers need no wider type). */
+  scoreF64(x: ModelInput, opts: CallOptions = {}): Promise<Int32Array> {
+    return this.predict(x, opts);
+  }
+
+  /** The nearest centroid of each row and Σ‖x − c(x)‖² over the rows (the inertia of new data). */
+  async assign(x: ModelInput, opts: CallOptions = {}): Promise<{ labels: Int32Array; inertia: number; matrix: Matrix }> {
+    const m = this.#design(x);
+    const r = await this.engine.kmeansStep(m, this.centroids, null, opts);
+    return { labels: r.labels, inertia: r.inertia, matrix: m };
+  }
+
   get columns(): ModelColumns {
     return { count: this.centroids.cols, names: this.encoder?.features ?? null, encoder: this.encoder };
   }
@@ -680,4 +692,51 @@ export async function chooseK(engine: Engine, x: Matrix, opts: ChooseKOptions = 
     out.push(row);
   }
   return out;
+}
+
+/** What `chooseK`'s rows suggest: the elbow of the inertia curve and the k of the best silhouette. */
+export interface ChooseKPick {
+  /** The elbow: the k farthest from the chord joining the first and last (k, inertia) points, both axes scaled to [0, 1]; null with fewer than 3 ks. */
+  elbow: number | null;
+  /** The k with the highest mean silhouette (the smaller k on a tie); null when no silhouette was computed. */
+  bestSilhouette: number | null;
+  elbowRule: string;
+}
+
+export const ELBOW_RULE =
+  'the k whose (k, inertia) point lies farthest from the straight line through the first and last points, with k and inertia each scaled to [0, 1]';
+
+/** Reads the elbow and the best silhouette off `chooseK` rows (sorted by k here). */
+export function pickK(rows: readonly ChooseKRow[]): ChooseKPick {
+  const r = [...rows].sort((a, b) => a.k - b.k);
+  let bestSilhouette: number | null = null;
+  let best = -Infinity;
+  for (const row of r) {
+    if (row.silhouette !== null && row.silhouette > best) {
+      best = row.silhouette;
+      bestSilhouette = row.k;
+    }
+  }
+  let elbow: number | null = null;
+  if (r.length >= 3) {
+    const k0 = r[0]!.k;
+    const k1 = r[r.length - 1]!.k;
+    const lo = Math.min(...r.map((x) => x.inertia));
+    const hi = Math.max(...r.map((x) => x.inertia));
+    const span = hi - lo || 1;
+    const pts = r.map((x) => [(x.k - k0) / (k1 - k0), (x.inertia - lo) / span] as const);
+    const [ax, ay] = pts[0]!;
+    const [bx, by] = pts[pts.length - 1]!;
+    const len = Math.hypot(bx - ax, by - ay);
+    let far = -1;
+    for (let i = 1; i < pts.length - 1; i++) {
+      const [px, py] = pts[i]!;
+      const d = Math.abs((bx - ax) * (ay - py) - (ax - px) * (by - ay)) / len;
+      if (d > far) {
+        far = d;
+        elbow = r[i]!.k;
+      }
+    }
+  }
+  return { elbow, bestSilhouette, elbowRule: ELBOW_RULE };
 }

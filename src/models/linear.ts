@@ -22,6 +22,7 @@ import {
   checkTarget,
   columnName,
   designOf,
+  linearPredictor,
   type ModelInput,
   weightedColumnMeans,
 } from './common.js';
@@ -91,6 +92,12 @@ export class LinearModel implements FittedModel {
   /** The predictions (what `quiver predict` writes). */
   score(x: ModelInput, opts: CallOptions = {}): Promise<Float32Array> {
     return this.predict(x, opts);
+  }
+
+  /** The predictions in f64. */
+  async scoreF64(x: ModelInput, opts: CallOptions = {}): Promise<Float64Array> {
+    const m = designOf(x, this.encoder, this.coefficients.length, this.featureNames);
+    return linearPredictor(this.engine, m, this.coefficients, this.intercept, opts.signal);
   }
 
   get columns(): ModelColumns {

@@ -38,6 +38,8 @@ import {
   checkTarget,
   columnMeans,
   designOf,
+  linearPredictor,
+  sigmoid64,
   type ModelInput,
 } from './common.js';
 import { rocAuc } from './metrics.js';
@@ -158,6 +160,12 @@ export class LogisticModel implements FittedModel {
   /** The probabilities of the positive class (what `quiver predict` writes). */
   score(x: ModelInput, opts: CallOptions = {}): Promise<Float32Array> {
     return this.predictProba(x, opts);
+  }
+
+  /** Probability of the positive class for each row, in f64. */
+  async scoreF64(x: ModelInput, opts: CallOptions = {}): Promise<Float64Array> {
+    const m = designOf(x, this.encoder, this.coefficients.length, this.featureNames);
+    return sigmoid64(await linearPredictor(this.engine, m, this.coefficients, this.intercept, opts.signal));
   }
 
   get columns(): ModelColumns {

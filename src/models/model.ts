@@ -34,6 +34,11 @@ export interface FittedModel {
    * (kmeans), the value (linear), the probability of the positive class (logistic).
    */
   score(x: ModelInput, opts?: CallOptions): Promise<Float32Array | Int32Array>;
+  /**
+   * `score` in float64 (clusters stay int32): what `quiver predict` writes unless float32 is asked for, so that
+   * a probability of 1 − 1.5e-8 is not rounded to 1.
+   */
+  scoreF64(x: ModelInput, opts?: CallOptions): Promise<Float64Array | Int32Array>;
   /** What `score` returns, in words, for messages ("cluster indices", "probabilities", ...). */
   readonly scoreName: string;
   summary(): ModelSummary;

@@ -13,6 +13,7 @@ import { KMeansModel } from './kmeans.js';
 import { fitItemKnn, fitUserKnn, ItemKnnModel, type KnnKernel, type KnnSimilarity, UserKnnModel } from './knn.js';
 import { LinearModel } from './linear.js';
 import { LogisticModel } from './logistic.js';
+import { MultinomialModel } from './multinomial.js';
 import type { FittedModel } from './model.js';
 import { fitPopular, PopularModel } from './popular.js';
 import type { FittedRecommender, RecommenderKind, RecommenderState } from './recommender.js';
@@ -57,6 +58,7 @@ export const MODELS = modelTable({
   kmeans: KMeansModel,
   linear: LinearModel,
   logistic: LogisticModel,
+  multinomial: MultinomialModel,
 });
 
 /** Recommenders (`fitRecommender`, `loadRecommender`, the server's /v1/recommenders), in the order listings show. */

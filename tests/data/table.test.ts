@@ -67,7 +67,7 @@ describe('TableEncoder', () => {
 
   it('a missing or NaN numeric cell is NON_FINITE with its line; text in a numeric column at scoring is named', () => {
     const enc = TableEncoder.fit(parseCsv('a,b\n1,2\n3,4\n'));
-    expectCode(() => enc.encode(parseCsv('a,b\n1,2\n5,\n', { source: 'n.csv' })), 'NON_FINITE', /n\.csv, line 3: column "b" is missing or not finite \(""\); remove the row or impute/);
+    expectCode(() => enc.encode(parseCsv('a,b\n1,2\n5,\n', { source: 'n.csv' })), 'NON_FINITE', /n\.csv, line 3: column "b" is missing or not finite \(""\); remove the row, or fill missing cells \(--impute/);
     expectCode(() => enc.encode(parseCsv('a,b\nNaN,2\n', { source: 'n.csv' })), 'NON_FINITE', /line 2: column "a"/);
     expectCode(() => enc.encode(parseCsv('a,b\n1,two\n', { source: 'n.csv' })), 'INVALID_ARGUMENT', /line 2: column "b" must be numeric \(the model was fitted on numbers\) but has "two"/);
   });

@@ -4,7 +4,7 @@
 // against tests/fixtures/models/*_bankcsv.json from scripts/fixtures/make_model_fixtures.py.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createEngine, parseCsv, tableToDesign, type CsvTable, type Quiver as Engine, type LogisticIteration, type Matrix } from '../../src/index.js';
+import { createEngine, parseCsv, tableToDesign, type CsvTable, type LogisticIteration, type Matrix, type Quiver as Engine } from '../../src/index.js';
 import { readFixture, repoRoot, sourceText, type FixtureSource } from '../helpers/fixtures.js';
 
 interface Predictions {

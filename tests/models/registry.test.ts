@@ -14,6 +14,7 @@ import type { KMeansModel } from '../../src/models/kmeans.js';
 import { fitItemKnn, fitUserKnn, ItemKnnModel, KnnModel, UserKnnModel } from '../../src/models/knn.js';
 import type { LinearModel } from '../../src/models/linear.js';
 import type { LogisticModel } from '../../src/models/logistic.js';
+import { fitMultinomialLogistic } from '../../src/models/multinomial.js';
 import type { FittedModel } from '../../src/models/model.js';
 import { loadModel, saveModel } from '../../src/models/persist.js';
 import type { ScoredItem, UserRecommendations } from '../../src/models/recommender.js';
@@ -54,12 +55,14 @@ async function fitModels(): Promise<FittedModel[]> {
     await e.kmeans(seg.x, { k: 3, seed: 3, encoder: seg.encoder }),
     await e.linearRegression(lin.x, lin.y!, { l2: 0.5, encoder: lin.encoder }),
     await e.logisticRegression(log.x, log.y!, { l2: 1, encoder: log.encoder }),
+    // Three classes: the KMeans segments of the same rows.
+    await fitMultinomialLogistic(e, seg.x, (await e.kmeans(seg.x, { k: 3, seed: 3 })).labels!, { l2: 1, encoder: seg.encoder }),
   ];
 }
 
 describe('the registry', () => {
   it('lists every kind once, each under the kind its models carry', async () => {
-    expect([...MODEL_KINDS]).toEqual(['kmeans', 'linear', 'logistic']);
+    expect([...MODEL_KINDS]).toEqual(['kmeans', 'linear', 'logistic', 'multinomial']);
     expect([...RECOMMENDER_KINDS]).toEqual(['itemknn', 'userknn', 'ease', 'popular']);
     expect(Object.keys(MODELS)).toEqual([...MODEL_KINDS]);
     expect(Object.keys(RECOMMENDERS)).toEqual([...RECOMMENDER_KINDS]);
@@ -113,8 +116,8 @@ describe('the registry', () => {
     copyFileSync(join(saved, 'popular.bin'), join(dir, 'popular.bin'));
     const manifest = JSON.parse(readFileSync(join(dir, 'popular.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(dir, 'forest.json'), JSON.stringify({ ...manifest, kind: 'forest' }));
-    const m = await expectCode(loadModel(join(dir, 'forest.json'), e), 'INVALID_ARGUMENT', /forest\.json holds a "forest" model, which this command cannot load \(kmeans, linear or logistic\)/);
-    expect(m.details).toEqual({ kind: 'forest', known: ['kmeans', 'linear', 'logistic'] });
+    const m = await expectCode(loadModel(join(dir, 'forest.json'), e), 'INVALID_ARGUMENT', /forest\.json holds a "forest" model, which this command cannot load \(kmeans, linear, logistic or multinomial\)/);
+    expect(m.details).toEqual({ kind: 'forest', known: ['kmeans', 'linear', 'logistic', 'multinomial'] });
     const r = await expectCode(loadRecommender(join(dir, 'forest.json'), e), 'INVALID_ARGUMENT', /holds a "forest" model, not a recommender \(itemknn, userknn, ease, popular\)/);
     expect(r.details).toEqual({ kind: 'forest', known: ['itemknn', 'userknn', 'ease', 'popular'] });
     // A kind of the other family, and names that an object has without owning them, are unknown too.

@@ -1,0 +1,430 @@
+/**
+ * Multiclass logistic regression: a softmax over K classes, fitted by Newton steps.
+ *
+ * Minimises Σ_i s_i (log Σ_k e^{z_ik} − z_{i,y_i}) + (l2/2)·‖W‖²_F with z_ik = x_i·w_k + b_k, one coefficient
+ * vector per class (scikit-learn's multinomial LogisticRegression with C = 1/l2; intercepts unpenalised). The loss
+ * does not change when one constant is added to every b_k, so the Hessian is singular along that direction; the
+ * Newton system adds (ε/K)·(Σ_k b_k)², which moves only that direction, and the returned intercepts are centred
+ * (Σ_k b_k = 0); the coefficients already sum to zero over the classes at the optimum when l2 > 0.
+ *
+ * The Hessian blocks H_kl = X̃ᵀ diag(s_i p_ik (δ_kl − p_il)) X̃, X̃ = [X, 1], come from weighted calls of the engine's
+ * Gram kernel (the documented alternative to a fused multiclass kernel), (K−1)K/2 per step: each is one parallel
+ * pass over X̃ in f64, the diagonal calls also return the gradient X̃ᵀ s(y_k − p_k), and the last class's blocks
+ * and gradient follow from the others' (each row of blocks sums to zero). The linear predictors
+ * come from the engine's f64 logistic pass, one per class.
+ */
+import { TableEncoder } from '../data/table.js';
+import type { CallOptions, Engine, StagedMatrix } from '../engine/engine.js';
+import { QuiverError } from '../errors.js';
+import type { Matrix } from '../types.js';
+import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
+import { checkEncoder, checkFeatureNames, checkIntOption, checkNumberOption, checkSampleWeight, designOf, linearPredictor, type ModelInput } from './common.js';
+import type { FittedModel, ModelColumns, ModelSummary } from './model.js';
+
+export interface MultinomialOptions extends CallOptions {
+  /** L2 penalty on the coefficients (default 1; scikit-learn C = 1/l2); must be > 0. */
+  l2?: number;
+  /** 'balanced': class k weighs n / (K·n_k). */
+  classWeight?: 'balanced' | null;
+  sampleWeight?: Float32Array | Float64Array | null;
+  /** Newton steps at most (default 100). */
+  maxIter?: number;
+  /** Tolerance on the averaged gradient and Newton decrement (default 1e-4). */
+  tol?: number;
+  /** Class names, index k → name (default "0" … "K−1"). */
+  classes?: string[] | null;
+  featureNames?: string[] | null;
+  encoder?: TableEncoder | null;
+}
+
+export interface MultinomialState {
+  /** K × p, row k the coefficients of class k. */
+  coefficients: Float64Array;
+  /** K intercepts, centred. */
+  intercepts: Float64Array;
+  classes: string[];
+  nIter: number;
+  converged: boolean;
+  /** Mean log-loss on the training rows (unweighted). */
+  logLoss: number;
+  accuracy: number;
+  nRows: number;
+  params: { l2: number; classWeight: 'balanced' | null; maxIter: number; tol: number };
+  featureNames: string[] | null;
+  encoder: TableEncoder | null;
+}
+
+export class MultinomialModel implements FittedModel {
+  readonly kind = 'multinomial' as const;
+  readonly scoreName = 'class indices';
+  readonly coefficients: Float64Array;
+  readonly intercepts: Float64Array;
+  readonly classes: string[];
+  readonly nIter: number;
+  readonly converged: boolean;
+  readonly logLoss: number;
+  readonly accuracy: number;
+  readonly nRows: number;
+  readonly params: MultinomialState['params'];
+  readonly featureNames: string[] | null;
+  readonly encoder: TableEncoder | null;
+
+  constructor(
+    private readonly engine: Engine,
+    s: MultinomialState,
+  ) {
+    this.coefficients = s.coefficients;
+    this.intercepts = s.intercepts;
+    this.classes = s.classes;
+    this.nIter = s.nIter;
+    this.converged = s.converged;
+    this.logLoss = s.logLoss;
+    this.accuracy = s.accuracy;
+    this.nRows = s.nRows;
+    this.params = s.params;
+    this.featureNames = s.featureNames;
+    this.encoder = s.encoder;
+  }
+
+  get k(): number {
+    return this.intercepts.length;
+  }
+
+  get cols(): number {
+    return this.coefficients.length / this.k;
+  }
+
+  /** Class probabilities, rows × K (row-major, f64). */
+  async predictProba(x: ModelInput, opts: CallOptions = {}): Promise<{ rows: number; cols: number; data: Float64Array }> {
+    const m = designOf(x, this.encoder, this.cols, this.featureNames);
+    const z = await logits(this.engine, m, this.coefficients, this.intercepts, opts.signal);
+    softmaxInPlace(z, m.rows, this.k);
+    return { rows: m.rows, cols: this.k, data: z };
+  }
+
+  /** The most probable class of each row (the lower index on a tie). */
+  async predict(x: ModelInput, opts: CallOptions = {}): Promise<Int32Array> {
+    const p = await this.predictProba(x, opts);
+    const out = new Int32Array(p.rows);
+    for (let i = 0; i < p.rows; i++) {
+      let best = 0;
+      for (let c = 1; c < p.cols; c++) if (p.data[i * p.cols + c]! > p.data[i * p.cols + best]!) best = c;
+      out[i] = best;
+    }
+    return out;
+  }
+
+  score(x: ModelInput, opts: CallOptions = {}): Promise<Int32Array> {
+    return this.predict(x, opts);
+  }
+
+  scoreF64(x: ModelInput, opts: CallOptions = {}): Promise<Int32Array> {
+    return this.predict(x, opts);
+  }
+
+  get columns(): ModelColumns {
+    return { count: this.cols, names: this.featureNames, encoder: this.encoder };
+  }
+
+  summary(): ModelSummary {
+    const p = this.cols;
+    return {
+      kind: this.kind,
+      cols: p,
+      classes: this.classes,
+      coefficients: this.classes.map((_, k) => Array.from(this.coefficients.subarray(k * p, (k + 1) * p))),
+      intercepts: Array.from(this.intercepts),
+      nIter: this.nIter,
+      converged: this.converged,
+      logLoss: this.logLoss,
+      accuracy: this.accuracy,
+      nRows: this.nRows,
+      featureNames: this.featureNames,
+    };
+  }
+
+  toBundle(): ModelBundle {
+    return {
+      kind: 'multinomial',
+      params: {
+        ...this.params,
+        classes: this.classes,
+        nIter: this.nIter,
+        converged: this.converged,
+        logLoss: this.logLoss,
+        accuracy: this.accuracy,
+        nRows: this.nRows,
+        featureNames: this.featureNames,
+      },
+      arrays: {
+        coefficients: { data: this.coefficients, shape: [this.k, this.cols] },
+        intercepts: { data: this.intercepts, shape: [this.k] },
+      },
+      encoder: this.encoder?.toJSON() ?? null,
+    };
+  }
+
+  static fromBundle(b: ModelBundle, engine: Engine, source = 'model'): MultinomialModel {
+    const c = b.arrays['coefficients'];
+    const i = b.arrays['intercepts'];
+    if (!c || !(c.data instanceof Float64Array) || !i || !(i.data instanceof Float64Array) || c.data.length % i.data.length !== 0) {
+      throw new QuiverError('INVALID_ARGUMENT', `${source}: a multinomial model needs f64 coefficients (K × p) and intercepts (K)`);
+    }
+    const p = b.params;
+    return new MultinomialModel(engine, {
+      coefficients: c.data,
+      intercepts: i.data,
+      classes: Array.isArray(p['classes']) ? (p['classes'] as string[]) : Array.from(i.data, (_, k) => String(k)),
+      nIter: Number(p['nIter']),
+      converged: p['converged'] === true,
+      logLoss: Number(p['logLoss']),
+      accuracy: Number(p['accuracy']),
+      nRows: Number(p['nRows']),
+      params: {
+        l2: Number(p['l2'] ?? 1),
+        classWeight: p['classWeight'] === 'balanced' ? 'balanced' : null,
+        maxIter: Number(p['maxIter'] ?? 100),
+        tol: Number(p['tol'] ?? 1e-4),
+      },
+      featureNames: Array.isArray(p['featureNames']) ? (p['featureNames'] as string[]) : null,
+      encoder: b.encoder ? TableEncoder.fromJSON(b.encoder, source) : null,
+    });
+  }
+
+  async save(path: string): Promise<void> {
+    await writeBundle(path, this.toBundle());
+  }
+
+  static async load(path: string, engine: Engine): Promise<MultinomialModel> {
+    const b = await readBundle(path);
+    if (b.kind !== 'multinomial') throw new QuiverError('INVALID_ARGUMENT', `${path} holds a "${b.kind}" model, not a multinomial one; load it with loadModel`, { kind: b.kind });
+    return MultinomialModel.fromBundle(b, engine, path);
+  }
+}
+
+/** z (rows × K, f64): one f64 linear predictor per class through the engine. */
+async function logits(engine: Engine, x: Matrix | StagedMatrix, w: Float64Array, b: Float64Array, signal?: AbortSignal): Promise<Float64Array> {
+  const k = b.length;
+  const p = w.length / k;
+  const n = x.rows;
+  const z = new Float64Array(n * k);
+  for (let c = 0; c < k; c++) {
+    const zc = await linearPredictor(engine, x, w.subarray(c * p, (c + 1) * p), b[c]!, signal);
+    for (let i = 0; i < n; i++) z[i * k + c] = zc[i]!;
+  }
+  return z;
+}
+
+/** Rows of z → softmax probabilities in place; returns Σ_i log Σ_k e^{z_ik} per row in `lse` when given. */
+function softmaxInPlace(z: Float64Array, n: number, k: number, lse?: Float64Array): void {
+  for (let i = 0; i < n; i++) {
+    const o = i * k;
+    let m = -Infinity;
+    for (let c = 0; c < k; c++) m = Math.max(m, z[o + c]!);
+    let s = 0;
+    for (let c = 0; c < k; c++) s += Math.exp(z[o + c]! - m);
+    if (lse) lse[i] = m + Math.log(s);
+    for (let c = 0; c < k; c++) z[o + c] = Math.exp(z[o + c]! - m) / s;
+  }
+}
+
+/** Fits the softmax model; y holds class indices 0 … K−1 (K ≥ 2), each class with at least two rows. */
+export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: ArrayLike<number>, opts: MultinomialOptions = {}): Promise<MultinomialModel> {
+  const n = x.rows;
+  const p = x.cols;
+  if (y.length !== n) throw new QuiverError('SHAPE_MISMATCH', `y has ${y.length} values but x has ${n} rows; they must match`);
+  const l2 = checkNumberOption(opts.l2, 'l2', 0, 1);
+  if (!(l2 > 0)) throw new QuiverError('INVALID_ARGUMENT', 'multinomial logistic regression needs l2 > 0 (the softmax coefficients are otherwise not unique)');
+  const maxIter = checkIntOption(opts.maxIter, 'maxIter', 1, 100);
+  const tol = checkNumberOption(opts.tol, 'tol', 0, 1e-4);
+  const sw = checkSampleWeight(opts.sampleWeight, n);
+  const encoder = checkEncoder(opts.encoder, p);
+  const names = checkFeatureNames(opts.featureNames ?? encoder?.features, p);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const v = y[i]!;
+    if (!Number.isInteger(v) || v < 0) throw new QuiverError('INVALID_ARGUMENT', `y must hold class indices 0, 1, 2, … (row ${i} has ${v})`, { row: i });
+    k = Math.max(k, v + 1);
+  }
+  const counts = new Float64Array(k);
+  for (let i = 0; i < n; i++) counts[y[i]!]! += 1;
+  for (let c = 0; c < k; c++) {
+    const name = opts.classes?.[c] ?? String(c);
+    if (counts[c]! < 2) {
+      throw new QuiverError('INVALID_ARGUMENT', `class ${JSON.stringify(name)} has ${counts[c]} row${counts[c] === 1 ? '' : 's'}; every class needs at least two rows: merge or drop the rare class`, {
+        class: name,
+        rows: counts[c],
+      });
+    }
+  }
+  if (k < 2) throw new QuiverError('INVALID_ARGUMENT', 'y has one class only; a classifier needs at least two');
+  const classes = opts.classes ?? Array.from({ length: k }, (_, c) => String(c));
+  if (classes.length !== k) throw new QuiverError('INVALID_ARGUMENT', `classes names ${classes.length} classes but y has ${k}`);
+  const s = new Float64Array(n);
+  let sSum = 0;
+  for (let i = 0; i < n; i++) {
+    const cw = opts.classWeight === 'balanced' ? n / (k * counts[y[i]!]!) : 1;
+    s[i] = (sw ? sw[i]! : 1) * cw;
+    sSum += s[i]!;
+  }
+
+  const q = p + 1;
+  const xt: Matrix = { rows: n, cols: q, data: new Float32Array(n * q) };
+  for (let i = 0; i < n; i++) {
+    xt.data.set(x.data.subarray(i * p, (i + 1) * p), i * q);
+    xt.data[i * q + p] = 1;
+  }
+  const staged = engine.stage(xt, 'x');
+  // x itself once more, for the K linear-predictor passes of every objective evaluation.
+  const xs = engine.stage(x, 'x');
+  try {
+    // θ: K blocks of q = [w_k, b_k].
+    let theta = new Float64Array(k * q);
+    const split = (t: Float64Array) => {
+      const w = new Float64Array(k * p);
+      const b = new Float64Array(k);
+      for (let c = 0; c < k; c++) {
+        w.set(t.subarray(c * q, c * q + p), c * p);
+        b[c] = t[c * q + p]!;
+      }
+      return { w, b };
+    };
+    const evaluate = async (t: Float64Array) => {
+      const { w, b } = split(t);
+      const z = await logits(engine, xs, w, b, opts.signal);
+      const lse = new Float64Array(n);
+      const zy = Float64Array.from({ length: n }, (_, i) => z[i * k + y[i]!]!);
+      softmaxInPlace(z, n, k, lse);
+      let loss = 0;
+      let lossPlain = 0;
+      let correct = 0;
+      for (let i = 0; i < n; i++) {
+        const li = lse[i]! - zy[i]!;
+        loss += s[i]! * li;
+        lossPlain += li;
+        let best = 0;
+        for (let c = 1; c < k; c++) if (z[i * k + c]! > z[i * k + best]!) best = c;
+        if (best === y[i]) correct++;
+      }
+      let pen = 0;
+      for (let j = 0; j < w.length; j++) pen += w[j]! * w[j]!;
+      return { prob: z, f: loss + 0.5 * l2 * pen, lossPlain, correct };
+    };
+    let cur = await evaluate(theta);
+    let nIter = 0;
+    let converged = false;
+    let prevDecrement = Infinity;
+    const eps = 1e-8 * sSum;
+    for (let iter = 0; ; iter++) {
+      // Hessian blocks and the gradient from (K−1)K/2 weighted Gram passes: the blocks of one row of classes sum
+      // to zero (Σ_l p_k(δ_kl − p_l) = 0), and so do the data gradients (Σ_k (y_k − p_k) = 0), so the last class's
+      // blocks and gradient are sums of the others'.
+      const h = new Float64Array(k * q * k * q);
+      const grad = new Float64Array(k * q);
+      const dim = k * q;
+      const last = k - 1;
+      const put = (a: number, c: number, r0: number, c0: number, g: number) => {
+        h[(a * q + r0) * dim + c * q + c0] = g;
+        h[(c * q + c0) * dim + a * q + r0] = g;
+      };
+      for (let a = 0; a < last; a++) {
+        for (let c = a; c < last; c++) {
+          const wts = new Float64Array(n);
+          for (let i = 0; i < n; i++) wts[i] = s[i]! * cur.prob[i * k + a]! * ((a === c ? 1 : 0) - cur.prob[i * k + c]!);
+          let v: Float64Array | undefined;
+          if (a === c) {
+            v = new Float64Array(n);
+            for (let i = 0; i < n; i++) v[i] = s[i]! * ((y[i] === a ? 1 : 0) - cur.prob[i * k + a]!);
+          }
+          const r = await engine.gram(staged, { w: wts, v, signal: opts.signal });
+          for (let r0 = 0; r0 < q; r0++) for (let c0 = 0; c0 < q; c0++) put(a, c, r0, c0, r.g[r0 * q + c0]!);
+          if (v) for (let j = 0; j < q; j++) grad[a * q + j] = -r.xty![j]!;
+        }
+      }
+      for (let a = 0; a < last; a++) {
+        for (let r0 = 0; r0 < q; r0++) {
+          for (let c0 = 0; c0 < q; c0++) {
+            let sum = 0;
+            for (let c = 0; c < last; c++) sum += h[(a * q + r0) * dim + c * q + c0]!;
+            put(a, last, r0, c0, -sum);
+          }
+        }
+      }
+      for (let r0 = 0; r0 < q; r0++) {
+        for (let c0 = 0; c0 < q; c0++) {
+          let sum = 0;
+          for (let a = 0; a < last; a++) sum += h[(a * q + r0) * dim + last * q + c0]!;
+          h[(last * q + r0) * dim + last * q + c0] = -sum;
+        }
+      }
+      for (let j = 0; j < q; j++) {
+        let sum = 0;
+        for (let a = 0; a < last; a++) sum += grad[a * q + j]!;
+        grad[last * q + j] = -sum;
+      }
+      for (let a = 0; a < k; a++) for (let j = 0; j < p; j++) grad[a * q + j]! += l2 * theta[a * q + j]!;
+      let gradMax = 0;
+      for (let j = 0; j < dim; j++) gradMax = Math.max(gradMax, Math.abs(grad[j]!));
+      gradMax /= sSum;
+      if (iter > 0 && gradMax <= tol && (0.5 * prevDecrement) / sSum <= tol) {
+        converged = true;
+        break;
+      }
+      if (iter === maxIter) break;
+      for (let a = 0; a < k; a++) {
+        for (let j = 0; j < p; j++) h[(a * q + j) * dim + a * q + j]! += l2;
+        // (ε/K)(Σ b)²: fixes the one direction the loss does not see.
+        for (let c = 0; c < k; c++) h[(a * q + p) * dim + c * q + p]! += eps / k;
+      }
+      const negGrad = grad.map((g) => -g);
+      // Jacobi scaling keeps the solve well conditioned whatever the column scales.
+      const d = new Float64Array(dim);
+      for (let j = 0; j < dim; j++) d[j] = 1 / Math.sqrt(Math.max(h[j * dim + j]!, Number.MIN_VALUE));
+      const hs = new Float64Array(dim * dim);
+      for (let r0 = 0; r0 < dim; r0++) for (let c0 = 0; c0 < dim; c0++) hs[r0 * dim + c0] = h[r0 * dim + c0]! * d[r0]! * d[c0]!;
+      const bs = negGrad.map((g, j) => g * d[j]!);
+      const sol = await engine.choleskySolve(hs, dim, bs, 1, { signal: opts.signal });
+      const delta = sol.map((v, j) => v * d[j]!);
+      let slope = 0;
+      for (let j = 0; j < dim; j++) slope += grad[j]! * delta[j]!;
+      let t = 1;
+      let accepted: typeof cur | null = null;
+      let next = theta;
+      for (let tries = 0; tries < 40; tries++) {
+        next = theta.map((v, j) => v + t * delta[j]!);
+        const trial = await evaluate(next);
+        if (trial.f <= cur.f + 1e-4 * t * slope) {
+          accepted = trial;
+          break;
+        }
+        t *= 0.5;
+      }
+      nIter = iter + 1;
+      if (!accepted) break;
+      theta = next;
+      cur = accepted;
+      prevDecrement = -slope;
+    }
+    const { w, b } = split(theta);
+    let mean = 0;
+    for (let c = 0; c < k; c++) mean += b[c]!;
+    mean /= k;
+    for (let c = 0; c < k; c++) b[c]! -= mean;
+    return new MultinomialModel(engine, {
+      coefficients: w,
+      intercepts: b,
+      classes,
+      nIter,
+      converged,
+      logLoss: cur.lossPlain / n,
+      accuracy: cur.correct / n,
+      nRows: n,
+      params: { l2, classWeight: opts.classWeight ?? null, maxIter, tol },
+      featureNames: names,
+      encoder,
+    });
+  } finally {
+    staged.release();
+    xs.release();
+  }
+}
