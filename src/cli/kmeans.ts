@@ -5,6 +5,7 @@ import { QuiverError } from '../errors.js';
 import { isTable } from '../models/common.js';
 import { checkOutputPath, readModelInput } from '../models/io.js';
 import type { KMeansInit } from '../models/kmeans.js';
+import type { Matrix } from '../types.js';
 import { Progress, floatOption, intOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
 
 interface Opts extends GlobalOptions {
@@ -52,7 +53,7 @@ export function registerKmeans(program: Command): void {
     if (opts.labels) checkOutputPath(opts.labels, '--labels', ['.npy']);
     const input = await readModelInput(opts.input, { delimiter: opts.delimiter });
     let encoder: TableEncoder | null = null;
-    let x;
+    let x: Matrix;
     if (isTable(input)) {
       encoder = TableEncoder.fit(input, { columns: opts.columns, exclude: opts.exclude, standardize: opts.standardize === true });
       x = encoder.encode(input);
