@@ -17,6 +17,8 @@ const root = join(import.meta.dirname, '..', '..');
 const pass = process.env['QUIVER_TEST_PASS'];
 const firstPass = pass === undefined || pass === '0';
 const withCargo = process.env['QUIVER_PACK_NATIVE'] === '1';
+if (!firstPass) console.warn(`package: skipped in test pass ${pass} (runs in pass 0 only)`);
+else if (!withCargo) console.warn('package: the install with cargo is skipped (QUIVER_PACK_NATIVE=1 runs it; .ci/run sets it where cargo exists)');
 
 interface Result {
   code: number;
