@@ -31,28 +31,46 @@ export async function withEngine<T>(opts: GlobalOptions, body: (e: Quiver) => Pr
   }
 }
 
-export function intOption(name: string, min = 1) {
+export function intOption(name: string, min = 1, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min} (got "${v}")`);
+    // Number('') is 0 and Number(' 1') is 1: only plain digits count as a whole number.
+    const n = /^\s*-?\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min} (got "${v}")`);
+    if (n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max} (got "${v}")`);
     return n;
   };
 }
 
 export function floatOption(name: string, min = -Infinity) {
   return (v: string): number => {
-    const n = Number(v);
+    const n = v.trim() === '' ? Number.NaN : Number(v);
     if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${name} must be a number ≥ ${min} (got "${v}")`);
     return n;
   };
 }
 
-/** Prints a QuiverError as `quiver: CODE: message` and sets the exit code; anything else is a bug report. */
-export function reportError(err: unknown): void {
-  const e = QuiverError.from(err);
-  process.stderr.write(`quiver: ${e.code}: ${e.message}\n`);
-  process.exitCode = e.code === 'INTERNAL' ? 70 : 2;
-  if (e.code === 'INTERNAL' && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+/**
+ * Prints any failure as one line `quiver: CODE: message` and sets the exit code: 2 for what the user can fix
+ * (a QuiverError other than INTERNAL, or a file-system error such as a missing or unwritable path), 70 for a bug.
+ * A bug's stack trace (and its causes) is printed only with --verbose.
+ */
+export function reportError(err: unknown, opts: { verbose?: boolean } = {}): void {
+  const e = systemError(err) ?? QuiverError.from(err);
+  const internal = e.code === 'INTERNAL';
+  const hint = internal && !opts.verbose ? ' (this is a bug: rerun with --verbose for the stack trace, and report it)' : '';
+  process.stderr.write(`quiver: ${e.code}: ${e.message.replace(/\s*\n\s*/g, ' ')}${hint}\n`);
+  process.exitCode = internal ? 70 : 2;
+  if (internal && opts.verbose) {
+    for (let c: unknown = err; c instanceof Error; c = c.cause) process.stderr.write(`${c.stack ?? c.message}\n`);
+  }
+}
+
+/** Node's file-system and socket errors (ENOENT, EACCES, EADDRINUSE, …) are the user's to fix, not bugs. */
+function systemError(err: unknown): QuiverError | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  if (typeof code !== 'string' || typeof syscall !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return undefined;
+  return new QuiverError(code === 'ENOENT' ? 'NOT_FOUND' : 'INVALID_ARGUMENT', err.message);
 }
 
 /**

@@ -14,7 +14,7 @@ export function registerServe(program: Command): void {
       .command('serve')
       .description('start the HTTP API (127.0.0.1 by default); QUIVER_API_KEY protects /v1 routes')
       .option('--host <host>', 'address to bind', '127.0.0.1')
-      .option('--port <port>', 'port (0 picks a free one)', intOption('--port', 0), 8080)
+      .option('--port <port>', 'port (0 picks a free one)', intOption('--port', 0, 65535), 8080)
       .option('--data-dir <dir>', 'where fitted models are kept', '.quiver'),
   ).action(async (opts: Opts) => {
     // Loaded on demand: Fastify and its plugins would slow every other command's start.

@@ -4,8 +4,10 @@
  * requests within a bound, close the pool, exit 0).
  */
 import { mkdir } from 'node:fs/promises';
+import { createServer as createNetServer } from 'node:net';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { QuiverError } from '../errors.js';
 import { createEngine, type Quiver } from '../quiver.js';
 import type { BackendChoice } from '../types.js';
 import { buildApp, type AppOptions } from './app.js';
@@ -38,6 +40,11 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: ServeOptions = {}): Promise<RunningServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const port = opts.port ?? 8080;
+  // Fail in milliseconds on a busy port, not after the pool has started and the demo models are fitted; the
+  // real listen below still reports the port taken in between.
+  if (port !== 0) await probePort(host, port);
   const dataDir = resolve(opts.dataDir ?? '.quiver');
   await mkdir(dataDir, { recursive: true });
   const engine = await createEngine({ backend: opts.backend, threads: opts.threads });
@@ -57,7 +64,15 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     await engine.close();
     throw err;
   }
-  const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+  let address: string;
+  try {
+    address = await app.listen({ host, port });
+  } catch (err) {
+    // A busy or forbidden port is the caller's to fix; the pool's threads must not keep the process alive.
+    await app.close().catch(() => {});
+    await engine.close();
+    throw listenError(err, host, port);
+  }
   const url = address.replace('[::1]', 'localhost');
   if (!opts.quiet) {
     const info = engine.info();
@@ -82,6 +97,26 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     return closing;
   };
   return { app, engine, url, close };
+}
+
+function probePort(host: string, port: number): Promise<void> {
+  return new Promise((ok, fail) => {
+    const probe = createNetServer();
+    probe.once('error', (err) => fail(listenError(err, host, port)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => ok()));
+  });
+}
+
+/** A listen failure the caller can fix (busy port, privileged port, unknown address) as INVALID_ARGUMENT. */
+function listenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const where = `port ${port} on ${host}`;
+  if (code === 'EADDRINUSE') return new QuiverError('INVALID_ARGUMENT', `${where} is in use; pass --port with a free port (0 picks one)`);
+  if (code === 'EACCES') return new QuiverError('INVALID_ARGUMENT', `${where} needs privileges this process lacks; pass --port 1024 or above`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new QuiverError('INVALID_ARGUMENT', `cannot listen on ${host}: not an address of this machine; pass --host 127.0.0.1`);
+  }
+  return err;
 }
 
 /** Installs SIGTERM/SIGINT handlers that close the server and exit 0. */
