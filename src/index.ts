@@ -33,8 +33,10 @@ export { CsvTable, detectDelimiter, formatCsv, parseCsv, readCsv, writeCsv } fro
 export type { CsvOptions } from './data/csv.js';
 export { TableEncoder, constantColumns, parseDropLevels, parseImputeSpec, tableRows, tableToDesign } from './data/table.js';
 export type { ColumnSpec, EncoderOptions, ImputeSpec, ImputeStrategy, Standardization, TableSchema, TargetSpec } from './data/table.js';
-export { ELBOW_RULE, KMeansModel, chooseK, fitKMeans, pickK } from './models/kmeans.js';
-export type { ChooseKOptions, ChooseKPick, ChooseKRow, KMeansInit, KMeansIteration, KMeansOptions } from './models/kmeans.js';
+export { KMeansModel, fitKMeans } from './models/kmeans.js';
+export type { KMeansInit, KMeansIteration, KMeansOptions } from './models/kmeans.js';
+export { ELBOW_RULE, chooseK, pickK } from './models/kmeans-choose.js';
+export type { ChooseKOptions, ChooseKPick, ChooseKRow } from './models/kmeans-choose.js';
 export { LinearModel, fitLinearRegression } from './models/linear.js';
 export type { LinearRegressionOptions } from './models/linear.js';
 export { LogisticModel, fitLogisticRegression } from './models/logistic.js';

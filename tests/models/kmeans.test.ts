@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { readCsv } from '../../src/data/csv.js';
 import { TableEncoder } from '../../src/data/table.js';
-import { chooseK } from '../../src/models/kmeans.js';
+import { chooseK } from '../../src/models/kmeans-choose.js';
 import { silhouetteScore } from '../../src/models/metrics.js';
 import type { Matrix } from '../../src/types.js';
 import { sourceText, type FixtureSource } from '../helpers/fixtures.js';

@@ -15,7 +15,7 @@ import type { FittedModel } from '../../models/model.js';
 import { crossValidate, crossValidateSplits, holdoutSplitMeasure, holdoutValidate, tableMeasure, type CrossValidationResult, type HoldoutResult } from '../../models/validation.js';
 import type { Matrix } from '../../types.js';
 import { liftTable } from '../../models/lift.js';
-import { chooseK, pickK } from '../../models/kmeans.js';
+import { chooseK, pickK } from '../../models/kmeans-choose.js';
 import { fitMultinomialLogistic } from '../../models/multinomial.js';
 import { bodyContent } from './compute.js';
 
