@@ -1,10 +1,9 @@
-
-import type { CallOptions, Engine, } from '../engine/engine.js';
-import { checkMatrix, } from '../engine/validate.js';
+/** Choosing k: inertia and silhouette per k (each fitted by `fitKMeans`), the elbow and the best silhouette. */
+import type { CallOptions, Engine } from '../engine/engine.js';
+import { checkMatrix } from '../engine/validate.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 import { silhouetteScore } from './metrics.js';
-
 import { fitKMeans } from './kmeans.js';
 
 export interface ChooseKOptions extends CallOptions {

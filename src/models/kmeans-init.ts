@@ -1,10 +1,12 @@
-
+/**
+ * KMeans initialisation (src/models/kmeans.ts): greedy k-means++ (the best of 2 + ⌊ln k⌋ candidates drawn
+ * ∝ w·D²), random distinct rows (∝ w with sample weights), and the distinct-row count that bounds k.
+ */
 import type { CallOptions, Engine, StagedMatrix } from '../engine/engine.js';
-import { checkFinite, } from '../engine/validate.js';
+import { checkFinite } from '../engine/validate.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 import { type Rng, sampleWithoutReplacement } from '../data/random.js';
-
 
 /** Squared distances of every row to one row of x, through the engine (f64). */
 async function distancesTo(engine: Engine, staged: StagedMatrix, x: Matrix, row: number, opts: CallOptions): Promise<Float64Array> {

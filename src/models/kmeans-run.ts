@@ -1,10 +1,13 @@
-
+/**
+ * The Lloyd runs of a KMeans fit (src/models/kmeans.ts): the fit context, each run's steps on the engine (the
+ * distance-free steps back to back in the pool through `engine.lloyd`, exact steps where a cluster empties or a
+ * run ends), the tol scale from the first step, and scikit-learn's relocation of empty clusters.
+ */
 import type { AllocatedVector, Engine, KmeansStepResult, StagedMatrix } from '../engine/engine.js';
-import { checkFinite, } from '../engine/validate.js';
+import { checkFinite } from '../engine/validate.js';
 import { crossAndNorms, inertiaFromSums, updateCenters } from '../engine/ops/kmeans.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
-
 import type { KMeansOptions, RunResult } from './kmeans-types.js';
 
 export interface FitContext {
@@ -186,7 +189,6 @@ function relocateEmptyClusters(
     counts[old]! -= w;
   }
 }
-
 
 
 /**
