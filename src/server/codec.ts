@@ -25,7 +25,7 @@ export function isBinaryBody(b: unknown): b is BinaryBody {
 /** A float matrix from a binary body; column names (Arrow) are returned too. */
 export function matrixFromBinary(body: BinaryBody): { matrix: Matrix; columns?: string[] } {
   if (body.kind === 'npy') return { matrix: npyToMatrix(body.bytes, 'request body') };
-  let table;
+  let table: ReturnType<typeof tableFromIPC>;
   try {
     table = tableFromIPC(body.bytes);
   } catch (err) {

@@ -14,13 +14,6 @@ const target = rows.map(([a, b]) => 2 * a! - b! + 3);
 // Two separable-ish classes for logistic: label 1 when x0 + x1 > 20, with a few flips.
 const labels = rows.map(([a, b], i) => ((a! + b! > 20) !== (i % 7 === 0) ? 1 : 0));
 
-// Each test that scores a model fits its own (a few ms), so every test also runs alone and in any order.
-async function fitLinear(): Promise<string> {
-  const res = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target } });
-  expect(res.statusCode).toBe(200);
-  return (res.json() as { id: string }).id;
-}
-
 /** Fits the exact OLS model of every test that needs one (tests run alone and in any order). */
 async function fitLinear(): Promise<string> {
   const res = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target } });

@@ -4,11 +4,13 @@ import { Type, type Static } from 'typebox';
 import { QuiverError } from '../../errors.js';
 import { loadModel, saveModel, type Model } from '../../models/persist.js';
 import { acceptedBinary, encodeVector, isBinaryBody, matrixFromBinary, matrixFromJson } from '../codec.js';
-import { checkMatrixLimits, compute, type ServerContext } from '../context.js';
+import { checkMatrixLimits, compute, COMPUTE, type ServerContext } from '../context.js';
 import { Registry, type Stored } from '../registry.js';
-import { binaryNote, errorResponses } from '../schemas/common.js';
-import { KmeansBody, LinearBody, LogisticBody, ModelId, ModelSummary, PredictBody, PredictReply } from '../schemas/models.js';
-import { bodyContent } from './compute.js';
+import { binaryNote, errorResponses, paramErrorResponses } from '../schemas/common.js';
+import { ModelId, ModelList, ModelSummary, modelSchemas, PredictReply } from '../schemas/models.js';
+import { bodyContent, requireBody } from './compute.js';
+
+type Schemas = ReturnType<typeof modelSchemas>;
 
 export function modelRegistry(dataDir: string): Registry<Model> {
   return new Registry<Model>(dataDir, 'models', 'mdl', 'model', { save: saveModel, load: loadModel });
@@ -28,10 +30,11 @@ function vector(v: number[] | undefined, n: number, name: string): Float64Array 
 
 export function modelRoutes(registry: Registry<Model>) {
   return async (app: FastifyInstance, ctx: ServerContext): Promise<void> => {
+    const { KmeansBody, LinearBody, LogisticBody, PredictBody } = modelSchemas(ctx.limits);
     const fitted = { 200: ModelSummary, ...errorResponses };
 
-    app.post('/v1/kmeans', { schema: { summary: 'fit KMeans (k-means++, random or given centroids)', body: KmeansBody, response: fitted } }, async (request, reply) => {
-      const b = request.body as Static<typeof KmeansBody>;
+    app.post('/v1/kmeans', { config: COMPUTE, schema: { summary: 'fit KMeans (k-means++, random or given centroids)', body: KmeansBody, response: fitted } }, async (request, reply) => {
+      const b = request.body as Static<Schemas['KmeansBody']>;
       const x = matrixFromJson(b.rows, 'rows');
       checkMatrixLimits(x, 'rows', ctx.limits);
       const init = Array.isArray(b.init) ? matrixFromJson(b.init, 'init') : b.init;
@@ -42,8 +45,8 @@ export function modelRoutes(registry: Registry<Model>) {
       return summarize(s, { labels: model.labels ? Array.from(model.labels) : null });
     });
 
-    app.post('/v1/linear', { schema: { summary: 'fit OLS or ridge regression', body: LinearBody, response: fitted } }, async (request, reply) => {
-      const b = request.body as Static<typeof LinearBody>;
+    app.post('/v1/linear', { config: COMPUTE, schema: { summary: 'fit OLS or ridge regression', body: LinearBody, response: fitted } }, async (request, reply) => {
+      const b = request.body as Static<Schemas['LinearBody']>;
       const x = matrixFromJson(b.rows, 'rows');
       checkMatrixLimits(x, 'rows', ctx.limits);
       const y = vector(b.target, x.rows, 'target')!;
@@ -53,8 +56,8 @@ export function modelRoutes(registry: Registry<Model>) {
       return summarize(await registry.add(model));
     });
 
-    app.post('/v1/logistic', { schema: { summary: 'fit binary logistic regression (Newton/IRLS)', body: LogisticBody, response: fitted } }, async (request, reply) => {
-      const b = request.body as Static<typeof LogisticBody>;
+    app.post('/v1/logistic', { config: COMPUTE, schema: { summary: 'fit binary logistic regression (Newton/IRLS)', body: LogisticBody, response: fitted } }, async (request, reply) => {
+      const b = request.body as Static<Schemas['LogisticBody']>;
       const x = matrixFromJson(b.rows, 'rows');
       checkMatrixLimits(x, 'rows', ctx.limits);
       const y = vector(b.target, x.rows, 'target')!;
@@ -73,13 +76,13 @@ export function modelRoutes(registry: Registry<Model>) {
       return summarize(await registry.add(model));
     });
 
-    app.get('/v1/models', { schema: { summary: 'list fitted models' } }, async () => ({ models: registry.list().map((s) => ({ id: s.id, kind: s.model.kind, createdAt: s.createdAt })) }));
+    app.get('/v1/models', { schema: { summary: 'list fitted models', response: { 200: ModelList, ...errorResponses } } }, async () => ({ models: registry.list().map((s) => ({ id: s.id, kind: s.model.kind, createdAt: s.createdAt })) }));
 
-    app.get('/v1/models/:id', { schema: { summary: 'one fitted model', params: ModelId, response: { 200: ModelSummary, ...errorResponses } } }, async (request) => {
+    app.get('/v1/models/:id', { schema: { summary: 'one fitted model', params: ModelId, response: { 200: ModelSummary, ...paramErrorResponses } } }, async (request) => {
       return summarize(registry.get((request.params as Static<typeof ModelId>).id));
     });
 
-    app.delete('/v1/models/:id', { schema: { summary: 'delete a fitted model', params: ModelId, response: { 204: Type.Null({ description: 'deleted' }), ...errorResponses } } }, async (request, reply) => {
+    app.delete('/v1/models/:id', { schema: { summary: 'delete a fitted model', params: ModelId, response: { 204: Type.Null({ description: 'deleted' }), ...paramErrorResponses } } }, async (request, reply) => {
       await registry.delete((request.params as Static<typeof ModelId>).id);
       return reply.status(204).send();
     });
@@ -87,17 +90,18 @@ export function modelRoutes(registry: Registry<Model>) {
     app.post(
       '/v1/models/:id/predict',
       {
-        schema: {
+config: COMPUTE,         schema: {
           summary: 'score rows with a fitted model',
           description: `${binaryNote} The answer is one value per row, in input order.`,
           params: ModelId,
           body: bodyContent(PredictBody),
-          response: { 200: PredictReply, ...errorResponses },
+          response: { 200: PredictReply, ...paramErrorResponses },
         },
       },
       async (request, reply) => {
         const s = registry.get((request.params as Static<typeof ModelId>).id);
-        const x = isBinaryBody(request.body) ? matrixFromBinary(request.body).matrix : matrixFromJson((request.body as Static<typeof PredictBody>).rows, 'rows');
+        requireBody(request.body);
+        const x = isBinaryBody(request.body) ? matrixFromBinary(request.body).matrix : matrixFromJson((request.body as Static<Schemas['PredictBody']>).rows, 'rows');
         checkMatrixLimits(x, 'rows', ctx.limits);
         const want = s.model.columns.count;
         if (x.cols !== want) {
