@@ -9,7 +9,7 @@ import type { Limits } from '../context.js';
 /** Cells of a JSON matrix: the kernels compute in float32, where products of larger values overflow. */
 export const CELL_MAX = 1e15;
 
-export const Cell = Type.Number({ minimum: -CELL_MAX, maximum: CELL_MAX, description: "at most 1e15 in magnitude (float32 kernels)" });
+export const Cell = Type.Number({ minimum: -CELL_MAX, maximum: CELL_MAX, description: 'at most 1e15 in magnitude (float32 kernels)' });
 
 /** A matrix as rows of numbers; every row must have the same length (checked by the route: 400 SHAPE_MISMATCH). */
 export function rows(maxRows: number, description = 'a matrix as an array of rows of numbers (all rows the same length)') {

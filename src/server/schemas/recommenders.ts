@@ -43,7 +43,7 @@ export function recommenderSchemas(limits: Limits) {
         neighbors: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
         similarity: Type.Optional(Type.Union([Type.Literal('cosine'), Type.Literal('adjusted-cosine'), Type.Literal('pearson')])),
         shrink: Type.Optional(Type.Number({ minimum: 0, maximum: 1e30 })),
-        lambda: Type.Optional(Type.Number({ minimum: 1e-12, maximum: 1e30, description: "EASE: the L2 penalty (> 0)" })),
+        lambda: Type.Optional(Type.Number({ minimum: 1e-12, maximum: 1e30, description: 'EASE: the L2 penalty (> 0)' })),
       },
       {
         additionalProperties: false,
