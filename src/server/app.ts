@@ -5,6 +5,7 @@
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -22,6 +23,11 @@ import { modelRegistry, modelRoutes } from './routes/models.js';
 import type { AnyRecommender } from '../models/recommenders.js';
 import { recommenderRegistry, recommenderRoutes } from './routes/recommenders.js';
 import { systemRoutes } from './routes/system.js';
+import { OFFLOAD_BYTES, PREVALIDATED, type ParseResult, type ParseTask } from './json-body.js';
+import { Pool } from '../pool/pool.js';
+
+/** The handler module of the JSON-parsing pool (the pool resolves it to its compiled twin under vitest). */
+const JSON_BODY_MODULE = fileURLToPath(new URL('./json-body.js', import.meta.url));
 import { httpHint } from './hints.js';
 import { validationError, validatorCompiler } from './validation.js';
 
@@ -44,6 +50,8 @@ export interface AppOptions {
   models?: Registry<Model>;
   /** The recommender registry (default: opened from `<dataDir>/recommenders`). */
   recommenders?: Registry<AnyRecommender>;
+  /** Pool threads that parse JSON bodies of OFFLOAD_BYTES and more off the event loop (default 1; 0: inline). */
+  jsonThreads?: number;
   /** Extra route plugins registered under the same context. */
   plugins?: ((app: FastifyInstance, ctx: ServerContext) => Promise<void>)[];
 }
@@ -101,6 +109,29 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   // Only JSON and the binary matrix formats are accepted: anything else is 415.
   app.removeContentTypeParser('text/plain');
+  const jsonThreads = opts.jsonThreads ?? 1;
+  const jsonPool = jsonThreads > 0 ? new Pool({ threads: jsonThreads, backend: { name: 'js' }, handlers: [JSON_BODY_MODULE] }) : undefined;
+  if (jsonPool) app.addHook('onClose', async () => jsonPool.close());
+  const inlineJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    const schema = jsonBodySchema(request);
+    if (!jsonPool || bytes.length < OFFLOAD_BYTES || schema === undefined) return inlineJson(request, bytes.toString('utf8'), done);
+    const task: ParseTask = { bytes, schema, key: `${request.method} ${request.routeOptions.url}` };
+    jsonPool.run<ParseResult>('parseJsonBody', task).then(
+      (r) => {
+        if ('validation' in r) return done(Object.assign(new Error('invalid request'), { validation: r.validation, validationContext: 'body' }), undefined);
+        Object.defineProperty(r.value, PREVALIDATED, { value: true });
+        done(null, r.value);
+      },
+      (err: unknown) => {
+        const e = QuiverError.from(err);
+        // The worker's JSON.parse failure arrives as an INTERNAL with the SyntaxError's text.
+        done(e.code === 'INTERNAL' && /JSON/.test(e.message) ? new QuiverError('INVALID_ARGUMENT', `the body is not valid JSON: ${e.message}`) : e, undefined);
+      },
+    );
+  });
   for (const [type, kind] of [
     [NPY, 'npy'],
     [ARROW, 'arrow'],
@@ -162,7 +193,15 @@ function sendError(request: FastifyRequest, reply: FastifyReply, given: QuiverEr
   const e = httpHint(given);
   const status = HTTP_STATUS[e.code];
   if (e.code === 'OVERLOADED') void reply.header('Retry-After', String(e.details?.['retryAfterSeconds'] ?? 1));
-  if (status >= 500) {
+  // A request refused before its body was read (busy, too large) would otherwise have that body read and thrown
+  // away on the event loop so the connection can be reused; closing the connection lets the kernel drop it.
+  if ((e.code === 'OVERLOADED' || e.code === 'TOO_LARGE' || e.code === 'ABORTED') && Number(request.headers['content-length'] ?? 0) > 0 && !request.raw.readableEnded) {
+    void reply.header('Connection', 'close');
+  }
+  if (e.code === 'OVERLOADED') {
+    // Load shedding is a decision, not a failure: one line without a stack (a flood would bury real errors).
+    request.log.warn({ code: e.code, status }, e.message);
+  } else if (status >= 500) {
     // The caller sees a code and the request id; the log line with the same reqId has the stack and the cause.
     const err = original ?? e;
     const cause = err instanceof Error ? err.cause : undefined;
@@ -199,6 +238,13 @@ function methodTable(app: FastifyInstance): (path: string) => string[] {
     }
     return [...out].sort();
   };
+}
+
+/** The JSON schema of the matched route's body, if it has one. */
+function jsonBodySchema(request: FastifyRequest): object | undefined {
+  const body = request.routeOptions?.schema?.body as { content?: Record<string, { schema?: object }> } | undefined;
+  if (!body) return undefined;
+  return body.content ? body.content['application/json']?.schema : body;
 }
 
 /** Whether the matched route takes .npy/Arrow bodies (its body schema lists their media types). */

@@ -7,6 +7,7 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import type { FastifySchemaCompiler } from 'fastify';
 import { QuiverError } from '../errors.js';
+import { PREVALIDATED } from './json-body.js';
 
 const common: Options = { allErrors: false, useDefaults: true, removeAdditional: false, strict: false, verbose: true };
 
@@ -18,6 +19,12 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
     // A binary body (.npy, Arrow) is documented as bytes; the route parses and checks it.
     if ((schema as { format?: unknown }).format === 'binary') return (data: unknown) => ({ value: data });
     const validate: ValidateFunction = (httpPart === 'body' ? strict : text).compile(schema as object);
+    if (httpPart === 'body') {
+      return (data: unknown) => {
+        if (typeof data === 'object' && data !== null && PREVALIDATED in data) return { value: data };
+        return validate(data) ? { value: data } : { error: Object.assign(new Error('invalid request'), { validation: validate.errors ?? [] }) };
+      };
+    }
     return (data: unknown) => (validate(data) ? { value: data } : { error: Object.assign(new Error('invalid request'), { validation: validate.errors ?? [] }) });
   };
 }

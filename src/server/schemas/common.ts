@@ -13,7 +13,8 @@ export const Cell = Type.Number({ minimum: -CELL_MAX, maximum: CELL_MAX, descrip
 
 /** A matrix as rows of numbers; every row must have the same length (checked by the route: 400 SHAPE_MISMATCH). */
 export function rows(maxRows: number, description = 'a matrix as an array of rows of numbers (all rows the same length)') {
-  return Type.Array(Type.Array(Cell, { minItems: 1 }), { minItems: 1, maxItems: maxRows, description });
+  // x-matrix: a large JSON body's worker packs this field into a Float32Array (json-body.ts).
+  return Type.Array(Type.Array(Cell, { minItems: 1 }), { minItems: 1, maxItems: maxRows, description, 'x-matrix': true });
 }
 
 /** Rows of a matrix whose answer is all pairs: at most √maxSimilarityCells rows, so a × b stays under the limit. */
