@@ -46,6 +46,8 @@ export interface AppOptions {
    * --log-level or QUIVER_LOG_LEVEL (default info).
    */
   logLevel?: string;
+  /** Where the logs go (default stderr). */
+  logStream?: NodeJS.WritableStream;
   /** The fitted-model registry (default: opened from `<dataDir>/models`). */
   models?: Registry<Model>;
   /** The recommender registry (default: opened from `<dataDir>/recommenders`). */
@@ -77,7 +79,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     admission: new Admission(opts.maxActive ?? opts.engine.threads * 2, opts.maxQueued ?? 64),
   };
   const app = Fastify({
-    logger: opts.logLevel === undefined ? false : { level: opts.logLevel, stream: process.stderr },
+    logger: opts.logLevel === undefined ? false : { level: opts.logLevel, stream: opts.logStream ?? process.stderr },
     bodyLimit: limits.jsonBodyBytes,
     // Longer than any id a route accepts, so an over-long id is a 400 naming the parameter; past this, 414.
     routerOptions: { maxParamLength: 1024 },
