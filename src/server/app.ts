@@ -206,7 +206,9 @@ function sendError(request: FastifyRequest, reply: FastifyReply, given: QuiverEr
   } else if (status >= 500) {
     // The caller sees a code and the request id; the log line with the same reqId has the stack and the cause.
     const err = original ?? e;
-    const cause = err instanceof Error ? err.cause : undefined;
+    // pino serialises `err` with its stack; a cause gets the same, by hand (a bare Error serialises as {}).
+    const c = err instanceof Error ? err.cause : undefined;
+    const cause = c instanceof Error ? { type: c.name, message: c.message, stack: c.stack } : c;
     const level = status === 500 ? 'error' : 'warn';
     request.log[level]({ err, cause, code: e.code }, `${e.code}: ${e.message}`);
   } else {
