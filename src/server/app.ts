@@ -127,11 +127,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         Object.defineProperty(r.value, PREVALIDATED, { value: true });
         done(null, r.value);
       },
-      (err: unknown) => {
-        const e = QuiverError.from(err);
-        // The worker's JSON.parse failure arrives as an INTERNAL with the SyntaxError's text.
-        done(e.code === 'INTERNAL' && /JSON/.test(e.message) ? new QuiverError('INVALID_ARGUMENT', `the body is not valid JSON: ${e.message}`) : e, undefined);
-      },
+      (err: unknown) => done(QuiverError.from(err), undefined),
     );
   });
   for (const [type, kind] of [

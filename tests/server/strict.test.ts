@@ -2,6 +2,7 @@
 // INVALID_ARGUMENT naming the field; a known path with another method is a 405 with Allow; every answer carries
 // the request id (header and error body); the OpenAPI document lists what validation accepts.
 import { describe, expect, it } from 'vitest';
+import { matrixFromRows } from '../../src/data/matrix.js';
 import { useServer } from '../helpers/server.js';
 
 const srv = useServer('quiver-strict-', { limits: { maxK: 50 } });
@@ -55,6 +56,30 @@ describe('strict input', () => {
       expect(body.message, `${method} ${url} ${JSON.stringify(payload)}`).toMatch(message);
       expect(body.requestId).toBe(res.headers['x-request-id']);
     }
+  });
+
+  it('a large JSON body (parsed in the pool) is held to the same rules, with the same messages', async () => {
+    // 300 × 100 numbers: past the 256 KB at which the body is parsed, validated and packed by a worker.
+    const big = Array.from({ length: 300 }, (_, i) => Array.from({ length: 100 }, (_, j) => ((i * 7 + j * 3) % 13) / 13));
+    const ok = await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: big, k: 2, excludeSelf: true } });
+    expect(ok.statusCode).toBe(200);
+    // The packed matrix is the one the rows spell: the engine called directly on them gives the same neighbours.
+    const direct = await srv.engine.topK(matrixFromRows(big), undefined, { k: 2, excludeSelf: true });
+    expect((ok.json() as { indices: number[][] }).indices.flat()).toEqual(Array.from(direct.indices));
+    const cases: [unknown, number, string, RegExp][] = [
+      [{ queries: big.map((r, i) => (i === 250 ? [...r.slice(0, 99), null] : r)), k: 2 }, 400, 'INVALID_ARGUMENT', /^field "queries\[250\]\[99\]" must be a number \(got null\)$/],
+      [{ queries: big, k: 2, penalty: 1 }, 400, 'INVALID_ARGUMENT', /^unknown field "penalty"/],
+      [{ queries: big.map((r, i) => (i === 7 ? r.slice(1) : r)), k: 2 }, 400, 'SHAPE_MISMATCH', /queries\[7\] has 99 values but queries\[0\] has 100/],
+    ];
+    for (const [payload, status, code, message] of cases) {
+      const res = await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: payload as object });
+      expect(res.statusCode).toBe(status);
+      expect(res.json()).toMatchObject({ code, message: expect.stringMatching(message) });
+    }
+    const text = `{"queries": ${JSON.stringify(big)}, "k": 2`; // no closing brace
+    const broken = await srv.app.inject({ method: 'POST', url: '/v1/topk', headers: { 'content-type': 'application/json' }, payload: text });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json()).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/not valid JSON/) });
   });
 
   it('a path parameter past the router limit is 414; a body-less binary route is 400', async () => {
