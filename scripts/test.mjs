@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// `npm test`: builds the TypeScript (the pool's workers run dist/), runs the checks, then vitest three times.
+// `npm test`: builds the TypeScript (the pool's workers run dist/), runs the checks, then vitest four times.
 //   checks: the type-check of tests/ (tsconfig.tests.json), the linter (Biome, biome.jsonc), the layer rules
 //           (`npm run check:layers`, when package.json has that script), and in native/ `cargo test --release`
 //           and `cargo clippy -D warnings` (each when its tool is installed; a missing one is a skip, said once).
 //   vitest: every suite on the default backend, then everything but the backend kernel suites (tests/backends,
-//           which hold every backend to the reference in one pass) with QUIVER_BACKEND forced to wasm and to js.
+//           which hold every backend to the reference in one pass) with QUIVER_BACKEND forced to wasm and to js;
+//           last, tests/**/*.alone.ts one file at a time with nothing beside them (vitest.alone.config.ts).
 // A failed step prints one `npm test: FAILED` line and fails the run; the rest still run, so one run shows
 // every failure. The last line is `N passed, N failed, N skipped`: vitest tests, cargo tests, and one per check.
 // `npm test -- <vitest args>` forwards the args to each vitest pass and leaves the checks out (a targeted run).
@@ -121,6 +122,9 @@ const passes = [
   // match only backend suites, which leaves these passes nothing to run.
   { label: 'QUIVER_BACKEND=wasm, all but tests/backends', env: { QUIVER_BACKEND: 'wasm' }, args: ['--exclude', 'tests/backends/**', '--passWithNoTests'] },
   { label: 'QUIVER_BACKEND=js, all but tests/backends', env: { QUIVER_BACKEND: 'js' }, args: ['--exclude', 'tests/backends/**', '--passWithNoTests'] },
+  // tests/**/*.alone.ts, one file at a time with nothing beside them: the service soak test (it measures /health
+  // latency) and the schemathesis contract fuzz run (skipped with one line where python3 is absent).
+  { label: 'service suites alone (soak, contract fuzz: vitest.alone.config.ts)', env: {}, args: ['--config', 'vitest.alone.config.ts', '--passWithNoTests'] },
 ];
 const out = mkdtempSync(join(tmpdir(), 'quiver-test-'));
 for (const [i, pass] of passes.entries()) {

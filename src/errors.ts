@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'ABORTED',
   'UNSUPPORTED_MEDIA_TYPE',
   'UNAUTHORIZED',
+  'METHOD_NOT_ALLOWED',
+  'URI_TOO_LONG',
   'INTERNAL',
 ] as const;
 
@@ -34,6 +36,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   ABORTED: 503,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNAUTHORIZED: 401,
+  METHOD_NOT_ALLOWED: 405,
+  URI_TOO_LONG: 414,
   INTERNAL: 500,
 };
 

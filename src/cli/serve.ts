@@ -6,6 +6,7 @@ interface Opts extends GlobalOptions {
   host: string;
   port: number;
   dataDir: string;
+  logLevel?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -15,7 +16,8 @@ export function registerServe(program: Command): void {
       .description('start the HTTP API (127.0.0.1 by default); QUIVER_API_KEY protects /v1 routes')
       .option('--host <host>', 'address to bind', '127.0.0.1')
       .option('--port <port>', 'port (0 picks a free one)', intOption('--port', 0, 65535), 8080)
-      .option('--data-dir <dir>', 'where fitted models are kept', '.quiver'),
+      .option('--data-dir <dir>', 'where fitted models are kept', '.quiver')
+      .option('--log-level <level>', 'request logs on stderr: fatal, error, warn, info, debug, trace or silent (default: QUIVER_LOG_LEVEL, else info)'),
   ).action(async (opts: Opts) => {
     // Loaded on demand: Fastify and its plugins would slow every other command's start.
     const { exitOnSignals, startServer } = await import('../server/server.js');
@@ -25,6 +27,7 @@ export function registerServe(program: Command): void {
       threads: opts.threads,
       backend: opts.backend === undefined ? undefined : parseBackendChoice(opts.backend),
       dataDir: opts.dataDir,
+      logLevel: opts.logLevel,
     });
     exitOnSignals(server);
   });

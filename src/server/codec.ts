@@ -7,6 +7,7 @@ import { npyToMatrix, encodeNpy } from '../data/npy.js';
 import { matrixFromRows } from '../data/matrix.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
+import { isMatrix } from './json-body.js';
 
 export const NPY = 'application/x-npy';
 export const ARROW = 'application/vnd.apache.arrow.stream';
@@ -50,6 +51,8 @@ export function matrixFromBinary(body: BinaryBody): { matrix: Matrix; columns?: 
 }
 
 export function matrixFromJson(rows: unknown, name: string): Matrix {
+  // A large body's matrices arrive packed by the JSON worker (json-body.ts), already checked.
+  if (isMatrix(rows)) return rows;
   if (!Array.isArray(rows)) throw new QuiverError('INVALID_ARGUMENT', `${name} must be an array of rows`);
   return matrixFromRows(rows as number[][], name);
 }

@@ -62,29 +62,74 @@ export function checkK(k: number, name: string, limits: Limits): void {
   }
 }
 
+/** Route config of the routes that compute: they take an admission slot before their body is read. */
+export const COMPUTE = { compute: true } as const;
+
+/** One request's compute slot: its abort signal (deadline or client gone) and the admission slot it holds. */
+interface Slot {
+  signal: AbortSignal;
+  /** Frees the admission slot and the deadline timer; safe to call more than once. */
+  done(): void;
+}
+
+const slots = new WeakMap<object, Promise<Slot>>();
+
 /**
- * Runs compute for one request: waits for an admission slot (or fails with OVERLOADED), and aborts the
- * work when the deadline passes or the client goes away.
+ * Takes an admission slot for a request and starts its deadline. The app calls this in a preParsing hook for
+ * compute routes, so a request waits (or is refused with OVERLOADED) before its body is read: at most
+ * maxActive bodies are in memory and being parsed at once, and a queued one costs a socket, not its body.
  */
-export async function compute<T>(ctx: ServerContext, reply: FastifyReply, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export function admit(ctx: ServerContext, reply: FastifyReply): Promise<Slot> {
+  let slot = slots.get(reply.raw);
+  if (slot) return slot;
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), ctx.limits.requestTimeoutMs);
+  let release: (() => void) | undefined;
+  const done = () => {
+    clearTimeout(timer);
+    release?.();
+    release = undefined;
+    reply.raw.off('close', onClose);
+  };
   const onClose = () => {
+    // The answer was not sent in full: the client went away (or the server is closing it): stop the work.
     if (!reply.raw.writableEnded) ac.abort();
+    done();
   };
   reply.raw.once('close', onClose);
-  let release: (() => void) | undefined;
+  slot = ctx.admission.acquire(ac.signal).then(
+    (r) => {
+      release = r;
+      if (ac.signal.aborted) done();
+      return { signal: ac.signal, done };
+    },
+    (err: unknown) => {
+      done();
+      throw err;
+    },
+  );
+  slots.set(reply.raw, slot);
+  return slot;
+}
+
+/**
+ * Runs compute for one request in its admission slot (taken here if the route did not take it before the
+ * body was read), and turns an abort (deadline passed, client gone) into ABORTED.
+ */
+export async function compute<T>(ctx: ServerContext, reply: FastifyReply, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const slot = await admit(ctx, reply);
   try {
-    release = await ctx.admission.acquire(ac.signal);
-    return await fn(ac.signal);
+    if (slot.signal.aborted) throw new QuiverError('ABORTED', 'the request was aborted before its work started');
+    return await fn(slot.signal);
   } catch (err) {
-    if (ac.signal.aborted && !(err instanceof QuiverError && err.code !== 'ABORTED')) {
-      throw new QuiverError('ABORTED', `the request was aborted (deadline ${ctx.limits.requestTimeoutMs} ms, or the client closed the connection)`);
+    if (slot.signal.aborted && !(err instanceof QuiverError && err.code !== 'ABORTED')) {
+      throw new QuiverError('ABORTED', `the request was aborted (deadline ${ctx.limits.requestTimeoutMs} ms, or the client closed the connection)`, {
+        deadlineMs: ctx.limits.requestTimeoutMs,
+      });
     }
     throw err;
   } finally {
-    release?.();
-    clearTimeout(timer);
-    reply.raw.off('close', onClose);
+    // Free the slot as soon as the work is done: the answer's serialisation needs no compute slot.
+    slot.done();
   }
 }

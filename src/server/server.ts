@@ -30,6 +30,19 @@ export interface ServeOptions {
   /** Fit the demo models on a first run (default true). */
   demo?: boolean;
   quiet?: boolean;
+  /** pino level of the request logs on stderr (default: QUIVER_LOG_LEVEL, else info). */
+  logLevel?: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** The log level from the option, else QUIVER_LOG_LEVEL, else info; anything else is refused with the choices. */
+export function logLevelOf(given: string | undefined): string {
+  const level = given ?? process.env['QUIVER_LOG_LEVEL'] ?? 'info';
+  if (!LOG_LEVELS.includes(level)) {
+    throw new QuiverError('INVALID_ARGUMENT', `the log level (--log-level or QUIVER_LOG_LEVEL) must be one of ${LOG_LEVELS.join(', ')} (got "${level}")`);
+  }
+  return level;
 }
 
 export interface RunningServer {
@@ -40,6 +53,7 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: ServeOptions = {}): Promise<RunningServer> {
+  const logLevel = logLevelOf(opts.logLevel);
   const host = opts.host ?? '127.0.0.1';
   const port = opts.port ?? 8080;
   // Fail in milliseconds on a busy port, not after the pool has started and the demo models are fitted; the
@@ -59,7 +73,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     const recommenders = recommenderRegistry(dataDir);
     await recommenders.open(engine, log);
     if (opts.demo !== false) examples = await ensureDemoModels(engine, dataDir, models, recommenders, log);
-    app = await buildApp({ engine, dataDir, limits: opts.limits, plugins: opts.plugins, models, recommenders });
+    app = await buildApp({ engine, dataDir, limits: opts.limits, plugins: opts.plugins, models, recommenders, logLevel });
   } catch (err) {
     await engine.close();
     throw err;

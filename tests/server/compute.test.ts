@@ -89,10 +89,23 @@ describe('POST /v1/similarity and /v1/topk', () => {
     );
     expectError(await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2], [3]], k: 1 } }), 400, 'SHAPE_MISMATCH', /queries\[1\] has 1 values/);
     expectError(await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2]], k: 0 } }), 400, 'INVALID_ARGUMENT', /k/);
-    expectError(await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2]], k: 51 } }), 413, 'TOO_LARGE', /maxK/);
+    // The schema states k ≤ maxK, so a larger k is a schema violation (400 naming k), as /docs/json says.
+    expectError(await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 2]], k: 51 } }), 400, 'INVALID_ARGUMENT', /field "k" must be <= 50/);
     expectError(await srv.app.inject({ method: 'POST', url: '/v1/topk', payload: { queries: [[1, 'x']], k: 1 } }), 400, 'INVALID_ARGUMENT', /number/);
+    // JSON: the schema caps a and b at √maxSimilarityCells rows; a binary body meets the cells limit itself.
     expectError(
       await srv.app.inject({ method: 'POST', url: '/v1/similarity', payload: { a: Array.from({ length: 101 }, () => [1, 2]) } }),
+      400,
+      'INVALID_ARGUMENT',
+      /field "a" must NOT have more than 100 items/,
+    );
+    expectError(
+      await srv.app.inject({
+        method: 'POST',
+        url: '/v1/similarity',
+        headers: { 'content-type': 'application/x-npy' },
+        payload: Buffer.from(encodeNpy(new Float32Array(101 * 2).fill(1), [101, 2])),
+      }),
       413,
       'TOO_LARGE',
       /maxSimilarityCells/,

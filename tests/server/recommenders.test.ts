@@ -89,7 +89,8 @@ describe('recommender routes', () => {
     const both = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'a', items: ['x'], n: 3 } });
     expect(both.json()).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/exactly one of user or items/) });
     const bigN = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { user: 'a', n: 5000 } });
-    expect(bigN.statusCode).toBe(413);
+    expect(bigN.statusCode).toBe(400); // n ≤ maxK is in the schema
+    expect(bigN.json()).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/field "n" must be <= 1000/) });
     const missing = await srv.app.inject({ method: 'GET', url: '/v1/recommenders/rec_0123456789abcdef/similar/x' });
     expect(missing.statusCode).toBe(404);
     const user = await srv.app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'userknn', interactions } });

@@ -5,13 +5,29 @@ import { matrixToRows } from '../../data/matrix.js';
 import { QuiverError } from '../../errors.js';
 import type { Matrix, Metric } from '../../types.js';
 import { ARROW, NPY, acceptedBinary, encodeColumns, encodeMatrix, isBinaryBody, matrixFromBinary, matrixFromJson } from '../codec.js';
-import { checkK, checkMatrixLimits, compute, type ServerContext } from '../context.js';
+import { checkK, checkMatrixLimits, compute, COMPUTE, type ServerContext } from '../context.js';
 import { binaryNote, errorResponses } from '../schemas/common.js';
-import { SimilarityBody, SimilarityQuery, SimilarityReply, TopkBody, TopkQuery, TopkReply } from '../schemas/compute.js';
+import { computeSchemas } from '../schemas/compute.js';
+
+type Schemas = ReturnType<typeof computeSchemas>;
 
 /** JSON bodies are validated by their schema; binary bodies pass through to the route. */
 export function bodyContent(schema: unknown) {
-  return { content: { 'application/json': { schema }, [NPY]: { schema: {} }, [ARROW]: { schema: {} } } };
+  return {
+    required: true,
+    content: {
+      'application/json': { schema },
+      [NPY]: { schema: { type: 'string', format: 'binary', description: 'a .npy file: one float32/float64 C-order matrix' } },
+      [ARROW]: { schema: { type: 'string', format: 'binary', description: 'an Arrow IPC stream: a table of numeric columns' } },
+    },
+  };
+}
+
+/** A route with a content-typed body sees no validation when the request has no body at all: refuse it here. */
+export function requireBody(body: unknown): void {
+  if (body === undefined || body === null) {
+    throw new QuiverError('INVALID_ARGUMENT', `the request has no body; send JSON (application/json), ${NPY} or ${ARROW}`);
+  }
 }
 
 function send(reply: FastifyReply, out: { type: string; body: Buffer }): FastifyReply {
@@ -19,10 +35,11 @@ function send(reply: FastifyReply, out: { type: string; body: Buffer }): Fastify
 }
 
 export async function computeRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  const { SimilarityBody, SimilarityQuery, SimilarityReply, TopkBody, TopkQuery, TopkReply } = computeSchemas(ctx.limits);
   app.post(
     '/v1/similarity',
     {
-      schema: {
+config: COMPUTE,       schema: {
         summary: 'all-pairs similarity of the rows of a (against b, or a itself)',
         description: binaryNote,
         body: bodyContent(SimilarityBody),
@@ -31,14 +48,15 @@ export async function computeRoutes(app: FastifyInstance, ctx: ServerContext): P
       },
     },
     async (request, reply) => {
-      const q = request.query as Static<typeof SimilarityQuery>;
+      const q = request.query as Static<Schemas['SimilarityQuery']>;
       let a: Matrix;
       let b: Matrix | undefined;
       let metric: Metric | undefined = q.metric;
+      requireBody(request.body);
       if (isBinaryBody(request.body)) {
         a = matrixFromBinary(request.body).matrix;
       } else {
-        const body = request.body as Static<typeof SimilarityBody>;
+        const body = request.body as Static<Schemas['SimilarityBody']>;
         a = matrixFromJson(body.a, 'a');
         b = body.b ? matrixFromJson(body.b, 'b') : undefined;
         metric = body.metric ?? metric;
@@ -63,7 +81,7 @@ export async function computeRoutes(app: FastifyInstance, ctx: ServerContext): P
   app.post(
     '/v1/topk',
     {
-      schema: {
+config: COMPUTE,       schema: {
         summary: 'exact top-k neighbours of each query among the base rows (default: the queries themselves)',
         description: `${binaryNote} A binary body is the query matrix and the base (self-join); k, metric and excludeSelf go in the query string.`,
         body: bodyContent(TopkBody),
@@ -72,16 +90,17 @@ export async function computeRoutes(app: FastifyInstance, ctx: ServerContext): P
       },
     },
     async (request, reply) => {
-      const q = request.query as Static<typeof TopkQuery>;
+      const q = request.query as Static<Schemas['TopkQuery']>;
       let queries: Matrix;
       let base: Matrix | undefined;
       let k: number | undefined = q.k;
       let metric: Metric | undefined = q.metric;
       let excludeSelf = q.excludeSelf ?? false;
+      requireBody(request.body);
       if (isBinaryBody(request.body)) {
         queries = matrixFromBinary(request.body).matrix;
       } else {
-        const body = request.body as Static<typeof TopkBody>;
+        const body = request.body as Static<Schemas['TopkBody']>;
         queries = matrixFromJson(body.queries, 'queries');
         base = body.base ? matrixFromJson(body.base, 'base') : undefined;
         k = body.k;

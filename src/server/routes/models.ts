@@ -4,10 +4,10 @@ import { Type, type Static } from 'typebox';
 import { QuiverError } from '../../errors.js';
 import { loadModel, saveModel, type Model } from '../../models/persist.js';
 import { acceptedBinary, encodeVector, isBinaryBody, matrixFromBinary, matrixFromJson } from '../codec.js';
-import { checkMatrixLimits, compute, type ServerContext } from '../context.js';
+import { checkMatrixLimits, compute, COMPUTE, type ServerContext } from '../context.js';
 import { Registry, type Stored } from '../registry.js';
-import { binaryNote, errorResponses } from '../schemas/common.js';
-import { ChooseKBody, ChooseKReply, KmeansBody, LiftBody, LiftReply, LinearBody, LogisticBody, ModelId, ModelSummary, PredictBody, PredictReply, type TableInput, type Validation } from '../schemas/models.js';
+import { binaryNote, errorResponses, paramErrorResponses } from '../schemas/common.js';
+import { ChooseKReply, LiftReply, ModelId, ModelList, type ModelSchemas, ModelSummary, modelSchemas, PredictReply } from '../schemas/models.js';
 import { CsvTable } from '../../data/csv.js';
 import { type EncoderOptions, parseImputeSpec, TableEncoder } from '../../data/table.js';
 import type { Engine } from '../../engine/engine.js';
@@ -17,7 +17,11 @@ import type { Matrix } from '../../types.js';
 import { liftTable } from '../../models/lift.js';
 import { chooseK, pickK } from '../../models/kmeans-choose.js';
 import { fitMultinomialLogistic } from '../../models/multinomial.js';
-import { bodyContent } from './compute.js';
+import { bodyContent, requireBody } from './compute.js';
+
+type Body<K extends keyof ModelSchemas> = Static<ModelSchemas[K]>;
+type TableInput = NonNullable<Body<'PredictBody'>['table']>;
+type Validation = NonNullable<Body<'LinearBody'>['validation']>;
 
 export function modelRegistry(dataDir: string): Registry<Model> {
   return new Registry<Model>(dataDir, 'models', 'mdl', 'model', { save: saveModel, load: loadModel });
@@ -37,7 +41,7 @@ function vector(v: number[] | undefined, n: number, name: string): Float64Array 
 
 interface TableFields {
   rows?: number[][];
-  table?: Static<typeof TableInput>;
+  table?: TableInput;
   categorical?: string[];
   dropLevel?: Record<string, string>;
   impute?: string;
@@ -45,7 +49,7 @@ interface TableFields {
 }
 
 /** A request table as the CSV reader would give it: cells as text, null as an empty (missing) cell. */
-function tableOf(t: Static<typeof TableInput>): CsvTable {
+function tableOf(t: TableInput): CsvTable {
   const cols = t.columns.length;
   if (new Set(t.columns).size !== cols) throw new QuiverError('INVALID_ARGUMENT', 'table.columns has a repeated name; give each column its own name');
   const data = t.columns.map(() => new Array<string>(t.records.length));
@@ -83,11 +87,12 @@ function designOf(b: TableFields, targetName: string | null): { x: Matrix; table
 
 /** validation over a table input: the encoder is refitted on each training part, as in the CLI. */
 async function validateTable(
-  v: Static<typeof Validation>,
+  v: Validation,
   table: CsvTable,
   encoderOptions: EncoderOptions,
   y: Float64Array | null,
   fitModel: (x: Matrix, y: Float64Array | null, enc: TableEncoder) => Promise<FittedModel>,
+  stratify: boolean | undefined,
 ): Promise<Record<string, unknown>> {
   if ((v.holdout === undefined) === (v.folds === undefined)) {
     throw new QuiverError('INVALID_ARGUMENT', 'validation needs exactly one of holdout (a fraction, e.g. 0.25) or folds (K ≥ 2)');
@@ -97,7 +102,7 @@ async function validateTable(
   const withTarget = y ? new CsvTable(table.source, table.delimiter, [...table.header, name], [...table.columns, Array.from(y, String)], table.lines) : table;
   const opts: EncoderOptions = y ? { ...encoderOptions, target: name, targetKind: 'numeric' } : encoderOptions;
   const measure = tableMeasure(withTarget, opts, fitModel, { threshold: v.threshold, seed: v.seed });
-  const split = { seed: v.seed, stratify: undefined };
+  const split = { seed: v.seed, stratify };
   return v.folds !== undefined
     ? { ...(await crossValidateSplits(table.rowCount, y, { ...split, folds: v.folds }, measure)) }
     : { ...(await holdoutSplitMeasure(table.rowCount, y, { ...split, fraction: v.holdout! }, measure)) };
@@ -106,43 +111,49 @@ async function validateTable(
 /** The `validation` option of the fit routes: held-out or cross-validated metrics of the same fit. */
 async function validate(
   engine: Engine,
-  v: Static<typeof Validation> | undefined,
+  v: Validation | undefined,
   x: Matrix,
   y: Float64Array | null,
   fitModel: (e: Engine, x: Matrix, y: Float64Array | null) => Promise<FittedModel>,
   signal: AbortSignal,
+  stratify: boolean | undefined,
 ): Promise<Record<string, unknown> | null> {
   if (!v) return null;
   if ((v.holdout === undefined) === (v.folds === undefined)) {
     throw new QuiverError('INVALID_ARGUMENT', 'validation needs exactly one of holdout (a fraction, e.g. 0.25) or folds (K ≥ 2)');
   }
-  const opts = { seed: v.seed, threshold: v.threshold, signal };
+  const opts = { seed: v.seed, threshold: v.threshold, signal, stratify };
   const f = fitModel as (e: Engine, x: Matrix, y: Float64Array) => Promise<FittedModel>;
   const r: CrossValidationResult | HoldoutResult =
     v.folds !== undefined ? await crossValidate(engine, f, x, y as Float64Array, { ...opts, folds: v.folds }) : await holdoutValidate(engine, f, x, y as Float64Array, { ...opts, fraction: v.holdout! });
   return { ...r };
 }
 
-/** validation for either input: per-part encoders for a table, row subsets of the matrix otherwise. */
+/**
+ * validation for either input: per-part encoders for a table, row subsets of the matrix otherwise. `stratify`
+ * true keeps every class in every part (logistic, as the CLI does: without it a multiclass part may lose a class).
+ */
 function validateEither(
   engine: Engine,
-  v: Static<typeof Validation> | undefined,
+  v: Validation | undefined,
   d: ReturnType<typeof designOf>,
   y: Float64Array | null,
   fitModel: (x: Matrix, y: Float64Array | null, encoder: TableEncoder | null) => Promise<FittedModel>,
   signal: AbortSignal,
+  stratify?: boolean,
 ): Promise<Record<string, unknown> | null> {
   if (!v) return Promise.resolve(null);
-  if (d.table) return validateTable(v, d.table, d.encoderOptions, y, fitModel);
-  return validate(engine, v, d.x, y, (_e, xx, yy) => fitModel(xx, yy, null), signal);
+  if (d.table) return validateTable(v, d.table, d.encoderOptions, y, fitModel, stratify);
+  return validate(engine, v, d.x, y, (_e, xx, yy) => fitModel(xx, yy, null), signal, stratify);
 }
 
 export function modelRoutes(registry: Registry<Model>) {
   return async (app: FastifyInstance, ctx: ServerContext): Promise<void> => {
+    const { ChooseKBody, KmeansBody, LiftBody, LinearBody, LogisticBody, PredictBody } = modelSchemas(ctx.limits);
     const fitted = { 200: ModelSummary, ...errorResponses };
 
-    app.post('/v1/kmeans', { schema: { summary: 'fit KMeans (k-means++, random or given centroids)', body: KmeansBody, response: fitted } }, async (request, reply) => {
-      const b = request.body as Static<typeof KmeansBody>;
+    app.post('/v1/kmeans', { config: COMPUTE, schema: { summary: 'fit KMeans (k-means++, random or given centroids)', body: KmeansBody, response: fitted } }, async (request, reply) => {
+      const b = request.body as Body<'KmeansBody'>;
       const d = designOf(b, null);
       const x = d.x;
       checkMatrixLimits(x, 'rows', ctx.limits);
@@ -162,9 +173,9 @@ export function modelRoutes(registry: Registry<Model>) {
 
     app.post(
       '/v1/kmeans/choose-k',
-      { schema: { summary: 'compare values of k: inertia and silhouette per k, the elbow and the best silhouette (no model is kept)', body: ChooseKBody, response: { 200: ChooseKReply, ...errorResponses } } },
+      { config: COMPUTE, schema: { summary: 'compare values of k: inertia and silhouette per k, the elbow and the best silhouette (no model is kept)', body: ChooseKBody, response: { 200: ChooseKReply, ...errorResponses } } },
       async (request, reply) => {
-        const b = request.body as Static<typeof ChooseKBody>;
+        const b = request.body as Body<'ChooseKBody'>;
         const x = matrixFromJson(b.rows, 'rows');
         checkMatrixLimits(x, 'rows', ctx.limits);
         const ks = b.ks ?? [2, 3, 4, 5, 6, 7, 8, 9, 10].filter((k) => k < x.rows);
@@ -179,8 +190,8 @@ export function modelRoutes(registry: Registry<Model>) {
       },
     );
 
-    app.post('/v1/linear', { schema: { summary: 'fit OLS or ridge regression', body: LinearBody, response: fitted } }, async (request, reply) => {
-      const b = request.body as Static<typeof LinearBody>;
+    app.post('/v1/linear', { config: COMPUTE, schema: { summary: 'fit OLS or ridge regression', body: LinearBody, response: fitted } }, async (request, reply) => {
+      const b = request.body as Body<'LinearBody'>;
       const d = designOf(b, null);
       const x = d.x;
       checkMatrixLimits(x, 'rows', ctx.limits);
@@ -196,8 +207,8 @@ export function modelRoutes(registry: Registry<Model>) {
       return summarize(await registry.add(model), validation ? { validation } : {});
     });
 
-    app.post('/v1/logistic', { schema: { summary: 'fit logistic regression (Newton): binary for 0/1 targets, multiclass (softmax) for class indices 0 … K−1', body: LogisticBody, response: fitted } }, async (request, reply) => {
-      const b = request.body as Static<typeof LogisticBody>;
+    app.post('/v1/logistic', { config: COMPUTE, schema: { summary: 'fit logistic regression (Newton): binary for 0/1 targets, multiclass (softmax) for class indices 0 … K−1', body: LogisticBody, response: fitted } }, async (request, reply) => {
+      const b = request.body as Body<'LogisticBody'>;
       const d = designOf(b, null);
       const x = d.x;
       checkMatrixLimits(x, 'rows', ctx.limits);
@@ -212,23 +223,23 @@ export function modelRoutes(registry: Registry<Model>) {
         if (multiclass) {
           const fitMulti = (xx: Matrix, yy: Float64Array | null, encoder: TableEncoder | null, w?: Float64Array) =>
             fitMultinomialLogistic(ctx.engine, xx, yy!, { l2: b.l2, classWeight: b.classWeight, maxIter: b.maxIter, tol: b.tol, sampleWeight: w, featureNames: encoder ? null : b.featureNames, encoder, signal });
-          const v = await validateEither(ctx.engine, b.validation, d, y, fitMulti, signal);
+          const v = await validateEither(ctx.engine, b.validation, d, y, fitMulti, signal, true);
           return [await fitMulti(x, y, d.encoder, sampleWeight), v] as const;
         }
         const fitModel = (xx: Matrix, yy: Float64Array | null, encoder: TableEncoder | null) => ctx.engine.logisticRegression(xx, yy!, { ...opts, encoder, signal });
-        const v = await validateEither(ctx.engine, b.validation, d, y, fitModel, signal);
+        const v = await validateEither(ctx.engine, b.validation, d, y, fitModel, signal, true);
         return [await ctx.engine.logisticRegression(x, y, { ...opts, sampleWeight, featureNames: b.featureNames, encoder: d.encoder, signal }), v] as const;
       });
       return summarize(await registry.add(model), validation ? { validation } : {});
     });
 
-    app.get('/v1/models', { schema: { summary: 'list fitted models' } }, async () => ({ models: registry.list().map((s) => ({ id: s.id, kind: s.model.kind, createdAt: s.createdAt })) }));
+    app.get('/v1/models', { schema: { summary: 'list fitted models', response: { 200: ModelList, ...errorResponses } } }, async () => ({ models: registry.list().map((s) => ({ id: s.id, kind: s.model.kind, createdAt: s.createdAt })) }));
 
-    app.get('/v1/models/:id', { schema: { summary: 'one fitted model', params: ModelId, response: { 200: ModelSummary, ...errorResponses } } }, async (request) => {
+    app.get('/v1/models/:id', { schema: { summary: 'one fitted model', params: ModelId, response: { 200: ModelSummary, ...paramErrorResponses } } }, async (request) => {
       return summarize(registry.get((request.params as Static<typeof ModelId>).id));
     });
 
-    app.delete('/v1/models/:id', { schema: { summary: 'delete a fitted model', params: ModelId, response: { 204: Type.Null({ description: 'deleted' }), ...errorResponses } } }, async (request, reply) => {
+    app.delete('/v1/models/:id', { schema: { summary: 'delete a fitted model', params: ModelId, response: { 204: Type.Null({ description: 'deleted' }), ...paramErrorResponses } } }, async (request, reply) => {
       await registry.delete((request.params as Static<typeof ModelId>).id);
       return reply.status(204).send();
     });
@@ -236,11 +247,12 @@ export function modelRoutes(registry: Registry<Model>) {
     app.post(
       '/v1/models/:id/lift',
       {
+        config: COMPUTE,
         schema: {
           summary: 'lift and cumulative gain by decile of a binary logistic model on labelled rows',
           params: ModelId,
           body: LiftBody,
-          response: { 200: LiftReply, ...errorResponses },
+          response: { 200: LiftReply, ...paramErrorResponses },
         },
       },
       async (request, reply) => {
@@ -248,7 +260,7 @@ export function modelRoutes(registry: Registry<Model>) {
         if (s.model.kind !== 'logistic') {
           throw new QuiverError('INVALID_ARGUMENT', `model ${s.id} is a ${s.model.kind} model; lift is computed for logistic (propensity) models`, { kind: s.model.kind });
         }
-        const b = request.body as Static<typeof LiftBody>;
+        const b = request.body as Body<'LiftBody'>;
         const x = matrixFromJson(b.rows, 'rows');
         checkMatrixLimits(x, 'rows', ctx.limits);
         const y = vector(b.target, x.rows, 'target')!;
@@ -261,17 +273,19 @@ export function modelRoutes(registry: Registry<Model>) {
     app.post(
       '/v1/models/:id/predict',
       {
+        config: COMPUTE,
         schema: {
           summary: 'score rows with a fitted model',
           description: `${binaryNote} The answer is one value per row, in input order.`,
           params: ModelId,
           body: bodyContent(PredictBody),
-          response: { 200: PredictReply, ...errorResponses },
+          response: { 200: PredictReply, ...paramErrorResponses },
         },
       },
       async (request, reply) => {
         const s = registry.get((request.params as Static<typeof ModelId>).id);
-        const pb = request.body as Static<typeof PredictBody>;
+        requireBody(request.body);
+        const pb = request.body as Body<'PredictBody'>;
         if (!isBinaryBody(request.body) && (pb.rows === undefined) === (pb.table === undefined)) {
           throw new QuiverError('INVALID_ARGUMENT', 'give exactly one of rows (numbers) or table ({ columns, records })');
         }

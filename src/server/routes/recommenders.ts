@@ -7,10 +7,12 @@ import { interactionsFromTriples, readRatings, type Interactions } from '../../d
 import { SyntheticInteractions } from '../../data/synthetic.js';
 import { QuiverError } from '../../errors.js';
 import { fitRecommender, loadRecommender, type AnyRecommender } from '../../models/recommenders.js';
-import { checkK, compute, type Limits, type ServerContext } from '../context.js';
+import { checkK, compute, COMPUTE, type Limits, type ServerContext } from '../context.js';
 import { Registry, type Stored } from '../registry.js';
-import { errorResponses } from '../schemas/common.js';
-import { RecId, RecommendBody, RecommendReply, RecommenderBody, RecommenderSummary, SimilarParams, SimilarQuery } from '../schemas/recommenders.js';
+import { errorResponses, paramErrorResponses } from '../schemas/common.js';
+import { RecId, RecommendReply, RecommenderList, RecommenderSummary, recommenderSchemas, SimilarParams } from '../schemas/recommenders.js';
+
+type Schemas = ReturnType<typeof recommenderSchemas>;
 
 export function recommenderRegistry(dataDir: string): Registry<AnyRecommender> {
   return new Registry<AnyRecommender>(dataDir, 'recommenders', 'rec', 'recommender', {
@@ -40,7 +42,7 @@ async function fileUnder(dataDir: string, file: string): Promise<string> {
   return full;
 }
 
-async function interactionsOf(b: Static<typeof RecommenderBody>, dataDir: string, limits: Limits): Promise<Interactions> {
+async function interactionsOf(b: Static<Schemas['RecommenderBody']>, dataDir: string, limits: Limits): Promise<Interactions> {
   const sources = [b.interactions, b.file, b.synthetic].filter((x) => x !== undefined).length;
   if (sources !== 1) throw new QuiverError('INVALID_ARGUMENT', 'give exactly one of interactions, file or synthetic');
   const opts = { feedback: b.feedback, minRating: b.minRating };
@@ -58,11 +60,12 @@ async function interactionsOf(b: Static<typeof RecommenderBody>, dataDir: string
 
 export function recommenderRoutes(registry: Registry<AnyRecommender>) {
   return async (app: FastifyInstance, ctx: ServerContext): Promise<void> => {
+    const { RecommenderBody, RecommendBody, SimilarQuery } = recommenderSchemas(ctx.limits);
     app.post(
       '/v1/recommenders',
-      { schema: { summary: 'fit a recommender (itemknn, userknn, ease, popular)', body: RecommenderBody, response: { 200: RecommenderSummary, ...errorResponses } } },
+      { config: COMPUTE, schema: { summary: 'fit a recommender (itemknn, userknn, ease, popular)', body: RecommenderBody, response: { 200: RecommenderSummary, ...errorResponses } } },
       async (request, reply) => {
-        const b = request.body as Static<typeof RecommenderBody>;
+        const b = request.body as Static<Schemas['RecommenderBody']>;
         const model = await compute(ctx, reply, async (signal) => {
           const data = await interactionsOf(b, ctx.dataDir, ctx.limits);
           return fitRecommender(ctx.engine, b.algo, data, { neighbors: b.neighbors, similarity: b.similarity, shrink: b.shrink, lambda: b.lambda, signal });
@@ -71,13 +74,13 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
       },
     );
 
-    app.get('/v1/recommenders', { schema: { summary: 'list fitted recommenders' } }, async () => ({ recommenders: registry.list().map(summarize) }));
+    app.get('/v1/recommenders', { schema: { summary: 'list fitted recommenders', response: { 200: RecommenderList, ...errorResponses } } }, async () => ({ recommenders: registry.list().map(summarize) }));
 
-    app.get('/v1/recommenders/:id', { schema: { summary: 'one fitted recommender', params: RecId, response: { 200: RecommenderSummary, ...errorResponses } } }, async (request) =>
+    app.get('/v1/recommenders/:id', { schema: { summary: 'one fitted recommender', params: RecId, response: { 200: RecommenderSummary, ...paramErrorResponses } } }, async (request) =>
       summarize(registry.get((request.params as Static<typeof RecId>).id)),
     );
 
-    app.delete('/v1/recommenders/:id', { schema: { summary: 'delete a recommender', params: RecId, response: { 204: Type.Null({ description: 'deleted' }), ...errorResponses } } }, async (request, reply) => {
+    app.delete('/v1/recommenders/:id', { schema: { summary: 'delete a recommender', params: RecId, response: { 204: Type.Null({ description: 'deleted' }), ...paramErrorResponses } } }, async (request, reply) => {
       await registry.delete((request.params as Static<typeof RecId>).id);
       return reply.status(204).send();
     });
@@ -85,16 +88,16 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
     app.post(
       '/v1/recommenders/:id/recommend',
       {
-        schema: {
+config: COMPUTE,         schema: {
           summary: 'top-n items for a known user, or for an anonymous basket of items',
           params: RecId,
           body: RecommendBody,
-          response: { 200: RecommendReply, ...errorResponses },
+          response: { 200: RecommendReply, ...paramErrorResponses },
         },
       },
       async (request, reply) => {
         const s = registry.get((request.params as Static<typeof RecId>).id);
-        const b = request.body as Static<typeof RecommendBody>;
+        const b = request.body as Static<Schemas['RecommendBody']>;
         checkK(b.n, 'n', ctx.limits);
         if ((b.user === undefined) === (b.items === undefined)) throw new QuiverError('INVALID_ARGUMENT', 'give exactly one of user or items');
         const opts = { n: b.n, filterSeen: b.filterSeen, exclude: b.exclude?.map(String), include: b.include?.map(String) };
@@ -107,12 +110,18 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
 
     app.get(
       '/v1/recommenders/:id/similar/:item',
-      { schema: { summary: 'the n items most similar to an item', params: SimilarParams, querystring: SimilarQuery, response: { 200: RecommendReply, ...errorResponses } } },
-      async (request) => {
+      { config: COMPUTE, schema: { summary: 'the n items most similar to an item', params: SimilarParams, querystring: SimilarQuery, response: { 200: RecommendReply, ...paramErrorResponses } } },
+      async (request, reply) => {
         const { id, item } = request.params as Static<typeof SimilarParams>;
-        const n = (request.query as Static<typeof SimilarQuery>).n ?? 10;
+        const n = (request.query as Static<Schemas['SimilarQuery']>).n ?? 10;
         checkK(n, 'n', ctx.limits);
-        const recs = await registry.get(id).model.similarItems(item, n);
+        const model = registry.get(id).model;
+        // similarItems takes no signal: admission and the deadline still bound it (an aborted request answers 503).
+        const recs = await compute(ctx, reply, async (signal) => {
+          const r = await model.similarItems(item, n);
+          if (signal.aborted) throw new QuiverError('ABORTED', 'the request was aborted');
+          return r;
+        });
         return recommendReply(recs);
       },
     );

@@ -8,6 +8,40 @@ export async function systemRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     { schema: { summary: 'liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }),
   );
+  const Readiness = Type.Object({
+    ready: Type.Boolean({ description: 'true when a compute request sent now would be admitted (run or queued), not refused with 503' }),
+    active: Type.Integer({ description: 'compute requests running' }),
+    queued: Type.Integer({ description: 'compute requests waiting for a slot' }),
+    maxActive: Type.Integer(),
+    maxQueued: Type.Integer(),
+    poolQueue: Type.Integer({ description: 'kernel tasks waiting for a pool thread' }),
+    threads: Type.Integer(),
+    backend: Type.String(),
+  });
+  app.get(
+    '/ready',
+    {
+      schema: {
+        summary: 'readiness: 200 when the engine can take work now, 503 when the queue is full (for load balancers)',
+        response: { 200: Readiness, 503: Readiness },
+      },
+    },
+    async (_request, reply) => {
+      const a = ctx.admission;
+      const ready = a.active < a.maxActive || a.queued < a.maxQueued;
+      const info = ctx.engine.info();
+      return reply.status(ready ? 200 : 503).send({
+        ready,
+        active: a.active,
+        queued: a.queued,
+        maxActive: a.maxActive,
+        maxQueued: a.maxQueued,
+        poolQueue: ctx.engine.queueSize,
+        threads: info.threads,
+        backend: info.backend,
+      });
+    },
+  );
   app.get(
     '/v1/info',
     {
@@ -22,6 +56,10 @@ export async function systemRoutes(app: FastifyInstance, ctx: ServerContext): Pr
             active: Type.Integer(),
             queued: Type.Integer(),
             limits: Type.Record(Type.String(), Type.Number()),
+            attempts: Type.Array(
+              Type.Object({ backend: Type.String(), ok: Type.Boolean(), error: Type.Optional(Type.String()) }),
+              { description: 'every backend load attempt of this process, in order: why a fallback happened' },
+            ),
           }),
         },
       },
@@ -36,6 +74,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: ServerContext): Pr
         active: ctx.admission.active,
         queued: ctx.admission.queued,
         limits: { ...ctx.limits },
+        attempts: info.attempts,
       };
     },
   );

@@ -1,65 +1,82 @@
 import { Type } from 'typebox';
 import { RECOMMENDER_KINDS } from '../../models/registry.js';
+import type { Limits } from '../context.js';
+import { Cell } from './common.js';
+import { ID_MAX } from './models.js';
 
-const Id = Type.Union([Type.String({ maxLength: 256 }), Type.Number()]);
+/** A user or item id as the caller knows it: a string or a number. */
+const Id = Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Number()]);
 
-export const RecommenderBody = Type.Object(
-  {
-    algo: Type.Union(RECOMMENDER_KINDS.map((k) => Type.Literal(k))),
-    interactions: Type.Optional(
-      Type.Object(
-        {
-          users: Type.Array(Id, { minItems: 1 }),
-          items: Type.Array(Id, { minItems: 1 }),
-          ratings: Type.Optional(Type.Array(Type.Number())),
-        },
-        { additionalProperties: false, description: 'parallel arrays: one (user, item[, rating]) interaction per position' },
-      ),
+export function recommenderSchemas(limits: Limits) {
+  const n = Type.Integer({ minimum: 1, maximum: limits.maxK, description: 'items to return (at most maxK)' });
+  const ids = (what: string) => Type.Array(Id, { minItems: 1, maxItems: limits.maxCells, description: what });
+  return {
+    RecommenderBody: Type.Object(
+      {
+        algo: Type.Union(RECOMMENDER_KINDS.map((k) => Type.Literal(k))),
+        interactions: Type.Optional(
+          Type.Object(
+            {
+              users: ids('the user of each interaction'),
+              items: ids('the item of each interaction (as many as users)'),
+              ratings: Type.Optional(Type.Array(Cell, { minItems: 1, maxItems: limits.maxCells, description: 'the rating of each interaction (as many as users)' })),
+            },
+            { additionalProperties: false, description: 'parallel arrays: one (user, item[, rating]) interaction per position' },
+          ),
+        ),
+        file: Type.Optional(
+          Type.String({ minLength: 1, maxLength: 1024, description: 'a ratings file under the data directory (u.data, ratings.csv, ratings.dat or a delimited file with a header)' }),
+        ),
+        synthetic: Type.Optional(
+          Type.Object(
+            {
+              users: Type.Integer({ minimum: 1, maximum: limits.maxRows }),
+              items: Type.Integer({ minimum: 1, maximum: limits.maxRows }),
+              interactions: Type.Integer({ minimum: 1, maximum: limits.maxCells }),
+              seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })),
+            },
+            { additionalProperties: false, description: 'the seeded synthetic interactions generator (power-law popularity and activity)' },
+          ),
+        ),
+        feedback: Type.Optional(Type.Union([Type.Literal('explicit'), Type.Literal('binary'), Type.Literal('counts')])),
+        minRating: Type.Optional(Cell),
+        neighbors: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+        similarity: Type.Optional(Type.Union([Type.Literal('cosine'), Type.Literal('adjusted-cosine'), Type.Literal('pearson')])),
+        shrink: Type.Optional(Type.Number({ minimum: 0, maximum: 1e30 })),
+        lambda: Type.Optional(Type.Number({ minimum: 1e-12, maximum: 1e30, description: 'EASE: the L2 penalty (> 0)' })),
+      },
+      {
+        additionalProperties: false,
+        description: 'give exactly one source of interactions: interactions, file or synthetic',
+        oneOf: [{ required: ['interactions'] }, { required: ['file'] }, { required: ['synthetic'] }],
+      },
     ),
-    file: Type.Optional(Type.String({ maxLength: 1024, description: 'a ratings file under the data directory (u.data, ratings.csv, ratings.dat or a delimited file with a header)' })),
-    synthetic: Type.Optional(
-      Type.Object(
-        {
-          users: Type.Integer({ minimum: 1 }),
-          items: Type.Integer({ minimum: 1 }),
-          interactions: Type.Integer({ minimum: 1 }),
-          seed: Type.Optional(Type.Integer()),
-        },
-        { additionalProperties: false, description: 'the seeded synthetic interactions generator (power-law popularity and activity)' },
-      ),
+    RecommendBody: Type.Object(
+      {
+        user: Type.Optional(Id),
+        items: Type.Optional(Type.Array(Id, { minItems: 1, maxItems: limits.maxRows, description: 'an anonymous basket: recommend from these items (item-based models)' })),
+        n,
+        filterSeen: Type.Optional(Type.Boolean()),
+        exclude: Type.Optional(Type.Array(Id, { maxItems: limits.maxRows })),
+        include: Type.Optional(Type.Array(Id, { maxItems: limits.maxRows })),
+      },
+      { additionalProperties: false, description: 'give exactly one of user or items', oneOf: [{ required: ['user'] }, { required: ['items'] }] },
     ),
-    feedback: Type.Optional(Type.Union([Type.Literal('explicit'), Type.Literal('binary'), Type.Literal('counts')])),
-    minRating: Type.Optional(Type.Number()),
-    neighbors: Type.Optional(Type.Integer({ minimum: 1 })),
-    similarity: Type.Optional(Type.Union([Type.Literal('cosine'), Type.Literal('adjusted-cosine'), Type.Literal('pearson')])),
-    shrink: Type.Optional(Type.Number({ minimum: 0 })),
-    lambda: Type.Optional(Type.Number({ minimum: 0 })),
-  },
-  { additionalProperties: false },
-);
+    SimilarQuery: Type.Object({ n: Type.Optional({ ...n, default: 10 }) }, { additionalProperties: false }),
+  };
+}
 
 export const RecommenderSummary = Type.Object(
   { id: Type.String(), kind: Type.String(), users: Type.Integer(), items: Type.Integer(), createdAt: Type.String() },
   { additionalProperties: true },
 );
 
-export const RecommendBody = Type.Object(
-  {
-    user: Type.Optional(Id),
-    items: Type.Optional(Type.Array(Id, { minItems: 1, description: 'an anonymous basket: recommend from these items (item-based models)' })),
-    n: Type.Integer({ minimum: 1 }),
-    filterSeen: Type.Optional(Type.Boolean()),
-    exclude: Type.Optional(Type.Array(Id)),
-    include: Type.Optional(Type.Array(Id)),
-  },
-  { additionalProperties: false },
-);
+export const RecommenderList = Type.Object({ recommenders: Type.Array(RecommenderSummary) });
 
 export const RecommendReply = Type.Object({
   items: Type.Array(Type.String()),
   scores: Type.Array(Type.Number()),
 });
 
-export const RecId = Type.Object({ id: Type.String({ maxLength: 128 }) });
-export const SimilarParams = Type.Object({ id: Type.String({ maxLength: 128 }), item: Type.String({ maxLength: 256 }) });
-export const SimilarQuery = Type.Object({ n: Type.Optional(Type.Integer({ minimum: 1, default: 10 })) });
+export const RecId = Type.Object({ id: Type.String({ minLength: 1, maxLength: ID_MAX }) }, { additionalProperties: false });
+export const SimilarParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: ID_MAX }), item: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false });
