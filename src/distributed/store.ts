@@ -52,8 +52,15 @@ function sha256(b: Uint8Array | string): string {
 export function storeError(err: unknown, what: string, path: string): QuiverError {
   if (err instanceof QuiverError) return err;
   const e = err as NodeJS.ErrnoException;
-  const why = e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS' ? 'is not writable' : e.code === 'ENOTDIR' ? 'is not a directory' : `failed (${e.code ?? e.message})`;
-  return new QuiverError('INVALID_ARGUMENT', `${what} ${path} ${why}: give a directory that every worker can write (a shared filesystem)`, { path, errno: e.code });
+  const denied = e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS';
+  if (denied || e.code === 'ENOTDIR') {
+    // The same on every attempt: a bad argument (jobs fail at once instead of retrying).
+    const why = denied ? 'is not writable' : 'is not a directory';
+    return new QuiverError('INVALID_ARGUMENT', `${what} ${path} ${why}: give a directory that every worker can write (a shared filesystem)`, { path, errno: e.code });
+  }
+  // Anything else (a full disk, an I/O error, a stale NFS handle, a directory in a file's place) may pass:
+  // jobs retry it up to their attempts.
+  return new QuiverError('UNAVAILABLE', `${what} ${path}: writing failed (${e.code ?? e.message})`, { path, errno: e.code });
 }
 
 /** Creates DIR if needed and proves it writable with a probe file. */
@@ -240,6 +247,22 @@ export async function mergeParts(out: string, format: BulkFormat, records: reado
     await writeFileAtomic(file, Buffer.concat(chunks));
   } catch (err) {
     throw storeError(err, '--merge', file);
+  }
+}
+
+/**
+ * Temporary part and record files that a killed writer left (writeFileAtomic names them `.NAME.<pid>.<hex>.tmp`):
+ * hidden, so no reader lists them, but they would pile up.
+ */
+export async function removeStaleTemps(out: string): Promise<void> {
+  for (const d of [out, join(out, '_blocks')]) {
+    let names: string[];
+    try {
+      names = await readdir(d);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (n.startsWith('.part-') && n.endsWith('.tmp')) await rm(join(d, n), { force: true });
   }
 }
 

@@ -29,7 +29,19 @@ import {
   shardJobId,
   workerConnectionOptions,
 } from './run.js';
-import { checkCoverage, checkRunRecord, checkWritableDir, finishedBlock, loadPublishedModel, mergeParts, partBytes, publishModel, writeBlock, writeManifestAndSuccess } from './store.js';
+import {
+  checkCoverage,
+  checkRunRecord,
+  checkWritableDir,
+  finishedBlock,
+  loadPublishedModel,
+  mergeParts,
+  partBytes,
+  publishModel,
+  removeStaleTemps,
+  writeBlock,
+  writeManifestAndSuccess,
+} from './store.js';
 
 export interface WorkerOptions {
   redis: string;
@@ -230,6 +242,7 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
       eventLoopDelayMaxMs: eldMax,
       parts: records.map(({ part, block, row0, row1, rows: r, bytes, sha256 }) => ({ part, block, row0, row1, rows: r, bytes, sha256 })),
     };
+    await removeStaleTemps(spec.out);
     await writeManifestAndSuccess(spec.out, manifest);
     log(`${job.id}: complete, ${fitted.users} users, ${rows} rows in ${records.length} parts → ${spec.out}`);
     return { users: fitted.users, rows, parts: records.length, backends, eventLoopDelayMaxMs: eldMax, merge: spec.merge };
@@ -273,7 +286,11 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
     ready,
     async stop() {
       stopping = true;
-      await Promise.all([shardWorker.close(), fitWorker.close()]);
+      // With Redis away a graceful close would wait for it forever; nothing can be handed back then anyway
+      // (the job's lock runs out and the stalled check gives the shard to another worker).
+      const force = conn.status !== 'ready';
+      await Promise.all([shardWorker.close(force), fitWorker.close(force)]);
+      if (force) conn.disconnect();
       await flows.close();
       for (const m of models.values()) {
         try {
