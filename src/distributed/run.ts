@@ -177,7 +177,7 @@ export async function submitRun(s: SubmitInput): Promise<SubmitResult> {
     if (!want.includes(ext ?? '')) throw new QuiverError('INVALID_ARGUMENT', `--merge must end in .${s.outputFormat}, the --output-format of the parts (got "${s.merge}")`);
   }
   const run = s.runId ?? runIdOf({ identity: s.identity, algo: s.algo, options: s.options, n: s.n, out, store, format: s.outputFormat, shards: s.shards, blockUsers: s.blockUsers, merge });
-  if (!/^[A-Za-z0-9_.]{1,64}$/.test(run)) throw new QuiverError('INVALID_ARGUMENT', `--run-id takes letters, digits, _ and . (at most 64; got "${run}")`);
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(run)) throw new QuiverError('INVALID_ARGUMENT', `--run-id takes letters, digits, _, . and - (at most 64; got "${run}")`);
   await checkWritableDir(store, '--store');
   await checkWritableDir(out, '--out');
   if (await exists(join(out, '_SUCCESS'))) {
@@ -250,6 +250,8 @@ export interface RunStatus {
   failed: { id: string; code: string; message: string; attempts: number }[];
   out: string;
   model: string | null;
+  /** Seconds the fit job took to load the data and fit (once the fit is done). */
+  fitSeconds: number | null;
   details: ShardStatus[];
   final: Record<string, unknown> | null;
 }
@@ -284,6 +286,7 @@ export async function runStatus(url: string, run: string): Promise<RunStatus> {
       failed: [],
       out: spec.out,
       model: null,
+      fitSeconds: null,
       details: [],
       final: null,
     };
@@ -299,6 +302,7 @@ export async function runStatus(url: string, run: string): Promise<RunStatus> {
     const fit = fitJob.returnvalue as FittedRun;
     st.users = fit.users;
     st.model = fit.model;
+    st.fitSeconds = fit.fitSeconds;
     st.shards = { total: fit.shards, done: 0, running: 0, failed: 0, waiting: 0 };
     let firstStart = Number.POSITIVE_INFINITY;
     for (let i = 1; i <= fit.shards; i++) {

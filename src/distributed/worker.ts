@@ -8,7 +8,7 @@
  * Stopping (`stop()`, SIGTERM in the CLI): a shard finishes the block it is writing, hands itself back to the
  * queue (delayed by 0 ms, no attempt used) and the worker closes; a fit or finalise job runs to its end.
  */
-import { DelayedError, FlowProducer, type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, FlowProducer, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Engine } from '../engine/engine.js';
@@ -104,6 +104,7 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
     outage = false;
   });
   const flows = new FlowProducer({ connection: conn, prefix: PREFIX });
+  const shardQueue = new Queue(SHARD_QUEUE, { connection: conn, prefix: PREFIX });
   const models = new Map<string, Promise<AnyRecommender>>();
   let stopping = false;
 
@@ -121,6 +122,13 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
     const spec = job.data;
     await checkRunRecord(spec.store, spec.run);
     await checkWritableDir(spec.out, '--out');
+    // A fit that died after queueing its shards (killed, or its lock lost) is not fitted again: the shards
+    // already name their model.
+    const queued = await shardQueue.getJob(finalJobId(spec.run));
+    if (queued) {
+      log(`${job.id}: shards were queued by an earlier attempt; nothing to fit`);
+      return (queued.data as FinalData).fit;
+    }
     log(`${job.id}: fitting ${spec.algo}`);
     const t0 = performance.now();
     const { data, identity } = await opts.load(spec.input);
@@ -292,6 +300,7 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
       await Promise.all([shardWorker.close(force), fitWorker.close(force)]);
       if (force) conn.disconnect();
       await flows.close();
+      await shardQueue.close();
       for (const m of models.values()) {
         try {
           (await m).release();
