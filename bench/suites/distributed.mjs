@@ -98,7 +98,13 @@ async function startRedis(dir) {
     if (r.stdout?.trim() === 'PONG') break;
     await new Promise((res) => setTimeout(res, 25));
   }
-  return { url, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM')))) };
+  const stop = () =>
+    new Promise((r) => {
+      if (child.exitCode !== null) return r();
+      child.once('exit', r);
+      child.kill('SIGTERM');
+    });
+  return { url, stop };
 }
 
 async function cli(args) {
