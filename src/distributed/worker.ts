@@ -105,17 +105,33 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
   });
   const flows = new FlowProducer({ connection: conn, prefix: PREFIX });
   const shardQueue = new Queue(SHARD_QUEUE, { connection: conn, prefix: PREFIX });
-  const models = new Map<string, Promise<AnyRecommender>>();
+  // Loaded models by hash, shared by the shards of a run; the shards using one are counted, and a model no
+  // shard uses is released once a newer one is loaded (a worker serves nightly runs for weeks).
+  const models = new Map<string, { model: Promise<AnyRecommender>; users: number }>();
   let stopping = false;
 
-  const modelFor = (spec: RunSpec, hash: string): Promise<AnyRecommender> => {
+  const acquireModel = (spec: RunSpec, hash: string): Promise<AnyRecommender> => {
     let m = models.get(hash);
     if (!m) {
-      m = loadPublishedModel(spec.store, hash, engine);
+      m = { model: loadPublishedModel(spec.store, hash, engine), users: 0 };
       models.set(hash, m);
-      m.catch(() => models.delete(hash));
+      m.model.catch(() => models.delete(hash));
+      for (const [h, other] of models) if (h !== hash && other.users === 0) dropModel(h);
     }
-    return m;
+    m.users++;
+    return m.model;
+  };
+  const releaseModel = (hash: string): void => {
+    const m = models.get(hash);
+    if (m) m.users--;
+  };
+  const dropModel = (hash: string): void => {
+    const m = models.get(hash);
+    models.delete(hash);
+    m?.model.then(
+      (x) => x.release(),
+      () => undefined,
+    );
   };
 
   async function fit(job: Job<RunSpec>): Promise<FittedRun> {
@@ -169,9 +185,11 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
     const t0 = performance.now();
     const eld = monitorEventLoopDelay({ resolution: 10 });
     eld.enable();
+    let acquired = false;
     try {
       await checkRunRecord(spec.store, spec.run);
-      const model = await modelFor(spec, fitted.model);
+      acquired = true;
+      const model = await acquireModel(spec, fitted.model);
       const U = fitted.users;
       const B = spec.blockUsers;
       const usersTotal = Math.min(U, block1 * B) - Math.min(U, block0 * B);
@@ -219,6 +237,7 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
       return result;
     } finally {
       eld.disable();
+      if (acquired) releaseModel(fitted.model);
     }
   }
 
@@ -303,7 +322,7 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
       await shardQueue.close();
       for (const m of models.values()) {
         try {
-          (await m).release();
+          (await m.model).release();
         } catch {
           // a model that failed to load holds nothing
         }
