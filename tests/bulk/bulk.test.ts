@@ -4,7 +4,7 @@
 // Redis restart mid-run, a shard that keeps failing, and bad input. Short locks (2 s, stalled checks every 1 s)
 // so a dead worker's shard is retried within seconds.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -294,6 +294,19 @@ describe.skipIf(missing !== null)('quiver bulk on BullMQ and a real Redis', () =
     expect(existsSync(join(out, '_SUCCESS'))).toBe(false);
     expect(existsSync(join(out, '_manifest.json'))).toBe(false);
     for (const w of ws) expect(await w.stop()).toBe(0);
+  }, 60_000);
+
+  it('a store the worker does not share: the fit fails with NOT_FOUND naming the store, the run is failed', async () => {
+    const out = join(dir, 'unshared');
+    // Submitted with no worker up, then the run record disappears: what a worker sees on another filesystem.
+    const run = await submit(out, '--output-format', 'csv', '--attempts', '1');
+    rmSync(join(store, 'runs', `${run}.json`));
+    startWorkers(1);
+    const st = await waitDone(run);
+    expect(st.code).toBe(1);
+    expect(st.stdout).toMatch(new RegExp(`^${run}: failed;`));
+    expect(st.stdout).toMatch(new RegExp(`${run}-fit failed after 1 attempt: NOT_FOUND: this worker cannot read .*/runs/${run}\\.json: the store .* is not shared with the machine that submitted run ${run}`));
+    expect(existsSync(join(out, '_SUCCESS'))).toBe(false);
   }, 60_000);
 
   it('bad input: unreachable Redis, unknown run, unwritable store, a --merge of another format; a worker waits for Redis', async () => {
