@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'ABORTED',
   'UNSUPPORTED_MEDIA_TYPE',
   'UNAUTHORIZED',
+  'UNAVAILABLE',
   'INTERNAL',
 ] as const;
 
@@ -34,6 +35,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   ABORTED: 503,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNAUTHORIZED: 401,
+  UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
