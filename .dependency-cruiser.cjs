@@ -3,6 +3,7 @@
  * only, and no files of src/ import each other in a circle. From the top:
  *
  *   cli, server, src/index.ts, src/quiver.ts (the façade)
+ *     → distributed (bulk runs on BullMQ/Redis: jobs, workers, the shared store)
  *     → models → engine → pool → backends
  *     → data, errors.ts, types.ts (the ground floor)
  *
@@ -10,6 +11,7 @@
  * a tie to it as a value.
  */
 const TOP = '^src/(cli|server)/|^src/(index|quiver)\\.ts$';
+const DISTRIBUTED = '^src/distributed/';
 const MODELS = '^src/models/';
 const ENGINE = '^src/engine/';
 const POOL = '^src/pool/';
@@ -36,7 +38,8 @@ module.exports = {
       from: { path: '^src/' },
       to: { couldNotResolve: true, path: '^[.]' },
     },
-    layer('models-not-up', MODELS, [TOP], 'Models are used by the CLI, the server and the library index; they never import them.'),
+    layer('distributed-not-up', DISTRIBUTED, [TOP], 'Distributed runs are driven by the CLI (and could be by the server); they never import them.'),
+    layer('models-not-up', MODELS, [TOP, DISTRIBUTED], 'Models are used by the CLI, the server and the library index; they never import them.'),
     {
       name: 'models-not-to-backends',
       comment: 'A model never calls a backend directly: it asks the engine (only the contract types and constants are shared).',
@@ -44,13 +47,13 @@ module.exports = {
       from: { path: MODELS },
       to: { path: BACKENDS, pathNot: '^src/backends/types\\.ts$' },
     },
-    layer('engine-not-up', ENGINE, [TOP, MODELS], 'The engine offers kernels and knows no model (conveniences live in the façade, src/quiver.ts).'),
-    layer('pool-not-up', POOL, [TOP, MODELS, ENGINE], 'The pool runs named handlers it is given and imports nothing from the engine.'),
-    layer('backends-not-up', BACKENDS, [TOP, MODELS, ENGINE, POOL], 'Backends implement the kernel contract and know nothing above it.'),
+    layer('engine-not-up', ENGINE, [TOP, DISTRIBUTED, MODELS], 'The engine offers kernels and knows no model (conveniences live in the façade, src/quiver.ts).'),
+    layer('pool-not-up', POOL, [TOP, DISTRIBUTED, MODELS, ENGINE], 'The pool runs named handlers it is given and imports nothing from the engine.'),
+    layer('backends-not-up', BACKENDS, [TOP, DISTRIBUTED, MODELS, ENGINE, POOL], 'Backends implement the kernel contract and know nothing above it.'),
     layer(
       'ground-not-up',
       '^src/data/|^src/(errors|types)\\.ts$',
-      [TOP, MODELS, ENGINE, POOL, BACKENDS],
+      [TOP, DISTRIBUTED, MODELS, ENGINE, POOL, BACKENDS],
       'data, errors and types are the ground floor, used by every layer above and importing none of them.',
     ),
   ],

@@ -120,8 +120,10 @@ const passes = [
   { label: 'default backend, every suite', env: {}, args: [] },
   // The backend suites test every backend whatever QUIVER_BACKEND says: once is enough. A forwarded filter may
   // match only backend suites, which leaves these passes nothing to run.
-  { label: 'QUIVER_BACKEND=wasm, all but tests/backends', env: { QUIVER_BACKEND: 'wasm' }, args: ['--exclude', 'tests/backends/**', '--passWithNoTests'] },
-  { label: 'QUIVER_BACKEND=js, all but tests/backends', env: { QUIVER_BACKEND: 'js' }, args: ['--exclude', 'tests/backends/**', '--passWithNoTests'] },
+  // The distributed bulk tests (tests/bulk: Redis, worker processes, about a minute) test the queue and the
+  // store, which do not depend on the backend: once is enough too.
+  { label: 'QUIVER_BACKEND=wasm, all but tests/backends and tests/bulk', env: { QUIVER_BACKEND: 'wasm' }, args: ['--exclude', 'tests/backends/**', '--exclude', 'tests/bulk/**', '--passWithNoTests'] },
+  { label: 'QUIVER_BACKEND=js, all but tests/backends and tests/bulk', env: { QUIVER_BACKEND: 'js' }, args: ['--exclude', 'tests/backends/**', '--exclude', 'tests/bulk/**', '--passWithNoTests'] },
   // tests/**/*.alone.ts, one file at a time with nothing beside them: the service soak test (it measures /health
   // latency) and the schemathesis contract fuzz run (skipped with one line where python3 is absent).
   { label: 'service suites alone (soak, contract fuzz: vitest.alone.config.ts)', env: {}, args: ['--config', 'vitest.alone.config.ts', '--passWithNoTests'] },

@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'UNAUTHORIZED',
   'METHOD_NOT_ALLOWED',
   'URI_TOO_LONG',
+  'UNAVAILABLE',
   'INTERNAL',
 ] as const;
 
@@ -38,6 +39,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   UNAUTHORIZED: 401,
   METHOD_NOT_ALLOWED: 405,
   URI_TOO_LONG: 414,
+  UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 

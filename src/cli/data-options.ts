@@ -133,6 +133,22 @@ export async function loadData(o: DataOptions): Promise<LoadedData> {
   };
 }
 
+/** The `identity` of `loadData` without reading the file (a distributed run's id is made before any worker loads it). */
+export async function identityOf(o: DataOptions): Promise<Record<string, unknown>> {
+  if ((o.ratings === undefined) === (o.synthetic === undefined)) {
+    throw new QuiverError('INVALID_ARGUMENT', 'give exactly one input: --ratings FILE or --synthetic USERSxITEMSxINTERACTIONS[:seed]');
+  }
+  if (o.synthetic !== undefined) return { synthetic: parseSyntheticSpec(o.synthetic) };
+  const path = o.ratings!;
+  let st: Awaited<ReturnType<typeof stat>>;
+  try {
+    st = await stat(path);
+  } catch {
+    throw new QuiverError('NOT_FOUND', `--ratings ${path} does not exist`);
+  }
+  return { path: resolve(path), size: st.size, mtimeMs: st.mtimeMs, options: ratingsOptionsOf(o) };
+}
+
 export function algoOptionsOf(o: AlgoOptions): RecommenderOptions {
   return {
     neighbors: o.neighbors,

@@ -16,6 +16,7 @@ import { registerLogistic } from './logistic.js';
 import { registerPredict } from './predict.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerRecommend } from './recommend.js';
+import { registerBulk } from './bulk.js';
 import { registerBench } from './bench.js';
 import { registerTune } from './tune.js';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerLogistic(program);
   registerPredict(program);
   registerRecommend(program);
+  registerBulk(program);
   registerEvaluate(program);
   registerBench(program);
   registerTune(program);

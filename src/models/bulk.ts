@@ -270,21 +270,51 @@ export async function runBulk(model: Recommender, opts: BulkOptions): Promise<Bu
 
 const PARQUET_ROW_GROUP = 100_000;
 
+/** One output row of a parquet file: user, item, rank (1 first), score (the value of its 7-digit text). */
+export type ParquetRow = [user: string, item: string, rank: number, score: number];
+
+/** The columns of every Quiver parquet output (bulk runs and the parts of a distributed run). */
+export const PARQUET_SCHEMA = [
+  { name: 'root', num_children: 4 },
+  { name: 'user', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  { name: 'item', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+  { name: 'rank', type: 'INT32', repetition_type: 'REQUIRED' },
+  { name: 'score', type: 'FLOAT', repetition_type: 'REQUIRED' },
+] as const;
+
+/** The rows of one block, as a parquet output holds them (users with no scored item have none). */
+export function blockRows(res: TopKResult, userIds: readonly string[], itemIds: readonly string[], user0: number): ParquetRow[] {
+  const rows: ParquetRow[] = [];
+  const k = res.k;
+  for (let r = 0; r < res.rows; r++) {
+    const user = userIds[user0 + r]!;
+    for (let t = 0; t < k; t++) {
+      const j = res.indices[r * k + t]!;
+      if (j < 0) break;
+      rows.push([user, itemIds[j]!, t + 1, Number(formatScore(res.scores[r * k + t]!))]);
+    }
+  }
+  return rows;
+}
+
 /** Converts the `[user,item,rank,score]` lines of a finished partial file to Parquet, atomically. */
 async function writeParquet(partial: string, out: string): Promise<void> {
+  async function* rows(): AsyncGenerator<ParquetRow> {
+    // Opened here, when the writer starts pulling: a stream opened earlier would flow before anyone listens.
+    const lines = createInterface({ input: createReadStream(partial, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const line of lines) if (line.length > 0) yield JSON.parse(line) as ParquetRow;
+  }
+  await writeParquetRows(rows(), out);
+}
+
+/**
+ * Writes rows to a parquet file atomically (temporary file, fsync, rename), by row groups of 100,000 rows: the
+ * same bytes for the same rows, whoever writes them (the one-machine run and a distributed run's merge).
+ */
+export async function writeParquetRows(source: AsyncIterable<ParquetRow> | Iterable<ParquetRow>, out: string): Promise<void> {
   const { ParquetWriter, fileWriter } = await import('hyparquet-writer');
   const tmp = `${out}.parquet.tmp`;
-  const writer = new ParquetWriter({
-    writer: fileWriter(tmp),
-    schema: [
-      { name: 'root', num_children: 4 },
-      { name: 'user', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
-      { name: 'item', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
-      { name: 'rank', type: 'INT32', repetition_type: 'REQUIRED' },
-      { name: 'score', type: 'FLOAT', repetition_type: 'REQUIRED' },
-    ],
-    createdBy: 'quiver',
-  });
+  const writer = new ParquetWriter({ writer: fileWriter(tmp), schema: PARQUET_SCHEMA.map((e) => ({ ...e })), createdBy: 'quiver' });
   let users: string[] = [];
   let items: string[] = [];
   let ranks: number[] = [];
@@ -305,10 +335,7 @@ async function writeParquet(partial: string, out: string): Promise<void> {
     ranks = [];
     scores = [];
   };
-  const lines = createInterface({ input: createReadStream(partial, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.length === 0) continue;
-    const [u, i, r, sc] = JSON.parse(line) as [string, string, number, number];
+  for await (const [u, i, r, sc] of source) {
     users.push(u);
     items.push(i);
     ranks.push(r);
@@ -324,6 +351,23 @@ async function writeParquet(partial: string, out: string): Promise<void> {
     await fh.close();
   }
   await rename(tmp, out);
+}
+
+/** One self-contained parquet file of rows, in memory (one row group; the parts of a distributed run). */
+export async function parquetBuffer(rows: readonly ParquetRow[]): Promise<Uint8Array> {
+  const { parquetWriteBuffer } = await import('hyparquet-writer');
+  const buf = parquetWriteBuffer({
+    schema: PARQUET_SCHEMA.map((e) => ({ ...e })),
+    createdBy: 'quiver',
+    rowGroupSize: Math.max(1, rows.length),
+    columnData: [
+      { name: 'user', data: rows.map((r) => r[0]) },
+      { name: 'item', data: rows.map((r) => r[1]) },
+      { name: 'rank', data: Int32Array.from(rows, (r) => r[2]) },
+      { name: 'score', data: Float32Array.from(rows, (r) => r[3]) },
+    ],
+  });
+  return new Uint8Array(buf);
 }
 
 /** Temporary checkpoint copies a kill -9 left behind (writeFileAtomic names them `.NAME.<pid>.<hex>.tmp`). */

@@ -135,7 +135,12 @@ describe('soak', () => {
     console.log(`soak: /health ${healthMs.length} probes, p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms, max ${p(1).toFixed(1)} ms`);
     console.log(`soak: server RSS before ${rssBefore?.toFixed(0) ?? '?'} MB, after ${rssAfter?.toFixed(0) ?? '?'} MB (bound: +${RSS_BOUND_MB} MB)`);
 
-    for (const s of statuses.keys()) expect(['200', '413', '503'], `status ${s}`).toContain(s);
+    // A request refused at admission is answered 503 with `Connection: close` before its body is read; a client
+    // still writing a large body then sees the socket close (EPIPE or ECONNRESET) instead of the 503. Those count
+    // as shed requests, as long as they stay rare; any other status or error fails.
+    const cut = (statuses.get('error: EPIPE') ?? 0) + (statuses.get('error: ECONNRESET') ?? 0);
+    for (const s of statuses.keys()) expect(['200', '413', '503', 'error: EPIPE', 'error: ECONNRESET'], `status ${s}`).toContain(s);
+    expect(cut, 'requests cut while sending their body').toBeLessThanOrEqual(Math.max(5, sent * 0.01));
     expect(statuses.get('200') ?? 0).toBeGreaterThan(0);
     expect(p(0.99)).toBeLessThan(HEALTH_P99_MS);
     if (rssBefore !== undefined && rssAfter !== undefined) expect(rssAfter - rssBefore).toBeLessThan(RSS_BOUND_MB);
