@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
-import type { TableSchema } from '../data/table.js';
+import { TableEncoder, type TableSchema } from '../data/table.js';
 import { QuiverError } from '../errors.js';
 
 export const MODEL_FORMAT = 'quiver-model';
@@ -120,4 +120,17 @@ export async function readBundle(path: string): Promise<ModelBundle> {
     arrays[name] = { data, shape: a.shape };
   }
   return { kind: m.kind, params: m.params ?? {}, arrays, encoder: m.encoder ?? null };
+}
+
+/** Reads a bundle written by a model's `save` and checks that it holds that model's kind (each class's `load`). */
+export async function readBundleOf(path: string, kind: string): Promise<ModelBundle> {
+  const b = await readBundle(path);
+  if (b.kind !== kind) throw new QuiverError('INVALID_ARGUMENT', `${path} holds a "${b.kind}" model, not a ${kind} one; load it with loadModel`, { kind: b.kind });
+  return b;
+}
+
+/** The feature names and the table encoder a bundle saved (either may be absent). */
+export function bundleColumns(b: ModelBundle, source: string): { featureNames: string[] | null; encoder: TableEncoder | null } {
+  const names = b.params['featureNames'];
+  return { featureNames: Array.isArray(names) ? (names as string[]) : null, encoder: b.encoder ? TableEncoder.fromJSON(b.encoder, source) : null };
 }

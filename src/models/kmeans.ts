@@ -20,13 +20,13 @@
  * Centroids are kept in f64 between steps and handed to the kernel as f32; sums, counts and inertia
  * come back in f64. Random choices come from `Rng` here, never from a kernel.
  */
-import { TableEncoder } from '../data/table.js';
+import type { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, } from '../engine/engine.js';
 import { checkMatrix, checkSameCols } from '../engine/validate.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 import type { FittedModel, ModelColumns, ModelSummary } from './model.js';
-import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
+import { bundleColumns, readBundleOf, writeBundle, type ModelBundle } from './bundle.js';
 import { checkEncoder, checkIntOption, checkNumberOption, checkSampleWeight, designOf, type ModelInput } from './common.js';
 import { Rng, } from '../data/random.js';
 
@@ -162,7 +162,7 @@ export class KMeansModel implements FittedModel {
         tol: Number(p.tol ?? 1e-4),
         seed: Number(p.seed ?? 0),
       },
-      encoder: b.encoder ? TableEncoder.fromJSON(b.encoder, source) : null,
+      encoder: bundleColumns(b, source).encoder,
     });
   }
 
@@ -173,9 +173,7 @@ export class KMeansModel implements FittedModel {
 
   /** Reads a kmeans model written by `save` (see also `loadModel`, which accepts any kind). */
   static async load(path: string, engine: Engine): Promise<KMeansModel> {
-    const b = await readBundle(path);
-    if (b.kind !== 'kmeans') throw new QuiverError('INVALID_ARGUMENT', `${path} holds a "${b.kind}" model, not a kmeans one; load it with loadModel`, { kind: b.kind });
-    return KMeansModel.fromBundle(b, engine, path);
+    return KMeansModel.fromBundle(await readBundleOf(path, 'kmeans'), engine, path);
   }
 }
 

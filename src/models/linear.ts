@@ -8,12 +8,12 @@
  * matrices (no extra pass over the rows). An unpenalised rank-deficient X
  * (constant columns, duplicates, exact linear combinations) is refused with the columns to drop.
  */
-import { TableEncoder } from '../data/table.js';
+import type { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine } from '../engine/engine.js';
 import { LINK_IDENTITY } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
-import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
+import { bundleColumns, readBundleOf, writeBundle, type ModelBundle } from './bundle.js';
 import {
   checkEncoder,
   checkFeatureNames,
@@ -137,8 +137,7 @@ export class LinearModel implements FittedModel {
       rmse: Number(p['rmse']),
       nRows: Number(p['nRows']),
       params: { l2: Number(p['l2'] ?? 0), fitIntercept: p['fitIntercept'] !== false },
-      featureNames: Array.isArray(p['featureNames']) ? (p['featureNames'] as string[]) : null,
-      encoder: b.encoder ? TableEncoder.fromJSON(b.encoder, source) : null,
+      ...bundleColumns(b, source),
     });
   }
 
@@ -148,9 +147,7 @@ export class LinearModel implements FittedModel {
 
   /** Reads a linear model written by `save` (see also `loadModel`, which accepts any kind). */
   static async load(path: string, engine: Engine): Promise<LinearModel> {
-    const b = await readBundle(path);
-    if (b.kind !== 'linear') throw new QuiverError('INVALID_ARGUMENT', `${path} holds a "${b.kind}" model, not a linear one; load it with loadModel`, { kind: b.kind });
-    return LinearModel.fromBundle(b, engine, path);
+    return LinearModel.fromBundle(await readBundleOf(path, 'linear'), engine, path);
   }
 }
 

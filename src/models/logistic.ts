@@ -21,13 +21,13 @@
  * and ½·ΔᵀHΔ / Σs ≤ tol (Δ the Newton step just taken, H its Hessian), both on the objective divided by Σs;
  * `nIter` counts the steps taken.
  */
-import { TableEncoder } from '../data/table.js';
+import type { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, LogisticPassResult } from '../engine/engine.js';
 import { LINK_IDENTITY, LINK_SIGMOID } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import { checkFinite } from '../engine/validate.js';
 import type { Matrix } from '../types.js';
-import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
+import { bundleColumns, readBundleOf, writeBundle, type ModelBundle } from './bundle.js';
 import {
   checkEncoder,
   checkFeatureNames,
@@ -227,8 +227,7 @@ export class LogisticModel implements FittedModel {
         maxIter: Number(p['maxIter'] ?? 100),
         tol: Number(p['tol'] ?? 1e-4),
       },
-      featureNames: Array.isArray(p['featureNames']) ? (p['featureNames'] as string[]) : null,
-      encoder: b.encoder ? TableEncoder.fromJSON(b.encoder, source) : null,
+      ...bundleColumns(b, source),
     });
   }
 
@@ -238,9 +237,7 @@ export class LogisticModel implements FittedModel {
 
   /** Reads a logistic model written by `save` (see also `loadModel`, which accepts any kind). */
   static async load(path: string, engine: Engine): Promise<LogisticModel> {
-    const b = await readBundle(path);
-    if (b.kind !== 'logistic') throw new QuiverError('INVALID_ARGUMENT', `${path} holds a "${b.kind}" model, not a logistic one; load it with loadModel`, { kind: b.kind });
-    return LogisticModel.fromBundle(b, engine, path);
+    return LogisticModel.fromBundle(await readBundleOf(path, 'logistic'), engine, path);
   }
 }
 

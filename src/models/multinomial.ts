@@ -13,11 +13,11 @@
  * and gradient follow from the others' (each row of blocks sums to zero). The linear predictors
  * come from the engine's f64 logistic pass, one per class.
  */
-import { TableEncoder } from '../data/table.js';
+import type { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, StagedMatrix } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
-import { readBundle, writeBundle, type ModelBundle } from './bundle.js';
+import { bundleColumns, readBundleOf, writeBundle, type ModelBundle } from './bundle.js';
 import { checkEncoder, checkFeatureNames, checkIntOption, checkNumberOption, checkSampleWeight, designOf, linearPredictor, type ModelInput } from './common.js';
 import type { FittedModel, ModelColumns, ModelSummary } from './model.js';
 
@@ -186,8 +186,7 @@ export class MultinomialModel implements FittedModel {
         maxIter: Number(p['maxIter'] ?? 100),
         tol: Number(p['tol'] ?? 1e-4),
       },
-      featureNames: Array.isArray(p['featureNames']) ? (p['featureNames'] as string[]) : null,
-      encoder: b.encoder ? TableEncoder.fromJSON(b.encoder, source) : null,
+      ...bundleColumns(b, source),
     });
   }
 
@@ -196,9 +195,7 @@ export class MultinomialModel implements FittedModel {
   }
 
   static async load(path: string, engine: Engine): Promise<MultinomialModel> {
-    const b = await readBundle(path);
-    if (b.kind !== 'multinomial') throw new QuiverError('INVALID_ARGUMENT', `${path} holds a "${b.kind}" model, not a multinomial one; load it with loadModel`, { kind: b.kind });
-    return MultinomialModel.fromBundle(b, engine, path);
+    return MultinomialModel.fromBundle(await readBundleOf(path, 'multinomial'), engine, path);
   }
 }
 

@@ -103,7 +103,8 @@ describe.each(cases)('choleskySolve on $label', ({ family, backend: b }) => {
 describe('choleskySolve failures across backends', () => {
   it('the same failure reads the same on native, wasm and js: one code, message and details', () => {
     const seen = cases.map(({ label, family, backend }) => ({ label, family, error: failure(backend, Float64Array.from([4, 2, 0, 2, 1, 0, 0, 0, 1]), 3).toJSON() }));
-    expect(new Set(seen.map((s) => s.family))).toEqual(new Set(cases.map((c) => c.family)));
+    const families = new Set(seen.map((s) => s.family));
+    for (const f of ['wasm', 'js', ...(process.env['QUIVER_REQUIRE_NATIVE'] === '1' ? ['native'] : [])]) expect(families, f).toContain(f);
     for (const s of seen) expect(s.error, s.label).toEqual(seen[0]!.error);
   });
 });

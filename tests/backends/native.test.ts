@@ -100,11 +100,13 @@ describe.skipIf(loaded === null)('native backend', () => {
     }
   });
 
-  it('QUIVER_NATIVE_ISA: a level this CPU cannot run is BACKEND_UNAVAILABLE naming its best; a bad name is INVALID_ARGUMENT', async () => {
-    const addon = createRequire(import.meta.url)(nativeAddonPath()) as typeof Addon;
-    const best = addon.detectedIsa();
-    for (const isa of ['avx512', 'avx2'] as NativeIsa[]) {
-      if (nativeIsas().includes(isa)) continue;
+  // Only a CPU without AVX-512 has a level it cannot run; on one with it (AMD Zen 4 here) the Rust unit test and
+  // the 'sse2' refusal below cover the path.
+  it.skipIf(nativeIsas().includes('avx512'))('QUIVER_NATIVE_ISA: a level this CPU cannot run is BACKEND_UNAVAILABLE naming its best', async () => {
+    const best = (createRequire(import.meta.url)(nativeAddonPath()) as typeof Addon).detectedIsa();
+    const missing = (['avx512', 'avx2'] as NativeIsa[]).filter((isa) => !nativeIsas().includes(isa));
+    expect(missing.length).toBeGreaterThan(0);
+    for (const isa of missing) {
       process.env['QUIVER_NATIVE_ISA'] = isa;
       await expect(loadNativeBackend()).rejects.toMatchObject({
         code: 'BACKEND_UNAVAILABLE',
@@ -112,6 +114,11 @@ describe.skipIf(loaded === null)('native backend', () => {
         details: { requested: isa, best },
       });
     }
+  });
+
+  it('QUIVER_NATIVE_ISA: the addon refuses a level it does not know; a bad name is INVALID_ARGUMENT', async () => {
+    const addon = createRequire(import.meta.url)(nativeAddonPath()) as typeof Addon;
+    const best = addon.detectedIsa();
     // The addon itself refuses what it cannot run, whatever the TypeScript side let through.
     expect(() => new addon.Kernels('sse2')).toThrow(expect.objectContaining({ code: 'BACKEND_UNAVAILABLE', message: `{"requested":"sse2","best":"${best}"}` }));
     process.env['QUIVER_NATIVE_ISA'] = 'sse2';

@@ -36,6 +36,8 @@ describe('engine registry, memory and façade', () => {
   it('registers every task kind under its own name, with the function that also runs inline', () => {
     const names = TASK_KINDS.map((k) => k.name);
     expect(new Set(names).size).toBe(names.length);
+    // oracle: the task names the engine's ops dispatch, written out
+    expect(Object.keys(handlers).sort()).toEqual(['cholesky', 'gram', 'kmeans', 'lloyd', 'logistic', 'matvec', 'normalize', 'similarity', 'sparseScore', 'sparseSimilarity', 'topk']);
     for (const k of TASK_KINDS) expect(handlers[k.name]).toBe(k.run);
   });
 

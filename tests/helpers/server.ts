@@ -1,4 +1,5 @@
 // An engine (2 threads) and a Fastify app on a fresh data directory, made before a test file and closed after it.
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,4 +26,26 @@ export function useServer(prefix: string, opts: Omit<AppOptions, 'engine' | 'dat
     await srv.engine.close();
   });
   return srv;
+}
+
+/**
+ * Starts `quiver serve --port 0` with these extra arguments in a child process and resolves with it and the URL it
+ * prints once it listens (rejects after `timeoutMs` with what it printed).
+ */
+export async function spawnServe(args: string[], timeoutMs = 60_000): Promise<{ child: ChildProcessWithoutNullStreams; url: string }> {
+  const bin = join(import.meta.dirname, '..', '..', 'bin', 'quiver.js');
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/[^ ]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+  return { child, url };
 }

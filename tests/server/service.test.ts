@@ -1,6 +1,6 @@
 // The service on a real socket (127.0.0.1, port 0): API key, backpressure under saturation, and graceful
 // shutdown of the CLI server on SIGTERM. Load loops are bounded in count and time.
-import { spawn } from 'node:child_process';
+import { spawnServe } from '../helpers/server.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,20 +76,7 @@ describe('service', () => {
   });
 
   it('quiver serve exits 0 on SIGTERM after finishing', async () => {
-    const bin = join(import.meta.dirname, '..', '..', 'bin', 'quiver.js');
-    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--threads', '1', '--data-dir', dataDir()], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 30_000);
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (http:\/\/[^ ]+)/.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-    });
+    const { child, url } = await spawnServe(['--threads', '1', '--data-dir', dataDir()], 30_000);
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
