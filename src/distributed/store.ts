@@ -171,10 +171,18 @@ export async function partBytes(format: BulkFormat, res: TopKResult, model: AnyR
   return { data: Buffer.from((format === 'csv' ? CSV_HEADER : '') + b.text, 'utf8'), rows: b.rows };
 }
 
-/** Writes a block's part, then its record (both atomically). */
+/**
+ * Writes a block's part, then its record (both atomically). A block that already has a record for this model is
+ * left alone and its record returned: a worker that wakes up after losing its lock (SIGSTOP, a long pause), even
+ * after the run's `_SUCCESS`, then renames nothing over a finished part. Only a writer that checked before the
+ * other's record landed can still rename, and its bytes are the same (a block depends only on the model, the
+ * options and the backend).
+ */
 export async function writeBlock(out: string, format: BulkFormat, rec: Omit<BlockRecord, 'part' | 'bytes' | 'sha256'>, data: Uint8Array): Promise<BlockRecord> {
   const part = partName(rec.block, format);
   const full: BlockRecord = { ...rec, part, bytes: data.length, sha256: sha256(data) };
+  const existing = await finishedBlock(out, rec.block, rec.model);
+  if (existing) return existing;
   try {
     await writeFileAtomic(join(out, part), data);
     await mkdir(join(out, '_blocks'), { recursive: true });
