@@ -7,6 +7,7 @@ interface Opts extends GlobalOptions {
   port: number;
   dataDir: string;
   logLevel?: string;
+  workerNice?: number;
 }
 
 export function registerServe(program: Command): void {
@@ -17,7 +18,8 @@ export function registerServe(program: Command): void {
       .option('--host <host>', 'address to bind', '127.0.0.1')
       .option('--port <port>', 'port (0 picks a free one)', intOption('--port', 0, 65535), 8080)
       .option('--data-dir <dir>', 'where fitted models are kept', '.quiver')
-      .option('--log-level <level>', 'request logs on stderr: fatal, error, warn, info, debug, trace or silent (default: QUIVER_LOG_LEVEL, else info)'),
+      .option('--log-level <level>', 'request logs on stderr: fatal, error, warn, info, debug, trace or silent (default: QUIVER_LOG_LEVEL, else info)')
+      .option('--worker-nice <n>', 'nice increment of the compute threads, 0-19, so the event loop answers probes first (default 5)', intOption('--worker-nice', 0, 19)),
   ).action(async (opts: Opts) => {
     // Loaded on demand: Fastify and its plugins would slow every other command's start.
     const { exitOnSignals, startServer } = await import('../server/server.js');
@@ -28,6 +30,7 @@ export function registerServe(program: Command): void {
       backend: opts.backend === undefined ? undefined : parseBackendChoice(opts.backend),
       dataDir: opts.dataDir,
       logLevel: opts.logLevel,
+      workerNice: opts.workerNice,
     });
     exitOnSignals(server);
   });

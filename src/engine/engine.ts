@@ -57,6 +57,11 @@ export interface EngineOptions {
   maxQueue?: number;
   /** Work (multiply-adds) below which a call runs inline on the calling thread. Default 2,000,000. */
   inlineWork?: number;
+  /**
+   * Nice increment (0–19) of the pool's worker threads, Linux only; default 0. `quiver serve` uses 5 so that its
+   * event loop (liveness probes, request bodies) is scheduled before compute on a saturated machine.
+   */
+  niceIncrement?: number;
 }
 
 export interface EngineInfo {
@@ -83,10 +88,15 @@ export class Engine {
     const tileRows = opts.tileRows ?? (envTile ? Number(envTile) : undefined);
     const inlineWork = opts.inlineWork ?? DEFAULT_INLINE_WORK;
     if (!(inlineWork >= 0)) throw new QuiverError('INVALID_ARGUMENT', `inlineWork must be ≥ 0 (got ${opts.inlineWork})`);
+    const nice = opts.niceIncrement;
+    if (nice !== undefined && (!Number.isInteger(nice) || nice < 0 || nice > 19)) {
+      throw new QuiverError('INVALID_ARGUMENT', `niceIncrement must be a whole number from 0 to 19 (got ${String(nice)})`);
+    }
     this.#sched = new Scheduler(backend, threads, {
       tileRows: tileRows === undefined ? undefined : checkPositiveInt(tileRows, opts.tileRows === undefined ? 'QUIVER_TILE_ROWS' : 'tileRows'),
       maxQueue: opts.maxQueue,
       inlineWork,
+      niceIncrement: opts.niceIncrement,
     });
   }
 

@@ -53,12 +53,15 @@ export interface SchedulerOptions {
   maxQueue: number | undefined;
   /** Work (multiply-adds) up to which a call runs inline. */
   inlineWork: number;
+  /** Nice increment of the pool's threads (see PoolOptions). */
+  niceIncrement?: number;
 }
 
 export class Scheduler {
   readonly tileRows: number | undefined;
   readonly inlineWork: number;
   readonly #maxQueue: number | undefined;
+  readonly #nice: number | undefined;
   #pool: Pool | null = null;
   /** Jobs whose tasks must all hold a thread at once run one at a time (see `exclusive`). */
   #turn: Promise<void> = Promise.resolve();
@@ -71,6 +74,7 @@ export class Scheduler {
   ) {
     this.tileRows = opts.tileRows;
     this.#maxQueue = opts.maxQueue;
+    this.#nice = opts.niceIncrement;
     this.inlineWork = opts.inlineWork;
   }
 
@@ -96,7 +100,7 @@ export class Scheduler {
   #getPool(): Pool {
     if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
     if (!this.#pool) {
-      this.#pool = new Pool({ threads: this.threads, backend: this.backend.init, handlers: [HANDLERS], maxQueue: this.#maxQueue });
+      this.#pool = new Pool({ threads: this.threads, backend: this.backend.init, handlers: [HANDLERS], maxQueue: this.#maxQueue, niceIncrement: this.#nice });
     }
     return this.#pool;
   }

@@ -19,6 +19,11 @@ export interface PoolOptions {
   handlers: readonly string[];
   /** Tasks allowed to wait beyond the running ones; more is OVERLOADED. Default: unbounded. */
   maxQueue?: number;
+  /**
+   * Added to each worker thread's nice value (0–19, Linux; Piscina applies it through @napi-rs/nice). A server
+   * raises it so the event loop, which answers /health and reads bodies, wins the CPU from compute. Default 0.
+   */
+  niceIncrement?: number;
 }
 
 /** A worker-side handler: runs one task against the worker's backend. */
@@ -85,6 +90,10 @@ export class Pool {
     if (opts.maxQueue !== undefined && (!Number.isInteger(opts.maxQueue) || opts.maxQueue < 0)) {
       throw new QuiverError('INVALID_ARGUMENT', `maxQueue must be a whole number ≥ 0 (got ${String(opts.maxQueue)})`);
     }
+    const nice = opts.niceIncrement ?? 0;
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
+      throw new QuiverError('INVALID_ARGUMENT', `niceIncrement must be a whole number from 0 to 19 (got ${String(opts.niceIncrement)})`);
+    }
     const setup: WorkerSetup = { backend: opts.backend, handlers: opts.handlers.map((f) => pathToFileURL(compiled(f)).href) };
     this.#piscina = new Piscina({
       filename: compiled(join(dirname(fileURLToPath(import.meta.url)), 'worker.js')),
@@ -93,6 +102,7 @@ export class Pool {
       idleTimeout: Number.POSITIVE_INFINITY,
       maxQueue: opts.maxQueue ?? Number.POSITIVE_INFINITY,
       workerData: setup,
+      niceIncrement: nice,
     });
     // A worker that fails to start surfaces through the task that needed it; keep the emitter quiet.
     this.#piscina.on('error', () => undefined);

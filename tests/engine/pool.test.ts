@@ -1,6 +1,7 @@
 // The pool as a layer of its own: it runs the handlers of any module it is given, by name, and knows no
 // engine task. Also the engine's own registry (every task kind the engine dispatches, one name each), the
 // engine memory that models use instead of the backend, and the façade that createEngine returns.
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
@@ -25,6 +26,19 @@ describe('pool', () => {
     const err = await expectCode(pool.run('fail', { at: 7 }), 'SHAPE_MISMATCH', /failed on purpose at 7/);
     expect(err.details).toEqual({ at: 7 });
     await expectCode(pool.run('nope', null), 'INTERNAL', /no handler named "nope"/);
+  });
+
+  it.runIf(process.platform === 'linux')('runs its threads at the nice increment it was given, and leaves the main thread alone', async () => {
+    const base = getPriority();
+    const niced = new Pool({ threads: 1, backend: { name: 'js' }, handlers: [join(import.meta.dirname, 'fixtures', 'echo-handlers.mjs')], niceIncrement: 7 });
+    try {
+      expect(await niced.run('nice', null)).toBe(Math.min(19, base + 7));
+      expect(await pool.run('nice', null)).toBe(base);
+      expect(getPriority()).toBe(base);
+    } finally {
+      await niced.close();
+    }
+    expect(() => new Pool({ threads: 1, backend: { name: 'js' }, handlers: [], niceIncrement: 20 })).toThrow(/niceIncrement must be a whole number from 0 to 19/);
   });
 
   it('names a missing handler module when it is built', () => {

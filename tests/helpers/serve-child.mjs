@@ -9,7 +9,9 @@ const dist = new URL('../../dist/', import.meta.url);
 const { createEngine } = await import(new URL('quiver.js', dist).href);
 const { buildApp } = await import(new URL('server/app.js', dist).href);
 const opts = JSON.parse(process.argv[2] ?? '{}');
-const engine = await createEngine({ threads: opts.threads ?? 2 });
+const { SERVE_ENGINE_DEFAULTS } = await import(new URL('server/server.js', dist).href);
+// The engine `quiver serve` builds (its compute threads' nice value included), unless the options say otherwise.
+const engine = await createEngine({ threads: opts.threads ?? 2, niceIncrement: opts.niceIncrement ?? SERVE_ENGINE_DEFAULTS.niceIncrement });
 const app = await buildApp({
   engine,
   dataDir: mkdtempSync(join(tmpdir(), 'quiver-child-')),
