@@ -10,6 +10,7 @@
  * models are fitted by `fitKMeans(engine, …)` and friends (the object `createEngine` returns adds
  * conveniences such as `engine.kmeans(…)` on top, see `src/quiver.ts`).
  */
+import type { Worker } from 'node:worker_threads';
 import { getBackend, loadAttempts, parseBackendChoice } from '../backends/index.js';
 import type { Backend, Link } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
@@ -126,6 +127,19 @@ export class Engine {
   /** Tasks waiting for a worker (for backpressure decisions). */
   get queueSize(): number {
     return this.#sched.queueSize;
+  }
+
+  /** Pool tasks running or queued (0 when the pool has not started). */
+  get pendingTasks(): number {
+    return this.#sched.pending;
+  }
+
+  /**
+   * The pool's live worker threads (empty before the first pooled call). For diagnostics and fault-injection
+   * tests; terminating one fails the task it runs (INTERNAL) and Piscina starts a replacement.
+   */
+  get workerThreads(): readonly Worker[] {
+    return this.#sched.workerThreads;
   }
 
   close(): Promise<void> {

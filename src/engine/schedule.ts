@@ -8,6 +8,7 @@
  * shape alone; each block writes its own partial, and partials are summed in block order (`merge.ts`). So
  * neither the thread count nor the tile size changes a result.
  */
+import type { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
@@ -81,6 +82,15 @@ export class Scheduler {
   /** Tasks waiting for a worker (for backpressure decisions). */
   get queueSize(): number {
     return this.#pool?.queueSize ?? 0;
+  }
+
+  /** Pool tasks running or queued. */
+  get pending(): number {
+    return this.#pool?.pending ?? 0;
+  }
+
+  get workerThreads(): readonly Worker[] {
+    return this.#pool?.workerThreads ?? [];
   }
 
   async close(): Promise<void> {

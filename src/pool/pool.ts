@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Backend, BackendInit } from '../backends/types.js';
 import { QuiverError, type SerializedError } from '../errors.js';
@@ -84,6 +85,7 @@ export class Pool {
   readonly threads: number;
   readonly #piscina: Piscina;
   #closed = false;
+  #pending = 0;
 
   constructor(opts: PoolOptions) {
     this.threads = validateThreads(opts.threads);
@@ -112,15 +114,28 @@ export class Pool {
     return this.#piscina.queueSize;
   }
 
+  /** Tasks handed to Piscina and not finished (running or queued). */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** The live worker threads (diagnostics and fault-injection tests: a test terminates one mid-task). */
+  get workerThreads(): readonly Worker[] {
+    return this.#piscina.threads;
+  }
+
   /** Runs the task of handler `name`; worker-side errors come back as the same QuiverError (same code). */
   async run<R>(name: string, task: unknown, signal?: AbortSignal): Promise<R> {
     if (this.#closed) throw new QuiverError('ABORTED', 'the engine was closed');
     let res: TaskResult<R>;
     try {
       const msg: TaskMessage = { name, task };
+      this.#pending++;
       res = (await this.#piscina.run(msg, { signal: signal ?? null })) as TaskResult<R>;
     } catch (err) {
       throw poolError(err);
+    } finally {
+      this.#pending--;
     }
     if (!res.ok) throw QuiverError.fromJSON(res.error);
     return res.value;
@@ -146,5 +161,13 @@ function poolError(err: unknown): QuiverError {
     return new QuiverError('OVERLOADED', 'the compute queue is full; retry later', { retryAfterSeconds: 1 });
   }
   if (e?.message === 'Terminating worker thread') return new QuiverError('ABORTED', 'the engine was closed');
+  // A worker thread that ended mid-task (a crash, out of memory, terminated): Piscina starts a replacement, so the
+  // same work can be retried; the task itself is lost.
+  const died = /^worker exited with code:? ?(-?\d+)/.exec(e?.message ?? '');
+  if (died) {
+    return new QuiverError('INTERNAL', `a compute worker stopped while running this task (exit code ${died[1]}); the pool has replaced it, so a retry can succeed`, {
+      exitCode: Number(died[1]),
+    });
+  }
   return QuiverError.from(err);
 }

@@ -187,6 +187,44 @@ describe('crash safety', () => {
   });
 });
 
+describe('crash safety through the server', () => {
+  it('a compute worker killed mid-request: that request is 500 INTERNAL with the cause logged, the server keeps serving', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logStream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    // Its own engine, so the killed thread is not one the other tests' engine relies on.
+    const own = await createEngine({ threads: 1, backend: 'js' });
+    const a = await buildApp({ engine: own, dataDir: dataDir(), logLevel: 'error', logStream });
+    try {
+      // Work that runs in the pool for a while: all-pairs top-k of 4,000 rows × 64 on the js backend (1e9 multiply-adds).
+      const npy = (n: number) => Buffer.from(encodeNpy(Float32Array.from({ length: n * 64 }, (_, i) => Math.sin(i)), [n, 64]));
+      const post = (n: number) => a.inject({ method: 'POST', url: '/v1/topk?k=5', headers: { 'content-type': 'application/x-npy' }, payload: npy(n) });
+      const busy = post(4000);
+      const t0 = Date.now();
+      while (own.pendingTasks === 0 && Date.now() - t0 < 20_000) await sleep(5);
+      expect(own.pendingTasks, 'the request reached the pool').toBeGreaterThan(0);
+      await Promise.all(own.workerThreads.map((w) => w.terminate()));
+      const res = await busy;
+      expect(res.statusCode).toBe(500);
+      const err = res.json() as { code: string; message: string; requestId: string };
+      expect(err.code).toBe('INTERNAL');
+      expect(err.message).toMatch(/compute worker stopped/);
+      expect(lines.some((l) => l['reqId'] === err.requestId && l['level'] === 50)).toBe(true);
+      // The pool has replaced the thread: the same request now succeeds.
+      const again = await post(300);
+      expect(again.statusCode).toBe(200);
+      expect((await a.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    } finally {
+      await a.close();
+      await own.close();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('SIGTERM with a request in flight: the request completes, then the process exits 0', async () => {
     const { child, url } = await spawnServe(['--threads', '1', '--data-dir', dataDir(), '--log-level', 'warn'], 60_000);
