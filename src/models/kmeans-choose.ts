@@ -37,6 +37,16 @@ export async function chooseK(engine: Engine, x: Matrix, opts: ChooseKOptions = 
   checkMatrix(x, 'x');
   const ks = opts.ks ?? [...Array(9).keys()].map((i) => i + 2).filter((k) => k <= x.rows);
   if (ks.length === 0) throw new QuiverError('INVALID_ARGUMENT', 'chooseK needs at least one k to try');
+  // The silhouette of k clusters needs k + 1 scored rows at least; say so before any fit, naming the option.
+  const scored = Math.min(x.rows, opts.sampleSize ?? 4000);
+  const kMax = Math.max(...ks);
+  if (kMax > 1 && kMax > scored - 1) {
+    const why = scored < x.rows ? `the silhouette sample (sampleSize) of ${scored} rows` : `x's ${x.rows} rows`;
+    throw new QuiverError('INVALID_ARGUMENT', `k = ${kMax} cannot be scored on ${why}: a silhouette of k clusters needs at least k + 1 rows; ${scored < x.rows ? `raise sampleSize to ${kMax + 1} or more (default 4000)` : `try k up to ${x.rows - 1}`}`, {
+      k: kMax,
+      rows: scored,
+    });
+  }
   const out: ChooseKRow[] = [];
   for (const k of ks) {
     const m = await fitKMeans(engine, x, {

@@ -244,7 +244,8 @@ export function silhouetteScore(x: Matrix, labels: ArrayLike<number>, opts: Silh
   }
   const k = dense.size;
   if (k < 2 || k > m - 1) {
-    throw new QuiverError('INVALID_ARGUMENT', `the silhouette needs between 2 and ${m - 1} clusters among the scored rows (found ${k})`);
+    const scored = m < rows ? `the ${m} sampled rows (sampleSize)` : `the ${m} rows`;
+    throw new QuiverError('INVALID_ARGUMENT', `the silhouette needs between 2 and ${m - 1} clusters among ${scored}, and found ${k}${m < rows ? '; raise sampleSize' : ''}`, { clusters: k, rows: m });
   }
   const size = new Float64Array(k);
   for (let s = 0; s < m; s++) size[lab[s]!]! += 1;

@@ -8,6 +8,7 @@ import { chooseK } from '../../src/models/kmeans-choose.js';
 import { silhouetteScore } from '../../src/models/metrics.js';
 import type { Matrix } from '../../src/types.js';
 import { sourceText, type FixtureSource } from '../helpers/fixtures.js';
+import { expectCode } from '../helpers/errors.js';
 import { blobs } from './blobs.js';
 import { fixture, haveDatasets, labelsFromDigits, mallCustomers, useEngine } from './helpers.js';
 
@@ -216,5 +217,17 @@ describe('silhouette and chooseK', () => {
     const best = rows.reduce((a, b) => (b.silhouette! > a.silhouette! ? b : a));
     // oracle: the data were generated from 8 well-separated blobs
     expect(best.k).toBe(8);
+  });
+
+  it('a silhouette sample too small for the largest k is refused before any fit, naming sampleSize and the size it needs', async () => {
+    const e = await engine();
+    const { x } = blobs(blobsRef.seed, 200, blobsRef.cols, blobsRef.k);
+    await expectCode(chooseK(e, x, { ks: [2, 10], sampleSize: 6 }), 'INVALID_ARGUMENT', /k = 10 cannot be scored on the silhouette sample \(sampleSize\) of 6 rows.*raise sampleSize to 11 or more/);
+    const tiny = { rows: 5, cols: 1, data: new Float32Array([0, 1, 2, 3, 4]) };
+    await expectCode(chooseK(e, tiny, { ks: [2, 5] }), 'INVALID_ARGUMENT', /k = 5 cannot be scored on x's 5 rows.*try k up to 4/);
+    // The silhouette itself names the sample when the sample is what lacks clusters.
+    expect(() => silhouetteScore({ rows: 6, cols: 1, data: new Float32Array([0, 1, 2, 3, 4, 5]) }, [0, 0, 0, 0, 0, 0], { sampleSize: 3, seed: 1 })).toThrow(
+      /among the 3 sampled rows \(sampleSize\), and found 1; raise sampleSize/,
+    );
   });
 });
