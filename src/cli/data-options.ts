@@ -22,6 +22,7 @@ export interface DataOptions {
   userCol?: string;
   itemCol?: string;
   ratingCol?: string;
+  timestampCol?: string;
   delimiter?: string;
   implicit?: boolean | string;
   minRating?: number;
@@ -64,6 +65,7 @@ export function withDataOptions(cmd: Command, synthetic = true): Command {
     .option('--user-col <name>', 'delimited files: the user id column')
     .option('--item-col <name>', 'delimited files: the item id column')
     .option('--rating-col <name>', 'delimited files: the rating column')
+    .option('--timestamp-col <name>', 'delimited files: the timestamp column (numbers or ISO dates), for --split-by time')
     .addOption(delimiterOption('delimited files: the field delimiter (default: detected among , ; and tab)'))
     .option('--implicit [mode]', 'implicit feedback: binary (every interaction counts 1, the default mode) or counts')
     .option('--min-rating <r>', 'keep only ratings ≥ r', floatOption('--min-rating'))
@@ -98,6 +100,7 @@ export function ratingsOptionsOf(o: DataOptions): RatingsOptions {
     userCol: o.userCol,
     itemCol: o.itemCol,
     ratingCol: o.ratingCol,
+    timestampCol: o.timestampCol,
     delimiter,
     feedback: feedbackOf(o),
     minRating: o.minRating,
@@ -125,6 +128,7 @@ export async function loadData(o: DataOptions): Promise<LoadedData> {
   const path = o.ratings!;
   const ropts = ratingsOptionsOf(o);
   const data = await readRatings(path, ropts);
+  for (const w of data.warnings ?? []) process.stderr.write(`warning: ${w}\n`);
   const st = await stat(path);
   return {
     data,

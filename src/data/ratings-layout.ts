@@ -15,13 +15,25 @@ export interface LayoutOptions {
   userCol?: string;
   itemCol?: string;
   ratingCol?: string;
+  timestampCol?: string;
 }
 
-const USER_COLS = ['user', 'userId', 'user_id', 'userid', 'customer_id'];
-const ITEM_COLS = ['item', 'itemId', 'item_id', 'itemid', 'movieId', 'product_id'];
+// Column names tried when none is given, compared without regard to case (so `userID` finds `userId`): the
+// names MovieLens, Last.fm, retail and clickstream exports use. The error that finds none lists them.
+export const USER_COLS = ['user', 'userId', 'user_id', 'customer', 'customerId', 'customer_id', 'visitorId', 'visitor_id', 'member_id', 'account_id'];
+export const ITEM_COLS = ['item', 'itemId', 'item_id', 'movieId', 'movie_id', 'product', 'productId', 'product_id', 'artistId', 'artist_id', 'trackId', 'track_id', 'sku', 'article_id'];
 const RATING_COLS = ['rating'];
+export const TIMESTAMP_COLS = ['timestamp', 'time', 'ts', 'datetime'];
 const ML_CSV_HEADER = ['userId', 'movieId', 'rating'];
 export const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A timestamp as a number that orders like the times: a number as it is (epoch seconds or ms), else an ISO date's ms; NaN when neither. */
+export function parseTimestamp(text: string): number {
+  const t = text.trim();
+  if (NUMERIC.test(t)) return Number(t);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(t)) return NaN;
+  return Date.parse(t);
+}
 
 function bad(msg: string, details?: Record<string, unknown>): QuiverError {
   return new QuiverError('INVALID_ARGUMENT', msg, details);
@@ -36,6 +48,17 @@ export interface Layout {
   itemField: number;
   /** -1: no rating column. */
   ratingField: number;
+  /** The rating column's name (for messages). */
+  ratingName: string;
+  /** -1: no timestamp column. */
+  timestampField: number;
+  /** The timestamp column's name (for messages). */
+  timestampName: string;
+  /**
+   * A value that is not a time is an error (MovieLens layouts, or a column named by --timestamp-col); else
+   * (a column found by its name) the file's timestamps are dropped with a warning, as the file read before.
+   */
+  timestampStrict: boolean;
   /** Expected field count (at least this many for MovieLens layouts; exactly for generic files). */
   fields: number;
   exactFields: boolean;
@@ -54,18 +77,35 @@ function isNumeric(s: string): boolean {
   return NUMERIC.test(s.trim());
 }
 
+/** Index of a header name: exact first, then the one name equal without regard to case; -1 when none or several. */
+function headerIndex(header: string[], name: string): number {
+  const exact = header.indexOf(name);
+  if (exact >= 0) return exact;
+  const low = name.toLowerCase();
+  let found = -1;
+  for (let i = 0; i < header.length; i++) {
+    if (header[i]!.toLowerCase() !== low) continue;
+    if (found >= 0) return -1;
+    found = i;
+  }
+  return found;
+}
+
 function findColumn(header: string[], wanted: string | undefined, defaults: string[], what: string, flag: string, source: string): number {
   if (wanted !== undefined) {
-    const i = header.indexOf(wanted);
+    const i = headerIndex(header, wanted);
     if (i >= 0) return i;
     throw bad(`${source} has no ${what} column "${wanted}"; its columns are: ${header.join(', ')}`, { column: wanted, columns: header });
   }
   for (const d of defaults) {
-    const i = header.indexOf(d);
+    const i = headerIndex(header, d);
     if (i >= 0) return i;
   }
-  if (what === 'rating') return -1;
-  throw bad(`${source}: cannot tell which column holds the ${what} ids (none of ${defaults.join(', ')}); name it with ${flag}`, { columns: header });
+  if (what === 'rating' || what === 'timestamp') return -1;
+  throw bad(`${source}: cannot tell which column holds the ${what} ids: none of its columns (${header.join(', ')}) is one of ${defaults.join(', ')} (compared without regard to case); name it with ${flag}`, {
+    columns: header,
+    tried: defaults,
+  });
 }
 
 /** Decides the layout from the first non-blank line (line `lineNo` of the file). */
@@ -74,10 +114,15 @@ export function detectLayout(first: string, lineNo: number, opts: LayoutOptions,
   if (format !== 'auto' && format !== 'movielens' && format !== 'csv') {
     throw bad(`unknown ratings format "${String(format)}"; use movielens or csv (or leave it out to detect)`);
   }
-  const generic = format === 'csv' || (format === 'auto' && (opts.userCol !== undefined || opts.itemCol !== undefined || opts.ratingCol !== undefined || opts.delimiter !== undefined));
+  const generic =
+    format === 'csv' ||
+    (format === 'auto' && (opts.userCol !== undefined || opts.itemCol !== undefined || opts.ratingCol !== undefined || opts.timestampCol !== undefined || opts.delimiter !== undefined));
   if (!generic) {
     const ml = movielensLayout(first, lineNo, source, format === 'movielens');
-    if (ml) return ml;
+    if (ml) {
+      if (opts.timestampCol !== undefined && ml.timestampField < 0) throw bad(`${source}: --timestamp-col is for delimited files with a header; this ${ml.layout} file has no timestamp field`);
+      return ml;
+    }
   }
   // A generic delimited file: the first line must be its header.
   const delimiter = checkDelimiter(opts.delimiter ?? detectDelimiter(first));
@@ -91,8 +136,40 @@ export function detectLayout(first: string, lineNo: number, opts: LayoutOptions,
   const userField = findColumn(header, opts.userCol, USER_COLS, 'user', '--user-col', source);
   const itemField = findColumn(header, opts.itemCol, ITEM_COLS, 'item', '--item-col', source);
   const ratingField = findColumn(header, opts.ratingCol, RATING_COLS, 'rating', '--rating-col', source);
+  const timestampField = findColumn(header, opts.timestampCol, TIMESTAMP_COLS, 'timestamp', '--timestamp-col', source);
   if (userField === itemField) throw bad(`${source}: the user and item columns are the same column ("${header[userField]}")`);
-  return { layout: 'delimited', delimiter, header: true, userField, itemField, ratingField, fields: header.length, exactFields: true };
+  return {
+    layout: 'delimited',
+    delimiter,
+    header: true,
+    userField,
+    itemField,
+    ratingField,
+    ratingName: ratingField >= 0 ? header[ratingField]! : '',
+    timestampField,
+    timestampName: timestampField >= 0 ? header[timestampField]! : '',
+    timestampStrict: opts.timestampCol !== undefined,
+    fields: header.length,
+    exactFields: true,
+  };
+}
+
+/** A MovieLens layout: user, item, rating and (when the first line has it) the timestamp, in this order. */
+function mlLayout(layout: 'u.data' | 'ratings.csv' | 'ratings.dat', delimiter: string, header: boolean, timestamps: boolean): Layout {
+  return {
+    layout,
+    delimiter,
+    header,
+    userField: 0,
+    itemField: 1,
+    ratingField: 2,
+    ratingName: 'rating',
+    timestampField: timestamps ? 3 : -1,
+    timestampName: 'timestamp',
+    timestampStrict: true,
+    fields: 3,
+    exactFields: false,
+  };
 }
 
 /** One of the MovieLens layouts, or null when the line matches none (auto) / an error (movielens forced). */
@@ -101,16 +178,12 @@ function movielensLayout(first: string, lineNo: number, source: string, forced: 
   // Ids may be any text; the rating field tells a data line from a header line.
   if (first.includes('::')) {
     const f = first.split('::');
-    if (f.length >= 3 && isNumeric(f[2]!)) {
-      return { layout: 'ratings.dat', delimiter: '::', header: false, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
-    }
+    if (f.length >= 3 && isNumeric(f[2]!)) return mlLayout('ratings.dat', '::', false, f.length >= 4 && isNumeric(f[3]!));
     throw bad(`${source}: ratings.dat has no header, but the first line is ${JSON.stringify(first.slice(0, 60))}; remove the header line (UserID::MovieID::Rating::Timestamp rows only), or read the file with --format csv --delimiter ::`);
   }
   if (first.includes('\t')) {
     const f = first.split('\t');
-    if (f.length >= 3 && isNumeric(f[2]!)) {
-      return { layout: 'u.data', delimiter: '\t', header: false, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
-    }
+    if (f.length >= 3 && isNumeric(f[2]!)) return mlLayout('u.data', '\t', false, f.length >= 4 && isNumeric(f[3]!));
     if (forced || file === 'u.data' || /^u\d?\.(base|test)$/.test(file)) {
       throw bad(`${source}: u.data has no header, but the first line is ${JSON.stringify(first.slice(0, 60))}; remove the header line, or read the file with --format csv`);
     }
@@ -122,9 +195,7 @@ function movielensLayout(first: string, lineNo: number, source: string, forced: 
   } catch {
     // Not a MovieLens header; a generic reading of the line reports what is wrong with it.
   }
-  if (f.length >= 3 && ML_CSV_HEADER.every((h, i) => f[i] === h)) {
-    return { layout: 'ratings.csv', delimiter: ',', header: true, userField: 0, itemField: 1, ratingField: 2, fields: 3, exactFields: false };
-  }
+  if (f.length >= 3 && ML_CSV_HEADER.every((h, i) => f[i] === h)) return mlLayout('ratings.csv', ',', true, f[3] === 'timestamp');
   if (forced) {
     if (f.length >= 3 && f.slice(0, 3).every(isNumeric)) {
       throw bad(`${source}: a MovieLens ratings.csv starts with the header userId,movieId,rating,timestamp, but the first line is data; add the header or read the file with --format csv`);

@@ -11,6 +11,9 @@
  * - Rows of the CSR matrix are sorted by item index.
  * - Feedback: `explicit` stores the rating; `binary` stores 1 for every (user, item) that occurs; `counts`
  *   stores the number of occurrences (or the sum of the rating column when one is named, e.g. play counts).
+ * - Timestamps, when the file has them (u.data, ratings.dat and ratings.csv carry them; generic files name the
+ *   column or have one called timestamp, time, ts or datetime), are kept beside the matrix for time splits.
+ * - Explicit ratings that look like counts (whole numbers ≥ 0 above 10) add a warning suggesting implicit feedback.
  * - `minRating` drops rows whose rating is below it before anything else (their ids are not registered).
  * - Duplicate (user, item) pairs: `duplicates: 'last'` keeps the value of the later line, `'sum'` adds the
  *   values, `'reject'` raises INVALID_ARGUMENT naming both lines. Defaults: `last` for explicit ratings (a
@@ -26,11 +29,13 @@ import { type FileHandle, open } from 'node:fs/promises';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix } from '../types.js';
 import { DelimitedReader } from './delimited.js';
-import { detectLayout, firstLine, isBlankLine, type Layout, NUMERIC, readerOptions } from './ratings-layout.js';
+import { detectLayout, firstLine, isBlankLine, type Layout, NUMERIC, parseTimestamp, readerOptions } from './ratings-layout.js';
 
 export type RatingsFormat = 'auto' | 'movielens' | 'csv';
-export type Feedback = 'explicit' | 'binary' | 'counts';
-export type DuplicatePolicy = 'sum' | 'last' | 'reject';
+import { buildCsr, countsWarning, type DuplicatePolicy, type Feedback, IdMap, Triples } from './ratings-build.js';
+
+export type { DuplicatePolicy, Feedback } from './ratings-build.js';
+export { COUNT_LIKE_ABOVE, countsWarning } from './ratings-build.js';
 
 export interface RatingsOptions {
   /** 'auto' (default) recognises the MovieLens layouts, else reads a generic delimited file with a header. */
@@ -43,6 +48,12 @@ export interface RatingsOptions {
   itemCol?: string;
   /** Generic files only: rating column name (default: `rating` when present). */
   ratingCol?: string;
+  /**
+   * Generic files only: timestamp column name (default: the first of timestamp, time, ts, datetime present).
+   * Numbers (epoch seconds or ms) or ISO dates. A named column must hold times on every row; a column found by
+   * its name that does not is left out with a warning.
+   */
+  timestampCol?: string;
   /** explicit (default), binary or counts. */
   feedback?: Feedback;
   /** Keep only rows with rating ≥ minRating (needs a rating column). */
@@ -71,6 +82,13 @@ export interface Interactions {
   rowsDropped: number;
   /** Rows that repeated an earlier (user, item) pair and were merged by the duplicates policy. */
   duplicates: number;
+  /**
+   * When the input has them: the time of each stored interaction, aligned with `matrix.data` (a merged
+   * duplicate keeps the latest time). MovieLens files have them; `--split-by time` needs them.
+   */
+  timestamps?: Float64Array;
+  /** What the reader noticed that may mislead (e.g. counts read as explicit ratings); the CLI prints these. */
+  warnings?: string[];
 }
 
 /** Dense index of each external id, built once from an id list. */
@@ -82,54 +100,6 @@ export function indexIds(ids: readonly string[]): Map<string, number> {
 
 function bad(msg: string, details?: Record<string, unknown>): QuiverError {
   return new QuiverError('INVALID_ARGUMENT', msg, details);
-}
-
-/** Growable typed arrays for the kept rows. */
-class Triples {
-  users = new Int32Array(1 << 16);
-  items = new Int32Array(1 << 16);
-  values = new Float64Array(1 << 16);
-  lines = new Int32Array(1 << 16);
-  length = 0;
-
-  push(u: number, i: number, v: number, line: number): void {
-    if (this.length === this.users.length) this.#grow();
-    const n = this.length++;
-    this.users[n] = u;
-    this.items[n] = i;
-    this.values[n] = v;
-    this.lines[n] = line;
-  }
-
-  #grow(): void {
-    const cap = this.users.length * 2;
-    const u = new Int32Array(cap);
-    u.set(this.users);
-    this.users = u;
-    const i = new Int32Array(cap);
-    i.set(this.items);
-    this.items = i;
-    const v = new Float64Array(cap);
-    v.set(this.values);
-    this.values = v;
-    const l = new Int32Array(cap);
-    l.set(this.lines);
-    this.lines = l;
-  }
-}
-
-class IdMap {
-  readonly ids: string[] = [];
-  readonly index = new Map<string, number>();
-  get(id: string): number {
-    let i = this.index.get(id);
-    if (i === undefined) {
-      i = this.ids.length;
-      this.ids.push(id);
-      this.index.set(id, i);
-    }
-    return i;
-  }
 }
 
 /** Parses ratings text (a whole file in memory); see `readRatings` for files. */
@@ -193,6 +163,7 @@ class RatingsParser {
   #skipHeader = false;
   #rowsRead = 0;
   #dropped = 0;
+  readonly #warnings: string[] = [];
   readonly #users = new IdMap();
   readonly #items = new IdMap();
   readonly #t = new Triples();
@@ -238,6 +209,7 @@ class RatingsParser {
       );
     }
     this.#skipHeader = L.header;
+    if (L.timestampField >= 0) this.#t.times = new Float64Array(this.#t.users.length);
     this.#reader = new DelimitedReader(readerOptions(L, this.#source), (f, line) => this.#onRecord(f, line));
   }
 
@@ -273,7 +245,25 @@ class RatingsParser {
       return;
     }
     const value = this.#feedback === 'binary' ? 1 : this.#feedback === 'counts' && L.ratingField < 0 ? 1 : rating;
-    this.#t.push(this.#users.get(userId), this.#items.get(itemId), value, line);
+    let time = NaN;
+    if (this.#t.times) {
+      const text = f[L.timestampField];
+      if (text === undefined) {
+        throw bad(`${this.#where(line)}: no timestamp (field ${L.timestampField + 1}), though the first line has one; give every row its time, or drop the field from every row`, { line });
+      }
+      time = parseTimestamp(text);
+      if (Number.isNaN(time)) {
+        if (L.timestampStrict) {
+          throw bad(`${this.#where(line)}: the timestamp ${JSON.stringify(text.trim())} in column "${L.timestampName}" is neither a number nor an ISO date`, { line, value: text });
+        }
+        // A column found only by its name: the file reads as it did before, without times.
+        this.#t.times = null;
+        this.#warnings.push(
+          `${this.#where(line)}: column "${L.timestampName}" holds ${JSON.stringify(text.trim())}, not a time (a number or an ISO date), so no timestamps were kept; name the column with --timestamp-col to make this an error`,
+        );
+      }
+    }
+    this.#t.push(this.#users.get(userId), this.#items.get(itemId), value, line, time);
   }
 
   finish(): Interactions {
@@ -283,99 +273,26 @@ class RatingsParser {
       throw bad(`${this.#source} ${why}`);
     }
     const policy = this.#opts.duplicates ?? (this.#feedback === 'explicit' ? 'last' : 'sum');
-    const { matrix, duplicates } = buildCsr(this.#t, this.#users.ids.length, this.#items.ids.length, policy, this.#feedback, this.#source, this.#users.ids, this.#items.ids);
+    const L = this.#layout;
+    const { matrix, duplicates, timestamps } = buildCsr(this.#t, this.#users.ids.length, this.#items.ids.length, policy, this.#feedback, this.#source, this.#users.ids, this.#items.ids);
+    const warnings = [...this.#warnings];
+    if (this.#feedback === 'explicit' && L.ratingField >= 0) {
+      const w = countsWarning(this.#t.values, this.#t.length, `${this.#source}: the rating column "${L.ratingName}"`);
+      if (w) warnings.push(w);
+    }
     return {
       matrix,
       userIds: this.#users.ids,
       itemIds: this.#items.ids,
       feedback: this.#feedback,
-      layout: this.#layout.layout,
+      layout: L.layout,
       rowsRead: this.#rowsRead,
       rowsDropped: this.#dropped,
       duplicates,
+      ...(timestamps ? { timestamps } : {}),
+      warnings,
     };
   }
-}
-
-/**
- * COO triples to CSR by two stable counting sorts (by item, then by user): entries of a row end up sorted by
- * item, and equal (user, item) pairs stay in file order, so "last" means the later line.
- */
-function buildCsr(
-  t: Triples,
-  nUsers: number,
-  nItems: number,
-  policy: DuplicatePolicy,
-  feedback: Feedback,
-  source: string,
-  userIds: string[],
-  itemIds: string[],
-): { matrix: CsrMatrix; duplicates: number } {
-  const n = t.length;
-  const byItem = new Int32Array(n);
-  {
-    const start = new Int32Array(nItems + 1);
-    for (let p = 0; p < n; p++) start[t.items[p]! + 1]!++;
-    for (let i = 0; i < nItems; i++) start[i + 1]! += start[i]!;
-    for (let p = 0; p < n; p++) byItem[start[t.items[p]!]!++] = p;
-  }
-  const order = new Int32Array(n);
-  const rowStart = new Int32Array(nUsers + 1);
-  for (let p = 0; p < n; p++) rowStart[t.users[p]! + 1]!++;
-  for (let u = 0; u < nUsers; u++) rowStart[u + 1]! += rowStart[u]!;
-  {
-    const next = rowStart.slice(0, nUsers);
-    for (let q = 0; q < n; q++) {
-      const p = byItem[q]!;
-      order[next[t.users[p]!]!++] = p;
-    }
-  }
-  const indptr = new Int32Array(nUsers + 1);
-  const indices = new Int32Array(n);
-  const data = new Float32Array(n);
-  let out = 0;
-  let duplicates = 0;
-  for (let u = 0; u < nUsers; u++) {
-    let prevItem = -1;
-    let acc = 0;
-    let prevLine = 0;
-    for (let q = rowStart[u]!, e = rowStart[u + 1]!; q < e; q++) {
-      const p = order[q]!;
-      const item = t.items[p]!;
-      const v = t.values[p]!;
-      if (item === prevItem) {
-        duplicates++;
-        if (policy === 'reject') {
-          throw bad(`${source}: user ${userIds[u]} rated item ${itemIds[item]} twice (lines ${prevLine} and ${t.lines[p]}); remove the duplicate, or choose --duplicates sum or last`, {
-            user: userIds[u],
-            item: itemIds[item],
-            lines: [prevLine, t.lines[p]],
-          });
-        }
-        acc = policy === 'sum' ? acc + v : v;
-        prevLine = t.lines[p]!;
-        continue;
-      }
-      if (prevItem >= 0) {
-        indices[out] = prevItem;
-        data[out] = feedback === 'binary' ? 1 : acc;
-        out++;
-      }
-      prevItem = item;
-      acc = v;
-      prevLine = t.lines[p]!;
-    }
-    if (prevItem >= 0) {
-      indices[out] = prevItem;
-      data[out] = feedback === 'binary' ? 1 : acc;
-      out++;
-    }
-    indptr[u + 1] = out;
-  }
-  return {
-    matrix: { rows: nUsers, cols: nItems, indptr, indices: out === n ? indices : indices.slice(0, out), data: out === n ? data : data.slice(0, out) },
-    duplicates,
-  };
 }
 
 /**
@@ -386,16 +303,21 @@ export function interactionsFromTriples(
   users: ArrayLike<string | number>,
   items: ArrayLike<string | number>,
   values?: ArrayLike<number> | null,
-  opts: Pick<RatingsOptions, 'feedback' | 'minRating' | 'duplicates'> = {},
+  opts: Pick<RatingsOptions, 'feedback' | 'minRating' | 'duplicates'> & { timestamps?: ArrayLike<number> } = {},
 ): Interactions {
-  if (users.length !== items.length || (values && values.length !== users.length)) {
-    throw new QuiverError('SHAPE_MISMATCH', `users, items and values need the same length (got ${users.length}, ${items.length}, ${values?.length ?? '-'})`);
+  const times = opts.timestamps;
+  if (users.length !== items.length || (values && values.length !== users.length) || (times && times.length !== users.length)) {
+    throw new QuiverError(
+      'SHAPE_MISMATCH',
+      `users, items, values and timestamps need the same length (got ${users.length}, ${items.length}, ${values?.length ?? '-'}, ${times?.length ?? '-'})`,
+    );
   }
   const feedback = opts.feedback ?? (values ? 'explicit' : 'binary');
   if (feedback === 'explicit' && !values) throw bad('explicit feedback needs values (ratings)');
   const u = new IdMap();
   const it = new IdMap();
   const t = new Triples();
+  if (times) t.times = new Float64Array(t.users.length);
   let dropped = 0;
   for (let r = 0; r < users.length; r++) {
     const v = values ? values[r]! : 1;
@@ -404,10 +326,17 @@ export function interactionsFromTriples(
       dropped++;
       continue;
     }
-    t.push(u.get(String(users[r])), it.get(String(items[r])), feedback === 'binary' ? 1 : v, r + 1);
+    const time = times ? times[r]! : NaN;
+    if (times && !Number.isFinite(time)) throw new QuiverError('NON_FINITE', `the timestamp at position ${r} is not finite (${time})`, { row: r });
+    t.push(u.get(String(users[r])), it.get(String(items[r])), feedback === 'binary' ? 1 : v, r + 1, time);
   }
   if (t.length === 0) throw bad(users.length === 0 ? 'no interactions given' : 'no interactions left after minRating');
   const policy = opts.duplicates ?? (feedback === 'explicit' ? 'last' : 'sum');
-  const { matrix, duplicates } = buildCsr(t, u.ids.length, it.ids.length, policy, feedback, 'input', u.ids, it.ids);
-  return { matrix, userIds: u.ids, itemIds: it.ids, feedback, layout: 'memory', rowsRead: users.length, rowsDropped: dropped, duplicates };
+  const { matrix, duplicates, timestamps } = buildCsr(t, u.ids.length, it.ids.length, policy, feedback, 'input', u.ids, it.ids);
+  const warnings: string[] = [];
+  if (feedback === 'explicit') {
+    const w = countsWarning(t.values, t.length, 'the values');
+    if (w) warnings.push(w);
+  }
+  return { matrix, userIds: u.ids, itemIds: it.ids, feedback, layout: 'memory', rowsRead: users.length, rowsDropped: dropped, duplicates, ...(timestamps ? { timestamps } : {}), warnings };
 }

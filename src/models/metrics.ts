@@ -1,9 +1,10 @@
 /**
  * Model metrics, computed in f64 on the calling thread: ROC AUC (ties count one half), log-loss, accuracy,
- * R², RMSE and the silhouette score. Each takes optional sample weights where the definition has them.
+ * R², RMSE, the silhouette score, and the top-k ranking metrics of offline recommender evaluation. Each takes
+ * optional sample weights where the definition has them.
  */
 import { QuiverError } from '../errors.js';
-import type { Matrix } from '../types.js';
+import type { CsrMatrix, Matrix, TopKResult } from '../types.js';
 import { Rng, sampleWithoutReplacement } from '../data/random.js';
 
 type Vec = ArrayLike<number>;
@@ -277,4 +278,86 @@ export function silhouetteScore(x: Matrix, labels: ArrayLike<number>, opts: Silh
     total += den > 0 ? (b - a) / den : 0;
   }
   return total / m;
+}
+
+/** Whose definitions the ranking metrics follow: Quiver's (MAP@k over min(k, |T|)) or Microsoft Recommenders'. */
+export type MetricsAs = 'quiver' | 'recommenders';
+export const METRICS_AS: readonly MetricsAs[] = ['quiver', 'recommenders'];
+
+export interface RankingMetrics {
+  precision: number;
+  recall: number;
+  ndcg: number;
+  map: number;
+  k: number;
+  /** Users averaged over. */
+  users: number;
+  /** Users with test items but no recommendation at all (counted as all misses under 'quiver', left out under 'recommenders'). */
+  usersWithoutRecommendations: number;
+  metricsAs: MetricsAs;
+}
+
+/**
+ * Top-k ranking metrics with binary relevance, for recommendations whose row r is user r. With R_u the at most
+ * k recommended items (rank 1 first), T_u the user's test items and hits those of R_u in T_u:
+ *   precision@k = |hits| / k   (k even when fewer than k items were recommended)
+ *   recall@k    = |hits| / |T_u|
+ *   nDCG@k      = Σ_{hit at rank r} 1/log2(r + 1)  /  Σ_{r=1}^{min(k, |T_u|)} 1/log2(r + 1)
+ *   AP@k        = Σ_{hit at rank r} precision@r  /  min(k, |T_u|)          ('quiver')
+ *               = Σ_{hit at rank r} precision@r  /  |T_u|                  ('recommenders': their `map`)
+ * each averaged over users. 'quiver' averages over every user with a test item; 'recommenders' over the users
+ * with a test item AND at least one recommendation (their metrics join the two tables on users).
+ */
+export function rankingMetrics(recs: TopKResult, test: CsrMatrix, k: number, metricsAs: MetricsAs = 'quiver'): RankingMetrics {
+  if (recs.rows !== test.rows) throw new QuiverError('SHAPE_MISMATCH', `recommendations for ${recs.rows} users but test data for ${test.rows}`);
+  if (!Number.isInteger(k) || k < 1) throw new QuiverError('INVALID_ARGUMENT', `k must be a whole number ≥ 1 (got ${String(k)})`);
+  if (metricsAs !== 'quiver' && metricsAs !== 'recommenders') {
+    throw new QuiverError('INVALID_ARGUMENT', `metricsAs must be one of ${METRICS_AS.join(', ')} (got ${JSON.stringify(metricsAs)})`, { known: [...METRICS_AS] });
+  }
+  const disc = new Float64Array(k + 1);
+  for (let r = 1; r <= k; r++) disc[r] = 1 / Math.log2(r + 1);
+  let users = 0;
+  let empty = 0;
+  let sp = 0;
+  let sr = 0;
+  let sn = 0;
+  let sm = 0;
+  const inTest = new Set<number>();
+  const depth = Math.min(k, recs.k);
+  for (let u = 0; u < test.rows; u++) {
+    const t0 = test.indptr[u]!;
+    const t1 = test.indptr[u + 1]!;
+    if (t1 === t0) continue;
+    if (depth === 0 || recs.indices[u * recs.k]! < 0) {
+      empty++;
+      if (metricsAs === 'recommenders') continue;
+    }
+    users++;
+    inTest.clear();
+    for (let p = t0; p < t1; p++) inTest.add(test.indices[p]!);
+    let hits = 0;
+    let dcg = 0;
+    let ap = 0;
+    for (let r = 1; r <= depth; r++) {
+      const j = recs.indices[u * recs.k + r - 1]!;
+      if (j < 0) break;
+      if (inTest.has(j)) {
+        hits++;
+        dcg += disc[r]!;
+        ap += hits / r;
+      }
+    }
+    const nRel = t1 - t0;
+    let idcg = 0;
+    for (let r = 1; r <= Math.min(k, nRel); r++) idcg += disc[r]!;
+    sp += hits / k;
+    sr += hits / nRel;
+    sn += dcg / idcg;
+    sm += ap / (metricsAs === 'recommenders' ? nRel : Math.min(k, nRel));
+  }
+  if (users === 0) {
+    const why = empty > 0 ? `none of the ${empty} users with test interactions got a recommendation` : 'no user has test interactions; use more data per user or a smaller split ratio';
+    throw new QuiverError('INVALID_ARGUMENT', why);
+  }
+  return { precision: sp / users, recall: sr / users, ndcg: sn / users, map: sm / users, k, users, usersWithoutRecommendations: empty, metricsAs };
 }

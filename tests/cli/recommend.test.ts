@@ -160,3 +160,40 @@ describe('quiver evaluate', () => {
     expect(bad.stderr).toMatch(/INVALID_ARGUMENT: the split ratio must be between 0 and 1/);
   }, 60_000);
 });
+
+describe('quiver evaluate: protocols, grid, and data that may mislead', () => {
+  it('--grid prints a table sorted by --sort-by (or JSON with --json); bad grids stop before the data is read', async () => {
+    const common = ['evaluate', '--synthetic', '300x80x5000:4', '--algo', 'itemknn', '--k', '5', '--split-by', 'item'];
+    const table = await quiver(...common, '--grid', 'neighbors=3,12;shrink=0,4', '--sort-by', 'precision');
+    expect(table.code, table.stderr).toBe(0);
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^neighbors\s+shrink\s+precision\s+recall\s+ndcg\s+map\s+fit s$/);
+    expect(lines).toHaveLength(6);
+    const precisions = lines.slice(1, 5).map((l) => Number(l.trim().split(/\s+/)[2]));
+    expect([...precisions].sort((a, b) => b - a)).toEqual(precisions);
+    const json = await quiver(...common, '--grid', '{"neighbors":[3,12],"shrink":[0,4]}', '--sort-by', 'precision', '--json');
+    const r = JSON.parse(json.stdout) as { rows: { params: Record<string, number>; precision: number }[]; splitBy: string };
+    expect(r.splitBy).toBe('item');
+    expect(r.rows.map((row) => row.precision.toFixed(4))).toEqual(precisions.map((p) => p.toFixed(4)));
+    const unknown = await quiver(...common, '--grid', 'lambda=1,2');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/INVALID_ARGUMENT: unknown grid parameter "lambda" for itemknn \(lambda is a parameter of ease\); known: neighbors, similarity, shrink, normalizeSimilarity/);
+    const empty = await quiver(...common, '--grid', 'neighbors=');
+    expect(empty.stderr).toMatch(/INVALID_ARGUMENT: grid parameter neighbors has an empty value list/);
+  }, 60_000);
+
+  it('--split-by time needs timestamps; counts read as ratings warn on stderr and in the JSON', async () => {
+    const path = join(dir, 'plays.tsv');
+    writeFileSync(path, `userID\tartistID\tweight\n${Array.from({ length: 60 }, (_, i) => `u${i % 12}\ta${(i * 7) % 15}\t${(i * 97) % 500}`).join('\n')}\n`);
+    const time = await quiver('evaluate', '--ratings', path, '--implicit', '--algo', 'popular', '--split-by', 'time');
+    expect(time.code).toBe(2);
+    expect(time.stderr).toMatch(/INVALID_ARGUMENT: a time split needs the time of each interaction.*--timestamp-col/);
+    const counts = await quiver('evaluate', '--ratings', path, '--rating-col', 'weight', '--algo', 'popular', '--k', '3');
+    expect(counts.code, counts.stderr).toBe(0);
+    expect(counts.stderr).toMatch(/warning: .*the rating column "weight" holds non-negative whole numbers up to \d+, which look like counts.*--implicit/);
+    expect((JSON.parse(counts.stdout) as { warnings: string[] }).warnings[0]).toMatch(/look like counts/);
+    const implicit = await quiver('evaluate', '--ratings', path, '--implicit', '--algo', 'popular', '--k', '3');
+    expect(implicit.stderr).not.toMatch(/warning/);
+    expect(JSON.parse(implicit.stdout)).not.toHaveProperty('warnings');
+  }, 60_000);
+});
