@@ -71,4 +71,10 @@ export abstract class SabRegions {
   view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K> {
     return viewSab(region);
   }
+
+  /** Any view on a SharedArrayBuffer is visible to every worker as it is. */
+  regionOf<K extends ElementKind>(arr: ViewOf<K>, kind: K): (SharedRegion & { kind: K }) | null {
+    if (!(arr.buffer instanceof SharedArrayBuffer)) return null;
+    return { buffer: arr.buffer, byteOffset: arr.byteOffset, length: arr.length, kind };
+  }
 }

@@ -1,0 +1,51 @@
+// One bounded measurement of W4 end to end (not a unit test, not part of `npm run bench`): the public
+// `fitLinearRegression` on a 1,000,000 × 64 standard-normal X (bench/lib/data.mjs, seed 401), from a plain
+// Float32Array and (when the engine has `allocMatrix`) from engine-allocated input, with the staged Gram
+// kernel alone for reference, and the peak RSS above the process's baseline.
+//   node scripts/measure/w4-zero-copy.mjs [--runs 5] [--rows 1000000] [--backend native]   (reads dist/)
+import { regression } from '../../bench/lib/data.mjs';
+import { createEngine, fitLinearRegression } from '../../dist/index.js';
+
+const arg = (name, def) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const runs = Number(arg('--runs', '5'));
+const rows = Number(arg('--rows', '1000000'));
+const cols = 64;
+const rss = () => process.resourceUsage().maxRSS * 1024;
+const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
+
+const { x, y } = regression(rows, cols, 401);
+const engine = await createEngine({ backend: arg('--backend', 'native'), threads: 2 });
+const base = rss();
+const inputBytes = x.data.byteLength + y.byteLength;
+
+async function time(label, fn) {
+  const t = [];
+  let out;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    out = await fn();
+    t.push(performance.now() - t0);
+  }
+  console.log(`${label.padEnd(44)} median ${median(t).toFixed(1)} ms  [${t.map((v) => v.toFixed(0)).join(' ')}]`);
+  return out;
+}
+
+const m1 = await time('fit, plain Float32Array', () => fitLinearRegression(engine, x, y));
+console.log(`  peak RSS above baseline ${((rss() - base) / 2 ** 20).toFixed(0)} MiB (inputs ${(inputBytes / 2 ** 20).toFixed(0)} MiB)`);
+if (typeof engine.allocMatrix === 'function') {
+  const a = engine.allocMatrix(rows, cols);
+  a.data.set(x.data);
+  const m2 = await time('fit, engine-allocated (allocMatrix)', () => fitLinearRegression(engine, a, y));
+  let diff = Math.abs(m1.intercept - m2.intercept);
+  for (let j = 0; j < cols; j++) diff = Math.max(diff, Math.abs(m1.coefficients[j] - m2.coefficients[j]));
+  console.log(`  max |Δ coefficient| plain vs allocated: ${diff}`);
+  a.release();
+}
+const staged = engine.stage(x);
+await time('gram kernel alone, staged input', () => engine.gram(staged, {}));
+staged.release();
+console.log(`peak RSS above baseline ${((rss() - base) / 2 ** 20).toFixed(0)} MiB; engine ${JSON.stringify(engine.info().backend)} ${engine.info().simd}`);
+await engine.close();
