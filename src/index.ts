@@ -30,6 +30,7 @@ export { LINK_IDENTITY, LINK_SIGMOID } from './backends/types.js';
 export type { Backend, BackendInfo, Link } from './backends/types.js';
 export { encodeNpy, npyToMatrix, parseNpy, readNpyMatrix, writeNpy } from './data/npy.js';
 export { matrixFromRows, matrixToRows } from './data/matrix.js';
+export type { IntoOption } from './data/matrix.js';
 export { CsvTable, detectDelimiter, formatCsv, parseCsv, readCsv, writeCsv } from './data/csv.js';
 export type { CsvOptions } from './data/csv.js';
 export { TableEncoder, constantColumns, parseDropLevels, parseImputeSpec, tableRows, tableToDesign } from './data/table.js';

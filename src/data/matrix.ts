@@ -1,6 +1,26 @@
-/** Building matrices from JavaScript values. */
+/** Building matrices from JavaScript values, and where the loaders put the matrices they read. */
 import { QuiverError } from '../errors.js';
-import type { Matrix } from '../types.js';
+import type { Matrix, MatrixAllocator } from '../types.js';
+
+/** The loaders' option for where a matrix goes. */
+export interface IntoOption {
+  /**
+   * Allocate the matrix here (an engine: `{ into: engine }`) instead of in an ordinary Float32Array, so the
+   * values are parsed straight into memory the engine's workers read in place: no copy between the parse and
+   * the fit. The caller then owns the matrix (`release()` it when done).
+   */
+  into?: MatrixAllocator | null;
+}
+
+/** A rows × cols matrix from `into`, or an ordinary zero-filled one. */
+export function newMatrix(rows: number, cols: number, into?: MatrixAllocator | null): Matrix {
+  if (!into) return { rows, cols, data: new Float32Array(rows * cols) };
+  const m = into.allocMatrix(rows, cols);
+  if (m.rows !== rows || m.cols !== cols || m.data.length !== rows * cols) {
+    throw new QuiverError('INTERNAL', `into.allocMatrix(${rows}, ${cols}) returned a ${m.rows} × ${m.cols} matrix of ${m.data.length} values`);
+  }
+  return m;
+}
 
 /** A matrix from an array of equal-length rows of numbers (JSON bodies, tests). */
 export function matrixFromRows(rows: ArrayLike<ArrayLike<number>>, name = 'rows'): Matrix {
