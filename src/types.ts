@@ -37,6 +37,6 @@ export interface TopKResult {
  * (`readNpyMatrix(path, { into: engine })`), so the parsed values land in memory the engine's workers read in
  * place. The data layer knows only this shape, never the engine.
  */
-export interface MatrixAllocator {
-  allocMatrix(rows: number, cols: number): Matrix;
+export interface MatrixAllocator<M extends Matrix = Matrix> {
+  allocMatrix(rows: number, cols: number): M;
 }

@@ -2,14 +2,18 @@
 // `fitLinearRegression` on a 1,000,000 × 64 standard-normal X (bench/lib/data.mjs, seed 401), from a plain
 // Float32Array and (when the engine has `allocMatrix`) from engine-allocated input, with the staged Gram
 // kernel alone for reference, and the peak RSS above the process's baseline.
-//   node scripts/measure/w4-zero-copy.mjs [--runs 5] [--rows 1000000] [--backend native]   (reads dist/)
+//   node scripts/measure/w4-zero-copy.mjs [--runs 5] [--rows 1000000] [--backend native] [--dist DIR]
+// --dist picks another compiled copy of src/ (default this checkout's dist/), e.g. the code before the change.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { regression } from '../../bench/lib/data.mjs';
-import { createEngine, fitLinearRegression } from '../../dist/index.js';
 
 const arg = (name, def) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : def;
 };
+const dist = resolve(arg('--dist', new URL('../../dist', import.meta.url).pathname));
+const { createEngine, fitLinearRegression } = await import(pathToFileURL(`${dist}/index.js`).href);
 const runs = Number(arg('--runs', '5'));
 const rows = Number(arg('--rows', '1000000'));
 const cols = 64;
@@ -33,6 +37,7 @@ async function time(label, fn) {
   return out;
 }
 
+console.log(`dist ${dist}; load average ${(await import('node:os')).loadavg().map((v) => v.toFixed(2)).join(' ')}`);
 const m1 = await time('fit, plain Float32Array', () => fitLinearRegression(engine, x, y));
 console.log(`  peak RSS above baseline ${((rss() - base) / 2 ** 20).toFixed(0)} MiB (inputs ${(inputBytes / 2 ** 20).toFixed(0)} MiB)`);
 if (typeof engine.allocMatrix === 'function') {

@@ -87,11 +87,11 @@ export function parseNpy(bytes: Uint8Array, source = 'input'): NpyArray {
  * A 2-D float matrix from .npy bytes (a 1-D array is one column). With `into`, the values are decoded
  * straight into a matrix allocated there (see `IntoOption`): one copy from the file's bytes, none after.
  */
-export function npyToMatrix(bytes: Uint8Array, source = 'input', opts: IntoOption = {}): Matrix {
+export function npyToMatrix<M extends Matrix = Matrix>(bytes: Uint8Array, source = 'input', opts: IntoOption<M> = {}): M {
   if (!opts.into) {
     const a = parseNpy(bytes, source);
     if (a.dtype !== 'f32') throw bad('expected a float32 or float64 array, got int32', source);
-    return { rows: a.shape[0] ?? 1, cols: a.shape.length === 2 ? a.shape[1]! : 1, data: a.data };
+    return { rows: a.shape[0] ?? 1, cols: a.shape.length === 2 ? a.shape[1]! : 1, data: a.data } as M;
   }
   const { descr, shape, count, dataStart } = npyLayout(bytes, source);
   if (descr !== '<f4' && descr !== '<f8') throw bad('expected a float32 or float64 array, got int32', source);
@@ -125,7 +125,7 @@ export function encodeNpy(data: Float32Array | Int32Array | Float64Array, shape:
 }
 
 /** A float matrix from a .npy file; `into` as for `npyToMatrix`. */
-export async function readNpyMatrix(path: string, opts: IntoOption = {}): Promise<Matrix> {
+export async function readNpyMatrix<M extends Matrix = Matrix>(path: string, opts: IntoOption<M> = {}): Promise<M> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);

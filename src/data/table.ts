@@ -220,7 +220,7 @@ export class TableEncoder {
    * The design matrix of a table (standardised if the encoder was fitted so). Extra columns are ignored.
    * With `into` (an engine) the matrix is written straight into engine memory (see `IntoOption`).
    */
-  encode(table: CsvTable, opts: IntoOption = {}): Matrix {
+  encode<M extends Matrix = Matrix>(table: CsvTable, opts: IntoOption<M> = {}): M {
     const cached = this.#fitted?.table === table ? this.#fitted.x : null;
     this.#fitted = null;
     const x = cached ?? this.#design(table);
@@ -365,7 +365,10 @@ export class TableEncoder {
  * A design matrix and target from a table in one call: the encoder is returned to be saved with the model.
  * `into` (an engine) puts x in engine memory, as `encode` does.
  */
-export function tableToDesign(table: CsvTable, opts: EncoderOptions & IntoOption = {}): { encoder: TableEncoder; x: Matrix; y: Float64Array | null } {
+export function tableToDesign<M extends Matrix = Matrix>(
+  table: CsvTable,
+  opts: EncoderOptions & IntoOption<M> = {},
+): { encoder: TableEncoder; x: M; y: Float64Array | null } {
   const encoder = TableEncoder.fit(table, opts);
   const x = encoder.encode(table, { into: opts.into });
   const y = opts.target === undefined ? null : encoder.target(table);

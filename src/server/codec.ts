@@ -27,7 +27,7 @@ export function isBinaryBody(b: unknown): b is BinaryBody {
  * A float matrix from a binary body; column names (Arrow) are returned too. With `into` (an engine) the values
  * are decoded straight into engine memory (see `IntoOption`); the caller then releases the matrix.
  */
-export function matrixFromBinary(body: BinaryBody, opts: IntoOption = {}): { matrix: Matrix; columns?: string[] } {
+export function matrixFromBinary<M extends Matrix = Matrix>(body: BinaryBody, opts: IntoOption<M> = {}): { matrix: M; columns?: string[] } {
   if (body.kind === 'npy') return { matrix: npyToMatrix(body.bytes, 'request body', opts) };
   let table: ReturnType<typeof tableFromIPC>;
   try {
