@@ -210,6 +210,38 @@ describe.each(BACKENDS)('zero-copy inputs on %s', (backend) => {
     }
   });
 
+  it('batch scoring (identity link) checks values from its scores: a bad cell is still named, even where its coefficient is 0', async () => {
+    const e = await engineOf(backend);
+    if (!e) return;
+    const { x } = problem(4000, 5);
+    const w = Float64Array.from([1, 0, -2, 0.5, 3]);
+    for (const [row, col, value] of [
+      [17, 1, Number.POSITIVE_INFINITY],
+      [3999, 4, Number.NaN],
+    ] as const) {
+      const bad = { rows: x.rows, cols: x.cols, data: x.data.slice() };
+      bad.data[row * x.cols + col] = value;
+      const message = new RegExp(`x has a non-finite value \\(${String(value)}\\) at row ${row}, column ${col}`);
+      await expectCode(e.matvec(bad, w, 0.5, 0), 'NON_FINITE', message);
+      await expectCode(e.matvec(sharedCopy(bad), w, 0.5, 1), 'NON_FINITE', message);
+      // A small batch runs inline on the caller's arrays: the same check.
+      const head = { rows: row + 1, cols: x.cols, data: bad.data.subarray(0, (row + 1) * x.cols) };
+      const inline = await Engine.create({ backend, threads: 1 });
+      try {
+        await expectCode(inline.matvec(head, w, 0.5, 0), 'NON_FINITE', message);
+      } finally {
+        await inline.close();
+      }
+    }
+    // The scores themselves are those of the f64 sum, rounded to f32.
+    const out = await e.matvec(x, w, 0.5, 0);
+    for (const i of [0, 1234, 3999]) {
+      let z = 0.5;
+      for (let j = 0; j < 5; j++) z += x.data[i * 5 + j]! * w[j]!;
+      expect(Math.abs(out[i]! - z)).toBeLessThan(1e-5 * Math.max(1, Math.abs(z)));
+    }
+  });
+
   it('normalising a shared or allocated input leaves it unchanged', async () => {
     const e = await engineOf(backend);
     if (!e) return;
