@@ -136,12 +136,12 @@ export class Engine {
   stage(m: Matrix | StagedMatrix, name = 'x', opts: { checkValues?: boolean } = {}): StagedMatrix {
     if (m instanceof StagedMatrix) {
       if (m.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; stage it again`);
-      return new StagedMatrix(m.rows, m.cols, m.region, this, false);
+      return new StagedMatrix(m.rows, m.cols, m.region, this, false, m);
     }
     checkMatrix(m, name, false);
     const shared = inPlaceRegion(this.backend, m, name);
     if (opts.checkValues ?? true) checkFinite(m.data, name, m.cols);
-    if (shared) return new StagedMatrix(m.rows, m.cols, shared, this, false);
+    if (shared) return new StagedMatrix(m.rows, m.cols, shared, this, false, m instanceof AllocatedMatrix ? m : null);
     const r = this.backend.alloc('f32', m.rows * m.cols, false);
     this.backend.view(r).set(m.data);
     const copies = this.#sched.copies;

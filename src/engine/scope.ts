@@ -54,8 +54,13 @@ export class StagedMatrix extends Staged {
     override readonly region: F32,
     owner: RegionOwner,
     owned = true,
+    /** The engine memory a borrowed handle reads (released with it: the handle is then released too). */
+    private readonly source: { readonly released: boolean } | null = null,
   ) {
     super(region, owner, owned);
+  }
+  override get released(): boolean {
+    return super.released || (this.source?.released ?? false);
   }
 }
 

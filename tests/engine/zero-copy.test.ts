@@ -128,8 +128,11 @@ describe.each(BACKENDS)('zero-copy inputs on %s', (backend) => {
 
     await e.gram(x);
     expect(e.inputCopies).toEqual({ count: afterShared.count + 1, bytes: afterShared.bytes + x.data.byteLength });
+    const handle = e.stage(a);
     a.release();
     await expectCode(e.gram(a), 'INVALID_ARGUMENT', /x was released; allocate it again/);
+    // A staged handle on released engine memory is refused too (the pages may serve another allocation).
+    await expectCode(e.gram(handle), 'INVALID_ARGUMENT', /x was released; stage it again/);
   });
 
   it('a staged in-place input sees its owner\'s later writes (it is the same memory, not a snapshot)', async () => {
