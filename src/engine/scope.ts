@@ -36,6 +36,10 @@ abstract class Staged {
   get released(): boolean {
     return this.#released;
   }
+  /** Whether this memory is `backend`'s own (a region means nothing to another backend's kernels). */
+  isOf(backend: Backend): boolean {
+    return this.owner.backend === backend;
+  }
   release(): void {
     if (this.#released) return;
     this.#released = true;
@@ -91,14 +95,15 @@ export interface CopyStats {
 }
 
 /**
- * The region a matrix's values already occupy when the workers can read them there (engine memory, or a
- * SharedArrayBuffer on native and js), else null. A released AllocatedMatrix is refused: its memory may
+ * The region a matrix's values already occupy when the workers can read them there (this engine's memory,
+ * or a SharedArrayBuffer on native and js), else null. A released AllocatedMatrix is refused: its memory may
  * already hold another call's data.
  */
 export function inPlaceRegion(backend: Backend, m: Matrix, name: string): F32 | null {
   if (m instanceof AllocatedMatrix) {
     if (m.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; allocate it again`);
-    return m.region;
+    if (m.isOf(backend)) return m.region;
+    // Another engine's memory: in place only if this backend can read its array as it is.
   }
   return backend.regionOf(m.data, 'f32');
 }

@@ -135,6 +135,27 @@ describe.each(BACKENDS)('zero-copy inputs on %s', (backend) => {
     await expectCode(e.gram(handle), 'INVALID_ARGUMENT', /x was released; stage it again/);
   });
 
+  it('a matrix allocated by an engine of another backend is read in place only where this backend can see it', async () => {
+    const e = await engineOf(backend);
+    if (!e) return;
+    const { x } = problem(3000, 4);
+    const want = (await e.gram(x)).g;
+    for (const other of BACKENDS) {
+      const o = await engineOf(other);
+      if (!o || o === e) continue;
+      const a = allocatedCopy(o, x);
+      try {
+        const before = e.inputCopies;
+        expect(Array.from((await e.gram(a)).g)).toEqual(Array.from(want));
+        // wasm reads only its own memory; native and js read any SharedArrayBuffer (wasm's memory is one too).
+        const copied = backend === 'wasm' ? 1 : 0;
+        expect(e.inputCopies.count).toBe(before.count + copied);
+      } finally {
+        a.release();
+      }
+    }
+  });
+
   it('a staged in-place input sees its owner\'s later writes (it is the same memory, not a snapshot)', async () => {
     const e = await engineOf(backend);
     if (!e) return;
