@@ -1,8 +1,9 @@
 // Quiver's public API: everything a library user imports is re-exported here, and only here.
 export { createEngine, Quiver } from './quiver.js';
-export { AllocatedVector, Engine, StagedMatrix, StagedVector } from './engine/engine.js';
+export { AllocatedMatrix, AllocatedVector, Engine, StagedMatrix, StagedVector } from './engine/engine.js';
 export type {
   CallOptions,
+  CopyStats,
   CsrInput,
   EngineInfo,
   EngineOptions,
@@ -24,11 +25,12 @@ export type {
 } from './engine/engine.js';
 export { QuiverError, ERROR_CODES, HTTP_STATUS } from './errors.js';
 export type { ErrorCode, ErrorDetails, SerializedError } from './errors.js';
-export type { BackendChoice, BackendName, CsrMatrix, Matrix, Metric, TopKResult } from './types.js';
+export type { BackendChoice, BackendName, CsrMatrix, Matrix, MatrixAllocator, Metric, TopKResult } from './types.js';
 export { LINK_IDENTITY, LINK_SIGMOID } from './backends/types.js';
 export type { Backend, BackendInfo, Link } from './backends/types.js';
 export { encodeNpy, npyToMatrix, parseNpy, readNpyMatrix, writeNpy } from './data/npy.js';
 export { matrixFromRows, matrixToRows } from './data/matrix.js';
+export type { IntoOption } from './data/matrix.js';
 export { CsvTable, detectDelimiter, formatCsv, parseCsv, readCsv, writeCsv } from './data/csv.js';
 export type { CsvOptions } from './data/csv.js';
 export { TableEncoder, constantColumns, parseDropLevels, parseImputeSpec, tableRows, tableToDesign } from './data/table.js';

@@ -31,3 +31,12 @@ export interface TopKResult {
   /** The k the caller asked for. */
   requestedK: number;
 }
+
+/**
+ * Where a loader puts a matrix it reads: anything with `allocMatrix`, such as an engine
+ * (`readNpyMatrix(path, { into: engine })`), so the parsed values land in memory the engine's workers read in
+ * place. The data layer knows only this shape, never the engine.
+ */
+export interface MatrixAllocator<M extends Matrix = Matrix> {
+  allocMatrix(rows: number, cols: number): M;
+}

@@ -26,16 +26,16 @@ export function viewSab<K extends ElementKind>(region: SharedRegion & { kind: K 
 
 /** Buffers at least this large are kept for reuse when freed (smaller ones are cheap to make). */
 const RECYCLE_MIN_BYTES = 64 << 10;
-/** Most bytes of freed buffers kept at once, per backend instance. */
+/** Most bytes of freed buffers kept at once, per backend instance (or the last one freed, if larger). */
 const RECYCLE_MAX_BYTES = 256 << 20;
 
 /**
  * alloc/free/view of the backends whose regions are plain SharedArrayBuffers (native and js).
  *
- * Large freed buffers are kept (up to RECYCLE_MAX_BYTES, oldest dropped first) and handed out again for a
- * request of the same rounded size: a fresh SharedArrayBuffer costs a page fault per 4 KiB on first write,
- * about 15 ms for a 25 MB matrix, which dominated staging for repeated fits. Reused memory is zeroed unless
- * the caller overwrites it all (`zero` false).
+ * Large freed buffers are kept (up to RECYCLE_MAX_BYTES, or the last one freed if larger; oldest dropped
+ * first) and handed out again for a request of the same rounded size: a fresh SharedArrayBuffer costs a page
+ * fault per 4 KiB on first write, about 15 ms for a 25 MB matrix, which dominated staging for repeated fits.
+ * Reused memory is zeroed unless the caller overwrites it all (`zero` false).
  */
 export abstract class SabRegions {
   readonly #spare: SharedArrayBuffer[] = [];
@@ -63,12 +63,19 @@ export abstract class SabRegions {
   free(region: SharedRegion): void {
     const b = region.buffer;
     if (!(b instanceof SharedArrayBuffer) || !this.#mine.has(b) || this.#spare.includes(b)) return;
-    if (b.byteLength > RECYCLE_MAX_BYTES) return;
     this.#spare.push(b);
     this.#spareBytes += b.byteLength;
-    while (this.#spareBytes > RECYCLE_MAX_BYTES) this.#spareBytes -= this.#spare.shift()!.byteLength;
+    // The buffer just freed is kept whatever its size (a matrix over the cap, staged by every fit of a loop,
+    // would otherwise fault in fresh pages each time); older ones go first.
+    while (this.#spareBytes > RECYCLE_MAX_BYTES && this.#spare.length > 1) this.#spareBytes -= this.#spare.shift()!.byteLength;
   }
   view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K> {
     return viewSab(region);
+  }
+
+  /** Any view on a SharedArrayBuffer is visible to every worker as it is. */
+  regionOf<K extends ElementKind>(arr: ViewOf<K>, kind: K): (SharedRegion & { kind: K }) | null {
+    if (!(arr.buffer instanceof SharedArrayBuffer)) return null;
+    return { buffer: arr.buffer, byteOffset: arr.byteOffset, length: arr.length, kind };
   }
 }

@@ -329,4 +329,11 @@ export interface Backend {
   sparseSimilarityTopk(args: SparseSimilarityTopkArgs): void;
 
   sparseScoreTopn(args: SparseScoreTopnArgs): void;
+
+  /**
+   * The region of an array that worker threads can read and write in place (a view on a SharedArrayBuffer for
+   * native and js; a view on the shared WebAssembly.Memory for wasm), or null when the array must be copied.
+   * Main thread only; the region is borrowed: never pass it to `free`.
+   */
+  regionOf<K extends ElementKind>(arr: ViewOf<K>, kind: K): (SharedRegion & { kind: K }) | null;
 }

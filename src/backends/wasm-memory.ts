@@ -222,6 +222,11 @@ export class WasmMemory {
     return viewOf(this.bufferCovering(end), region.byteOffset, region.kind, region.length);
   }
 
+  /** Whether `arr` is a view on this memory (so kernels in every thread read it at its byteOffset). */
+  holds(arr: AnyArray): boolean {
+    return this.ownBuffers.has(arr.buffer) || arr.buffer === this.memory.buffer;
+  }
+
   /**
    * Byte offset of the first `count` elements of `arr` in the shared memory: its own byteOffset when it is a
    * view on this memory, otherwise a temporary copy (copied back after the call when `out`).

@@ -71,6 +71,12 @@ export class WasmBackend implements Backend {
     return this.mem.view(region);
   }
 
+  /** Only views on this backend's own memory are in place; any other array is copied in per call. */
+  regionOf<K extends ElementKind>(arr: ViewOf<K>, kind: K): (SharedRegion & { kind: K }) | null {
+    if (!this.mem.holds(arr)) return null;
+    return { buffer: arr.buffer as SharedArrayBuffer, byteOffset: arr.byteOffset, length: arr.length, kind };
+  }
+
   normalizeRows(x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void {
     const m = this.mem;
     const st = new Staging();

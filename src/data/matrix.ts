@@ -1,6 +1,29 @@
-/** Building matrices from JavaScript values. */
+/** Building matrices from JavaScript values, and where the loaders put the matrices they read. */
 import { QuiverError } from '../errors.js';
-import type { Matrix } from '../types.js';
+import type { Matrix, MatrixAllocator } from '../types.js';
+
+/** The loaders' option for where a matrix goes. */
+export interface IntoOption<M extends Matrix = Matrix> {
+  /**
+   * Allocate the matrix here (an engine: `{ into: engine }`) instead of in an ordinary Float32Array, so the
+   * values are parsed straight into memory the engine's workers read in place: no copy between the parse and
+   * the fit. The caller then owns the matrix (`release()` it when done).
+   */
+  into?: MatrixAllocator<M> | null;
+}
+
+/**
+ * A rows × cols matrix from `into`, or an ordinary zero-filled one. Typed as `into`'s matrices (so that
+ * `{ into: engine }` gives an AllocatedMatrix to release); without `into`, M is left at its default, Matrix.
+ */
+export function newMatrix<M extends Matrix = Matrix>(rows: number, cols: number, into?: MatrixAllocator<M> | null): M {
+  if (!into) return { rows, cols, data: new Float32Array(rows * cols) } as M;
+  const m = into.allocMatrix(rows, cols);
+  if (m.rows !== rows || m.cols !== cols || m.data.length !== rows * cols) {
+    throw new QuiverError('INTERNAL', `into.allocMatrix(${rows}, ${cols}) returned a ${m.rows} × ${m.cols} matrix of ${m.data.length} values`);
+  }
+  return m;
+}
 
 /** A matrix from an array of equal-length rows of numbers (JSON bodies, tests). */
 export function matrixFromRows(rows: ArrayLike<ArrayLike<number>>, name = 'rows'): Matrix {

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 import { writeFileAtomic } from './atomic.js';
+import { type IntoOption, newMatrix } from './matrix.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -17,8 +18,16 @@ function bad(msg: string, source: string): QuiverError {
   return new QuiverError('INVALID_ARGUMENT', `${source}: ${msg}`, { source });
 }
 
-/** Parses .npy bytes; float64 is narrowed to float32 (Quiver's storage type). */
-export function parseNpy(bytes: Uint8Array, source = 'input'): NpyArray {
+interface NpyLayout {
+  descr: '<f4' | '<f8' | '<i4' | '|i4';
+  shape: number[];
+  count: number;
+  /** Byte offset of the values in the input. */
+  dataStart: number;
+}
+
+/** The header of .npy bytes, checked against the bytes that follow it. */
+function npyLayout(bytes: Uint8Array, source: string): NpyLayout {
   if (bytes.length < 10 || MAGIC.some((m, i) => bytes[i] !== m)) throw bad('not a .npy file (the magic string \\x93NUMPY is missing)', source);
   const major = bytes[6]!;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -58,6 +67,13 @@ export function parseNpy(bytes: Uint8Array, source = 'input'): NpyArray {
   if (bytes.length - dataStart < need) {
     throw bad(`truncated .npy data: ${bytes.length - dataStart} bytes for ${count} values of ${itemSize} bytes`, source);
   }
+  return { descr: descr as NpyLayout['descr'], shape, count, dataStart };
+}
+
+/** Parses .npy bytes; float64 is narrowed to float32 (Quiver's storage type). */
+export function parseNpy(bytes: Uint8Array, source = 'input'): NpyArray {
+  const { descr, shape, count, dataStart } = npyLayout(bytes, source);
+  const need = count * (descr === '<f8' ? 8 : 4);
   // Copy into a fresh, aligned buffer: the input's offset may not be a multiple of the element size.
   // (Not `bytes.slice`: on a Node Buffer that is a view of the shared pool, not a copy.)
   const body = new Uint8Array(need);
@@ -67,13 +83,28 @@ export function parseNpy(bytes: Uint8Array, source = 'input'): NpyArray {
   return { dtype: 'i32', shape, data: new Int32Array(body.buffer, 0, count) };
 }
 
-/** A 2-D float matrix from .npy bytes (a 1-D array is one column). */
-export function npyToMatrix(bytes: Uint8Array, source = 'input'): Matrix {
-  const a = parseNpy(bytes, source);
-  if (a.dtype !== 'f32') throw bad('expected a float32 or float64 array, got int32', source);
-  const rows = a.shape[0] ?? 1;
-  const cols = a.shape.length === 2 ? a.shape[1]! : 1;
-  return { rows, cols, data: a.data };
+/**
+ * A 2-D float matrix from .npy bytes (a 1-D array is one column). With `into`, the values are decoded
+ * straight into a matrix allocated there (see `IntoOption`): one copy from the file's bytes, none after.
+ */
+export function npyToMatrix<M extends Matrix = Matrix>(bytes: Uint8Array, source = 'input', opts: IntoOption<M> = {}): M {
+  if (!opts.into) {
+    const a = parseNpy(bytes, source);
+    if (a.dtype !== 'f32') throw bad('expected a float32 or float64 array, got int32', source);
+    return { rows: a.shape[0] ?? 1, cols: a.shape.length === 2 ? a.shape[1]! : 1, data: a.data } as M;
+  }
+  const { descr, shape, count, dataStart } = npyLayout(bytes, source);
+  if (descr !== '<f4' && descr !== '<f8') throw bad('expected a float32 or float64 array, got int32', source);
+  const m = newMatrix(shape[0] ?? 1, shape.length === 2 ? shape[1]! : 1, opts.into);
+  if (descr === '<f4') {
+    new Uint8Array(m.data.buffer, m.data.byteOffset, count * 4).set(bytes.subarray(dataStart, dataStart + count * 4));
+  } else {
+    // Narrowed by TypedArray.set (f64 → f32 in one native loop); an unaligned body is realigned first.
+    const at = bytes.byteOffset + dataStart;
+    const src = at % 8 === 0 ? bytes : bytes.slice(dataStart, dataStart + count * 8);
+    m.data.set(new Float64Array(src.buffer, src === bytes ? at : src.byteOffset, count));
+  }
+  return m;
 }
 
 export function encodeNpy(data: Float32Array | Int32Array | Float64Array, shape: number[]): Uint8Array {
@@ -93,14 +124,15 @@ export function encodeNpy(data: Float32Array | Int32Array | Float64Array, shape:
   return out;
 }
 
-export async function readNpyMatrix(path: string): Promise<Matrix> {
+/** A float matrix from a .npy file; `into` as for `npyToMatrix`. */
+export async function readNpyMatrix<M extends Matrix = Matrix>(path: string, opts: IntoOption<M> = {}): Promise<M> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (err) {
     throw new QuiverError('NOT_FOUND', `cannot read ${path}: ${(err as Error).message}`, { path });
   }
-  return npyToMatrix(bytes, path);
+  return npyToMatrix(bytes, path, opts);
 }
 
 export async function writeNpy(path: string, data: Float32Array | Int32Array | Float64Array, shape: number[]): Promise<void> {

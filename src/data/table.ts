@@ -10,6 +10,7 @@
  */
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
+import { type IntoOption, newMatrix } from './matrix.js';
 import type { CsvTable } from './csv.js';
 import {
   binaryKey,
@@ -215,20 +216,24 @@ export class TableEncoder {
     return this.schema;
   }
 
-  /** The design matrix of a table (standardised if the encoder was fitted so). Extra columns are ignored. */
-  encode(table: CsvTable): Matrix {
+  /**
+   * The design matrix of a table (standardised if the encoder was fitted so). Extra columns are ignored.
+   * With `into` (an engine) the matrix is written straight into engine memory (see `IntoOption`).
+   */
+  encode<M extends Matrix = Matrix>(table: CsvTable, opts: IntoOption<M> = {}): M {
     const cached = this.#fitted?.table === table ? this.#fitted.x : null;
     this.#fitted = null;
     const x = cached ?? this.#design(table);
     const p = this.features.length;
-    const out = new Float32Array(x.length);
+    const m = newMatrix(table.rowCount, p, opts.into);
+    const out = m.data;
     const st = this.schema.standardize;
     if (st) {
       for (let i = 0; i < table.rowCount; i++) {
         for (let j = 0; j < p; j++) out[i * p + j] = (x[i * p + j]! - st.mean[j]!) / st.scale[j]!;
       }
     } else out.set(x);
-    return { rows: table.rowCount, cols: p, data: out };
+    return m;
   }
 
   /**
@@ -356,9 +361,16 @@ export class TableEncoder {
   }
 }
 
-export function tableToDesign(table: CsvTable, opts: EncoderOptions = {}): { encoder: TableEncoder; x: Matrix; y: Float64Array | null } {
+/**
+ * A design matrix and target from a table in one call: the encoder is returned to be saved with the model.
+ * `into` (an engine) puts x in engine memory, as `encode` does.
+ */
+export function tableToDesign<M extends Matrix = Matrix>(
+  table: CsvTable,
+  opts: EncoderOptions & IntoOption<M> = {},
+): { encoder: TableEncoder; x: M; y: Float64Array | null } {
   const encoder = TableEncoder.fit(table, opts);
-  const x = encoder.encode(table);
+  const x = encoder.encode(table, { into: opts.into });
   const y = opts.target === undefined ? null : encoder.target(table);
   return { encoder, x, y };
 }

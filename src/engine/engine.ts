@@ -33,13 +33,13 @@ import type { CsrInput, SparseScoreOptions, SparseSimilarityOptions, StagedCsr }
 import * as topk from './ops/topk.js';
 import type { TopKOptions } from './ops/topk.js';
 import { Scheduler, type CallOptions } from './schedule.js';
-import { AllocatedVector, StagedMatrix, StagedVector, type MatrixInput, type VectorInput } from './scope.js';
-import { checkMatrix, checkPositiveInt, checkVector } from './validate.js';
+import { AllocatedMatrix, AllocatedVector, StagedMatrix, StagedVector, inPlaceRegion, type CopyStats, type MatrixInput, type VectorInput } from './scope.js';
+import { checkFinite, checkMatrix, checkPositiveInt, checkVector } from './validate.js';
 
 // The engine's public types, wherever they are defined.
 export type { CallOptions } from './schedule.js';
-export { AllocatedVector, StagedMatrix, StagedVector } from './scope.js';
-export type { MatrixInput, VectorInput } from './scope.js';
+export { AllocatedMatrix, AllocatedVector, StagedMatrix, StagedVector } from './scope.js';
+export type { CopyStats, MatrixInput, VectorInput } from './scope.js';
 export type { TopKOptions } from './ops/topk.js';
 export type { KmeansStepOptions, KmeansStepResult } from './ops/kmeans.js';
 export type { LloydOptions, LloydResult } from './ops/kmeans-lloyd.js';
@@ -149,16 +149,49 @@ export class Engine {
   // ---------------------------------------------------------------- staging and engine memory
 
   /**
-   * Copies a matrix into a shared region once; pass the result to many calls, then `release()` it.
+   * Makes a matrix readable by the workers once, checked once; pass the result to many calls, then
+   * `release()` it. A matrix already in engine memory (`allocMatrix`, a staged matrix) or, on native and js,
+   * backed by a SharedArrayBuffer is used in place: no copy, and `release()` leaves the caller's memory alone.
+   * Any other matrix is copied into recycled engine memory (counted in `inputCopies`).
    * `checkValues: false` skips the NaN/±Infinity scan (a full pass over the data) for callers that detect
-   * non-finite values another way and then call `checkFinite` themselves, as the logistic fit does from its
-   * first pass's objective.
+   * non-finite values another way and then call `checkFinite` themselves, as the fits do from their first
+   * pass over the rows.
    */
-  stage(m: Matrix, name = 'x', opts: { checkValues?: boolean } = {}): StagedMatrix {
-    checkMatrix(m, name, opts.checkValues ?? true);
+  stage(m: Matrix | StagedMatrix, name = 'x', opts: { checkValues?: boolean } = {}): StagedMatrix {
+    if (m instanceof StagedMatrix) {
+      if (m.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; stage it again`);
+      return new StagedMatrix(m.rows, m.cols, m.region, this, false, m);
+    }
+    checkMatrix(m, name, false);
+    const shared = inPlaceRegion(this.backend, m, name);
+    if (opts.checkValues ?? true) checkFinite(m.data, name, m.cols);
+    if (shared) return new StagedMatrix(m.rows, m.cols, shared, this, false, m instanceof AllocatedMatrix ? m : null);
     const r = this.backend.alloc('f32', m.rows * m.cols, false);
     this.backend.view(r).set(m.data);
+    const copies = this.#sched.copies;
+    copies.count++;
+    copies.bytes += m.data.byteLength;
     return new StagedMatrix(m.rows, m.cols, r, this);
+  }
+
+  /**
+   * A rows × cols matrix in engine memory (contents unspecified) for the caller to fill, e.g. by a loader's
+   * `into` option: every call reads it in place, with no copy (its values are still checked per call, or once
+   * per fit). On wasm it lives in the WebAssembly memory (4 GiB in all). `release()` it when done.
+   */
+  allocMatrix(rows: number, cols: number): AllocatedMatrix {
+    checkPositiveInt(rows, 'rows');
+    checkPositiveInt(cols, 'cols');
+    const r = this.backend.alloc('f32', rows * cols, false);
+    return new AllocatedMatrix(rows, cols, r, this.backend.view(r), this);
+  }
+
+  /**
+   * Input matrices this engine has copied into its memory so far (count and bytes): the ones the workers
+   * could not read where they were. A snapshot; the figures only grow.
+   */
+  get inputCopies(): CopyStats {
+    return { ...this.#sched.copies };
   }
 
   /**

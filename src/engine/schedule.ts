@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import { Pool } from '../pool/pool.js';
-import { Scope } from './scope.js';
+import { Scope, type CopyStats } from './scope.js';
 
 export interface CallOptions {
   signal?: AbortSignal;
@@ -67,6 +67,8 @@ export class Scheduler {
   /** Jobs whose tasks must all hold a thread at once run one at a time (see `exclusive`). */
   #turn: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Input matrices copied into engine memory so far (see `Engine.inputCopies`). */
+  readonly copies: CopyStats = { count: 0, bytes: 0 };
 
   constructor(
     readonly backend: Backend,
@@ -117,7 +119,7 @@ export class Scheduler {
 
   /** Runs `fn` with a scope of its own; every region the scope still holds is freed when it ends. */
   async job<T>(fn: (s: Scope) => Promise<T> | T): Promise<T> {
-    const s = new Scope(this.backend);
+    const s = new Scope(this.backend, this.copies);
     try {
       return await fn(s);
     } finally {

@@ -1,12 +1,15 @@
 /**
- * Engine memory: the staged inputs a caller holds across calls, and the `Scope` of one call, which owns the
- * shared regions the call allocates and gives them all back when the call ends (see `Scheduler.job`).
- * Results leave a scope as ordinary typed arrays the caller owns (`take`, `deliver`).
+ * Engine memory: the staged inputs a caller holds across calls, the matrices the engine allocates for a
+ * caller to fill (`AllocatedMatrix`), and the `Scope` of one call, which owns the shared regions the call
+ * allocates and gives them all back when the call ends (see `Scheduler.job`). Inputs the workers can already
+ * read (engine memory, SharedArrayBuffer views on native and js) are used in place; only the others are copied,
+ * and every such copy is counted in `CopyStats`. Results leave a scope as ordinary typed arrays the caller owns
+ * (`take`, `deliver`).
  */
 import type { Backend, ElementKind, SharedRegion, ViewOf } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
-import { checkMatrix } from './validate.js';
+import { checkFinite, checkMatrix } from './validate.js';
 
 /** A shared region of one element kind: what task messages carry instead of arrays (no copy). */
 export type Region<K extends ElementKind> = SharedRegion & { kind: K };
@@ -19,33 +22,90 @@ export interface RegionOwner {
   readonly backend: Backend;
 }
 
-/** A shared region the caller holds for many calls and gives back with `release()` (idempotent). */
+/**
+ * A shared region the caller holds for many calls and gives back with `release()` (idempotent). A borrowed
+ * one (`owned` false) is memory the caller owns, used in place: `release()` only ends this handle.
+ */
 abstract class Staged {
   #released = false;
   constructor(
     readonly region: SharedRegion,
     private readonly owner: RegionOwner,
+    readonly owned = true,
   ) {}
   get released(): boolean {
     return this.#released;
   }
+  /** Whether this memory is `backend`'s own (a region means nothing to another backend's kernels). */
+  isOf(backend: Backend): boolean {
+    return this.owner.backend === backend;
+  }
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.owner.backend.free(this.region);
+    if (this.owned) this.owner.backend.free(this.region);
   }
 }
 
-/** A matrix copied once into a shared region, so iterative algorithms do not copy it per call. */
+/**
+ * A matrix the engine has checked once and reads in place, so iterative algorithms neither copy nor check it
+ * per call: a copy in a shared region (`owned`), or the caller's own shared memory (borrowed, see `Engine.stage`).
+ */
 export class StagedMatrix extends Staged {
   constructor(
     readonly rows: number,
     readonly cols: number,
     override readonly region: F32,
     owner: RegionOwner,
+    owned = true,
+    /** The engine memory a borrowed handle reads (released with it: the handle is then released too). */
+    private readonly source: { readonly released: boolean } | null = null,
+  ) {
+    super(region, owner, owned);
+  }
+  override get released(): boolean {
+    return super.released || (this.source?.released ?? false);
+  }
+}
+
+/**
+ * A matrix in engine memory that the caller fills (`Engine.allocMatrix`, or a loader's `into` option): a
+ * `Matrix` like any other, which every call reads in place, without a copy. Its values are the caller's, so
+ * they are checked (NaN, ±Infinity) where a plain matrix's would be. `release()` gives the memory back; the
+ * matrix must not be used afterwards.
+ */
+export class AllocatedMatrix extends Staged implements Matrix {
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+    override readonly region: F32,
+    /** The values (a view of the region; valid until `release()`). */
+    readonly data: Float32Array,
+    owner: RegionOwner,
   ) {
     super(region, owner);
   }
+}
+
+/** Inputs copied into engine memory because the workers could not read them where they were. */
+export interface CopyStats {
+  /** Input matrices copied (by `stage` or by a call given a plain, non-shared matrix). */
+  count: number;
+  bytes: number;
+}
+
+/**
+ * The region a matrix's values already occupy when the workers can read them there (this engine's memory,
+ * or a SharedArrayBuffer on native and js), else null. A released AllocatedMatrix is refused: its memory may
+ * already hold another call's data.
+ */
+export function inPlaceRegion(backend: Backend, m: Matrix, name: string): F32 | null {
+  if (m instanceof AllocatedMatrix) {
+    if (m.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; allocate it again`);
+    if (m.isOf(backend)) return m.region;
+    // Another engine's memory: in place only if this backend can read its array as it is.
+  }
+  return backend.regionOf(m.data, 'f32');
 }
 
 export type MatrixInput = Matrix | StagedMatrix;
@@ -88,13 +148,18 @@ export interface DenseRegion {
   region: F32;
   rows: number;
   cols: number;
+  /** The region is this call's own copy (so the call may overwrite it), not the caller's memory. */
+  copied?: boolean;
 }
 
 /** The regions of one call: everything allocated here is freed by `release()` unless handed over by `take`. */
 export class Scope {
   readonly #regions: SharedRegion[] = [];
 
-  constructor(readonly backend: Backend) {}
+  constructor(
+    readonly backend: Backend,
+    private readonly copies: CopyStats = { count: 0, bytes: 0 },
+  ) {}
 
   /** A job region, zero-filled (the accumulating kernels' outputs start from it) unless `zero` is false. */
   alloc<K extends ElementKind>(kind: K, length: number, zero = true): Region<K> {
@@ -115,16 +180,21 @@ export class Scope {
   }
 
   /**
-   * Input as a region: staged inputs are used as they are; plain ones are checked (unless the caller already
-   * did) and copied into a job region.
+   * Input as a region: staged inputs are used as they are; others are checked (unless the caller already did),
+   * then read in place when the workers can (see `inPlaceRegion`), else copied into a job region.
    */
   input(m: MatrixInput, name: string, checked = false): DenseRegion {
     if (m instanceof StagedMatrix) {
       if (m.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; stage it again`);
       return { region: m.region, rows: m.rows, cols: m.cols };
     }
-    if (!checked) checkMatrix(m, name);
-    return { region: this.copy('f32', m.data), rows: m.rows, cols: m.cols };
+    if (!checked) checkMatrix(m, name, false);
+    const shared = inPlaceRegion(this.backend, m, name);
+    if (!checked) checkFinite(m.data, name, m.cols);
+    if (shared) return { region: shared, rows: m.rows, cols: m.cols };
+    this.copies.count++;
+    this.copies.bytes += m.data.byteLength;
+    return { region: this.copy('f32', m.data), rows: m.rows, cols: m.cols, copied: true };
   }
 
   /**

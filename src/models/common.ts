@@ -2,7 +2,7 @@
 import type { CsvTable } from '../data/csv.js';
 import { TableEncoder } from '../data/table.js';
 import type { Engine, StagedMatrix } from '../engine/engine.js';
-import { checkMatrix } from '../engine/validate.js';
+import { checkFinite, checkMatrix } from '../engine/validate.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 
@@ -128,9 +128,34 @@ export function columnMeans(x: Matrix, w: Float64Array | null): Float64Array {
 export async function weightedColumnMeans(engine: Engine, staged: StagedMatrix, x: Matrix, w: Float64Array | null, signal?: AbortSignal): Promise<Float64Array> {
   if (w && !w.every((v) => Math.fround(v) === v)) return columnMeans(x, w);
   const one = { rows: 1, cols: x.cols, data: new Float32Array(x.cols) };
-  const r = await engine.kmeansStep(staged, one, w ? Float32Array.from(w) : null, { signal });
+  const r = await engine.kmeansStep(staged, one, w ? Float32Array.from(w) : null, { signal, distances: false });
   const total = r.counts[0]!;
   return r.sums.map((s) => s / total);
+}
+
+/**
+ * Whether a fit may leave the NaN/±Infinity check of x to its first pass over the rows (a sum over every
+ * value, non-finite exactly when some value is): only when no row weight is zero, since a zero-weight row
+ * may be skipped by that pass. Otherwise x is scanned when staged.
+ */
+export function firstPassChecks(w: ArrayLike<number> | null | undefined): boolean {
+  if (!w) return true;
+  for (let i = 0; i < w.length; i++) if (!(w[i]! > 0)) return false;
+  return true;
+}
+
+/**
+ * After a fit's first pass over x left a non-finite figure: the scan that names x's first NaN/±Infinity
+ * (the same NON_FINITE error as a check before the pass). Returns when every value of x is finite (an
+ * overflow of finite values), so the caller's own checks decide.
+ */
+export function nameNonFinite(x: Matrix, figures: ArrayLike<number>): void {
+  for (let i = 0; i < figures.length; i++) {
+    if (!Number.isFinite(figures[i]!)) {
+      checkFinite(x.data, 'x', x.cols);
+      return;
+    }
+  }
 }
 
 /** Names for messages: the given feature names, or "column j". */

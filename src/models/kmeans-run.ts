@@ -49,16 +49,21 @@ async function fitScale(fit: FitContext, step: KmeansStepResult, c32: Float32Arr
   const { cross, norms } = crossAndNorms(c32, step.sums, step.counts, k, d);
   const sumSq = Math.max(0, step.inertia + 2 * cross - norms);
   if (tol === 0) return { sumSq, tolScaled: 0 };
-  // The variance is unweighted even with sample weights (as scikit-learn): unweighted column sums are
-  // the step's own without weights, else those of a one-centroid pass.
+  // The variance is unweighted even with sample weights (as scikit-learn). Without weights it follows from
+  // this step alone: Σ‖x − x̄‖² = Σ‖x‖² − n‖x̄‖², with the column sums those of the step's clusters. With
+  // weights, one pass against a zero centroid gives the unweighted column sums and Σ‖x‖² together.
   let columnSums: Float64Array;
+  let plainSumSq: number;
   if (w32) {
-    columnSums = (await engine.kmeansStep(staged, { rows: 1, cols: d, data: new Float32Array(d) }, null, { signal: opts.signal, distances: false })).sums;
+    const zero = await engine.kmeansStep(staged, { rows: 1, cols: d, data: new Float32Array(d) }, null, { signal: opts.signal });
+    columnSums = zero.sums;
+    plainSumSq = zero.inertia;
   } else {
     columnSums = new Float64Array(d);
     for (let c = 0; c < k; c++) for (let j = 0; j < d; j++) columnSums[j]! += step.sums[c * d + j]!;
+    plainSumSq = sumSq;
   }
-  return { sumSq, tolScaled: tol * (await meanColumnVariance(engine, staged, x, columnSums, opts.signal)) };
+  return { sumSq, tolScaled: tol * meanColumnVariance(x.rows, d, columnSums, plainSumSq) };
 }
 
 export async function lloyd(fit: FitContext, start: Float64Array, run: number): Promise<RunResult> {
@@ -192,17 +197,13 @@ function relocateEmptyClusters(
 
 
 /**
- * Mean over columns of the (unweighted, population) column variance: scikit-learn's tol scale. From the
- * column sums of a one-centroid pass (the mean) and a second such pass that measures Σ‖x − x̄‖².
+ * Mean over columns of the (unweighted, population) column variance, scikit-learn's tol scale, from the
+ * column sums and Σ‖x‖² (no pass of its own). The subtraction loses about 1e-16·‖x̄‖²/variance relatively,
+ * far below what a tolerance scale needs.
  */
-async function meanColumnVariance(engine: Engine, staged: StagedMatrix, x: Matrix, columnSums: Float64Array, signal?: AbortSignal): Promise<number> {
-  const d = x.cols;
-  const mean = columnSums.map((s) => s / x.rows);
-  const c = Float32Array.from(mean);
-  const second = await engine.kmeansStep(staged, { rows: 1, cols: d, data: c }, null, { signal });
-  // Σ‖x − c‖² = Σ‖x − x̄‖² + n‖x̄ − c‖²: remove the part due to rounding the mean to f32.
-  let off = 0;
-  for (let j = 0; j < d; j++) off += (mean[j]! - c[j]!) ** 2;
-  return Math.max(0, second.inertia / x.rows - off) / d;
+function meanColumnVariance(n: number, d: number, columnSums: Float64Array, sumSq: number): number {
+  let meanSq = 0;
+  for (let j = 0; j < d; j++) meanSq += (columnSums[j]! / n) ** 2;
+  return Math.max(0, sumSq / n - meanSq) / d;
 }
 

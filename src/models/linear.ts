@@ -11,6 +11,7 @@
 import type { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine } from '../engine/engine.js';
 import { LINK_IDENTITY } from '../backends/types.js';
+import { checkMatrix } from '../engine/validate.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 import { bundleColumns, readBundleOf, writeBundle, type ModelBundle } from './bundle.js';
@@ -22,8 +23,10 @@ import {
   checkTarget,
   columnName,
   designOf,
+  firstPassChecks,
   linearPredictor,
   type ModelInput,
+  nameNonFinite,
   weightedColumnMeans,
 } from './common.js';
 import type { FittedModel, ModelColumns, ModelSummary } from './model.js';
@@ -152,18 +155,22 @@ export class LinearModel implements FittedModel {
 }
 
 export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32Array | Float64Array, opts: LinearRegressionOptions = {}): Promise<LinearModel> {
-  // Staging validates x (shape, finite values) once for every engine call below.
-  const staged = engine.stage(x, 'x');
+  checkMatrix(x, 'x', false);
+  const n = x.rows;
+  const w = checkSampleWeight(opts.sampleWeight, n);
+  // x is read in place when the workers can (engine memory, shared arrays), else copied once. Its values are
+  // checked by the first pass over the rows (the column means, or the Gram matrix without an intercept),
+  // not by a scan of their own; see firstPassChecks.
+  const staged = engine.stage(x, 'x', { checkValues: !firstPassChecks(w) });
   try {
-    const n = x.rows;
     const p = x.cols;
     const yy = checkTarget(y, n);
     const l2 = checkNumberOption(opts.l2, 'l2', 0, 0);
     const fitIntercept = opts.fitIntercept ?? true;
-    const w = checkSampleWeight(opts.sampleWeight, n);
     const encoder = checkEncoder(opts.encoder, p);
     const names = checkFeatureNames(opts.featureNames ?? encoder?.features, p);
     const center = fitIntercept ? await weightedColumnMeans(engine, staged, x, w, opts.signal) : null;
+    if (center) nameNonFinite(x, center);
     let yMean = 0;
     if (fitIntercept) {
       let sw = 0;
@@ -189,6 +196,7 @@ export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32A
     }
     ybar /= sw;
     const { g, xty } = await engine.gram(staged, { w, center, v, signal: opts.signal });
+    if (!center) nameNonFinite(x, g);
     const b = xty!;
     if (l2 === 0) checkFullRank(x, g, names, fitIntercept, 'least squares');
     const gram = g.slice();

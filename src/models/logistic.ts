@@ -36,11 +36,12 @@ import {
   checkNumberOption,
   checkSampleWeight,
   checkTarget,
-  columnMeans,
   designOf,
   linearPredictor,
-  sigmoid64,
   type ModelInput,
+  nameNonFinite,
+  sigmoid64,
+  weightedColumnMeans,
 } from './common.js';
 import { rocAuc } from './metrics.js';
 import type { FittedModel, ModelColumns, ModelSummary } from './model.js';
@@ -297,21 +298,25 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     }
   }
 
-  if (l2 === 0) {
-    // Unpenalised: the Hessian is singular exactly when the weighted (centred) X is rank-deficient.
-    const { g } = await engine.gram(x, { w: sw, center: fitIntercept ? columnMeans(x, sw) : null, signal: opts.signal });
-    checkFullRank(x, g, names, fitIntercept, 'logistic regression without a penalty');
-  }
-
   // X, y and s are staged once; every Newton step is then one fused pass over X (z, objective, gradient and
   // Hessian together, in the workers), plus loss-only passes when the line search backtracks.
   const q = fitIntercept ? p + 1 : p;
   const regions: { release(): void }[] = [];
   try {
-    // Values are not scanned here: at β = 0 the first pass's z_i = Σ x_id·0 is NaN exactly when row i holds a
-    // NaN or ±Infinity, so a non-finite objective below triggers the scan that names the cell.
+    // Values are not scanned here (and X is read in place when the workers can): at β = 0 the first pass's
+    // z_i = Σ x_id·0 is NaN exactly when row i holds a NaN or ±Infinity, so a non-finite objective below
+    // triggers the scan that names the cell.
     const xs = engine.stage(x, 'x', { checkValues: false });
     regions.push(xs);
+    if (l2 === 0) {
+      // Unpenalised: the Hessian is singular exactly when the weighted (centred) X is rank-deficient. The
+      // means and the Gram matrix read the staged X (no second copy); a non-finite value shows in them.
+      const center = fitIntercept ? await weightedColumnMeans(engine, xs, x, sw, opts.signal) : null;
+      if (center) nameNonFinite(x, center);
+      const { g } = await engine.gram(xs, { w: sw, center, signal: opts.signal });
+      nameNonFinite(x, g);
+      checkFullRank(x, g, names, fitIntercept, 'logistic regression without a penalty');
+    }
     const ys = engine.stageVector(yy, 'y');
     regions.push(ys);
     const ss = s ? engine.stageVector(s, 'sampleWeight') : null;

@@ -266,14 +266,16 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
   }
 
   const q = p + 1;
-  const xt: Matrix = { rows: n, cols: q, data: new Float32Array(n * q) };
+  // x once as it is (checked here, and read in place when the workers can), for the K linear-predictor
+  // passes of every objective evaluation; and [x, 1] built straight into engine memory, whose values are
+  // finite exactly when x's are, so it is neither copied nor scanned again.
+  const xs = engine.stage(x, 'x');
+  const xt = engine.allocMatrix(n, q);
   for (let i = 0; i < n; i++) {
     xt.data.set(x.data.subarray(i * p, (i + 1) * p), i * q);
     xt.data[i * q + p] = 1;
   }
-  const staged = engine.stage(xt, 'x');
-  // x itself once more, for the K linear-predictor passes of every objective evaluation.
-  const xs = engine.stage(x, 'x');
+  const staged = engine.stage(xt, 'x', { checkValues: false });
   try {
     // θ: K blocks of q = [w_k, b_k].
     let theta = new Float64Array(k * q);
@@ -422,6 +424,7 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
     });
   } finally {
     staged.release();
+    xt.release();
     xs.release();
   }
 }

@@ -4,7 +4,7 @@
  */
 import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { npyToMatrix, encodeNpy } from '../data/npy.js';
-import { matrixFromRows } from '../data/matrix.js';
+import { type IntoOption, matrixFromRows, newMatrix } from '../data/matrix.js';
 import { QuiverError } from '../errors.js';
 import type { Matrix } from '../types.js';
 import { isMatrix } from './json-body.js';
@@ -23,9 +23,12 @@ export function isBinaryBody(b: unknown): b is BinaryBody {
   return typeof b === 'object' && b !== null && 'kind' in b && 'bytes' in b && Buffer.isBuffer((b as BinaryBody).bytes);
 }
 
-/** A float matrix from a binary body; column names (Arrow) are returned too. */
-export function matrixFromBinary(body: BinaryBody): { matrix: Matrix; columns?: string[] } {
-  if (body.kind === 'npy') return { matrix: npyToMatrix(body.bytes, 'request body') };
+/**
+ * A float matrix from a binary body; column names (Arrow) are returned too. With `into` (an engine) the values
+ * are decoded straight into engine memory (see `IntoOption`); the caller then releases the matrix.
+ */
+export function matrixFromBinary<M extends Matrix = Matrix>(body: BinaryBody, opts: IntoOption<M> = {}): { matrix: M; columns?: string[] } {
+  if (body.kind === 'npy') return { matrix: npyToMatrix(body.bytes, 'request body', opts) };
   let table: ReturnType<typeof tableFromIPC>;
   try {
     table = tableFromIPC(body.bytes);
@@ -36,7 +39,7 @@ export function matrixFromBinary(body: BinaryBody): { matrix: Matrix; columns?: 
   const columns = table.schema.fields.map((f) => f.name);
   const cols = columns.length;
   if (rows === 0 || cols === 0) throw new QuiverError('INVALID_ARGUMENT', `the Arrow table is empty (${rows} rows × ${cols} columns)`);
-  const data = new Float32Array(rows * cols);
+  // Every column is checked before the matrix is allocated, so a refused body leaves nothing to release.
   for (let c = 0; c < cols; c++) {
     const col = table.getChildAt(c)!;
     const t = String(col.type);
@@ -44,10 +47,14 @@ export function matrixFromBinary(body: BinaryBody): { matrix: Matrix; columns?: 
       throw new QuiverError('INVALID_ARGUMENT', `Arrow column "${columns[c]}" has type ${t}; only numeric columns can form a matrix`);
     }
     if (col.nullCount > 0) throw new QuiverError('NON_FINITE', `Arrow column "${columns[c]}" has ${col.nullCount} nulls; fill or drop them`);
-    const values = col.toArray() as ArrayLike<number | bigint>;
+  }
+  const matrix = newMatrix(rows, cols, opts.into);
+  const data = matrix.data;
+  for (let c = 0; c < cols; c++) {
+    const values = table.getChildAt(c)!.toArray() as ArrayLike<number | bigint>;
     for (let r = 0; r < rows; r++) data[r * cols + c] = Number(values[r]!);
   }
-  return { matrix: { rows, cols, data }, columns };
+  return { matrix, columns };
 }
 
 export function matrixFromJson(rows: unknown, name: string): Matrix {

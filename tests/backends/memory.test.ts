@@ -33,4 +33,18 @@ describe('SabRegions recycling', () => {
     b.free({ buffer: foreign, byteOffset: 0, length: (2 << 20) / 4, kind: 'f32' });
     expect(b.alloc('f32', (2 << 20) / 4).buffer).not.toBe(foreign);
   });
+
+  it('the last freed buffer is kept even over the 256 MiB cap, until a later one is freed', () => {
+    const b = new JsBackend();
+    const big = (300 << 20) / 4; // 300 MiB of f32: pages are only touched if written
+    const r1 = b.alloc('f32', big, false);
+    b.free(r1);
+    const r2 = b.alloc('f32', big, false);
+    expect(r2.buffer).toBe(r1.buffer);
+    b.free(r2);
+    const small = b.alloc('f32', (1 << 20) / 4);
+    b.free(small); // now over the cap with two buffers: the older, large one goes
+    expect(b.alloc('f32', big, false).buffer).not.toBe(r1.buffer);
+    expect(b.alloc('f32', (1 << 20) / 4).buffer).toBe(small.buffer);
+  });
 });

@@ -2,11 +2,11 @@
  * The matvec family (batch scoring): out[i] = link(x[i,:]·w + bias), link identity or sigmoid, in row tiles.
  * Small batches run on the caller's arrays directly: staging them would cost more than the arithmetic.
  */
-import type { Backend, Link } from '../../backends/types.js';
+import { LINK_IDENTITY, type Backend, type Link } from '../../backends/types.js';
 import { QuiverError } from '../../errors.js';
 import type { CallOptions, RowRange, Scheduler, TaskKind } from '../schedule.js';
 import { StagedMatrix, type F32, type F64, type MatrixInput } from '../scope.js';
-import { checkMatrix, checkVector } from '../validate.js';
+import { checkFinite, checkMatrix, checkVector } from '../validate.js';
 
 export interface MatvecTask extends RowRange {
   x: F32;
@@ -33,8 +33,22 @@ export const matvecTask: TaskKind<MatvecTask, null> = {
 
 /** Batch scoring: out[i] = link(x[i,:]·w + bias), link 0 identity or 1 sigmoid. */
 export async function matvec(sched: Scheduler, x: MatrixInput, w: Float64Array, bias: number, link: Link, opts: CallOptions): Promise<Float32Array> {
+  const out = await scores(sched, x, w, bias, link, opts);
+  // With the identity link (and w, bias finite) a score is non-finite exactly when its row holds a NaN or
+  // ±Infinity (0·Inf is NaN), or the sum overflowed: so x's values were not scanned before the pass, only now
+  // when a score says so, to name the cell (an overflow of finite values is returned as it is, as before).
+  if (link === LINK_IDENTITY && !(x instanceof StagedMatrix) && !allFinite(out)) checkFinite(x.data, 'x', x.cols);
+  return out;
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i]! - a[i]! !== 0) return false;
+  return true;
+}
+
+async function scores(sched: Scheduler, x: MatrixInput, w: Float64Array, bias: number, link: Link, opts: CallOptions): Promise<Float32Array> {
   const staged = x instanceof StagedMatrix;
-  if (!staged) checkMatrix(x, 'x');
+  if (!staged) checkMatrix(x, 'x', link !== LINK_IDENTITY);
   checkVector(w, 'coefficients', x.cols);
   if (!Number.isFinite(bias)) throw new QuiverError('NON_FINITE', `the intercept is not finite (${bias})`);
   const w64 = w instanceof Float64Array ? w : Float64Array.from(w);

@@ -4,7 +4,7 @@
  */
 import type { Backend } from '../../backends/types.js';
 import type { CallOptions, RowRange, Scheduler, TaskKind } from '../schedule.js';
-import { StagedMatrix, type DenseRegion, type F32, type MatrixInput, type Scope } from '../scope.js';
+import type { DenseRegion, F32, MatrixInput, Scope } from '../scope.js';
 import type { Matrix } from '../../types.js';
 
 export interface NormalizeTask extends RowRange {
@@ -32,10 +32,13 @@ export async function normalizeInto(sched: Scheduler, s: Scope, src: DenseRegion
   return norms;
 }
 
-/** A normalised copy of an input; a plain input's job copy is normalised in place. */
+/**
+ * A normalised copy of an input; a plain input's job copy is normalised in place (never the caller's memory,
+ * which staged and shared inputs are).
+ */
 export async function normalized(sched: Scheduler, s: Scope, m: MatrixInput, name: string, signal?: AbortSignal): Promise<DenseRegion> {
   const src = s.input(m, name);
-  const out = m instanceof StagedMatrix ? s.alloc('f32', src.rows * src.cols) : src.region;
+  const out = src.copied ? src.region : s.alloc('f32', src.rows * src.cols);
   await normalizeInto(sched, s, src, out, signal);
   return { region: out, rows: src.rows, cols: src.cols };
 }
