@@ -10,7 +10,7 @@ import { DELIMITER_CHOICES, delimiterFromName } from '../data/delimited.js';
 import { type Interactions, readRatings, type RatingsOptions } from '../data/ratings.js';
 import { parseSyntheticSpec, SyntheticInteractions } from '../data/synthetic.js';
 import { QuiverError } from '../errors.js';
-import type { KnnSimilarity } from '../models/knn.js';
+import type { KnnSimilarity, KnnWeighting } from '../models/knn.js';
 import type { RecommenderKind } from '../models/recommender.js';
 import { RECOMMENDER_KINDS, type RecommenderOptions } from '../models/recommenders.js';
 import { floatOption, intOption } from './common.js';
@@ -34,6 +34,9 @@ export interface AlgoOptions {
   similarity?: KnnSimilarity;
   shrink?: number;
   normalizeSimilarity?: boolean;
+  weighting?: KnnWeighting;
+  bm25K1?: number;
+  bm25B?: number;
   lambda?: number;
   memoryBudget?: number;
 }
@@ -79,6 +82,9 @@ export function withAlgoOptions(cmd: Command): Command {
     .addOption(new Option('--similarity <s>', 'itemknn/userknn: similarity (default cosine)').choices(['cosine', 'adjusted-cosine', 'pearson']))
     .option('--shrink <s>', 'itemknn/userknn: similarity shrinkage, dot / (‖a‖‖b‖ + s) (default 0)', floatOption('--shrink', 0))
     .option('--no-normalize-similarity', 'itemknn: score with raw similarities instead of each item\'s similarities scaled to sum 1')
+    .addOption(new Option('--weighting <w>', 'itemknn: weight the items × users matrix before the similarity: none (default), tfidf (cosine of √r·idf) or bm25 (dot product of BM25 weights)').choices(['none', 'tfidf', 'bm25']))
+    .option('--bm25-k1 <k1>', 'itemknn --weighting bm25: term-frequency saturation K1 > 0 (default 1.2)', floatOption('--bm25-k1'))
+    .option('--bm25-b <b>', 'itemknn --weighting bm25: length normalisation B in [0, 1] (default 0.75)', floatOption('--bm25-b'))
     .option('--lambda <l>', 'ease: L2 penalty (default 500)', floatOption('--lambda', 0))
     .option('--memory-budget <size>', 'ease: bytes the dense item matrices may take, e.g. 2G (default 1G)', bytesOption('--memory-budget'));
 }
@@ -155,6 +161,9 @@ export function algoOptionsOf(o: AlgoOptions): RecommenderOptions {
     similarity: o.similarity,
     shrink: o.shrink,
     normalizeSimilarity: o.normalizeSimilarity,
+    weighting: o.weighting,
+    bm25K1: o.bm25K1,
+    bm25B: o.bm25B,
     lambda: o.lambda,
     memoryBudget: o.memoryBudget,
   };

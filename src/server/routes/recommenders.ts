@@ -68,7 +68,16 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
         const b = request.body as Static<Schemas['RecommenderBody']>;
         const model = await compute(ctx, reply, async (signal) => {
           const data = await interactionsOf(b, ctx.dataDir, ctx.limits);
-          return fitRecommender(ctx.engine, b.algo, data, { neighbors: b.neighbors, similarity: b.similarity, shrink: b.shrink, lambda: b.lambda, signal });
+          return fitRecommender(ctx.engine, b.algo, data, {
+            neighbors: b.neighbors,
+            similarity: b.similarity,
+            shrink: b.shrink,
+            weighting: b.weighting,
+            bm25K1: b.bm25K1,
+            bm25B: b.bm25B,
+            lambda: b.lambda,
+            signal,
+          });
         });
         return summarize(await registry.add(model));
       },

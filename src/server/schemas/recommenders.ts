@@ -43,6 +43,11 @@ export function recommenderSchemas(limits: Limits) {
         neighbors: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
         similarity: Type.Optional(Type.Union([Type.Literal('cosine'), Type.Literal('adjusted-cosine'), Type.Literal('pearson')])),
         shrink: Type.Optional(Type.Number({ minimum: 0, maximum: 1e30 })),
+        weighting: Type.Optional(
+          Type.Union([Type.Literal('none'), Type.Literal('tfidf'), Type.Literal('bm25')], { description: 'itemknn: weighting of the items × users matrix before the similarity (default none)' }),
+        ),
+        bm25K1: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e30, description: 'itemknn with bm25: K1 > 0 (default 1.2)' })),
+        bm25B: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'itemknn with bm25: B in [0, 1] (default 0.75)' })),
         lambda: Type.Optional(Type.Number({ minimum: 1e-12, maximum: 1e30, description: 'EASE: the L2 penalty (> 0)' })),
       },
       {
