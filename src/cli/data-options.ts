@@ -10,6 +10,7 @@ import { DELIMITER_CHOICES, delimiterFromName } from '../data/delimited.js';
 import { type Interactions, readRatings, type RatingsOptions } from '../data/ratings.js';
 import { parseSyntheticSpec, SyntheticInteractions } from '../data/synthetic.js';
 import { QuiverError } from '../errors.js';
+import type { BackfillMode } from '../models/backfill.js';
 import type { KnnSimilarity, KnnWeighting } from '../models/knn.js';
 import type { RecommenderKind } from '../models/recommender.js';
 import { RECOMMENDER_KINDS, type RecommenderOptions } from '../models/recommenders.js';
@@ -39,6 +40,7 @@ export interface AlgoOptions {
   bm25B?: number;
   lambda?: number;
   memoryBudget?: number;
+  backfill?: BackfillMode;
 }
 
 /** Bytes from "512M", "2G", "1073741824". */
@@ -86,7 +88,13 @@ export function withAlgoOptions(cmd: Command): Command {
     .option('--bm25-k1 <k1>', 'itemknn --weighting bm25: term-frequency saturation K1 > 0 (default 1.2)', floatOption('--bm25-k1'))
     .option('--bm25-b <b>', 'itemknn --weighting bm25: length normalisation B in [0, 1] (default 0.75)', floatOption('--bm25-b'))
     .option('--lambda <l>', 'ease: L2 penalty (default 500)', floatOption('--lambda', 0))
-    .option('--memory-budget <size>', 'ease: bytes the dense item matrices may take, e.g. 2G (default 1G)', bytesOption('--memory-budget'));
+    .option('--memory-budget <size>', 'ease: bytes the dense item matrices may take, e.g. 2G (default 1G)', bytesOption('--memory-budget'))
+    .addOption(
+      new Option('--backfill <mode>', 'top up users left with fewer than n items: none (default) or popular (the most popular unseen items, ranked after and scored below the model\'s, marked with source popular)').choices([
+        'none',
+        'popular',
+      ]),
+    );
 }
 
 function feedbackOf(o: DataOptions): RatingsOptions['feedback'] {
@@ -166,5 +174,6 @@ export function algoOptionsOf(o: AlgoOptions): RecommenderOptions {
     bm25B: o.bm25B,
     lambda: o.lambda,
     memoryBudget: o.memoryBudget,
+    backfill: o.backfill,
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { evaluateRecommender } from '../models/evaluate.js';
+import { shortListsLine } from './recommend.js';
 import { floatOption, intOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
 import { type AlgoOptions, algoOptionsOf, type DataOptions, loadData, withAlgoOptions, withDataOptions } from './data-options.js';
 
@@ -29,7 +30,7 @@ export function registerEvaluate(program: Command): void {
       process.stdout.write(`${JSON.stringify({ precision: r.precision, recall: r.recall, ndcg: r.ndcg, map: r.map, k: r.k, users: r.users })}\n`);
       const info = engine.info();
       process.stderr.write(
-        `evaluate: ${opts.algo} on ${describe}; split ${opts.split} seed ${opts.seed}; fit ${r.fitSeconds.toFixed(2)} s, recommend ${r.recommendSeconds.toFixed(2)} s on ${info.backend} (${info.simd})\n`,
+        `evaluate: ${opts.algo} on ${describe}; split ${opts.split} seed ${opts.seed}; ${shortListsLine(r.usersWithout, r.usersBackfilled, (opts.backfill ?? 'none') !== 'none')}; fit ${r.fitSeconds.toFixed(2)} s, recommend ${r.recommendSeconds.toFixed(2)} s on ${info.backend} (${info.simd})\n`,
       );
     });
   });

@@ -27,6 +27,16 @@ export function formatFromPath(out: string): BulkFormat {
   throw new QuiverError('INVALID_ARGUMENT', `--out must end in .csv, .jsonl or .parquet (got "${out}")`);
 }
 
+/**
+ * The summary's count of short lists: users left without any item, and back-filled users; without back-fill,
+ * a hint when some users got nothing (they used to go unnoticed).
+ */
+export function shortListsLine(without: number, backfilled: number, backfill: boolean): string {
+  const fmt = (x: number) => x.toLocaleString('en-US');
+  if (backfill) return `${fmt(backfilled)} user${backfilled === 1 ? '' : 's'} back-filled from popularity, ${fmt(without)} without recommendations`;
+  return without === 0 ? 'every user has recommendations' : `${fmt(without)} user${without === 1 ? '' : 's'} without recommendations (--backfill popular tops them up)`;
+}
+
 export function registerRecommend(program: Command): void {
   const cmd = program
     .command('recommend')
@@ -68,10 +78,11 @@ export function registerRecommend(program: Command): void {
         progress.done();
         const rate = s.seconds > 0 ? Math.round(s.usersComputed / s.seconds) : 0;
         const resumed = s.resumedAt === null ? '' : `, resumed at user ${(s.resumedAt - span.row0).toLocaleString('en-US')} of ${s.users.toLocaleString('en-US')}`;
+        const short = shortListsLine(s.usersWithout, s.usersBackfilled, model.backfill !== 'none');
         process.stderr.write(
           `recommend: ${opts.algo} on ${describe}; fit ${fitSeconds.toFixed(2)} s; ` +
             `${s.users.toLocaleString('en-US')} users${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${s.rows.toLocaleString('en-US')} rows → ${opts.out} ` +
-            `in ${s.seconds.toFixed(2)} s (${rate.toLocaleString('en-US')} users/s${resumed}); total ${((performance.now() - t0) / 1000).toFixed(2)} s on ${info.backend} (${info.simd}), ${info.threads} thread${info.threads === 1 ? '' : 's'}\n`,
+            `in ${s.seconds.toFixed(2)} s (${rate.toLocaleString('en-US')} users/s${resumed}); total ${((performance.now() - t0) / 1000).toFixed(2)} s on ${info.backend} (${info.simd}), ${info.threads} thread${info.threads === 1 ? '' : 's'}; ${short}\n`,
         );
       } finally {
         model.release();

@@ -22,6 +22,7 @@ import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix, TopKResult } from '../types.js';
 import { Rng } from '../data/random.js';
+import { countShortRows } from './backfill.js';
 import type { RecommenderKind, RecommenderState } from './recommender.js';
 import { fitRecommender, type RecommenderOptions } from './recommenders.js';
 
@@ -151,6 +152,9 @@ export interface EvaluateOptions extends RecommenderOptions {
 
 export interface EvaluationResult extends RankingMetrics {
   algo: RecommenderKind;
+  /** Users (of all, not only the evaluated ones) left without any recommendation, and users back-filled. */
+  usersWithout: number;
+  usersBackfilled: number;
   fitSeconds: number;
   recommendSeconds: number;
 }
@@ -166,7 +170,15 @@ export async function evaluateRecommender(engine: Engine, data: Interactions | R
   try {
     const recs = await model.recommendRows({ row0: 0, row1: train.userIds.length }, { n: k, filterSeen: true, signal: opts.signal });
     const t2 = performance.now();
-    return { ...rankingMetrics(recs, test, k), algo: opts.algo, fitSeconds: (t1 - t0) / 1000, recommendSeconds: (t2 - t1) / 1000 };
+    const short = countShortRows(recs);
+    return {
+      ...rankingMetrics(recs, test, k),
+      algo: opts.algo,
+      usersWithout: short.empty,
+      usersBackfilled: short.backfilled,
+      fitSeconds: (t1 - t0) / 1000,
+      recommendSeconds: (t2 - t1) / 1000,
+    };
   } finally {
     model.release();
   }

@@ -7,6 +7,7 @@
 import type { Interactions } from '../data/ratings.js';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
+import { type BackfillMode, checkBackfill } from './backfill.js';
 import type { ModelBundle } from './bundle.js';
 import { EaseModel, fitEase } from './ease.js';
 import { KMeansModel } from './kmeans.js';
@@ -40,6 +41,8 @@ export interface RecommenderOptions {
   lambda?: number;
   /** ease: memory budget in bytes (default 1 GiB). */
   memoryBudget?: number;
+  /** Every recommender: top up users left with fewer than n items with popular items (default none; see backfill.ts). */
+  backfill?: BackfillMode;
   signal?: AbortSignal;
   /**
    * Called as a fit progresses: the phase running (e.g. "similarity", "gram", "solve") and how much of it is
@@ -122,5 +125,5 @@ export function recommenderFromBundle(b: ModelBundle, engine: Engine, source: st
       known: [...RECOMMENDER_KINDS],
     });
   }
-  return RECOMMENDERS[b.kind].model.fromBundle(b, engine, source);
+  return RECOMMENDERS[b.kind].model.fromBundle(b, engine, source).withBackfill(checkBackfill(b.params['backfill']));
 }
