@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { evaluateRecommender } from '../models/evaluate.js';
 import { shortListsLine } from './recommend.js';
-import { floatOption, intOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
+import { FitProgressLine, fitUnits, floatOption, intOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
 import { type AlgoOptions, algoOptionsOf, type DataOptions, loadData, withAlgoOptions, withDataOptions } from './data-options.js';
 
 interface Opts extends GlobalOptions, DataOptions, AlgoOptions {
@@ -24,9 +24,17 @@ export function registerEvaluate(program: Command): void {
       .option('--split <ratio>', 'training share of each user\'s interactions', floatOption('--split', 0), 0.75)
       .option('--seed <seed>', 'seed of the split', intOption('--seed', 0), 42),
   ).action(async (opts: Opts) => {
-    const { data, describe } = await loadData(opts);
+    const line = new FitProgressLine(`evaluate ${opts.algo}`, fitUnits(opts.algo));
+    line.note(`reading ${opts.ratings ?? `synthetic ${opts.synthetic ?? ''}`}`);
+    const { data, describe } = await loadData(opts).finally(() => line.done());
     await withEngine(opts, async (engine) => {
-      const r = await evaluateRecommender(engine, data, { ...algoOptionsOf(opts), algo: opts.algo, k: opts.k, split: opts.split, seed: opts.seed });
+      line.note('split and fit: preparing');
+      let r: Awaited<ReturnType<typeof evaluateRecommender>>;
+      try {
+        r = await evaluateRecommender(engine, data, { ...algoOptionsOf(opts), algo: opts.algo, k: opts.k, split: opts.split, seed: opts.seed, onProgress: line.update });
+      } finally {
+        line.done();
+      }
       process.stdout.write(`${JSON.stringify({ precision: r.precision, recall: r.recall, ndcg: r.ndcg, map: r.map, k: r.k, users: r.users })}\n`);
       const info = engine.info();
       process.stderr.write(

@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { QuiverError } from '../errors.js';
 import { type BulkFormat, fingerprintOf, parseShard, runBulk, shardSpan } from '../models/bulk.js';
 import { fitRecommender } from '../models/recommenders.js';
-import { intOption, Progress, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
+import { FitProgressLine, fitUnits, intOption, Progress, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
 import { type AlgoOptions, algoOptionsOf, type DataOptions, loadData, withAlgoOptions, withDataOptions } from './data-options.js';
 
 interface Opts extends GlobalOptions, DataOptions, AlgoOptions {
@@ -54,12 +54,20 @@ export function registerRecommend(program: Command): void {
     const format = formatFromPath(opts.out);
     const shard = opts.shard === undefined ? null : parseShard(opts.shard);
     const t0 = performance.now();
-    const { data, identity, describe } = await loadData(opts);
+    const line = new FitProgressLine(`recommend ${opts.algo}`, fitUnits(opts.algo));
+    line.note(`reading ${opts.ratings ?? `synthetic ${opts.synthetic ?? ''}`}`);
+    const { data, identity, describe } = await loadData(opts).finally(() => line.done());
     await withEngine(opts, async (engine) => {
       const info = engine.info();
       const algo = algoOptionsOf(opts);
       const fitStart = performance.now();
-      const model = await fitRecommender(engine, opts.algo, data, algo);
+      line.note('fit: preparing');
+      let model: Awaited<ReturnType<typeof fitRecommender>>;
+      try {
+        model = await fitRecommender(engine, opts.algo, data, { ...algo, onProgress: line.update });
+      } finally {
+        line.done();
+      }
       const fitSeconds = (performance.now() - fitStart) / 1000;
       const span = shard ? shardSpan(shard, model.users) : { row0: 0, row1: model.users };
       const fingerprint = fingerprintOf({ input: identity, algo: opts.algo, options: algo, n: opts.n, span, format, backend: info.backend });
