@@ -77,6 +77,15 @@ export function withDataOptions(cmd: Command, synthetic = true): Command {
   return cmd;
 }
 
+/** A number the flag itself checks, so the message names the flag rather than the library option. */
+function rangeOption(name: string, what: string, ok: (n: number) => boolean) {
+  return (v: string): number => {
+    const n = v.trim() === '' ? Number.NaN : Number(v);
+    if (!Number.isFinite(n) || !ok(n)) throw new InvalidArgumentError(`${name} must be ${what} (got "${v}")`);
+    return n;
+  };
+}
+
 export function withAlgoOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--algo <name>', 'algorithm').choices(RECOMMENDER_KINDS).makeOptionMandatory())
@@ -85,8 +94,8 @@ export function withAlgoOptions(cmd: Command): Command {
     .option('--shrink <s>', 'itemknn/userknn: similarity shrinkage, dot / (‖a‖‖b‖ + s) (default 0)', floatOption('--shrink', 0))
     .option('--no-normalize-similarity', 'itemknn: score with raw similarities instead of each item\'s similarities scaled to sum 1')
     .addOption(new Option('--weighting <w>', 'itemknn: weight the items × users matrix before the similarity: none (default), tfidf (cosine of √r·idf) or bm25 (dot product of BM25 weights)').choices(['none', 'tfidf', 'bm25']))
-    .option('--bm25-k1 <k1>', 'itemknn --weighting bm25: term-frequency saturation K1 > 0 (default 1.2)', floatOption('--bm25-k1'))
-    .option('--bm25-b <b>', 'itemknn --weighting bm25: length normalisation B in [0, 1] (default 0.75)', floatOption('--bm25-b'))
+    .option('--bm25-k1 <k1>', 'itemknn --weighting bm25: term-frequency saturation K1 > 0 (default 1.2)', rangeOption('--bm25-k1', 'a number > 0', (n) => n > 0))
+    .option('--bm25-b <b>', 'itemknn --weighting bm25: length normalisation B in [0, 1] (default 0.75)', rangeOption('--bm25-b', 'a number in [0, 1]', (n) => n >= 0 && n <= 1))
     .option('--lambda <l>', 'ease: L2 penalty (default 500)', floatOption('--lambda', 0))
     .option('--memory-budget <size>', 'ease: bytes the dense item matrices may take, e.g. 2G (default 1G)', bytesOption('--memory-budget'))
     .addOption(

@@ -34,8 +34,9 @@ describe('quiver recommend and evaluate: weighting and back-fill', () => {
     const base = ['recommend', '--ratings', file, '--implicit', '--algo', 'itemknn', '--out', out];
     const cases: [string[], RegExp][] = [
       [['--weighting', 'bm26'], /--weighting/],
-      [['--weighting', 'bm25', '--bm25-k1', '0'], /bm25K1 must be a number > 0/],
-      [['--weighting', 'bm25', '--bm25-b', '1.5'], /bm25B must be a number in \[0, 1\]/],
+      [['--weighting', 'bm25', '--bm25-k1', '0'], /--bm25-k1 must be a number > 0/],
+      [['--weighting', 'bm25', '--bm25-b', '1.5'], /--bm25-b must be a number in \[0, 1\]/],
+      [['--weighting', 'bm25', '--bm25-b', 'x'], /--bm25-b must be a number in \[0, 1\]/],
       [['--backfill', 'random'], /--backfill/],
     ];
     for (const [args, msg] of cases) {
