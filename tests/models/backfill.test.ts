@@ -118,6 +118,28 @@ describe('back-fill', () => {
     expect(loner).toEqual({ user: 'loner2', items: ['b', 'a'], scores: [-1, -2], sources: ['popular', 'popular'] });
   });
 
+  it('parquet: a source column only with back-fill', async () => {
+    const e = await engine();
+    const { parquetReadObjects } = await import('hyparquet');
+    const read = async (path: string) => {
+      const buf = readFileSync(path);
+      return (await parquetReadObjects({ file: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) })) as Record<string, unknown>[];
+    };
+    const on = await fitRecommender(e, 'itemknn', DATA, { backfill: 'popular' });
+    const p = join(dir, 'on.parquet');
+    await runBulk(on, { out: p, format: 'parquet', n: 2, fingerprint: fingerprintOf({ p }) });
+    const rows = await read(p);
+    expect(rows.filter((r) => r.user === 'loner1')).toEqual([
+      { user: 'loner1', item: 'b', rank: 1, score: -1, source: 'popular' },
+      { user: 'loner1', item: 'a', rank: 2, score: -2, source: 'popular' },
+    ]);
+    expect(rows.some((r) => r.source === 'model')).toBe(true);
+    const off = await fitRecommender(e, 'itemknn', DATA, {});
+    const q = join(dir, 'off.parquet');
+    await runBulk(off, { out: q, format: 'parquet', n: 2, fingerprint: fingerprintOf({ q }) });
+    expect(Object.keys((await read(q))[0]!).sort()).toEqual(['item', 'rank', 'score', 'user']);
+  });
+
   it('evaluation counts users without recommendations and back-filled users', async () => {
     const e = await engine();
     const dup = interactionsFromTriples([...users, 'loner1', 'loner2'], [...items, 'x2', 'y2']);
