@@ -67,9 +67,10 @@ export function weightItems(itemsByUsers: CsrMatrix, weighting: 'tfidf' | 'bm25'
     len[i] = s;
     total += s;
   }
-  const avg = total / m.rows;
+  // All-zero values (explicit ratings of 0) have no length to compare: every item then counts as average.
+  const avg = total > 0 ? total / m.rows : 0;
   for (let i = 0; i < m.rows; i++) {
-    const norm = k1 * (1 - b + (b * len[i]!) / avg);
+    const norm = k1 * (1 - b + (avg > 0 ? (b * len[i]!) / avg : b));
     for (let p = m.indptr[i]!, e = m.indptr[i + 1]!; p < e; p++) {
       const r = m.data[p]!;
       data[p] = ((r * (k1 + 1)) / (norm + r)) * idf[m.indices[p]!]!;
