@@ -107,3 +107,6 @@ export type { FittedModel, FittedRecommender, ModelColumns, ModelSummary, Recomm
 export { MODEL_KINDS } from './models/registry.js';
 export { KnnModel } from './models/knn.js';
 export type { KnnOrientation } from './models/knn.js';
+export type { KnnWeighting } from './models/weighting.js';
+export type { BackfillMode } from './models/backfill.js';
+export type { FitProgress } from './models/neighbours.js';

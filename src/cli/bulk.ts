@@ -71,6 +71,9 @@ export function registerBulk(program: Command): void {
   withDataOptions(submit);
   withAlgoOptions(submit);
   submit.action(async (opts: SubmitOpts) => {
+    if (opts.backfill !== undefined && opts.backfill !== 'none') {
+      throw new QuiverError('INVALID_ARGUMENT', '--backfill is not supported by distributed runs yet; use quiver recommend --backfill popular on one machine');
+    }
     const input: Record<string, unknown> = {};
     for (const k of DATA_KEYS) if (opts[k] !== undefined) input[k] = opts[k];
     if (typeof input.ratings === 'string') input.ratings = resolve(input.ratings);

@@ -105,3 +105,89 @@ export class Progress {
     if (this.#tty) process.stderr.write('\r\x1b[2K');
   }
 }
+
+/** Where a progress line goes: stderr, or a stand-in in tests. */
+export interface ProgressStream {
+  isTTY?: boolean;
+  write(s: string): unknown;
+}
+
+/** A fit's progress report (RecommenderOptions.onProgress). */
+export interface PhaseReport {
+  phase: string;
+  done: number;
+  total: number;
+}
+
+/**
+ * The progress line of a fit on a TTY, in the style of `Progress` (one self-rewriting line, silent in pipes):
+ * `fit itemknn: similarity 12,000/50,000 items (24%), ETA 3.1 s, 1.0 s`. Each phase has its own ETA (from the
+ * rate since the phase began); a new phase is drawn at once, updates within a phase at most every 100 ms.
+ * `note` shows what runs before the first report (reading the input), so a long run never starts blank.
+ */
+export class FitProgressLine {
+  readonly #stream: ProgressStream;
+  readonly #now: () => number;
+  readonly #start: number;
+  #phase: string | null = null;
+  #phaseStart = 0;
+  #last = Number.NEGATIVE_INFINITY;
+  #shown = false;
+
+  constructor(
+    private readonly label: string,
+    private readonly units: Readonly<Record<string, string>> = {},
+    stream: ProgressStream = process.stderr,
+    now: () => number = Date.now,
+  ) {
+    this.#stream = stream;
+    this.#now = now;
+    this.#start = now();
+  }
+
+  get tty(): boolean {
+    return this.#stream.isTTY === true;
+  }
+
+  /** A line without counts, e.g. "reading ratings.csv". */
+  note(text: string): void {
+    if (!this.tty) return;
+    this.#draw(`${this.label}: ${text}`);
+  }
+
+  /** The onProgress callback of a fit (bound: pass it as is). */
+  readonly update = (p: PhaseReport): void => {
+    if (!this.tty) return;
+    const t = this.#now();
+    if (p.phase !== this.#phase) {
+      this.#phase = p.phase;
+      this.#phaseStart = t;
+    } else if (t - this.#last < 100 && p.done < p.total) {
+      return;
+    }
+    this.#last = t;
+    const unit = this.units[p.phase] ? ` ${this.units[p.phase]}` : '';
+    let line = `${this.label}: ${p.phase} ${p.done.toLocaleString('en-US')}/${p.total.toLocaleString('en-US')}${unit}`;
+    if (p.total > 0) line += ` (${Math.floor((100 * p.done) / p.total)}%)`;
+    const secs = (t - this.#phaseStart) / 1000;
+    if (p.done > 0 && p.done < p.total && secs > 0) line += `, ETA ${(((p.total - p.done) * secs) / p.done).toFixed(1)} s`;
+    line += `, ${((t - this.#start) / 1000).toFixed(1)} s`;
+    this.#draw(line);
+  };
+
+  /** Clears the line (nothing was drawn in a pipe). */
+  done(): void {
+    if (this.#shown) this.#stream.write('\r\x1b[2K');
+    this.#shown = false;
+  }
+
+  #draw(line: string): void {
+    this.#shown = true;
+    this.#stream.write(`\r\x1b[2K${line}`);
+  }
+}
+
+/** Units of the fit phases the recommenders report (item kNN's similarity rows are items, user kNN's users). */
+export function fitUnits(algo: string): Record<string, string> {
+  return { similarity: algo === 'userknn' ? 'users' : 'items', gram: 'users', solve: 'columns' };
+}

@@ -10,7 +10,8 @@ import { DELIMITER_CHOICES, delimiterFromName } from '../data/delimited.js';
 import { type Interactions, readRatings, type RatingsOptions } from '../data/ratings.js';
 import { parseSyntheticSpec, SyntheticInteractions } from '../data/synthetic.js';
 import { QuiverError } from '../errors.js';
-import type { KnnSimilarity } from '../models/knn.js';
+import type { BackfillMode } from '../models/backfill.js';
+import type { KnnSimilarity, KnnWeighting } from '../models/knn.js';
 import type { RecommenderKind } from '../models/recommender.js';
 import { RECOMMENDER_KINDS, type RecommenderOptions } from '../models/recommenders.js';
 import { floatOption, intOption } from './common.js';
@@ -35,8 +36,12 @@ export interface AlgoOptions {
   similarity?: KnnSimilarity;
   shrink?: number;
   normalizeSimilarity?: boolean;
+  weighting?: KnnWeighting;
+  bm25K1?: number;
+  bm25B?: number;
   lambda?: number;
   memoryBudget?: number;
+  backfill?: BackfillMode;
 }
 
 /** Bytes from "512M", "2G", "1073741824". */
@@ -74,6 +79,15 @@ export function withDataOptions(cmd: Command, synthetic = true): Command {
   return cmd;
 }
 
+/** A number the flag itself checks, so the message names the flag rather than the library option. */
+function rangeOption(name: string, what: string, ok: (n: number) => boolean) {
+  return (v: string): number => {
+    const n = v.trim() === '' ? Number.NaN : Number(v);
+    if (!Number.isFinite(n) || !ok(n)) throw new InvalidArgumentError(`${name} must be ${what} (got "${v}")`);
+    return n;
+  };
+}
+
 export function withAlgoOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--algo <name>', 'algorithm').choices(RECOMMENDER_KINDS).makeOptionMandatory())
@@ -81,8 +95,17 @@ export function withAlgoOptions(cmd: Command): Command {
     .addOption(new Option('--similarity <s>', 'itemknn/userknn: similarity (default cosine)').choices(['cosine', 'adjusted-cosine', 'pearson']))
     .option('--shrink <s>', 'itemknn/userknn: similarity shrinkage, dot / (‖a‖‖b‖ + s) (default 0)', floatOption('--shrink', 0))
     .option('--no-normalize-similarity', 'itemknn: score with raw similarities instead of each item\'s similarities scaled to sum 1')
+    .addOption(new Option('--weighting <w>', 'itemknn: weight the items × users matrix before the similarity: none (default), tfidf (cosine of √r·idf) or bm25 (dot product of BM25 weights)').choices(['none', 'tfidf', 'bm25']))
+    .option('--bm25-k1 <k1>', 'itemknn --weighting bm25: term-frequency saturation K1 > 0 (default 1.2)', rangeOption('--bm25-k1', 'a number > 0', (n) => n > 0))
+    .option('--bm25-b <b>', 'itemknn --weighting bm25: length normalisation B in [0, 1] (default 0.75)', rangeOption('--bm25-b', 'a number in [0, 1]', (n) => n >= 0 && n <= 1))
     .option('--lambda <l>', 'ease: L2 penalty (default 500)', floatOption('--lambda', 0))
-    .option('--memory-budget <size>', 'ease: bytes the dense item matrices may take, e.g. 2G (default 1G)', bytesOption('--memory-budget'));
+    .option('--memory-budget <size>', 'ease: bytes the dense item matrices may take, e.g. 2G (default 1G)', bytesOption('--memory-budget'))
+    .addOption(
+      new Option('--backfill <mode>', 'top up users left with fewer than n items: none (default) or popular (the most popular unseen items, ranked after and scored below the model\'s, marked with source popular)').choices([
+        'none',
+        'popular',
+      ]),
+    );
 }
 
 function feedbackOf(o: DataOptions): RatingsOptions['feedback'] {
@@ -159,7 +182,11 @@ export function algoOptionsOf(o: AlgoOptions): RecommenderOptions {
     similarity: o.similarity,
     shrink: o.shrink,
     normalizeSimilarity: o.normalizeSimilarity,
+    weighting: o.weighting,
+    bm25K1: o.bm25K1,
+    bm25B: o.bm25B,
     lambda: o.lambda,
     memoryBudget: o.memoryBudget,
+    backfill: o.backfill,
   };
 }

@@ -12,7 +12,8 @@ import { evaluateRecommender } from '../models/evaluate.js';
 import { evaluateGrid, GRID_METRICS, parseGrid, type GridMetric, type GridResult, type GridValue } from '../models/grid.js';
 import { METRICS_AS, type MetricsAs } from '../models/metrics.js';
 import { SPLIT_BY, type SplitBy } from '../models/split.js';
-import { floatOption, intOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
+import { FitProgressLine, fitUnits, floatOption, intOption, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
+import { shortListsLine } from './recommend.js';
 import { type AlgoOptions, algoOptionsOf, type DataOptions, loadData, withAlgoOptions, withDataOptions } from './data-options.js';
 
 interface Opts extends GlobalOptions, DataOptions, AlgoOptions {
@@ -98,17 +99,25 @@ export function registerEvaluate(program: Command): void {
     }
     // A bad grid stops before the data is read.
     if (grid !== undefined) parseGrid(opts.algo, grid);
-    const { data, describe } = await loadData(opts);
+    const line = new FitProgressLine(`evaluate ${opts.algo}`, fitUnits(opts.algo));
+    if (grid === undefined) line.note(`reading ${opts.ratings ?? `synthetic ${opts.synthetic ?? ''}`}`);
+    const { data, describe } = await loadData(opts).finally(() => line.done());
     const protocol = { k: opts.k, split: opts.split, splitBy: opts.splitBy, seed: opts.seed, metricsAs: opts.metricsAs };
     await withEngine(opts, async (engine) => {
       const info = engine.info();
       if (grid !== undefined) {
-        const r = await evaluateGrid(engine, data, { ...algoOptionsOf(opts), ...protocol, algo: opts.algo, grid, sortBy: opts.sortBy, onProgress: gridProgress() });
+        const r = await evaluateGrid(engine, data, { ...algoOptionsOf(opts), ...protocol, algo: opts.algo, grid, sortBy: opts.sortBy, onCombination: gridProgress() });
         process.stdout.write(opts.json ? `${JSON.stringify(r)}\n` : `${gridTable(r)}\n`);
         process.stderr.write(`evaluate --grid: ${opts.algo}, ${r.rows.length} combinations on ${describe}; split-by ${opts.splitBy} ${opts.split} seed ${opts.seed}, k ${opts.k}, on ${info.backend} (${info.simd})\n`);
         return;
       }
-      const r = await evaluateRecommender(engine, data, { ...algoOptionsOf(opts), ...protocol, algo: opts.algo });
+      line.note('split and fit: preparing');
+      let r: Awaited<ReturnType<typeof evaluateRecommender>>;
+      try {
+        r = await evaluateRecommender(engine, data, { ...algoOptionsOf(opts), ...protocol, algo: opts.algo, onProgress: line.update });
+      } finally {
+        line.done();
+      }
       const out: Record<string, unknown> = { precision: r.precision, recall: r.recall, ndcg: r.ndcg, map: r.map, k: r.k, users: r.users };
       if (r.usersWithoutRecommendations > 0) out['usersWithoutRecommendations'] = r.usersWithoutRecommendations;
       if (opts.splitBy !== 'user') out['splitBy'] = opts.splitBy;
@@ -116,7 +125,7 @@ export function registerEvaluate(program: Command): void {
       if (r.warnings.length > 0) out['warnings'] = r.warnings;
       process.stdout.write(`${JSON.stringify(out)}\n`);
       process.stderr.write(
-        `evaluate: ${opts.algo} on ${describe}; split-by ${opts.splitBy} ${opts.split} seed ${opts.seed}; fit ${r.fitSeconds.toFixed(2)} s, recommend ${r.recommendSeconds.toFixed(2)} s on ${info.backend} (${info.simd})\n`,
+        `evaluate: ${opts.algo} on ${describe}; split-by ${opts.splitBy} ${opts.split} seed ${opts.seed}; ${shortListsLine(r.usersWithout, r.usersBackfilled, (opts.backfill ?? 'none') !== 'none')}; fit ${r.fitSeconds.toFixed(2)} s, recommend ${r.recommendSeconds.toFixed(2)} s on ${info.backend} (${info.simd})\n`,
       );
     });
   });

@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { QuiverError } from '../errors.js';
 import { type BulkFormat, fingerprintOf, parseShard, runBulk, shardSpan } from '../models/bulk.js';
 import { fitRecommender } from '../models/recommenders.js';
-import { intOption, Progress, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
+import { FitProgressLine, fitUnits, intOption, Progress, withEngine, withEngineOptions, type GlobalOptions } from './common.js';
 import { type AlgoOptions, algoOptionsOf, type DataOptions, loadData, withAlgoOptions, withDataOptions } from './data-options.js';
 
 interface Opts extends GlobalOptions, DataOptions, AlgoOptions {
@@ -25,6 +25,16 @@ export function formatFromPath(out: string): BulkFormat {
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.parquet') return 'parquet';
   throw new QuiverError('INVALID_ARGUMENT', `--out must end in .csv, .jsonl or .parquet (got "${out}")`);
+}
+
+/**
+ * The summary's count of short lists: users left without any item, and back-filled users; without back-fill,
+ * a hint when some users got nothing (they used to go unnoticed).
+ */
+export function shortListsLine(without: number, backfilled: number, backfill: boolean): string {
+  const fmt = (x: number) => x.toLocaleString('en-US');
+  if (backfill) return `${fmt(backfilled)} user${backfilled === 1 ? '' : 's'} back-filled from popularity, ${fmt(without)} without recommendations`;
+  return without === 0 ? 'every user has recommendations' : `${fmt(without)} user${without === 1 ? '' : 's'} without recommendations (--backfill popular tops them up)`;
 }
 
 export function registerRecommend(program: Command): void {
@@ -44,12 +54,20 @@ export function registerRecommend(program: Command): void {
     const format = formatFromPath(opts.out);
     const shard = opts.shard === undefined ? null : parseShard(opts.shard);
     const t0 = performance.now();
-    const { data, identity, describe } = await loadData(opts);
+    const line = new FitProgressLine(`recommend ${opts.algo}`, fitUnits(opts.algo));
+    line.note(`reading ${opts.ratings ?? `synthetic ${opts.synthetic ?? ''}`}`);
+    const { data, identity, describe } = await loadData(opts).finally(() => line.done());
     await withEngine(opts, async (engine) => {
       const info = engine.info();
       const algo = algoOptionsOf(opts);
       const fitStart = performance.now();
-      const model = await fitRecommender(engine, opts.algo, data, algo);
+      line.note('fit: preparing');
+      let model: Awaited<ReturnType<typeof fitRecommender>>;
+      try {
+        model = await fitRecommender(engine, opts.algo, data, { ...algo, onProgress: line.update });
+      } finally {
+        line.done();
+      }
       const fitSeconds = (performance.now() - fitStart) / 1000;
       const span = shard ? shardSpan(shard, model.users) : { row0: 0, row1: model.users };
       const fingerprint = fingerprintOf({ input: identity, algo: opts.algo, options: algo, n: opts.n, span, format, backend: info.backend });
@@ -68,10 +86,11 @@ export function registerRecommend(program: Command): void {
         progress.done();
         const rate = s.seconds > 0 ? Math.round(s.usersComputed / s.seconds) : 0;
         const resumed = s.resumedAt === null ? '' : `, resumed at user ${(s.resumedAt - span.row0).toLocaleString('en-US')} of ${s.users.toLocaleString('en-US')}`;
+        const short = shortListsLine(s.usersWithout, s.usersBackfilled, model.backfill !== 'none');
         process.stderr.write(
           `recommend: ${opts.algo} on ${describe}; fit ${fitSeconds.toFixed(2)} s; ` +
             `${s.users.toLocaleString('en-US')} users${shard ? ` (shard ${shard.index}/${shard.count})` : ''}, ${s.rows.toLocaleString('en-US')} rows → ${opts.out} ` +
-            `in ${s.seconds.toFixed(2)} s (${rate.toLocaleString('en-US')} users/s${resumed}); total ${((performance.now() - t0) / 1000).toFixed(2)} s on ${info.backend} (${info.simd}), ${info.threads} thread${info.threads === 1 ? '' : 's'}\n`,
+            `in ${s.seconds.toFixed(2)} s (${rate.toLocaleString('en-US')} users/s${resumed}); total ${((performance.now() - t0) / 1000).toFixed(2)} s on ${info.backend} (${info.simd}), ${info.threads} thread${info.threads === 1 ? '' : 's'}; ${short}\n`,
         );
       } finally {
         model.release();

@@ -212,7 +212,7 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
           skipped++;
           rows += done.rows;
         } else {
-          const res = await model.recommendRows({ row0, row1 }, { n: spec.n, allow: null });
+          const res = await model.recommendRows({ row0, row1 }, { n: spec.n, allow: null, backfill: 'none' });
           const { data, rows: r } = await partBytes(spec.outputFormat, res, model, row0);
           await writeBlock(spec.out, spec.outputFormat, { block: b, row0, row1, rows: r, model: fitted.model, backend }, data);
           written++;

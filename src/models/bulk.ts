@@ -11,6 +11,10 @@
  *   in, by row groups of 100,000 rows (hyparquet-writer, snappy), from the checkpointed partial file.
  * Scores are the f32 scores printed with 7 significant digits (shortest form; parquet stores that value as
  * FLOAT).
+ * With back-fill (`backfill: 'popular'`, see backfill.ts) every format says where each item comes from: csv and
+ * parquet gain a last column `source` (`model` or `popular`), jsonl lines a `sources` array beside `scores`.
+ * Without it the outputs are exactly as before. The summary counts the users left without any item and the
+ * users back-filled.
  *
  * Crash safety and `resume`: results go to `OUT.partial`; after each block the bytes are fsynced and a
  * checkpoint `OUT.checkpoint.json` (the run's fingerprint, the next user, the byte length of the partial file)
@@ -21,15 +25,16 @@
  * input, options or backend) is refused, never mixed in.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { createInterface } from 'node:readline';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
 import { QuiverError } from '../errors.js';
-import type { TopKResult } from '../types.js';
+import { type BackfillMode, checkBackfill, countShortRows, type FilledTopK } from './backfill.js';
+import { formatScore, writeParquetFile } from './bulk-parquet.js';
 import type { Recommender } from './recommender.js';
+
+export { blockRows, formatScore, PARQUET_SCHEMA, PARQUET_SCHEMA_WITH_SOURCE, type ParquetRow, parquetBuffer, writeParquetRows } from './bulk-parquet.js';
 
 export type BulkFormat = 'csv' | 'jsonl' | 'parquet';
 
@@ -46,6 +51,8 @@ export interface BulkOptions {
   resume?: boolean;
   /** Identifies the run (input, options, backend): a checkpoint of another run is refused. */
   fingerprint: string;
+  /** Default: the model's `backfill`. */
+  backfill?: BackfillMode;
   onProgress?: (usersDone: number, usersTotal: number) => void;
   signal?: AbortSignal;
 }
@@ -58,6 +65,10 @@ export interface BulkSummary {
   /** Users computed by this invocation (fewer than `users` after a resume). */
   usersComputed: number;
   resumedAt: number | null;
+  /** Users of the span with no recommendation at all (after any back-fill). */
+  usersWithout: number;
+  /** Users of the span with at least one back-filled item. */
+  usersBackfilled: number;
 }
 
 interface Checkpoint {
@@ -67,6 +78,9 @@ interface Checkpoint {
   nextUser: number;
   bytes: number;
   rows: number;
+  /** Counts so far (absent in checkpoints written before back-fill: read as 0). */
+  empty?: number;
+  filled?: number;
 }
 
 /** Shard i of n (1-based) of `users` as a contiguous span: [⌊(i−1)·U/n⌋, ⌊i·U/n⌋). */
@@ -86,50 +100,56 @@ export function parseShard(text: string): { index: number; count: number } {
   return s;
 }
 
-/** f32 score with 7 significant digits, shortest form. */
-export function formatScore(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  return String(Number(x.toPrecision(7)));
-}
-
 function csvField(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-/** The text of one block; parquet runs keep `[user,item,rank,score]` JSON lines in their partial file. */
-export function formatBlock(format: BulkFormat, res: TopKResult, userIds: readonly string[], itemIds: readonly string[], user0: number): { text: string; rows: number } {
+/** The source of slot t of row r: a back-filled slot is one of the row's last `backfilled[r]` items. */
+function sourceOf(res: FilledTopK, r: number, t: number, got: number): 'model' | 'popular' {
+  return t >= got - (res.backfilled?.[r] ?? 0) ? 'popular' : 'model';
+}
+
+/**
+ * The text of one block; parquet runs keep `[user,item,rank,score]` JSON lines in their partial file (and a
+ * fifth element, the source, with `withSource`).
+ */
+export function formatBlock(format: BulkFormat, res: FilledTopK, userIds: readonly string[], itemIds: readonly string[], user0: number, withSource = false): { text: string; rows: number } {
   const parts: string[] = [];
   let rows = 0;
   const k = res.k;
   for (let r = 0; r < res.rows; r++) {
     const user = userIds[user0 + r]!;
+    let got = 0;
+    while (got < k && res.indices[r * k + got]! >= 0) got++;
     if (format === 'csv') {
       const u = csvField(user);
-      for (let t = 0; t < k; t++) {
+      for (let t = 0; t < got; t++) {
         const j = res.indices[r * k + t]!;
-        if (j < 0) break;
-        parts.push(`${u},${csvField(itemIds[j]!)},${t + 1},${formatScore(res.scores[r * k + t]!)}\n`);
+        const src = withSource ? `,${sourceOf(res, r, t, got)}` : '';
+        parts.push(`${u},${csvField(itemIds[j]!)},${t + 1},${formatScore(res.scores[r * k + t]!)}${src}\n`);
         rows++;
       }
     } else if (format === 'parquet') {
       const u = JSON.stringify(user);
-      for (let t = 0; t < k; t++) {
+      for (let t = 0; t < got; t++) {
         const j = res.indices[r * k + t]!;
-        if (j < 0) break;
-        parts.push(`[${u},${JSON.stringify(itemIds[j]!)},${t + 1},${formatScore(res.scores[r * k + t]!)}]\n`);
+        const src = withSource ? `,"${sourceOf(res, r, t, got)}"` : '';
+        parts.push(`[${u},${JSON.stringify(itemIds[j]!)},${t + 1},${formatScore(res.scores[r * k + t]!)}${src}]\n`);
         rows++;
       }
     } else {
       const items: string[] = [];
       const scores: string[] = [];
-      for (let t = 0; t < k; t++) {
+      const sources: string[] = [];
+      for (let t = 0; t < got; t++) {
         const j = res.indices[r * k + t]!;
-        if (j < 0) break;
         items.push(JSON.stringify(itemIds[j]!));
         scores.push(formatScore(res.scores[r * k + t]!));
+        sources.push(`"${sourceOf(res, r, t, got)}"`);
         rows++;
       }
-      parts.push(`{"user":${JSON.stringify(user)},"items":[${items.join(',')}],"scores":[${scores.join(',')}]}\n`);
+      const src = withSource ? `,"sources":[${sources.join(',')}]` : '';
+      parts.push(`{"user":${JSON.stringify(user)},"items":[${items.join(',')}],"scores":[${scores.join(',')}]${src}}\n`);
     }
   }
   return { text: parts.join(''), rows };
@@ -181,14 +201,17 @@ export async function runBulk(model: Recommender, opts: BulkOptions): Promise<Bu
   if (opts.format !== 'csv' && opts.format !== 'jsonl' && opts.format !== 'parquet') {
     throw new QuiverError('INVALID_ARGUMENT', `format must be csv, jsonl or parquet (got ${String(opts.format)})`);
   }
+  const backfill = checkBackfill(opts.backfill ?? model.backfill);
+  const withSource = backfill !== 'none';
   const partial = `${opts.out}.partial`;
   const ckptPath = `${opts.out}.checkpoint.json`;
-  const header = opts.format === 'csv' ? 'user,item,rank,score\n' : '';
+  const header = opts.format === 'csv' ? (withSource ? 'user,item,rank,score,source\n' : 'user,item,rank,score\n') : '';
   const total = span.row1 - span.row0;
 
   let start = span.row0;
   let bytes = 0;
   let rows = 0;
+  const counts = { empty: 0, filled: 0 };
   let resumedAt: number | null = null;
   await removeStaleTemps(ckptPath);
   const ckpt = opts.resume ? await readCheckpoint(ckptPath) : null;
@@ -203,12 +226,23 @@ export async function runBulk(model: Recommender, opts: BulkOptions): Promise<Bu
       // Killed after the output was complete (the partial file goes only once OUT is durable) but before the
       // checkpoint was removed.
       await rm(ckptPath, { force: true });
-      return { users: total, rows: ckpt.rows, bytes: ckpt.bytes, seconds: (performance.now() - t0) / 1000, usersComputed: 0, resumedAt: ckpt.nextUser };
+      return {
+        users: total,
+        rows: ckpt.rows,
+        bytes: ckpt.bytes,
+        seconds: (performance.now() - t0) / 1000,
+        usersComputed: 0,
+        resumedAt: ckpt.nextUser,
+        usersWithout: ckpt.empty ?? 0,
+        usersBackfilled: ckpt.filled ?? 0,
+      };
     }
     if (size !== null && size >= ckpt.bytes && ckpt.nextUser >= span.row0 && ckpt.nextUser <= span.row1) {
       start = ckpt.nextUser;
       bytes = ckpt.bytes;
       rows = ckpt.rows;
+      counts.empty = ckpt.empty ?? 0;
+      counts.filled = ckpt.filled ?? 0;
       resumedAt = start;
     }
   } else if (!opts.resume) {
@@ -226,15 +260,15 @@ export async function runBulk(model: Recommender, opts: BulkOptions): Promise<Bu
         bytes = buf.length;
       }
       await fh.sync();
-      await writeCheckpoint(ckptPath, opts.fingerprint, start, bytes, rows);
+      await writeCheckpoint(ckptPath, opts.fingerprint, start, bytes, rows, counts);
     } else {
       await fh.truncate(bytes);
     }
     opts.onProgress?.(start - span.row0, total);
     const allow = opts.allow ?? null;
-    const compute = (u0: number): Promise<TopKResult> =>
-      model.recommendRows({ row0: u0, row1: Math.min(span.row1, u0 + blockUsers) }, { n: opts.n, filterSeen: opts.filterSeen, allow, signal: opts.signal });
-    let next: Promise<TopKResult> | null = start < span.row1 ? compute(start) : null;
+    const compute = (u0: number): Promise<FilledTopK> =>
+      model.recommendRows({ row0: u0, row1: Math.min(span.row1, u0 + blockUsers) }, { n: opts.n, filterSeen: opts.filterSeen, allow, backfill, signal: opts.signal });
+    let next: Promise<FilledTopK> | null = start < span.row1 ? compute(start) : null;
     let u0 = start;
     while (next) {
       const res = await next;
@@ -242,20 +276,23 @@ export async function runBulk(model: Recommender, opts: BulkOptions): Promise<Bu
       // Compute the next block while this one is formatted and written.
       next = u1 < span.row1 ? compute(u1) : null;
       next?.catch(() => undefined);
-      const block = formatBlock(opts.format, res, model.userIds, model.itemIds, u0);
+      const block = formatBlock(opts.format, res, model.userIds, model.itemIds, u0, withSource);
+      const short = countShortRows(res);
+      counts.empty += short.empty;
+      counts.filled += short.backfilled;
       const buf = Buffer.from(block.text, 'utf8');
       await fh.write(buf, 0, buf.length, bytes);
       await fh.sync();
       bytes += buf.length;
       rows += block.rows;
-      await writeCheckpoint(ckptPath, opts.fingerprint, u1, bytes, rows);
+      await writeCheckpoint(ckptPath, opts.fingerprint, u1, bytes, rows, counts);
       u0 = u1;
       opts.onProgress?.(u0 - span.row0, total);
     }
     await fh.close();
     closed = true;
     if (opts.format === 'parquet') {
-      await writeParquet(partial, opts.out);
+      await writeParquetFile(partial, opts.out, withSource);
       await rm(partial);
     } else {
       await rename(partial, opts.out);
@@ -265,109 +302,16 @@ export async function runBulk(model: Recommender, opts: BulkOptions): Promise<Bu
   } finally {
     if (!closed) await fh.close();
   }
-  return { users: total, rows, bytes, seconds: (performance.now() - t0) / 1000, usersComputed: span.row1 - start, resumedAt };
-}
-
-const PARQUET_ROW_GROUP = 100_000;
-
-/** One output row of a parquet file: user, item, rank (1 first), score (the value of its 7-digit text). */
-export type ParquetRow = [user: string, item: string, rank: number, score: number];
-
-/** The columns of every Quiver parquet output (bulk runs and the parts of a distributed run). */
-export const PARQUET_SCHEMA = [
-  { name: 'root', num_children: 4 },
-  { name: 'user', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
-  { name: 'item', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
-  { name: 'rank', type: 'INT32', repetition_type: 'REQUIRED' },
-  { name: 'score', type: 'FLOAT', repetition_type: 'REQUIRED' },
-] as const;
-
-/** The rows of one block, as a parquet output holds them (users with no scored item have none). */
-export function blockRows(res: TopKResult, userIds: readonly string[], itemIds: readonly string[], user0: number): ParquetRow[] {
-  const rows: ParquetRow[] = [];
-  const k = res.k;
-  for (let r = 0; r < res.rows; r++) {
-    const user = userIds[user0 + r]!;
-    for (let t = 0; t < k; t++) {
-      const j = res.indices[r * k + t]!;
-      if (j < 0) break;
-      rows.push([user, itemIds[j]!, t + 1, Number(formatScore(res.scores[r * k + t]!))]);
-    }
-  }
-  return rows;
-}
-
-/** Converts the `[user,item,rank,score]` lines of a finished partial file to Parquet, atomically. */
-async function writeParquet(partial: string, out: string): Promise<void> {
-  async function* rows(): AsyncGenerator<ParquetRow> {
-    // Opened here, when the writer starts pulling: a stream opened earlier would flow before anyone listens.
-    const lines = createInterface({ input: createReadStream(partial, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const line of lines) if (line.length > 0) yield JSON.parse(line) as ParquetRow;
-  }
-  await writeParquetRows(rows(), out);
-}
-
-/**
- * Writes rows to a parquet file atomically (temporary file, fsync, rename), by row groups of 100,000 rows: the
- * same bytes for the same rows, whoever writes them (the one-machine run and a distributed run's merge).
- */
-export async function writeParquetRows(source: AsyncIterable<ParquetRow> | Iterable<ParquetRow>, out: string): Promise<void> {
-  const { ParquetWriter, fileWriter } = await import('hyparquet-writer');
-  const tmp = `${out}.parquet.tmp`;
-  const writer = new ParquetWriter({ writer: fileWriter(tmp), schema: PARQUET_SCHEMA.map((e) => ({ ...e })), createdBy: 'quiver' });
-  let users: string[] = [];
-  let items: string[] = [];
-  let ranks: number[] = [];
-  let scores: number[] = [];
-  const flush = async (): Promise<void> => {
-    if (users.length === 0) return;
-    await writer.write({
-      columnData: [
-        { name: 'user', data: users },
-        { name: 'item', data: items },
-        { name: 'rank', data: Int32Array.from(ranks) },
-        { name: 'score', data: Float32Array.from(scores) },
-      ],
-      rowGroupSize: users.length,
-    });
-    users = [];
-    items = [];
-    ranks = [];
-    scores = [];
+  return {
+    users: total,
+    rows,
+    bytes,
+    seconds: (performance.now() - t0) / 1000,
+    usersComputed: span.row1 - start,
+    resumedAt,
+    usersWithout: counts.empty,
+    usersBackfilled: counts.filled,
   };
-  for await (const [u, i, r, sc] of source) {
-    users.push(u);
-    items.push(i);
-    ranks.push(r);
-    scores.push(sc);
-    if (users.length === PARQUET_ROW_GROUP) await flush();
-  }
-  await flush();
-  writer.finish();
-  const fh = await open(tmp, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, out);
-}
-
-/** One self-contained parquet file of rows, in memory (one row group; the parts of a distributed run). */
-export async function parquetBuffer(rows: readonly ParquetRow[]): Promise<Uint8Array> {
-  const { parquetWriteBuffer } = await import('hyparquet-writer');
-  const buf = parquetWriteBuffer({
-    schema: PARQUET_SCHEMA.map((e) => ({ ...e })),
-    createdBy: 'quiver',
-    rowGroupSize: Math.max(1, rows.length),
-    columnData: [
-      { name: 'user', data: rows.map((r) => r[0]) },
-      { name: 'item', data: rows.map((r) => r[1]) },
-      { name: 'rank', data: Int32Array.from(rows, (r) => r[2]) },
-      { name: 'score', data: Float32Array.from(rows, (r) => r[3]) },
-    ],
-  });
-  return new Uint8Array(buf);
 }
 
 /** Temporary checkpoint copies a kill -9 left behind (writeFileAtomic names them `.NAME.<pid>.<hex>.tmp`). */
@@ -382,7 +326,7 @@ async function removeStaleTemps(ckptPath: string): Promise<void> {
   for (const n of names) if (n.startsWith(prefix) && n.endsWith('.tmp')) await rm(`${dirname(ckptPath)}/${n}`, { force: true });
 }
 
-async function writeCheckpoint(path: string, fingerprint: string, nextUser: number, bytes: number, rows: number): Promise<void> {
-  const c: Checkpoint = { format: 'quiver-bulk-checkpoint', version: 1, fingerprint, nextUser, bytes, rows };
+async function writeCheckpoint(path: string, fingerprint: string, nextUser: number, bytes: number, rows: number, counts: { empty: number; filled: number }): Promise<void> {
+  const c: Checkpoint = { format: 'quiver-bulk-checkpoint', version: 1, fingerprint, nextUser, bytes, rows, empty: counts.empty, filled: counts.filled };
   await writeFileAtomic(path, `${JSON.stringify(c)}\n`);
 }

@@ -25,6 +25,8 @@ export interface EaseOptions {
   /** Bytes the dense item matrices may take (default 1 GiB). */
   memoryBudget?: number;
   signal?: AbortSignal;
+  /** Fit progress: phase "gram" (users done), then "solve" (columns of the inverse done). */
+  onProgress?: (p: { phase: string; done: number; total: number }) => void;
 }
 
 export const EASE_DEFAULTS = { lambda: 500, memoryBudget: 2 ** 30 };
@@ -114,6 +116,7 @@ export async function fitEase(engine: Engine, data: Interactions | RecommenderSt
   // G = XᵀX, summed over dense blocks of user rows in block order.
   const g = new Float64Array(n * n);
   const blockRows = Math.max(1, Math.floor(GRAM_BLOCK_BYTES / (4 * n)));
+  opts.onProgress?.({ phase: 'gram', done: 0, total: x.rows });
   for (let r0 = 0; r0 < x.rows; r0 += blockRows) {
     const r1 = Math.min(x.rows, r0 + blockRows);
     const block = new Float32Array((r1 - r0) * n);
@@ -122,18 +125,25 @@ export async function fitEase(engine: Engine, data: Interactions | RecommenderSt
     }
     const part = await engine.gram({ rows: r1 - r0, cols: n, data: block }, { signal: opts.signal });
     for (let i = 0; i < n * n; i++) g[i]! += part.g[i]!;
+    opts.onProgress?.({ phase: 'gram', done: r1, total: x.rows });
   }
   for (let i = 0; i < n; i++) g[i * n + i]! += lambda;
   // P = G⁻¹, column blocks of the identity solved as concurrent calls (two pool tasks on two cores). The
   // number of blocks depends on n only, so the result does not depend on the thread count.
   const blocks = n >= 512 ? 2 : 1;
   const cuts = Array.from({ length: blocks + 1 }, (_, b) => Math.round((b * n) / blocks));
+  let solved = 0;
+  opts.onProgress?.({ phase: 'solve', done: 0, total: n });
   const parts = await Promise.all(
     cuts.slice(0, -1).map((c0, b) => {
       const w = cuts[b + 1]! - c0;
       const rhs = new Float64Array(n * w);
       for (let t = 0; t < w; t++) rhs[(c0 + t) * w + t] = 1;
-      return engine.choleskySolve(g, n, rhs, w, { signal: opts.signal });
+      return engine.choleskySolve(g, n, rhs, w, { signal: opts.signal }).then((r) => {
+        solved += w;
+        opts.onProgress?.({ phase: 'solve', done: solved, total: n });
+        return r;
+      });
     }),
   );
   const p = new Float64Array(n * n);

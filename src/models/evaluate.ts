@@ -7,6 +7,7 @@
 import type { Interactions } from '../data/ratings.js';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
+import { countShortRows } from './backfill.js';
 import { type MetricsAs, type RankingMetrics, rankingMetrics } from './metrics.js';
 import type { RecommenderKind, RecommenderState } from './recommender.js';
 import { fitRecommender, type RecommenderOptions } from './recommenders.js';
@@ -36,6 +37,9 @@ export interface EvaluateOptions extends RecommenderOptions, ProtocolOptions {
 export interface EvaluationResult extends RankingMetrics {
   algo: RecommenderKind;
   splitBy: SplitBy;
+  /** Users (of all, not only the evaluated ones) left without any recommendation, and users back-filled. */
+  usersWithout: number;
+  usersBackfilled: number;
   fitSeconds: number;
   recommendSeconds: number;
   /** The data's warnings (e.g. counts read as explicit ratings), so reports carry them. */
@@ -62,14 +66,21 @@ export async function evaluateOnSplit(
   split: SplitResult,
   algo: RecommenderKind,
   opts: RecommenderOptions & { k: number; metricsAs?: MetricsAs },
-): Promise<RankingMetrics & { fitSeconds: number; recommendSeconds: number }> {
+): Promise<RankingMetrics & { usersWithout: number; usersBackfilled: number; fitSeconds: number; recommendSeconds: number }> {
   const t0 = performance.now();
   const model = await fitRecommender(engine, algo, split.train, opts);
   const t1 = performance.now();
   try {
     const recs = await model.recommendRows({ row0: 0, row1: split.train.userIds.length }, { n: opts.k, filterSeen: true, signal: opts.signal });
     const t2 = performance.now();
-    return { ...rankingMetrics(recs, split.test, opts.k, opts.metricsAs ?? 'quiver'), fitSeconds: (t1 - t0) / 1000, recommendSeconds: (t2 - t1) / 1000 };
+    const short = countShortRows(recs);
+    return {
+      ...rankingMetrics(recs, split.test, opts.k, opts.metricsAs ?? 'quiver'),
+      usersWithout: short.empty,
+      usersBackfilled: short.backfilled,
+      fitSeconds: (t1 - t0) / 1000,
+      recommendSeconds: (t2 - t1) / 1000,
+    };
   } finally {
     model.release();
   }

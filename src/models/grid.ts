@@ -138,7 +138,7 @@ export interface GridOptions extends RecommenderOptions, ProtocolOptions {
   /** Metric the rows are sorted by, best first (default 'ndcg'). */
   sortBy?: GridMetric;
   /** Called before each combination is fitted (i from 1) and after the last one (i = total + 1). */
-  onProgress?: (i: number, total: number, params: Record<string, GridValue>) => void;
+  onCombination?: (i: number, total: number, params: Record<string, GridValue>) => void;
 }
 
 export interface GridRow {
@@ -175,15 +175,15 @@ export async function evaluateGrid(engine: Engine, data: Interactions | Recommen
   const combos = gridCombinations(parseGrid(algo, opts.grid));
   const split = protocolSplit(data, opts);
   const rows: GridRow[] = [];
-  const { grid: _grid, onProgress, sortBy: _sortBy, ...base } = opts;
+  const { grid: _grid, onCombination, sortBy: _sortBy, ...base } = opts;
   for (let i = 0; i < combos.length; i++) {
     const params = combos[i]!;
-    onProgress?.(i + 1, combos.length, params);
+    onCombination?.(i + 1, combos.length, params);
     opts.signal?.throwIfAborted();
     const r = await evaluateOnSplit(engine, split, algo, { ...base, ...(params as RecommenderOptions), k });
     rows.push({ params, precision: r.precision, recall: r.recall, ndcg: r.ndcg, map: r.map, users: r.users, fitSeconds: r.fitSeconds, recommendSeconds: r.recommendSeconds });
   }
-  onProgress?.(combos.length + 1, combos.length, {});
+  onCombination?.(combos.length + 1, combos.length, {});
   const order = rows.map((r, i) => ({ r, i })).sort((a, b) => b.r[sortBy] - a.r[sortBy] || a.i - b.i);
   return {
     algo,

@@ -22,96 +22,24 @@
  * the centring mean otherwise; with no contributing neighbour it is that mean (μ_u for cosine).
  * `similarItems`: item kNN's stored lists; for user kNN the item-item cosine of the values, on demand.
  */
-import { centerCols, centerRows, colMeans, gatherRows, rowMeans, rowNorms, topkToCsr, transposeCsr, withValues } from '../data/csr.js';
+import { centerCols, centerRows, colMeans, gatherRows, rowMeans, rowNorms, transposeCsr, withValues } from '../data/csr.js';
 import type { Interactions } from '../data/ratings.js';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix, TopKResult } from '../types.js';
 import type { ModelBundle } from './bundle.js';
+import { checkKernel, checkShrink, type FitProgress, type KnnKernel, rowNeighbours } from './neighbours.js';
 import { checkInteractions, checkNeighbors, csrFromBundle, csrToBundle, Recommender, type RecommenderState, type RowRecommendOptions, type ScoredItem, type ScoringOperands, stateFromBundle } from './recommender.js';
+import { checkBm25B, checkBm25K1, checkWeighting, type KnnWeighting, weightItems } from './weighting.js';
+
+export { checkKernel, checkShrink, DEFAULT_DENSE_BUDGET, type FitProgress, type KnnKernel, type NeighbourOptions, rowNeighbours } from './neighbours.js';
+export type { KnnWeighting } from './weighting.js';
 
 export type KnnSimilarity = 'cosine' | 'adjusted-cosine' | 'pearson';
-export type KnnKernel = 'auto' | 'sparse' | 'dense';
-
-export interface NeighbourOptions {
-  k: number;
-  shrink?: number;
-  kernel?: KnnKernel;
-  /** Bytes the dense entities × features f32 matrix may take (default 256 MiB). */
-  denseBudget?: number;
-  signal?: AbortSignal;
-}
-
-export const DEFAULT_DENSE_BUDGET = 256 * 2 ** 20;
-/** How many dense multiply-adds cost about one sparse scatter step (SIMD lanes, no random access). */
-const DENSE_ADVANTAGE = 16;
-
 export function checkSimilarity(v: unknown): KnnSimilarity {
   if (v === undefined || v === 'cosine') return 'cosine';
   if (v === 'adjusted-cosine' || v === 'pearson') return v;
   throw new QuiverError('INVALID_ARGUMENT', `similarity must be cosine, adjusted-cosine or pearson (got ${JSON.stringify(v)})`);
-}
-
-export function checkShrink(v: unknown): number {
-  if (v === undefined) return 0;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new QuiverError('INVALID_ARGUMENT', `shrink must be a number ≥ 0 (got ${String(v)})`);
-  return v;
-}
-
-export function checkKernel(v: unknown): KnnKernel {
-  if (v === undefined || v === 'auto' || v === 'sparse' || v === 'dense') return v ?? 'auto';
-  throw new QuiverError('INVALID_ARGUMENT', `kernel must be auto, sparse or dense (got ${JSON.stringify(v)})`);
-}
-
-/** Scatter work of the sparse kernel for E·Eᵀ: Σ over stored entries (r, f) of the length of column f. */
-function sparseWork(e: CsrMatrix, et: CsrMatrix): number {
-  let w = 0;
-  const n = e.indptr[e.rows]!;
-  for (let p = 0; p < n; p++) {
-    const f = e.indices[p]!;
-    w += et.indptr[f + 1]! - et.indptr[f]!;
-  }
-  return w;
-}
-
-/**
- * Top-k neighbours of every row of `e` (excluding itself) as a CSR matrix (rows × rows, best first, s > 0).
- * `et` is the transpose of `e`.
- */
-export async function rowNeighbours(
-  engine: Engine,
-  e: CsrMatrix,
-  et: CsrMatrix,
-  opts: NeighbourOptions,
-): Promise<{ neighbours: CsrMatrix; kernel: 'sparse' | 'dense' }> {
-  const k = checkNeighbors(opts.k);
-  const shrink = checkShrink(opts.shrink);
-  const kernel = checkKernel(opts.kernel);
-  const budget = opts.denseBudget ?? DEFAULT_DENSE_BUDGET;
-  if (e.rows < 2) throw new QuiverError('INVALID_ARGUMENT', `neighbours need at least two rows to compare (got ${e.rows})`);
-  const denseBytes = e.rows * e.cols * 4;
-  if (kernel === 'dense' && shrink > 0) throw new QuiverError('INVALID_ARGUMENT', 'the dense kernel has no shrink term; use kernel sparse (or auto) with shrink > 0');
-  if (kernel === 'dense' && denseBytes > budget) {
-    throw new QuiverError('TOO_LARGE', `the dense ${e.rows} × ${e.cols} matrix needs ${denseBytes} bytes, over the dense budget of ${budget} bytes; use the sparse kernel`, {
-      bytes: denseBytes,
-      budget,
-    });
-  }
-  const useDense =
-    kernel === 'dense' ||
-    (kernel === 'auto' && shrink === 0 && denseBytes <= budget && (e.rows * e.rows * e.cols) / DENSE_ADVANTAGE < sparseWork(e, et));
-  const kk = Math.min(k, e.rows - 1);
-  const norms = rowNorms(e);
-  if (useDense) {
-    const data = new Float32Array(e.rows * e.cols);
-    for (let r = 0; r < e.rows; r++) {
-      for (let p = e.indptr[r]!, q = e.indptr[r + 1]!; p < q; p++) data[r * e.cols + e.indices[p]!] = e.data[p]!;
-    }
-    const res = await engine.topK({ rows: e.rows, cols: e.cols, data }, undefined, { k: kk, metric: 'cosine', excludeSelf: true, signal: opts.signal });
-    return { neighbours: topkToCsr(res.indices, res.scores, res.rows, res.k, e.rows, 0), kernel: 'dense' };
-  }
-  const res = await engine.sparseSimilarityTopK(e, et, { k: kk, rowNorms: norms, colNorms: norms, shrink, excludeSelf: true, signal: opts.signal });
-  return { neighbours: topkToCsr(res.indices, res.scores, res.rows, res.k, e.rows, 0), kernel: 'sparse' };
 }
 
 /** The `allow` mask of sparseScoreTopN that scores only the columns `idx` (of `n`). */
@@ -144,9 +72,17 @@ export interface UserKnnOptions {
   /** Bytes the dense entities × features matrix may take when the dense kernel is considered. */
   denseBudget?: number;
   signal?: AbortSignal;
+  /** Called as the fit progresses (phase "similarity": entities done of all). */
+  onProgress?: (p: FitProgress) => void;
 }
 
 export interface ItemKnnOptions extends UserKnnOptions {
+  /** Weighting of the items × users matrix before the similarity: none (default), tfidf or bm25 (see weighting.ts). */
+  weighting?: KnnWeighting;
+  /** bm25: term-frequency saturation K1 > 0 (default 1.2). */
+  bm25K1?: number;
+  /** bm25: length normalisation B in [0, 1] (default 0.75). */
+  bm25B?: number;
   /**
    * Scale each item's neighbour similarities to sum to 1 before top-N scoring (default true; Deshpande and
    * Karypis 2004, section 4.2: keeps items with many strong neighbours from dominating every list).
@@ -155,7 +91,7 @@ export interface ItemKnnOptions extends UserKnnOptions {
   normalizeSimilarity?: boolean;
 }
 
-export const ITEMKNN_DEFAULTS = { neighbors: 20, similarity: 'cosine' as KnnSimilarity, shrink: 0, normalizeSimilarity: true };
+export const ITEMKNN_DEFAULTS = { neighbors: 20, similarity: 'cosine' as KnnSimilarity, shrink: 0, normalizeSimilarity: true, weighting: 'none' as KnnWeighting };
 export const USERKNN_DEFAULTS = { neighbors: 50, similarity: 'cosine' as KnnSimilarity, shrink: 0 };
 
 /** What a fitted kNN model records (and saves): the item kind also has normalizeSimilarity. */
@@ -167,11 +103,44 @@ export interface UserKnnParams {
 }
 export interface ItemKnnParams extends UserKnnParams {
   normalizeSimilarity: boolean;
+  /** Absent for none (bundles then read as they did before the weightings). */
+  weighting?: KnnWeighting;
+  /** Present with weighting bm25 only. */
+  bm25K1?: number;
+  bm25B?: number;
 }
 
-/** Item kNN's parameters, in the order its bundles have always listed them. */
-function itemParams(p: UserKnnParams, normalizeSimilarity: boolean): ItemKnnParams {
-  return { neighbors: p.neighbors, similarity: p.similarity, shrink: p.shrink, normalizeSimilarity, kernel: p.kernel };
+/** What an item kNN fit records of its weighting (bundles from before the weightings have none). */
+interface WeightingParams {
+  weighting: KnnWeighting;
+  bm25K1?: number;
+  bm25B?: number;
+}
+
+/** Item kNN's parameters, in the order its bundles have always listed them, then the weighting. */
+function itemParams(p: UserKnnParams, normalizeSimilarity: boolean, w: WeightingParams): ItemKnnParams {
+  const out: ItemKnnParams = { neighbors: p.neighbors, similarity: p.similarity, shrink: p.shrink, normalizeSimilarity, kernel: p.kernel };
+  if (w.weighting !== 'none') out.weighting = w.weighting;
+  if (w.weighting === 'bm25') {
+    out.bm25K1 = w.bm25K1;
+    out.bm25B = w.bm25B;
+  }
+  return out;
+}
+
+/** Checks the weighting options and how they combine with the others. */
+function weightingOf(orientation: KnnOrientation, opts: ItemKnnOptions, similarity: KnnSimilarity, shrink: number, train: CsrMatrix): WeightingParams {
+  const weighting = checkWeighting(opts.weighting);
+  const k1 = checkBm25K1(opts.bm25K1);
+  const b = checkBm25B(opts.bm25B);
+  if (weighting === 'none') return { weighting };
+  if (orientation === 'user') throw new QuiverError('INVALID_ARGUMENT', `weighting ${weighting} is an item kNN option (items are the documents, users the terms); user kNN takes none`);
+  if (similarity !== 'cosine') throw new QuiverError('INVALID_ARGUMENT', `weighting ${weighting} replaces the centring of ${similarity}; use similarity cosine with a weighting`);
+  if (weighting === 'bm25' && shrink > 0) throw new QuiverError('INVALID_ARGUMENT', 'bm25 scores by the plain dot product of the weighted items, which has no shrink term; use shrink 0 with bm25');
+  for (let p = 0; p < train.indptr[train.rows]!; p++) {
+    if (!(train.data[p]! >= 0)) throw new QuiverError('INVALID_ARGUMENT', `weighting ${weighting} needs interaction values ≥ 0 (counts or 1s; got ${train.data[p]})`);
+  }
+  return weighting === 'bm25' ? { weighting, bm25K1: k1, bm25B: b } : { weighting };
 }
 
 /** Scoring values and the per-user/per-item baseline of a similarity choice. */
@@ -323,7 +292,10 @@ export class ItemKnnModel extends KnnModel {
 
   static fromBundle(b: ModelBundle, engine: Engine, source = 'model'): ItemKnnModel {
     const { state, neighbours, params } = partsFromBundle('item', b, source);
-    return new ItemKnnModel(engine, state, neighbours, itemParams(params, b.params['normalizeSimilarity'] !== false));
+    const p = b.params;
+    const weighting = checkWeighting(p['weighting']);
+    const w: WeightingParams = weighting === 'bm25' ? { weighting, bm25K1: checkBm25K1(p['bm25K1']), bm25B: checkBm25B(p['bm25B']) } : { weighting };
+    return new ItemKnnModel(engine, state, neighbours, itemParams(params, p['normalizeSimilarity'] !== false, w));
   }
 }
 
@@ -362,7 +334,7 @@ async function fitNeighbours(
   orientation: KnnOrientation,
   data: Interactions | RecommenderState,
   opts: ItemKnnOptions,
-): Promise<{ state: RecommenderState; neighbours: CsrMatrix; params: UserKnnParams; normalizeSimilarity: boolean }> {
+): Promise<{ state: RecommenderState; neighbours: CsrMatrix; params: UserKnnParams; normalizeSimilarity: boolean; weighting: WeightingParams }> {
   const state = checkInteractions(data, KIND[orientation]);
   const neighbors = checkNeighbors(opts.neighbors ?? (orientation === 'item' ? ITEMKNN_DEFAULTS : USERKNN_DEFAULTS).neighbors);
   const similarity = checkSimilarity(opts.similarity);
@@ -375,18 +347,33 @@ async function fitNeighbours(
   }
   checkKernel(opts.kernel);
   checkCentring(similarity, state.feedback);
+  const weighting = weightingOf(orientation, opts, similarity, shrink, state.train);
   if (entityCount(orientation, state) < 2) throw new QuiverError('INVALID_ARGUMENT', `${orientation} kNN needs at least two ${orientation}s`);
   const { values } = centredValues(state.train, centreOf(orientation, similarity));
-  const transposed = transposeCsr(values);
-  const [rows, cols] = orientation === 'item' ? [transposed, values] : [values, transposed];
-  const { neighbours, kernel } = await rowNeighbours(engine, rows, cols, { k: neighbors, shrink, kernel: opts.kernel, denseBudget: opts.denseBudget, signal: opts.signal });
-  return { state, neighbours, params: { neighbors, similarity, shrink, kernel }, normalizeSimilarity };
+  let transposed = transposeCsr(values);
+  let cols = values;
+  if (weighting.weighting !== 'none') {
+    // The weights apply to the items × users matrix; the kernel needs it and its transpose.
+    transposed = weightItems(transposed, weighting.weighting, weighting.bm25K1, weighting.bm25B);
+    cols = transposeCsr(transposed);
+  }
+  const [rows, other] = orientation === 'item' ? [transposed, cols] : [values, transposed];
+  const { neighbours, kernel } = await rowNeighbours(engine, rows, other, {
+    k: neighbors,
+    shrink,
+    kernel: opts.kernel,
+    metric: weighting.weighting === 'bm25' ? 'dot' : 'cosine',
+    denseBudget: opts.denseBudget,
+    signal: opts.signal,
+    onProgress: opts.onProgress,
+  });
+  return { state, neighbours, params: { neighbors, similarity, shrink, kernel }, normalizeSimilarity, weighting };
 }
 
 /** Fits item-item kNN on interactions (users × items). */
 export async function fitItemKnn(engine: Engine, data: Interactions | RecommenderState, opts: ItemKnnOptions = {}): Promise<ItemKnnModel> {
-  const { state, neighbours, params, normalizeSimilarity } = await fitNeighbours(engine, 'item', data, opts);
-  return new ItemKnnModel(engine, state, neighbours, itemParams(params, normalizeSimilarity));
+  const { state, neighbours, params, normalizeSimilarity, weighting } = await fitNeighbours(engine, 'item', data, opts);
+  return new ItemKnnModel(engine, state, neighbours, itemParams(params, normalizeSimilarity, weighting));
 }
 
 /** Fits user-user kNN on interactions (users × items). */

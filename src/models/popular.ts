@@ -42,7 +42,7 @@ export class PopularModel extends Recommender {
     throw new QuiverError('INTERNAL', 'the popularity model scores without the sparse kernel');
   }
 
-  override async recommendRows(users: { row0: number; row1: number } | Int32Array, opts: RowRecommendOptions): Promise<TopKResult> {
+  protected override async scoreRows(users: { row0: number; row1: number } | Int32Array, opts: RowRecommendOptions): Promise<TopKResult> {
     const requestedN = checkNeighbors(opts.n, 'n');
     const filterSeen = opts.filterSeen ?? true;
     const allow = opts.allow ?? null;

@@ -11,7 +11,8 @@
  * - An unknown user id is NOT_FOUND. Unknown item ids in `include`/`exclude` are ignored (such lists often
  *   come from a catalogue that is newer than the model).
  * - n larger than the catalogue is clamped; a user may get fewer than n items when fewer items have a score
- *   (item kNN: only items that are neighbours of the user's items), never padded with unscored items.
+ *   (item kNN: only items that are neighbours of the user's items), never padded with unscored items unless
+ *   back-fill is on (`backfill: 'popular'`, see backfill.ts: the most popular items, marked and scored below).
  * - Ties in score go to the lower item index, i.e. the item seen first in the training file.
  * - Staged operands live in the engine's shared memory until `release()` (or until the engine closes).
  */
@@ -20,6 +21,7 @@ import type { Feedback, Interactions } from '../data/ratings.js';
 import type { Engine, StagedCsr } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix, TopKResult } from '../types.js';
+import { type BackfillMode, backfillRows, checkBackfill, type FilledTopK, popularityOrder } from './backfill.js';
 import { type ModelBundle, readBundle, writeBundle } from './bundle.js';
 
 export type RecommenderKind = 'itemknn' | 'userknn' | 'ease' | 'popular';
@@ -33,12 +35,16 @@ export interface RecommendOptions {
   exclude?: readonly string[];
   /** Recommend only among these items (unknown ids are ignored). */
   include?: readonly string[];
+  /** Top up short lists with popular items (default: the model's `backfill`, itself none unless set). */
+  backfill?: BackfillMode;
   signal?: AbortSignal;
 }
 
 export interface ScoredItem {
   item: string;
   score: number;
+  /** Present only on back-filled items (see backfill.ts); model items have no source. */
+  source?: 'popular';
 }
 
 export interface UserRecommendations {
@@ -52,6 +58,8 @@ export interface RowRecommendOptions {
   filterSeen?: boolean;
   /** allow[j] = 0 removes item j (see `allowMask`). */
   allow?: Int32Array | null;
+  /** Default: the model's `backfill`. */
+  backfill?: BackfillMode;
   signal?: AbortSignal;
 }
 
@@ -124,6 +132,9 @@ export abstract class Recommender implements FittedRecommender {
   #itemIndex: Map<string, number> | null = null;
   #staged: { a: StagedCsr; m: StagedCsr; seen: StagedCsr } | null = null;
   #staging: Promise<{ a: StagedCsr; m: StagedCsr; seen: StagedCsr }> | null = null;
+  #popular: Int32Array | null = null;
+  /** Whether short lists are topped up with popular items (none unless set; saved with the model). */
+  backfill: BackfillMode = 'none';
 
   protected constructor(engine: Engine, state: RecommenderState) {
     this.engine = engine;
@@ -203,11 +214,28 @@ export abstract class Recommender implements FittedRecommender {
     for (const x of new Set([s.a, s.m, s.seen])) x.release();
   }
 
+  /** Sets `backfill` (checked: an unknown mode is INVALID_ARGUMENT); returns the model. */
+  withBackfill(mode: BackfillMode): this {
+    this.backfill = checkBackfill(mode);
+    return this;
+  }
+
   /**
    * Top-n items for users given by dense index: a span [row0, row1) (bulk runs: no copy of the users' rows) or
-   * a list of indices. Returns row-major item indices (-1 padded) and scores.
+   * a list of indices. Returns row-major item indices (-1 padded) and scores; with back-fill, `backfilled`
+   * counts each row's trailing back-filled items.
    */
-  async recommendRows(users: { row0: number; row1: number } | Int32Array, opts: RowRecommendOptions): Promise<TopKResult> {
+  async recommendRows(users: { row0: number; row1: number } | Int32Array, opts: RowRecommendOptions): Promise<FilledTopK> {
+    const mode = checkBackfill(opts.backfill ?? this.backfill);
+    const res = await this.scoreRows(users, opts);
+    if (mode === 'none') return res;
+    this.#popular ??= popularityOrder(this.train);
+    const userOf = users instanceof Int32Array ? (r: number) => users[r]! : (r: number) => users.row0 + r;
+    return backfillRows(res, this.#popular, (opts.filterSeen ?? true) ? { train: this.train, userOf } : null, opts.allow ?? null);
+  }
+
+  /** The model's own top-n (recommendRows before any back-fill); models that score otherwise override it. */
+  protected async scoreRows(users: { row0: number; row1: number } | Int32Array, opts: RowRecommendOptions): Promise<TopKResult> {
     const filterSeen = opts.filterSeen ?? true;
     const ops = await this.staged();
     if (users instanceof Int32Array) {
@@ -236,8 +264,8 @@ export abstract class Recommender implements FittedRecommender {
     const list = users === undefined ? null : Array.isArray(users) ? (users as readonly (string | number)[]) : [users as string | number];
     const allow = this.allowMask(opts.include, opts.exclude);
     const res = list
-      ? await this.recommendRows(Int32Array.from(list, (u) => this.userIndex(u)), { n: opts.n, filterSeen: opts.filterSeen, allow, signal: opts.signal })
-      : await this.recommendRows({ row0: 0, row1: this.users }, { n: opts.n, filterSeen: opts.filterSeen, allow, signal: opts.signal });
+      ? await this.recommendRows(Int32Array.from(list, (u) => this.userIndex(u)), { n: opts.n, filterSeen: opts.filterSeen, allow, backfill: opts.backfill, signal: opts.signal })
+      : await this.recommendRows({ row0: 0, row1: this.users }, { n: opts.n, filterSeen: opts.filterSeen, allow, backfill: opts.backfill, signal: opts.signal });
     const out: UserRecommendations[] = [];
     for (let r = 0; r < res.rows; r++) {
       const user = list ? String(list[r]) : this.userIds[r]!;
@@ -256,7 +284,13 @@ export abstract class Recommender implements FittedRecommender {
     if (items.length === 0) throw new QuiverError('INVALID_ARGUMENT', 'the basket is empty; give at least one item');
     const idx = Int32Array.from(new Set(items.map((it) => this.itemIndex(it)))).sort();
     const basket: CsrMatrix = { rows: 1, cols: this.items, indptr: Int32Array.from([0, idx.length]), indices: idx, data: new Float32Array(idx.length).fill(1) };
-    const res = await this.scoreBasket(basket, { n: opts.n, filterSeen: opts.filterSeen, allow: this.allowMask(opts.include, opts.exclude), signal: opts.signal });
+    const allow = this.allowMask(opts.include, opts.exclude);
+    let res: FilledTopK = await this.scoreBasket(basket, { n: opts.n, filterSeen: opts.filterSeen, allow, signal: opts.signal });
+    if (checkBackfill(opts.backfill ?? this.backfill) === 'popular') {
+      this.#popular ??= popularityOrder(this.train);
+      const seen = (opts.filterSeen ?? true) ? { train: this.train, userOf: () => -1, basketSeen: new Set(idx) } : null;
+      res = backfillRows(res, this.#popular, seen, allow);
+    }
     return this.scoredItems(res, 0);
   }
 
@@ -266,12 +300,16 @@ export abstract class Recommender implements FittedRecommender {
     return this.engine.sparseScoreTopN(basket, ops.m, { n: opts.n, seen: (opts.filterSeen ?? true) ? basket : null, allow: opts.allow ?? null, signal: opts.signal });
   }
 
-  protected scoredItems(res: TopKResult, r: number): ScoredItem[] {
+  protected scoredItems(res: FilledTopK, r: number): ScoredItem[] {
     const items: ScoredItem[] = [];
-    for (let t = 0; t < res.k; t++) {
+    let got = 0;
+    while (got < res.k && res.indices[r * res.k + got]! >= 0) got++;
+    const firstFilled = got - (res.backfilled?.[r] ?? 0);
+    for (let t = 0; t < got; t++) {
       const j = res.indices[r * res.k + t]!;
-      if (j < 0) break;
-      items.push({ item: this.itemIds[j]!, score: res.scores[r * res.k + t]! });
+      const s: ScoredItem = { item: this.itemIds[j]!, score: res.scores[r * res.k + t]! };
+      if (t >= firstFilled) s.source = 'popular';
+      items.push(s);
     }
     return items;
   }
@@ -291,7 +329,8 @@ export abstract class Recommender implements FittedRecommender {
     const t = this.train;
     return {
       kind: this.kind,
-      params: { ...parts.params, feedback: this.feedback, userIds: this.userIds, itemIds: this.itemIds },
+      // backfill is written only when on, so bundles of models without it read as they always did.
+      params: { ...parts.params, ...(this.backfill === 'none' ? {} : { backfill: this.backfill }), feedback: this.feedback, userIds: this.userIds, itemIds: this.itemIds },
       arrays: {
         ...parts.arrays,
         trainIndptr: { data: t.indptr, shape: [t.indptr.length] },

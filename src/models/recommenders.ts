@@ -2,6 +2,7 @@
 import type { Interactions } from '../data/ratings.js';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
+import { checkBackfill } from './backfill.js';
 import { readBundle } from './bundle.js';
 import type { RecommenderKind, RecommenderState } from './recommender.js';
 import { type AnyRecommender, isRecommenderKind, RECOMMENDER_KINDS, RECOMMENDERS, type RecommenderOptions, recommenderFromBundle } from './registry.js';
@@ -17,7 +18,9 @@ export function checkRecommenderKind(v: unknown): RecommenderKind {
 export async function fitRecommender(engine: Engine, kind: RecommenderKind, data: Interactions | RecommenderState, opts: RecommenderOptions = {}): Promise<AnyRecommender> {
   // Each kind's fit reads the options it knows (the registry checks that every one takes these arguments).
   const fitKind: (e: Engine, d: Interactions | RecommenderState, o: RecommenderOptions) => Promise<AnyRecommender> = RECOMMENDERS[checkRecommenderKind(kind)].fit;
-  return fitKind(engine, data, opts);
+  // Checked before the fit: a typo should not cost a long fit first.
+  const backfill = checkBackfill(opts.backfill);
+  return (await fitKind(engine, data, opts)).withBackfill(backfill);
 }
 
 /** Reads a recommender saved with `save(path)`, whatever its kind. */

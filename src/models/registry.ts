@@ -7,10 +7,11 @@
 import type { Interactions } from '../data/ratings.js';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
+import { type BackfillMode, checkBackfill } from './backfill.js';
 import type { ModelBundle } from './bundle.js';
 import { EaseModel, fitEase } from './ease.js';
 import { KMeansModel } from './kmeans.js';
-import { fitItemKnn, fitUserKnn, ItemKnnModel, type KnnKernel, type KnnSimilarity, UserKnnModel } from './knn.js';
+import { fitItemKnn, fitUserKnn, ItemKnnModel, type KnnKernel, type KnnSimilarity, type KnnWeighting, UserKnnModel } from './knn.js';
 import { LinearModel } from './linear.js';
 import { LogisticModel } from './logistic.js';
 import { MultinomialModel } from './multinomial.js';
@@ -30,11 +31,25 @@ export interface RecommenderOptions {
   normalizeSimilarity?: boolean;
   /** itemknn / userknn: similarity kernel (auto, sparse, dense). */
   kernel?: KnnKernel;
+  /** itemknn: weighting of the items × users matrix before the similarity: none (default), tfidf or bm25. */
+  weighting?: KnnWeighting;
+  /** itemknn with bm25: K1 > 0 (default 1.2). */
+  bm25K1?: number;
+  /** itemknn with bm25: B in [0, 1] (default 0.75). */
+  bm25B?: number;
   /** ease: L2 penalty (default 500). */
   lambda?: number;
   /** ease: memory budget in bytes (default 1 GiB). */
   memoryBudget?: number;
+  /** Every recommender: top up users left with fewer than n items with popular items (default none; see backfill.ts). */
+  backfill?: BackfillMode;
   signal?: AbortSignal;
+  /**
+   * Called as a fit progresses: the phase running (e.g. "similarity", "gram", "solve") and how much of it is
+   * done, in the phase's own units (items, users, columns). Calls are frequent but cheap for the fit; the CLI
+   * renders them on a TTY.
+   */
+  onProgress?: (p: { phase: string; done: number; total: number }) => void;
 }
 
 /** A model class as the registry sees it: rebuilt from its bundle, with the kind it is registered under. */
@@ -110,5 +125,5 @@ export function recommenderFromBundle(b: ModelBundle, engine: Engine, source: st
       known: [...RECOMMENDER_KINDS],
     });
   }
-  return RECOMMENDERS[b.kind].model.fromBundle(b, engine, source);
+  return RECOMMENDERS[b.kind].model.fromBundle(b, engine, source).withBackfill(checkBackfill(b.params['backfill']));
 }

@@ -68,7 +68,17 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
         const b = request.body as Static<Schemas['RecommenderBody']>;
         const model = await compute(ctx, reply, async (signal) => {
           const data = await interactionsOf(b, ctx.dataDir, ctx.limits);
-          return fitRecommender(ctx.engine, b.algo, data, { neighbors: b.neighbors, similarity: b.similarity, shrink: b.shrink, lambda: b.lambda, signal });
+          return fitRecommender(ctx.engine, b.algo, data, {
+            neighbors: b.neighbors,
+            similarity: b.similarity,
+            shrink: b.shrink,
+            weighting: b.weighting,
+            bm25K1: b.bm25K1,
+            bm25B: b.bm25B,
+            lambda: b.lambda,
+            backfill: b.backfill,
+            signal,
+          });
         });
         return summarize(await registry.add(model));
       },
@@ -100,7 +110,7 @@ config: COMPUTE,         schema: {
         const b = request.body as Static<Schemas['RecommendBody']>;
         checkK(b.n, 'n', ctx.limits);
         if ((b.user === undefined) === (b.items === undefined)) throw new QuiverError('INVALID_ARGUMENT', 'give exactly one of user or items');
-        const opts = { n: b.n, filterSeen: b.filterSeen, exclude: b.exclude?.map(String), include: b.include?.map(String) };
+        const opts = { n: b.n, filterSeen: b.filterSeen, exclude: b.exclude?.map(String), include: b.include?.map(String), backfill: b.backfill };
         const recs = await compute(ctx, reply, async (signal) =>
           b.user !== undefined ? (await s.model.recommend(b.user, { ...opts, signal }))[0]!.items : s.model.recommendForItems(b.items!, { ...opts, signal }),
         );
@@ -129,6 +139,9 @@ config: COMPUTE,         schema: {
 }
 
 /** A recommend or similar-items answer: the items and their scores, best first. */
-function recommendReply(recs: { item: string; score: number }[]): { items: string[]; scores: number[] } {
-  return { items: recs.map((r) => r.item), scores: recs.map((r) => r.score) };
+function recommendReply(recs: { item: string; score: number; source?: 'popular' }[]): { items: string[]; scores: number[]; sources?: ('model' | 'popular')[] } {
+  const reply: { items: string[]; scores: number[]; sources?: ('model' | 'popular')[] } = { items: recs.map((r) => r.item), scores: recs.map((r) => r.score) };
+  // Replies keep their two arrays unless something was back-filled.
+  if (recs.some((r) => r.source !== undefined)) reply.sources = recs.map((r) => r.source ?? 'model');
+  return reply;
 }

@@ -43,7 +43,13 @@ export function recommenderSchemas(limits: Limits) {
         neighbors: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
         similarity: Type.Optional(Type.Union([Type.Literal('cosine'), Type.Literal('adjusted-cosine'), Type.Literal('pearson')])),
         shrink: Type.Optional(Type.Number({ minimum: 0, maximum: 1e30 })),
+        weighting: Type.Optional(
+          Type.Union([Type.Literal('none'), Type.Literal('tfidf'), Type.Literal('bm25')], { description: 'itemknn: weighting of the items × users matrix before the similarity (default none)' }),
+        ),
+        bm25K1: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e30, description: 'itemknn with bm25: K1 > 0 (default 1.2)' })),
+        bm25B: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'itemknn with bm25: B in [0, 1] (default 0.75)' })),
         lambda: Type.Optional(Type.Number({ minimum: 1e-12, maximum: 1e30, description: 'EASE: the L2 penalty (> 0)' })),
+        backfill: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('popular')], { description: 'top up short lists with the most popular unseen items, marked in the sources of each reply (default none)' })),
       },
       {
         additionalProperties: false,
@@ -59,6 +65,7 @@ export function recommenderSchemas(limits: Limits) {
         filterSeen: Type.Optional(Type.Boolean()),
         exclude: Type.Optional(Type.Array(Id, { maxItems: limits.maxRows })),
         include: Type.Optional(Type.Array(Id, { maxItems: limits.maxRows })),
+        backfill: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('popular')], { description: 'this request only: none or popular (default: what the recommender was fitted with)' })),
       },
       { additionalProperties: false, description: 'give exactly one of user or items', oneOf: [{ required: ['user'] }, { required: ['items'] }] },
     ),
@@ -76,6 +83,11 @@ export const RecommenderList = Type.Object({ recommenders: Type.Array(Recommende
 export const RecommendReply = Type.Object({
   items: Type.Array(Type.String()),
   scores: Type.Array(Type.Number()),
+  sources: Type.Optional(
+    Type.Array(Type.Union([Type.Literal('model'), Type.Literal('popular')]), {
+      description: 'present only when some item was back-filled: where each item comes from (back-filled items come last, scored below every model item)',
+    }),
+  ),
 });
 
 export const RecId = Type.Object({ id: Type.String({ minLength: 1, maxLength: ID_MAX }) }, { additionalProperties: false });
