@@ -4,6 +4,9 @@
 // Runs the workloads of issues 2 and 3 side by side on the COMPILED library (dist/index.js) and its peers,
 // prints one table per suite and writes bench/results/<suite>-<ISO date>.json with the machine's facts.
 //
+// `npm run bench -- setup-python` creates bench/.venv with every Python peer and anchor (requirements in
+// bench/python/) and exits; the harness uses that interpreter from then on.
+//
 // Options:
 //   --quick         every workload scaled down (validation runs; numbers are not comparable to the targets)
 //   --runs N        timed runs for long workloads (W2, W3, ml-* incumbents); default 2
@@ -18,6 +21,7 @@
 import { join } from 'node:path';
 import { benchDir, describeMachine, loadLibrary, machineFacts, measureRoof } from './lib/context.mjs';
 import { InputDir, disablePython } from './lib/python.mjs';
+import { setupPython } from './lib/setup-python.mjs';
 import { finishRows, printTable, writeJson } from './lib/report.mjs';
 import * as distributed from './suites/distributed.mjs';
 import * as http from './suites/http.mjs';
@@ -29,7 +33,7 @@ const SUITES = { similarity, models, http, recommend, distributed };
 
 function usage(msg) {
   if (msg) console.error(`bench: ${msg}`);
-  console.error('usage: npm run bench -- <similarity|models|http|recommend|distributed|all ...> [--quick] [--runs N] [--threads N] [--only W1,W2] [--impl native,numpy] [--no-python] [--out DIR]');
+  console.error('usage: npm run bench -- setup-python | <similarity|models|http|recommend|distributed|all ...> [--quick] [--runs N] [--threads N] [--only W1,W2] [--impl native,numpy] [--no-python] [--out DIR]');
   process.exit(2);
 }
 
@@ -64,6 +68,7 @@ function parseArgs(argv) {
   return opts;
 }
 
+if (process.argv[2] === 'setup-python') process.exit(setupPython(benchDir));
 const opts = parseArgs(process.argv.slice(2));
 if (!opts.python) disablePython('--no-python');
 const inputs = new InputDir();

@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import { blobs, classification, prefixRows, regression, toRows } from '../lib/data.mjs';
 import { BACKENDS, withEngine } from '../lib/context.mjs';
+import { anchorRows } from '../lib/anchors.mjs';
 import { missingPython, runPeer } from '../lib/python.mjs';
 import { failedRow, fmtCount, measuredRow, noteRatio, skippedRow } from '../lib/report.mjs';
 import { median, timeAdaptive } from '../lib/timing.mjs';
@@ -225,6 +226,7 @@ async function runW3(ctx) {
           unit: 'GFLOP/s',
           timer: `perf_counter, median of ${times.length} calls from two runs (before and after the native row), per iteration`,
           notes: [`${after.nIter} iterations`],
+          peakRssDelta: Math.max(before.peakRssDelta ?? 0, after.peakRssDelta ?? 0) || undefined,
           check: after.check,
           extra: { fitSeconds: median(times), times, runs: [before.seconds, after.seconds] },
         }),
@@ -232,6 +234,26 @@ async function runW3(ctx) {
     }
     ctx.inputs.drop('w3_x', 'w3_init');
   }
+
+  rows.push(
+    ...(await anchorRows(ctx, 'W3', {
+      script: 'w3_anchor.py',
+      estimator: 'KMeans lloyd',
+      inputs: () => ({ x: ctx.inputs.write('w3_x', ctx.lib.encodeNpy, x.data, [x.rows, x.cols]), init: ctx.inputs.write('w3_init', ctx.lib.encodeNpy, init.data, [init.rows, init.cols]) }),
+      cfg: { n: s.n, iters: s.iters, budget: ctx.pyBudget },
+      row: (r) => ({
+        what: `KMeans(init=C0, n_init=1, max_iter=${s.iters}, tol=0, algorithm='lloyd').fit(X), fit time / n_iter_`,
+        seconds: r.seconds / r.nIter,
+        work: flopsPerIter(s.n),
+        unit: 'GFLOP/s',
+        timer: `${r.timer}, per iteration`,
+        notes: [`${r.nIter} iterations`],
+        check: r.check,
+        extra: { fitSeconds: r.seconds },
+      }),
+    })),
+  );
+  ctx.inputs.drop('w3_x', 'w3_init');
 
   const mlImpl = 'ml-kmeans';
   if (ctx.wantImpl(mlImpl)) {
@@ -393,6 +415,7 @@ async function runW4(ctx) {
               work: gramFlops(s.n, s.d),
               unit: 'GFLOP/s',
               timer: m.timer,
+              peakRssDelta: r.peakRssDelta,
               check: { coefMaxAbsErrVsTrue: maxAbsDiff(m.coef, beta) },
               extra: { times: m.times, coef: m.coef },
             }),
@@ -413,6 +436,27 @@ async function runW4(ctx) {
         );
       }
     }
+  }
+
+  if (ctx.wantWorkload('W4')) {
+    rows.push(
+      ...(await anchorRows(ctx, 'W4', {
+        script: 'w4_anchor.py',
+        estimator: 'LinearRegression',
+        inputs: () => ({ x: ctx.inputs.write('w4_x', ctx.lib.encodeNpy, x.data, [x.rows, x.cols]), y: ctx.inputs.write('w4_y', ctx.lib.encodeNpy, y, [y.length]) }),
+        cfg: { n: s.n, budget: ctx.pyBudget },
+        row: (r) => ({
+          what: 'LinearRegression(fit_intercept=False).fit(X, y) on f32 X and f32 y (the vendor picks its solver)',
+          seconds: r.seconds,
+          work: gramFlops(s.n, s.d),
+          unit: 'GFLOP/s',
+          timer: r.timer,
+          check: { coefMaxAbsErrVsTrue: maxAbsDiff(r.coef, beta) },
+          extra: { coef: r.coef },
+        }),
+      })),
+    );
+    ctx.inputs.drop('w4_x', 'w4_y');
   }
 
   const mlImpl = 'ml-regression-multivariate-linear';
@@ -449,6 +493,20 @@ async function runW4(ctx) {
 
 // ------------------------------------------------------------------------------------------------ W5
 
+/** scikit-learn's objective ½‖w‖² + C·Σ log(1 + e^(−t·(x·w + b))), t = ±1, in f64 (as _common.py computes it). */
+function logisticObjective(x, y, coef, b, C) {
+  let loss = 0;
+  for (let i = 0; i < x.rows; i++) {
+    let z = b;
+    for (let j = 0; j < x.cols; j++) z += x.data[i * x.cols + j] * coef[j];
+    const m = -(y[i] > 0.5 ? 1 : -1) * z;
+    loss += m > 0 ? m + Math.log1p(Math.exp(-m)) : Math.log1p(Math.exp(m));
+  }
+  let ww = 0;
+  for (const w of coef) ww += w * w;
+  return 0.5 * ww + C * loss;
+}
+
 async function runW5(ctx) {
   const s = SIZES[ctx.quick ? 'quick' : 'full'].W5;
   ctx.log(`W5 building ${s.n} × ${s.d}`);
@@ -478,8 +536,9 @@ async function runW5(ctx) {
             work: s.n,
             unit: 'rows/s',
             timer: r.timer,
-            notes: [`${r.nIter} iterations`],
-            check: { nIter: r.nIter, intercept: r.intercept, coef: r.coef },
+            notes: [`${r.nIter} iterations`, `objective ${r.objective.toFixed(4)}`],
+            peakRssDelta: r.peakRssDelta,
+            check: { nIter: r.nIter, intercept: r.intercept, coef: r.coef, objective: r.objective },
             extra: { times: r.times },
           }),
         );
@@ -501,6 +560,7 @@ async function runW5(ctx) {
       const iterations = first.iterations ?? first.nIter;
       const coef = first.coefficients ? Array.from(first.coefficients) : null;
       const coefDiff = n === s.n && sk ? maxAbsDiff(coef, sk.coef) : null;
+      const objective = coef ? logisticObjective(xs, ys, coef, first.intercept ?? 0, s.C) : null;
       return [
         measuredRow({
           workload: 'W5',
@@ -511,13 +571,32 @@ async function runW5(ctx) {
           unit: 'rows/s',
           timer: timing.timer,
           scaled: scaledNote(n, s.n, s.d),
-          notes: [engine.info().simd, `${iterations} iterations${sk ? ` (sklearn ${sk.nIter})` : ''}`, coefDiff == null ? null : `coef max |Δ| vs sklearn ${coefDiff.toExponential(1)}`].filter(Boolean),
-          check: { nIter: iterations, intercept: first.intercept, coefMaxAbsDiffVsSklearn: coefDiff },
+          notes: [engine.info().simd, `${iterations} iterations${sk ? ` (sklearn ${sk.nIter})` : ''}`, coefDiff == null ? null : `coef max |Δ| vs sklearn ${coefDiff.toExponential(1)}`, objective == null ? null : `objective ${objective.toFixed(4)}`].filter(Boolean),
+          check: { nIter: iterations, intercept: first.intercept, coefMaxAbsDiffVsSklearn: coefDiff, objective },
           extra: { times: timing.times },
         }),
       ];
     })),
   );
+
+  rows.push(
+    ...(await anchorRows(ctx, 'W5', {
+      script: 'w5_anchor.py',
+      estimator: 'LogisticRegression lbfgs',
+      inputs: () => ({ x: ctx.inputs.write('w5_x', ctx.lib.encodeNpy, x.data, [x.rows, x.cols]), y: ctx.inputs.write('w5_y', ctx.lib.encodeNpy, y, [y.length]) }),
+      cfg: { n: s.n, C: s.C, tol: s.tol, maxIter: s.maxIter, budget: ctx.pyBudget },
+      row: (r) => ({
+        what: `LogisticRegression(solver='lbfgs', C=${s.C}, tol=${s.tol}, max_iter=${s.maxIter}).fit(X, y)`,
+        seconds: r.seconds,
+        work: s.n,
+        unit: 'rows/s',
+        timer: r.timer,
+        notes: [`${r.nIter} iterations`, `objective ${r.objective.toFixed(4)}`],
+        check: { nIter: r.nIter, intercept: r.intercept, objective: r.objective, coefMaxAbsDiffVsSklearn: sk ? maxAbsDiff(r.coef, sk.coef) : null },
+      }),
+    })),
+  );
+  ctx.inputs.drop('w5_x', 'w5_y');
 
   const mlImpl = 'ml-logistic-regression';
   if (ctx.wantImpl(mlImpl)) {

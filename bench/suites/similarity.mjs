@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { gaussianMatrix, prefixRows } from '../lib/data.mjs';
 import { BACKENDS, benchDir, withEngine } from '../lib/context.mjs';
+import { anchorRows } from '../lib/anchors.mjs';
 import { missingPython, runPeer } from '../lib/python.mjs';
 import { failedRow, fmtCount, measuredRow, noteRatio, skippedRow } from '../lib/report.mjs';
 import { timeAdaptive } from '../lib/timing.mjs';
@@ -122,7 +123,7 @@ async function runW1(ctx) {
           ['numpy An @ An.T', r.usual, 'normalise, then An @ An.T (allocates C)'],
         ];
         for (const [impl, m, note] of forms) {
-          rows.push(measuredRow({ workload: 'W1', impl, what: note, seconds: m.seconds, work: 2 * s.n * s.n * s.d, unit: 'GFLOP/s', timer: m.timer, check: m.check }));
+          rows.push(measuredRow({ workload: 'W1', impl, what: note, seconds: m.seconds, work: 2 * s.n * s.n * s.d, unit: 'GFLOP/s', timer: m.timer, check: m.check, peakRssDelta: r.peakRssDelta }));
         }
       }
     }
@@ -230,6 +231,28 @@ async function runW2(ctx) {
       );
     }
   }
+  rows.push(
+    ...(await anchorRows(ctx, 'W2', {
+      script: 'w2_aoclda.py',
+      estimator: 'NearestNeighbors brute cosine',
+      anchors: ['aoclda'],
+      inputs: () => {
+        const q = gaussianMatrix(s.nq, s.d, SEEDS.W2q);
+        const x = gaussianMatrix(s.nb, s.d, SEEDS.W2x);
+        return { q: ctx.inputs.write('w2_q', ctx.lib.encodeNpy, q.data, [q.rows, q.cols]), x: ctx.inputs.write('w2_x', ctx.lib.encodeNpy, x.data, [x.rows, x.cols]) };
+      },
+      cfg: { nq: s.sklearnNq, nb: s.nb, k: s.k, runs: ctx.longRuns },
+      row: (r) => ({
+        what: "NearestNeighbors(n_neighbors=k, algorithm='brute', metric='cosine').fit(X).kneighbors(Q) on the raw vectors (skpatch)",
+        seconds: r.seconds,
+        work: flops(s.sklearnNq, s.nb),
+        unit: 'GFLOP/s',
+        timer: r.timer,
+        scaled: s.sklearnNq !== s.nq ? `${fmtCount(s.sklearnNq)} queries × ${fmtCount(s.nb)} base` : null,
+        check: r.check,
+      }),
+    })),
+  );
   ctx.inputs.drop('w2_q', 'w2_x');
   return rows;
 }
