@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { blobs, classification, prefixRows, regression, toRows } from '../lib/data.mjs';
 import { BACKENDS, withEngine } from '../lib/context.mjs';
 import { anchorRows } from '../lib/anchors.mjs';
+import { childRows } from '../lib/engine-rows.mjs';
 import { missingPython, runPeer } from '../lib/python.mjs';
 import { failedRow, fmtCount, measuredRow, noteRatio, skippedRow } from '../lib/report.mjs';
 import { median, timeAdaptive } from '../lib/timing.mjs';
@@ -255,6 +256,18 @@ async function runW3(ctx) {
   );
   ctx.inputs.drop('w3_x', 'w3_init');
 
+  rows.push(
+    ...(await childRows(ctx, {
+      workload: 'W3',
+      cfgFor: (b) => ({ n: b === 'js' ? s.jsN : s.n, d: s.d, k: s.k, iters: s.iters, blobs: s.blobs, seed: SEEDS.W3 }),
+      work: (c) => flopsPerIter(c.n),
+      unit: 'GFLOP/s',
+      perIteration: true,
+      call: `engine.kmeans(X, { k, init: C0, nInit: 1, maxIter: ${s.iters}, tol: 0 }), fit time / nIter`,
+      scaled: (c) => scaledNote(c.n, s.n, s.d),
+    })),
+  );
+
   const mlImpl = 'ml-kmeans';
   if (ctx.wantImpl(mlImpl)) {
     try {
@@ -459,6 +472,20 @@ async function runW4(ctx) {
     ctx.inputs.drop('w4_x', 'w4_y');
   }
 
+  if (ctx.wantWorkload('W4')) {
+    rows.push(
+      ...(await childRows(ctx, {
+        workload: 'W4',
+        cfgFor: (b) => ({ n: b === 'js' ? s.jsN : s.n, d: s.d, seed: SEEDS.W4 }),
+        work: (c) => gramFlops(c.n, s.d),
+        unit: 'GFLOP/s',
+        variants: ['plain', 'shared', 'kernel'],
+        call: 'engine.linearRegression(X, y, { fitIntercept: false }) (kernel: engine.gram(staged X, { v: y }) + engine.choleskySolve)',
+        scaled: (c) => scaledNote(c.n, s.n, s.d),
+      })),
+    );
+  }
+
   const mlImpl = 'ml-regression-multivariate-linear';
   if (ctx.wantImpl(mlImpl) && ctx.wantWorkload('W4')) {
     try {
@@ -597,6 +624,22 @@ async function runW5(ctx) {
     })),
   );
   ctx.inputs.drop('w5_x', 'w5_y');
+
+  const childW5 = await childRows(ctx, {
+    workload: 'W5',
+    cfgFor: (b) => ({ n: b === 'js' ? s.jsN : s.n, d: s.d, seed: SEEDS.W5, C: s.C, tol: s.tol, maxIter: s.maxIter }),
+    work: (c) => c.n,
+    unit: 'rows/s',
+    call: `engine.logisticRegression(X, y, { l2: ${1 / s.C}, fitIntercept: true, maxIter: ${s.maxIter}, tol: ${s.tol} })`,
+    scaled: (c) => scaledNote(c.n, s.n, s.d),
+  });
+  for (const r of childW5) {
+    if (!r.check?.coef) continue;
+    const n = r.scaled ? s.jsN : s.n;
+    r.check.objective = logisticObjective(prefixRows(x, n), y.subarray(0, n), r.check.coef, r.check.intercept ?? 0, s.C);
+    r.notes.push(`${r.check.nIter} iterations`, `objective ${r.check.objective.toFixed(4)}`);
+  }
+  rows.push(...childW5);
 
   const mlImpl = 'ml-logistic-regression';
   if (ctx.wantImpl(mlImpl)) {
