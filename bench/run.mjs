@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { benchDir, describeMachine, loadLibrary, machineFacts, measureRoof } from './lib/context.mjs';
 import { InputDir, disablePython } from './lib/python.mjs';
 import { setupPython } from './lib/setup-python.mjs';
+import { writeReport } from './lib/report-md.mjs';
 import { finishRows, printTable, writeJson } from './lib/report.mjs';
 import * as distributed from './suites/distributed.mjs';
 import * as http from './suites/http.mjs';
@@ -109,7 +110,7 @@ for (const name of opts.suites) {
   const targets = Object.fromEntries(Object.entries(suite.targets(ctx)).filter(([w]) => rows.some((r) => r.workload === w)));
   finishRows(rows, targets, roof.gflops);
   printTable(`suite ${name}${opts.quick ? ' (--quick)' : ''}: ${((Date.now() - t0) / 1000).toFixed(0)} s`, rows, targets);
-  const file = writeJson(opts.out, name, {
+  const payload = {
     suite: name,
     startedAt,
     quick: opts.quick,
@@ -120,6 +121,8 @@ for (const name of opts.suites) {
     rows,
     loadAverageAtEnd: (await import('node:os')).loadavg().map((v) => +v.toFixed(2)),
     note: 'vsTarget = this row\'s rate / the target peer\'s rate (> 1: faster); rates are work per second, so scaled rows compare.',
-  });
-  console.log(`  results: ${file}`);
+  };
+  const file = writeJson(opts.out, name, payload);
+  const [md, svg] = writeReport(file, payload);
+  console.log(`  results: ${file}\n  report:  ${md}\n  chart:   ${svg}`);
 }
