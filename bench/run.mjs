@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Quiver benchmark harness: `npm run bench -- <similarity|models|http|recommend|distributed|all ...> [options]`.
+// Quiver benchmark harness: `npm run bench -- <similarity|models|isa|http|recommend|distributed|all ...> [options]`.
 //
 // Runs the workloads of issues 2 and 3 side by side on the COMPILED library (dist/index.js) and its peers,
 // prints one table per suite and writes bench/results/<suite>-<ISO date>.json with the machine's facts.
@@ -26,15 +26,16 @@ import { writeReport } from './lib/report-md.mjs';
 import { finishRows, printTable, writeJson } from './lib/report.mjs';
 import * as distributed from './suites/distributed.mjs';
 import * as http from './suites/http.mjs';
+import * as isa from './suites/isa.mjs';
 import * as models from './suites/models.mjs';
 import * as recommend from './suites/recommend.mjs';
 import * as similarity from './suites/similarity.mjs';
 
-const SUITES = { similarity, models, http, recommend, distributed };
+const SUITES = { similarity, models, isa, http, recommend, distributed };
 
 function usage(msg) {
   if (msg) console.error(`bench: ${msg}`);
-  console.error('usage: npm run bench -- setup-python | <similarity|models|http|recommend|distributed|all ...> [--quick] [--runs N] [--threads N] [--only W1,W2] [--impl native,numpy] [--no-python] [--out DIR]');
+  console.error('usage: npm run bench -- setup-python | <similarity|models|isa|http|recommend|distributed|all ...> [--quick] [--runs N] [--threads N] [--only W1,W2] [--impl native,numpy] [--no-python] [--out DIR]');
   process.exit(2);
 }
 
