@@ -90,7 +90,8 @@ pub enum Family {
 /// family can be timed again (`npm run bench -- isa` does).
 pub fn avx512_runs_avx2(family: Family) -> bool {
     static OFF: OnceLock<bool> = OnceLock::new();
-    if *OFF.get_or_init(|| std::env::var_os("QUIVER_NATIVE_ISA_TABLE").is_some_and(|v| v == "off")) {
+    if *OFF.get_or_init(|| std::env::var_os("QUIVER_NATIVE_ISA_TABLE").is_some_and(|v| v == "off"))
+    {
         return false;
     }
     match family {
