@@ -80,7 +80,7 @@ pub enum Family {
 /// AMD family 19h with AVX-512 is Zen 4, which runs 512-bit operations as two 256-bit halves, so code
 /// gains from AVX-512 only through its 32 registers, masks and fewer instructions. Measured there, one
 /// thread, levels alternating (kmeansStep 200,000 × 32, k = 64): the AVX-512 step took 1.10× the AVX2
-/// step's time in three runs, and 1.15× with only its GEMM swapped for the AVX2 one, so the loss is in
+/// step's time in five runs, and 1.15× with only its GEMM swapped for the AVX2 one, so the loss is in
 /// the step's own loops over k compiled for 512 bits: the whole AVX2 step runs instead.
 /// W1's GEMM (depth 256) and the wide Gram (d = 256) ran 1.04–1.22× faster at AVX-512, and W2's top-k
 /// 0.99–1.02×; the other families run the same 256-bit code at both levels. Zen 5 (family 1Ah) has
