@@ -117,12 +117,18 @@ fn amd_family() -> Option<u32> {
     if &vendor != b"AuthenticAMD" {
         return None;
     }
-    let base = (f.eax >> 8) & 0xf;
-    Some(if base == 0xf {
-        base + ((f.eax >> 20) & 0xff)
+    Some(family_of(f.eax))
+}
+
+/// The family of cpuid leaf 1's eax: the base family, plus the extended family when the base is 0xF.
+#[cfg(any(target_arch = "x86_64", test))]
+fn family_of(eax: u32) -> u32 {
+    let base = (eax >> 8) & 0xf;
+    if base == 0xf {
+        base + ((eax >> 20) & 0xff)
     } else {
         base
-    })
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
@@ -133,4 +139,19 @@ fn amd_family() -> Option<u32> {
 /// Whether this CPU runs `isa`: only then are the `unsafe` target-feature kernels behind it sound to call.
 pub fn usable(isa: Isa) -> bool {
     isa <= detected()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::family_of;
+
+    #[test]
+    fn cpu_family_adds_the_extended_family_only_past_base_0xf() {
+        // Signatures (cpuid 1 eax) of an EPYC 9004 (Zen 4, family 19h), an EPYC 9005 (Zen 5, 1Ah), an
+        // EPYC 7002 (Zen 2, 17h) and an Intel Xeon (family 6, whose extended-family bits are ignored).
+        assert_eq!(family_of(0x00A1_0F11), 0x19);
+        assert_eq!(family_of(0x00B0_0F21), 0x1A);
+        assert_eq!(family_of(0x0083_0F10), 0x17);
+        assert_eq!(family_of(0x0F80_06F8), 6);
+    }
 }
