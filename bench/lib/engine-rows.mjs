@@ -57,7 +57,7 @@ export async function childRows(ctx, spec) {
   const variants = spec.variants ?? ['plain', 'shared'];
   const levels = [{ backend: 'native', isa: null }, ...(hasAvx512() ? [{ backend: 'native', isa: 'avx2' }] : []), { backend: 'wasm' }, { backend: 'js' }];
   for (const { backend, isa } of levels) {
-    if (!BACKENDS.includes(backend) || !ctx.wantImpl(backend)) continue;
+    if (!BACKENDS.includes(backend)) continue;
     const cfg = spec.cfgFor ? spec.cfgFor(backend) : spec.cfg;
     for (const variant of variants) {
       if (backend === 'js' && variant !== 'plain') continue;

@@ -6,6 +6,7 @@ import { blobs, classification, prefixRows, regression, toRows } from '../lib/da
 import { BACKENDS, withEngine } from '../lib/context.mjs';
 import { anchorRows } from '../lib/anchors.mjs';
 import { childRows } from '../lib/engine-rows.mjs';
+import { isEngineRow } from '../lib/report-md.mjs';
 import { missingPython, runPeer } from '../lib/python.mjs';
 import { failedRow, fmtCount, measuredRow, noteRatio, skippedRow } from '../lib/report.mjs';
 import { median, timeAdaptive } from '../lib/timing.mjs';
@@ -71,8 +72,8 @@ function flagDisagreements(rows) {
   const np4s = find('W4-score', 'numpy X @ w');
   const sk5 = find('W5', 'sklearn newton-cholesky');
   for (const r of rows) {
-    if (!r.check || r.scaled || !BACKENDS.includes(r.impl)) continue;
-    if (r.workload === 'W3' && sk3 && r.check.path === 'kmeans') {
+    if (!r.check || r.scaled || !isEngineRow(r)) continue;
+    if (r.workload === 'W3' && sk3 && (r.check.path ?? 'kmeans') === 'kmeans') {
       const rel = Math.abs(r.check.inertia - sk3.check.inertia) / sk3.check.inertia;
       r.check.inertiaRelDiffVsSklearn = rel;
       if (r.check.nIter !== sk3.check.nIter) r.notes.push(`RESULT DIFFERS: stopped after ${r.check.nIter} iterations, scikit-learn ran ${sk3.check.nIter} (inertia ${rel.toExponential(1)} relative apart)`);
