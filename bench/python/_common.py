@@ -31,7 +31,7 @@ def emit(obj):
     above the resident size once the modules were imported (`require`), before any input was read: the
     inputs, the copies and the outputs all count, as they do for the engine rows."""
     base = _baseline.get("rss")
-    if base is not None and "seconds" in obj and "peakRssDelta" not in obj:
+    if base is not None and "skipped" not in obj and "error" not in obj and "peakRssDelta" not in obj:
         obj["peakRssDelta"] = max_rss_bytes() - base
     print(json.dumps(obj), flush=True)
 
