@@ -13,14 +13,16 @@ export function isEngineRow(r) {
 const measured = (r) => !r.skipped && !r.failed;
 
 /**
- * Per workload: the fastest anchor (highest rate among the measured non-engine rows that compare), and
- * every measured row's rate over it. Rows in another unit, or marked not comparable, get no ratio.
+ * Per workload: the fastest anchor (highest rate among the measured non-engine rows that compare, or among
+ * the rows marked `reference` when there are any: the `isa` suite marks its AVX2 rows so), and every
+ * measured row's rate over it. Rows in another unit, or marked not comparable, get no ratio.
  */
 export function ratiosToBestAnchor(rows) {
   const out = {};
   for (const w of [...new Set(rows.map((r) => r.workload))]) {
     const inW = rows.filter((r) => r.workload === w);
-    const anchors = inW.filter((r) => measured(r) && !isEngineRow(r) && r.comparable !== false);
+    const marked = inW.some((r) => r.reference);
+    const anchors = inW.filter((r) => measured(r) && (marked ? r.reference : !isEngineRow(r)) && r.comparable !== false);
     const best = anchors.reduce((b, r) => (b === null || r.rate > b.rate ? r : b), null);
     out[w] = {
       best: best?.impl ?? null,

@@ -58,6 +58,13 @@ describe('bench report writer', () => {
     expect(r.W5.rows.find((x) => x.impl === 'native plain').ratio).toBeCloseTo(4, 12);
   });
 
+  it('uses the rows marked as reference instead of the anchors when a workload has them (the isa suite)', () => {
+    const rows = [row('ISA-gram', 'native avx512 kernel', 0.1, 30), { ...row('ISA-gram', 'native avx2 kernel', 0.12, 25), reference: true }, row('ISA-gram', 'numpy f64', 0.05, 60)];
+    const r = ratiosToBestAnchor(rows)['ISA-gram'];
+    expect(r.best).toBe('native avx2 kernel');
+    expect(r.rows.map((x) => x.ratio)).toEqual([1.2, 1, 2.4]);
+  });
+
   it('writes the machine, ISA, date, load and one table per workload in Markdown', () => {
     const md = renderMarkdown(payload);
     expect(md).toContain('- CPU: AMD EPYC 9R14, 2 cores');
