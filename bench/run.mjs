@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// Quiver benchmark harness: `npm run bench -- <similarity|models|http|recommend|distributed|all ...> [options]`.
+// Quiver benchmark harness: `npm run bench -- <similarity|models|isa|http|recommend|distributed|all ...> [options]`.
 //
 // Runs the workloads of issues 2 and 3 side by side on the COMPILED library (dist/index.js) and its peers,
 // prints one table per suite and writes bench/results/<suite>-<ISO date>.json with the machine's facts.
+//
+// `npm run bench -- setup-python` creates bench/.venv with every Python peer and anchor (requirements in
+// bench/python/) and exits; the harness uses that interpreter from then on.
 //
 // Options:
 //   --quick         every workload scaled down (validation runs; numbers are not comparable to the targets)
@@ -18,18 +21,21 @@
 import { join } from 'node:path';
 import { benchDir, describeMachine, loadLibrary, machineFacts, measureRoof } from './lib/context.mjs';
 import { InputDir, disablePython } from './lib/python.mjs';
+import { setupPython } from './lib/setup-python.mjs';
+import { writeReport } from './lib/report-md.mjs';
 import { finishRows, printTable, writeJson } from './lib/report.mjs';
 import * as distributed from './suites/distributed.mjs';
 import * as http from './suites/http.mjs';
+import * as isa from './suites/isa.mjs';
 import * as models from './suites/models.mjs';
 import * as recommend from './suites/recommend.mjs';
 import * as similarity from './suites/similarity.mjs';
 
-const SUITES = { similarity, models, http, recommend, distributed };
+const SUITES = { similarity, models, isa, http, recommend, distributed };
 
 function usage(msg) {
   if (msg) console.error(`bench: ${msg}`);
-  console.error('usage: npm run bench -- <similarity|models|http|recommend|distributed|all ...> [--quick] [--runs N] [--threads N] [--only W1,W2] [--impl native,numpy] [--no-python] [--out DIR]');
+  console.error('usage: npm run bench -- setup-python | <similarity|models|isa|http|recommend|distributed|all ...> [--quick] [--runs N] [--threads N] [--only W1,W2] [--impl native,numpy] [--no-python] [--out DIR]');
   process.exit(2);
 }
 
@@ -64,6 +70,7 @@ function parseArgs(argv) {
   return opts;
 }
 
+if (process.argv[2] === 'setup-python') process.exit(setupPython(benchDir));
 const opts = parseArgs(process.argv.slice(2));
 if (!opts.python) disablePython('--no-python');
 const inputs = new InputDir();
@@ -104,7 +111,7 @@ for (const name of opts.suites) {
   const targets = Object.fromEntries(Object.entries(suite.targets(ctx)).filter(([w]) => rows.some((r) => r.workload === w)));
   finishRows(rows, targets, roof.gflops);
   printTable(`suite ${name}${opts.quick ? ' (--quick)' : ''}: ${((Date.now() - t0) / 1000).toFixed(0)} s`, rows, targets);
-  const file = writeJson(opts.out, name, {
+  const payload = {
     suite: name,
     startedAt,
     quick: opts.quick,
@@ -115,6 +122,8 @@ for (const name of opts.suites) {
     rows,
     loadAverageAtEnd: (await import('node:os')).loadavg().map((v) => +v.toFixed(2)),
     note: 'vsTarget = this row\'s rate / the target peer\'s rate (> 1: faster); rates are work per second, so scaled rows compare.',
-  });
-  console.log(`  results: ${file}`);
+  };
+  const file = writeJson(opts.out, name, payload);
+  const [md, svg] = writeReport(file, payload);
+  console.log(`  results: ${file}\n  report:  ${md}\n  chart:   ${svg}`);
 }

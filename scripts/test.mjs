@@ -122,8 +122,8 @@ const passes = [
   // match only backend suites, which leaves these passes nothing to run.
   // The distributed bulk tests (tests/bulk: Redis, worker processes, about a minute) test the queue and the
   // store, which do not depend on the backend: once is enough too.
-  { label: 'QUIVER_BACKEND=wasm, all but tests/backends and tests/bulk', env: { QUIVER_BACKEND: 'wasm' }, args: ['--exclude', 'tests/backends/**', '--exclude', 'tests/bulk/**', '--passWithNoTests'] },
-  { label: 'QUIVER_BACKEND=js, all but tests/backends and tests/bulk', env: { QUIVER_BACKEND: 'js' }, args: ['--exclude', 'tests/backends/**', '--exclude', 'tests/bulk/**', '--passWithNoTests'] },
+  { label: 'QUIVER_BACKEND=wasm, all but tests/backends, tests/bulk and bench/tests', env: { QUIVER_BACKEND: 'wasm' }, args: ['--exclude', 'tests/backends/**', '--exclude', 'tests/bulk/**', '--exclude', 'bench/tests/**', '--passWithNoTests'] },
+  { label: 'QUIVER_BACKEND=js, all but tests/backends, tests/bulk and bench/tests', env: { QUIVER_BACKEND: 'js' }, args: ['--exclude', 'tests/backends/**', '--exclude', 'tests/bulk/**', '--exclude', 'bench/tests/**', '--passWithNoTests'] },
   // tests/**/*.alone.ts, one file at a time with nothing beside them: the service soak test (it measures /health
   // latency) and the schemathesis contract fuzz run (skipped with one line where python3 is absent).
   { label: 'service suites alone (soak, contract fuzz: vitest.alone.config.ts)', env: {}, args: ['--config', 'vitest.alone.config.ts', '--passWithNoTests'] },

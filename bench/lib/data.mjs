@@ -29,10 +29,19 @@ export function makeRng(seed) {
   return { nextU32, uniform, normal };
 }
 
+// Where the big f32 matrices are built: a plain Float32Array, unless a child process of the bench times
+// the "input already in shared memory" row and builds its inputs there directly (no second copy in RSS).
+let allocF32 = (rows, cols) => new Float32Array(rows * cols);
+
+/** Sets the allocator of the f32 input matrices: (rows, cols) → Float32Array of rows·cols. */
+export function setMatrixAllocator(fn) {
+  allocF32 = fn;
+}
+
 /** rows × cols standard normal entries (times `scale`), f32, row-major. */
 export function gaussianMatrix(rows, cols, seed, scale = 1) {
   const rng = makeRng(seed);
-  const data = new Float32Array(rows * cols);
+  const data = allocF32(rows, cols);
   for (let i = 0; i < data.length; i++) data[i] = rng.normal() * scale;
   return { rows, cols, data };
 }
@@ -52,7 +61,7 @@ export function blobs(rows, cols, nBlobs, k, seed, spread = 2.5) {
   const rng = makeRng(seed);
   const centres = new Float64Array(nBlobs * cols);
   for (let i = 0; i < centres.length; i++) centres[i] = rng.normal() * spread;
-  const data = new Float32Array(rows * cols);
+  const data = allocF32(rows, cols);
   for (let r = 0; r < rows; r++) {
     const b = rng.nextU32() % nBlobs;
     for (let c = 0; c < cols; c++) data[r * cols + c] = centres[b * cols + c] + rng.normal();

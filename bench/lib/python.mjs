@@ -2,18 +2,21 @@
 // the .npy inputs this process wrote (exact same values), and prints one JSON line of timings. A missing
 // python3 or module becomes a one-line skip, never a failure.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { venvPython } from './setup-python.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const scriptsDir = join(here, '..', 'python');
-const PYTHON = process.env.QUIVER_BENCH_PYTHON || 'python3';
+// QUIVER_BENCH_PYTHON, else the venv `setup-python` made (bench/.venv), else python3 from PATH.
+const PYTHON = process.env.QUIVER_BENCH_PYTHON || (existsSync(venvPython(join(here, '..'))) ? venvPython(join(here, '..')) : 'python3');
 
 export function pythonEnv(threads) {
   const t = String(threads);
-  return { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t, PYTHONDONTWRITEBYTECODE: '1' };
+  // SKLEARNEX_VERBOSE: scikit-learn-intelex logs, per fit, whether it ran its own code (_anchors.py checks it).
+  return { ...process.env, OMP_NUM_THREADS: t, OPENBLAS_NUM_THREADS: t, MKL_NUM_THREADS: t, PYTHONDONTWRITEBYTECODE: '1', SKLEARNEX_VERBOSE: 'INFO' };
 }
 
 let probed = null;
@@ -37,7 +40,8 @@ export function probePython(threads) {
 export function missingPython(threads, modules) {
   const p = probePython(threads);
   if (!p.ok) return `skipped: ${p.reason}`;
-  for (const m of modules) if (!p.modules[m]) return `skipped: ${m === 'sklearn' ? 'scikit-learn' : m === 'faiss' ? 'faiss-cpu' : m} not installed`;
+  const dist = { sklearn: 'scikit-learn', faiss: 'faiss-cpu', sklearnex: 'scikit-learn-intelex' };
+  for (const m of modules) if (!p.modules[m]) return `skipped: ${dist[m] ?? m} not installed (npm run bench -- setup-python)`;
   return null;
 }
 

@@ -14,7 +14,25 @@ def config():
     return json.loads(sys.argv[1])
 
 
+_baseline = {}
+
+
+def rss_now_bytes():
+    """Resident set size now (Linux /proc; None elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize()
+    except OSError:
+        return None
+
+
 def emit(obj):
+    """Prints the result line. Unless the script measured it itself, `peakRssDelta` is the high-water mark
+    above the resident size once the modules were imported (`require`), before any input was read: the
+    inputs, the copies and the outputs all count, as they do for the engine rows."""
+    base = _baseline.get("rss")
+    if base is not None and "skipped" not in obj and "error" not in obj and "peakRssDelta" not in obj:
+        obj["peakRssDelta"] = max_rss_bytes() - base
     print(json.dumps(obj), flush=True)
 
 
@@ -27,6 +45,7 @@ def require(*modules):
         except ImportError:
             emit({"skipped": f"{name.split('.')[0]} not installed"})
             sys.exit(0)
+    _baseline["rss"] = rss_now_bytes()
     return loaded
 
 
@@ -71,3 +90,14 @@ def set_threads(n):
         return threadpool_limits(limits=n)
     except ImportError:
         return None
+
+
+def logistic_objective(X, y, coef, intercept, C):
+    """scikit-learn's L2 objective ½‖w‖² + C·Σ log(1 + exp(−t·(Xw + b))), t = ±1, intercept unpenalised, in
+    float64: the one yardstick every W5 row is reported in."""
+    import numpy as np
+
+    z = X.astype(np.float64) @ np.asarray(coef, dtype=np.float64) + intercept
+    t = 2.0 * (np.asarray(y) > 0.5) - 1.0
+    w = np.asarray(coef, dtype=np.float64)
+    return float(0.5 * w @ w + C * np.logaddexp(0.0, -t * z).sum())

@@ -2,7 +2,7 @@
 .fit(X, y), timed whole; reports n_iter_ and the coefficients so the harness can compare the optimum."""
 import warnings
 
-from _common import config, emit, measure, require, set_threads
+from _common import config, emit, logistic_objective, measure, require, set_threads
 
 np, linear_model = require("numpy", "sklearn.linear_model")
 cfg = config()
@@ -25,4 +25,5 @@ m = state["m"]
 r["nIter"] = int(m.n_iter_[0])
 r["coef"] = [float(v) for v in m.coef_[0]]
 r["intercept"] = float(m.intercept_[0])
+r["objective"] = logistic_objective(X, y, m.coef_[0], r["intercept"], cfg["C"])
 emit(r)

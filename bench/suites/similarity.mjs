@@ -1,8 +1,8 @@
 // Suite `similarity`: W1 all-pairs cosine and W2 exact top-10 (issue 2's benchmark section).
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { gaussianMatrix, prefixRows } from '../lib/data.mjs';
-import { BACKENDS, benchDir, withEngine } from '../lib/context.mjs';
+import { BACKENDS, withEngine } from '../lib/context.mjs';
+import { anchorRows } from '../lib/anchors.mjs';
+import { childRows } from '../lib/engine-rows.mjs';
 import { missingPython, runPeer } from '../lib/python.mjs';
 import { failedRow, fmtCount, measuredRow, noteRatio, skippedRow } from '../lib/report.mjs';
 import { timeAdaptive } from '../lib/timing.mjs';
@@ -107,6 +107,17 @@ async function runW1(ctx) {
       rows.push(failedRow('W1', backend, e));
     }
   }
+  rows.push(
+    ...(await childRows(ctx, {
+      workload: 'W1',
+      cfg: { n: s.n, d: s.d, seed: SEEDS.W1 },
+      cfgFor: (b) => ({ n: b === 'js' ? s.jsN : s.n, d: s.d, seed: SEEDS.W1 }),
+      work: (c) => 2 * c.n * c.n * s.d,
+      unit: 'GFLOP/s',
+      call: 'engine.cosineSimilarity(A) (plain: allocates C; shared: { out: C } preallocated shared)',
+      scaled: (c) => (c.n !== s.n ? `${fmtCount(c.n)} × ${s.d}` : null),
+    })),
+  );
   const pyImpls = ['numpy matmul(out=C)', 'numpy An @ An.T'];
   if (pyImpls.some((i) => ctx.wantImpl(i))) {
     const missing = missingPython(ctx.threads, ['numpy']);
@@ -122,7 +133,7 @@ async function runW1(ctx) {
           ['numpy An @ An.T', r.usual, 'normalise, then An @ An.T (allocates C)'],
         ];
         for (const [impl, m, note] of forms) {
-          rows.push(measuredRow({ workload: 'W1', impl, what: note, seconds: m.seconds, work: 2 * s.n * s.n * s.d, unit: 'GFLOP/s', timer: m.timer, check: m.check }));
+          rows.push(measuredRow({ workload: 'W1', impl, what: note, seconds: m.seconds, work: 2 * s.n * s.n * s.d, unit: 'GFLOP/s', timer: m.timer, check: m.check, peakRssDelta: r.peakRssDelta }));
         }
       }
     }
@@ -139,56 +150,22 @@ function blockSum(c, b) {
 
 // ------------------------------------------------------------------------------------------------ W2
 
-function runChild(cfg) {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(benchDir, 'lib', 'w2-child.mjs'), JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('close', (code) => {
-      const last = out.trim().split('\n').pop() ?? '';
-      try {
-        if (code === 0) return resolve(JSON.parse(last));
-      } catch {
-        // fall through
-      }
-      resolve({ error: `child exited ${code}: ${(err.trim().split('\n').pop() ?? '') || last}` });
-    });
-  });
-}
-
 async function runW2(ctx) {
   const s = SIZES[ctx.quick ? 'quick' : 'full'].W2;
   const flops = (nq, nb) => 2 * nq * nb * s.d;
   const rows = [];
-  for (const backend of BACKENDS) {
-    if (!ctx.wantImpl(backend)) continue;
-    const nq = backend === 'js' ? s.jsNq : s.nq;
-    const nb = backend === 'js' ? s.jsNb : s.nb;
-    ctx.log(`W2 ${backend} (${nq} × ${nb}, fresh process)`);
-    const r = await runChild({ backend, threads: ctx.threads, nq, nb, d: s.d, k: s.k, seedQ: SEEDS.W2q, seedX: SEEDS.W2x, runs: ctx.longRuns });
-    if (r.skipped) rows.push(skippedRow('W2', backend, r.skipped));
-    else if (r.error) rows.push(failedRow('W2', backend, r.error));
-    else {
-      rows.push(
-        measuredRow({
-          workload: 'W2',
-          impl: backend,
-          seconds: r.seconds,
-          work: flops(nq, nb),
-          unit: 'GFLOP/s',
-          timer: r.timer,
-          scaled: nq !== s.nq || nb !== s.nb ? `${fmtCount(nq)} queries × ${fmtCount(nb)} base` : null,
-          what: 'engine.topK(Q, X, { k: 10, metric: cosine }) on the raw vectors (normalisation included), in a fresh node process',
-          notes: [r.simd],
-          peakRssDelta: r.peakRssDelta,
-          check: r.check,
-          extra: { times: r.times, rssInputs: r.rssInputs, rssPeak: r.rssPeak },
-        }),
-      );
-    }
-  }
+  rows.push(
+    ...(await childRows(ctx, {
+      workload: 'W2',
+      cfg: { nq: s.nq, nb: s.nb, d: s.d, k: s.k, seedQ: SEEDS.W2q, seedX: SEEDS.W2x },
+      cfgFor: (b) => ({ nq: b === 'js' ? s.jsNq : s.nq, nb: b === 'js' ? s.jsNb : s.nb, d: s.d, k: s.k, seedQ: SEEDS.W2q, seedX: SEEDS.W2x }),
+      work: (c) => flops(c.nq, c.nb),
+      unit: 'GFLOP/s',
+      long: true,
+      call: `engine.topK(Q, X, { k: ${s.k}, metric: 'cosine' }) on the raw vectors (normalisation included)`,
+      scaled: (c) => (c.nq !== s.nq || c.nb !== s.nb ? `${fmtCount(c.nq)} queries × ${fmtCount(c.nb)} base` : null),
+    })),
+  );
   const peers = [
     { impl: 'faiss IndexFlatIP', script: 'w2_faiss.py', modules: ['numpy', 'faiss'], nq: s.nq, note: 'IndexFlatIP(d); add(Xn); search(Qn, k): vectors normalised in place before the timer (faiss.normalize_L2)' },
     { impl: 'numpy GEMM+argpartition', script: 'w2_numpy.py', modules: ['numpy'], nq: s.nq, note: 'vectors normalised before the timer; X.T made contiguous once, outside the timer; per 256-query block: np.matmul(Qb, XT, out=S), argpartition, sort the k' },
@@ -230,6 +207,28 @@ async function runW2(ctx) {
       );
     }
   }
+  rows.push(
+    ...(await anchorRows(ctx, 'W2', {
+      script: 'w2_aoclda.py',
+      estimator: 'NearestNeighbors brute cosine',
+      anchors: ['aoclda'],
+      inputs: () => {
+        const q = gaussianMatrix(s.nq, s.d, SEEDS.W2q);
+        const x = gaussianMatrix(s.nb, s.d, SEEDS.W2x);
+        return { q: ctx.inputs.write('w2_q', ctx.lib.encodeNpy, q.data, [q.rows, q.cols]), x: ctx.inputs.write('w2_x', ctx.lib.encodeNpy, x.data, [x.rows, x.cols]) };
+      },
+      cfg: { nq: s.sklearnNq, nb: s.nb, k: s.k, runs: ctx.longRuns },
+      row: (r) => ({
+        what: "NearestNeighbors(n_neighbors=k, algorithm='brute', metric='cosine').fit(X).kneighbors(Q) on the raw vectors (skpatch)",
+        seconds: r.seconds,
+        work: flops(s.sklearnNq, s.nb),
+        unit: 'GFLOP/s',
+        timer: r.timer,
+        scaled: s.sklearnNq !== s.nq ? `${fmtCount(s.sklearnNq)} queries × ${fmtCount(s.nb)} base` : null,
+        check: r.check,
+      }),
+    })),
+  );
   ctx.inputs.drop('w2_q', 'w2_x');
   return rows;
 }

@@ -9,8 +9,6 @@
 //! tile over panels packed during the widening itself runs at ~80 % of the f64 FMA peak. Past a few
 //! hundred columns the panels outgrow L2 and faer's cache blocking wins, so it keeps those.
 
-use faer::linalg::matmul::triangular::{matmul as triangular_matmul, BlockStructure};
-use faer::{Accum, MatMut, MatRef, Par};
 
 use super::scratch::{self, Scratch};
 
@@ -68,7 +66,7 @@ pub fn gram_f64_scalar(a: GramArgs<'_>) {
 }
 
 #[inline(always)]
-fn body(a: GramArgs<'_>) {
+fn body(a: GramArgs<'_>, wide: bool) {
     if a.rows == 0 || a.cols == 0 {
         return;
     }
@@ -76,7 +74,7 @@ fn body(a: GramArgs<'_>) {
         // SAFETY: only reached from the AVX2 / AVX-512 entry points below.
         unsafe { body_packed(a) }
     } else {
-        body_faer(a)
+        body_faer(a, wide)
     }
 }
 
@@ -347,7 +345,7 @@ unsafe fn body_packed(a: GramArgs<'_>) {
 }
 
 #[inline(always)]
-fn body_faer(a: GramArgs<'_>) {
+fn body_faer(a: GramArgs<'_>, wide: bool) {
     let GramArgs {
         x,
         rows,
@@ -412,20 +410,8 @@ fn body_faer(a: GramArgs<'_>) {
             // Row-major g's upper triangle is the lower triangle of g read column-major, so faer gets
             // a column-major destination (its row-major GEMM path is unreliable, see `similarity`):
             // g_cm[b,a] += Σ_i B[i,b]·A[i,a] for b ≥ a.
-            let dst = MatMut::from_column_major_slice_mut(&mut g[..cols * cols], cols, cols);
-            let lhs = MatRef::from_row_major_slice(lhs_rows, rb, cols).transpose();
-            let rhs = MatRef::from_row_major_slice(ab, rb, cols);
-            triangular_matmul(
-                dst,
-                BlockStructure::TriangularLower,
-                Accum::Add,
-                lhs,
-                BlockStructure::Rectangular,
-                rhs,
-                BlockStructure::Rectangular,
-                1.0f64,
-                Par::Seq,
-            );
+            // SAFETY: reached only from the AVX2 (`wide` false) and AVX-512 entry points; rb, cols ≥ 1.
+            unsafe { super::xgemm::dgemm_tn_lower_add(wide, lhs_rows, ab, rb, cols, &mut g[..cols * cols]) };
         }
         if let (Some(_), Some(xty)) = (v, xty) {
             for (t, &p) in xty[..cols].iter_mut().zip(xv.iter()) {
@@ -439,14 +425,14 @@ fn body_faer(a: GramArgs<'_>) {
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn gram_f64_avx2(a: GramArgs<'_>) {
-    body(a)
+    body(a, false)
 }
 
 /// # Safety
 /// The CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 pub unsafe fn gram_f64_avx512(a: GramArgs<'_>) {
-    body(a)
+    body(a, true)
 }
 
 #[cfg(test)]

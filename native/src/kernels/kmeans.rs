@@ -143,6 +143,10 @@ pub unsafe fn kmeans_step_f32_avx512(a: KmeansArgs<'_>) -> f64 {
     if a.k >= 1 && a.k <= small_k::MAX_K {
         return unsafe { small_k::step(a) };
     }
+    // Zen 4: the whole AVX2 step measured faster here (simd::avx512_runs_avx2), and it is a tested level.
+    if crate::simd::avx512_runs_avx2(crate::simd::Family::KmeansLargeK) {
+        return unsafe { kmeans_step_f32_avx2(a) };
+    }
     unsafe { body::<Lanes>(a, similarity_tile_f32_avx512) }
 }
 

@@ -2,8 +2,6 @@
 //! and k-means assignment). f32 accumulation: one multiply-add chain per output element, in order over
 //! the depth, in blocks of 512. No tails to handle: faer's GEMM takes any shape, the replica any length.
 
-use faer::linalg::matmul::matmul;
-use faer::{Accum, MatMut, MatRef, Par};
 
 use super::scratch::{self, Scratch};
 
@@ -73,7 +71,7 @@ pub unsafe fn similarity_tile_f32_avx2(
     out: &mut [f32],
     ld: usize,
 ) {
-    gemm_nt_fma(a, m, b, n, k, out, ld)
+    gemm_nt_fma::<false>(a, m, b, n, k, out, ld)
 }
 
 /// # Safety
@@ -88,7 +86,7 @@ pub unsafe fn similarity_tile_f32_avx512(
     out: &mut [f32],
     ld: usize,
 ) {
-    gemm_nt_fma(a, m, b, n, k, out, ld)
+    gemm_nt_fma::<true>(a, m, b, n, k, out, ld)
 }
 
 /// out = a·bᵀ with one FMA chain per element. When a is a run of b's own rows (self-similarity tiles:
@@ -96,15 +94,15 @@ pub unsafe fn similarity_tile_f32_avx512(
 /// mirrored. A mirrored value is bit-identical to a computed one (the same products, in the same order,
 /// in one FMA chain), so results do not depend on whether a tile took this path.
 #[inline(always)]
-fn gemm_nt_fma(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
+fn gemm_nt_fma<const WIDE: bool>(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
     if m == 0 || n == 0 {
         return;
     }
     match self_rows(a, m, b, n, k) {
         Some(r) if m >= SYMMETRIC_MIN_ROWS => {
-            gemm_nt_columns(a, m, &b[..r * k], r, k, out, ld);
+            gemm_nt_columns::<WIDE>(a, m, &b[..r * k], r, k, out, ld);
             let right = r + m;
-            gemm_nt_columns(
+            gemm_nt_columns::<WIDE>(
                 a,
                 m,
                 &b[right * k..n * k],
@@ -115,7 +113,7 @@ fn gemm_nt_fma(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f3
             );
             for j0 in (0..m).step_by(B_BLOCK) {
                 let nb = (m - j0).min(B_BLOCK);
-                gemm_nt_block(
+                gemm_nt_block::<WIDE>(
                     &a[j0 * k..m * k],
                     m - j0,
                     &b[(r + j0) * k..(r + j0 + nb) * k],
@@ -127,7 +125,7 @@ fn gemm_nt_fma(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f3
             }
             mirror_lower_to_upper(out, ld, r, m);
         }
-        _ => gemm_nt_columns(a, m, b, n, k, out, ld),
+        _ => gemm_nt_columns::<WIDE>(a, m, b, n, k, out, ld),
     }
 }
 
@@ -164,10 +162,10 @@ fn mirror_lower_to_upper(out: &mut [f32], ld: usize, r: usize, m: usize) {
 
 /// out = a·bᵀ in blocks of B_BLOCK rows of b (see there).
 #[inline(always)]
-fn gemm_nt_columns(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
+fn gemm_nt_columns<const WIDE: bool>(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
     for j0 in (0..n).step_by(B_BLOCK) {
         let nb = (n - j0).min(B_BLOCK);
-        gemm_nt_block(a, m, &b[j0 * k..(j0 + nb) * k], nb, k, &mut out[j0..], ld);
+        gemm_nt_block::<WIDE>(a, m, &b[j0 * k..(j0 + nb) * k], nb, k, &mut out[j0..], ld);
     }
 }
 
@@ -175,32 +173,31 @@ fn gemm_nt_columns(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut
 /// matrix-vector or small-matrix kernel that sums in a different order, and an element's value would
 /// then depend on the tile it falls in.
 #[inline(always)]
-fn gemm_nt_block(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
+fn gemm_nt_block<const WIDE: bool>(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
     let (mp, np) = (m.max(2), n.max(2));
     if k <= 1 || mp.saturating_mul(np).saturating_mul(k) <= FAER_SMALL_MNK {
         chain_replica(a, m, b, n, k, out, ld);
     } else if m == 1 || n == 1 {
-        padded(a, m, b, n, k, out, ld);
+        padded::<WIDE>(a, m, b, n, k, out, ld);
     } else {
-        faer_nt(a, m, b, n, k, out, ld);
+        faer_nt::<WIDE>(a, m, b, n, k, out, ld);
     }
 }
 
-/// faer is handed outᵀ = b·aᵀ as a column-major view of `out` (the same memory). With a row-major
+/// faer's GEMM is handed outᵀ = b·aᵀ as a column-major view of `out` (the same memory). With a row-major
 /// destination faer 0.24.4's GEMM (private-gemm-x86 0.1.22) swaps operands internally and returns wrong
-/// values or writes out of bounds; the column-major form never takes that path.
+/// values or writes out of bounds; the column-major form never takes that path. `WIDE` picks its AVX-512
+/// or its AVX2 microkernels (see `xgemm`).
 #[inline(always)]
-fn faer_nt(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
-    let lhs = MatRef::from_row_major_slice(&b[..n * k], n, k);
-    let rhs = MatRef::from_row_major_slice(&a[..m * k], m, k).transpose();
-    let dst =
-        MatMut::from_column_major_slice_with_stride_mut(&mut out[..(m - 1) * ld + n], n, m, ld);
-    matmul(dst, Accum::Replace, lhs, rhs, 1.0f32, Par::Seq);
+fn faer_nt<const WIDE: bool>(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
+    // SAFETY: reached only from the AVX2 (WIDE false) and AVX-512 (WIDE true) entry points, with
+    // m, n ≥ 2 and k ≥ 2 (gemm_nt_block), and slices of the sizes the callers check.
+    unsafe { super::xgemm::sgemm_nt_cm(WIDE, a, m, b, n, k, &mut out[..(m - 1) * ld + n], ld) }
 }
 
 /// One row (or column) is duplicated into scratch so faer sees two and keeps its blocked GEMM.
 #[inline(always)]
-fn padded(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
+fn padded<const WIDE: bool>(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
     let (mp, np) = (m.max(2), n.max(2));
     let (a_len, b_len) = (
         if m == 1 { 2 * k } else { 0 },
@@ -224,7 +221,7 @@ fn padded(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], l
     } else {
         b
     };
-    faer_nt(lhs, mp, rhs, np, k, o2, np);
+    faer_nt::<WIDE>(lhs, mp, rhs, np, k, o2, np);
     for i in 0..m {
         out[i * ld..i * ld + n].copy_from_slice(&o2[i * np..i * np + n]);
     }

@@ -1,0 +1,75 @@
+// One engine row in a fresh process, so its peak RSS belongs to it alone:
+//   node bench/lib/call-child.mjs '{"workload":"W4","variant":"plain","backend":"native","threads":2,"cfg":{...},...}'
+// QUIVER_NATIVE_ISA in its environment picks the native level (the avx2 rows on AVX-512 machines).
+// Order: load the library, open the engine and warm it up, read the resident size (the baseline), build
+// the seeded inputs (in shared memory for the `shared` variant), time the call, read the high-water mark.
+// The peak above the baseline therefore counts the inputs, every copy the call makes, and its outputs;
+// the target is ≤ 1.5 × (input + output bytes). Prints one JSON line ({ skipped } when the backend does not load).
+import { setMatrixAllocator } from './data.mjs';
+import { loadLibrary, openEngine } from './context.mjs';
+import { CALLS } from './public-calls.mjs';
+import { hrtimeRuns, timeAdaptive } from './timing.mjs';
+
+const job = JSON.parse(process.argv[2]);
+const call = CALLS[job.workload];
+const lib = await loadLibrary();
+let opened;
+try {
+  opened = await openEngine(lib, job.backend, job.threads);
+} catch (e) {
+  console.log(JSON.stringify({ error: e.message }));
+  process.exit(0);
+}
+const { engine, skipped } = opened;
+if (!engine) {
+  console.log(JSON.stringify({ skipped }));
+  process.exit(0);
+}
+let allocated = 'plain Float32Array';
+if (job.variant === 'shared') {
+  if (typeof engine.allocMatrix === 'function') {
+    allocated = 'engine.allocMatrix';
+    setMatrixAllocator((rows, cols) => {
+      const m = engine.allocMatrix(rows, cols);
+      return m instanceof Float32Array ? m : m.data;
+    });
+  } else {
+    allocated = 'SharedArrayBuffer Float32Array (engine.allocMatrix not available)';
+    setMatrixAllocator((rows, cols) => new Float32Array(new SharedArrayBuffer(rows * cols * 4)));
+  }
+}
+const baseline = process.memoryUsage().rss;
+const inputs = call.build(job.cfg);
+const rssInputs = process.memoryUsage().rss;
+const state = {};
+const op = () => call.op(engine, inputs, job.variant, state, job.cfg);
+const ctx = { budget: job.budget, longRuns: job.runs };
+let timing;
+let first;
+if (job.long) {
+  timing = await hrtimeRuns(async () => {
+    first = await op();
+  }, job.runs);
+} else ({ timing, first } = await timeAdaptive(`${job.workload} ${job.backend} ${job.variant}`, op, ctx));
+const rssPeak = process.resourceUsage().maxRSS * 1024;
+const info = engine.info();
+state.staged?.release();
+await engine.close();
+const bytes = call.bytes(inputs, job.cfg);
+const check = call.check(first, inputs);
+console.log(
+  JSON.stringify({
+    ...timing,
+    seconds: call.perIteration ? timing.seconds / first.nIter : timing.seconds,
+    fitSeconds: timing.seconds,
+    simd: info.simd,
+    allocated,
+    baseline,
+    rssInputs,
+    rssPeak,
+    peakRssDelta: rssPeak - baseline,
+    ioBytes: bytes.inputs + bytes.outputs,
+    bytes,
+    check,
+  }),
+);

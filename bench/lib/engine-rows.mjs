@@ -1,0 +1,93 @@
+// Engine rows timed in fresh processes (call-child.mjs): the public call from a plain array, the same
+// call from shared memory, and the kernel row where the suite has one; on AVX-512 machines every native
+// row again with QUIVER_NATIVE_ISA=avx2. Each row carries its peak RSS above the process baseline and
+// that peak over the bytes of its inputs and outputs (target ≤ 1.5×).
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BACKENDS, benchDir } from './context.mjs';
+import { failedRow, measuredRow, skippedRow } from './report.mjs';
+
+export const RSS_TARGET = 1.5;
+
+let avx512 = null;
+/** Whether this CPU has AVX-512F (then the native rows get an avx2 twin). */
+export function hasAvx512() {
+  if (avx512 === null) {
+    try {
+      avx512 = /^flags\s*:.*\bavx512f\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    } catch {
+      avx512 = false;
+    }
+  }
+  return avx512;
+}
+
+function runChild(job, env) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(benchDir, 'lib', 'call-child.mjs'), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => {
+      const last = out.trim().split('\n').pop() ?? '';
+      try {
+        if (code === 0) return resolve(JSON.parse(last));
+      } catch {
+        // fall through
+      }
+      resolve({ error: `child exited ${code}: ${(err.trim().split('\n').pop() ?? '') || last}` });
+    });
+  });
+}
+
+const WHAT = {
+  plain: 'the public call on the input as a user holds it (plain typed arrays)',
+  shared: 'the public call on the input already in shared memory (engine.allocMatrix, or a SharedArrayBuffer view when the engine has none)',
+  kernel: 'the kernel alone on a matrix staged before the timer (not what a user sees)',
+};
+
+/**
+ * spec = { workload, cfg (full size), cfgFor(backend) → cfg (scaled js rows), work(cfg), unit, call (text),
+ * variants (default plain, shared), long (hrtime runs instead of benchmark.js), scaled(cfg) → note|null }.
+ */
+export async function childRows(ctx, spec) {
+  const rows = [];
+  const variants = spec.variants ?? ['plain', 'shared'];
+  const levels = [{ backend: 'native', isa: null }, ...(hasAvx512() ? [{ backend: 'native', isa: 'avx2' }] : []), { backend: 'wasm' }, { backend: 'js' }];
+  for (const { backend, isa } of levels) {
+    if (!BACKENDS.includes(backend)) continue;
+    const cfg = spec.cfgFor ? spec.cfgFor(backend) : spec.cfg;
+    for (const variant of variants) {
+      if (backend === 'js' && variant !== 'plain') continue;
+      const impl = `${backend}${isa ? ` ${isa}` : ''} ${variant}`;
+      if (!ctx.wantImpl(impl)) continue;
+      ctx.log(`${spec.workload} ${impl} (fresh process)`);
+      const job = { workload: spec.workload, variant, backend, threads: ctx.threads, cfg, budget: ctx.budget, runs: ctx.longRuns, long: spec.long ?? false };
+      const r = await runChild(job, isa ? { QUIVER_NATIVE_ISA: isa } : {});
+      if (r.skipped) rows.push(skippedRow(spec.workload, impl, r.skipped));
+      else if (r.error) rows.push(failedRow(spec.workload, impl, r.error));
+      else {
+        const rssRatio = r.peakRssDelta / r.ioBytes;
+        rows.push(
+          measuredRow({
+            workload: spec.workload,
+            impl,
+            what: `${spec.call}: ${WHAT[variant]}; fresh process`,
+            seconds: r.seconds,
+            work: spec.work(cfg),
+            unit: spec.unit,
+            timer: spec.perIteration ? `${r.timer}, per iteration` : r.timer,
+            scaled: spec.scaled?.(cfg) ?? null,
+            notes: [r.simd, variant === 'shared' ? r.allocated : null, `RSS ${rssRatio.toFixed(2)}× in+out${rssRatio > RSS_TARGET ? ` (target ≤ ${RSS_TARGET}×)` : ''}`].filter(Boolean),
+            peakRssDelta: r.peakRssDelta,
+            check: r.check,
+            extra: { times: r.times, fitSeconds: r.fitSeconds, ioBytes: r.ioBytes, bytes: r.bytes, rssRatio, isa: isa ?? 'auto', variant, kind: variant === 'kernel' ? 'kernel' : 'public' },
+          }),
+        );
+      }
+    }
+  }
+  return rows;
+}
