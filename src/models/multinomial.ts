@@ -271,9 +271,12 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
     xt.data.set(x.data.subarray(i * p, (i + 1) * p), i * q);
     xt.data[i * q + p] = 1;
   }
+  // X̃, y and s staged once: every pass below is one engine call over them, so the main thread never loops
+  // over the rows again (only the (Kq)² Newton system is assembled and solved here).
   const staged = engine.stage(xt, 'x');
-  // x itself once more, for the K linear-predictor passes of every objective evaluation.
-  const xs = engine.stage(x, 'x');
+  const yStaged = engine.stageVector(Float64Array.from(y), 'y');
+  const unit = s.every((v) => v === 1);
+  const sStaged = unit ? null : engine.stageVector(s, 'sampleWeight');
   try {
     // θ: K blocks of q = [w_k, b_k].
     let theta = new Float64Array(k * q);
@@ -286,56 +289,37 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
       }
       return { w, b };
     };
-    const evaluate = async (t: Float64Array) => {
-      const { w, b } = split(t);
-      const z = await logits(engine, xs, w, b, opts.signal);
-      const lse = new Float64Array(n);
-      const zy = Float64Array.from({ length: n }, (_, i) => z[i * k + y[i]!]!);
-      softmaxInPlace(z, n, k, lse);
-      let loss = 0;
-      let lossPlain = 0;
-      let correct = 0;
-      for (let i = 0; i < n; i++) {
-        const li = lse[i]! - zy[i]!;
-        loss += s[i]! * li;
-        lossPlain += li;
-        let best = 0;
-        for (let c = 1; c < k; c++) if (z[i * k + c]! > z[i * k + best]!) best = c;
-        if (best === y[i]) correct++;
-      }
+    const penalty = (t: Float64Array) => {
       let pen = 0;
-      for (let j = 0; j < w.length; j++) pen += w[j]! * w[j]!;
-      return { prob: z, f: loss + 0.5 * l2 * pen, lossPlain, correct };
+      for (let c = 0; c < k; c++) for (let j = 0; j < p; j++) pen += t[c * q + j]! * t[c * q + j]!;
+      return 0.5 * l2 * pen;
     };
-    let cur = await evaluate(theta);
+    // One fused pass: the objective, and with `newton` the gradient and the Hessian blocks of the first K − 1 classes.
+    const evaluate = async (t: Float64Array, newton: boolean) => {
+      const r = await engine.multinomialPass(staged, yStaged, sStaged, t, k, { newton, signal: opts.signal });
+      return { ...r, f: r.lossWeighted + penalty(t) };
+    };
+    let cur = await evaluate(theta, true);
     let nIter = 0;
     let converged = false;
     let prevDecrement = Infinity;
     const eps = 1e-8 * sSum;
+    const dim = k * q;
+    const last = k - 1;
     for (let iter = 0; ; iter++) {
-      // Hessian blocks and the gradient from (K−1)K/2 weighted Gram passes: the blocks of one row of classes sum
-      // to zero (Σ_l p_k(δ_kl − p_l) = 0), and so do the data gradients (Σ_k (y_k − p_k) = 0), so the last class's
-      // blocks and gradient are sums of the others'.
-      const h = new Float64Array(k * q * k * q);
-      const grad = new Float64Array(k * q);
-      const dim = k * q;
-      const last = k - 1;
+      // The kernel returns the blocks H_ac, a ≤ c < K − 1; the blocks of one row of classes sum to zero
+      // (Σ_c p_a(δ_ac − p_c) = 0), so the last class's blocks are sums of the others'.
+      const h = new Float64Array(dim * dim);
+      const blocks = cur.hessian!;
       const put = (a: number, c: number, r0: number, c0: number, g: number) => {
         h[(a * q + r0) * dim + c * q + c0] = g;
         h[(c * q + c0) * dim + a * q + r0] = g;
       };
+      let blk = 0;
       for (let a = 0; a < last; a++) {
-        for (let c = a; c < last; c++) {
-          const wts = new Float64Array(n);
-          for (let i = 0; i < n; i++) wts[i] = s[i]! * cur.prob[i * k + a]! * ((a === c ? 1 : 0) - cur.prob[i * k + c]!);
-          let v: Float64Array | undefined;
-          if (a === c) {
-            v = new Float64Array(n);
-            for (let i = 0; i < n; i++) v[i] = s[i]! * ((y[i] === a ? 1 : 0) - cur.prob[i * k + a]!);
-          }
-          const r = await engine.gram(staged, { w: wts, v, signal: opts.signal });
-          for (let r0 = 0; r0 < q; r0++) for (let c0 = 0; c0 < q; c0++) put(a, c, r0, c0, r.g[r0 * q + c0]!);
-          if (v) for (let j = 0; j < q; j++) grad[a * q + j] = -r.xty![j]!;
+        for (let c = a; c < last; c++, blk++) {
+          const o = blk * q * q;
+          for (let r0 = 0; r0 < q; r0++) for (let c0 = 0; c0 < q; c0++) put(a, c, r0, c0, blocks[o + r0 * q + c0]!);
         }
       }
       for (let a = 0; a < last; a++) {
@@ -354,11 +338,7 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
           h[(last * q + r0) * dim + last * q + c0] = -sum;
         }
       }
-      for (let j = 0; j < q; j++) {
-        let sum = 0;
-        for (let a = 0; a < last; a++) sum += grad[a * q + j]!;
-        grad[last * q + j] = -sum;
-      }
+      const grad = Float64Array.from(cur.grad!);
       for (let a = 0; a < k; a++) for (let j = 0; j < p; j++) grad[a * q + j]! += l2 * theta[a * q + j]!;
       let gradMax = 0;
       for (let j = 0; j < dim; j++) gradMax = Math.max(gradMax, Math.abs(grad[j]!));
@@ -384,14 +364,15 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
       const delta = sol.map((v, j) => v * d[j]!);
       let slope = 0;
       for (let j = 0; j < dim; j++) slope += grad[j]! * delta[j]!;
+      // Backtracking on loss-only passes (no gradient, no Hessian); the accepted point's full pass follows.
       let t = 1;
-      let accepted: typeof cur | null = null;
+      let accepted = false;
       let next = theta;
       for (let tries = 0; tries < 40; tries++) {
         next = theta.map((v, j) => v + t * delta[j]!);
-        const trial = await evaluate(next);
+        const trial = await evaluate(next, false);
         if (trial.f <= cur.f + 1e-4 * t * slope) {
-          accepted = trial;
+          accepted = true;
           break;
         }
         t *= 0.5;
@@ -399,8 +380,8 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
       nIter = iter + 1;
       if (!accepted) break;
       theta = next;
-      cur = accepted;
       prevDecrement = -slope;
+      cur = await evaluate(theta, true);
     }
     const { w, b } = split(theta);
     let mean = 0;
@@ -413,7 +394,7 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
       classes,
       nIter,
       converged,
-      logLoss: cur.lossPlain / n,
+      logLoss: cur.loss / n,
       accuracy: cur.correct / n,
       nRows: n,
       params: { l2, classWeight: opts.classWeight ?? null, maxIter, tol },
@@ -422,6 +403,7 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
     });
   } finally {
     staged.release();
-    xs.release();
+    yStaged.release();
+    sStaged?.release();
   }
 }
