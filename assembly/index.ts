@@ -99,8 +99,8 @@ export function sparse_score_topn(
 
 /** One fused softmax-regression pass over a block of rows (layout in kernels/multinomial.ts); scratch: 256 * (k + 1) f64. */
 export function multinomial_pass(
-  x: usize, rows: i32, cols: i32, k: i32, y: usize, s: usize, theta: usize, newton: bool, out: usize, scratch: usize,
+  x: usize, rows: i32, cols: i32, k: i32, y: usize, s: usize, theta: usize, mode: i32, out: usize, scratch: usize,
 ): void {
-  if (ASC_FEATURE_SIMD) multinomial_f64_simd128(x, rows, cols, k, y, s, theta, newton, out, scratch);
-  else multinomial_f64_scalar(x, rows, cols, k, y, s, theta, newton, out, scratch);
+  if (ASC_FEATURE_SIMD) multinomial_f64_simd128(x, rows, cols, k, y, s, theta, mode, out, scratch);
+  else multinomial_f64_scalar(x, rows, cols, k, y, s, theta, mode, out, scratch);
 }

@@ -1,7 +1,7 @@
 // One fused pass of multiclass (softmax) logistic regression over a block of rows, in f64 (semantics and the
 // layout of `out` in src/backends/types.ts, MultinomialPassArgs): K logits per row (`matvec`'s dot products),
-// a stable softmax with its log-sum-exp, the losses and the correct count; with `newton` the gradient of every
-// class and the Hessian blocks of the first K - 1 classes, each block a weighted Gram (kernels/gram.ts, same
+// a stable softmax with its log-sum-exp, the losses and the correct count; with mode >= 1 the gradient of every
+// class, with mode 2 also the Hessian blocks of the first K - 1 classes, each block a weighted Gram (kernels/gram.ts, same
 // ISA) over a chunk of 256 rows that stays in cache for every pair. No library offers this fused pass: the
 // per-row, per-pair softmax weights are what make it specific.
 // Scratch: (256 * k + 256) f64 (the chunk's probabilities, then one pair's weights).
@@ -11,7 +11,7 @@ import { dotRowF64_scalar, dotRowF64_simd128 } from './matvec';
 const RB: i32 = 256;
 
 /** Softmax of the chunk's logits (in p, rb x k) in place, the losses and count into out, and the gradient. */
-function chunkTerms(xb: usize, rb: i32, r0: i32, q: i32, k: i32, y: usize, s: usize, newton: bool, out: usize, p: usize): void {
+function chunkTerms(xb: usize, rb: i32, r0: i32, q: i32, k: i32, y: usize, s: usize, gradient: bool, out: usize, p: usize): void {
   const rowBytes = <usize>q << 2;
   const grad = out + 24;
   let lossW: f64 = 0;
@@ -38,7 +38,7 @@ function chunkTerms(xb: usize, rb: i32, r0: i32, q: i32, k: i32, y: usize, s: us
     lossW += si * li;
     loss += li;
     if (best == yi) correct += 1;
-    if (!newton) continue;
+    if (!gradient) continue;
     for (let c = 0; c < k; c++) {
       const f = si * (load<f64>(pr + (<usize>c << 3)) - (c == yi ? 1.0 : 0.0));
       const g = grad + (<usize>(c * q) << 3);
@@ -64,7 +64,7 @@ function pairWeights(rb: i32, r0: i32, k: i32, s: usize, p: usize, a: i32, c: i3
 }
 
 export function multinomial_f64_simd128(
-  x: usize, rows: i32, q: i32, k: i32, y: usize, s: usize, theta: usize, newton: bool, out: usize, scratch: usize,
+  x: usize, rows: i32, q: i32, k: i32, y: usize, s: usize, theta: usize, mode: i32, out: usize, scratch: usize,
 ): void {
   if (rows <= 0 || k <= 0) return;
   const rowBytes = <usize>q << 2;
@@ -79,8 +79,8 @@ export function multinomial_f64_simd128(
         store<f64>(scratch + (<usize>(i * k + c) << 3), dotRowF64_simd128(xb + <usize>i * rowBytes, theta + (<usize>(c * q) << 3), q));
       }
     }
-    chunkTerms(xb, rb, r0, q, k, y, s, newton, out, scratch);
-    if (!newton) continue;
+    chunkTerms(xb, rb, r0, q, k, y, s, mode >= 1, out, scratch);
+    if (mode < 2) continue;
     let blk: usize = 0;
     for (let a = 0; a < k - 1; a++) {
       for (let c = a; c < k - 1; c++) {
@@ -93,7 +93,7 @@ export function multinomial_f64_simd128(
 }
 
 export function multinomial_f64_scalar(
-  x: usize, rows: i32, q: i32, k: i32, y: usize, s: usize, theta: usize, newton: bool, out: usize, scratch: usize,
+  x: usize, rows: i32, q: i32, k: i32, y: usize, s: usize, theta: usize, mode: i32, out: usize, scratch: usize,
 ): void {
   if (rows <= 0 || k <= 0) return;
   const rowBytes = <usize>q << 2;
@@ -108,8 +108,8 @@ export function multinomial_f64_scalar(
         store<f64>(scratch + (<usize>(i * k + c) << 3), dotRowF64_scalar(xb + <usize>i * rowBytes, theta + (<usize>(c * q) << 3), q));
       }
     }
-    chunkTerms(xb, rb, r0, q, k, y, s, newton, out, scratch);
-    if (!newton) continue;
+    chunkTerms(xb, rb, r0, q, k, y, s, mode >= 1, out, scratch);
+    if (mode < 2) continue;
     let blk: usize = 0;
     for (let a = 0; a < k - 1; a++) {
       for (let c = a; c < k - 1; c++) {

@@ -633,8 +633,8 @@ impl Kernels {
         })
     }
     /// One fused softmax (multiclass logistic) pass over a block of rows: K logits per row from theta
-    /// (k × cols), the losses and the correct count, and with `newton` the gradient (k × cols) and the upper
-    /// triangles of the Hessian blocks of the first k − 1 classes, accumulated into `out` (layout:
+    /// (k × cols), the losses and the correct count; with mode ≥ 1 the gradient (k × cols), with mode 2 the
+    /// upper triangles of the Hessian blocks of the first k − 1 classes too, accumulated into `out` (layout:
     /// `multinomialLayout` in src/backends/types.ts). y holds class indices in [0, k).
     #[napi(catch_unwind)]
     pub fn multinomial_pass(
@@ -646,7 +646,7 @@ impl Kernels {
         y: Float64ArraySlice,
         s: Option<Float64ArraySlice>,
         theta: Float64ArraySlice,
-        newton: bool,
+        mode: u32,
         out: Float64ArraySlice,
     ) -> Result<()> {
         guard(|| {
@@ -672,7 +672,7 @@ impl Kernels {
                 y: &y[..r],
                 s: s.as_ref().map(|s| &s[..r]),
                 theta: &theta[..k * d],
-                newton,
+                mode,
                 out: unsafe { &mut out.as_mut()[..n] },
             };
             // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.

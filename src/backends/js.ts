@@ -19,7 +19,7 @@ import type {
   SparseSimilarityTopkArgs,
   TopkTileArgs,
 } from './types.js';
-import { LINK_SIGMOID, logisticLayout, multinomialLayout } from './types.js';
+import { LINK_SIGMOID, MULTINOMIAL_LOSS, MULTINOMIAL_NEWTON, logisticLayout, multinomialLayout } from './types.js';
 
 export function sigmoid(z: number): number {
   // Split by sign so exp never overflows.
@@ -317,7 +317,7 @@ export class JsBackend extends SabRegions implements Backend {
     }
   }
 
-  multinomialPass({ x, rows, cols: q, k, y, s, theta, newton, out }: MultinomialPassArgs): void {
+  multinomialPass({ x, rows, cols: q, k, y, s, theta, mode, out }: MultinomialPassArgs): void {
     const L = multinomialLayout(k, q);
     const p = new Float64Array(k);
     for (let i = 0; i < rows; i++) {
@@ -343,12 +343,13 @@ export class JsBackend extends SabRegions implements Backend {
       out[L.lossW]! += si * li;
       out[L.loss]! += li;
       if (best === yi) out[L.correct]! += 1;
-      if (!newton) continue;
+      if (mode === MULTINOMIAL_LOSS) continue;
       for (let c = 0; c < k; c++) {
         const f = si * (p[c]! - (c === yi ? 1 : 0));
         const go = L.grad + c * q;
         for (let d = 0; d < q; d++) out[go + d]! += f * x[xo + d]!;
       }
+      if (mode !== MULTINOMIAL_NEWTON) continue;
       let ho = L.h;
       for (let a = 0; a < k - 1; a++) {
         for (let c = a; c < k - 1; c++) {

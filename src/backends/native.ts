@@ -235,6 +235,6 @@ class NativeBackend extends SabRegions implements Backend {
   }
 
   multinomialPass(a: MultinomialPassArgs): void {
-    this.#k.multinomialPass(a.x, a.rows, a.cols, a.k, a.y, a.s, a.theta, a.newton, a.out);
+    this.#k.multinomialPass(a.x, a.rows, a.cols, a.k, a.y, a.s, a.theta, a.mode, a.out);
   }
 }

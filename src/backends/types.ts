@@ -333,6 +333,12 @@ export interface Backend {
   multinomialPass(args: MultinomialPassArgs): void;
 }
 
+/** `multinomialPass` modes: the losses only (a line-search trial); also the gradient; also the Hessian blocks. */
+export const MULTINOMIAL_LOSS = 0;
+export const MULTINOMIAL_GRADIENT = 1;
+export const MULTINOMIAL_NEWTON = 2;
+export type MultinomialMode = typeof MULTINOMIAL_LOSS | typeof MULTINOMIAL_GRADIENT | typeof MULTINOMIAL_NEWTON;
+
 /** Hessian blocks `multinomialPass` accumulates: pairs a ≤ c over the first k − 1 classes. */
 export function multinomialPairs(k: number): number {
   return ((k - 1) * k) / 2;
@@ -349,11 +355,11 @@ export function multinomialLayout(k: number, q: number): { lossW: 0; loss: 1; co
  *   z_ic = x_i·θ_c, lse_i = m_i + log Σ_c e^{z_ic − m_i} (m_i = max_c z_ic), p_ic = e^{z_ic − lse_i},
  *   ℓ_i = lse_i − z_{i,y_i},
  * accumulated (the caller zeroes) into `out` as `multinomialLayout(k, q)` names: out[0] += Σ s_i ℓ_i,
- * out[1] += Σ ℓ_i, out[2] += #{i : the first largest z_ic is at c = y_i}; and when `newton`:
- * out[3 + c·q + j] += Σ_i s_i (p_ic − [y_i = c]) x_ij (the data gradient), and for each pair a ≤ c < k − 1
+ * out[1] += Σ ℓ_i, out[2] += #{i : the first largest z_ic is at c = y_i}; with `mode` ≥ MULTINOMIAL_GRADIENT
+ * out[3 + c·q + j] += Σ_i s_i (p_ic − [y_i = c]) x_ij (the data gradient), and with MULTINOMIAL_NEWTON for each pair a ≤ c < k − 1
  * (a outer, c inner; pair index t) the upper triangle of the q × q row-major block at h + t·q² +=
  * Σ_i s_i p_ia (δ_ac − p_ic) x_i x_iᵀ (the lower triangle is left as it was). The last class's blocks follow
- * from these (each row of blocks sums to zero). Without `newton`, only out[0..3) change.
+ * from these (each row of blocks sums to zero). Entries a mode does not compute are left as they were.
  */
 export interface MultinomialPassArgs {
   x: Float32Array;
@@ -367,7 +373,7 @@ export interface MultinomialPassArgs {
   s?: Float64Array | null;
   /** k × cols, class-major. */
   theta: Float64Array;
-  newton: boolean;
+  mode: MultinomialMode;
   /** Accumulates, `multinomialLayout(k, cols).length` values. */
   out: Float64Array;
 }

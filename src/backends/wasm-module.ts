@@ -44,7 +44,7 @@ export interface KernelExports {
   ): void;
 
   multinomial_pass(
-    x: number, rows: number, cols: number, k: number, y: number, s: number, theta: number, newton: number,
+    x: number, rows: number, cols: number, k: number, y: number, s: number, theta: number, mode: number,
     out: number, scratch: number,
   ): void;
 }

@@ -294,7 +294,7 @@ export class WasmBackend implements Backend {
     }
   }
 
-  multinomialPass({ x, rows, cols, k, y, s, theta, newton, out }: MultinomialPassArgs): void {
+  multinomialPass({ x, rows, cols, k, y, s, theta, mode, out }: MultinomialPassArgs): void {
     const m = this.mem;
     if (rows <= 0 || cols <= 0) return;
     const st = new Staging();
@@ -307,7 +307,7 @@ export class WasmBackend implements Backend {
         m.ptr(y, rows, false, st),
         m.ptr(s, rows, false, st),
         m.ptr(theta, k * cols, false, st),
-        newton ? 1 : 0,
+        mode,
         m.ptr(out, multinomialLayout(k, cols).length, true, st),
         // The chunk's probabilities and one pair's weights, written before they are read.
         m.scratch(8 * 256 * (k + 1), st),

@@ -298,8 +298,8 @@ export class Engine {
 
   /**
    * One fused pass of multiclass (softmax) logistic regression over all rows at θ (k × cols, class-major; see
-   * `MultinomialPassResult`): the objective, and with `newton` (default) the gradient and the Hessian blocks of
-   * the first k − 1 classes for a Newton step. y holds class indices 0 … k − 1, s row weights ≥ 0 or null.
+   * `MultinomialPassResult`): the objective, and in mode 'newton' (default) the gradient and the Hessian blocks
+   * of the first k − 1 classes for a Newton step ('gradient': the gradient only; 'loss': the objective only). y holds class indices 0 … k − 1, s row weights ≥ 0 or null.
    */
   async multinomialPass(
     x: MatrixInput,

@@ -1,7 +1,7 @@
 // multinomialPass on every backend and level against the softmax-regression formulas written out here in f64:
 // the losses, the correct count, the gradient of every class and the Hessian blocks of the first K − 1 classes
 // (upper triangles only) on seeded random inputs over every column tail, with and without row weights; the
-// loss-only mode leaves the gradient and the blocks alone; logits of ±800 stay finite.
+// loss-only and gradient-only modes leave what they do not compute alone; logits of ±800 stay finite.
 import { describe, expect, it } from 'vitest';
 import { multinomialLayout } from '../../src/backends/types.js';
 import { backendCases } from '../helpers/backends.js';
@@ -67,7 +67,7 @@ describe.each(cases)('multinomialPass on $label', ({ family, backend: b }) => {
     for (const { q, rows, k, x, y, s, theta, want } of randomCases) {
       const L = multinomialLayout(k, q);
       const out = new Float64Array(L.length).fill(0.5); // accumulates: start from a known non-zero state
-      b.multinomialPass({ x, rows, cols: q, k, y, s, theta, newton: true, out });
+      b.multinomialPass({ x, rows, cols: q, k, y, s, theta, mode: 2, out });
       const what = `q=${q} rows=${rows} k=${k} s=${s !== null}`;
       expect(out[L.correct], `correct ${what}`).toBe(want[L.correct]);
       expectClose(out.subarray(0, L.correct), want.subarray(0, L.correct), tol, `losses ${what}`);
@@ -93,10 +93,21 @@ describe.each(cases)('multinomialPass on $label', ({ family, backend: b }) => {
     for (const { q, rows, k, x, y, s, theta, want } of randomCases.filter((c) => c.rows > 1)) {
       const L = multinomialLayout(k, q);
       const out = new Float64Array(L.length).fill(0.5);
-      b.multinomialPass({ x, rows, cols: q, k, y, s, theta, newton: false, out });
+      b.multinomialPass({ x, rows, cols: q, k, y, s, theta, mode: 0, out });
       expect(out[L.correct]).toBe(want[L.correct]);
       expectClose(out.subarray(0, L.correct), want.subarray(0, L.correct), tol, `losses q=${q}`);
       expect(out.subarray(L.grad).every((v) => v === 0.5), `q=${q}`).toBe(true);
+    }
+  });
+
+  it('gradient only: the same losses, count and gradient, the blocks untouched', () => {
+    for (const { q, rows, k, x, y, s, theta, want } of randomCases.filter((c) => c.rows > 1)) {
+      const L = multinomialLayout(k, q);
+      const out = new Float64Array(L.length).fill(0.5);
+      b.multinomialPass({ x, rows, cols: q, k, y, s, theta, mode: 1, out });
+      expect(out[L.correct]).toBe(want[L.correct]);
+      expectClose(out.subarray(0, L.h), want.subarray(0, L.h), tol, `losses and gradient q=${q}`);
+      expect(out.subarray(L.h).every((v) => v === 0.5), `q=${q}`).toBe(true);
     }
   });
 
@@ -109,13 +120,13 @@ describe.each(cases)('multinomialPass on $label', ({ family, backend: b }) => {
     const theta = Float64Array.from([1, 0, -1, 0, 0, 0]);
     const y = Float64Array.from([1, 1, 2, 0]);
     const out = new Float64Array(multinomialLayout(k, q).length);
-    b.multinomialPass({ x, rows, cols: q, k, y, theta, newton: true, out });
+    b.multinomialPass({ x, rows, cols: q, k, y, theta, mode: 2, out });
     expect(Array.from(out).every(Number.isFinite)).toBe(true);
     // Oracle: ℓ = lse − z_y: 800 − (−800) = 1600 (e^{−1600} terms vanish in f64), 0, log 3, 0.
     expect(Math.abs(out[1]! - (1600 + Math.log(3)))).toBeLessThanOrEqual(1e-12 * 1600);
     expect(out[2]).toBe(2); // rows 1 and 3 are predicted right; row 2's tie goes to class 0
     const none = new Float64Array(multinomialLayout(k, q).length).fill(3);
-    b.multinomialPass({ x: new Float32Array(0), rows: 0, cols: q, k, y: new Float64Array(0), theta, newton: true, out: none });
+    b.multinomialPass({ x: new Float32Array(0), rows: 0, cols: q, k, y: new Float64Array(0), theta, mode: 2, out: none });
     expect(none.every((v) => v === 3)).toBe(true);
   });
 });

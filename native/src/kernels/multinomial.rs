@@ -3,8 +3,8 @@
 //!   z_ic = x̃_i·θ_c,  m_i = max_c z_ic,  lse_i = m_i + log Σ_c e^{z_ic − m_i},  p_ic = e^{z_ic − lse_i},
 //!   ℓ_i = lse_i − z_{i,y_i},
 //! accumulating into `out` (layout in `out_len`): Σ s_i ℓ_i, Σ ℓ_i, the count of rows whose first largest
-//! z_ic is at c = y_i, and with `newton` the gradient Σ_i s_i (p_ic − [y_i = c]) x̃_i of every class and the
-//! Hessian blocks H_ac = Σ_i s_i p_ia (δ_ac − p_ic) x̃_i x̃_iᵀ for a ≤ c < K − 1 (upper triangle of each).
+//! z_ic is at c = y_i; with `mode` ≥ MODE_GRADIENT the gradient Σ_i s_i (p_ic − [y_i = c]) x̃_i of every class,
+//! and with MODE_NEWTON the Hessian blocks H_ac = Σ_i s_i p_ia (δ_ac − p_ic) x̃_i x̃_iᵀ for a ≤ c < K − 1 (upper triangle of each).
 //! The last class's blocks are not computed: each row of blocks sums to zero, so the caller derives them.
 //!
 //! Why a hand-written fused kernel: no library offers the softmax Newton system with its per-row,
@@ -24,6 +24,11 @@ pub const OUT_LOSS_W: usize = 0;
 pub const OUT_LOSS: usize = 1;
 pub const OUT_CORRECT: usize = 2;
 pub const OUT_GRAD: usize = 3;
+
+/// `mode`: the losses only (a line-search trial); also the gradient; also the Hessian blocks (a Newton step).
+pub const MODE_LOSS: u32 = 0;
+pub const MODE_GRADIENT: u32 = 1;
+pub const MODE_NEWTON: u32 = 2;
 
 /// Rows per chunk: the chunk of X̃ stays in cache while every pair's Gram runs over it.
 const RB: usize = 256;
@@ -49,7 +54,7 @@ pub struct MultinomialArgs<'a> {
     pub s: Option<&'a [f64]>,
     /// k × cols, class-major.
     pub theta: &'a [f64],
-    pub newton: bool,
+    pub mode: u32,
     pub out: &'a mut [f64],
 }
 
@@ -77,7 +82,8 @@ fn softmax_row(z: &mut [f64]) -> (f64, usize) {
 
 #[inline(always)]
 fn body<R: Reduce>(a: MultinomialArgs<'_>, gram: unsafe fn(GramArgs<'_>)) {
-    let MultinomialArgs { x, rows, cols: q, k, y, s, theta, newton, out } = a;
+    let MultinomialArgs { x, rows, cols: q, k, y, s, theta, mode, out } = a;
+    let (gradient, newton) = (mode >= MODE_GRADIENT, mode >= MODE_NEWTON);
     if rows == 0 || k == 0 {
         return;
     }
@@ -117,7 +123,7 @@ fn body<R: Reduce>(a: MultinomialArgs<'_>, gram: unsafe fn(GramArgs<'_>)) {
             if best == yi {
                 correct += 1.0;
             }
-            if newton {
+            if gradient {
                 for c in 0..k {
                     let f = si * (pr[c] - if c == yi { 1.0 } else { 0.0 });
                     R::accumulate(xr, f, &mut grad[c * q..(c + 1) * q]);

@@ -5,7 +5,7 @@
  * blocks depend on the row count only, so the result does not depend on the thread count).
  */
 import type { Backend } from '../../backends/types.js';
-import { multinomialLayout, multinomialPairs } from '../../backends/types.js';
+import { MULTINOMIAL_GRADIENT, MULTINOMIAL_LOSS, MULTINOMIAL_NEWTON, multinomialLayout, multinomialPairs, type MultinomialMode } from '../../backends/types.js';
 import { QuiverError } from '../../errors.js';
 import { sumBlocks } from '../merge.js';
 import type { BlockRange, CallOptions, Scheduler, TaskKind } from '../schedule.js';
@@ -13,9 +13,14 @@ import { StagedVector, type F32, type F64, type MatrixInput, type Scope, type Ve
 import { checkVector } from '../validate.js';
 
 export interface MultinomialPassOptions extends CallOptions {
-  /** Also accumulate the gradient and the Hessian blocks (a Newton step); default true. false: loss only. */
-  newton?: boolean;
+  /**
+   * What to accumulate besides the losses: 'newton' (default) the gradient and the Hessian blocks (a Newton
+   * step), 'gradient' the gradient only (a convergence test), 'loss' nothing more (a line-search trial).
+   */
+  mode?: 'loss' | 'gradient' | 'newton';
 }
+
+const MODES = { loss: MULTINOMIAL_LOSS, gradient: MULTINOMIAL_GRADIENT, newton: MULTINOMIAL_NEWTON } as const;
 
 /**
  * One softmax pass at θ (K blocks of q, class-major): z_ic = x_i·θ_c, p_ic = softmax_c(z_i), ℓ_i =
@@ -28,11 +33,11 @@ export interface MultinomialPassResult {
   loss: number;
   /** Rows whose first largest z_ic is at c = y_i. */
   correct: number;
-  /** K × q: Σ_i s_i (p_ic − [y_i = c]) x_i (the data gradient), or null without `newton`. */
+  /** K × q: Σ_i s_i (p_ic − [y_i = c]) x_i (the data gradient), or null in mode 'loss'. */
   grad: Float64Array | null;
   /**
    * (K−1)K/2 blocks q × q (both triangles), pairs a ≤ c < K − 1 with a outer: Σ_i s_i p_ia (δ_ac − p_ic) x_i x_iᵀ;
-   * or null without `newton`.
+   * or null unless mode 'newton'.
    */
   hessian: Float64Array | null;
 }
@@ -44,7 +49,7 @@ export interface MultinomialTask extends BlockRange {
   y: F64;
   s: F64 | null;
   theta: F64;
-  newton: boolean;
+  mode: MultinomialMode;
   /** nBlocks × multinomialLayout(k, cols).length partial sums. */
   out: F64;
 }
@@ -69,7 +74,7 @@ export const multinomialTask: TaskKind<MultinomialTask, null> = {
         y: y.subarray(r0, r1),
         s: s ? s.subarray(r0, r1) : null,
         theta,
-        newton: t.newton,
+        mode: t.mode,
         out: out.subarray(blk * len, (blk + 1) * len),
       });
     }
@@ -105,8 +110,8 @@ function mirrorBlocks(h: Float64Array, blocks: number, q: number): Float64Array 
 }
 
 /**
- * One fused softmax pass (see `MultinomialPassResult`) for a Newton step (or, with `newton: false`, a
- * line-search trial) at θ, k × q class-major. y holds class indices 0 … k − 1, s row weights ≥ 0 or null.
+ * One fused softmax pass (see `MultinomialPassResult`) for a Newton step (or, with mode 'loss' or 'gradient',
+ * a line-search trial or a convergence test) at θ, k × q class-major. y holds class indices 0 … k − 1, s row weights ≥ 0 or null.
  */
 export async function multinomialPass(
   sched: Scheduler,
@@ -124,21 +129,23 @@ export async function multinomialPass(
     const yr = vectorRegion(s, y, 'y', rows, 0, k - 1, true);
     const sr = sw === null ? null : vectorRegion(s, sw, 'sampleWeight', rows, 0, Infinity, false);
     checkVector(theta, 'theta', k * cols);
-    const newton = opts.newton ?? true;
+    const name = opts.mode ?? 'newton';
+    const mode = MODES[name];
+    if (mode === undefined) throw new QuiverError('INVALID_ARGUMENT', `mode must be 'loss', 'gradient' or 'newton' (got ${JSON.stringify(name)})`);
     const thetaR = s.copy('f64', theta);
     const L = multinomialLayout(k, cols);
     const { blockRows, nBlocks, groups } = sched.reduceBlocks(rows);
     const out: F64 = s.alloc('f64', nBlocks * L.length);
-    const tasks = groups.map((g) => ({ ...g, blockRows, rows, x: src.region, cols, k, y: yr, s: sr, theta: thetaR, newton, out }));
-    const perRow = k * cols * 2 + (newton ? multinomialPairs(k) * cols * cols : 0);
+    const tasks = groups.map((g) => ({ ...g, blockRows, rows, x: src.region, cols, k, y: yr, s: sr, theta: thetaR, mode, out }));
+    const perRow = k * cols * (mode === MULTINOMIAL_LOSS ? 1 : 2) + (mode === MULTINOMIAL_NEWTON ? multinomialPairs(k) * cols * cols : 0);
     await sched.dispatch(multinomialTask, tasks, rows * perRow, opts.signal);
     const sum = sumBlocks(s.view(out), nBlocks, L.length);
     return {
       lossWeighted: sum[L.lossW]!,
       loss: sum[L.loss]!,
       correct: sum[L.correct]!,
-      grad: newton ? sum.slice(L.grad, L.grad + k * cols) : null,
-      hessian: newton ? mirrorBlocks(sum.slice(L.h, L.length), multinomialPairs(k), cols) : null,
+      grad: mode === MULTINOMIAL_LOSS ? null : sum.slice(L.grad, L.grad + k * cols),
+      hessian: mode === MULTINOMIAL_NEWTON ? mirrorBlocks(sum.slice(L.h, L.length), multinomialPairs(k), cols) : null,
     };
   });
 }
