@@ -312,6 +312,9 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
     const eps = 1e-8 * sSum;
     const dim = k * q;
     const last = k - 1;
+    let system: { hs: Float64Array; d: Float64Array } | null = null;
+    let prevGradMax = Infinity;
+    let lastT = 1;
     for (let iter = 0; ; iter++) {
       let grad = gradientOf(cur, theta);
       let gradMax = 0;
@@ -322,53 +325,62 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
         break;
       }
       if (iter === maxIter) break;
-      // The step's first trial brought the gradient only (enough to stop on); the Hessian comes now.
-      if (!cur.hessian) {
-        cur = await evaluate(theta, 'newton');
-        grad = gradientOf(cur, theta);
-      }
-      // The kernel returns the blocks H_ac, a ≤ c < K − 1; the blocks of one row of classes sum to zero
-      // (Σ_c p_a(δ_ac − p_c) = 0), so the last class's blocks are sums of the others'.
-      const h = new Float64Array(dim * dim);
-      const blocks = cur.hessian!;
-      const put = (a: number, c: number, r0: number, c0: number, g: number) => {
-        h[(a * q + r0) * dim + c * q + c0] = g;
-        h[(c * q + c0) * dim + a * q + r0] = g;
-      };
-      let blk = 0;
-      for (let a = 0; a < last; a++) {
-        for (let c = a; c < last; c++, blk++) {
-          const o = blk * q * q;
-          for (let r0 = 0; r0 < q; r0++) for (let c0 = 0; c0 < q; c0++) put(a, c, r0, c0, blocks[o + r0 * q + c0]!);
+      // A stale Hessian (the chord method) is kept while it still shrinks the gradient at least tenfold per
+      // step: near the optimum the Hessian hardly changes, and a step on the kept system costs one gradient pass
+      // instead of a Hessian pass. The gradient is always exact, so the optimum is the same.
+      const refresh = system === null || lastT < 1 || gradMax > 0.1 * prevGradMax;
+      prevGradMax = gradMax;
+      if (refresh) {
+        // The step's first trial brought the gradient only (enough to stop on); the Hessian comes now.
+        if (!cur.hessian) {
+          cur = await evaluate(theta, 'newton');
+          grad = gradientOf(cur, theta);
         }
-      }
-      for (let a = 0; a < last; a++) {
+        // The kernel returns the blocks H_ac, a ≤ c < K − 1; the blocks of one row of classes sum to zero
+        // (Σ_c p_a(δ_ac − p_c) = 0), so the last class's blocks are sums of the others'.
+        const h = new Float64Array(dim * dim);
+        const blocks = cur.hessian!;
+        const put = (a: number, c: number, r0: number, c0: number, g: number) => {
+          h[(a * q + r0) * dim + c * q + c0] = g;
+          h[(c * q + c0) * dim + a * q + r0] = g;
+        };
+        let blk = 0;
+        for (let a = 0; a < last; a++) {
+          for (let c = a; c < last; c++, blk++) {
+            const o = blk * q * q;
+            for (let r0 = 0; r0 < q; r0++) for (let c0 = 0; c0 < q; c0++) put(a, c, r0, c0, blocks[o + r0 * q + c0]!);
+          }
+        }
+        for (let a = 0; a < last; a++) {
+          for (let r0 = 0; r0 < q; r0++) {
+            for (let c0 = 0; c0 < q; c0++) {
+              let sum = 0;
+              for (let c = 0; c < last; c++) sum += h[(a * q + r0) * dim + c * q + c0]!;
+              put(a, last, r0, c0, -sum);
+            }
+          }
+        }
         for (let r0 = 0; r0 < q; r0++) {
           for (let c0 = 0; c0 < q; c0++) {
             let sum = 0;
-            for (let c = 0; c < last; c++) sum += h[(a * q + r0) * dim + c * q + c0]!;
-            put(a, last, r0, c0, -sum);
+            for (let a = 0; a < last; a++) sum += h[(a * q + r0) * dim + last * q + c0]!;
+            h[(last * q + r0) * dim + last * q + c0] = -sum;
           }
         }
-      }
-      for (let r0 = 0; r0 < q; r0++) {
-        for (let c0 = 0; c0 < q; c0++) {
-          let sum = 0;
-          for (let a = 0; a < last; a++) sum += h[(a * q + r0) * dim + last * q + c0]!;
-          h[(last * q + r0) * dim + last * q + c0] = -sum;
+        for (let a = 0; a < k; a++) {
+          for (let j = 0; j < p; j++) h[(a * q + j) * dim + a * q + j]! += l2;
+          // (ε/K)(Σ b)²: fixes the one direction the loss does not see.
+          for (let c = 0; c < k; c++) h[(a * q + p) * dim + c * q + p]! += eps / k;
         }
+        // Jacobi scaling keeps the solve well conditioned whatever the column scales.
+        const d = new Float64Array(dim);
+        for (let j = 0; j < dim; j++) d[j] = 1 / Math.sqrt(Math.max(h[j * dim + j]!, Number.MIN_VALUE));
+        const hs = new Float64Array(dim * dim);
+        for (let r0 = 0; r0 < dim; r0++) for (let c0 = 0; c0 < dim; c0++) hs[r0 * dim + c0] = h[r0 * dim + c0]! * d[r0]! * d[c0]!;
+        system = { hs, d };
       }
-      for (let a = 0; a < k; a++) {
-        for (let j = 0; j < p; j++) h[(a * q + j) * dim + a * q + j]! += l2;
-        // (ε/K)(Σ b)²: fixes the one direction the loss does not see.
-        for (let c = 0; c < k; c++) h[(a * q + p) * dim + c * q + p]! += eps / k;
-      }
+      const { hs, d } = system!;
       const negGrad = grad.map((g) => -g);
-      // Jacobi scaling keeps the solve well conditioned whatever the column scales.
-      const d = new Float64Array(dim);
-      for (let j = 0; j < dim; j++) d[j] = 1 / Math.sqrt(Math.max(h[j * dim + j]!, Number.MIN_VALUE));
-      const hs = new Float64Array(dim * dim);
-      for (let r0 = 0; r0 < dim; r0++) for (let c0 = 0; c0 < dim; c0++) hs[r0 * dim + c0] = h[r0 * dim + c0]! * d[r0]! * d[c0]!;
       const bs = negGrad.map((g, j) => g * d[j]!);
       const sol = await engine.choleskySolve(hs, dim, bs, 1, { signal: opts.signal });
       const delta = sol.map((v, j) => v * d[j]!);
@@ -389,6 +401,7 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
         t *= 0.5;
       }
       nIter = iter + 1;
+      lastT = t;
       if (!accepted) break;
       theta = next;
       prevDecrement = -slope;
