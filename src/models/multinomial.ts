@@ -7,11 +7,12 @@
  * Newton system adds (ε/K)·(Σ_k b_k)², which moves only that direction, and the returned intercepts are centred
  * (Σ_k b_k = 0); the coefficients already sum to zero over the classes at the optimum when l2 > 0.
  *
- * The Hessian blocks H_kl = X̃ᵀ diag(s_i p_ik (δ_kl − p_il)) X̃, X̃ = [X, 1], come from weighted calls of the engine's
- * Gram kernel (the documented alternative to a fused multiclass kernel), (K−1)K/2 per step: each is one parallel
- * pass over X̃ in f64, the diagonal calls also return the gradient X̃ᵀ s(y_k − p_k), and the last class's blocks
- * and gradient follow from the others' (each row of blocks sums to zero). The linear predictors
- * come from the engine's f64 logistic pass, one per class.
+ * Each Newton step is one fused engine pass over X̃ = [X, 1] (`engine.multinomialPass`, staged once with y and the
+ * row weights): the K logits per row, the softmax with its log-sum-exp, the loss, the gradient and the Hessian
+ * blocks H_ac = X̃ᵀ diag(s p_a(δ_ac − p_c)) X̃ of the first K − 1 classes in f64 (the last class's blocks follow:
+ * each row of blocks sums to zero); the main thread only assembles and solves the (Kq)² system. Line-search
+ * trials are loss-only passes, except the full step's, which also brings the gradient for the convergence test;
+ * the Hessian system is kept (a chord step) while it still shrinks the gradient tenfold per step.
  */
 import type { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, StagedMatrix } from '../engine/engine.js';
