@@ -73,7 +73,7 @@ export declare class Kernels {
    * One fused softmax (multiclass logistic) pass over a block of rows: K logits per row from theta
    * (k × cols), the losses and the correct count; with mode ≥ 1 the gradient (k × cols), with mode 2 the
    * upper triangles of the Hessian blocks of the first k − 1 classes too, accumulated into `out` (layout:
-   * `multinomialLayout` in src/backends/types.ts). y holds class indices in [0, k).
+   * `multinomialLayout` in src/backends/types.ts; `out` needs only the prefix the mode writes). y holds class indices in [0, k).
    */
   multinomialPass(x: Float32Array, rows: number, cols: number, k: number, y: Float64Array, s: Float64Array | undefined | null, theta: Float64Array, mode: number, out: Float64Array): void
 }

@@ -27,7 +27,7 @@ use error::KernelError;
 use kernels::gram::GramArgs;
 use kernels::kmeans::KmeansArgs;
 use kernels::logistic::{out_len as logistic_out_len, LogisticArgs};
-use kernels::multinomial::{out_len as multinomial_out_len, MultinomialArgs};
+use kernels::multinomial::{mode_len as multinomial_out_len, MultinomialArgs};
 use kernels::sparse::{SparseScoreArgs, SparseSimilarityArgs};
 use kernels::topk::TopkArgs;
 use simd::{Isa, Table};
@@ -635,7 +635,7 @@ impl Kernels {
     /// One fused softmax (multiclass logistic) pass over a block of rows: K logits per row from theta
     /// (k × cols), the losses and the correct count; with mode ≥ 1 the gradient (k × cols), with mode 2 the
     /// upper triangles of the Hessian blocks of the first k − 1 classes too, accumulated into `out` (layout:
-    /// `multinomialLayout` in src/backends/types.ts). y holds class indices in [0, k).
+    /// `multinomialLayout` in src/backends/types.ts; `out` needs only the prefix the mode writes). y holds class indices in [0, k).
     #[napi(catch_unwind)]
     pub fn multinomial_pass(
         &self,
@@ -652,7 +652,7 @@ impl Kernels {
         guard(|| {
             let t = self.table;
             let (r, d, k) = (rows as usize, cols as usize, k as usize);
-            let n = multinomial_out_len(k, d);
+            let n = multinomial_out_len(mode, k, d);
             need("x", x.len(), r * d)?;
             need("y", y.len(), r)?;
             if let Some(s) = &s {

@@ -349,6 +349,12 @@ export function multinomialLayout(k: number, q: number): { lossW: 0; loss: 1; co
   return { lossW: 0, loss: 1, correct: 2, grad: 3, h: 3 + k * q, length: 3 + k * q + multinomialPairs(k) * q * q };
 }
 
+/** Values of the layout a mode writes: 3 (losses), then the gradient, then the Hessian blocks. */
+export function multinomialModeLength(mode: MultinomialMode, k: number, q: number): number {
+  const L = multinomialLayout(k, q);
+  return mode === MULTINOMIAL_LOSS ? L.grad : mode === MULTINOMIAL_GRADIENT ? L.h : L.length;
+}
+
 /**
  * One fused pass of multiclass (softmax) logistic regression over a block of rows, in f64. With x_i the row
  * (q columns; the caller appends the 1 of the intercept), θ_c = theta[c·q .. (c+1)·q] and s_i the row weight:
@@ -374,6 +380,6 @@ export interface MultinomialPassArgs {
   /** k × cols, class-major. */
   theta: Float64Array;
   mode: MultinomialMode;
-  /** Accumulates, `multinomialLayout(k, cols).length` values. */
+  /** Accumulates; `multinomialModeLength(mode, k, cols)` values (the prefix of the layout the mode writes). */
   out: Float64Array;
 }

@@ -27,7 +27,7 @@ import type {
   TopkTileArgs,
   ViewOf,
 } from './types.js';
-import { logisticLayout, multinomialLayout } from './types.js';
+import { logisticLayout, multinomialModeLength } from './types.js';
 import { INITIAL_PAGES, MAX_PAGES, RESERVED_BYTES, STATIC_BYTES, Staging, WasmMemory } from './wasm-memory.js';
 import { chooseBuild, compiledModule, type KernelExports, type WasmBuild } from './wasm-module.js';
 
@@ -308,7 +308,7 @@ export class WasmBackend implements Backend {
         m.ptr(s, rows, false, st),
         m.ptr(theta, k * cols, false, st),
         mode,
-        m.ptr(out, multinomialLayout(k, cols).length, true, st),
+        m.ptr(out, multinomialModeLength(mode, k, cols), true, st),
         // The chunk's probabilities and one pair's weights, written before they are read.
         m.scratch(8 * 256 * (k + 1), st),
       );

@@ -3,7 +3,7 @@
 // (upper triangles only) on seeded random inputs over every column tail, with and without row weights; the
 // loss-only and gradient-only modes leave what they do not compute alone; logits of ±800 stay finite.
 import { describe, expect, it } from 'vitest';
-import { multinomialLayout } from '../../src/backends/types.js';
+import { multinomialLayout, multinomialModeLength } from '../../src/backends/types.js';
 import { backendCases } from '../helpers/backends.js';
 import { randomF32, randomF64 } from '../helpers/rng.js';
 import { TAIL_COLS, expectClose, tolerance } from '../helpers/tolerance.js';
@@ -108,6 +108,20 @@ describe.each(cases)('multinomialPass on $label', ({ family, backend: b }) => {
       expect(out[L.correct]).toBe(want[L.correct]);
       expectClose(out.subarray(0, L.h), want.subarray(0, L.h), tol, `losses and gradient q=${q}`);
       expect(out.subarray(L.h).every((v) => v === 0.5), `q=${q}`).toBe(true);
+    }
+  });
+
+  it('the cheap modes need only the prefix of the layout they write', () => {
+    for (const { q, rows, k, x, y, s, theta, want } of randomCases.filter((c) => c.rows > 1 && c.q === 33)) {
+      const L = multinomialLayout(k, q);
+      const loss = new Float64Array(multinomialModeLength(0, k, q)).fill(0.5);
+      b.multinomialPass({ x, rows, cols: q, k, y, s, theta, mode: 0, out: loss });
+      expect(loss.length).toBe(L.grad);
+      expectClose(loss.subarray(0, L.correct), want.subarray(0, L.correct), tol, 'losses, loss-only prefix');
+      const grad = new Float64Array(multinomialModeLength(1, k, q)).fill(0.5);
+      b.multinomialPass({ x, rows, cols: q, k, y, s, theta, mode: 1, out: grad });
+      expect(grad.length).toBe(L.h);
+      expectClose(grad.subarray(L.grad), want.subarray(L.grad, L.h), tol, 'gradient, gradient-only prefix');
     }
   });
 

@@ -44,6 +44,15 @@ pub fn out_len(k: usize, q: usize) -> usize {
     OUT_GRAD + k * q + pairs(k) * q * q
 }
 
+/// The entries `mode` writes (a prefix of the layout): the cheap passes need no room for the Hessian.
+pub fn mode_len(mode: u32, k: usize, q: usize) -> usize {
+    match mode {
+        MODE_LOSS => OUT_GRAD,
+        MODE_GRADIENT => OUT_GRAD + k * q,
+        _ => out_len(k, q),
+    }
+}
+
 pub struct MultinomialArgs<'a> {
     pub x: &'a [f32],
     pub rows: usize,
@@ -55,6 +64,7 @@ pub struct MultinomialArgs<'a> {
     /// k × cols, class-major.
     pub theta: &'a [f64],
     pub mode: u32,
+    /// `mode_len(mode, k, cols)` values.
     pub out: &'a mut [f64],
 }
 
@@ -88,10 +98,16 @@ fn body<R: Reduce>(a: MultinomialArgs<'_>, gram: unsafe fn(GramArgs<'_>)) {
         return;
     }
     let theta = &theta[..k * q];
-    let (head, rest) = out.split_at_mut(OUT_GRAD);
-    let (grad, h) = rest.split_at_mut(k * q);
     let np = pairs(k);
-    let h = &mut h[..np * q * q];
+    let (head, rest) = out.split_at_mut(OUT_GRAD);
+    let (grad, h): (&mut [f64], &mut [f64]) = match mode {
+        MODE_LOSS => (&mut [], &mut []),
+        MODE_GRADIENT => (&mut rest[..k * q], &mut []),
+        _ => {
+            let (g, h) = rest.split_at_mut(k * q);
+            (g, &mut h[..np * q * q])
+        }
+    };
     // The Gram runs over the first q8 columns (a whole number of the packed kernel's 8-wide panels: a 33-wide
     // input, the usual [x, 1], would pad to 40 and cost ~40 % more); the r = q − q8 tail columns (the
     // intercept's) are rank-one updates of their own. Sums go to local per-pair blocks, added to `out` once.
