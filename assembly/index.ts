@@ -11,6 +11,7 @@ import { normalize_f32_scalar, normalize_f32_simd128 } from './kernels/normalize
 import { similarity_f32_scalar, similarity_f32_simd128 } from './kernels/similarity';
 import { sparse_score_topn_f64_scalar, sparse_similarity_topk_f64_scalar } from './kernels/sparse';
 import { topk_f32_scalar, topk_f32_simd128 } from './kernels/topk';
+import { multinomial_f64_scalar, multinomial_f64_simd128 } from './kernels/multinomial';
 
 /** 1 for the simd128 build, 0 for the scalar one. */
 export function simd_build(): i32 {
@@ -94,4 +95,12 @@ export function sparse_score_topn(
   acc: usize, den: usize, mark: usize, list: usize, outIdx: usize, outScores: usize,
 ): void {
   sparse_score_topn_f64_scalar(aPtr, aIdx, aVal, mPtr, mIdx, mVal, seenPtr, seenIdx, allow, normalize, row0, row1, n, acc, den, mark, list, outIdx, outScores);
+}
+
+/** One fused softmax-regression pass over a block of rows (layout in kernels/multinomial.ts); scratch: 256 * (k + 1) f64. */
+export function multinomial_pass(
+  x: usize, rows: i32, cols: i32, k: i32, y: usize, s: usize, theta: usize, mode: i32, out: usize, scratch: usize,
+): void {
+  if (ASC_FEATURE_SIMD) multinomial_f64_simd128(x, rows, cols, k, y, s, theta, mode, out, scratch);
+  else multinomial_f64_scalar(x, rows, cols, k, y, s, theta, mode, out, scratch);
 }

@@ -69,6 +69,13 @@ export declare class Kernels {
    * kernel for every level.
    */
   sparseScoreTopn(aPtr: Int32Array, aIdx: Int32Array, aVal: Float32Array, mPtr: Int32Array, mIdx: Int32Array, mVal: Float32Array, seenPtr: Int32Array | undefined | null, seenIdx: Int32Array | undefined | null, allow: Int32Array | undefined | null, normalize: number, row0: number, row1: number, nCols: number, n: number, acc: Float64Array, den: Float64Array | undefined | null, mark: Int32Array, list: Int32Array, outIdx: Int32Array, outScores: Float32Array): void
+  /**
+   * One fused softmax (multiclass logistic) pass over a block of rows: K logits per row from theta
+   * (k × cols), the losses and the correct count; with mode ≥ 1 the gradient (k × cols), with mode 2 the
+   * upper triangles of the Hessian blocks of the first k − 1 classes too, accumulated into `out` (layout:
+   * `multinomialLayout` in src/backends/types.ts; `out` needs only the prefix the mode writes). y holds class indices in [0, k).
+   */
+  multinomialPass(x: Float32Array, rows: number, cols: number, k: number, y: Float64Array, s: Float64Array | undefined | null, theta: Float64Array, mode: number, out: Float64Array): void
 }
 
 /** The best instruction-set level of this CPU: 'avx512', 'avx2' or 'scalar' (probed once per process). */

@@ -1,7 +1,7 @@
-// Suite `models`: W3 KMeans, W4 OLS (Gram + Cholesky solve, and batch scoring), W5 logistic regression
-// (issue 3's benchmark section), against numpy / scikit-learn and the JavaScript incumbents ml-kmeans,
+// Suite `models`: W3 KMeans, W4 OLS (Gram + Cholesky solve, and batch scoring), W5 logistic regression, W6 multiclass
+// logistic regression (issues 3 and 16), against numpy / scikit-learn, the vendor anchors and the JavaScript incumbents ml-kmeans,
 // ml-regression-multivariate-linear and ml-logistic-regression.
-// The rows of each workload are in models/w3.mjs, w4.mjs, w5.mjs; this file holds the targets and the
+// The rows of each workload are in models/w3.mjs … w6.mjs; this file holds the targets and the
 // result checks across rows.
 import { isEngineRow } from '../lib/report-md.mjs';
 import { fmtCount, noteRatio } from '../lib/report.mjs';
@@ -9,6 +9,7 @@ import { SIZES, maxAbsDiff } from './models/common.mjs';
 import { runW3 } from './models/w3.mjs';
 import { runW4 } from './models/w4.mjs';
 import { runW5 } from './models/w5.mjs';
+import { runW6, w6Target } from './models/w6.mjs';
 
 export const name = 'models';
 
@@ -28,6 +29,7 @@ export function targets(ctx) {
       impl: 'sklearn newton-cholesky',
       text: `logistic regression ${fmtCount(s.W5.n)} × ${s.W5.d}, L2 with C = ${s.W5.C}, tol ${s.W5.tol}; native fit ≥ 2× scikit-learn newton-cholesky, same iterations ±1. Rate = rows / fit time.`,
     },
+    W6: w6Target(ctx),
   };
 }
 
@@ -36,6 +38,7 @@ export async function run(ctx) {
   if (ctx.wantWorkload('W3')) rows.push(...(await runW3(ctx)));
   if (ctx.wantWorkload('W4') || ctx.wantWorkload('W4-SCORE')) rows.push(...(await runW4(ctx)));
   if (ctx.wantWorkload('W5')) rows.push(...(await runW5(ctx)));
+  if (ctx.wantWorkload('W6')) rows.push(...(await runW6(ctx)));
   flagDisagreements(rows);
   noteRatio(rows, 'W4', 'native', 'numpy f32', '≥ 1.0×');
   return rows;

@@ -27,6 +27,7 @@ use error::KernelError;
 use kernels::gram::GramArgs;
 use kernels::kmeans::KmeansArgs;
 use kernels::logistic::{out_len as logistic_out_len, LogisticArgs};
+use kernels::multinomial::{mode_len as multinomial_out_len, MultinomialArgs};
 use kernels::sparse::{SparseScoreArgs, SparseSimilarityArgs};
 use kernels::topk::TopkArgs;
 use simd::{Isa, Table};
@@ -629,6 +630,54 @@ impl Kernels {
                 out_idx: unsafe { out_idx.as_mut() },
                 out_scores: unsafe { out_scores.as_mut() },
             })
+        })
+    }
+    /// One fused softmax (multiclass logistic) pass over a block of rows: K logits per row from theta
+    /// (k × cols), the losses and the correct count; with mode ≥ 1 the gradient (k × cols), with mode 2 the
+    /// upper triangles of the Hessian blocks of the first k − 1 classes too, accumulated into `out` (layout:
+    /// `multinomialLayout` in src/backends/types.ts; `out` needs only the prefix the mode writes). y holds class indices in [0, k).
+    #[napi(catch_unwind)]
+    pub fn multinomial_pass(
+        &self,
+        x: Float32ArraySlice,
+        rows: u32,
+        cols: u32,
+        k: u32,
+        y: Float64ArraySlice,
+        s: Option<Float64ArraySlice>,
+        theta: Float64ArraySlice,
+        mode: u32,
+        out: Float64ArraySlice,
+    ) -> Result<()> {
+        guard(|| {
+            let t = self.table;
+            let (r, d, k) = (rows as usize, cols as usize, k as usize);
+            let n = multinomial_out_len(mode, k, d);
+            need("x", x.len(), r * d)?;
+            need("y", y.len(), r)?;
+            if let Some(s) = &s {
+                need("s", s.len(), r)?;
+            }
+            need("theta", theta.len(), k * d)?;
+            need("out", out.len(), n)?;
+            let mut inputs = vec![span("x", &x, r * d), span("y", &y, r), span("theta", &theta, k * d)];
+            inputs.extend(s.as_ref().map(|s| span("s", s, r)));
+            disjoint(&[span("out", &out, n)], &inputs)?;
+            let mut out = out;
+            let args = MultinomialArgs {
+                x: &x[..r * d],
+                rows: r,
+                cols: d,
+                k,
+                y: &y[..r],
+                s: s.as_ref().map(|s| &s[..r]),
+                theta: &theta[..k * d],
+                mode,
+                out: unsafe { &mut out.as_mut()[..n] },
+            };
+            // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+            unsafe { (t.multinomial_pass)(args) };
+            Ok(())
         })
     }
 }

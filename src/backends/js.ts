@@ -13,12 +13,13 @@ import type {
   KmeansStepArgs,
   LogisticPassArgs,
   MatvecArgs,
+  MultinomialPassArgs,
   SimilarityTileArgs,
   SparseScoreTopnArgs,
   SparseSimilarityTopkArgs,
   TopkTileArgs,
 } from './types.js';
-import { LINK_SIGMOID, logisticLayout } from './types.js';
+import { LINK_SIGMOID, MULTINOMIAL_LOSS, MULTINOMIAL_NEWTON, logisticLayout, multinomialLayout } from './types.js';
 
 export function sigmoid(z: number): number {
   // Split by sign so exp never overflows.
@@ -313,6 +314,54 @@ export class JsBackend extends SabRegions implements Backend {
         insertTopk(outIdx, outScores, so, n, Math.fround(score), j);
       }
       for (let p = s0; p < s1; p++) mark[seenIdx![p]!] = 0;
+    }
+  }
+
+  multinomialPass({ x, rows, cols: q, k, y, s, theta, mode, out }: MultinomialPassArgs): void {
+    const L = multinomialLayout(k, q);
+    const p = new Float64Array(k);
+    for (let i = 0; i < rows; i++) {
+      const xo = i * q;
+      let best = 0;
+      for (let c = 0; c < k; c++) {
+        let zc = 0;
+        for (let d = 0; d < q; d++) zc += x[xo + d]! * theta[c * q + d]!;
+        p[c] = zc;
+        if (zc > p[best]!) best = c;
+      }
+      const yi = y[i]!;
+      const zy = p[yi]!;
+      const m = p[best]!;
+      let sum = 0;
+      for (let c = 0; c < k; c++) {
+        p[c] = Math.exp(p[c]! - m);
+        sum += p[c]!;
+      }
+      for (let c = 0; c < k; c++) p[c]! /= sum;
+      const si = s ? s[i]! : 1;
+      const li = m + Math.log(sum) - zy;
+      out[L.lossW]! += si * li;
+      out[L.loss]! += li;
+      if (best === yi) out[L.correct]! += 1;
+      if (mode === MULTINOMIAL_LOSS) continue;
+      for (let c = 0; c < k; c++) {
+        const f = si * (p[c]! - (c === yi ? 1 : 0));
+        const go = L.grad + c * q;
+        for (let d = 0; d < q; d++) out[go + d]! += f * x[xo + d]!;
+      }
+      if (mode !== MULTINOMIAL_NEWTON) continue;
+      let ho = L.h;
+      for (let a = 0; a < k - 1; a++) {
+        for (let c = a; c < k - 1; c++) {
+          const wi = si * p[a]! * ((a === c ? 1 : 0) - p[c]!);
+          for (let r = 0; r < q; r++) {
+            const wr = wi * x[xo + r]!;
+            const o = ho + r * q;
+            for (let t = r; t < q; t++) out[o + t]! += wr * x[xo + t]!;
+          }
+          ho += q * q;
+        }
+      }
     }
   }
 }

@@ -30,6 +30,7 @@ import type {
   GramArgs,
   KmeansStepArgs,
   LogisticPassArgs,
+  MultinomialPassArgs,
   MatvecArgs,
   NativeIsa,
   SimilarityTileArgs,
@@ -231,5 +232,9 @@ class NativeBackend extends SabRegions implements Backend {
       a.aPtr, a.aIdx, a.aVal, a.mPtr, a.mIdx, a.mVal, a.seenPtr, a.seenIdx, a.allow, a.normalize, a.row0, a.row1,
       a.nCols, a.n, a.acc, a.den, a.mark, a.list, a.outIdx, a.outScores,
     );
+  }
+
+  multinomialPass(a: MultinomialPassArgs): void {
+    this.#k.multinomialPass(a.x, a.rows, a.cols, a.k, a.y, a.s, a.theta, a.mode, a.out);
   }
 }

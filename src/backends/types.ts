@@ -336,4 +336,57 @@ export interface Backend {
    * Main thread only; the region is borrowed: never pass it to `free`.
    */
   regionOf<K extends ElementKind>(arr: ViewOf<K>, kind: K): (SharedRegion & { kind: K }) | null;
+
+  multinomialPass(args: MultinomialPassArgs): void;
+}
+
+/** `multinomialPass` modes: the losses only (a line-search trial); also the gradient; also the Hessian blocks. */
+export const MULTINOMIAL_LOSS = 0;
+export const MULTINOMIAL_GRADIENT = 1;
+export const MULTINOMIAL_NEWTON = 2;
+export type MultinomialMode = typeof MULTINOMIAL_LOSS | typeof MULTINOMIAL_GRADIENT | typeof MULTINOMIAL_NEWTON;
+
+/** Hessian blocks `multinomialPass` accumulates: pairs a ≤ c over the first k − 1 classes. */
+export function multinomialPairs(k: number): number {
+  return ((k - 1) * k) / 2;
+}
+
+/** Offsets into `multinomialPass`'s output for k classes and q columns (see MultinomialPassArgs). */
+export function multinomialLayout(k: number, q: number): { lossW: 0; loss: 1; correct: 2; grad: 3; h: number; length: number } {
+  return { lossW: 0, loss: 1, correct: 2, grad: 3, h: 3 + k * q, length: 3 + k * q + multinomialPairs(k) * q * q };
+}
+
+/** Values of the layout a mode writes: 3 (losses), then the gradient, then the Hessian blocks. */
+export function multinomialModeLength(mode: MultinomialMode, k: number, q: number): number {
+  const L = multinomialLayout(k, q);
+  return mode === MULTINOMIAL_LOSS ? L.grad : mode === MULTINOMIAL_GRADIENT ? L.h : L.length;
+}
+
+/**
+ * One fused pass of multiclass (softmax) logistic regression over a block of rows, in f64. With x_i the row
+ * (q columns; the caller appends the 1 of the intercept), θ_c = theta[c·q .. (c+1)·q] and s_i the row weight:
+ *   z_ic = x_i·θ_c, lse_i = m_i + log Σ_c e^{z_ic − m_i} (m_i = max_c z_ic), p_ic = e^{z_ic − lse_i},
+ *   ℓ_i = lse_i − z_{i,y_i},
+ * accumulated (the caller zeroes) into `out` as `multinomialLayout(k, q)` names: out[0] += Σ s_i ℓ_i,
+ * out[1] += Σ ℓ_i, out[2] += #{i : the first largest z_ic is at c = y_i}; with `mode` ≥ MULTINOMIAL_GRADIENT
+ * out[3 + c·q + j] += Σ_i s_i (p_ic − [y_i = c]) x_ij (the data gradient), and with MULTINOMIAL_NEWTON for each pair a ≤ c < k − 1
+ * (a outer, c inner; pair index t) the upper triangle of the q × q row-major block at h + t·q² +=
+ * Σ_i s_i p_ia (δ_ac − p_ic) x_i x_iᵀ (the lower triangle is left as it was). The last class's blocks follow
+ * from these (each row of blocks sums to zero). Entries a mode does not compute are left as they were.
+ */
+export interface MultinomialPassArgs {
+  x: Float32Array;
+  rows: number;
+  cols: number;
+  /** Classes, ≥ 2. */
+  k: number;
+  /** Class indices in [0, k). */
+  y: Float64Array;
+  /** Row weights s_i; absent or null: all ones. */
+  s?: Float64Array | null;
+  /** k × cols, class-major. */
+  theta: Float64Array;
+  mode: MultinomialMode;
+  /** Accumulates; `multinomialModeLength(mode, k, cols)` values (the prefix of the layout the mode writes). */
+  out: Float64Array;
 }

@@ -42,6 +42,11 @@ export interface KernelExports {
     seenPtr: number, seenIdx: number, allow: number, normalize: number, row0: number, row1: number, n: number,
     acc: number, den: number, mark: number, list: number, outIdx: number, outScores: number,
   ): void;
+
+  multinomial_pass(
+    x: number, rows: number, cols: number, k: number, y: number, s: number, theta: number, mode: number,
+    out: number, scratch: number,
+  ): void;
 }
 
 // () -> v128 returning v128.const 0: validates only where WebAssembly SIMD is supported.

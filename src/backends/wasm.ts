@@ -18,6 +18,7 @@ import type {
   GramArgs,
   KmeansStepArgs,
   LogisticPassArgs,
+  MultinomialPassArgs,
   MatvecArgs,
   SharedRegion,
   SimilarityTileArgs,
@@ -26,7 +27,7 @@ import type {
   TopkTileArgs,
   ViewOf,
 } from './types.js';
-import { logisticLayout } from './types.js';
+import { logisticLayout, multinomialModeLength } from './types.js';
 import { INITIAL_PAGES, MAX_PAGES, RESERVED_BYTES, STATIC_BYTES, Staging, WasmMemory } from './wasm-memory.js';
 import { chooseBuild, compiledModule, type KernelExports, type WasmBuild } from './wasm-module.js';
 
@@ -293,6 +294,29 @@ export class WasmBackend implements Backend {
         m.ptr(a.list, nCols, true, st),
         m.ptr(a.outIdx, rows * n, true, st),
         m.ptr(a.outScores, rows * n, true, st),
+      );
+    } finally {
+      m.finish(st);
+    }
+  }
+
+  multinomialPass({ x, rows, cols, k, y, s, theta, mode, out }: MultinomialPassArgs): void {
+    const m = this.mem;
+    if (rows <= 0 || cols <= 0) return;
+    const st = new Staging();
+    try {
+      this.k.multinomial_pass(
+        m.ptr(x, rows * cols, false, st),
+        rows,
+        cols,
+        k,
+        m.ptr(y, rows, false, st),
+        m.ptr(s, rows, false, st),
+        m.ptr(theta, k * cols, false, st),
+        mode,
+        m.ptr(out, multinomialModeLength(mode, k, cols), true, st),
+        // The chunk's probabilities and one pair's weights, written before they are read.
+        m.scratch(8 * 256 * (k + 1), st),
       );
     } finally {
       m.finish(st);

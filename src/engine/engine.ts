@@ -32,6 +32,8 @@ import * as sparse from './ops/sparse.js';
 import type { CsrInput, SparseScoreOptions, SparseSimilarityOptions, StagedCsr } from './ops/sparse.js';
 import * as topk from './ops/topk.js';
 import type { TopKOptions } from './ops/topk.js';
+import * as multinomial from './ops/multinomial.js';
+import type { MultinomialPassOptions, MultinomialPassResult } from './ops/multinomial.js';
 import { Scheduler, type CallOptions } from './schedule.js';
 import { AllocatedMatrix, AllocatedVector, StagedMatrix, StagedVector, inPlaceRegion, type CopyStats, type MatrixInput, type VectorInput } from './scope.js';
 import { checkFinite, checkMatrix, checkPositiveInt, checkVector } from './validate.js';
@@ -46,6 +48,7 @@ export type { LloydOptions, LloydResult } from './ops/kmeans-lloyd.js';
 export type { GramOptions, GramResult } from './ops/gram.js';
 export type { LogisticPassOptions, LogisticPassResult } from './ops/logistic.js';
 export type { CsrInput, RowSpan, SparseScoreOptions, SparseSimilarityOptions, StagedCsr } from './ops/sparse.js';
+export type { MultinomialPassOptions, MultinomialPassResult } from './ops/multinomial.js';
 
 export interface EngineOptions {
   /** Kernel backend: 'auto' (default, or QUIVER_BACKEND) picks native when it loads, else wasm. */
@@ -324,5 +327,21 @@ export class Engine {
    */
   async sparseScoreTopN(a: CsrInput, m: CsrInput, opts: SparseScoreOptions): Promise<TopKResult> {
     return sparse.sparseScoreTopN(this.#sched, a, m, opts);
+  }
+
+  /**
+   * One fused pass of multiclass (softmax) logistic regression over all rows at θ (k × cols, class-major; see
+   * `MultinomialPassResult`): the objective, and in mode 'newton' (default) the gradient and the Hessian blocks
+   * of the first k − 1 classes for a Newton step ('gradient': the gradient only; 'loss': the objective only). y holds class indices 0 … k − 1, s row weights ≥ 0 or null.
+   */
+  async multinomialPass(
+    x: MatrixInput,
+    y: VectorInput,
+    s: VectorInput | null,
+    theta: Float64Array,
+    k: number,
+    opts: MultinomialPassOptions = {},
+  ): Promise<MultinomialPassResult> {
+    return multinomial.multinomialPass(this.#sched, x, y, s, theta, k, opts);
   }
 }

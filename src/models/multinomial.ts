@@ -7,11 +7,12 @@
  * Newton system adds (ε/K)·(Σ_k b_k)², which moves only that direction, and the returned intercepts are centred
  * (Σ_k b_k = 0); the coefficients already sum to zero over the classes at the optimum when l2 > 0.
  *
- * The Hessian blocks H_kl = X̃ᵀ diag(s_i p_ik (δ_kl − p_il)) X̃, X̃ = [X, 1], come from weighted calls of the engine's
- * Gram kernel (the documented alternative to a fused multiclass kernel), (K−1)K/2 per step: each is one parallel
- * pass over X̃ in f64, the diagonal calls also return the gradient X̃ᵀ s(y_k − p_k), and the last class's blocks
- * and gradient follow from the others' (each row of blocks sums to zero). The linear predictors
- * come from the engine's f64 logistic pass, one per class.
+ * Each Newton step is one fused engine pass over X̃ = [X, 1] (`engine.multinomialPass`, staged once with y and the
+ * row weights): the K logits per row, the softmax with its log-sum-exp, the loss, the gradient and the Hessian
+ * blocks H_ac = X̃ᵀ diag(s p_a(δ_ac − p_c)) X̃ of the first K − 1 classes in f64 (the last class's blocks follow:
+ * each row of blocks sums to zero); the main thread only assembles and solves the (Kq)² system. Line-search
+ * trials are loss-only passes, except the full step's, which also brings the gradient for the convergence test;
+ * the Hessian system is kept (a chord step) while it still shrinks the gradient tenfold per step.
  */
 import type { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, StagedMatrix } from '../engine/engine.js';
@@ -266,16 +267,26 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
   }
 
   const q = p + 1;
-  // x once as it is (checked here, and read in place when the workers can), for the K linear-predictor
-  // passes of every objective evaluation; and [x, 1] built straight into engine memory, whose values are
-  // finite exactly when x's are, so it is neither copied nor scanned again.
-  const xs = engine.stage(x, 'x');
+  // [x, 1] built straight into engine memory (read in place by the workers; its values are finite exactly when
+  // x's are, and staging checks them once). An index loop: a subarray per row was a measurable share of the main
+  // thread's time per fit.
   const xt = engine.allocMatrix(n, q);
-  for (let i = 0; i < n; i++) {
-    xt.data.set(x.data.subarray(i * p, (i + 1) * p), i * q);
-    xt.data[i * q + p] = 1;
+  for (let i = 0, src = 0, dst = 0; i < n; i++) {
+    for (let j = 0; j < p; j++) xt.data[dst++] = x.data[src++]!;
+    xt.data[dst++] = 1;
   }
-  const staged = engine.stage(xt, 'x', { checkValues: false });
+  // X̃, y and s staged once: every pass below is one engine call over them, so the main thread never loops
+  // over the rows again (only the (Kq)² Newton system is assembled and solved here).
+  let staged: StagedMatrix;
+  try {
+    staged = engine.stage(xt, 'x');
+  } catch (err) {
+    xt.release();
+    throw err;
+  }
+  const yStaged = engine.stageVector(Float64Array.from(y), 'y');
+  const unit = s.every((v) => v === 1);
+  const sStaged = unit ? null : engine.stageVector(s, 'sampleWeight');
   try {
     // θ: K blocks of q = [w_k, b_k].
     let theta = new Float64Array(k * q);
@@ -288,80 +299,33 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
       }
       return { w, b };
     };
-    const evaluate = async (t: Float64Array) => {
-      const { w, b } = split(t);
-      const z = await logits(engine, xs, w, b, opts.signal);
-      const lse = new Float64Array(n);
-      const zy = Float64Array.from({ length: n }, (_, i) => z[i * k + y[i]!]!);
-      softmaxInPlace(z, n, k, lse);
-      let loss = 0;
-      let lossPlain = 0;
-      let correct = 0;
-      for (let i = 0; i < n; i++) {
-        const li = lse[i]! - zy[i]!;
-        loss += s[i]! * li;
-        lossPlain += li;
-        let best = 0;
-        for (let c = 1; c < k; c++) if (z[i * k + c]! > z[i * k + best]!) best = c;
-        if (best === y[i]) correct++;
-      }
+    const penalty = (t: Float64Array) => {
       let pen = 0;
-      for (let j = 0; j < w.length; j++) pen += w[j]! * w[j]!;
-      return { prob: z, f: loss + 0.5 * l2 * pen, lossPlain, correct };
+      for (let c = 0; c < k; c++) for (let j = 0; j < p; j++) pen += t[c * q + j]! * t[c * q + j]!;
+      return 0.5 * l2 * pen;
     };
-    let cur = await evaluate(theta);
+    // One fused pass: the objective, and by mode the gradient and the Hessian blocks of the first K − 1 classes.
+    const evaluate = async (t: Float64Array, mode: 'loss' | 'gradient' | 'newton') => {
+      const r = await engine.multinomialPass(staged, yStaged, sStaged, t, k, { mode, signal: opts.signal });
+      return { ...r, f: r.lossWeighted + penalty(t) };
+    };
+    const gradientOf = (r: { grad: Float64Array | null }, t: Float64Array) => {
+      const g = Float64Array.from(r.grad!);
+      for (let a = 0; a < k; a++) for (let j = 0; j < p; j++) g[a * q + j]! += l2 * t[a * q + j]!;
+      return g;
+    };
+    let cur = await evaluate(theta, 'newton');
     let nIter = 0;
     let converged = false;
     let prevDecrement = Infinity;
     const eps = 1e-8 * sSum;
+    const dim = k * q;
+    const last = k - 1;
+    let system: { hs: Float64Array; d: Float64Array } | null = null;
+    let prevGradMax = Infinity;
+    let lastT = 1;
     for (let iter = 0; ; iter++) {
-      // Hessian blocks and the gradient from (K−1)K/2 weighted Gram passes: the blocks of one row of classes sum
-      // to zero (Σ_l p_k(δ_kl − p_l) = 0), and so do the data gradients (Σ_k (y_k − p_k) = 0), so the last class's
-      // blocks and gradient are sums of the others'.
-      const h = new Float64Array(k * q * k * q);
-      const grad = new Float64Array(k * q);
-      const dim = k * q;
-      const last = k - 1;
-      const put = (a: number, c: number, r0: number, c0: number, g: number) => {
-        h[(a * q + r0) * dim + c * q + c0] = g;
-        h[(c * q + c0) * dim + a * q + r0] = g;
-      };
-      for (let a = 0; a < last; a++) {
-        for (let c = a; c < last; c++) {
-          const wts = new Float64Array(n);
-          for (let i = 0; i < n; i++) wts[i] = s[i]! * cur.prob[i * k + a]! * ((a === c ? 1 : 0) - cur.prob[i * k + c]!);
-          let v: Float64Array | undefined;
-          if (a === c) {
-            v = new Float64Array(n);
-            for (let i = 0; i < n; i++) v[i] = s[i]! * ((y[i] === a ? 1 : 0) - cur.prob[i * k + a]!);
-          }
-          const r = await engine.gram(staged, { w: wts, v, signal: opts.signal });
-          for (let r0 = 0; r0 < q; r0++) for (let c0 = 0; c0 < q; c0++) put(a, c, r0, c0, r.g[r0 * q + c0]!);
-          if (v) for (let j = 0; j < q; j++) grad[a * q + j] = -r.xty![j]!;
-        }
-      }
-      for (let a = 0; a < last; a++) {
-        for (let r0 = 0; r0 < q; r0++) {
-          for (let c0 = 0; c0 < q; c0++) {
-            let sum = 0;
-            for (let c = 0; c < last; c++) sum += h[(a * q + r0) * dim + c * q + c0]!;
-            put(a, last, r0, c0, -sum);
-          }
-        }
-      }
-      for (let r0 = 0; r0 < q; r0++) {
-        for (let c0 = 0; c0 < q; c0++) {
-          let sum = 0;
-          for (let a = 0; a < last; a++) sum += h[(a * q + r0) * dim + last * q + c0]!;
-          h[(last * q + r0) * dim + last * q + c0] = -sum;
-        }
-      }
-      for (let j = 0; j < q; j++) {
-        let sum = 0;
-        for (let a = 0; a < last; a++) sum += grad[a * q + j]!;
-        grad[last * q + j] = -sum;
-      }
-      for (let a = 0; a < k; a++) for (let j = 0; j < p; j++) grad[a * q + j]! += l2 * theta[a * q + j]!;
+      let grad = gradientOf(cur, theta);
       let gradMax = 0;
       for (let j = 0; j < dim; j++) gradMax = Math.max(gradMax, Math.abs(grad[j]!));
       gradMax /= sSum;
@@ -370,28 +334,75 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
         break;
       }
       if (iter === maxIter) break;
-      for (let a = 0; a < k; a++) {
-        for (let j = 0; j < p; j++) h[(a * q + j) * dim + a * q + j]! += l2;
-        // (ε/K)(Σ b)²: fixes the one direction the loss does not see.
-        for (let c = 0; c < k; c++) h[(a * q + p) * dim + c * q + p]! += eps / k;
+      // A stale Hessian (the chord method) is kept while it still shrinks the gradient at least tenfold per
+      // step: near the optimum the Hessian hardly changes, and a step on the kept system costs one gradient pass
+      // instead of a Hessian pass. The gradient is always exact, so the optimum is the same.
+      const refresh = system === null || lastT < 1 || gradMax > 0.1 * prevGradMax;
+      prevGradMax = gradMax;
+      if (refresh) {
+        // The step's first trial brought the gradient only (enough to stop on); the Hessian comes now.
+        if (!cur.hessian) {
+          cur = await evaluate(theta, 'newton');
+          grad = gradientOf(cur, theta);
+        }
+        // The kernel returns the blocks H_ac, a ≤ c < K − 1; the blocks of one row of classes sum to zero
+        // (Σ_c p_a(δ_ac − p_c) = 0), so the last class's blocks are sums of the others'.
+        const h = new Float64Array(dim * dim);
+        const blocks = cur.hessian!;
+        const put = (a: number, c: number, r0: number, c0: number, g: number) => {
+          h[(a * q + r0) * dim + c * q + c0] = g;
+          h[(c * q + c0) * dim + a * q + r0] = g;
+        };
+        let blk = 0;
+        for (let a = 0; a < last; a++) {
+          for (let c = a; c < last; c++, blk++) {
+            const o = blk * q * q;
+            for (let r0 = 0; r0 < q; r0++) for (let c0 = 0; c0 < q; c0++) put(a, c, r0, c0, blocks[o + r0 * q + c0]!);
+          }
+        }
+        for (let a = 0; a < last; a++) {
+          for (let r0 = 0; r0 < q; r0++) {
+            for (let c0 = 0; c0 < q; c0++) {
+              let sum = 0;
+              for (let c = 0; c < last; c++) sum += h[(a * q + r0) * dim + c * q + c0]!;
+              put(a, last, r0, c0, -sum);
+            }
+          }
+        }
+        for (let r0 = 0; r0 < q; r0++) {
+          for (let c0 = 0; c0 < q; c0++) {
+            let sum = 0;
+            for (let a = 0; a < last; a++) sum += h[(a * q + r0) * dim + last * q + c0]!;
+            h[(last * q + r0) * dim + last * q + c0] = -sum;
+          }
+        }
+        for (let a = 0; a < k; a++) {
+          for (let j = 0; j < p; j++) h[(a * q + j) * dim + a * q + j]! += l2;
+          // (ε/K)(Σ b)²: fixes the one direction the loss does not see.
+          for (let c = 0; c < k; c++) h[(a * q + p) * dim + c * q + p]! += eps / k;
+        }
+        // Jacobi scaling keeps the solve well conditioned whatever the column scales.
+        const d = new Float64Array(dim);
+        for (let j = 0; j < dim; j++) d[j] = 1 / Math.sqrt(Math.max(h[j * dim + j]!, Number.MIN_VALUE));
+        const hs = new Float64Array(dim * dim);
+        for (let r0 = 0; r0 < dim; r0++) for (let c0 = 0; c0 < dim; c0++) hs[r0 * dim + c0] = h[r0 * dim + c0]! * d[r0]! * d[c0]!;
+        system = { hs, d };
       }
+      const { hs, d } = system!;
       const negGrad = grad.map((g) => -g);
-      // Jacobi scaling keeps the solve well conditioned whatever the column scales.
-      const d = new Float64Array(dim);
-      for (let j = 0; j < dim; j++) d[j] = 1 / Math.sqrt(Math.max(h[j * dim + j]!, Number.MIN_VALUE));
-      const hs = new Float64Array(dim * dim);
-      for (let r0 = 0; r0 < dim; r0++) for (let c0 = 0; c0 < dim; c0++) hs[r0 * dim + c0] = h[r0 * dim + c0]! * d[r0]! * d[c0]!;
       const bs = negGrad.map((g, j) => g * d[j]!);
       const sol = await engine.choleskySolve(hs, dim, bs, 1, { signal: opts.signal });
       const delta = sol.map((v, j) => v * d[j]!);
       let slope = 0;
       for (let j = 0; j < dim; j++) slope += grad[j]! * delta[j]!;
+      // Backtracking: the full step's trial also brings the gradient (usually accepted, and enough for the
+      // convergence test, so the last step never pays for a Hessian), shorter ones the loss only.
       let t = 1;
-      let accepted: typeof cur | null = null;
+      let accepted: Awaited<ReturnType<typeof evaluate>> | null = null;
       let next = theta;
       for (let tries = 0; tries < 40; tries++) {
         next = theta.map((v, j) => v + t * delta[j]!);
-        const trial = await evaluate(next);
+        const trial = await evaluate(next, tries === 0 ? 'gradient' : 'loss');
         if (trial.f <= cur.f + 1e-4 * t * slope) {
           accepted = trial;
           break;
@@ -399,10 +410,11 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
         t *= 0.5;
       }
       nIter = iter + 1;
+      lastT = t;
       if (!accepted) break;
       theta = next;
-      cur = accepted;
       prevDecrement = -slope;
+      cur = accepted.grad ? accepted : await evaluate(theta, 'newton');
     }
     const { w, b } = split(theta);
     let mean = 0;
@@ -415,7 +427,7 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
       classes,
       nIter,
       converged,
-      logLoss: cur.lossPlain / n,
+      logLoss: cur.loss / n,
       accuracy: cur.correct / n,
       nRows: n,
       params: { l2, classWeight: opts.classWeight ?? null, maxIter, tol },
@@ -425,6 +437,7 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
   } finally {
     staged.release();
     xt.release();
-    xs.release();
+    yStaged.release();
+    sStaged?.release();
   }
 }

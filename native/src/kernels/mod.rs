@@ -13,4 +13,5 @@ pub mod sparse;
 #[cfg(test)]
 pub mod testutil;
 pub mod topk;
+pub mod multinomial;
 pub mod xgemm;
