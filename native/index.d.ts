@@ -69,6 +69,12 @@ export declare class Kernels {
    * kernel for every level.
    */
   sparseScoreTopn(aPtr: Int32Array, aIdx: Int32Array, aVal: Float32Array, mPtr: Int32Array, mIdx: Int32Array, mVal: Float32Array, seenPtr: Int32Array | undefined | null, seenIdx: Int32Array | undefined | null, allow: Int32Array | undefined | null, normalize: number, row0: number, row1: number, nCols: number, n: number, acc: Float64Array, den: Float64Array | undefined | null, mark: Int32Array, list: Int32Array, outIdx: Int32Array, outScores: Float32Array): void
+  /**
+   * One implicit-ALS half-step over CSR rows [row0, row1) (see kernels/als.rs): solves each row's system
+   * from yty (k × k, f64), the other side's f32 factors y (nOther × k) and the row's values, and writes
+   * x's rows in place. Returns −1, or the first row whose system is not positive definite.
+   */
+  alsSolve(yty: Float64Array, y: Float32Array, nOther: number, k: number, ptr: Int32Array, idx: Int32Array, val: Float32Array, row0: number, row1: number, x: Float32Array, alpha: number, reg: number, regMode: number, solver: number, cgSteps: number, scratch: Float64Array): number
 }
 
 /** The best instruction-set level of this CPU: 'avx512', 'avx2' or 'scalar' (probed once per process). */

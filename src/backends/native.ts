@@ -24,6 +24,7 @@ import { QuiverError, isKernelErrorCode, kernelError, type KernelFacts } from '.
 import type * as Addon from '../../native/index.js';
 import { SabRegions } from './memory.js';
 import type {
+  AlsSolveArgs,
   Backend,
   BackendInfo,
   BackendInit,
@@ -230,6 +231,12 @@ class NativeBackend extends SabRegions implements Backend {
     this.#k.sparseScoreTopn(
       a.aPtr, a.aIdx, a.aVal, a.mPtr, a.mIdx, a.mVal, a.seenPtr, a.seenIdx, a.allow, a.normalize, a.row0, a.row1,
       a.nCols, a.n, a.acc, a.den, a.mark, a.list, a.outIdx, a.outScores,
+    );
+  }
+
+  alsSolve(a: AlsSolveArgs): number {
+    return this.#k.alsSolve(
+      a.yty, a.y, a.nOther, a.k, a.ptr, a.idx, a.val, a.row0, a.row1, a.x, a.alpha, a.reg, a.regMode, a.solver, a.cgSteps, a.scratch,
     );
   }
 }

@@ -42,6 +42,10 @@ export interface KernelExports {
     seenPtr: number, seenIdx: number, allow: number, normalize: number, row0: number, row1: number, n: number,
     acc: number, den: number, mark: number, list: number, outIdx: number, outScores: number,
   ): void;
+  als_solve(
+    yty: number, y: number, k: number, ptr: number, idx: number, val: number, row0: number, row1: number, x: number,
+    alpha: number, reg: number, regMode: number, solver: number, cgSteps: number, scratch: number,
+  ): number;
 }
 
 // () -> v128 returning v128.const 0: validates only where WebAssembly SIMD is supported.

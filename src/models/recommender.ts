@@ -22,7 +22,7 @@ import { QuiverError } from '../errors.js';
 import type { CsrMatrix, TopKResult } from '../types.js';
 import { type ModelBundle, readBundle, writeBundle } from './bundle.js';
 
-export type RecommenderKind = 'itemknn' | 'userknn' | 'ease' | 'popular';
+export type RecommenderKind = 'itemknn' | 'userknn' | 'ease' | 'popular' | 'als';
 
 export interface RecommendOptions {
   /** Items per user. */

@@ -7,6 +7,8 @@
 import type { Interactions } from '../data/ratings.js';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
+import { AlsModel, fitAls } from './als.js';
+import type { AlsProgress, AlsRegularizationMode, AlsSolver } from './als-options.js';
 import type { ModelBundle } from './bundle.js';
 import { EaseModel, fitEase } from './ease.js';
 import { KMeansModel } from './kmeans.js';
@@ -34,6 +36,24 @@ export interface RecommenderOptions {
   lambda?: number;
   /** ease: memory budget in bytes (default 1 GiB). */
   memoryBudget?: number;
+  /** als: latent factors (default 64, at most the catalogue). */
+  factors?: number;
+  /** als: iterations (default 15). */
+  iterations?: number;
+  /** als: L2 penalty λ (default 1; see regularizationMode). */
+  regularization?: number;
+  /** als: 'plain' λ (default, implicit's convention) or 'count' λ·(the row's interactions) (ALS-WR, Spark's). */
+  regularizationMode?: AlsRegularizationMode;
+  /** als: confidence slope, c = 1 + alpha·r (default 10). */
+  alpha?: number;
+  /** als: seed of the initial factors (default 0). */
+  seed?: number;
+  /** als: 'cholesky' (exact, default) or 'cg' (conjugate gradient, cgSteps steps). */
+  solver?: AlsSolver;
+  /** als: conjugate-gradient steps per half-step (default 3). */
+  cgSteps?: number;
+  /** als: called after every half-step (phase 'users' or 'items'). */
+  onProgress?: (p: AlsProgress) => void;
   signal?: AbortSignal;
 }
 
@@ -67,6 +87,7 @@ export const RECOMMENDERS = {
   userknn: { model: UserKnnModel, fit: fitUserKnn },
   ease: { model: EaseModel, fit: fitEase },
   popular: { model: PopularModel, fit: fitPopular },
+  als: { model: AlsModel, fit: fitAls },
 } satisfies { [K in RecommenderKind]: RecommenderEntry<K> };
 
 export type ModelKind = keyof typeof MODELS;

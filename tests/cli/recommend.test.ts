@@ -130,7 +130,7 @@ describe('quiver recommend', () => {
     }
     const algo = await quiver('recommend', '--synthetic', '10x10x50', '--algo', 'svd', '--out', join(dir, 'x.csv'));
     expect(algo.code).toBe(2);
-    expect(algo.stderr).toMatch(/^quiver: INVALID_ARGUMENT: --algo must be one of itemknn, userknn, ease, popular \(got "svd"\)/);
+    expect(algo.stderr).toMatch(/^quiver: INVALID_ARGUMENT: --algo must be one of itemknn, userknn, ease, popular, als \(got "svd"\)/);
     writeFileSync(join(dir, 'hdr.data'), 'user\titem\trating\tts\n1\t2\t3\t4\n');
     const hdr = await quiver('recommend', '--ratings', join(dir, 'hdr.data'), '--format', 'movielens', '--algo', 'popular', '--out', join(dir, 'x.csv'));
     expect(hdr.code).toBe(2);
