@@ -58,8 +58,13 @@ export function als_solve_f64_scalar(
   for (let u = row0; u < row1; u++) {
     const q0 = load<i32>(ptr + (<usize>u << 2));
     const q1 = load<i32>(ptr + (<usize>(u + 1) << 2));
-    const lam = regMode == 1 ? reg * <f64>(q1 - q0) : reg;
     const xu = x + ((<usize>u * kk) << 2);
+    if (q0 == q1) {
+      // b_u = 0, so x_u = 0 (a solution even when λ_u = 0 leaves A_u singular).
+      memory.fill(xu, 0, kk << 2);
+      continue;
+    }
+    const lam = regMode == 1 ? reg * <f64>(q1 - q0) : reg;
     memory.fill(bv, 0, kk << 3);
     if (solver == 0) {
       memory.copy(m, yty, (kk * kk) << 3);

@@ -24,6 +24,11 @@ export function alsSolveJs(a: AlsSolveArgs): number {
   for (let u = a.row0; u < a.row1; u++) {
     const q0 = ptr[u]!;
     const q1 = ptr[u + 1]!;
+    if (q0 === q1) {
+      // b_u = 0, so x_u = 0 (a solution even when λ_u = 0 leaves A_u singular).
+      x.fill(0, u * k, u * k + k);
+      continue;
+    }
     const lam = regMode === 1 ? reg * (q1 - q0) : reg;
     b.fill(0);
     if (solver === 0) {

@@ -290,7 +290,8 @@ export interface SparseScoreTopnArgs {
  * c = 1 + alpha·val and λ_u = reg (regMode 0) or reg·(nonzeros of row u) (regMode 1, ALS-WR),
  *   A_u = YᵀY + Σ_{q ∈ u} (c_q − 1) y_{idx[q]} y_{idx[q]}ᵀ + λ_u I,   b_u = Σ_{q ∈ u} c_q y_{idx[q]},
  * and x[u, :] = A_u⁻¹ b_u in f64, stored as f32 over the row's factors. solver 0: exact Cholesky; solver 1:
- * cgSteps conjugate-gradient steps warm-started from x[u, :], never forming A_u. Returns −1, or the first row
+ * cgSteps conjugate-gradient steps warm-started from x[u, :], never forming A_u. A row without interactions
+ * has b_u = 0 and gets x[u, :] = 0 without a solve. Returns −1, or the first row
  * whose system is not positive definite (the rows before it are solved; the caller reports it).
  */
 export interface AlsSolveArgs {

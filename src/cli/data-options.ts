@@ -36,6 +36,10 @@ export interface AlgoOptions {
   normalizeSimilarity?: boolean;
   lambda?: number;
   memoryBudget?: number;
+  factors?: number;
+  iterations?: number;
+  regularization?: number;
+  alpha?: number;
 }
 
 /** Bytes from "512M", "2G", "1073741824". */
@@ -80,7 +84,11 @@ export function withAlgoOptions(cmd: Command): Command {
     .option('--shrink <s>', 'itemknn/userknn: similarity shrinkage, dot / (‖a‖‖b‖ + s) (default 0)', floatOption('--shrink', 0))
     .option('--no-normalize-similarity', 'itemknn: score with raw similarities instead of each item\'s similarities scaled to sum 1')
     .option('--lambda <l>', 'ease: L2 penalty (default 500)', floatOption('--lambda', 0))
-    .option('--memory-budget <size>', 'ease: bytes the dense item matrices may take, e.g. 2G (default 1G)', bytesOption('--memory-budget'));
+    .option('--memory-budget <size>', 'ease: bytes the dense item matrices may take, e.g. 2G (default 1G)', bytesOption('--memory-budget'))
+    .option('--factors <k>', 'als: latent factors (default 32, at most the number of items)', intOption('--factors'))
+    .option('--iterations <n>', 'als: iterations, each a user and an item half-step (default 15)', intOption('--iterations'))
+    .option('--regularization <l>', 'als: L2 penalty λ (default 20)', floatOption('--regularization', 0))
+    .option('--alpha <a>', 'als: confidence slope, c = 1 + alpha·r (default 1)', floatOption('--alpha', 0));
 }
 
 function feedbackOf(o: DataOptions): RatingsOptions['feedback'] {
@@ -157,5 +165,9 @@ export function algoOptionsOf(o: AlgoOptions): RecommenderOptions {
     normalizeSimilarity: o.normalizeSimilarity,
     lambda: o.lambda,
     memoryBudget: o.memoryBudget,
+    factors: o.factors,
+    iterations: o.iterations,
+    regularization: o.regularization,
+    alpha: o.alpha,
   };
 }

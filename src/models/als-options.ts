@@ -47,11 +47,11 @@ export interface AlsParams {
 }
 
 export const ALS_DEFAULTS: AlsParams = {
-  factors: 64,
+  factors: 32,
   iterations: 15,
-  regularization: 1,
+  regularization: 20,
   regularizationMode: 'plain',
-  alpha: 10,
+  alpha: 1,
   seed: 0,
   solver: 'cholesky',
   cgSteps: 3,

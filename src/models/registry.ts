@@ -36,15 +36,15 @@ export interface RecommenderOptions {
   lambda?: number;
   /** ease: memory budget in bytes (default 1 GiB). */
   memoryBudget?: number;
-  /** als: latent factors (default 64, at most the catalogue). */
+  /** als: latent factors (default 32, at most the catalogue). */
   factors?: number;
   /** als: iterations (default 15). */
   iterations?: number;
-  /** als: L2 penalty λ (default 1; see regularizationMode). */
+  /** als: L2 penalty λ (default 20; see regularizationMode). */
   regularization?: number;
   /** als: 'plain' λ (default, implicit's convention) or 'count' λ·(the row's interactions) (ALS-WR, Spark's). */
   regularizationMode?: AlsRegularizationMode;
-  /** als: confidence slope, c = 1 + alpha·r (default 10). */
+  /** als: confidence slope, c = 1 + alpha·r (default 1). */
   alpha?: number;
   /** als: seed of the initial factors (default 0). */
   seed?: number;

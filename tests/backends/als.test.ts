@@ -30,7 +30,7 @@ function problem(rows: number, nOther: number, k: number, seed: number): Problem
   const idx: number[] = [];
   const val: number[] = [];
   for (let u = 0; u < rows; u++) {
-    // Row 0 is empty (only YᵀY + λI), the others touch 1 … nOther/2 columns with values 1 … 5.
+    // Row 0 is empty (b = 0, so x = 0), the others touch 1 … nOther/2 columns with values 1 … 5.
     const n = u === 0 ? 0 : 1 + Math.floor(rnd() * (nOther / 2));
     const cols = new Set<number>();
     while (cols.size < n) cols.add(Math.floor(rnd() * nOther));

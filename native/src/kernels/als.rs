@@ -5,6 +5,7 @@
 //! solve); building each A_u in f64 from f32 factors and solving it in place keeps one row's work in cache.
 //! Two solvers: an exact Cholesky of A_u, or `cg_steps` conjugate-gradient steps warm-started from the
 //! current x_u that never form A_u (A_u·p = YᵀY·p + λ_u p + Σ (c_ui − 1)(y_i·p) y_i).
+//! A row without interactions has b_u = 0 and gets x_u = 0 without a solve.
 //! A system that is not positive definite (a pivot ≤ tiny relative to the diagonal, or pᵀA p ≤ 0 in CG)
 //! stops the block: the returned value is that row's index (−1 when every row was solved).
 //! The ISA levels are the same code compiled with wider vectors: the loops are written as contiguous
@@ -108,6 +109,11 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
     let apv = &mut rest[..k];
     for u in row0..row1 {
         let (q0, q1) = (ptr[u] as usize, ptr[u + 1] as usize);
+        if q0 == q1 {
+            // b_u = 0, so x_u = 0 exactly (also when λ_u = 0 would make A_u singular: 0 is then a solution).
+            x[u * k..u * k + k].fill(0.0);
+            continue;
+        }
         let lam = if reg_mode == 1 { reg * (q1 - q0) as f64 } else { reg };
         bv.fill(0.0);
         if solver == 0 {

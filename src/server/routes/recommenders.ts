@@ -68,7 +68,19 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
         const b = request.body as Static<Schemas['RecommenderBody']>;
         const model = await compute(ctx, reply, async (signal) => {
           const data = await interactionsOf(b, ctx.dataDir, ctx.limits);
-          return fitRecommender(ctx.engine, b.algo, data, { neighbors: b.neighbors, similarity: b.similarity, shrink: b.shrink, lambda: b.lambda, signal });
+          return fitRecommender(ctx.engine, b.algo, data, {
+            neighbors: b.neighbors,
+            similarity: b.similarity,
+            shrink: b.shrink,
+            lambda: b.lambda,
+            factors: b.factors,
+            iterations: b.iterations,
+            regularization: b.regularization,
+            regularizationMode: b.regularizationMode,
+            alpha: b.alpha,
+            solver: b.solver,
+            signal,
+          });
         });
         return summarize(await registry.add(model));
       },
