@@ -30,6 +30,11 @@ export interface AlsOptions {
   /** 'cholesky' (exact) or 'cg' (conjugate gradient, `cgSteps` steps warm-started from the last iterate). */
   solver?: AlsSolver;
   cgSteps?: number;
+  /**
+   * Starting factors (users × factors and items × factors, row-major) instead of the seeded random ones: to
+   * continue a fit, or to compare with another library from the same start.
+   */
+  initialFactors?: { user: Float32Array; item: Float32Array };
   /** Called after every half-step. */
   onProgress?: (p: AlsProgress) => void;
   signal?: AbortSignal;

@@ -352,8 +352,12 @@ export async function fitAls(engine: Engine, data: Interactions | RecommenderSta
   const rng = new Rng(p.seed);
   // Small positive starting factors (as implicit does): the first user half-step then depends on YᵀY only weakly.
   const init = (n: number): Float32Array => Float32Array.from({ length: n * k }, () => rng.next() * 0.01);
-  const x = init(state.userIds.length);
-  const y = init(state.itemIds.length);
+  const start = opts.initialFactors;
+  if (start && (start.user.length !== state.userIds.length * k || start.item.length !== state.itemIds.length * k)) {
+    throw new QuiverError('SHAPE_MISMATCH', `initialFactors must be users × ${k} (${state.userIds.length * k} values) and items × ${k} (${state.itemIds.length * k})`);
+  }
+  const x = start ? Float32Array.from(start.user) : init(state.userIds.length);
+  const y = start ? Float32Array.from(start.item) : init(state.itemIds.length);
   const users = await engine.stageCsr(state.train, 'interactions');
   const items = await engine.stageCsr(transposeCsr(state.train), 'interactions (items)');
   try {
