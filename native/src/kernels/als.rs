@@ -71,19 +71,44 @@ fn load_row(dst: &mut [f64], src: &[f32]) {
     }
 }
 
-/// A p for the CG solver, into `out` (uses `yi` as scratch).
+/// y·p with y read as f32 and widened in the loop (no f64 copy of the row).
 #[inline(always)]
-fn apply(a: &Ctx<'_>, r0: usize, r1: usize, lam: f64, p: &[f64], out: &mut [f64], yi: &mut [f64]) {
+fn dot_f32(y: &[f32], p: &[f64]) -> f64 {
+    let n = y.len().min(p.len());
+    let mut acc = [0.0f64; 8];
+    let chunks = n / 8;
+    for c in 0..chunks {
+        let (py, pp) = (&y[c * 8..c * 8 + 8], &p[c * 8..c * 8 + 8]);
+        for l in 0..8 {
+            acc[l] += f64::from(py[l]) * pp[l];
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for i in chunks * 8..n {
+        s += f64::from(y[i]) * p[i];
+    }
+    s
+}
+
+#[inline(always)]
+fn axpy_f32(out: &mut [f64], a: f64, y: &[f32]) {
+    for (o, v) in out.iter_mut().zip(y) {
+        *o += a * f64::from(*v);
+    }
+}
+
+/// A p for the CG solver, into `out`.
+#[inline(always)]
+fn apply(a: &Ctx<'_>, r0: usize, r1: usize, lam: f64, p: &[f64], out: &mut [f64]) {
     let k = a.k;
     for (r, o) in out.iter_mut().enumerate() {
         *o = dot(&a.yty[r * k..r * k + k], p) + lam * p[r];
     }
     for q in r0..r1 {
         let i = a.idx[q] as usize;
-        let c = 1.0 + a.alpha * f64::from(a.val[q]);
-        load_row(yi, &a.y[i * k..i * k + k]);
-        let s = (c - 1.0) * dot(yi, p);
-        axpy(out, s, yi);
+        let yi = &a.y[i * k..i * k + k];
+        let s = a.alpha * f64::from(a.val[q]) * dot_f32(yi, p);
+        axpy_f32(out, s, yi);
     }
 }
 
@@ -103,7 +128,8 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
     let a = Ctx { yty, y, k, idx, val, alpha };
     let (m, rest) = scratch.split_at_mut(k * k);
     let (bv, rest) = rest.split_at_mut(k);
-    let (yi, rest) = rest.split_at_mut(k);
+    // (a row buffer the JS and AssemblyScript kernels use; this one widens f32 rows in its loops)
+    let (_row, rest) = rest.split_at_mut(k);
     let (xv, rest) = rest.split_at_mut(k);
     let (pv, rest) = rest.split_at_mut(k);
     let apv = &mut rest[..k];
@@ -122,12 +148,12 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
             for q in q0..q1 {
                 let i = a.idx[q] as usize;
                 let c = 1.0 + a.alpha * f64::from(a.val[q]);
-                load_row(yi, &a.y[i * k..i * k + k]);
-                axpy(bv, c, yi);
+                let yf = &a.y[i * k..i * k + k];
+                axpy_f32(bv, c, yf);
                 let w = c - 1.0;
                 for r in 0..k {
-                    let s = w * yi[r];
-                    axpy(&mut m[r * k + r..r * k + k], s, &yi[r..]);
+                    let s = w * f64::from(yf[r]);
+                    axpy_f32(&mut m[r * k + r..r * k + k], s, &yf[r..]);
                 }
             }
             // Cholesky A = LLᵀ with L stored row-major in the lower triangle (rows contiguous for the dots);
@@ -171,12 +197,11 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
             for q in q0..q1 {
                 let i = a.idx[q] as usize;
                 let c = 1.0 + a.alpha * f64::from(a.val[q]);
-                load_row(yi, &a.y[i * k..i * k + k]);
-                axpy(bv, c, yi);
+                axpy_f32(bv, c, &a.y[i * k..i * k + k]);
             }
             load_row(xv, &x[u * k..u * k + k]);
             // r = b − A x (kept in bv), p = r.
-            apply(&a, q0, q1, lam, xv, apv, yi);
+            apply(&a, q0, q1, lam, xv, apv);
             for r in 0..k {
                 bv[r] -= apv[r];
             }
@@ -186,7 +211,7 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
                 if rs < 1e-20 {
                     break;
                 }
-                apply(&a, q0, q1, lam, pv, apv, yi);
+                apply(&a, q0, q1, lam, pv, apv);
                 let pap = dot(pv, apv);
                 if !(pap > 0.0) || !pap.is_finite() {
                     return u as i64;
