@@ -36,15 +36,15 @@ if (!als) {
   await m.recommendRows({ row0: 0, row1: 2000 }, { n: cfg.n });
   m.release();
 }
-const fit = (d) => (als ? lib.fitAls(engine, d, { ...als, factors: Math.min(als.factors, d.itemIds.length), iterations: d === data ? als.iterations : 2 }) : lib.fitItemKnn(engine, d, { neighbors: cfg.k, normalizeSimilarity: false }));
+const fitModel = (d) => (als ? lib.fitAls(engine, d, { ...als, factors: Math.min(als.factors, d.itemIds.length), iterations: d === data ? als.iterations : 2 }) : lib.fitItemKnn(engine, d, { neighbors: cfg.k, normalizeSimilarity: false }));
 if (als) {
   const warm = new lib.SyntheticInteractions({ users: 2000, items: 500, interactions: 40_000, seed: 1 }).toInteractions();
-  const m = await fit(warm);
+  const m = await fitModel(warm);
   await m.recommendRows({ row0: 0, row1: 2000 }, { n: cfg.n });
   m.release();
 }
 const t0 = process.hrtime.bigint();
-const model = await fit(data);
+const model = await fitModel(data);
 const t1 = process.hrtime.bigint();
 const top = new Int32Array(users * cfg.n).fill(-1);
 const block = cfg.blockUsers ?? 8192;
