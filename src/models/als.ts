@@ -11,7 +11,8 @@
  * does not widen everyone's heap). `similarItems` is the cosine top-k over item factors.
  *
  * Fold-in (implicit's recalculate_user): a basket, or a user the model never saw, is one more row solved
- * against the fitted item factors, exactly as a user half-step would solve it. Unknown item ids are ignored;
+ * against the fitted item factors, exactly as a user half-step of the exact solver would solve it (fold-in and
+ * partial fit always use the exact solver). Unknown item ids are ignored;
  * a basket with no known item has no factors and gets an empty list. `partialFitUsers` / `partialFitItems`
  * solve given rows (new or replaced) against the other side's fixed factors and return a new model.
  */
@@ -292,7 +293,9 @@ export class AlsModel extends Recommender {
   }
 
   async #solve(rows: CsrMatrix, y: StagedMatrix | { rows: number; cols: number; data: Float32Array }, x: Float32Array, yty: Float64Array | null, what: 'user' | 'item', name: (row: number) => string): Promise<void> {
-    await solveHalf(this.engine, rows, y, x, yty, this.params, what, name);
+    // Fold-in and partial fit solve exactly whatever the fit's solver (as implicit's recalculate_user does):
+    // a few CG steps from a zero start would leave these rows short of their solution.
+    await solveHalf(this.engine, rows, y, x, yty, { ...this.params, solver: 'cholesky' }, what, name);
   }
 
   protected bundleParts(): { params: Record<string, unknown>; arrays: ModelBundle['arrays'] } {
