@@ -169,7 +169,7 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
                     let aij = m[j * k + i];
                     let s = aij - dot(&m[i * k..i * k + j], &m[j * k..j * k + j]);
                     if i == j {
-                        if !(s > tiny) || !s.is_finite() {
+                        if !s.is_finite() || s <= tiny {
                             return u as i64;
                         }
                         m[i * k + i] = s.sqrt();
@@ -213,7 +213,7 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
                 }
                 apply(&a, q0, q1, lam, pv, apv);
                 let pap = dot(pv, apv);
-                if !(pap > 0.0) || !pap.is_finite() {
+                if !pap.is_finite() || pap <= 0.0 {
                     return u as i64;
                 }
                 let step = rs / pap;
