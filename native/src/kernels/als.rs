@@ -11,6 +11,8 @@
 //! The ISA levels are the same code compiled with wider vectors: the loops are written as contiguous
 //! axpys and eight-lane dot products that LLVM vectorises under each target feature.
 
+use super::scratch::{Scratch, ALS_ROWS};
+
 pub struct AlsArgs<'a> {
     /// k × k, both triangles (f64).
     pub yty: &'a [f64],
@@ -97,6 +99,23 @@ fn axpy_f32(out: &mut [f64], a: f64, y: &[f32]) {
     }
 }
 
+/// A p for the CG solver from the row's other-side factors gathered as f64 (`g`, n × k): the four products of
+/// a CG half-step then stream one contiguous block instead of gathering and widening f32 rows each time.
+#[inline(always)]
+fn apply_gathered(a: &Ctx<'_>, g: &[f64], q0: usize, lam: f64, p: &[f64], out: &mut [f64]) {
+    let k = a.k;
+    for (r, o) in out.iter_mut().enumerate() {
+        *o = dot(&a.yty[r * k..r * k + k], p) + lam * p[r];
+    }
+    for (t, row) in g.chunks_exact(k).enumerate() {
+        let s = a.alpha * f64::from(a.val[q0 + t]) * dot(row, p);
+        axpy(out, s, row);
+    }
+}
+
+/// Rows gathered per CG row at most (doubles): beyond it (a very popular item) the f32 rows are read in place.
+const GATHER_MAX: usize = 1 << 17;
+
 /// A p for the CG solver, into `out`.
 #[inline(always)]
 fn apply(a: &Ctx<'_>, r0: usize, r1: usize, lam: f64, p: &[f64], out: &mut [f64]) {
@@ -126,6 +145,7 @@ struct Ctx<'a> {
 fn solve_block(args: AlsArgs<'_>) -> i64 {
     let AlsArgs { yty, y, k, ptr, idx, val, row0, row1, x, alpha, reg, reg_mode, solver, cg_steps, scratch } = args;
     let a = Ctx { yty, y, k, idx, val, alpha };
+    let mut rows = Scratch::take(&ALS_ROWS, if solver == 1 { GATHER_MAX } else { 0 });
     let (m, rest) = scratch.split_at_mut(k * k);
     let (bv, rest) = rest.split_at_mut(k);
     // (a row buffer the JS and AssemblyScript kernels use; this one widens f32 rows in its loops)
@@ -200,8 +220,24 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
                 axpy_f32(bv, c, &a.y[i * k..i * k + k]);
             }
             load_row(xv, &x[u * k..u * k + k]);
+            let n = q1 - q0;
+            let gathered = n * k <= GATHER_MAX;
+            if gathered {
+                let g = rows.slice(n * k);
+                for (t, q) in (q0..q1).enumerate() {
+                    let i = a.idx[q] as usize;
+                    load_row(&mut g[t * k..t * k + k], &a.y[i * k..i * k + k]);
+                }
+            }
+            let ap = |p: &[f64], out: &mut [f64], rows: &mut Scratch<f64>| {
+                if gathered {
+                    apply_gathered(&a, rows.slice(n * k), q0, lam, p, out);
+                } else {
+                    apply(&a, q0, q1, lam, p, out);
+                }
+            };
             // r = b − A x (kept in bv), p = r.
-            apply(&a, q0, q1, lam, xv, apv);
+            ap(xv, apv, &mut rows);
             for r in 0..k {
                 bv[r] -= apv[r];
             }
@@ -211,7 +247,7 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
                 if rs < 1e-20 {
                     break;
                 }
-                apply(&a, q0, q1, lam, pv, apv);
+                ap(pv, apv, &mut rows);
                 let pap = dot(pv, apv);
                 if !pap.is_finite() || pap <= 0.0 {
                     return u as i64;
