@@ -110,14 +110,18 @@ describe.each(cases)('alsSolve on $label', ({ family, backend: b }) => {
     expectClose(x.subarray(8, 16), [...oracleRow(p, 2, 2, 0.5, false), ...oracleRow(p, 3, 2, 0.5, false)], tol);
   });
 
-  it('conjugate gradient reaches the exact solution after k steps and lowers the error after 3', () => {
-    const k = 8;
-    const p = problem(5, 30, k, 21);
+  it.each([8, 20])('conjugate gradient reaches the exact solution after k steps and lowers the error after 3 (k = %i)', (k) => {
+    // Six rows: from k = 16 the native kernel runs CG rows in groups of four, so a full and a partial group.
+    const p = problem(6, 3 * k + 6, k, 21);
     const want = new Float64Array(p.rows * k);
     for (let u = 0; u < p.rows; u++) want.set(oracleRow(p, u, 2, 0.5, false), u * k);
     const many = new Float32Array(p.rows * k);
     expect(b.alsSolve(args(p, many, { solver: 1, cgSteps: 4 * k }))).toBe(-1);
     expectClose(many, want, { atol: 1e-5, rtol: 1e-4 }, 'cg');
+    // Rows [1, 4) alone (a group that starts elsewhere) give those rows' same factors.
+    const part = new Float32Array(p.rows * k);
+    expect(b.alsSolve(args(p, part, { solver: 1, cgSteps: 4 * k, row0: 1, row1: 4 }))).toBe(-1);
+    expect(part.subarray(k, 4 * k)).toEqual(many.subarray(k, 4 * k));
     const start = Float32Array.from(randomF32(p.rows * k, 5));
     const few = start.slice();
     expect(b.alsSolve(args(p, few, { solver: 1, cgSteps: 3 }))).toBe(-1);
@@ -131,5 +135,9 @@ describe.each(cases)('alsSolve on $label', ({ family, backend: b }) => {
     expect(b.alsSolve(args(zero, new Float32Array(9), { reg: 0, row0: 1 }))).toBe(1);
     // CG meets a consistent singular system without noticing (any solution will do); A = −I it cannot miss.
     expect(b.alsSolve(args(zero, new Float32Array(9).fill(1), { reg: -1, row0: 1, solver: 1 }))).toBe(1);
+    // The same from k = 16 (CG in groups): the first failing row of the block.
+    const z20 = problem(6, 40, 20, 9);
+    const zero20 = { ...z20, y: new Float32Array(z20.y.length), yty: new Float64Array(400) };
+    expect(b.alsSolve(args(zero20, new Float32Array(120).fill(1), { reg: -1, row0: 2, solver: 1 }))).toBe(2);
   });
 });

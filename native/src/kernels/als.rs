@@ -44,17 +44,30 @@ pub fn scratch_len(k: usize) -> usize {
 #[inline(always)]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
-    let mut acc = [0.0f64; 8];
-    let chunks = n / 8;
-    for c in 0..chunks {
-        let (pa, pb) = (&a[c * 8..c * 8 + 8], &b[c * 8..c * 8 + 8]);
-        for l in 0..8 {
+    let (a, b) = (&a[..n], &b[..n]);
+    // Four independent eight-lane sums: the adds of one chain wait on each other (4 cycles), four chains do not.
+    let mut acc = [0.0f64; 32];
+    let (ca, cb) = (a.chunks_exact(32), b.chunks_exact(32));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (pa, pb) in ca.zip(cb) {
+        for l in 0..32 {
             acc[l] += pa[l] * pb[l];
         }
     }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for i in chunks * 8..n {
-        s += a[i] * b[i];
+    let mut v = [0.0f64; 8];
+    for l in 0..8 {
+        v[l] = (acc[l] + acc[l + 8]) + (acc[l + 16] + acc[l + 24]);
+    }
+    let (ca, cb) = (ra.chunks_exact(8), rb.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (pa, pb) in ca.zip(cb) {
+        for l in 0..8 {
+            v[l] += pa[l] * pb[l];
+        }
+    }
+    let mut s = ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
     }
     s
 }
@@ -77,17 +90,30 @@ fn load_row(dst: &mut [f64], src: &[f32]) {
 #[inline(always)]
 fn dot_f32(y: &[f32], p: &[f64]) -> f64 {
     let n = y.len().min(p.len());
-    let mut acc = [0.0f64; 8];
-    let chunks = n / 8;
-    for c in 0..chunks {
-        let (py, pp) = (&y[c * 8..c * 8 + 8], &p[c * 8..c * 8 + 8]);
-        for l in 0..8 {
-            acc[l] += f64::from(py[l]) * pp[l];
+    let (y, p) = (&y[..n], &p[..n]);
+    // Four independent eight-lane sums: the adds of one chain wait on each other (4 cycles), four chains do not.
+    let mut acc = [0.0f64; 32];
+    let (ca, cb) = (y.chunks_exact(32), p.chunks_exact(32));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (pa, pb) in ca.zip(cb) {
+        for l in 0..32 {
+            acc[l] += f64::from(pa[l]) * pb[l];
         }
     }
-    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for i in chunks * 8..n {
-        s += f64::from(y[i]) * p[i];
+    let mut v = [0.0f64; 8];
+    for l in 0..8 {
+        v[l] = (acc[l] + acc[l + 8]) + (acc[l + 16] + acc[l + 24]);
+    }
+    let (ca, cb) = (ra.chunks_exact(8), rb.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (pa, pb) in ca.zip(cb) {
+        for l in 0..8 {
+            v[l] += f64::from(pa[l]) * pb[l];
+        }
+    }
+    let mut s = ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += f64::from(*x) * y;
     }
     s
 }
@@ -131,6 +157,119 @@ fn apply(a: &Ctx<'_>, r0: usize, r1: usize, lam: f64, p: &[f64], out: &mut [f64]
     }
 }
 
+/// Rows solved together by the CG solver (k ≥ 16): each (YᵀY + λI)·p product reads a row of YᵀY once for all of
+/// them while it is in L1, instead of streaming the k × k matrix from L2 once per row and step, which bounds rows
+/// with few interactions. Each row's arithmetic is exactly that of a row solved alone.
+const GROUP: usize = 4;
+
+/// out_j = A_j p_j for the group's rows us..us+g (vectors j·k.. of `ps` and `out`).
+#[inline(always)]
+fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], ps: &[f64], out: &mut [f64]) {
+    let k = a.k;
+    for r in 0..k {
+        let row = &a.yty[r * k..r * k + k];
+        for j in 0..g {
+            out[j * k + r] = dot(row, &ps[j * k..j * k + k]) + lams[j] * ps[j * k + r];
+        }
+    }
+    for j in 0..g {
+        let (p, o) = (&ps[j * k..j * k + k], &mut out[j * k..j * k + k]);
+        for q in ptr[us + j] as usize..ptr[us + j + 1] as usize {
+            let i = a.idx[q] as usize;
+            let yi = &a.y[i * k..i * k + k];
+            let s = a.alpha * f64::from(a.val[q]) * dot_f32(yi, p);
+            axpy_f32(o, s, yi);
+        }
+    }
+}
+
+/// `cg_steps` CG steps for rows us..us+g in lock step (`buf`: 4·GROUP·k doubles). Returns −1 or the first row
+/// whose system is not positive definite.
+#[inline(always)]
+fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], cg_steps: usize, x: &mut [f32], buf: &mut [f64]) -> i64 {
+    let k = a.k;
+    let (bs, rest) = buf.split_at_mut(GROUP * k);
+    let (xs, rest) = rest.split_at_mut(GROUP * k);
+    let (ps, rest) = rest.split_at_mut(GROUP * k);
+    let aps = &mut rest[..GROUP * k];
+    for j in 0..g {
+        let u = us + j;
+        let b = &mut bs[j * k..j * k + k];
+        b.fill(0.0);
+        let (q0, q1) = (ptr[u] as usize, ptr[u + 1] as usize);
+        for q in q0..q1 {
+            let i = a.idx[q] as usize;
+            let c = 1.0 + a.alpha * f64::from(a.val[q]);
+            axpy_f32(b, c, &a.y[i * k..i * k + k]);
+        }
+        if q0 == q1 {
+            // b = 0: x = 0 without steps (see solve_block).
+            xs[j * k..j * k + k].fill(0.0);
+        } else {
+            load_row(&mut xs[j * k..j * k + k], &x[u * k..u * k + k]);
+        }
+    }
+    multi_apply(a, ptr, us, g, lams, xs, aps);
+    let mut rs = [0.0f64; GROUP];
+    for j in 0..g {
+        let (b, ap) = (&mut bs[j * k..j * k + k], &aps[j * k..j * k + k]);
+        if ptr[us + j] == ptr[us + j + 1] {
+            b.fill(0.0);
+        } else {
+            for r in 0..k {
+                b[r] -= ap[r];
+            }
+        }
+        ps[j * k..j * k + k].copy_from_slice(b);
+        rs[j] = dot(b, b);
+    }
+    let mut live = [false; GROUP];
+    let mut failed = -1i64;
+    for _ in 0..cg_steps {
+        for j in 0..g {
+            live[j] = rs[j] >= 1e-20 || rs[j].is_nan();
+        }
+        if !live[..g].iter().any(|&l| l) {
+            break;
+        }
+        multi_apply(a, ptr, us, g, lams, ps, aps);
+        for j in 0..g {
+            if !live[j] {
+                continue;
+            }
+            let (p, ap) = (&mut ps[j * k..j * k + k], &aps[j * k..j * k + k]);
+            let pap = dot(p, ap);
+            if !pap.is_finite() || pap <= 0.0 {
+                if failed < 0 {
+                    failed = (us + j) as i64;
+                }
+                rs[j] = 0.0;
+                continue;
+            }
+            let step = rs[j] / pap;
+            let (b, xv) = (&mut bs[j * k..j * k + k], &mut xs[j * k..j * k + k]);
+            axpy(xv, step, p);
+            axpy(b, -step, ap);
+            let rs_new = dot(b, b);
+            let beta = rs_new / rs[j];
+            for r in 0..k {
+                p[r] = b[r] + beta * p[r];
+            }
+            rs[j] = rs_new;
+        }
+    }
+    if failed >= 0 {
+        return failed;
+    }
+    for j in 0..g {
+        let u = us + j;
+        for (xo, v) in x[u * k..u * k + k].iter_mut().zip(&xs[j * k..j * k + k]) {
+            *xo = *v as f32;
+        }
+    }
+    -1
+}
+
 /// The read-only part of the arguments.
 struct Ctx<'a> {
     yty: &'a [f64],
@@ -153,6 +292,24 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
     let (xv, rest) = rest.split_at_mut(k);
     let (pv, rest) = rest.split_at_mut(k);
     let apv = &mut rest[..k];
+    if solver == 1 && k >= 16 {
+        // k ≥ 16: the group's 4·GROUP·k vectors fit in the k × k block the Cholesky solver would use.
+        let mut us = row0;
+        while us < row1 {
+            let g = GROUP.min(row1 - us);
+            let mut lams = [0.0f64; GROUP];
+            for (j, l) in lams.iter_mut().enumerate().take(g) {
+                let n = (ptr[us + j + 1] - ptr[us + j]) as f64;
+                *l = if reg_mode == 1 { reg * n } else { reg };
+            }
+            let failed = cg_group(&a, ptr, us, g, &lams, cg_steps, x, m);
+            if failed >= 0 {
+                return failed;
+            }
+            us += g;
+        }
+        return -1;
+    }
     for u in row0..row1 {
         let (q0, q1) = (ptr[u] as usize, ptr[u + 1] as usize);
         if q0 == q1 {
