@@ -12,6 +12,7 @@ import { similarity_f32_scalar, similarity_f32_simd128 } from './kernels/similar
 import { sparse_score_topn_f64_scalar, sparse_similarity_topk_f64_scalar } from './kernels/sparse';
 import { topk_f32_scalar, topk_f32_simd128 } from './kernels/topk';
 import { multinomial_f64_scalar, multinomial_f64_simd128 } from './kernels/multinomial';
+import { als_solve_f64_scalar } from './kernels/als';
 
 /** 1 for the simd128 build, 0 for the scalar one. */
 export function simd_build(): i32 {
@@ -103,4 +104,12 @@ export function multinomial_pass(
 ): void {
   if (ASC_FEATURE_SIMD) multinomial_f64_simd128(x, rows, cols, k, y, s, theta, mode, out, scratch);
   else multinomial_f64_scalar(x, rows, cols, k, y, s, theta, mode, out, scratch);
+}
+
+/** Implicit-ALS half-step over CSR rows [row0, row1) (one scalar kernel for both builds; see kernels/als.ts). */
+export function als_solve(
+  yty: usize, y: usize, k: i32, ptr: usize, idx: usize, val: usize, row0: i32, row1: i32, x: usize,
+  alpha: f64, reg: f64, regMode: i32, solver: i32, cgSteps: i32, scratch: usize,
+): i32 {
+  return als_solve_f64_scalar(yty, y, k, ptr, idx, val, row0, row1, x, alpha, reg, regMode, solver, cgSteps, scratch);
 }

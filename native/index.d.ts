@@ -76,6 +76,12 @@ export declare class Kernels {
    * `multinomialLayout` in src/backends/types.ts; `out` needs only the prefix the mode writes). y holds class indices in [0, k).
    */
   multinomialPass(x: Float32Array, rows: number, cols: number, k: number, y: Float64Array, s: Float64Array | undefined | null, theta: Float64Array, mode: number, out: Float64Array): void
+  /**
+   * One implicit-ALS half-step over CSR rows [row0, row1) (see kernels/als.rs): solves each row's system
+   * from yty (k × k, f64), the other side's f32 factors y (nOther × k) and the row's values, and writes
+   * x's rows in place. Returns −1, or the first row whose system is not positive definite.
+   */
+  alsSolve(yty: Float64Array, y: Float32Array, nOther: number, k: number, ptr: Int32Array, idx: Int32Array, val: Float32Array, row0: number, row1: number, x: Float32Array, alpha: number, reg: number, regMode: number, solver: number, cgSteps: number, scratch: Float64Array): number
 }
 
 /** The best instruction-set level of this CPU: 'avx512', 'avx2' or 'scalar' (probed once per process). */

@@ -2,6 +2,7 @@
 export { createEngine, Quiver } from './quiver.js';
 export { AllocatedMatrix, AllocatedVector, Engine, StagedMatrix, StagedVector } from './engine/engine.js';
 export type {
+  AlsSolveOptions,
   CallOptions,
   CopyStats,
   CsrInput,
@@ -92,6 +93,8 @@ export type { UserKnnOptions } from './models/userknn.js';
 export type { KnnKernel, KnnSimilarity } from './models/knn.js';
 export { EaseModel, fitEase } from './models/ease.js';
 export type { EaseOptions } from './models/ease.js';
+export { ALS_DEFAULTS, AlsModel, fitAls } from './models/als.js';
+export type { AlsOptions, AlsProgress, AlsRegularizationMode, AlsRow, AlsSolver } from './models/als.js';
 export { fitPopular, PopularModel } from './models/popular.js';
 export { evaluateRecommender, rankingMetrics, stratifiedSplit } from './models/evaluate.js';
 export type { EvaluateOptions, EvaluationResult, ProtocolOptions, RankingMetrics } from './models/evaluate.js';

@@ -34,7 +34,7 @@ export class Quiver extends Engine {
     return fitLogisticRegression(this, x, y, opts);
   }
 
-  /** Fits a recommender (itemknn, userknn, ease, popular) on interactions: `fitRecommender`. */
+  /** Fits a recommender (itemknn, userknn, ease, popular, als) on interactions: `fitRecommender`. */
   async fitRecommender(kind: RecommenderKind, data: Interactions, opts: RecommenderOptions = {}): Promise<AnyRecommender> {
     return fitRecommender(this, kind, data, opts);
   }

@@ -2,7 +2,7 @@
 //   node bench/lib/recommend-child.mjs '{"backend":"native","threads":2,"source":{...},"k":20,"n":10,"out":"top.npy"}'
 // Loads the interactions (binary), records maxRSS, opens the engine, then times one fit of item-item cosine kNN
 // (K neighbours, raw similarities: the scipy anchor's algorithm) and one recommend-all (top n, seen items
-// filtered) in blocks of users, after an untimed warm-up on a small synthetic set. Writes the users × n item indices to `out` (.npy, int32) for the agreement check.
+// filtered) in blocks of users (or, with cfg.algo 'als', one implicit-ALS fit and its recommend-all), after an untimed warm-up on a small synthetic set. Writes the users × n item indices to `out` (.npy, int32) for the agreement check.
 // Prints one JSON line; a backend that cannot load prints { skipped }.
 import { writeFileSync } from 'node:fs';
 import { loadLibrary, openEngine } from './context.mjs';
@@ -22,20 +22,29 @@ try {
   process.exit(0);
 }
 const { engine, skipped } = opened;
+// ALS rows (cfg.algo 'als'): fitAls with the row's factors, iterations, λ, α and solver.
+const als = cfg.algo === 'als' ? { factors: cfg.factors, iterations: cfg.iterations, regularization: cfg.regularization, alpha: cfg.alpha, solver: cfg.solver } : null;
 if (!engine) {
   console.log(JSON.stringify({ skipped }));
   process.exit(0);
 }
 // One fit and recommend on a small set first: the JavaScript around the kernels is JIT-compiled before the
 // timed run (the Python peers run compiled code from the start).
-{
+if (!als) {
   const warm = new lib.SyntheticInteractions({ users: 2000, items: 500, interactions: 40_000, seed: 1 }).toInteractions();
   const m = await lib.fitItemKnn(engine, warm, { neighbors: cfg.k, normalizeSimilarity: false });
   await m.recommendRows({ row0: 0, row1: 2000 }, { n: cfg.n });
   m.release();
 }
+const fitModel = (d) => (als ? lib.fitAls(engine, d, { ...als, factors: Math.min(als.factors, d.itemIds.length), iterations: d === data ? als.iterations : 2 }) : lib.fitItemKnn(engine, d, { neighbors: cfg.k, normalizeSimilarity: false }));
+if (als) {
+  const warm = new lib.SyntheticInteractions({ users: 2000, items: 500, interactions: 40_000, seed: 1 }).toInteractions();
+  const m = await fitModel(warm);
+  await m.recommendRows({ row0: 0, row1: 2000 }, { n: cfg.n });
+  m.release();
+}
 const t0 = process.hrtime.bigint();
-const model = await lib.fitItemKnn(engine, data, { neighbors: cfg.k, normalizeSimilarity: false });
+const model = await fitModel(data);
 const t1 = process.hrtime.bigint();
 const top = new Int32Array(users * cfg.n).fill(-1);
 const block = cfg.blockUsers ?? 8192;
@@ -60,7 +69,7 @@ console.log(
     recommendSeconds,
     seconds: fitSeconds + recommendSeconds,
     simd: info.simd,
-    kernel: model.options.kernel,
+    kernel: als ? `${model.params.solver} solver` : model.options.kernel,
     rssInputs,
     rssPeak,
     peakRssDelta: rssPeak - rssInputs,

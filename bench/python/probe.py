@@ -3,7 +3,7 @@ import json
 import platform
 
 out = {"python": platform.python_version(), "modules": {}}
-for name in ("numpy", "scipy", "sklearn", "faiss", "implicit", "fastapi", "uvicorn", "aoclda", "sklearnex"):
+for name in ("numpy", "scipy", "sklearn", "faiss", "implicit", "threadpoolctl", "fastapi", "uvicorn", "aoclda", "sklearnex"):
     try:
         m = __import__(name)
         out["modules"][name] = getattr(m, "__version__", "unknown")

@@ -4,6 +4,10 @@
 // Rows: the engine on native, wasm (and js for the small sets), each in a fresh process so its peak RSS is its
 // own; anchors in the same run: the same algorithm written with scipy.sparse, and `implicit`'s CosineRecommender.
 // Rate = users / (fit + recommend seconds). Targets: native ≥ 2× scipy's users/s and ≥ 1× implicit's.
+// Issue 13's ALS rows (A1 MovieLens 100K, A2 ml-latest-small, A3 synthetic 100k × 20k × 4M; 64 and 128 factors,
+// 15 iterations, λ 20, α 1, the conjugate-gradient solver with 3 steps as implicit's default) against
+// implicit.als.AlternatingLeastSquares with the same options, 2 threads, BLAS at 1 thread. Targets: fit ≥ 1.5×
+// implicit's, recommend-all ≥ 2× implicit's (each ratio noted on the native row).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +22,9 @@ const SYNTHETIC = {
   full: { users: 200_000, items: 50_000, interactions: 10_000_000, seed: 42 },
   quick: { users: 20_000, items: 5_000, interactions: 1_000_000, seed: 42 },
 };
+const ALS = { iterations: 15, regularization: 20, alpha: 1, solver: 'cg', factors: [64, 128] };
+const ALS_SYNTHETIC = { full: { users: 100_000, items: 20_000, interactions: 4_000_000, seed: 42 }, quick: { users: 10_000, items: 2_000, interactions: 400_000, seed: 42 } };
+const IMPLICIT_ALS = 'implicit ALS';
 const SCIPY = 'scipy.sparse item-item';
 const IMPLICIT = 'implicit CosineRecommender';
 
@@ -37,8 +44,23 @@ function workloads(ctx) {
   ];
 }
 
+function alsWorkloads(ctx) {
+  const syn = ALS_SYNTHETIC[ctx.quick ? 'quick' : 'full'];
+  return [
+    { id: 'A1', label: 'MovieLens 100K', source: { ratings: join(DATASETS, 'movielens-100k', 'u.data') } },
+    { id: 'A2', label: 'ml-latest-small', source: { ratings: join(DATASETS, 'ml-latest-small', 'ratings.csv') } },
+    { id: 'A3', label: `synthetic ${fmtCount(syn.users)} × ${fmtCount(syn.items)} × ${fmtCount(syn.interactions)}`, source: { synthetic: syn } },
+  ];
+}
+
 export function targets(ctx) {
   const out = {};
+  for (const w of alsWorkloads(ctx)) {
+    out[w.id] = {
+      impl: IMPLICIT_ALS,
+      text: `${w.label}, binary: implicit ALS fit (${ALS.iterations} iterations, ${ALS.factors.join(' and ')} factors, λ ${ALS.regularization}, α ${ALS.alpha}, CG 3 steps) + recommend top ${N} unseen for every user; fit ≥ 1.5× and recommend-all ≥ 2× ${IMPLICIT_ALS}.`,
+    };
+  }
   for (const w of workloads(ctx)) {
     out[w.id] = {
       impl: SCIPY,
@@ -88,8 +110,72 @@ function agreement(lib, a, b) {
   return users ? sum / users : null;
 }
 
+/** The ALS rows: for each workload and factor count, native (and wasm) in fresh processes and implicit. */
+async function runAls(ctx, rows) {
+  for (const w of alsWorkloads(ctx)) {
+    if (!ctx.wantWorkload(w.id)) continue;
+    if (w.source.ratings && !existsSync(w.source.ratings)) {
+      rows.push(skippedRow(w.id, 'all', `skipped: ${w.source.ratings} is absent`));
+      continue;
+    }
+    const data = w.source.ratings ? await ctx.lib.readRatings(w.source.ratings, { feedback: 'binary' }) : new ctx.lib.SyntheticInteractions(w.source.synthetic).toInteractions();
+    const users = data.userIds.length;
+    const indptr = ctx.inputs.write(`${w.id}_indptr`, ctx.lib.encodeNpy, data.matrix.indptr, [data.matrix.indptr.length]);
+    const indices = ctx.inputs.write(`${w.id}_indices`, ctx.lib.encodeNpy, data.matrix.indices, [data.matrix.indices.length]);
+    for (const factors of ALS.factors) {
+      const opts = { algo: 'als', factors, iterations: ALS.iterations, regularization: ALS.regularization, alpha: ALS.alpha, solver: ALS.solver, n: N };
+      const row = (impl, r, what, notes = []) =>
+        measuredRow({
+          workload: w.id,
+          impl,
+          what,
+          seconds: r.seconds,
+          work: users,
+          unit: 'users/s',
+          timer: r.timer ?? 'hrtime, one run',
+          notes: [`fit ${r.fitSeconds.toFixed(2)} s + recommend ${r.recommendSeconds.toFixed(2)} s`, ...notes],
+          peakRssDelta: r.peakRssDelta,
+          check: r.check,
+          extra: { fitSeconds: r.fitSeconds, recommendSeconds: r.recommendSeconds },
+        });
+      const mine = [];
+      for (const backend of BACKENDS) {
+        const impl = `${backend} k=${factors}`;
+        if (backend === 'js' || !ctx.wantImpl(impl)) continue;
+        ctx.log(`${w.id} ${impl} (${fmtCount(users)} users, fresh process)`);
+        const r = await runChild({ backend, threads: ctx.threads, source: w.source, ...opts });
+        if (r.skipped) rows.push(skippedRow(w.id, impl, r.skipped));
+        else if (r.error) rows.push(failedRow(w.id, impl, r.error));
+        else mine.push({ r, row: row(impl, r, `fitAls(${factors} factors, ${ALS.iterations} iterations, CG 3 steps) + recommendRows(all users, n = ${N})`, [r.simd]) });
+      }
+      const implName = `${IMPLICIT_ALS} k=${factors}`;
+      let peer = null;
+      if (ctx.wantImpl(implName)) {
+        const missing = missingPython(ctx.threads, ['numpy', 'scipy', 'implicit', 'threadpoolctl']);
+        if (missing) rows.push(skippedRow(w.id, implName, missing));
+        else {
+          ctx.log(`${w.id} ${implName}`);
+          const r = await runPeer('recommend_implicit.py', { indptr, indices, items: data.itemIds.length, k: K, ...opts }, ctx.threads);
+          if (r.skipped) rows.push(skippedRow(w.id, implName, r.skipped));
+          else if (r.error) rows.push(failedRow(w.id, implName, r.error));
+          else peer = { r, row: row(implName, r, `AlternatingLeastSquares(factors=${factors}, iterations=${ALS.iterations}, use_cg=True).fit(1 + α·X) + recommend(all users, N=${N}, filter_already_liked_items=True)`, [`implicit ${r.version}`]) };
+        }
+      }
+      for (const m of mine) {
+        if (peer) {
+          m.row.notes.push(`fit ${(peer.r.fitSeconds / m.r.fitSeconds).toFixed(2)}× implicit (target ≥ 1.5)`, `recommend ${(peer.r.recommendSeconds / m.r.recommendSeconds).toFixed(2)}× implicit (target ≥ 2)`);
+        }
+        rows.push(m.row);
+      }
+      if (peer) rows.push(peer.row);
+    }
+    ctx.inputs.drop(`${w.id}_indptr`, `${w.id}_indices`);
+  }
+}
+
 export async function run(ctx) {
   const rows = [];
+  await runAls(ctx, rows);
   for (const w of workloads(ctx)) {
     if (!ctx.wantWorkload(w.id)) continue;
     if (w.source.ratings && !existsSync(w.source.ratings)) {

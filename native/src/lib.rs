@@ -680,6 +680,86 @@ impl Kernels {
             Ok(())
         })
     }
+
+    /// One implicit-ALS half-step over CSR rows [row0, row1) (see kernels/als.rs): solves each row's system
+    /// from yty (k × k, f64), the other side's f32 factors y (nOther × k) and the row's values, and writes
+    /// x's rows in place. Returns −1, or the first row whose system is not positive definite.
+    #[napi(catch_unwind)]
+    pub fn als_solve(
+        &self,
+        yty: Float64ArraySlice,
+        y: Float32ArraySlice,
+        n_other: u32,
+        k: u32,
+        ptr: Int32ArraySlice,
+        idx: Int32ArraySlice,
+        val: Float32ArraySlice,
+        row0: u32,
+        row1: u32,
+        x: Float32ArraySlice,
+        alpha: f64,
+        reg: f64,
+        reg_mode: u32,
+        solver: u32,
+        cg_steps: u32,
+        scratch: Float64ArraySlice,
+    ) -> Result<i64> {
+        guard(|| {
+            let t = self.table;
+            let (k, no, r0, r1) = (k as usize, n_other as usize, row0 as usize, row1 as usize);
+            if r1 <= r0 {
+                return Ok(-1);
+            }
+            need("yty", yty.len(), k * k)?;
+            need("y", y.len(), no * k)?;
+            need("ptr", ptr.len(), r1 + 1)?;
+            need("x", x.len(), r1 * k)?;
+            let sl = kernels::als::scratch_len(k);
+            need("scratch", scratch.len(), sl)?;
+            let (q0, q1) = (ptr[r0], ptr[r1]);
+            if q0 < 0 || q1 < q0 || q1 as usize > idx.len().min(val.len()) {
+                return Err(KernelError::out_of_range("ptr", i64::from(q1), i64::from(q0.max(0)), idx.len().min(val.len()) as i64, Some(r1)));
+            }
+            for u in r0..r1 {
+                if ptr[u + 1] < ptr[u] {
+                    return Err(KernelError::out_of_range("ptr", i64::from(ptr[u + 1]), i64::from(ptr[u]), i64::from(q1), Some(u)));
+                }
+                for &i in &idx[ptr[u] as usize..ptr[u + 1] as usize] {
+                    if i < 0 || i as usize >= no {
+                        return Err(KernelError::out_of_range("idx", i64::from(i), 0, no as i64 - 1, Some(u)));
+                    }
+                }
+            }
+            let inputs = [
+                span("yty", &yty, k * k),
+                span("y", &y, no * k),
+                span("ptr", &ptr, r1 + 1),
+                span("idx", &idx, q1 as usize),
+                span("val", &val, q1 as usize),
+            ];
+            let (mut x, mut scratch) = (x, scratch);
+            disjoint(&[span("x", &x, r1 * k), span("scratch", &scratch, sl)], &inputs)?;
+            let args = kernels::als::AlsArgs {
+                yty: &yty[..k * k],
+                y: &y[..no * k],
+                k,
+                ptr: &ptr,
+                idx: &idx,
+                val: &val,
+                row0: r0,
+                row1: r1,
+                x: unsafe { &mut x.as_mut()[..r1 * k] },
+                alpha,
+                reg,
+                reg_mode,
+                solver,
+                cg_steps: cg_steps as usize,
+                scratch: unsafe { &mut scratch.as_mut()[..sl] },
+            };
+            // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+            Ok(unsafe { (t.als_solve)(args) })
+        })
+    }
 }
 
 #[cfg(test)]

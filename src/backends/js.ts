@@ -5,8 +5,10 @@
  * It is also the backend of last resort where neither native nor WASM can load (forced only).
  */
 import { kernelError } from '../errors.js';
+import { alsSolveJs } from './js-als.js';
 import { SabRegions } from './memory.js';
 import type {
+  AlsSolveArgs,
   Backend,
   BackendInfo,
   GramArgs,
@@ -363,6 +365,10 @@ export class JsBackend extends SabRegions implements Backend {
         }
       }
     }
+  }
+
+  alsSolve(args: AlsSolveArgs): number {
+    return alsSolveJs(args);
   }
 }
 

@@ -24,6 +24,7 @@ import { QuiverError, isKernelErrorCode, kernelError, type KernelFacts } from '.
 import type * as Addon from '../../native/index.js';
 import { SabRegions } from './memory.js';
 import type {
+  AlsSolveArgs,
   Backend,
   BackendInfo,
   BackendInit,
@@ -236,5 +237,11 @@ class NativeBackend extends SabRegions implements Backend {
 
   multinomialPass(a: MultinomialPassArgs): void {
     this.#k.multinomialPass(a.x, a.rows, a.cols, a.k, a.y, a.s, a.theta, a.mode, a.out);
+  }
+
+  alsSolve(a: AlsSolveArgs): number {
+    return this.#k.alsSolve(
+      a.yty, a.y, a.nOther, a.k, a.ptr, a.idx, a.val, a.row0, a.row1, a.x, a.alpha, a.reg, a.regMode, a.solver, a.cgSteps, a.scratch,
+    );
   }
 }

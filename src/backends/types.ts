@@ -285,6 +285,42 @@ export interface SparseScoreTopnArgs {
   outScores: Float32Array;
 }
 
+/**
+ * One implicit-ALS half-step (Hu, Koren & Volinsky 2008) over CSR rows [row0, row1): for each row u, with
+ * c = 1 + alpha·val and λ_u = reg (regMode 0) or reg·(nonzeros of row u) (regMode 1, ALS-WR),
+ *   A_u = YᵀY + Σ_{q ∈ u} (c_q − 1) y_{idx[q]} y_{idx[q]}ᵀ + λ_u I,   b_u = Σ_{q ∈ u} c_q y_{idx[q]},
+ * and x[u, :] = A_u⁻¹ b_u in f64, stored as f32 over the row's factors. solver 0: exact Cholesky; solver 1:
+ * cgSteps conjugate-gradient steps warm-started from x[u, :], never forming A_u. A row without interactions
+ * has b_u = 0 and gets x[u, :] = 0 without a solve. Returns −1, or the first row
+ * whose system is not positive definite (the rows before it are solved; the caller reports it).
+ */
+export interface AlsSolveArgs {
+  /** k × k, f64, both triangles. */
+  yty: Float64Array;
+  /** nOther × k, f32: the other side's factors. */
+  y: Float32Array;
+  nOther: number;
+  k: number;
+  ptr: Int32Array;
+  idx: Int32Array;
+  val: Float32Array;
+  row0: number;
+  row1: number;
+  /** (≥ row1) × k, f32: the warm start (CG) and the output, rows [row0, row1). */
+  x: Float32Array;
+  alpha: number;
+  reg: number;
+  regMode: 0 | 1;
+  solver: 0 | 1;
+  cgSteps: number;
+  /** alsScratchLength(k) f64 of scratch. */
+  scratch: Float64Array;
+}
+
+export function alsScratchLength(k: number): number {
+  return k * k + 5 * k;
+}
+
 export interface Backend {
   readonly info: BackendInfo;
   /** Data a worker needs to load the same backend (structured-clonable). */
@@ -338,6 +374,8 @@ export interface Backend {
   regionOf<K extends ElementKind>(arr: ViewOf<K>, kind: K): (SharedRegion & { kind: K }) | null;
 
   multinomialPass(args: MultinomialPassArgs): void;
+
+  alsSolve(args: AlsSolveArgs): number;
 }
 
 /** `multinomialPass` modes: the losses only (a line-search trial); also the gradient; also the Hessian blocks. */

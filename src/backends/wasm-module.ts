@@ -47,6 +47,11 @@ export interface KernelExports {
     x: number, rows: number, cols: number, k: number, y: number, s: number, theta: number, mode: number,
     out: number, scratch: number,
   ): void;
+
+  als_solve(
+    yty: number, y: number, k: number, ptr: number, idx: number, val: number, row0: number, row1: number, x: number,
+    alpha: number, reg: number, regMode: number, solver: number, cgSteps: number, scratch: number,
+  ): number;
 }
 
 // () -> v128 returning v128.const 0: validates only where WebAssembly SIMD is supported.

@@ -11,6 +11,7 @@
  */
 import { QuiverError, kernelError } from '../errors.js';
 import type {
+  AlsSolveArgs,
   Backend,
   BackendInfo,
   BackendInit,
@@ -27,7 +28,7 @@ import type {
   TopkTileArgs,
   ViewOf,
 } from './types.js';
-import { logisticLayout, multinomialModeLength } from './types.js';
+import { alsScratchLength, logisticLayout, multinomialModeLength } from './types.js';
 import { INITIAL_PAGES, MAX_PAGES, RESERVED_BYTES, STATIC_BYTES, Staging, WasmMemory } from './wasm-memory.js';
 import { chooseBuild, compiledModule, type KernelExports, type WasmBuild } from './wasm-module.js';
 
@@ -317,6 +318,34 @@ export class WasmBackend implements Backend {
         m.ptr(out, multinomialModeLength(mode, k, cols), true, st),
         // The chunk's probabilities and one pair's weights, written before they are read.
         m.scratch(8 * 256 * (k + 1), st),
+      );
+    } finally {
+      m.finish(st);
+    }
+  }
+
+  alsSolve(a: AlsSolveArgs): number {
+    const m = this.mem;
+    const { k, row0, row1 } = a;
+    if (row1 <= row0 || k <= 0) return -1;
+    const st = new Staging();
+    try {
+      return this.k.als_solve(
+        m.ptr(a.yty, k * k, false, st),
+        m.ptr(a.y, a.nOther * k, false, st),
+        k,
+        m.ptr(a.ptr, a.ptr.length, false, st),
+        m.ptr(a.idx, a.idx.length, false, st),
+        m.ptr(a.val, a.val.length, false, st),
+        row0,
+        row1,
+        m.ptr(a.x, row1 * k, true, st),
+        a.alpha,
+        a.reg,
+        a.regMode,
+        a.solver,
+        a.cgSteps,
+        m.ptr(a.scratch, alsScratchLength(k), true, st),
       );
     } finally {
       m.finish(st);

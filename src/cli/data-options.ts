@@ -42,6 +42,10 @@ export interface AlgoOptions {
   lambda?: number;
   memoryBudget?: number;
   backfill?: BackfillMode;
+  factors?: number;
+  iterations?: number;
+  regularization?: number;
+  alpha?: number;
 }
 
 /** Bytes from "512M", "2G", "1073741824". */
@@ -105,7 +109,11 @@ export function withAlgoOptions(cmd: Command): Command {
         'none',
         'popular',
       ]),
-    );
+    )
+    .option('--factors <k>', 'als: latent factors (default 32, at most the number of items)', intOption('--factors'))
+    .option('--iterations <n>', 'als: iterations, each a user and an item half-step (default 15)', intOption('--iterations'))
+    .option('--regularization <l>', 'als: L2 penalty λ (default 20)', floatOption('--regularization', 0))
+    .option('--alpha <a>', 'als: confidence slope, c = 1 + alpha·r (default 1)', floatOption('--alpha', 0));
 }
 
 function feedbackOf(o: DataOptions): RatingsOptions['feedback'] {
@@ -188,5 +196,9 @@ export function algoOptionsOf(o: AlgoOptions): RecommenderOptions {
     lambda: o.lambda,
     memoryBudget: o.memoryBudget,
     backfill: o.backfill,
+    factors: o.factors,
+    iterations: o.iterations,
+    regularization: o.regularization,
+    alpha: o.alpha,
   };
 }

@@ -16,6 +16,8 @@ import type { Backend, Link } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import { defaultThreads, validateThreads } from '../pool/pool.js';
 import type { BackendChoice, CsrMatrix, Matrix, Metric, TopKResult } from '../types.js';
+import * as als from './ops/als.js';
+import type { AlsSolveOptions } from './ops/als.js';
 import * as cholesky from './ops/cholesky.js';
 import * as gram from './ops/gram.js';
 import type { GramOptions, GramResult } from './ops/gram.js';
@@ -47,6 +49,7 @@ export type { KmeansStepOptions, KmeansStepResult } from './ops/kmeans.js';
 export type { LloydOptions, LloydResult } from './ops/kmeans-lloyd.js';
 export type { GramOptions, GramResult } from './ops/gram.js';
 export type { LogisticPassOptions, LogisticPassResult } from './ops/logistic.js';
+export type { AlsSolveOptions } from './ops/als.js';
 export type { CsrInput, RowSpan, SparseScoreOptions, SparseSimilarityOptions, StagedCsr } from './ops/sparse.js';
 export type { MultinomialPassOptions, MultinomialPassResult } from './ops/multinomial.js';
 
@@ -343,5 +346,14 @@ export class Engine {
     opts: MultinomialPassOptions = {},
   ): Promise<MultinomialPassResult> {
     return multinomial.multinomialPass(this.#sched, x, y, s, theta, k, opts);
+  }
+
+  /**
+   * One implicit-ALS half-step (Hu, Koren & Volinsky 2008): for every row u of `rows` (this side × other side,
+   * values r_ui), x_u = (YᵀY + Yᵀ(C_u − I)Y + λ_u I)⁻¹ YᵀC_u p_u with c_ui = 1 + alpha·r_ui, solved in f64 by
+   * Cholesky or warm-started conjugate gradient (see `ops/als.ts`), written into `x` (rows × k, f32) in place.
+   */
+  async alsSolve(rows: CsrInput, y: MatrixInput, x: Float32Array, opts: AlsSolveOptions): Promise<Float32Array> {
+    return als.alsSolve(this.#sched, rows, y, x, opts);
   }
 }

@@ -3,6 +3,7 @@
  * its path to the pool), built from the same `TaskKind`s that run inline, so both paths run one function.
  */
 import type { Backend } from '../backends/types.js';
+import { alsTask } from './ops/als.js';
 import { choleskyTask } from './ops/cholesky.js';
 import { gramTask } from './ops/gram.js';
 import { kmeansTask } from './ops/kmeans.js';
@@ -30,6 +31,7 @@ export const TASK_KINDS: readonly TaskKind<never, unknown>[] = [
   sparseSimilarityTask,
   sparseScoreTask,
   multinomialTask,
+  alsTask,
 ];
 
 export const handlers: Readonly<Record<string, (b: Backend, task: never) => unknown>> = Object.fromEntries(TASK_KINDS.map((k) => [k.name, k.run]));

@@ -24,7 +24,7 @@ import type { CsrMatrix, TopKResult } from '../types.js';
 import { type BackfillMode, backfillRows, checkBackfill, type FilledTopK, popularityOrder } from './backfill.js';
 import { type ModelBundle, readBundle, writeBundle } from './bundle.js';
 
-export type RecommenderKind = 'itemknn' | 'userknn' | 'ease' | 'popular';
+export type RecommenderKind = 'itemknn' | 'userknn' | 'ease' | 'popular' | 'als';
 
 export interface RecommendOptions {
   /** Items per user. */

@@ -8,6 +8,8 @@ import type { Interactions } from '../data/ratings.js';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import { type BackfillMode, checkBackfill } from './backfill.js';
+import { AlsModel, fitAls } from './als.js';
+import type { AlsRegularizationMode, AlsSolver } from './als-options.js';
 import type { ModelBundle } from './bundle.js';
 import { EaseModel, fitEase } from './ease.js';
 import { KMeansModel } from './kmeans.js';
@@ -43,6 +45,22 @@ export interface RecommenderOptions {
   memoryBudget?: number;
   /** Every recommender: top up users left with fewer than n items with popular items (default none; see backfill.ts). */
   backfill?: BackfillMode;
+  /** als: latent factors (default 32, at most the catalogue). */
+  factors?: number;
+  /** als: iterations (default 15). */
+  iterations?: number;
+  /** als: L2 penalty λ (default 20; see regularizationMode). */
+  regularization?: number;
+  /** als: 'plain' λ (default, implicit's convention) or 'count' λ·(the row's interactions) (ALS-WR, Spark's). */
+  regularizationMode?: AlsRegularizationMode;
+  /** als: confidence slope, c = 1 + alpha·r (default 1). */
+  alpha?: number;
+  /** als: seed of the initial factors (default 0). */
+  seed?: number;
+  /** als: 'cholesky' (exact, default) or 'cg' (conjugate gradient, cgSteps steps). */
+  solver?: AlsSolver;
+  /** als: conjugate-gradient steps per half-step (default 3). */
+  cgSteps?: number;
   signal?: AbortSignal;
   /**
    * Called as a fit progresses: the phase running (e.g. "similarity", "gram", "solve") and how much of it is
@@ -82,6 +100,7 @@ export const RECOMMENDERS = {
   userknn: { model: UserKnnModel, fit: fitUserKnn },
   ease: { model: EaseModel, fit: fitEase },
   popular: { model: PopularModel, fit: fitPopular },
+  als: { model: AlsModel, fit: fitAls },
 } satisfies { [K in RecommenderKind]: RecommenderEntry<K> };
 
 export type ModelKind = keyof typeof MODELS;

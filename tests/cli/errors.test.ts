@@ -53,7 +53,7 @@ describe('quiver CLI errors', () => {
 
   it('a value outside the choices lists them', async () => {
     const line = await oneErrorLine('recommend', '--synthetic', '5x5x10', '--algo', 'svd', '--out', join(dir, 'r.csv'));
-    expect(line).toBe('quiver: INVALID_ARGUMENT: --algo must be one of itemknn, userknn, ease, popular (got "svd") (quiver recommend --help lists its options)');
+    expect(line).toBe('quiver: INVALID_ARGUMENT: --algo must be one of itemknn, userknn, ease, popular, als (got "svd") (quiver recommend --help lists its options)');
   });
 
   it('a missing required option, an unknown command and no command at all', async () => {

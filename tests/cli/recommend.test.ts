@@ -130,7 +130,7 @@ describe('quiver recommend', () => {
     }
     const algo = await quiver('recommend', '--synthetic', '10x10x50', '--algo', 'svd', '--out', join(dir, 'x.csv'));
     expect(algo.code).toBe(2);
-    expect(algo.stderr).toMatch(/^quiver: INVALID_ARGUMENT: --algo must be one of itemknn, userknn, ease, popular \(got "svd"\)/);
+    expect(algo.stderr).toMatch(/^quiver: INVALID_ARGUMENT: --algo must be one of itemknn, userknn, ease, popular, als \(got "svd"\)/);
     writeFileSync(join(dir, 'hdr.data'), 'user\titem\trating\tts\n1\t2\t3\t4\n');
     const hdr = await quiver('recommend', '--ratings', join(dir, 'hdr.data'), '--format', 'movielens', '--algo', 'popular', '--out', join(dir, 'x.csv'));
     expect(hdr.code).toBe(2);
@@ -158,6 +158,26 @@ describe('quiver evaluate', () => {
     const bad = await quiver('evaluate', '--synthetic', '400x120x8000:3', '--algo', 'itemknn', '--split', '1.5');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/INVALID_ARGUMENT: the split ratio must be between 0 and 1/);
+  }, 60_000);
+
+  it('--algo als takes --factors, --iterations, --regularization and --alpha; bad values are typed errors', async () => {
+    const args = ['evaluate', '--synthetic', '400x120x8000:3', '--algo', 'als', '--k', '5', '--seed', '42'];
+    const a = await quiver(...args, '--factors', '8', '--iterations', '3', '--regularization', '2', '--alpha', '2');
+    expect(a.code, a.stderr).toBe(0);
+    const out = JSON.parse(a.stdout) as Record<string, number>;
+    expect(out['precision']).toBeGreaterThan(0);
+    // The flags reach the model: other factors, another result.
+    const b = await quiver(...args, '--factors', '4', '--iterations', '3', '--regularization', '2', '--alpha', '2');
+    expect(b.stdout).not.toBe(a.stdout);
+    const big = await quiver(...args, '--factors', '500');
+    expect(big.code).toBe(2);
+    expect(big.stderr).toMatch(/INVALID_ARGUMENT: factors must be at most the number of items \(120\)/);
+    const alpha = await quiver(...args, '--alpha', '0');
+    expect(alpha.code).toBe(2);
+    expect(alpha.stderr).toMatch(/INVALID_ARGUMENT: alpha must be a number > 0/);
+    const rec = await quiver('recommend', '--synthetic', '50x40x600:3', '--algo', 'als', '--factors', '4', '--n', '3', '--out', join(dir, 'als.csv'));
+    expect(rec.code, rec.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'als.csv'), 'utf8').trim().split('\n').length).toBeGreaterThan(50);
   }, 60_000);
 });
 

@@ -63,7 +63,7 @@ async function fitModels(): Promise<FittedModel[]> {
 describe('the registry', () => {
   it('lists every kind once, each under the kind its models carry', async () => {
     expect([...MODEL_KINDS]).toEqual(['kmeans', 'linear', 'logistic', 'multinomial']);
-    expect([...RECOMMENDER_KINDS]).toEqual(['itemknn', 'userknn', 'ease', 'popular']);
+    expect([...RECOMMENDER_KINDS]).toEqual(['itemknn', 'userknn', 'ease', 'popular', 'als']);
     expect(Object.keys(MODELS)).toEqual([...MODEL_KINDS]);
     expect(Object.keys(RECOMMENDERS)).toEqual([...RECOMMENDER_KINDS]);
     const models = await fitModels();
@@ -118,15 +118,15 @@ describe('the registry', () => {
     writeFileSync(join(dir, 'forest.json'), JSON.stringify({ ...manifest, kind: 'forest' }));
     const m = await expectCode(loadModel(join(dir, 'forest.json'), e), 'INVALID_ARGUMENT', /forest\.json holds a "forest" model, which this command cannot load \(kmeans, linear, logistic or multinomial\)/);
     expect(m.details).toEqual({ kind: 'forest', known: ['kmeans', 'linear', 'logistic', 'multinomial'] });
-    const r = await expectCode(loadRecommender(join(dir, 'forest.json'), e), 'INVALID_ARGUMENT', /holds a "forest" model, not a recommender \(itemknn, userknn, ease, popular\)/);
-    expect(r.details).toEqual({ kind: 'forest', known: ['itemknn', 'userknn', 'ease', 'popular'] });
+    const r = await expectCode(loadRecommender(join(dir, 'forest.json'), e), 'INVALID_ARGUMENT', /holds a "forest" model, not a recommender \(itemknn, userknn, ease, popular, als\)/);
+    expect(r.details).toEqual({ kind: 'forest', known: ['itemknn', 'userknn', 'ease', 'popular', 'als'] });
     // A kind of the other family, and names that an object has without owning them, are unknown too.
     await expectCode(loadModel(join(dir, 'popular.json'), e), 'INVALID_ARGUMENT', /holds a "popular" model, which this command cannot load/);
     const bundle: ModelBundle = { kind: 'toString', params: {}, arrays: {}, encoder: null };
     await expectCode(() => modelFromBundle(bundle, e, 'm.json'), 'INVALID_ARGUMENT', /holds a "toString" model/);
     await expectCode(() => recommenderFromBundle({ ...bundle, kind: '__proto__' }, e, 'r.json'), 'INVALID_ARGUMENT', /holds a "__proto__" model, not a recommender/);
-    const f = await expectCode(fitRecommender(e, 'forest' as 'ease', ratings), 'INVALID_ARGUMENT', /algorithm must be one of itemknn, userknn, ease, popular \(got "forest"\)/);
-    expect(f.details).toEqual({ known: ['itemknn', 'userknn', 'ease', 'popular'] });
+    const f = await expectCode(fitRecommender(e, 'forest' as 'ease', ratings), 'INVALID_ARGUMENT', /algorithm must be one of itemknn, userknn, ease, popular, als \(got "forest"\)/);
+    expect(f.details).toEqual({ known: ['itemknn', 'userknn', 'ease', 'popular', 'als'] });
   });
 });
 

@@ -45,6 +45,26 @@ describe('recommender routes', () => {
     expect(sim.scores[1]).toBeCloseTo(Math.SQRT1_2, 6);
   });
 
+  it('fits ALS with its options and folds a basket in; a basket of unknown items gets no items', async () => {
+    const res = await srv.app.inject({
+      method: 'POST',
+      url: '/v1/recommenders',
+      payload: { algo: 'als', interactions, factors: 2, iterations: 5, regularization: 0.1, alpha: 2, solver: 'cholesky' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const id = (res.json() as { id: string }).id;
+    const r = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { items: ['x', 'y'], n: 2 } });
+    expect(r.statusCode, r.body).toBe(200);
+    const items = (r.json() as { items: string[] }).items;
+    expect(items.length).toBe(2);
+    for (const it of items) expect(['z', 'w']).toContain(it);
+    const none = await srv.app.inject({ method: 'POST', url: `/v1/recommenders/${id}/recommend`, payload: { items: ['nope'], n: 2 } });
+    expect(none.statusCode).toBe(200);
+    expect((none.json() as { items: string[] }).items).toEqual([]);
+    const bad = await srv.app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'als', interactions, alpha: 0 } });
+    expect(bad.statusCode).toBe(400);
+  });
+
   it('fits from a file under the data directory and from the synthetic generator', async () => {
     writeFileSync(join(srv.dataDir, 'ratings.csv'), 'userId,movieId,rating\r\n1,10,5\r\n1,11,4\r\n2,10,3\r\n2,12,5\r\n');
     const f = await srv.app.inject({ method: 'POST', url: '/v1/recommenders', payload: { algo: 'popular', file: 'ratings.csv' } });

@@ -13,5 +13,6 @@ pub mod sparse;
 #[cfg(test)]
 pub mod testutil;
 pub mod topk;
+pub mod als;
 pub mod multinomial;
 pub mod xgemm;

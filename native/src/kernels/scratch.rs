@@ -17,6 +17,7 @@ thread_local! {
     pub static KMEANS_DOTS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     pub static KMEANS_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
     pub static GRAM_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    pub static ALS_ROWS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A thread's scratch buffer, taken out of its cell and put back on drop. A nested take of the same cell

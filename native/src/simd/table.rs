@@ -11,6 +11,7 @@ use crate::kernels::normalize::*;
 use crate::kernels::similarity::*;
 use crate::kernels::topk::*;
 use crate::kernels::multinomial::*;
+use crate::kernels::als::*;
 
 use super::Isa;
 
@@ -37,6 +38,7 @@ pub struct Table {
     pub cholesky_solve: CholeskyFn,
     pub matvec: MatvecFn,
     pub multinomial_pass: unsafe fn(MultinomialArgs<'_>),
+    pub als_solve: unsafe fn(AlsArgs<'_>) -> i64,
 }
 
 static SCALAR: Table = Table {
@@ -51,6 +53,7 @@ static SCALAR: Table = Table {
     cholesky_solve: cholesky_solve_f64_scalar,
     matvec: matvec_f32_scalar,
     multinomial_pass: multinomial_pass_scalar,
+    als_solve: als_solve_scalar,
 };
 
 static AVX2: Table = Table {
@@ -65,6 +68,7 @@ static AVX2: Table = Table {
     cholesky_solve: cholesky_solve_f64_avx2,
     matvec: matvec_f32_avx2,
     multinomial_pass: multinomial_pass_avx2,
+    als_solve: als_solve_avx2,
 };
 
 static AVX512: Table = Table {
@@ -79,6 +83,7 @@ static AVX512: Table = Table {
     cholesky_solve: cholesky_solve_f64_avx512,
     matvec: matvec_f32_avx512,
     multinomial_pass: multinomial_pass_avx512,
+    als_solve: als_solve_avx512,
 };
 
 /// The table of a level, or None when this CPU cannot run that level. Holding a `&Table` therefore

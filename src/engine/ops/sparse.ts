@@ -170,7 +170,7 @@ export const sparseScoreTask: TaskKind<SparseScoreTask, null> = {
   },
 };
 
-interface CsrRegions {
+export interface CsrRegions {
   rows: number;
   cols: number;
   nnz: number;
@@ -208,7 +208,7 @@ export function stageCsr(backend: Backend, m: CsrMatrix, name: string): StagedCs
   };
 }
 
-function csrInput(s: Scope, m: CsrInput, name: string): CsrRegions {
+export function csrInput(s: Scope, m: CsrInput, name: string): CsrRegions {
   if ('staged' in m) {
     if (m.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; stage it again`);
     return m;

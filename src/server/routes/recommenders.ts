@@ -63,7 +63,7 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
     const { RecommenderBody, RecommendBody, SimilarQuery } = recommenderSchemas(ctx.limits);
     app.post(
       '/v1/recommenders',
-      { config: COMPUTE, schema: { summary: 'fit a recommender (itemknn, userknn, ease, popular)', body: RecommenderBody, response: { 200: RecommenderSummary, ...errorResponses } } },
+      { config: COMPUTE, schema: { summary: 'fit a recommender (itemknn, userknn, ease, popular, als)', body: RecommenderBody, response: { 200: RecommenderSummary, ...errorResponses } } },
       async (request, reply) => {
         const b = request.body as Static<Schemas['RecommenderBody']>;
         const model = await compute(ctx, reply, async (signal) => {
@@ -77,6 +77,12 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
             bm25B: b.bm25B,
             lambda: b.lambda,
             backfill: b.backfill,
+            factors: b.factors,
+            iterations: b.iterations,
+            regularization: b.regularization,
+            regularizationMode: b.regularizationMode,
+            alpha: b.alpha,
+            solver: b.solver,
             signal,
           });
         });

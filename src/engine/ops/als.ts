@@ -1,0 +1,154 @@
+/**
+ * The implicit-ALS family: one half-step solves, for every row of a CSR block (users, or items for the other
+ * half), the row's k × k system (YᵀY + Yᵀ(C_u − I)Y + λ_u I) x_u = YᵀC_u p_u (see `AlsSolveArgs`), YᵀY coming
+ * from the Gram kernel over the other side's f32 factors. Rows are independent outputs, so how they are split
+ * never changes a result; the split still depends on the data only (blocks of about equal solve work), never on
+ * the thread count.
+ */
+import { alsScratchLength, type Backend } from '../../backends/types.js';
+import { QuiverError } from '../../errors.js';
+import type { CallOptions, RowRange, Scheduler, TaskKind } from '../schedule.js';
+import type { F32, F64, I32, MatrixInput } from '../scope.js';
+import { checkPositiveInt } from '../validate.js';
+import { gram } from './gram.js';
+import { type CsrInput, csrInput } from './sparse.js';
+
+export interface AlsSolveOptions extends CallOptions {
+  /** Confidence slope: c_ui = 1 + alpha·r_ui (> 0). */
+  alpha: number;
+  /** λ (≥ 0); with `regularizationMode: 'count'` each row's λ is multiplied by its number of nonzeros (ALS-WR). */
+  regularization: number;
+  regularizationMode?: 'plain' | 'count';
+  /** 'cholesky' (exact, default) or 'cg' (`cgSteps` conjugate-gradient steps warm-started from x). */
+  solver?: 'cholesky' | 'cg';
+  cgSteps?: number;
+  /** YᵀY (k × k, f64, both triangles) when the caller has it; else computed here with the Gram kernel. */
+  yty?: Float64Array | null;
+}
+
+export interface AlsTask extends RowRange {
+  yty: F64;
+  y: F32;
+  nOther: number;
+  k: number;
+  ptr: I32;
+  idx: I32;
+  val: F32;
+  x: F32;
+  alpha: number;
+  reg: number;
+  regMode: 0 | 1;
+  solver: 0 | 1;
+  cgSteps: number;
+  /** This task's scratch. */
+  scratch: F64;
+}
+
+export const alsTask: TaskKind<AlsTask, number> = {
+  name: 'als',
+  run(b: Backend, t: AlsTask): number {
+    return b.alsSolve({
+      yty: b.view(t.yty),
+      y: b.view(t.y),
+      nOther: t.nOther,
+      k: t.k,
+      ptr: b.view(t.ptr),
+      idx: b.view(t.idx),
+      val: b.view(t.val),
+      row0: t.row0,
+      row1: t.row1,
+      x: b.view(t.x),
+      alpha: t.alpha,
+      reg: t.reg,
+      regMode: t.regMode,
+      solver: t.solver,
+      cgSteps: t.cgSteps,
+      scratch: b.view(t.scratch),
+    });
+  },
+};
+
+/** Solve work per block (multiply-adds): a few milliseconds of kernel time, enough to amortise a thread hop. */
+const BLOCK_WORK = 4_000_000;
+
+/** Blocks of consecutive rows of about BLOCK_WORK each (the data alone decides them), and the total work. */
+export function alsBlocks(indptr: Int32Array, rows: number, k: number, cholesky: boolean, cgSteps: number): { blocks: RowRange[]; total: number } {
+  const blocks: RowRange[] = [];
+  let total = 0;
+  let acc = 0;
+  let start = 0;
+  for (let r = 0; r < rows; r++) {
+    const n = indptr[r + 1]! - indptr[r]!;
+    const w = cholesky ? n * k * k + (k * k * k) / 3 + k : (cgSteps + 1) * (k * k + 2 * n * k) + n * k;
+    acc += w;
+    total += w;
+    if (acc >= BLOCK_WORK) {
+      blocks.push({ row0: start, row1: r + 1 });
+      start = r + 1;
+      acc = 0;
+    }
+  }
+  if (start < rows) blocks.push({ row0: start, row1: rows });
+  return { blocks, total };
+}
+
+/**
+ * One half-step: solves every row of `rows` (this side × other side, values r_ui ≥ 0) against the other side's
+ * factors `y` (nOther × k) and writes the new factors into `x` (rows × k, f32; also the CG warm start).
+ * A row whose system is not positive definite is NOT_POSITIVE_DEFINITE with `details.row` (the rows before it
+ * in its block may already be written).
+ */
+export async function alsSolve(sched: Scheduler, rows: CsrInput, y: MatrixInput, x: Float32Array, opts: AlsSolveOptions): Promise<Float32Array> {
+  const alpha = opts.alpha;
+  const reg = opts.regularization;
+  if (!(typeof alpha === 'number' && Number.isFinite(alpha) && alpha > 0)) throw new QuiverError('INVALID_ARGUMENT', `alpha must be a number > 0 (got ${String(alpha)})`);
+  if (!(typeof reg === 'number' && Number.isFinite(reg) && reg >= 0)) throw new QuiverError('INVALID_ARGUMENT', `regularization must be a number ≥ 0 (got ${String(reg)})`);
+  const solver = opts.solver ?? 'cholesky';
+  if (solver !== 'cholesky' && solver !== 'cg') throw new QuiverError('INVALID_ARGUMENT', `solver must be 'cholesky' or 'cg' (got ${String(solver)})`);
+  const mode = opts.regularizationMode ?? 'plain';
+  if (mode !== 'plain' && mode !== 'count') throw new QuiverError('INVALID_ARGUMENT', `regularizationMode must be 'plain' or 'count' (got ${String(mode)})`);
+  const cgSteps = solver === 'cg' ? checkPositiveInt(opts.cgSteps ?? 3, 'cgSteps') : 0;
+  return sched.job(async (s) => {
+    const c = csrInput(s, rows, 'rows');
+    const ys = s.input(y, 'factors');
+    const k = ys.cols;
+    if (c.cols !== ys.rows) throw new QuiverError('SHAPE_MISMATCH', `the rows have ${c.cols} columns but there are ${ys.rows} factor rows`);
+    if (x.length !== c.rows * k) throw new QuiverError('SHAPE_MISMATCH', `x must be ${c.rows} × ${k} (${c.rows * k} values, got ${x.length})`);
+    let yty = opts.yty ?? null;
+    if (yty) {
+      if (yty.length !== k * k) throw new QuiverError('SHAPE_MISMATCH', `yty must be ${k} × ${k}`);
+    } else {
+      yty = (await gram(sched, { rows: ys.rows, cols: k, data: s.view(ys.region) }, { signal: opts.signal })).g;
+    }
+    const { blocks, total } = alsBlocks(s.view(c.indptr), c.rows, k, solver === 'cholesky', cgSteps);
+    const ytyR = s.copy('f64', yty);
+    const xr = s.copy('f32', x);
+    const inline = total <= sched.inlineWork;
+    const sl = alsScratchLength(k);
+    const scratch = s.alloc('f64', (inline ? 1 : blocks.length) * sl, false);
+    const tasks: AlsTask[] = blocks.map((bl, i) => ({
+      ...bl,
+      yty: ytyR,
+      y: ys.region,
+      nOther: ys.rows,
+      k,
+      ptr: c.indptr,
+      idx: c.indices,
+      val: c.data,
+      x: xr,
+      alpha,
+      reg,
+      regMode: mode === 'count' ? 1 : 0,
+      solver: solver === 'cg' ? 1 : 0,
+      cgSteps,
+      scratch: inline ? scratch : { ...scratch, byteOffset: scratch.byteOffset + i * sl * 8, length: sl },
+    }));
+    const failed = await sched.dispatch(alsTask, tasks, total, opts.signal);
+    const row = failed.find((r) => r >= 0);
+    if (row !== undefined) {
+      throw new QuiverError('NOT_POSITIVE_DEFINITE', `the ALS system of row ${row} is not positive definite; use a regularization > 0`, { row });
+    }
+    x.set(s.view(xr));
+    return x;
+  });
+}
