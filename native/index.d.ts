@@ -69,6 +69,13 @@ export declare class Kernels {
    * kernel for every level.
    */
   sparseScoreTopn(aPtr: Int32Array, aIdx: Int32Array, aVal: Float32Array, mPtr: Int32Array, mIdx: Int32Array, mVal: Float32Array, seenPtr: Int32Array | undefined | null, seenIdx: Int32Array | undefined | null, allow: Int32Array | undefined | null, normalize: number, row0: number, row1: number, nCols: number, n: number, acc: Float64Array, den: Float64Array | undefined | null, mark: Int32Array, list: Int32Array, outIdx: Int32Array, outScores: Float32Array): void
+  /**
+   * Tile GEMM (family `tiles`), f64: C = alpha·A·B, or C += alpha·A·B with `accumulate`, where element
+   * (i, j) of each operand X is x[x_off + i·x_rs + j·x_cs] (strides ≥ 0); C is m × n, A m × k, B k × n.
+   * A, B and C may be the same array as long as C's elements overlap neither A's nor B's (the caller's
+   * guarantee; the glue checks only the bounds).
+   */
+  tileGemm(c: Float64Array, cOff: number, cRs: number, cCs: number, a: Float64Array, aOff: number, aRs: number, aCs: number, b: Float64Array, bOff: number, bRs: number, bCs: number, m: number, n: number, k: number, alpha: number, accumulate: boolean): void
 }
 
 /** The best instruction-set level of this CPU: 'avx512', 'avx2' or 'scalar' (probed once per process). */

@@ -5,6 +5,7 @@
  * It is also the backend of last resort where neither native nor WASM can load (forced only).
  */
 import { kernelError } from '../errors.js';
+import { tileDiagJs, tileGemmJs } from './js-tiles.js';
 import { SabRegions } from './memory.js';
 import type {
   Backend,
@@ -17,6 +18,8 @@ import type {
   SparseScoreTopnArgs,
   SparseSimilarityTopkArgs,
   TopkTileArgs,
+  TileDiagArgs,
+  TileGemmArgs,
 } from './types.js';
 import { LINK_SIGMOID, logisticLayout } from './types.js';
 
@@ -314,6 +317,14 @@ export class JsBackend extends SabRegions implements Backend {
       }
       for (let p = s0; p < s1; p++) mark[seenIdx![p]!] = 0;
     }
+  }
+
+  tileGemm(args: TileGemmArgs): void {
+    tileGemmJs(args);
+  }
+
+  tileDiag(args: TileDiagArgs): number {
+    return tileDiagJs(args);
   }
 }
 

@@ -37,6 +37,8 @@ import type {
   SparseSimilarityTopkArgs,
   TopkTileArgs,
 } from './types.js';
+import type { TileDiagArgs, TileGemmArgs } from './types.js';
+import { tileDiagJs } from './js-tiles.js';
 
 type NativeAddon = typeof Addon;
 type NativeKernels = Addon.Kernels;
@@ -231,5 +233,16 @@ class NativeBackend extends SabRegions implements Backend {
       a.aPtr, a.aIdx, a.aVal, a.mPtr, a.mIdx, a.mVal, a.seenPtr, a.seenIdx, a.allow, a.normalize, a.row0, a.row1,
       a.nCols, a.n, a.acc, a.den, a.mark, a.list, a.outIdx, a.outScores,
     );
+  }
+
+  tileGemm(a: TileGemmArgs): void {
+    this.#k.tileGemm(
+      a.c, a.cOff, a.cRs, a.cCs, a.a, a.aOff, a.aRs, a.aCs, a.b, a.bOff, a.bRs, a.bCs, a.m, a.n, a.k, a.alpha, a.accumulate,
+    );
+  }
+
+  /** The diagonal-tile operations are O(n·nb²) of the inverse's O(n³): the js loops serve every backend. */
+  tileDiag(args: TileDiagArgs): number {
+    return tileDiagJs(args);
   }
 }

@@ -329,4 +329,51 @@ export interface Backend {
   sparseSimilarityTopk(args: SparseSimilarityTopkArgs): void;
 
   sparseScoreTopn(args: SparseScoreTopnArgs): void;
+
+  tileGemm(args: TileGemmArgs): void;
+
+  /** Returns -1, or (TILE_POTRF) the tile-local index of the first pivot that is not > 0. */
+  tileDiag(args: TileDiagArgs): number;
+}
+
+/**
+ * Tile GEMM (family `tiles`): C = alpha·A·B, or C += alpha·A·B with `accumulate`, f64. Element (i, j) of each
+ * operand X sits at x[xOff + i·xRs + j·xCs] (any strides, so a transpose is a swap of strides); C is m × n,
+ * A m × k, B k × n. A, B and C may be views of one buffer as long as C's elements overlap neither A's nor B's.
+ */
+export interface TileGemmArgs {
+  c: Float64Array;
+  cOff: number;
+  cRs: number;
+  cCs: number;
+  a: Float64Array;
+  aOff: number;
+  aRs: number;
+  aCs: number;
+  b: Float64Array;
+  bOff: number;
+  bRs: number;
+  bCs: number;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  accumulate: boolean;
+}
+
+/** Diagonal-tile operations of the blocked Cholesky inverse (see `TileDiagArgs`). */
+export const TILE_POTRF = 0;
+export const TILE_TRTRI = 1;
+export const TILE_LAUUM = 2;
+
+/**
+ * One nb × nb tile at a[off + i + j·ld] (column-major), in place, lower triangle only: TILE_POTRF factors
+ * A = LLᵀ, TILE_TRTRI replaces L by L⁻¹, TILE_LAUUM replaces L by LᵀL.
+ */
+export interface TileDiagArgs {
+  a: Float64Array;
+  off: number;
+  ld: number;
+  nb: number;
+  op: number;
 }

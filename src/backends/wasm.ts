@@ -26,6 +26,8 @@ import type {
   TopkTileArgs,
   ViewOf,
 } from './types.js';
+import type { TileDiagArgs, TileGemmArgs } from './types.js';
+import { tileDiagJs, tileGemmJs } from './js-tiles.js';
 import { logisticLayout } from './types.js';
 import { INITIAL_PAGES, MAX_PAGES, RESERVED_BYTES, STATIC_BYTES, Staging, WasmMemory } from './wasm-memory.js';
 import { chooseBuild, compiledModule, type KernelExports, type WasmBuild } from './wasm-module.js';
@@ -291,6 +293,15 @@ export class WasmBackend implements Backend {
     } finally {
       m.finish(st);
     }
+  }
+
+  tileGemm(args: TileGemmArgs): void {
+    tileGemmJs(args);
+  }
+
+  /** The diagonal-tile operations are O(n·nb²) of the inverse's O(n³): the js loops serve every backend. */
+  tileDiag(args: TileDiagArgs): number {
+    return tileDiagJs(args);
   }
 }
 

@@ -36,6 +36,7 @@ export interface AlgoOptions {
   normalizeSimilarity?: boolean;
   lambda?: number;
   memoryBudget?: number;
+  minItemSupport?: number;
 }
 
 /** Bytes from "512M", "2G", "1073741824". */
@@ -80,7 +81,8 @@ export function withAlgoOptions(cmd: Command): Command {
     .option('--shrink <s>', 'itemknn/userknn: similarity shrinkage, dot / (‖a‖‖b‖ + s) (default 0)', floatOption('--shrink', 0))
     .option('--no-normalize-similarity', 'itemknn: score with raw similarities instead of each item\'s similarities scaled to sum 1')
     .option('--lambda <l>', 'ease: L2 penalty (default 500)', floatOption('--lambda', 0))
-    .option('--memory-budget <size>', 'ease: bytes the dense item matrices may take, e.g. 2G (default 1G)', bytesOption('--memory-budget'));
+    .option('--memory-budget <size>', 'ease: bytes the fit may take at its peak, e.g. 2G (default 75% of the machine memory; see quiver info)', bytesOption('--memory-budget'))
+    .option('--min-item-support <n>', 'ease: leave out items with fewer than n training interactions (never recommended; default 1)', intOption('--min-item-support'));
 }
 
 function feedbackOf(o: DataOptions): RatingsOptions['feedback'] {
@@ -157,5 +159,6 @@ export function algoOptionsOf(o: AlgoOptions): RecommenderOptions {
     normalizeSimilarity: o.normalizeSimilarity,
     lambda: o.lambda,
     memoryBudget: o.memoryBudget,
+    minItemSupport: o.minItemSupport,
   };
 }

@@ -29,6 +29,8 @@ import * as normalize from './ops/normalize.js';
 import * as similarity from './ops/similarity.js';
 import * as sparse from './ops/sparse.js';
 import type { CsrInput, SparseScoreOptions, SparseSimilarityOptions, StagedCsr } from './ops/sparse.js';
+import * as tiles from './ops/tiles.js';
+import type { InverseOptions } from './ops/tiles.js';
 import * as topk from './ops/topk.js';
 import type { TopKOptions } from './ops/topk.js';
 import { Scheduler, type CallOptions } from './schedule.js';
@@ -44,6 +46,8 @@ export type { KmeansStepOptions, KmeansStepResult } from './ops/kmeans.js';
 export type { LloydOptions, LloydResult } from './ops/kmeans-lloyd.js';
 export type { GramOptions, GramResult } from './ops/gram.js';
 export type { LogisticPassOptions, LogisticPassResult } from './ops/logistic.js';
+export type { InverseOptions, ProgressEvent } from './ops/tiles.js';
+export { inverseScratch, tileSize } from './ops/tiles.js';
 export type { CsrInput, RowSpan, SparseScoreOptions, SparseSimilarityOptions, StagedCsr } from './ops/sparse.js';
 
 export interface EngineOptions {
@@ -267,5 +271,19 @@ export class Engine {
    */
   async sparseScoreTopN(a: CsrInput, m: CsrInput, opts: SparseScoreOptions): Promise<TopKResult> {
     return sparse.sparseScoreTopN(this.#sched, a, m, opts);
+  }
+
+  /**
+   * Inverts a symmetric positive definite n × n f64 matrix in place (`buffer` from `allocVector(n·n)`, lower
+   * triangle read column-major, which is the upper one row-major): a blocked Cholesky on the pool, then the
+   * inverse from the factor (see `ops/tiles.ts`). On return the buffer's lower triangle holds the inverse's;
+   * the strict upper triangle holds leftovers. Besides the matrix it allocates `inverseScratch(n)` values.
+   * Throws NOT_POSITIVE_DEFINITE with the failing pivot (the buffer's contents are then unspecified).
+   */
+  async choleskyInverse(buffer: AllocatedVector, n: number, opts: InverseOptions = {}): Promise<void> {
+    checkPositiveInt(n, 'n');
+    if (buffer.released) throw new QuiverError('INVALID_ARGUMENT', 'the buffer was released');
+    if (buffer.length < n * n) throw new QuiverError('SHAPE_MISMATCH', `the buffer has ${buffer.length} values; expected ${n} × ${n}`);
+    return tiles.choleskyInverse(this.#sched, buffer.region, n, opts);
   }
 }

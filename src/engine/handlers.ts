@@ -13,6 +13,7 @@ import { normalizeTask } from './ops/normalize.js';
 import { similarityTask } from './ops/similarity.js';
 import { sparseScoreTask, sparseSimilarityTask } from './ops/sparse.js';
 import { topkTask } from './ops/topk.js';
+import { tilesTask } from './ops/tiles.js';
 import type { TaskKind } from './schedule.js';
 
 /** Every task kind the engine dispatches. */
@@ -28,6 +29,7 @@ export const TASK_KINDS: readonly TaskKind<never, unknown>[] = [
   choleskyTask,
   sparseSimilarityTask,
   sparseScoreTask,
+  tilesTask,
 ];
 
 export const handlers: Readonly<Record<string, (b: Backend, task: never) => unknown>> = Object.fromEntries(TASK_KINDS.map((k) => [k.name, k.run]));

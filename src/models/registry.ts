@@ -32,8 +32,12 @@ export interface RecommenderOptions {
   kernel?: KnnKernel;
   /** ease: L2 penalty (default 500). */
   lambda?: number;
-  /** ease: memory budget in bytes (default 1 GiB). */
+  /** ease: bytes the fit may take at its peak (default 75% of the machine memory, see `defaultEaseBudget`). */
   memoryBudget?: number;
+  /** ease: items with fewer training interactions are left out (never recommended; default 1). */
+  minItemSupport?: number;
+  /** Fit progress: the phase, the units done and the total (EASE: Gram blocks, then tile columns). */
+  onProgress?: (p: { phase: string; done: number; total: number }) => void;
   signal?: AbortSignal;
 }
 

@@ -13,3 +13,4 @@ pub mod sparse;
 #[cfg(test)]
 pub mod testutil;
 pub mod topk;
+pub mod tiles;

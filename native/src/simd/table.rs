@@ -10,6 +10,7 @@ use crate::kernels::matvec::*;
 use crate::kernels::normalize::*;
 use crate::kernels::similarity::*;
 use crate::kernels::topk::*;
+use crate::kernels::tiles::*;
 
 use super::Isa;
 
@@ -35,6 +36,7 @@ pub struct Table {
     pub logistic_pass: unsafe fn(LogisticArgs<'_>),
     pub cholesky_solve: CholeskyFn,
     pub matvec: MatvecFn,
+    pub tile_gemm: unsafe fn(TileGemm),
 }
 
 static SCALAR: Table = Table {
@@ -48,6 +50,7 @@ static SCALAR: Table = Table {
     logistic_pass: logistic_pass_scalar,
     cholesky_solve: cholesky_solve_f64_scalar,
     matvec: matvec_f32_scalar,
+    tile_gemm: tile_gemm_f64_scalar,
 };
 
 static AVX2: Table = Table {
@@ -61,6 +64,7 @@ static AVX2: Table = Table {
     logistic_pass: logistic_pass_avx2,
     cholesky_solve: cholesky_solve_f64_avx2,
     matvec: matvec_f32_avx2,
+    tile_gemm: tile_gemm_f64_avx2,
 };
 
 static AVX512: Table = Table {
@@ -74,6 +78,7 @@ static AVX512: Table = Table {
     logistic_pass: logistic_pass_avx512,
     cholesky_solve: cholesky_solve_f64_avx512,
     matvec: matvec_f32_avx512,
+    tile_gemm: tile_gemm_f64_avx512,
 };
 
 /// The table of a level, or None when this CPU cannot run that level. Holding a `&Table` therefore
