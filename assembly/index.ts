@@ -11,6 +11,7 @@ import { normalize_f32_scalar, normalize_f32_simd128 } from './kernels/normalize
 import { similarity_f32_scalar, similarity_f32_simd128 } from './kernels/similarity';
 import { sparse_score_topn_f64_scalar, sparse_similarity_topk_f64_scalar } from './kernels/sparse';
 import { topk_f32_scalar, topk_f32_simd128 } from './kernels/topk';
+import { tiles_gemm_f64_scalar, tiles_gemm_f64_simd128 } from './kernels/tiles';
 
 /** 1 for the simd128 build, 0 for the scalar one. */
 export function simd_build(): i32 {
@@ -94,4 +95,13 @@ export function sparse_score_topn(
   acc: usize, den: usize, mark: usize, list: usize, outIdx: usize, outScores: usize,
 ): void {
   sparse_score_topn_f64_scalar(aPtr, aIdx, aVal, mPtr, mIdx, mVal, seenPtr, seenIdx, allow, normalize, row0, row1, n, acc, den, mark, list, outIdx, outScores);
+}
+
+/** Tile GEMM on strided f64 blocks (see kernels/tiles.ts); strides in elements, pointers in bytes. */
+export function tiles_gemm(
+  c: usize, cRs: i32, cCs: i32, a: usize, aRs: i32, aCs: i32, b: usize, bRs: i32, bCs: i32,
+  m: i32, n: i32, k: i32, alpha: f64, accumulate: bool,
+): void {
+  if (ASC_FEATURE_SIMD) tiles_gemm_f64_simd128(c, cRs, cCs, a, aRs, aCs, b, bRs, bCs, m, n, k, alpha, accumulate);
+  else tiles_gemm_f64_scalar(c, cRs, cCs, a, aRs, aCs, b, bRs, bCs, m, n, k, alpha, accumulate);
 }

@@ -49,6 +49,8 @@ export const KERNEL_TOLERANCE = {
   choleskySolve: { native: { atol: 1e-9, rtol: 1e-8 }, wasm: { atol: 1e-9, rtol: 1e-8 }, js: { atol: 1e-9, rtol: 1e-8 } },
   /** f64 accumulation on every backend, one rounding to f32 (after the sigmoid in f64). */
   matvec: { native: F32_ROUNDING, wasm: F32_ROUNDING, js: F32_ROUNDING },
+  /** Tile GEMM: f64 products summed in another order than the oracle's (faer's microkernels, SIMD lanes). */
+  tileGemm: { native: F64_REDUCTION, wasm: F64_REDUCTION, js: F64_REDUCTION },
 } as const satisfies Record<string, Record<BackendFamily, Tol>>;
 
 export type KernelName = keyof typeof KERNEL_TOLERANCE;
