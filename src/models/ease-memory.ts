@@ -4,7 +4,8 @@
  * A fit holds one items × items f64 matrix in engine shared memory (the Gram matrix, factored and inverted in
  * place, then turned into B and compacted to f32 in the first half of the same buffer, which the model keeps),
  * the solve's scratch (nb² + 2·items·nb f64 values, nb = the tile size), and the scoring matrix's column
- * indices (items² i32), so 12·items² bytes plus the scratch (see `easeBytes`). The first recommendation then
+ * indices (items² i32), so 12·items² bytes plus the scratch and a fixed 16 MiB of working memory (see
+ * `easeBytes`). The first recommendation then
  * stages B in engine memory for the scoring kernel: another 8·items² bytes, not counted here.
  */
 import { constrainedMemory } from 'node:process';
@@ -29,10 +30,19 @@ export function defaultEaseBudget(): { bytes: number; source: string } {
   return { bytes, source: `${Math.round(DEFAULT_BUDGET_SHARE * 100)}% of ${m.source}, ${fmtBytes(m.bytes)}` };
 }
 
-/** Peak bytes an EASE fit over `items` items takes (see the module comment). */
-export function easeBytes(items: number): number {
-  return 12 * items * items + 8 * inverseScratch(Math.max(1, items));
+/**
+ * Peak bytes an EASE fit over `items` items takes (see the module comment). On the wasm backend the weights are
+ * copied out of the engine's memory, which never shrinks: 4·items² more.
+ */
+export function easeBytes(items: number, backend = 'native'): number {
+  return (backend === 'wasm' ? 16 : 12) * items * items + 8 * inverseScratch(Math.max(1, items)) + WORKING_BYTES;
 }
+
+/**
+ * What a fit touches beyond its arrays, whatever the catalogue: the pool threads' GEMM packing buffers, chunk
+ * copies, the Gram's row buffers (measured 2–4 MiB at 1,500–4,500 items, so a margin of 4×).
+ */
+const WORKING_BYTES = 16 * 2 ** 20;
 
 export function fmtBytes(b: number): string {
   return b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`;

@@ -152,12 +152,13 @@ export async function fitEase(engine: Engine, data: Interactions | RecommenderSt
   }
   const def = opts.memoryBudget === undefined ? defaultEaseBudget() : null;
   const budget = opts.memoryBudget ?? def!.bytes;
-  const need = easeBytes(n);
+  const backend = engine.info().backend;
+  const need = easeBytes(n, backend);
   if (need > budget) {
     const where = def ? `the default memory budget of ${fmtBytes(budget)} (${def.source})` : `the memory budget of ${fmtBytes(budget)}`;
     throw new QuiverError(
       'TOO_LARGE',
-      `EASE needs dense item × item matrices: ${n} items take about ${fmtBytes(need)} (12 · items² bytes and the solve's scratch), over ${where}; raise the budget (--memory-budget), filter the catalogue, or use itemknn`,
+      `EASE needs dense item × item matrices: ${n} items take about ${fmtBytes(need)} (${backend === 'wasm' ? 16 : 12} · items² bytes and the solve's scratch), over ${where}; raise the budget (--memory-budget), filter the catalogue, or use itemknn`,
       { items: n, bytes: need, budget },
     );
   }
@@ -171,7 +172,7 @@ export async function fitEase(engine: Engine, data: Interactions | RecommenderSt
     await engine.choleskyInverse(buf, n, { signal: opts.signal, onProgress: opts.onProgress });
     const weights = easeWeightsInPlace(g, n);
     // Native and js regions are SharedArrayBuffers the model may keep; wasm memory is the engine's to reuse.
-    owned = weights.buffer === g.buffer && engine.info().backend !== 'wasm';
+    owned = weights.buffer === g.buffer && backend !== 'wasm';
     return new EaseModel(engine, state, owned ? weights : weights.slice(), { lambda, minItemSupport }, kept);
   } finally {
     if (!owned) buf.release();
@@ -233,7 +234,7 @@ function easeWeightsInPlace(p: Float64Array, n: number): Float32Array {
   }
   for (let j = 0; j < n; j++) p[j * n + j] = 0;
   const w = new Float32Array(p.buffer, p.byteOffset, n * n);
-  const CH = 1 << 20;
+  const CH = 1 << 16;
   for (let k = 0; k < n * n; k += CH) w.set(p.subarray(k, Math.min(n * n, k + CH)), k);
   return w;
 }
