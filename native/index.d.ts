@@ -76,6 +76,11 @@ export declare class Kernels {
    * guarantee; the glue checks only the bounds).
    */
   tileGemm(c: Float64Array, cOff: number, cRs: number, cCs: number, a: Float64Array, aOff: number, aRs: number, aCs: number, b: Float64Array, bOff: number, bRs: number, bCs: number, m: number, n: number, k: number, alpha: number, accumulate: boolean): void
+  /**
+   * `tile_gemm` on f32 operands, for the f32 EASE solve: products and sums in f32, alpha rounded to f32;
+   * the same layout, bounds checks and aliasing contract.
+   */
+  tileGemmF32(c: Float32Array, cOff: number, cRs: number, cCs: number, a: Float32Array, aOff: number, aRs: number, aCs: number, b: Float32Array, bOff: number, bRs: number, bCs: number, m: number, n: number, k: number, alpha: number, accumulate: boolean): void
 }
 
 /** The best instruction-set level of this CPU: 'avx512', 'avx2' or 'scalar' (probed once per process). */

@@ -4,12 +4,14 @@
 // Rows: the engine on native, wasm (and js for the small sets), each in a fresh process so its peak RSS is its
 // own; anchors in the same run: the same algorithm written with scipy.sparse, and `implicit`'s CosineRecommender.
 // Rate = users / (fit + recommend seconds). Targets: native ≥ 2× scipy's users/s and ≥ 1× implicit's.
+// EASE rows E1, E2: see recommend-ease.mjs.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKENDS, benchDir, rootDir } from '../lib/context.mjs';
 import { missingPython, runPeer } from '../lib/python.mjs';
 import { failedRow, fmtCount, measuredRow, noteRatio, skippedRow } from '../lib/report.mjs';
+import { easeTargets, runEase } from './recommend-ease.mjs';
 
 const DATASETS = join(rootDir, '..', 'shared', 'datasets');
 const K = 20;
@@ -45,7 +47,7 @@ export function targets(ctx) {
       text: `${w.label}, binary: fit item-item cosine kNN (K = ${K}) + recommend top ${N} unseen items for every user; users/s = users / (fit + recommend); native ≥ 2× ${SCIPY} and ≥ 1× ${IMPLICIT}.`,
     };
   }
-  return out;
+  return { ...out, ...easeTargets(ctx) };
 }
 
 function runChild(cfg) {
@@ -156,5 +158,6 @@ export async function run(ctx) {
     noteRatio(rows, w.id, 'native', IMPLICIT, '≥ 1.0');
     noteRatio(rows, w.id, 'wasm', 'native', 'none stated');
   }
+  rows.push(...(await runEase(ctx)));
   return rows;
 }

@@ -1,13 +1,14 @@
 /**
  * The js backend's tile kernels (family `tiles`), f64: a strided GEMM on blocks of one or two buffers and the
  * three operations on one diagonal tile that a blocked Cholesky inverse needs (factor, triangular inverse,
- * LᵀL), all column-major with a leading dimension. Plain loops; sums run in a fixed order (depth ascending).
+ * LᵀL), all column-major with a leading dimension. Plain loops; sums run in a fixed order (depth ascending), in
+ * f64 for f32 arrays too (rounded when stored).
  */
 import type { TileDiagArgs, TileGemmArgs } from './types.js';
 import { TILE_LAUUM, TILE_POTRF, TILE_TRTRI } from './types.js';
 
 /** C = alpha·A·B (or C += alpha·A·B): element (i, j) of X at x[xOff + i·xRs + j·xCs]. */
-export function tileGemmJs(g: TileGemmArgs): void {
+export function tileGemmJs(g: TileGemmArgs<Float32Array> | TileGemmArgs): void {
   const { c, a, b, m, n, k, alpha } = g;
   for (let j = 0; j < n; j++) {
     const cj = g.cOff + j * g.cCs;

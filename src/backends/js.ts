@@ -326,6 +326,10 @@ export class JsBackend extends SabRegions implements Backend {
   tileDiag(args: TileDiagArgs): number {
     return tileDiagJs(args);
   }
+
+  tileGemmF32(args: TileGemmArgs<Float32Array>): void {
+    tileGemmJs(args);
+  }
 }
 
 /** Merges candidate (s, j) into the sorted list of k entries at `so` (best first; ties to the lower index). */

@@ -245,4 +245,10 @@ class NativeBackend extends SabRegions implements Backend {
   tileDiag(args: TileDiagArgs): number {
     return tileDiagJs(args);
   }
+
+  tileGemmF32(a: TileGemmArgs<Float32Array>): void {
+    this.#k.tileGemmF32(
+      a.c, a.cOff, a.cRs, a.cCs, a.a, a.aOff, a.aRs, a.aCs, a.b, a.bOff, a.bRs, a.bCs, a.m, a.n, a.k, a.alpha, a.accumulate,
+    );
+  }
 }

@@ -334,6 +334,9 @@ export interface Backend {
 
   /** Returns -1, or (TILE_POTRF) the tile-local index of the first pivot that is not > 0. */
   tileDiag(args: TileDiagArgs): number;
+
+  /** `tileGemm` on f32 operands (the f32 EASE solve): products and sums in f32 on native, f64 on js and wasm. */
+  tileGemmF32(args: TileGemmArgs<Float32Array>): void;
 }
 
 /**
@@ -341,16 +344,16 @@ export interface Backend {
  * operand X sits at x[xOff + i·xRs + j·xCs] (any strides, so a transpose is a swap of strides); C is m × n,
  * A m × k, B k × n. A, B and C may be views of one buffer as long as C's elements overlap neither A's nor B's.
  */
-export interface TileGemmArgs {
-  c: Float64Array;
+export interface TileGemmArgs<A extends Float32Array | Float64Array = Float64Array> {
+  c: A;
   cOff: number;
   cRs: number;
   cCs: number;
-  a: Float64Array;
+  a: A;
   aOff: number;
   aRs: number;
   aCs: number;
-  b: Float64Array;
+  b: A;
   bOff: number;
   bRs: number;
   bCs: number;
@@ -371,7 +374,8 @@ export const TILE_LAUUM = 2;
  * A = LLᵀ, TILE_TRTRI replaces L by L⁻¹, TILE_LAUUM replaces L by LᵀL.
  */
 export interface TileDiagArgs {
-  a: Float64Array;
+  /** f64, or f32 for the f32 solve (then every step is still computed in f64 and rounded when stored). */
+  a: Float64Array | Float32Array;
   off: number;
   ld: number;
   nb: number;

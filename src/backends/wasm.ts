@@ -27,7 +27,7 @@ import type {
   ViewOf,
 } from './types.js';
 import type { TileDiagArgs, TileGemmArgs } from './types.js';
-import { tileDiagJs } from './js-tiles.js';
+import { tileDiagJs, tileGemmJs } from './js-tiles.js';
 import { logisticLayout } from './types.js';
 import { INITIAL_PAGES, MAX_PAGES, RESERVED_BYTES, STATIC_BYTES, Staging, WasmMemory } from './wasm-memory.js';
 import { chooseBuild, compiledModule, type KernelExports, type WasmBuild } from './wasm-module.js';
@@ -313,6 +313,11 @@ export class WasmBackend implements Backend {
   /** The diagonal-tile operations are O(n·nb²) of the inverse's O(n³): the js loops serve every backend. */
   tileDiag(args: TileDiagArgs): number {
     return tileDiagJs(args);
+  }
+
+  /** The f32 solve is an option for memory, not speed: the js loops (f64 sums) on views of this memory. */
+  tileGemmF32(args: TileGemmArgs<Float32Array>): void {
+    tileGemmJs(args);
   }
 }
 

@@ -37,6 +37,7 @@ export interface AlgoOptions {
   lambda?: number;
   memoryBudget?: number;
   minItemSupport?: number;
+  easePrecision?: 'f64' | 'f32';
 }
 
 /** Bytes from "512M", "2G", "1073741824". */
@@ -82,6 +83,7 @@ export function withAlgoOptions(cmd: Command): Command {
     .option('--no-normalize-similarity', 'itemknn: score with raw similarities instead of each item\'s similarities scaled to sum 1')
     .option('--lambda <l>', 'ease: L2 penalty (default 500)', floatOption('--lambda', 0))
     .option('--memory-budget <size>', 'ease: bytes the fit may take at its peak, e.g. 2G (default 75% of the machine memory; see quiver info)', bytesOption('--memory-budget'))
+    .addOption(new Option('--ease-precision <p>', 'ease: f64 (default) or f32 (the solve in half the memory)').choices(['f64', 'f32']))
     .option('--min-item-support <n>', 'ease: leave out items with fewer than n training interactions (never recommended; default 1)', intOption('--min-item-support'));
 }
 
@@ -160,5 +162,6 @@ export function algoOptionsOf(o: AlgoOptions): RecommenderOptions {
     lambda: o.lambda,
     memoryBudget: o.memoryBudget,
     minItemSupport: o.minItemSupport,
+    precision: o.easePrecision,
   };
 }

@@ -34,12 +34,12 @@ import type { InverseOptions } from './ops/tiles.js';
 import * as topk from './ops/topk.js';
 import type { TopKOptions } from './ops/topk.js';
 import { Scheduler, type CallOptions } from './schedule.js';
-import { AllocatedVector, StagedMatrix, StagedVector, type MatrixInput, type VectorInput } from './scope.js';
+import { AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector, type MatrixInput, type VectorInput } from './scope.js';
 import { checkMatrix, checkPositiveInt, checkVector } from './validate.js';
 
 // The engine's public types, wherever they are defined.
 export type { CallOptions } from './schedule.js';
-export { AllocatedVector, StagedMatrix, StagedVector } from './scope.js';
+export { AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector } from './scope.js';
 export type { MatrixInput, VectorInput } from './scope.js';
 export type { TopKOptions } from './ops/topk.js';
 export type { KmeansStepOptions, KmeansStepResult } from './ops/kmeans.js';
@@ -280,10 +280,17 @@ export class Engine {
    * the strict upper triangle holds leftovers. Besides the matrix it allocates `inverseScratch(n)` values.
    * Throws NOT_POSITIVE_DEFINITE with the failing pivot (the buffer's contents are then unspecified).
    */
-  async choleskyInverse(buffer: AllocatedVector, n: number, opts: InverseOptions = {}): Promise<void> {
+  async choleskyInverse(buffer: AllocatedVector | AllocatedVectorF32, n: number, opts: InverseOptions = {}): Promise<void> {
     checkPositiveInt(n, 'n');
     if (buffer.released) throw new QuiverError('INVALID_ARGUMENT', 'the buffer was released');
     if (buffer.length < n * n) throw new QuiverError('SHAPE_MISMATCH', `the buffer has ${buffer.length} values; expected ${n} × ${n}`);
     return tiles.choleskyInverse(this.#sched, buffer.region, n, opts);
+  }
+
+  /** `allocVector` in f32: for `choleskyInverse` in f32 (half the memory, f32 rounding in every step). */
+  allocVectorF32(length: number): AllocatedVectorF32 {
+    checkPositiveInt(length, 'length');
+    const r = this.backend.alloc('f32', length, false);
+    return new AllocatedVectorF32(length, r, this.backend.view(r), this);
   }
 }

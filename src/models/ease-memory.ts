@@ -5,7 +5,7 @@
  * place, then turned into B and compacted to f32 in the first half of the same buffer, which the model keeps),
  * the solve's scratch (nb² + 2·items·nb f64 values, nb = the tile size), and the scoring matrix's column
  * indices (items² i32), so 12·items² bytes plus the scratch and a fixed 16 MiB of working memory (see
- * `easeBytes`). The first recommendation then
+ * `easeBytes`); with `precision: 'f32'` the matrix is f32 and is itself the weights: 8·items². The first recommendation then
  * stages B in engine memory for the scoring kernel: another 8·items² bytes, not counted here.
  */
 import { constrainedMemory } from 'node:process';
@@ -30,12 +30,19 @@ export function defaultEaseBudget(): { bytes: number; source: string } {
   return { bytes, source: `${Math.round(DEFAULT_BUDGET_SHARE * 100)}% of ${m.source}, ${fmtBytes(m.bytes)}` };
 }
 
+/** Bytes per items² of a fit (see the module comment): the matrix, the scoring indices, the wasm copy. */
+export function easeItemBytes(backend = 'native', precision: 'f64' | 'f32' = 'f64'): number {
+  return (precision === 'f32' ? 4 : 8) + 4 + (backend === 'wasm' ? 4 : 0);
+}
+
 /**
  * Peak bytes an EASE fit over `items` items takes (see the module comment). On the wasm backend the weights are
- * copied out of the engine's memory, which never shrinks: 4·items² more.
+ * copied out of the engine's memory, which never shrinks: 4·items² more. In f32 the matrix and the scratch
+ * take half.
  */
-export function easeBytes(items: number, backend = 'native'): number {
-  return (backend === 'wasm' ? 16 : 12) * items * items + 8 * inverseScratch(Math.max(1, items)) + WORKING_BYTES;
+export function easeBytes(items: number, backend = 'native', precision: 'f64' | 'f32' = 'f64'): number {
+  const value = precision === 'f32' ? 4 : 8;
+  return easeItemBytes(backend, precision) * items * items + value * inverseScratch(Math.max(1, items)) + WORKING_BYTES;
 }
 
 /**

@@ -19,7 +19,7 @@ import type { Engine, ProgressEvent } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix } from '../types.js';
 import type { ModelBundle } from './bundle.js';
-import { defaultEaseBudget, easeBytes, fmtBytes } from './ease-memory.js';
+import { defaultEaseBudget, easeBytes, easeItemBytes, fmtBytes } from './ease-memory.js';
 import { checkInteractions, checkNeighbors, Recommender, type RecommenderState, type ScoredItem, type ScoringOperands, stateFromBundle } from './recommender.js';
 
 export { defaultEaseBudget, easeBytes } from './ease-memory.js';
@@ -31,12 +31,17 @@ export interface EaseOptions {
   memoryBudget?: number;
   /** Items with fewer training interactions are left out of the model (default 1: every item is kept). */
   minItemSupport?: number;
+  /**
+   * 'f64' (default): the Gram matrix and its inverse in f64, the weights rounded to f32 at the end. 'f32': the
+   * whole solve in f32, in half the memory (see the README for its measured effect on ranking quality).
+   */
+  precision?: 'f64' | 'f32';
   /** Called per block of users of the Gram matrix and per tile column of the factorisation and inverse. */
   onProgress?: (p: ProgressEvent) => void;
   signal?: AbortSignal;
 }
 
-export const EASE_DEFAULTS = { lambda: 500, minItemSupport: 1 };
+export const EASE_DEFAULTS = { lambda: 500, minItemSupport: 1, precision: 'f64' as const };
 /** Users per Gram progress report. */
 const GRAM_BLOCK_USERS = 4096;
 
@@ -46,17 +51,23 @@ export class EaseModel extends Recommender {
   readonly weights: Float32Array;
   /** The catalogue indices of B's rows and columns, ascending; null when every item is kept. */
   readonly kept: Int32Array | null;
-  readonly options: { lambda: number; minItemSupport: number };
+  readonly options: { lambda: number; minItemSupport: number; precision: 'f64' | 'f32' };
   readonly #dense: CsrMatrix;
 
-  constructor(engine: Engine, state: RecommenderState, weights: Float32Array, options: { lambda: number; minItemSupport?: number }, kept: Int32Array | null = null) {
+  constructor(
+    engine: Engine,
+    state: RecommenderState,
+    weights: Float32Array,
+    options: { lambda: number; minItemSupport?: number; precision?: 'f64' | 'f32' },
+    kept: Int32Array | null = null,
+  ) {
     super(engine, state);
     const n = state.itemIds.length;
     const m = kept ? kept.length : n;
     if (weights.length !== m * m) throw new QuiverError('SHAPE_MISMATCH', `EASE weights must be ${m} × ${m}`);
     this.weights = weights;
     this.kept = kept;
-    this.options = { lambda: options.lambda, minItemSupport: options.minItemSupport ?? 1 };
+    this.options = { lambda: options.lambda, minItemSupport: options.minItemSupport ?? 1, precision: options.precision ?? 'f64' };
     // B's rows as a CSR matrix over the whole catalogue (dropped items: empty rows, no column). Every entry is
     // stored, the zero diagonal too, so the values are the weights array itself (no copy); a zero term adds
     // nothing to a score.
@@ -106,7 +117,8 @@ export class EaseModel extends Recommender {
     const kept = b.arrays['kept']?.data ?? null;
     if (kept !== null && !(kept instanceof Int32Array)) throw new QuiverError('INVALID_ARGUMENT', `${source}: the EASE item list must be i32`);
     const minItemSupport = b.params['minItemSupport'] === undefined ? 1 : Number(b.params['minItemSupport']);
-    return new EaseModel(engine, state, w, { lambda: Number(b.params['lambda']), minItemSupport }, kept);
+    const precision = b.params['precision'] === 'f32' ? 'f32' : 'f64';
+    return new EaseModel(engine, state, w, { lambda: Number(b.params['lambda']), minItemSupport, precision }, kept);
   }
 }
 
@@ -144,6 +156,8 @@ export async function fitEase(engine: Engine, data: Interactions | RecommenderSt
   if (typeof minItemSupport !== 'number' || !Number.isInteger(minItemSupport) || minItemSupport < 1) {
     throw new QuiverError('INVALID_ARGUMENT', `minItemSupport must be a whole number ≥ 1 (got ${String(minItemSupport)})`);
   }
+  const precision = opts.precision ?? EASE_DEFAULTS.precision;
+  if (precision !== 'f64' && precision !== 'f32') throw new QuiverError('INVALID_ARGUMENT', `precision must be 'f64' or 'f32' (got ${String(precision)})`);
   const x = state.train;
   const kept = keptItems(x, minItemSupport);
   const n = kept ? kept.length : x.cols;
@@ -153,16 +167,16 @@ export async function fitEase(engine: Engine, data: Interactions | RecommenderSt
   const def = opts.memoryBudget === undefined ? defaultEaseBudget() : null;
   const budget = opts.memoryBudget ?? def!.bytes;
   const backend = engine.info().backend;
-  const need = easeBytes(n, backend);
+  const need = easeBytes(n, backend, precision);
   if (need > budget) {
     const where = def ? `the default memory budget of ${fmtBytes(budget)} (${def.source})` : `the memory budget of ${fmtBytes(budget)}`;
     throw new QuiverError(
       'TOO_LARGE',
-      `EASE needs dense item × item matrices: ${n} items take about ${fmtBytes(need)} (${backend === 'wasm' ? 16 : 12} · items² bytes and the solve's scratch), over ${where}; raise the budget (--memory-budget), filter the catalogue, or use itemknn`,
+      `EASE needs dense item × item matrices: ${n} items take about ${fmtBytes(need)} (${easeItemBytes(backend, precision)} · items² bytes and the solve's scratch), over ${where}; raise the budget (--memory-budget), filter the catalogue, or use itemknn`,
       { items: n, bytes: need, budget },
     );
   }
-  const buf = engine.allocVector(n * n);
+  const buf = precision === 'f32' ? engine.allocVectorF32(n * n) : engine.allocVector(n * n);
   let owned = false;
   try {
     const g = buf.data;
@@ -173,7 +187,7 @@ export async function fitEase(engine: Engine, data: Interactions | RecommenderSt
     const weights = easeWeightsInPlace(g, n);
     // Native and js regions are SharedArrayBuffers the model may keep; wasm memory is the engine's to reuse.
     owned = weights.buffer === g.buffer && backend !== 'wasm';
-    return new EaseModel(engine, state, owned ? weights : weights.slice(), { lambda, minItemSupport }, kept);
+    return new EaseModel(engine, state, owned ? weights : weights.slice(), { lambda, minItemSupport, precision }, kept);
   } finally {
     if (!owned) buf.release();
   }
@@ -182,7 +196,7 @@ export async function fitEase(engine: Engine, data: Interactions | RecommenderSt
 /**
  * G's lower triangle (column-major: (r, c) at c·n + r, r ≥ c) += Σ_u x_uᵀx_u over the kept items, users in order.
  */
-function accumulateGram(x: CsrMatrix, kept: Int32Array | null, n: number, g: Float64Array, onProgress?: (p: ProgressEvent) => void): void {
+function accumulateGram(x: CsrMatrix, kept: Int32Array | null, n: number, g: Float64Array | Float32Array, onProgress?: (p: ProgressEvent) => void): void {
   let local: Int32Array | null = null;
   if (kept) {
     local = new Int32Array(x.cols).fill(-1);
@@ -214,9 +228,10 @@ function accumulateGram(x: CsrMatrix, kept: Int32Array | null, n: number, g: Flo
 
 /**
  * P (lower triangle, column-major, as the inverse leaves it) → B = I − P·diag(1/diag P), row-major, in place,
- * then compacted to f32 in the first half of the same buffer (each f32 lands on bytes already read).
+ * then compacted to f32 in the first half of the same buffer (each f32 lands on bytes already read); an f32
+ * buffer is the weights as it is.
  */
-function easeWeightsInPlace(p: Float64Array, n: number): Float32Array {
+function easeWeightsInPlace(p: Float64Array | Float32Array, n: number): Float32Array {
   const d = new Float64Array(n);
   for (let j = 0; j < n; j++) d[j] = p[j * n + j]!;
   const T = 64;
@@ -233,6 +248,7 @@ function easeWeightsInPlace(p: Float64Array, n: number): Float32Array {
     }
   }
   for (let j = 0; j < n; j++) p[j * n + j] = 0;
+  if (p instanceof Float32Array) return p;
   const w = new Float32Array(p.buffer, p.byteOffset, n * n);
   const CH = 1 << 16;
   for (let k = 0; k < n * n; k += CH) w.set(p.subarray(k, Math.min(n * n, k + CH)), k);

@@ -36,6 +36,8 @@ export interface RecommenderOptions {
   memoryBudget?: number;
   /** ease: items with fewer training interactions are left out (never recommended; default 1). */
   minItemSupport?: number;
+  /** ease: 'f64' (default) or 'f32' (the solve in half the memory). */
+  precision?: 'f64' | 'f32';
   /** Fit progress: the phase, the units done and the total (EASE: Gram blocks, then tile columns). */
   onProgress?: (p: { phase: string; done: number; total: number }) => void;
   signal?: AbortSignal;

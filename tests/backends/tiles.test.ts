@@ -140,6 +140,22 @@ describe.each(cases)('tiles on $label', ({ family, backend: b }) => {
     }
   });
 
+  it('tileGemmF32 on f32 operands agrees with the f64 oracle within f32 rounding', () => {
+    let seed = 900;
+    for (const [m, n, k] of [[1, 1, 1], [17, 15, 33], [65, 9, 64], [256, 130, 256]] as const) {
+      for (const { tA, tB, tC, acc } of MODES) {
+        const g = sharedCase(m, n, k, tA, tB, tC, acc, (len) => randomF64(len, seed++));
+        const c32 = Float32Array.from(g.c);
+        // One f32 buffer holds A, B and C as the f64 case did; the oracle ran on the f32-rounded inputs.
+        const g32 = { ...g, c: c32, a: c32, b: c32 };
+        const wantOf32 = oracle({ ...g, c: Float64Array.from(c32), a: Float64Array.from(c32), b: Float64Array.from(c32) });
+        b.tileGemmF32(g32);
+        // f32 sums of k products of values in [-1, 1]: within k·2⁻²³ of the f64 result, with margin.
+        expectClose(c32, wantOf32, { atol: 4 * k * 2 ** -23, rtol: 1e-5 }, `${m}×${n}×${k} tA=${tA} tB=${tB} tC=${tC} acc=${acc}`);
+      }
+    }
+  });
+
   it('potrf, trtri and lauum satisfy their definitions and leave the upper triangle alone', () => {
     for (const n of [1, 2, 3, 7, 16, 17, 33, 64]) {
       const ld = n + 5;

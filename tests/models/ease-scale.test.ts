@@ -72,6 +72,17 @@ describe('EASE at catalogue scale', () => {
     expect(got[1]).toEqual(got[0]);
   });
 
+  it("precision 'f32': the closed form within f32 solve accuracy, in half the memory", async () => {
+    const e = await engine({ threads: 2 });
+    const want = easeOracle(data.matrix, Array.from({ length: 300 }, (_, j) => j), 20);
+    const m = await fitEase(e, data, { lambda: 20, precision: 'f32' });
+    // An f32 Cholesky inverse of a matrix with condition number ~10²: a few 1e-5 at most on weights ≤ 1.
+    expect(maxAbsDiff(m.weights, want)).toBeLessThan(1e-4);
+    expect(m.options.precision).toBe('f32');
+    expect(easeBytes(3000, 'native', 'f32') - easeBytes(3000, 'native', 'f64')).toBe(-4 * 3000 * 3000 - 4 * (256 * 256 + 2 * 3000 * 256));
+    await expectCode(fitEase(e, data, { precision: 'f16' as 'f32' }), 'INVALID_ARGUMENT', /precision must be 'f64' or 'f32'/);
+  });
+
   it('minItemSupport: the fit of the reduced catalogue; dropped items are never recommended', async () => {
     const e = await engine();
     const counts = new Int32Array(300);

@@ -1,4 +1,4 @@
-//! Tile GEMM of the blocked Cholesky inverse (family `tiles`), f64: C = alpha·A·B, or C += alpha·A·B, on
+//! Tile GEMM of the blocked Cholesky inverse (family `tiles`), f64 (and f32 for the f32 solve): C = alpha·A·B, or C += alpha·A·B, on
 //! strided blocks that may lie in one buffer (C never overlaps A or B; the caller guarantees it). The scalar
 //! twin runs plain loops, depth ascending per element; the SIMD levels call faer's sequential GEMM, which
 //! picks its own microkernels for this CPU. No tails of its own (faer's inside, loops in the twin).
@@ -8,54 +8,28 @@ use faer::{Accum, MatMut, MatRef, Par};
 
 /// One GEMM on strided operands: element (i, j) of X at x[i·x_rs + j·x_cs] from its pointer.
 #[derive(Clone, Copy)]
-pub struct TileGemm {
-    pub c: *mut f64,
+pub struct TileGemm<T> {
+    pub c: *mut T,
     pub c_rs: isize,
     pub c_cs: isize,
-    pub a: *const f64,
+    pub a: *const T,
     pub a_rs: isize,
     pub a_cs: isize,
-    pub b: *const f64,
+    pub b: *const T,
     pub b_rs: isize,
     pub b_cs: isize,
     pub m: usize,
     pub n: usize,
     pub k: usize,
-    pub alpha: f64,
+    pub alpha: T,
     pub accumulate: bool,
 }
 
-/// # Safety
-/// Every element the strides address must be in bounds, and C's elements must overlap neither A's nor B's.
-pub unsafe fn tile_gemm_f64_scalar(g: TileGemm) {
-    for j in 0..g.n as isize {
-        let cj = g.c.offset(j * g.c_cs);
-        if !g.accumulate {
-            for i in 0..g.m as isize {
-                *cj.offset(i * g.c_rs) = 0.0;
-            }
-        }
-        for p in 0..g.k as isize {
-            let s = g.alpha * *g.b.offset(p * g.b_rs + j * g.b_cs);
-            if s == 0.0 {
-                continue;
-            }
-            let ap = g.a.offset(p * g.a_cs);
-            for i in 0..g.m as isize {
-                *cj.offset(i * g.c_rs) += *ap.offset(i * g.a_rs) * s;
-            }
-        }
-    }
-}
-
-/// faer's GEMM, given a column-major destination (it mishandles row-major ones, see `similarity`): a
-/// destination with unit column stride is computed as the transposed product Cᵀ = alpha·Bᵀ·Aᵀ.
-unsafe fn faer_gemm(g: TileGemm) {
-    if g.m == 0 || g.n == 0 {
-        return;
-    }
-    let (g, _) = if g.c_rs != 1 && g.c_cs == 1 {
-        let t = TileGemm {
+/// The destination made column-major (faer mishandles row-major ones, see `similarity`): a destination with
+/// unit column stride is computed as the transposed product Cᵀ = alpha·Bᵀ·Aᵀ.
+fn column_major<T: Copy>(g: TileGemm<T>) -> TileGemm<T> {
+    if g.c_rs != 1 && g.c_cs == 1 {
+        TileGemm {
             c_rs: g.c_cs,
             c_cs: g.c_rs,
             a: g.b,
@@ -67,38 +41,73 @@ unsafe fn faer_gemm(g: TileGemm) {
             m: g.n,
             n: g.m,
             ..g
-        };
-        (t, ())
-    } else {
-        (g, ())
-    };
-    let dst = MatMut::from_raw_parts_mut(g.c, g.m, g.n, g.c_rs, g.c_cs);
-    let beta = if g.accumulate { Accum::Add } else { Accum::Replace };
-    if g.k == 0 {
-        if !g.accumulate {
-            let mut dst = dst;
-            dst.fill(0.0);
         }
-        return;
+    } else {
+        g
     }
-    let lhs = MatRef::from_raw_parts(g.a, g.m, g.k, g.a_rs, g.a_cs);
-    let rhs = MatRef::from_raw_parts(g.b, g.k, g.n, g.b_rs, g.b_cs);
-    matmul(dst, beta, lhs, rhs, g.alpha, Par::Seq);
 }
 
-/// # Safety
-/// As the scalar twin; the CPU must support AVX2 and FMA.
-#[target_feature(enable = "avx2,fma")]
-pub unsafe fn tile_gemm_f64_avx2(g: TileGemm) {
-    faer_gemm(g)
+macro_rules! tile_gemm_levels {
+    ($t:ty, $scalar:ident, $faer:ident, $avx2:ident, $avx512:ident) => {
+        /// # Safety
+        /// Every element the strides address must be in bounds, and C's elements must overlap neither A's nor B's.
+        pub unsafe fn $scalar(g: TileGemm<$t>) {
+            for j in 0..g.n as isize {
+                let cj = g.c.offset(j * g.c_cs);
+                if !g.accumulate {
+                    for i in 0..g.m as isize {
+                        *cj.offset(i * g.c_rs) = 0.0;
+                    }
+                }
+                for p in 0..g.k as isize {
+                    let s = g.alpha * *g.b.offset(p * g.b_rs + j * g.b_cs);
+                    if s == 0.0 {
+                        continue;
+                    }
+                    let ap = g.a.offset(p * g.a_cs);
+                    for i in 0..g.m as isize {
+                        *cj.offset(i * g.c_rs) += *ap.offset(i * g.a_rs) * s;
+                    }
+                }
+            }
+        }
+
+        unsafe fn $faer(g: TileGemm<$t>) {
+            if g.m == 0 || g.n == 0 {
+                return;
+            }
+            let g = column_major(g);
+            let mut dst = MatMut::from_raw_parts_mut(g.c, g.m, g.n, g.c_rs, g.c_cs);
+            if g.k == 0 {
+                if !g.accumulate {
+                    dst.fill(0.0);
+                }
+                return;
+            }
+            let beta = if g.accumulate { Accum::Add } else { Accum::Replace };
+            let lhs = MatRef::from_raw_parts(g.a, g.m, g.k, g.a_rs, g.a_cs);
+            let rhs = MatRef::from_raw_parts(g.b, g.k, g.n, g.b_rs, g.b_cs);
+            matmul(dst, beta, lhs, rhs, g.alpha, Par::Seq);
+        }
+
+        /// # Safety
+        /// As the scalar twin; the CPU must support AVX2 and FMA.
+        #[target_feature(enable = "avx2,fma")]
+        pub unsafe fn $avx2(g: TileGemm<$t>) {
+            $faer(g)
+        }
+
+        /// # Safety
+        /// As the scalar twin; the CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
+        #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+        pub unsafe fn $avx512(g: TileGemm<$t>) {
+            $faer(g)
+        }
+    };
 }
 
-/// # Safety
-/// As the scalar twin; the CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
-#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-pub unsafe fn tile_gemm_f64_avx512(g: TileGemm) {
-    faer_gemm(g)
-}
+tile_gemm_levels!(f64, tile_gemm_f64_scalar, faer_gemm_f64, tile_gemm_f64_avx2, tile_gemm_f64_avx512);
+tile_gemm_levels!(f32, tile_gemm_f32_scalar, faer_gemm_f32, tile_gemm_f32_avx2, tile_gemm_f32_avx512);
 
 #[cfg(test)]
 mod tests {

@@ -36,7 +36,8 @@ pub struct Table {
     pub logistic_pass: unsafe fn(LogisticArgs<'_>),
     pub cholesky_solve: CholeskyFn,
     pub matvec: MatvecFn,
-    pub tile_gemm: unsafe fn(TileGemm),
+    pub tile_gemm: unsafe fn(TileGemm<f64>),
+    pub tile_gemm_f32: unsafe fn(TileGemm<f32>),
 }
 
 static SCALAR: Table = Table {
@@ -51,6 +52,7 @@ static SCALAR: Table = Table {
     cholesky_solve: cholesky_solve_f64_scalar,
     matvec: matvec_f32_scalar,
     tile_gemm: tile_gemm_f64_scalar,
+    tile_gemm_f32: tile_gemm_f32_scalar,
 };
 
 static AVX2: Table = Table {
@@ -65,6 +67,7 @@ static AVX2: Table = Table {
     cholesky_solve: cholesky_solve_f64_avx2,
     matvec: matvec_f32_avx2,
     tile_gemm: tile_gemm_f64_avx2,
+    tile_gemm_f32: tile_gemm_f32_avx2,
 };
 
 static AVX512: Table = Table {
@@ -79,6 +82,7 @@ static AVX512: Table = Table {
     cholesky_solve: cholesky_solve_f64_avx512,
     matvec: matvec_f32_avx512,
     tile_gemm: tile_gemm_f64_avx512,
+    tile_gemm_f32: tile_gemm_f32_avx512,
 };
 
 /// The table of a level, or None when this CPU cannot run that level. Holding a `&Table` therefore

@@ -11,14 +11,17 @@
  * the lower triangle (column-major) is read: it holds P's lower triangle at the end (the strict upper triangle
  * holds leftovers). Besides the matrix the solve uses one scratch region of nb² + 2·n·nb values.
  *
+ * The matrix may be f32 instead (the f32 solve: half the memory): then the scratch is f32 too and every
+ * product is rounded to f32 (native sums in f32, js and wasm in f64).
+ *
  * Determinism: tile boundaries and the tasks' row and column groups depend on n only, and every element is
  * written by one task per step in a fixed order, so results do not depend on the thread count.
  */
-import type { Backend } from '../../backends/types.js';
+import type { Backend, TileGemmArgs } from '../../backends/types.js';
 import { TILE_LAUUM, TILE_POTRF, TILE_TRTRI } from '../../backends/types.js';
 import { kernelError } from '../../errors.js';
 import type { CallOptions, Scheduler, TaskKind } from '../schedule.js';
-import type { F64 } from '../scope.js';
+import type { F32, F64 } from '../scope.js';
 
 /** 0: the matrix; 1: the scratch region. */
 type Buf = 0 | 1;
@@ -36,9 +39,10 @@ type Step =
   /** A diagonal-tile operation; `base` is the tile's first global index (for the pivot of an error). */
   | { t: 'diag'; buf: Buf; off: number; ld: number; nb: number; op: number; base: number };
 
+/** Both regions are f64, or both f32 (the f32 solve). */
 export interface TilesTask {
-  mat: F64;
-  scratch: F64;
+  mat: F64 | F32;
+  scratch: F64 | F32;
   steps: Step[];
 }
 
@@ -57,9 +61,11 @@ export const tilesTask: TaskKind<TilesTask, null> = {
   name: 'tiles',
   run(b: Backend, t: TilesTask): null {
     const v = [b.view(t.mat), b.view(t.scratch)] as const;
+    // Both regions have the matrix's kind, so the views are all f64 or all f32.
+    const f32 = t.mat.kind === 'f32';
     for (const s of t.steps) {
       if (s.t === 'gemm') {
-        b.tileGemm({
+        const args = {
           c: v[s.c.buf],
           cOff: s.c.off,
           cRs: s.c.rs,
@@ -77,7 +83,9 @@ export const tilesTask: TaskKind<TilesTask, null> = {
           k: s.k,
           alpha: s.alpha,
           accumulate: s.acc,
-        });
+        };
+        if (f32) b.tileGemmF32(args as TileGemmArgs<Float32Array>);
+        else b.tileGemm(args as TileGemmArgs);
       } else if (s.t === 'diag') {
         const pivot = b.tileDiag({ a: v[s.buf], off: s.off, ld: s.ld, nb: s.nb, op: s.op });
         if (pivot >= 0) throw kernelError('NOT_POSITIVE_DEFINITE', { pivot: s.base + pivot });
@@ -89,7 +97,7 @@ export const tilesTask: TaskKind<TilesTask, null> = {
   },
 };
 
-function copyBlock(x: Float64Array, src: Operand, y: Float64Array, dst: Operand, m: number, n: number, lower: boolean): void {
+function copyBlock(x: Float64Array | Float32Array, src: Operand, y: Float64Array | Float32Array, dst: Operand, m: number, n: number, lower: boolean): void {
   for (let j = 0; j < n; j++) {
     const i0 = lower ? j : 0;
     if (lower) for (let i = 0; i < j; i++) y[dst.off + i * dst.rs + j * dst.cs] = 0;
@@ -116,7 +124,7 @@ export function inverseScratch(n: number): number {
 }
 
 /** Inverts the SPD matrix in `mat` (n × n, f64, lower triangle read) in place; see the module comment. */
-export async function choleskyInverse(sched: Scheduler, mat: F64, n: number, opts: InverseOptions): Promise<void> {
+export async function choleskyInverse(sched: Scheduler, mat: F64 | F32, n: number, opts: InverseOptions): Promise<void> {
   sched.checkOpen(opts.signal);
   const nb = tileSize(n);
   const T = Math.ceil(n / nb);
@@ -130,7 +138,7 @@ export async function choleskyInverse(sched: Scheduler, mat: F64, n: number, opt
   const tw = (i: number): number => Math.min(nb, n - i * nb);
   const chunk = PANEL_TILES * nb;
   await sched.job(async (s) => {
-    const scratch = s.alloc('f64', inverseScratch(n), false);
+    const scratch = s.alloc(mat.kind, inverseScratch(n), false);
     const run = async (tasks: Step[][], work: number): Promise<void> => {
       if (tasks.length === 0) return;
       await sched.dispatch(tilesTask, tasks.map((steps) => ({ mat, scratch, steps })), work, opts.signal);

@@ -68,7 +68,7 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
         const b = request.body as Static<Schemas['RecommenderBody']>;
         const model = await compute(ctx, reply, async (signal) => {
           const data = await interactionsOf(b, ctx.dataDir, ctx.limits);
-          return fitRecommender(ctx.engine, b.algo, data, { neighbors: b.neighbors, similarity: b.similarity, shrink: b.shrink, lambda: b.lambda, minItemSupport: b.minItemSupport, signal });
+          return fitRecommender(ctx.engine, b.algo, data, { neighbors: b.neighbors, similarity: b.similarity, shrink: b.shrink, lambda: b.lambda, minItemSupport: b.minItemSupport, precision: b.precision, signal });
         });
         return summarize(await registry.add(model));
       },

@@ -44,6 +44,7 @@ export function recommenderSchemas(limits: Limits) {
         similarity: Type.Optional(Type.Union([Type.Literal('cosine'), Type.Literal('adjusted-cosine'), Type.Literal('pearson')])),
         shrink: Type.Optional(Type.Number({ minimum: 0, maximum: 1e30 })),
         lambda: Type.Optional(Type.Number({ minimum: 1e-12, maximum: 1e30, description: 'EASE: the L2 penalty (> 0)' })),
+        precision: Type.Optional(Type.Union([Type.Literal('f64'), Type.Literal('f32')], { description: 'EASE: f64 (default) or f32 (half the memory)' })),
         minItemSupport: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1, description: 'EASE: leave out items with fewer training interactions (never recommended)' })),
       },
       {
