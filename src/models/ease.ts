@@ -200,7 +200,7 @@ function accumulateGram(x: CsrMatrix, kept: Int32Array | null, n: number, g: Flo
   let local: Int32Array | null = null;
   if (kept) {
     local = new Int32Array(x.cols).fill(-1);
-    kept.forEach((full, i) => (local![full] = i));
+    for (let i = 0; i < kept.length; i++) local[kept[i]!] = i;
   }
   const idx = new Int32Array(x.cols);
   const val = new Float64Array(x.cols);

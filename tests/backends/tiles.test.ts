@@ -31,8 +31,8 @@ function oracle(g: TileGemmArgs): Float64Array {
   return c;
 }
 
-/** Row- or column-major layout of an r × c block starting at `off`, with leading dimension `ld`. */
-function layout(off: number, r: number, c: number, transposed: boolean, ld: number): Layout {
+/** Column-major (or, transposed, row-major) layout of a block of r rows at `off`, leading dimension `ld`. */
+function layout(off: number, r: number, transposed: boolean, ld: number): Layout {
   return transposed ? { off, rs: ld, cs: 1 } : { off, rs: 1, cs: Math.max(ld, r) };
 }
 
@@ -46,9 +46,9 @@ function sharedCase(m: number, n: number, k: number, tA: boolean, tB: boolean, t
   const bLen = ldb * (tB ? k : n);
   const cLen = ldc * (tC ? m : n);
   const buf = values(aLen + bLen + cLen + 1);
-  const A = layout(1, m, k, tA, lda);
-  const B = layout(1 + aLen, k, n, tB, ldb);
-  const C = layout(1 + aLen + bLen, m, n, tC, ldc);
+  const A = layout(1, m, tA, lda);
+  const B = layout(1 + aLen, k, tB, ldb);
+  const C = layout(1 + aLen + bLen, m, tC, ldc);
   return {
     c: buf, cOff: C.off, cRs: C.rs, cCs: C.cs,
     a: buf, aOff: A.off, aRs: A.rs, aCs: A.cs,
