@@ -13,6 +13,7 @@ import { sparse_score_topn_f64_scalar, sparse_similarity_topk_f64_scalar } from 
 import { topk_f32_scalar, topk_f32_simd128 } from './kernels/topk';
 import { multinomial_f64_scalar, multinomial_f64_simd128 } from './kernels/multinomial';
 import { als_solve_f64_scalar } from './kernels/als';
+import { tiles_gemm_f64_scalar, tiles_gemm_f64_simd128 } from './kernels/tiles';
 
 /** 1 for the simd128 build, 0 for the scalar one. */
 export function simd_build(): i32 {
@@ -112,4 +113,13 @@ export function als_solve(
   alpha: f64, reg: f64, regMode: i32, solver: i32, cgSteps: i32, scratch: usize,
 ): i32 {
   return als_solve_f64_scalar(yty, y, k, ptr, idx, val, row0, row1, x, alpha, reg, regMode, solver, cgSteps, scratch);
+}
+
+/** Tile GEMM on strided f64 blocks (see kernels/tiles.ts); strides in elements, pointers in bytes. */
+export function tiles_gemm(
+  c: usize, cRs: i32, cCs: i32, a: usize, aRs: i32, aCs: i32, b: usize, bRs: i32, bCs: i32,
+  m: i32, n: i32, k: i32, alpha: f64, accumulate: bool,
+): void {
+  if (ASC_FEATURE_SIMD) tiles_gemm_f64_simd128(c, cRs, cCs, a, aRs, aCs, b, bRs, bCs, m, n, k, alpha, accumulate);
+  else tiles_gemm_f64_scalar(c, cRs, cCs, a, aRs, aCs, b, bRs, bCs, m, n, k, alpha, accumulate);
 }

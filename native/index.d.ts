@@ -77,11 +77,23 @@ export declare class Kernels {
    */
   multinomialPass(x: Float32Array, rows: number, cols: number, k: number, y: Float64Array, s: Float64Array | undefined | null, theta: Float64Array, mode: number, out: Float64Array): void
   /**
+   * Tile GEMM (family `tiles`), f64: C = alpha·A·B, or C += alpha·A·B with `accumulate`, where element
+   * (i, j) of each operand X is x[x_off + i·x_rs + j·x_cs] (strides ≥ 0); C is m × n, A m × k, B k × n.
+   * A, B and C may be the same array as long as C's elements overlap neither A's nor B's (the caller's
+   * guarantee; the glue checks only the bounds).
+   */
+  tileGemm(c: Float64Array, cOff: number, cRs: number, cCs: number, a: Float64Array, aOff: number, aRs: number, aCs: number, b: Float64Array, bOff: number, bRs: number, bCs: number, m: number, n: number, k: number, alpha: number, accumulate: boolean): void
+  /**
    * One implicit-ALS half-step over CSR rows [row0, row1) (see kernels/als.rs): solves each row's system
    * from yty (k × k, f64), the other side's f32 factors y (nOther × k) and the row's values, and writes
    * x's rows in place. Returns −1, or the first row whose system is not positive definite.
    */
   alsSolve(yty: Float64Array, y: Float32Array, nOther: number, k: number, ptr: Int32Array, idx: Int32Array, val: Float32Array, row0: number, row1: number, x: Float32Array, alpha: number, reg: number, regMode: number, solver: number, cgSteps: number, scratch: Float64Array): number
+  /**
+   * `tile_gemm` on f32 operands, for the f32 EASE solve: products and sums in f32, alpha rounded to f32;
+   * the same layout, bounds checks and aliasing contract.
+   */
+  tileGemmF32(c: Float32Array, cOff: number, cRs: number, cCs: number, a: Float32Array, aOff: number, aRs: number, aCs: number, b: Float32Array, bOff: number, bRs: number, bCs: number, m: number, n: number, k: number, alpha: number, accumulate: boolean): void
 }
 
 /** The best instruction-set level of this CPU: 'avx512', 'avx2' or 'scalar' (probed once per process). */

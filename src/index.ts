@@ -91,7 +91,7 @@ export type { ItemKnnOptions } from './models/itemknn.js';
 export { fitUserKnn, UserKnnModel } from './models/userknn.js';
 export type { UserKnnOptions } from './models/userknn.js';
 export type { KnnKernel, KnnSimilarity } from './models/knn.js';
-export { EaseModel, fitEase } from './models/ease.js';
+export { defaultEaseBudget, EaseModel, easeBytes, fitEase } from './models/ease.js';
 export type { EaseOptions } from './models/ease.js';
 export { ALS_DEFAULTS, AlsModel, fitAls } from './models/als.js';
 export type { AlsOptions, AlsProgress, AlsRegularizationMode, AlsRow, AlsSolver } from './models/als.js';

@@ -8,12 +8,14 @@
 // 15 iterations, λ 20, α 1, the conjugate-gradient solver with 3 steps as implicit's default) against
 // implicit.als.AlternatingLeastSquares with the same options, 2 threads, BLAS at 1 thread. Targets: fit ≥ 1.5×
 // implicit's, recommend-all ≥ 2× implicit's (each ratio noted on the native row).
+// EASE rows E1, E2: see recommend-ease.mjs.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BACKENDS, benchDir, rootDir } from '../lib/context.mjs';
 import { missingPython, runPeer } from '../lib/python.mjs';
 import { failedRow, fmtCount, measuredRow, noteRatio, skippedRow } from '../lib/report.mjs';
+import { easeTargets, runEase } from './recommend-ease.mjs';
 
 const DATASETS = join(rootDir, '..', 'shared', 'datasets');
 const K = 20;
@@ -67,7 +69,7 @@ export function targets(ctx) {
       text: `${w.label}, binary: fit item-item cosine kNN (K = ${K}) + recommend top ${N} unseen items for every user; users/s = users / (fit + recommend); native ≥ 2× ${SCIPY} and ≥ 1× ${IMPLICIT}.`,
     };
   }
-  return out;
+  return { ...out, ...easeTargets(ctx) };
 }
 
 function runChild(cfg) {
@@ -242,5 +244,6 @@ export async function run(ctx) {
     noteRatio(rows, w.id, 'native', IMPLICIT, '≥ 1.0');
     noteRatio(rows, w.id, 'wasm', 'native', 'none stated');
   }
+  rows.push(...(await runEase(ctx)));
   return rows;
 }

@@ -29,6 +29,7 @@ use kernels::kmeans::KmeansArgs;
 use kernels::logistic::{out_len as logistic_out_len, LogisticArgs};
 use kernels::multinomial::{mode_len as multinomial_out_len, MultinomialArgs};
 use kernels::sparse::{SparseScoreArgs, SparseSimilarityArgs};
+use kernels::tiles::TileGemm;
 use kernels::topk::TopkArgs;
 use simd::{Isa, Table};
 
@@ -681,6 +682,74 @@ impl Kernels {
         })
     }
 
+    /// Tile GEMM (family `tiles`), f64: C = alpha·A·B, or C += alpha·A·B with `accumulate`, where element
+    /// (i, j) of each operand X is x[x_off + i·x_rs + j·x_cs] (strides ≥ 0); C is m × n, A m × k, B k × n.
+    /// A, B and C may be the same array as long as C's elements overlap neither A's nor B's (the caller's
+    /// guarantee; the glue checks only the bounds).
+    #[napi(catch_unwind)]
+    pub fn tile_gemm(
+        &self,
+        c: Float64ArraySlice,
+        c_off: u32,
+        c_rs: u32,
+        c_cs: u32,
+        a: Float64ArraySlice,
+        a_off: u32,
+        a_rs: u32,
+        a_cs: u32,
+        b: Float64ArraySlice,
+        b_off: u32,
+        b_rs: u32,
+        b_cs: u32,
+        m: u32,
+        n: u32,
+        k: u32,
+        alpha: f64,
+        accumulate: bool,
+    ) -> Result<()> {
+        guard(|| {
+            let t = self.table;
+            let (m, n, k) = (m as usize, n as usize, k as usize);
+            // The last element an operand addresses must be in bounds (strides are non-negative).
+            let last = |off: u32, rs: u32, cs: u32, r: usize, cl: usize| {
+                off as usize + r.saturating_sub(1) * rs as usize + cl.saturating_sub(1) * cs as usize + 1
+            };
+            if m > 0 && n > 0 {
+                need("c", c.len(), last(c_off, c_rs, c_cs, m, n))?;
+                if k > 0 {
+                    need("a", a.len(), last(a_off, a_rs, a_cs, m, k))?;
+                    need("b", b.len(), last(b_off, b_rs, b_cs, k, n))?;
+                }
+            } else {
+                return Ok(());
+            }
+            let a_ptr = a.as_ptr();
+            let b_ptr = b.as_ptr();
+            let mut c = c;
+            // SAFETY: raw pointers only (the three views may share a buffer); every addressed element is in
+            // bounds (checked above) and C is disjoint from A and B (the caller's contract).
+            let c_ptr = unsafe { c.as_mut().as_mut_ptr() };
+            let g = TileGemm {
+                c: unsafe { c_ptr.add(c_off as usize) },
+                c_rs: c_rs as isize,
+                c_cs: c_cs as isize,
+                a: unsafe { a_ptr.add(a_off as usize) },
+                a_rs: a_rs as isize,
+                a_cs: a_cs as isize,
+                b: unsafe { b_ptr.add(b_off as usize) },
+                b_rs: b_rs as isize,
+                b_cs: b_cs as isize,
+                m,
+                n,
+                k,
+                alpha,
+                accumulate,
+            };
+            unsafe { (t.tile_gemm)(g) };
+            Ok(())
+        })
+    }
+
     /// One implicit-ALS half-step over CSR rows [row0, row1) (see kernels/als.rs): solves each row's system
     /// from yty (k × k, f64), the other side's f32 factors y (nOther × k) and the row's values, and writes
     /// x's rows in place. Returns −1, or the first row whose system is not positive definite.
@@ -758,6 +827,72 @@ impl Kernels {
             };
             // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
             Ok(unsafe { (t.als_solve)(args) })
+        })
+    }
+
+    /// `tile_gemm` on f32 operands, for the f32 EASE solve: products and sums in f32, alpha rounded to f32;
+    /// the same layout, bounds checks and aliasing contract.
+    #[napi(catch_unwind)]
+    pub fn tile_gemm_f32(
+        &self,
+        c: Float32ArraySlice,
+        c_off: u32,
+        c_rs: u32,
+        c_cs: u32,
+        a: Float32ArraySlice,
+        a_off: u32,
+        a_rs: u32,
+        a_cs: u32,
+        b: Float32ArraySlice,
+        b_off: u32,
+        b_rs: u32,
+        b_cs: u32,
+        m: u32,
+        n: u32,
+        k: u32,
+        alpha: f64,
+        accumulate: bool,
+    ) -> Result<()> {
+        guard(|| {
+            let t = self.table;
+            let (m, n, k) = (m as usize, n as usize, k as usize);
+            // The last element an operand addresses must be in bounds (strides are non-negative).
+            let last = |off: u32, rs: u32, cs: u32, r: usize, cl: usize| {
+                off as usize + r.saturating_sub(1) * rs as usize + cl.saturating_sub(1) * cs as usize + 1
+            };
+            if m > 0 && n > 0 {
+                need("c", c.len(), last(c_off, c_rs, c_cs, m, n))?;
+                if k > 0 {
+                    need("a", a.len(), last(a_off, a_rs, a_cs, m, k))?;
+                    need("b", b.len(), last(b_off, b_rs, b_cs, k, n))?;
+                }
+            } else {
+                return Ok(());
+            }
+            let a_ptr = a.as_ptr();
+            let b_ptr = b.as_ptr();
+            let mut c = c;
+            // SAFETY: raw pointers only (the three views may share a buffer); every addressed element is in
+            // bounds (checked above) and C is disjoint from A and B (the caller's contract).
+            let c_ptr = unsafe { c.as_mut().as_mut_ptr() };
+            let g = TileGemm {
+                c: unsafe { c_ptr.add(c_off as usize) },
+                c_rs: c_rs as isize,
+                c_cs: c_cs as isize,
+                a: unsafe { a_ptr.add(a_off as usize) },
+                a_rs: a_rs as isize,
+                a_cs: a_cs as isize,
+                b: unsafe { b_ptr.add(b_off as usize) },
+                b_rs: b_rs as isize,
+                b_cs: b_cs as isize,
+                m,
+                n,
+                k,
+                alpha: alpha as f32,
+                accumulate,
+            };
+            unsafe { (t.tile_gemm_f32)(g) };
+            Ok(())
         })
     }
 }

@@ -6,6 +6,7 @@
  */
 import { kernelError } from '../errors.js';
 import { alsSolveJs } from './js-als.js';
+import { tileDiagJs, tileGemmJs } from './js-tiles.js';
 import { SabRegions } from './memory.js';
 import type {
   AlsSolveArgs,
@@ -20,6 +21,8 @@ import type {
   SparseScoreTopnArgs,
   SparseSimilarityTopkArgs,
   TopkTileArgs,
+  TileDiagArgs,
+  TileGemmArgs,
 } from './types.js';
 import { LINK_SIGMOID, MULTINOMIAL_LOSS, MULTINOMIAL_NEWTON, logisticLayout, multinomialLayout } from './types.js';
 
@@ -369,6 +372,18 @@ export class JsBackend extends SabRegions implements Backend {
 
   alsSolve(args: AlsSolveArgs): number {
     return alsSolveJs(args);
+  }
+
+  tileGemm(args: TileGemmArgs): void {
+    tileGemmJs(args);
+  }
+
+  tileDiag(args: TileDiagArgs): number {
+    return tileDiagJs(args);
+  }
+
+  tileGemmF32(args: TileGemmArgs<Float32Array>): void {
+    tileGemmJs(args);
   }
 }
 

@@ -39,6 +39,8 @@ import type {
   SparseSimilarityTopkArgs,
   TopkTileArgs,
 } from './types.js';
+import type { TileDiagArgs, TileGemmArgs } from './types.js';
+import { tileDiagJs } from './js-tiles.js';
 
 type NativeAddon = typeof Addon;
 type NativeKernels = Addon.Kernels;
@@ -242,6 +244,23 @@ class NativeBackend extends SabRegions implements Backend {
   alsSolve(a: AlsSolveArgs): number {
     return this.#k.alsSolve(
       a.yty, a.y, a.nOther, a.k, a.ptr, a.idx, a.val, a.row0, a.row1, a.x, a.alpha, a.reg, a.regMode, a.solver, a.cgSteps, a.scratch,
+    );
+  }
+
+  tileGemm(a: TileGemmArgs): void {
+    this.#k.tileGemm(
+      a.c, a.cOff, a.cRs, a.cCs, a.a, a.aOff, a.aRs, a.aCs, a.b, a.bOff, a.bRs, a.bCs, a.m, a.n, a.k, a.alpha, a.accumulate,
+    );
+  }
+
+  /** The diagonal-tile operations are O(n·nb²) of the inverse's O(n³): the js loops serve every backend. */
+  tileDiag(args: TileDiagArgs): number {
+    return tileDiagJs(args);
+  }
+
+  tileGemmF32(a: TileGemmArgs<Float32Array>): void {
+    this.#k.tileGemmF32(
+      a.c, a.cOff, a.cRs, a.cCs, a.a, a.aOff, a.aRs, a.aCs, a.b, a.bOff, a.bRs, a.bCs, a.m, a.n, a.k, a.alpha, a.accumulate,
     );
   }
 }

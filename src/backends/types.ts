@@ -376,6 +376,14 @@ export interface Backend {
   multinomialPass(args: MultinomialPassArgs): void;
 
   alsSolve(args: AlsSolveArgs): number;
+
+  tileGemm(args: TileGemmArgs): void;
+
+  /** Returns -1, or (TILE_POTRF) the tile-local index of the first pivot that is not > 0. */
+  tileDiag(args: TileDiagArgs): number;
+
+  /** `tileGemm` on f32 operands (the f32 EASE solve): products and sums in f32 on native, f64 on js and wasm. */
+  tileGemmF32(args: TileGemmArgs<Float32Array>): void;
 }
 
 /** `multinomialPass` modes: the losses only (a line-search trial); also the gradient; also the Hessian blocks. */
@@ -427,4 +435,47 @@ export interface MultinomialPassArgs {
   mode: MultinomialMode;
   /** Accumulates; `multinomialModeLength(mode, k, cols)` values (the prefix of the layout the mode writes). */
   out: Float64Array;
+}
+
+/**
+ * Tile GEMM (family `tiles`): C = alpha·A·B, or C += alpha·A·B with `accumulate`, f64. Element (i, j) of each
+ * operand X sits at x[xOff + i·xRs + j·xCs] (any strides, so a transpose is a swap of strides); C is m × n,
+ * A m × k, B k × n. A, B and C may be views of one buffer as long as C's elements overlap neither A's nor B's.
+ */
+export interface TileGemmArgs<A extends Float32Array | Float64Array = Float64Array> {
+  c: A;
+  cOff: number;
+  cRs: number;
+  cCs: number;
+  a: A;
+  aOff: number;
+  aRs: number;
+  aCs: number;
+  b: A;
+  bOff: number;
+  bRs: number;
+  bCs: number;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  accumulate: boolean;
+}
+
+/** Diagonal-tile operations of the blocked Cholesky inverse (see `TileDiagArgs`). */
+export const TILE_POTRF = 0;
+export const TILE_TRTRI = 1;
+export const TILE_LAUUM = 2;
+
+/**
+ * One nb × nb tile at a[off + i + j·ld] (column-major), in place, lower triangle only: TILE_POTRF factors
+ * A = LLᵀ, TILE_TRTRI replaces L by L⁻¹, TILE_LAUUM replaces L by LᵀL.
+ */
+export interface TileDiagArgs {
+  /** f64, or f32 for the f32 solve (then every step is still computed in f64 and rounded when stored). */
+  a: Float64Array | Float32Array;
+  off: number;
+  ld: number;
+  nb: number;
+  op: number;
 }

@@ -31,6 +31,10 @@ export interface KernelExports {
     hessian: number, z: number, out: number, scratch: number,
   ): void;
   cholesky_solve(g: number, n: number, b: number, nrhs: number): number;
+  tiles_gemm(
+    c: number, cRs: number, cCs: number, a: number, aRs: number, aCs: number, b: number, bRs: number, bCs: number,
+    m: number, n: number, k: number, alpha: number, accumulate: number,
+  ): void;
   matvec(x: number, rows: number, cols: number, w: number, bias: number, link: number, out: number): void;
   sparse_similarity_topk(
     aPtr: number, aIdx: number, aVal: number, bPtr: number, bIdx: number, bVal: number,

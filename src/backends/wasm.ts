@@ -28,6 +28,8 @@ import type {
   TopkTileArgs,
   ViewOf,
 } from './types.js';
+import type { TileDiagArgs, TileGemmArgs } from './types.js';
+import { tileDiagJs, tileGemmJs } from './js-tiles.js';
 import { alsScratchLength, logisticLayout, multinomialModeLength } from './types.js';
 import { INITIAL_PAGES, MAX_PAGES, RESERVED_BYTES, STATIC_BYTES, Staging, WasmMemory } from './wasm-memory.js';
 import { chooseBuild, compiledModule, type KernelExports, type WasmBuild } from './wasm-module.js';
@@ -324,6 +326,21 @@ export class WasmBackend implements Backend {
     }
   }
 
+  tileGemm(g: TileGemmArgs): void {
+    if (g.m === 0 || g.n === 0) return;
+    const m = this.mem;
+    const st = new Staging();
+    try {
+      // Whole arrays are passed (views of this memory need no copy; one array passed thrice is staged once).
+      const c = m.ptr(g.c, g.c.length, true, st) + g.cOff * 8;
+      const a = m.ptr(g.a, g.a.length, false, st) + g.aOff * 8;
+      const b = m.ptr(g.b, g.b.length, false, st) + g.bOff * 8;
+      this.k.tiles_gemm(c, g.cRs, g.cCs, a, g.aRs, g.aCs, b, g.bRs, g.bCs, g.m, g.n, g.k, g.alpha, g.accumulate ? 1 : 0);
+    } finally {
+      m.finish(st);
+    }
+  }
+
   alsSolve(a: AlsSolveArgs): number {
     const m = this.mem;
     const { k, row0, row1 } = a;
@@ -350,6 +367,16 @@ export class WasmBackend implements Backend {
     } finally {
       m.finish(st);
     }
+  }
+
+  /** The diagonal-tile operations are O(n·nb²) of the inverse's O(n³): the js loops serve every backend. */
+  tileDiag(args: TileDiagArgs): number {
+    return tileDiagJs(args);
+  }
+
+  /** The f32 solve is an option for memory, not speed: the js loops (f64 sums) on views of this memory. */
+  tileGemmF32(args: TileGemmArgs<Float32Array>): void {
+    tileGemmJs(args);
   }
 }
 

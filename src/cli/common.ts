@@ -189,5 +189,13 @@ export class FitProgressLine {
 
 /** Units of the fit phases the recommenders report (item kNN's similarity rows are items, user kNN's users). */
 export function fitUnits(algo: string): Record<string, string> {
-  return { similarity: algo === 'userknn' ? 'users' : 'items', gram: 'users', solve: 'columns' };
+  return {
+    similarity: algo === 'userknn' ? 'users' : 'items',
+    gram: 'user blocks',
+    factor: 'tile columns',
+    invert: 'tile columns',
+    multiply: 'tile columns',
+    users: 'iterations',
+    items: 'iterations',
+  };
 }

@@ -46,6 +46,8 @@ export interface AlgoOptions {
   iterations?: number;
   regularization?: number;
   alpha?: number;
+  minItemSupport?: number;
+  easePrecision?: 'f64' | 'f32';
 }
 
 /** Bytes from "512M", "2G", "1073741824". */
@@ -103,7 +105,9 @@ export function withAlgoOptions(cmd: Command): Command {
     .option('--bm25-k1 <k1>', 'itemknn --weighting bm25: term-frequency saturation K1 > 0 (default 1.2)', rangeOption('--bm25-k1', 'a number > 0', (n) => n > 0))
     .option('--bm25-b <b>', 'itemknn --weighting bm25: length normalisation B in [0, 1] (default 0.75)', rangeOption('--bm25-b', 'a number in [0, 1]', (n) => n >= 0 && n <= 1))
     .option('--lambda <l>', 'ease: L2 penalty (default 500)', floatOption('--lambda', 0))
-    .option('--memory-budget <size>', 'ease: bytes the dense item matrices may take, e.g. 2G (default 1G)', bytesOption('--memory-budget'))
+    .option('--memory-budget <size>', 'ease: bytes the fit may take at its peak, e.g. 2G (default 75% of the machine memory; see quiver info)', bytesOption('--memory-budget'))
+    .addOption(new Option('--ease-precision <p>', 'ease: f64 (default) or f32 (the solve in half the memory)').choices(['f64', 'f32']))
+    .option('--min-item-support <n>', 'ease: leave out items with fewer than n training interactions (never recommended; default 1)', intOption('--min-item-support'))
     .addOption(
       new Option('--backfill <mode>', 'top up users left with fewer than n items: none (default) or popular (the most popular unseen items, ranked after and scored below the model\'s, marked with source popular)').choices([
         'none',
@@ -200,5 +204,7 @@ export function algoOptionsOf(o: AlgoOptions): RecommenderOptions {
     iterations: o.iterations,
     regularization: o.regularization,
     alpha: o.alpha,
+    minItemSupport: o.minItemSupport,
+    precision: o.easePrecision,
   };
 }

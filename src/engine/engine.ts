@@ -32,17 +32,19 @@ import * as normalize from './ops/normalize.js';
 import * as similarity from './ops/similarity.js';
 import * as sparse from './ops/sparse.js';
 import type { CsrInput, SparseScoreOptions, SparseSimilarityOptions, StagedCsr } from './ops/sparse.js';
+import * as tiles from './ops/tiles.js';
+import type { InverseOptions } from './ops/tiles.js';
 import * as topk from './ops/topk.js';
 import type { TopKOptions } from './ops/topk.js';
 import * as multinomial from './ops/multinomial.js';
 import type { MultinomialPassOptions, MultinomialPassResult } from './ops/multinomial.js';
 import { Scheduler, type CallOptions } from './schedule.js';
-import { AllocatedMatrix, AllocatedVector, StagedMatrix, StagedVector, inPlaceRegion, type CopyStats, type MatrixInput, type VectorInput } from './scope.js';
+import { AllocatedMatrix, AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector, inPlaceRegion, type CopyStats, type MatrixInput, type VectorInput } from './scope.js';
 import { checkFinite, checkMatrix, checkPositiveInt, checkVector } from './validate.js';
 
 // The engine's public types, wherever they are defined.
 export type { CallOptions } from './schedule.js';
-export { AllocatedMatrix, AllocatedVector, StagedMatrix, StagedVector } from './scope.js';
+export { AllocatedMatrix, AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector } from './scope.js';
 export type { CopyStats, MatrixInput, VectorInput } from './scope.js';
 export type { TopKOptions } from './ops/topk.js';
 export type { KmeansStepOptions, KmeansStepResult } from './ops/kmeans.js';
@@ -50,6 +52,8 @@ export type { LloydOptions, LloydResult } from './ops/kmeans-lloyd.js';
 export type { GramOptions, GramResult } from './ops/gram.js';
 export type { LogisticPassOptions, LogisticPassResult } from './ops/logistic.js';
 export type { AlsSolveOptions } from './ops/als.js';
+export type { InverseOptions, ProgressEvent } from './ops/tiles.js';
+export { inverseScratch, tileSize } from './ops/tiles.js';
 export type { CsrInput, RowSpan, SparseScoreOptions, SparseSimilarityOptions, StagedCsr } from './ops/sparse.js';
 export type { MultinomialPassOptions, MultinomialPassResult } from './ops/multinomial.js';
 
@@ -355,5 +359,26 @@ export class Engine {
    */
   async alsSolve(rows: CsrInput, y: MatrixInput, x: Float32Array, opts: AlsSolveOptions): Promise<Float32Array> {
     return als.alsSolve(this.#sched, rows, y, x, opts);
+  }
+
+  /**
+   * Inverts a symmetric positive definite n × n f64 matrix in place (`buffer` from `allocVector(n·n)`, lower
+   * triangle read column-major, which is the upper one row-major): a blocked Cholesky on the pool, then the
+   * inverse from the factor (see `ops/tiles.ts`). On return the buffer's lower triangle holds the inverse's;
+   * the strict upper triangle holds leftovers. Besides the matrix it allocates `inverseScratch(n)` values.
+   * Throws NOT_POSITIVE_DEFINITE with the failing pivot (the buffer's contents are then unspecified).
+   */
+  async choleskyInverse(buffer: AllocatedVector | AllocatedVectorF32, n: number, opts: InverseOptions = {}): Promise<void> {
+    checkPositiveInt(n, 'n');
+    if (buffer.released) throw new QuiverError('INVALID_ARGUMENT', 'the buffer was released');
+    if (buffer.length < n * n) throw new QuiverError('SHAPE_MISMATCH', `the buffer has ${buffer.length} values; expected ${n} × ${n}`);
+    return tiles.choleskyInverse(this.#sched, buffer.region, n, opts);
+  }
+
+  /** `allocVector` in f32: for `choleskyInverse` in f32 (half the memory, f32 rounding in every step). */
+  allocVectorF32(length: number): AllocatedVectorF32 {
+    checkPositiveInt(length, 'length');
+    const r = this.backend.alloc('f32', length, false);
+    return new AllocatedVectorF32(length, r, this.backend.view(r), this);
   }
 }

@@ -15,6 +15,7 @@ import { similarityTask } from './ops/similarity.js';
 import { sparseScoreTask, sparseSimilarityTask } from './ops/sparse.js';
 import { topkTask } from './ops/topk.js';
 import { multinomialTask } from './ops/multinomial.js';
+import { tilesTask } from './ops/tiles.js';
 import type { TaskKind } from './schedule.js';
 
 /** Every task kind the engine dispatches. */
@@ -32,6 +33,7 @@ export const TASK_KINDS: readonly TaskKind<never, unknown>[] = [
   sparseScoreTask,
   multinomialTask,
   alsTask,
+  tilesTask,
 ];
 
 export const handlers: Readonly<Record<string, (b: Backend, task: never) => unknown>> = Object.fromEntries(TASK_KINDS.map((k) => [k.name, k.run]));

@@ -143,6 +143,18 @@ export class AllocatedVector extends Staged {
   }
 }
 
+/** `AllocatedVector` in f32 (see `Engine.allocVectorF32`): the f32 EASE solve's matrix. */
+export class AllocatedVectorF32 extends Staged {
+  constructor(
+    readonly length: number,
+    override readonly region: F32,
+    readonly data: Float32Array,
+    owner: RegionOwner,
+  ) {
+    super(region, owner);
+  }
+}
+
 /** A dense input as a region, with its shape. */
 export interface DenseRegion {
   region: F32;

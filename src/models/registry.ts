@@ -41,7 +41,7 @@ export interface RecommenderOptions {
   bm25B?: number;
   /** ease: L2 penalty (default 500). */
   lambda?: number;
-  /** ease: memory budget in bytes (default 1 GiB). */
+  /** ease: bytes the fit may take at its peak (default 75% of the machine memory, see `defaultEaseBudget`). */
   memoryBudget?: number;
   /** Every recommender: top up users left with fewer than n items with popular items (default none; see backfill.ts). */
   backfill?: BackfillMode;
@@ -61,10 +61,14 @@ export interface RecommenderOptions {
   solver?: AlsSolver;
   /** als: conjugate-gradient steps per half-step (default 3). */
   cgSteps?: number;
+  /** ease: items with fewer training interactions are left out (never recommended; default 1). */
+  minItemSupport?: number;
+  /** ease: 'f64' (default) or 'f32' (the solve in half the memory). */
+  precision?: 'f64' | 'f32';
   signal?: AbortSignal;
   /**
    * Called as a fit progresses: the phase running (e.g. "similarity", "gram", "solve") and how much of it is
-   * done, in the phase's own units (items, users, columns). Calls are frequent but cheap for the fit; the CLI
+   * done, in the phase's own units (kNN: items or users; EASE: Gram users, then tile columns; ALS: half-steps). Calls are frequent but cheap for the fit; the CLI
    * renders them on a TTY.
    */
   onProgress?: (p: { phase: string; done: number; total: number }) => void;

@@ -1,6 +1,6 @@
 // The CLI as a user runs it: a child process on the compiled dist/ (npm test builds it first).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeNpy, parseNpy } from '../../src/data/npy.js';
@@ -18,6 +18,19 @@ describe('quiver CLI', () => {
     if (process.env['QUIVER_BACKEND']) expect(info.backend).toBe(process.env['QUIVER_BACKEND']);
     if (process.env['QUIVER_REQUIRE_NATIVE'] === '1') expect(info.backend).toBe('native');
     expect(info.simd.length).toBeGreaterThan(0);
+    // The machine-dependent EASE default, with where it comes from (oracle: 75% of os.totalmem() here, no cgroup limit below it).
+    const d = (JSON.parse(r.stdout) as { defaults: { easeMemoryBudget: { bytes: number; source: string } } }).defaults.easeMemoryBudget;
+    expect(d.bytes).toBeLessThanOrEqual(Math.floor(0.75 * totalmem()));
+    expect(d.source).toMatch(/^75% of the (machine memory \(os\.totalmem\(\)\)|cgroup memory limit), /);
+  });
+
+  it('evaluate takes the EASE options --min-item-support and --ease-precision', async () => {
+    const r = await quiver('evaluate', '--synthetic', '300x400x6000:5', '--algo', 'ease', '--min-item-support', '5', '--ease-precision', 'f32');
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { users: number }).users).toBe(300);
+    const bad = await quiver('evaluate', '--synthetic', '300x400x6000:5', '--algo', 'ease', '--ease-precision', 'f16');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--ease-precision.*f64, f32/);
   });
 
   it('topk and similarity write .npy outputs that agree with each other', async () => {

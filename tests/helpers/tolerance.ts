@@ -59,6 +59,8 @@ export const KERNEL_TOLERANCE = {
    * than the oracle's), then rounded to f32: the rounding (6e-8) dominates; 1e-6 leaves room for the conditioning.
    */
   alsSolve: { native: { atol: 1e-7, rtol: 1e-6 }, wasm: { atol: 1e-7, rtol: 1e-6 }, js: { atol: 1e-7, rtol: 1e-6 } },
+  /** Tile GEMM: f64 products summed in another order than the oracle's (faer's microkernels, SIMD lanes). */
+  tileGemm: { native: F64_REDUCTION, wasm: F64_REDUCTION, js: F64_REDUCTION },
 } as const satisfies Record<string, Record<BackendFamily, Tol>>;
 
 export type KernelName = keyof typeof KERNEL_TOLERANCE;

@@ -42,14 +42,19 @@ describe('fit progress reports', () => {
     ]);
   });
 
-  it('EASE: the Gram blocks over users, then the solve over columns', async () => {
+  it('EASE: the Gram blocks over users, then the tile columns of the factor, inverse and product', async () => {
     const e = await engine();
     const reports: Report[] = [];
     await fitRecommender(e, 'ease', DATA, { onProgress: (p) => reports.push(p) });
-    expectPhases(reports, [
-      { phase: 'gram', total: 700 },
-      { phase: 'solve', total: 300 },
-    ]);
+    // The Gram matrix over blocks of users, then the tile columns of the blocked Cholesky, the inverse of the
+    // factor and the product: each phase counts up to its total, in this order.
+    expect([...new Set(reports.map((r) => r.phase))]).toEqual(['gram', 'factor', 'invert', 'multiply']);
+    for (const phase of ['gram', 'factor', 'invert', 'multiply']) {
+      const rs = reports.filter((r) => r.phase === phase);
+      expect(rs.every((r) => r.total === rs[0]!.total && r.total >= 1)).toBe(true);
+      expect(rs[rs.length - 1]!.done).toBe(rs[0]!.total);
+      for (let i = 1; i < rs.length; i++) expect(rs[i]!.done).toBeGreaterThanOrEqual(rs[i - 1]!.done);
+    }
   });
 });
 

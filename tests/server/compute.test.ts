@@ -29,6 +29,20 @@ describe('system routes', () => {
     const doc = res.json() as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/similarity', '/v1/topk', '/health', '/v1/info']));
+    // OpenAPI 3.0 takes exclusiveMinimum/exclusiveMaximum as booleans beside minimum/maximum; a numeric one (JSON
+    // Schema 2019+) makes the contract fuzzer reject the whole operation.
+    const numericExclusive: string[] = [];
+    const walk = (node: unknown, path: string): void => {
+      if (Array.isArray(node)) node.forEach((v, i) => walk(v, `${path}/${i}`));
+      else if (node !== null && typeof node === 'object') {
+        for (const [key, v] of Object.entries(node)) {
+          if ((key === 'exclusiveMinimum' || key === 'exclusiveMaximum') && typeof v === 'number') numericExclusive.push(`${path}/${key}`);
+          walk(v, `${path}/${key}`);
+        }
+      }
+    };
+    walk(doc, '');
+    expect(numericExclusive).toEqual([]);
   });
 
   it('unknown routes are 404 NOT_FOUND', async () => {

@@ -16,3 +16,4 @@ pub mod topk;
 pub mod als;
 pub mod multinomial;
 pub mod xgemm;
+pub mod tiles;

@@ -12,6 +12,7 @@ use crate::kernels::similarity::*;
 use crate::kernels::topk::*;
 use crate::kernels::multinomial::*;
 use crate::kernels::als::*;
+use crate::kernels::tiles::*;
 
 use super::Isa;
 
@@ -39,6 +40,8 @@ pub struct Table {
     pub matvec: MatvecFn,
     pub multinomial_pass: unsafe fn(MultinomialArgs<'_>),
     pub als_solve: unsafe fn(AlsArgs<'_>) -> i64,
+    pub tile_gemm: unsafe fn(TileGemm<f64>),
+    pub tile_gemm_f32: unsafe fn(TileGemm<f32>),
 }
 
 static SCALAR: Table = Table {
@@ -54,6 +57,8 @@ static SCALAR: Table = Table {
     matvec: matvec_f32_scalar,
     multinomial_pass: multinomial_pass_scalar,
     als_solve: als_solve_scalar,
+    tile_gemm: tile_gemm_f64_scalar,
+    tile_gemm_f32: tile_gemm_f32_scalar,
 };
 
 static AVX2: Table = Table {
@@ -69,6 +74,8 @@ static AVX2: Table = Table {
     matvec: matvec_f32_avx2,
     multinomial_pass: multinomial_pass_avx2,
     als_solve: als_solve_avx2,
+    tile_gemm: tile_gemm_f64_avx2,
+    tile_gemm_f32: tile_gemm_f32_avx2,
 };
 
 static AVX512: Table = Table {
@@ -84,6 +91,8 @@ static AVX512: Table = Table {
     matvec: matvec_f32_avx512,
     multinomial_pass: multinomial_pass_avx512,
     als_solve: als_solve_avx512,
+    tile_gemm: tile_gemm_f64_avx512,
+    tile_gemm_f32: tile_gemm_f32_avx512,
 };
 
 /// The table of a level, or None when this CPU cannot run that level. Holding a `&Table` therefore

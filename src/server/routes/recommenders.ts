@@ -83,6 +83,8 @@ export function recommenderRoutes(registry: Registry<AnyRecommender>) {
             regularizationMode: b.regularizationMode,
             alpha: b.alpha,
             solver: b.solver,
+            minItemSupport: b.minItemSupport,
+            precision: b.precision,
             signal,
           });
         });

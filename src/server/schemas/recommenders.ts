@@ -46,7 +46,7 @@ export function recommenderSchemas(limits: Limits) {
         weighting: Type.Optional(
           Type.Union([Type.Literal('none'), Type.Literal('tfidf'), Type.Literal('bm25')], { description: 'itemknn: weighting of the items × users matrix before the similarity (default none)' }),
         ),
-        bm25K1: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e30, description: 'itemknn with bm25: K1 > 0 (default 1.2)' })),
+        bm25K1: Type.Optional(Type.Number({ minimum: 1e-12, maximum: 1e30, description: 'itemknn with bm25: K1 > 0 (default 1.2)' })),
         bm25B: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'itemknn with bm25: B in [0, 1] (default 0.75)' })),
         lambda: Type.Optional(Type.Number({ minimum: 1e-12, maximum: 1e30, description: 'EASE: the L2 penalty (> 0)' })),
         backfill: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('popular')], { description: 'top up short lists with the most popular unseen items, marked in the sources of each reply (default none)' })),
@@ -54,8 +54,10 @@ export function recommenderSchemas(limits: Limits) {
         iterations: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'ALS: iterations (default 15)' })),
         regularization: Type.Optional(Type.Number({ minimum: 0, maximum: 1e30, description: 'ALS: the L2 penalty λ (default 20)' })),
         regularizationMode: Type.Optional(Type.Union([Type.Literal('plain'), Type.Literal('count')], { description: "ALS: 'plain' λ, or 'count' λ times each row's interactions (ALS-WR)" })),
-        alpha: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e30, description: 'ALS: confidence slope, c = 1 + alpha·r (default 1)' })),
+        alpha: Type.Optional(Type.Number({ minimum: 1e-12, maximum: 1e30, description: 'ALS: confidence slope > 0, c = 1 + alpha·r (default 1)' })),
         solver: Type.Optional(Type.Union([Type.Literal('cholesky'), Type.Literal('cg')], { description: 'ALS: exact Cholesky (default) or conjugate gradient' })),
+        precision: Type.Optional(Type.Union([Type.Literal('f64'), Type.Literal('f32')], { description: 'EASE: f64 (default) or f32 (half the memory)' })),
+        minItemSupport: Type.Optional(Type.Integer({ minimum: 1, maximum: 2 ** 31 - 1, description: 'EASE: leave out items with fewer training interactions (never recommended)' })),
       },
       {
         additionalProperties: false,
