@@ -1,6 +1,6 @@
 // W6 multiclass (softmax) logistic regression rows: scikit-learn's multinomial lbfgs and newton-cholesky,
 // AOCL-DA when installed, and the engine backends. Every row reports the same final objective.
-import { gaussianMatrix, makeRng } from '../../lib/data.mjs';
+import { gaussianMatrix, makeRng, prefixRows } from '../../lib/data.mjs';
 import { missingPython, runPeer } from '../../lib/python.mjs';
 import { failedRow, fmtCount, measuredRow, noteRatio, skippedRow } from '../../lib/report.mjs';
 import { timeAdaptive } from '../../lib/timing.mjs';
