@@ -33,8 +33,9 @@ describe('system routes', () => {
     // Schema 2019+) makes the contract fuzzer reject the whole operation.
     const numericExclusive: string[] = [];
     const walk = (node: unknown, path: string): void => {
-      if (Array.isArray(node)) node.forEach((v, i) => walk(v, `${path}/${i}`));
-      else if (node !== null && typeof node === 'object') {
+      if (Array.isArray(node)) {
+        for (let i = 0; i < node.length; i++) walk(node[i], `${path}/${i}`);
+      } else if (node !== null && typeof node === 'object') {
         for (const [key, v] of Object.entries(node)) {
           if ((key === 'exclusiveMinimum' || key === 'exclusiveMaximum') && typeof v === 'number') numericExclusive.push(`${path}/${key}`);
           walk(v, `${path}/${key}`);
