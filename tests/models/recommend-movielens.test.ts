@@ -64,10 +64,11 @@ describe.skipIf(!run)('MovieLens 100K, stratified 75/25 split, seed 42, k = 10',
 const MEASURED_BY_ITEM = {
   itemknn: { precision: 0.3617, recall: 0.1926, ndcg: 0.4171, map: 0.278, mapRecommenders: 0.119 },
   ease: { precision: 0.4142, recall: 0.2179, ndcg: 0.4756, map: 0.3344, mapRecommenders: 0.1431 },
+  als: { precision: 0.4257, recall: 0.2257, ndcg: 0.4885, map: 0.3443, mapRecommenders: 0.1484 },
 } as const;
 
 describe.skipIf(!run)('MovieLens 100K, item-stratified 75/25 split (Microsoft Recommenders\' protocol), seed 42, k = 10', () => {
-  for (const algo of ['itemknn', 'ease'] as const) {
+  for (const algo of ['itemknn', 'ease', 'als'] as const) {
     it(`${algo}`, async () => {
       engine ??= await createEngine({ threads: 2 });
       const data = await readRatings(file, { feedback: 'binary' });
@@ -82,7 +83,7 @@ describe.skipIf(!run)('MovieLens 100K, item-stratified 75/25 split (Microsoft Re
         expect(r.precision).toBeGreaterThanOrEqual(PUBLISHED.SAR.precision + 0.02);
         expect(r.ndcg).toBeGreaterThanOrEqual(PUBLISHED.SAR.ndcg + 0.02);
       }
-      if (algo === 'ease') {
+      if (algo === 'ease' || algo === 'als') {
         expect(r.precision).toBeGreaterThanOrEqual(PUBLISHED.BPR.precision + 0.02);
         expect(r.ndcg).toBeGreaterThanOrEqual(PUBLISHED.BPR.ndcg + 0.02);
       }
