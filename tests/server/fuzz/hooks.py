@@ -3,8 +3,9 @@
 JSON Schema cannot state Quiver's cross-field rules: the rows of a matrix have one length, a and b (queries and
 base) have the same number of columns, target and sampleWeight have one value per row, k <= rows, a logistic
 target has both classes (or class indices 0 … K−1 with two rows each), predict rows are as wide as the model, the
-parallel interaction arrays have one length, table records have one cell per column, the encoding options name real
-columns, validation leaves rows of every class on both sides, a lift needs a logistic model and some positives, and
+parallel interaction arrays have one length, a recommender's options fit its data (ALS factors at most the items, a
+minItemSupport that keeps two items, a kNN weighting only on item kNN with cosine and, for bm25, no shrink), table
+records have one cell per column, the encoding options name real columns, validation leaves rows of every class on both sides, a lift needs a logistic model and some positives, and
 choose-k compares k below the distinct rows.
 Schemathesis's positive cases are drawn from the schema alone, so these hooks make each positive case also keep
 those rules (only by trimming, repeating or padding values the schema allows), and rewrite a positive binary body
@@ -330,6 +331,21 @@ def _fix_body(path, b, case):
             syn["items"] = max(2, syn["items"])
             # The generator gives every user at least one interaction and no user more than every item.
             syn["interactions"] = min(max(syn["users"], 4, syn["interactions"]), syn["users"] * syn["items"])
+        # A TF-IDF or BM25 weighting is an item kNN option that replaces the centring of the similarity, and bm25
+        # (a plain dot product) has no shrink term.
+        if b.get("weighting") not in (None, "none"):
+            if b.get("algo") not in (None, "itemknn"):
+                b.pop("weighting", None)
+            else:
+                b["similarity"] = "cosine"
+                if b.get("weighting") == "bm25":
+                    b["shrink"] = 0
+        # ALS factors are at most the catalogue (two items at least, as above).
+        if isinstance(b.get("factors"), int):
+            b["factors"] = min(b["factors"], 2)
+        # minItemSupport drops rarer items; any bound above 1 may leave fewer than the two items a model needs.
+        if "minItemSupport" in b:
+            b["minItemSupport"] = 1
 
 
 @schemathesis.hook
