@@ -11,7 +11,7 @@
 //! The ISA levels are the same code compiled with wider vectors: the loops are written as contiguous
 //! axpys and eight-lane dot products that LLVM vectorises under each target feature.
 
-use super::scratch::{Scratch, ALS_ROWS};
+use super::scratch::{Scratch, ALS_COLS, ALS_ROWS};
 
 pub struct AlsArgs<'a> {
     /// k × k, both triangles (f64).
@@ -162,23 +162,92 @@ fn apply(a: &Ctx<'_>, r0: usize, r1: usize, lam: f64, p: &[f64], out: &mut [f64]
 /// with few interactions. Each row's arithmetic is exactly that of a row solved alone.
 const GROUP: usize = 4;
 
-/// out_j = A_j p_j for the group's rows us..us+g (vectors j·k.. of `ps` and `out`).
+/// Where a group row's gathered factors live in the gather buffer (row j's slot starts at j·GATHER_MAX; None:
+/// too many to gather, the products read the f32 rows in place). Whether a row is gathered depends on its own
+/// length only, so a row's arithmetic never depends on the rows grouped with it.
+type Gathered = [Option<usize>; GROUP];
+
+/// Copies each group row's other-side factors transposed (k × n, f32, exact), so t = G·p becomes k contiguous
+/// axpys over the row's n interactions instead of n dot products each ending in a horizontal sum.
 #[inline(always)]
-fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], ps: &[f64], out: &mut [f64]) {
+fn gather_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, cols: &mut [f32]) -> Gathered {
     let k = a.k;
-    for r in 0..k {
-        let row = &a.yty[r * k..r * k + k];
+    let mut at = [None; GROUP];
+    for (j, slot) in at.iter_mut().enumerate().take(g) {
+        let (q0, q1) = (ptr[us + j] as usize, ptr[us + j + 1] as usize);
+        let n = q1 - q0;
+        let off = j * GATHER_MAX;
+        if n * k > GATHER_MAX {
+            continue;
+        }
+        let gt = &mut cols[off..off + n * k];
+        // In strips of eight interactions: each column's eight values are one contiguous write, and the
+        // strip's eight source rows stay in L1 across the columns.
+        let full = q0 + (n / 8) * 8;
+        for t0 in (q0..full).step_by(8) {
+            let src: [&[f32]; 8] = std::array::from_fn(|m| {
+                let i = a.idx[t0 + m] as usize;
+                &a.y[i * k..i * k + k]
+            });
+            let d = t0 - q0;
+            for c in 0..k {
+                let o: &mut [f32; 8] = (&mut gt[c * n + d..c * n + d + 8]).try_into().unwrap();
+                for m in 0..8 {
+                    o[m] = src[m][c];
+                }
+            }
+        }
+        for q in full..q1 {
+            let i = a.idx[q] as usize;
+            for c in 0..k {
+                gt[c * n + q - q0] = a.y[i * k + c];
+            }
+        }
+        *slot = Some(off);
+    }
+    at
+}
+
+/// out_j = A_j p_j for the group's rows us..us+g (vectors j·k.. of `ps` and `out`). YᵀY is symmetric, so
+/// YᵀY·p = Σ_c p_c·(row c of YᵀY): one contiguous axpy per row of YᵀY, read once for the whole group.
+#[inline(always)]
+fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], ps: &[f64], out: &mut [f64], gat: &Gathered, cols: &[f32], tbuf: &mut [f64]) {
+    let k = a.k;
+    for j in 0..g {
+        for (o, p) in out[j * k..j * k + k].iter_mut().zip(&ps[j * k..j * k + k]) {
+            *o = lams[j] * *p;
+        }
+    }
+    for c in 0..k {
+        let row = &a.yty[c * k..c * k + k];
         for j in 0..g {
-            out[j * k + r] = dot(row, &ps[j * k..j * k + k]) + lams[j] * ps[j * k + r];
+            let pc = ps[j * k + c];
+            axpy(&mut out[j * k..j * k + k], pc, row);
         }
     }
     for j in 0..g {
         let (p, o) = (&ps[j * k..j * k + k], &mut out[j * k..j * k + k]);
-        for q in ptr[us + j] as usize..ptr[us + j + 1] as usize {
-            let i = a.idx[q] as usize;
-            let yi = &a.y[i * k..i * k + k];
-            let s = a.alpha * f64::from(a.val[q]) * dot_f32(yi, p);
-            axpy_f32(o, s, yi);
+        let (q0, q1) = (ptr[us + j] as usize, ptr[us + j + 1] as usize);
+        let n = q1 - q0;
+        if let Some(off) = gat[j] {
+            let gt = &cols[off..off + n * k];
+            let t = &mut tbuf[..n];
+            t.fill(0.0);
+            for c in 0..k {
+                axpy_f32(t, p[c], &gt[c * n..c * n + n]);
+            }
+            for (q, tq) in (q0..q1).zip(t.iter()) {
+                let i = a.idx[q] as usize;
+                let s = a.alpha * f64::from(a.val[q]) * *tq;
+                axpy_f32(o, s, &a.y[i * k..i * k + k]);
+            }
+        } else {
+            for q in q0..q1 {
+                let i = a.idx[q] as usize;
+                let yi = &a.y[i * k..i * k + k];
+                let s = a.alpha * f64::from(a.val[q]) * dot_f32(yi, p);
+                axpy_f32(o, s, yi);
+            }
         }
     }
 }
@@ -186,8 +255,9 @@ fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP
 /// `cg_steps` CG steps for rows us..us+g in lock step (`buf`: 4·GROUP·k doubles). Returns −1 or the first row
 /// whose system is not positive definite.
 #[inline(always)]
-fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], cg_steps: usize, x: &mut [f32], buf: &mut [f64]) -> i64 {
+fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], cg_steps: usize, x: &mut [f32], buf: &mut [f64], cols: &mut [f32], tbuf: &mut [f64]) -> i64 {
     let k = a.k;
+    let gat = gather_group(a, ptr, us, g, cols);
     let (bs, rest) = buf.split_at_mut(GROUP * k);
     let (xs, rest) = rest.split_at_mut(GROUP * k);
     let (ps, rest) = rest.split_at_mut(GROUP * k);
@@ -209,7 +279,7 @@ fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], 
             load_row(&mut xs[j * k..j * k + k], &x[u * k..u * k + k]);
         }
     }
-    multi_apply(a, ptr, us, g, lams, xs, aps);
+    multi_apply(a, ptr, us, g, lams, xs, aps, &gat, cols, tbuf);
     let mut rs = [0.0f64; GROUP];
     for j in 0..g {
         let (b, ap) = (&mut bs[j * k..j * k + k], &aps[j * k..j * k + k]);
@@ -232,7 +302,7 @@ fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], 
         if !live[..g].iter().any(|&l| l) {
             break;
         }
-        multi_apply(a, ptr, us, g, lams, ps, aps);
+        multi_apply(a, ptr, us, g, lams, ps, aps, &gat, cols, tbuf);
         for j in 0..g {
             if !live[j] {
                 continue;
@@ -285,6 +355,7 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
     let AlsArgs { yty, y, k, ptr, idx, val, row0, row1, x, alpha, reg, reg_mode, solver, cg_steps, scratch } = args;
     let a = Ctx { yty, y, k, idx, val, alpha };
     let mut rows = Scratch::take(&ALS_ROWS, if solver == 1 { GATHER_MAX } else { 0 });
+    let mut cols = Scratch::take(&ALS_COLS, if solver == 1 && k >= 16 { GROUP * GATHER_MAX } else { 0 });
     let (m, rest) = scratch.split_at_mut(k * k);
     let (bv, rest) = rest.split_at_mut(k);
     // (a row buffer the JS and AssemblyScript kernels use; this one widens f32 rows in its loops)
@@ -302,7 +373,7 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
                 let n = (ptr[us + j + 1] - ptr[us + j]) as f64;
                 *l = if reg_mode == 1 { reg * n } else { reg };
             }
-            let failed = cg_group(&a, ptr, us, g, &lams, cg_steps, x, m);
+            let failed = cg_group(&a, ptr, us, g, &lams, cg_steps, x, m, cols.slice(GROUP * GATHER_MAX), rows.slice(GATHER_MAX));
             if failed >= 0 {
                 return failed;
             }

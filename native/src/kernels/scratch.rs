@@ -18,6 +18,7 @@ thread_local! {
     pub static KMEANS_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
     pub static GRAM_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
     pub static ALS_ROWS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    pub static ALS_COLS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A thread's scratch buffer, taken out of its cell and put back on drop. A nested take of the same cell
