@@ -211,7 +211,7 @@ fn gather_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, cols: &mut [f32])
 /// out_j = A_j p_j for the group's rows us..us+g (vectors j·k.. of `ps` and `out`). YᵀY is symmetric, so
 /// YᵀY·p = Σ_c p_c·(row c of YᵀY): one contiguous axpy per row of YᵀY, read once for the whole group.
 #[inline(always)]
-fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], ps: &[f64], out: &mut [f64], gat: &Gathered, cols: &[f32], tbuf: &mut [f64]) {
+fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], ps: &[f64], out: &mut [f64], gat: &Gathered, cols: &[f32], tbuf: &mut [f64], minus_b: bool) {
     let k = a.k;
     for j in 0..g {
         for (o, p) in out[j * k..j * k + k].iter_mut().zip(&ps[j * k..j * k + k]) {
@@ -238,14 +238,17 @@ fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP
             }
             for (q, tq) in (q0..q1).zip(t.iter()) {
                 let i = a.idx[q] as usize;
-                let s = a.alpha * f64::from(a.val[q]) * *tq;
+                let w = a.alpha * f64::from(a.val[q]);
+                let s = if minus_b { w * *tq - (1.0 + w) } else { w * *tq };
                 axpy_f32(o, s, &a.y[i * k..i * k + k]);
             }
         } else {
             for q in q0..q1 {
                 let i = a.idx[q] as usize;
                 let yi = &a.y[i * k..i * k + k];
-                let s = a.alpha * f64::from(a.val[q]) * dot_f32(yi, p);
+                let w = a.alpha * f64::from(a.val[q]);
+                let t = dot_f32(yi, p);
+                let s = if minus_b { w * t - (1.0 + w) } else { w * t };
                 axpy_f32(o, s, yi);
             }
         }
@@ -264,22 +267,15 @@ fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], 
     let aps = &mut rest[..GROUP * k];
     for j in 0..g {
         let u = us + j;
-        let b = &mut bs[j * k..j * k + k];
-        b.fill(0.0);
-        let (q0, q1) = (ptr[u] as usize, ptr[u + 1] as usize);
-        for q in q0..q1 {
-            let i = a.idx[q] as usize;
-            let c = 1.0 + a.alpha * f64::from(a.val[q]);
-            axpy_f32(b, c, &a.y[i * k..i * k + k]);
-        }
-        if q0 == q1 {
+        if ptr[u] == ptr[u + 1] {
             // b = 0: x = 0 without steps (see solve_block).
             xs[j * k..j * k + k].fill(0.0);
         } else {
             load_row(&mut xs[j * k..j * k + k], &x[u * k..u * k + k]);
         }
     }
-    multi_apply(a, ptr, us, g, lams, xs, aps, &gat, cols, tbuf);
+    // A x − b in one pass over the interactions (b = Σ c_ui y_i rides on the product's own axpys), then r = b − A x.
+    multi_apply(a, ptr, us, g, lams, xs, aps, &gat, cols, tbuf, true);
     let mut rs = [0.0f64; GROUP];
     for j in 0..g {
         let (b, ap) = (&mut bs[j * k..j * k + k], &aps[j * k..j * k + k]);
@@ -287,7 +283,7 @@ fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], 
             b.fill(0.0);
         } else {
             for r in 0..k {
-                b[r] -= ap[r];
+                b[r] = -ap[r];
             }
         }
         ps[j * k..j * k + k].copy_from_slice(b);
@@ -302,7 +298,7 @@ fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], 
         if !live[..g].iter().any(|&l| l) {
             break;
         }
-        multi_apply(a, ptr, us, g, lams, ps, aps, &gat, cols, tbuf);
+        multi_apply(a, ptr, us, g, lams, ps, aps, &gat, cols, tbuf, false);
         for j in 0..g {
             if !live[j] {
                 continue;
