@@ -208,21 +208,88 @@ fn gather_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, cols: &mut [f32])
     at
 }
 
+/// t = G p from the transposed gather (k × n): 32 interactions at a time summed in registers over the k
+/// columns (each t_q is Σ_c p_c·y_qc in c order whatever the blocking).
+#[inline(always)]
+fn gather_dots(gt: &[f32], n: usize, k: usize, p: &[f64], t: &mut [f64]) {
+    let mut t0 = 0;
+    while t0 + 32 <= n {
+        let mut acc = [0.0f64; 32];
+        for c in 0..k {
+            let col: &[f32; 32] = gt[c * n + t0..c * n + t0 + 32].try_into().unwrap();
+            let pc = p[c];
+            for l in 0..32 {
+                acc[l] += pc * f64::from(col[l]);
+            }
+        }
+        t[t0..t0 + 32].copy_from_slice(&acc);
+        t0 += 32;
+    }
+    while t0 + 8 <= n {
+        let mut acc = [0.0f64; 8];
+        for c in 0..k {
+            let col: &[f32; 8] = gt[c * n + t0..c * n + t0 + 8].try_into().unwrap();
+            let pc = p[c];
+            for l in 0..8 {
+                acc[l] += pc * f64::from(col[l]);
+            }
+        }
+        t[t0..t0 + 8].copy_from_slice(&acc);
+        t0 += 8;
+    }
+    for (q, tq) in t.iter_mut().enumerate().skip(t0) {
+        let mut s = 0.0;
+        for c in 0..k {
+            s += p[c] * f64::from(gt[c * n + q]);
+        }
+        *tq = s;
+    }
+}
+
 /// out_j = A_j p_j for the group's rows us..us+g (vectors j·k.. of `ps` and `out`). YᵀY is symmetric, so
 /// YᵀY·p = Σ_c p_c·(row c of YᵀY): one contiguous axpy per row of YᵀY, read once for the whole group.
 #[inline(always)]
 fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], ps: &[f64], out: &mut [f64], gat: &Gathered, cols: &[f32], tbuf: &mut [f64], minus_b: bool) {
     let k = a.k;
-    for j in 0..g {
-        for (o, p) in out[j * k..j * k + k].iter_mut().zip(&ps[j * k..j * k + k]) {
-            *o = lams[j] * *p;
-        }
-    }
-    for c in 0..k {
-        let row = &a.yty[c * k..c * k + k];
+    // Eight outputs of every group row at a time held in registers across all of YᵀY's rows (one load of YᵀY
+    // per four rows' products, no load and store of `out` per row of YᵀY); each output is still
+    // λ p_r + Σ_c p_c·YᵀY[c][r] summed in c order.
+    let mut r0 = 0;
+    while r0 + 8 <= k {
+        let mut acc = [[0.0f64; 8]; GROUP];
         for j in 0..g {
-            let pc = ps[j * k + c];
-            axpy(&mut out[j * k..j * k + k], pc, row);
+            for l in 0..8 {
+                acc[j][l] = lams[j] * ps[j * k + r0 + l];
+            }
+        }
+        for c in 0..k {
+            let row: &[f64; 8] = a.yty[c * k + r0..c * k + r0 + 8].try_into().unwrap();
+            for j in 0..GROUP {
+                // Rows j ≥ g compute on stale values and are never stored.
+                let pc = ps[j * k + c];
+                for l in 0..8 {
+                    acc[j][l] += pc * row[l];
+                }
+            }
+        }
+        for j in 0..g {
+            out[j * k + r0..j * k + r0 + 8].copy_from_slice(&acc[j]);
+        }
+        r0 += 8;
+    }
+    if r0 < k {
+        for j in 0..g {
+            for r in r0..k {
+                out[j * k + r] = lams[j] * ps[j * k + r];
+            }
+        }
+        for c in 0..k {
+            for j in 0..g {
+                let pc = ps[j * k + c];
+                for r in r0..k {
+                    out[j * k + r] += pc * a.yty[c * k + r];
+                }
+            }
         }
     }
     for j in 0..g {
@@ -232,10 +299,7 @@ fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP
         if let Some(off) = gat[j] {
             let gt = &cols[off..off + n * k];
             let t = &mut tbuf[..n];
-            t.fill(0.0);
-            for c in 0..k {
-                axpy_f32(t, p[c], &gt[c * n..c * n + n]);
-            }
+            gather_dots(gt, n, k, p, t);
             for (q, tq) in (q0..q1).zip(t.iter()) {
                 let i = a.idx[q] as usize;
                 let w = a.alpha * f64::from(a.val[q]);
