@@ -208,6 +208,14 @@ fn gather_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, cols: &mut [f32])
     at
 }
 
+/// acc += p·row, eight lanes (one vector at AVX-512, two at AVX2).
+#[inline(always)]
+fn fma8(acc: &mut [f64; 8], p: f64, row: &[f64; 8]) {
+    for l in 0..8 {
+        acc[l] += p * row[l];
+    }
+}
+
 /// t = G p from the transposed gather (k × n): 32 interactions at a time summed in registers over the k
 /// columns (each t_q is Σ_c p_c·y_qc in c order whatever the blocking).
 #[inline(always)]
@@ -256,22 +264,17 @@ fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP
     // λ p_r + Σ_c p_c·YᵀY[c][r] summed in c order.
     let mut r0 = 0;
     while r0 + 8 <= k {
-        let mut acc = [[0.0f64; 8]; GROUP];
-        for j in 0..g {
-            for l in 0..8 {
-                acc[j][l] = lams[j] * ps[j * k + r0 + l];
-            }
-        }
+        let init = |j: usize| -> [f64; 8] { std::array::from_fn(|l| lams[j] * ps[j * k + r0 + l]) };
+        let (mut a0, mut a1, mut a2, mut a3) = (init(0), init(1), init(2), init(3));
         for c in 0..k {
             let row: &[f64; 8] = a.yty[c * k + r0..c * k + r0 + 8].try_into().unwrap();
-            for j in 0..GROUP {
-                // Rows j ≥ g compute on stale values and are never stored.
-                let pc = ps[j * k + c];
-                for l in 0..8 {
-                    acc[j][l] += pc * row[l];
-                }
-            }
+            // Rows j ≥ g compute on zeros and are never stored.
+            fma8(&mut a0, ps[c], row);
+            fma8(&mut a1, ps[k + c], row);
+            fma8(&mut a2, ps[2 * k + c], row);
+            fma8(&mut a3, ps[3 * k + c], row);
         }
+        let acc = [a0, a1, a2, a3];
         for j in 0..g {
             out[j * k + r0..j * k + r0 + 8].copy_from_slice(&acc[j]);
         }
@@ -337,6 +340,12 @@ fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], 
         } else {
             load_row(&mut xs[j * k..j * k + k], &x[u * k..u * k + k]);
         }
+    }
+    // A short last group's unused vectors are zeroed so the lanes computed on them (never stored) see no
+    // stale denormals or NaNs.
+    for j in g..GROUP {
+        xs[j * k..j * k + k].fill(0.0);
+        ps[j * k..j * k + k].fill(0.0);
     }
     // A x − b in one pass over the interactions (b = Σ c_ui y_i rides on the product's own axpys), then r = b − A x.
     multi_apply(a, ptr, us, g, lams, xs, aps, &gat, cols, tbuf, true);
