@@ -177,10 +177,12 @@ fn gather_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, cols: &mut [f32])
         let (q0, q1) = (ptr[us + j] as usize, ptr[us + j + 1] as usize);
         let n = q1 - q0;
         let off = j * GATHER_MAX;
-        if n * k > GATHER_MAX {
+        // Columns padded with zeros to a multiple of eight interactions, so G·p runs in whole vectors.
+        let w = n.div_ceil(8) * 8;
+        if w * k > GATHER_MAX {
             continue;
         }
-        let gt = &mut cols[off..off + n * k];
+        let gt = &mut cols[off..off + w * k];
         // In strips of eight interactions: each column's eight values are one contiguous write, and the
         // strip's eight source rows stay in L1 across the columns.
         let full = q0 + (n / 8) * 8;
@@ -191,16 +193,21 @@ fn gather_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, cols: &mut [f32])
             });
             let d = t0 - q0;
             for c in 0..k {
-                let o: &mut [f32; 8] = (&mut gt[c * n + d..c * n + d + 8]).try_into().unwrap();
+                let o: &mut [f32; 8] = (&mut gt[c * w + d..c * w + d + 8]).try_into().unwrap();
                 for m in 0..8 {
                     o[m] = src[m][c];
                 }
             }
         }
-        for q in full..q1 {
-            let i = a.idx[q] as usize;
+        if full < q1 {
             for c in 0..k {
-                gt[c * n + q - q0] = a.y[i * k + c];
+                gt[c * w + n..c * w + w].fill(0.0);
+            }
+            for q in full..q1 {
+                let i = a.idx[q] as usize;
+                for c in 0..k {
+                    gt[c * w + q - q0] = a.y[i * k + c];
+                }
             }
         }
         *slot = Some(off);
@@ -216,15 +223,15 @@ fn fma8(acc: &mut [f64; 8], p: f64, row: &[f64; 8]) {
     }
 }
 
-/// t = G p from the transposed gather (k × n): 32 interactions at a time summed in registers over the k
-/// columns (each t_q is Σ_c p_c·y_qc in c order whatever the blocking).
+/// t = G p from the transposed gather (k × w, w = n rounded up to eight, zero-padded): 32 interactions at a
+/// time summed in registers over the k columns (each t_q is Σ_c p_c·y_qc in c order whatever the blocking).
 #[inline(always)]
-fn gather_dots(gt: &[f32], n: usize, k: usize, p: &[f64], t: &mut [f64]) {
+fn gather_dots(gt: &[f32], w: usize, k: usize, p: &[f64], t: &mut [f64]) {
     let mut t0 = 0;
-    while t0 + 32 <= n {
+    while t0 + 32 <= w {
         let mut acc = [0.0f64; 32];
         for c in 0..k {
-            let col: &[f32; 32] = gt[c * n + t0..c * n + t0 + 32].try_into().unwrap();
+            let col: &[f32; 32] = gt[c * w + t0..c * w + t0 + 32].try_into().unwrap();
             let pc = p[c];
             for l in 0..32 {
                 acc[l] += pc * f64::from(col[l]);
@@ -233,10 +240,10 @@ fn gather_dots(gt: &[f32], n: usize, k: usize, p: &[f64], t: &mut [f64]) {
         t[t0..t0 + 32].copy_from_slice(&acc);
         t0 += 32;
     }
-    while t0 + 8 <= n {
+    while t0 + 8 <= w {
         let mut acc = [0.0f64; 8];
         for c in 0..k {
-            let col: &[f32; 8] = gt[c * n + t0..c * n + t0 + 8].try_into().unwrap();
+            let col: &[f32; 8] = gt[c * w + t0..c * w + t0 + 8].try_into().unwrap();
             let pc = p[c];
             for l in 0..8 {
                 acc[l] += pc * f64::from(col[l]);
@@ -244,13 +251,6 @@ fn gather_dots(gt: &[f32], n: usize, k: usize, p: &[f64], t: &mut [f64]) {
         }
         t[t0..t0 + 8].copy_from_slice(&acc);
         t0 += 8;
-    }
-    for (q, tq) in t.iter_mut().enumerate().skip(t0) {
-        let mut s = 0.0;
-        for c in 0..k {
-            s += p[c] * f64::from(gt[c * n + q]);
-        }
-        *tq = s;
     }
 }
 
@@ -300,9 +300,10 @@ fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP
         let (q0, q1) = (ptr[us + j] as usize, ptr[us + j + 1] as usize);
         let n = q1 - q0;
         if let Some(off) = gat[j] {
-            let gt = &cols[off..off + n * k];
-            let t = &mut tbuf[..n];
-            gather_dots(gt, n, k, p, t);
+            let w = n.div_ceil(8) * 8;
+            let gt = &cols[off..off + w * k];
+            let t = &mut tbuf[..w];
+            gather_dots(gt, w, k, p, t);
             for (q, tq) in (q0..q1).zip(t.iter()) {
                 let i = a.idx[q] as usize;
                 let w = a.alpha * f64::from(a.val[q]);
