@@ -162,26 +162,42 @@ fn apply(a: &Ctx<'_>, r0: usize, r1: usize, lam: f64, p: &[f64], out: &mut [f64]
 /// with few interactions. Each row's arithmetic is exactly that of a row solved alone.
 const GROUP: usize = 4;
 
-/// Where a group row's gathered factors live in the gather buffer (row j's slot starts at j·GATHER_MAX; None:
-/// too many to gather, the products read the f32 rows in place). Whether a row is gathered depends on its own
-/// length only, so a row's arithmetic never depends on the rows grouped with it.
+/// Where a group row's gathered factors start in the gather buffer (None: more than GATHER_COLS_MAX values,
+/// the products read the f32 rows in place). Whether a row is gathered depends on its own length only, so a
+/// row's arithmetic never depends on the rows grouped with it.
 type Gathered = [Option<usize>; GROUP];
+
+/// Largest transposed gather of one row (f32 values, 16 MiB): popular items (tens of thousands of users) are
+/// gathered too, since the in-place products cost several times more per interaction.
+const GATHER_COLS_MAX: usize = 1 << 22;
+
+/// The group's gather layout: each row's offset, the buffer length, and the widest row (padded).
+#[inline(always)]
+fn gather_plan(k: usize, ptr: &[i32], us: usize, g: usize) -> (Gathered, usize, usize) {
+    let mut at = [None; GROUP];
+    let (mut off, mut wmax) = (0usize, 0usize);
+    for (j, slot) in at.iter_mut().enumerate().take(g) {
+        let w = ((ptr[us + j + 1] - ptr[us + j]) as usize).div_ceil(8) * 8;
+        if w * k <= GATHER_COLS_MAX {
+            *slot = Some(off);
+            off += w * k;
+            wmax = wmax.max(w);
+        }
+    }
+    (at, off, wmax)
+}
 
 /// Copies each group row's other-side factors transposed (k × n, f32, exact), so t = G·p becomes k contiguous
 /// axpys over the row's n interactions instead of n dot products each ending in a horizontal sum.
 #[inline(always)]
-fn gather_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, cols: &mut [f32]) -> Gathered {
+fn gather_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, gat: &Gathered, cols: &mut [f32]) {
     let k = a.k;
-    let mut at = [None; GROUP];
-    for (j, slot) in at.iter_mut().enumerate().take(g) {
+    for j in 0..g {
         let (q0, q1) = (ptr[us + j] as usize, ptr[us + j + 1] as usize);
         let n = q1 - q0;
-        let off = j * GATHER_MAX;
+        let Some(off) = gat[j] else { continue };
         // Columns padded with zeros to a multiple of eight interactions, so G·p runs in whole vectors.
         let w = n.div_ceil(8) * 8;
-        if w * k > GATHER_MAX {
-            continue;
-        }
         let gt = &mut cols[off..off + w * k];
         // In strips of eight interactions: each column's eight values are one contiguous write, and the
         // strip's eight source rows stay in L1 across the columns.
@@ -210,9 +226,7 @@ fn gather_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, cols: &mut [f32])
                 }
             }
         }
-        *slot = Some(off);
     }
-    at
 }
 
 /// acc += p·row, eight lanes (one vector at AVX-512, two at AVX2).
@@ -326,9 +340,9 @@ fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP
 /// `cg_steps` CG steps for rows us..us+g in lock step (`buf`: 4·GROUP·k doubles). Returns −1 or the first row
 /// whose system is not positive definite.
 #[inline(always)]
-fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], cg_steps: usize, x: &mut [f32], buf: &mut [f64], cols: &mut [f32], tbuf: &mut [f64]) -> i64 {
+fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], cg_steps: usize, x: &mut [f32], buf: &mut [f64], gat: &Gathered, cols: &mut [f32], tbuf: &mut [f64]) -> i64 {
     let k = a.k;
-    let gat = gather_group(a, ptr, us, g, cols);
+    gather_group(a, ptr, us, g, gat, cols);
     let (bs, rest) = buf.split_at_mut(GROUP * k);
     let (xs, rest) = rest.split_at_mut(GROUP * k);
     let (ps, rest) = rest.split_at_mut(GROUP * k);
@@ -349,7 +363,7 @@ fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], 
         ps[j * k..j * k + k].fill(0.0);
     }
     // A x − b in one pass over the interactions (b = Σ c_ui y_i rides on the product's own axpys), then r = b − A x.
-    multi_apply(a, ptr, us, g, lams, xs, aps, &gat, cols, tbuf, true);
+    multi_apply(a, ptr, us, g, lams, xs, aps, gat, cols, tbuf, true);
     let mut rs = [0.0f64; GROUP];
     for j in 0..g {
         let (b, ap) = (&mut bs[j * k..j * k + k], &aps[j * k..j * k + k]);
@@ -372,7 +386,7 @@ fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], 
         if !live[..g].iter().any(|&l| l) {
             break;
         }
-        multi_apply(a, ptr, us, g, lams, ps, aps, &gat, cols, tbuf, false);
+        multi_apply(a, ptr, us, g, lams, ps, aps, gat, cols, tbuf, false);
         for j in 0..g {
             if !live[j] {
                 continue;
@@ -425,7 +439,7 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
     let AlsArgs { yty, y, k, ptr, idx, val, row0, row1, x, alpha, reg, reg_mode, solver, cg_steps, scratch } = args;
     let a = Ctx { yty, y, k, idx, val, alpha };
     let mut rows = Scratch::take(&ALS_ROWS, if solver == 1 { GATHER_MAX } else { 0 });
-    let mut cols = Scratch::take(&ALS_COLS, if solver == 1 && k >= 16 { GROUP * GATHER_MAX } else { 0 });
+    let mut cols = Scratch::take(&ALS_COLS, 0);
     let (m, rest) = scratch.split_at_mut(k * k);
     let (bv, rest) = rest.split_at_mut(k);
     // (a row buffer the JS and AssemblyScript kernels use; this one widens f32 rows in its loops)
@@ -443,7 +457,8 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
                 let n = (ptr[us + j + 1] - ptr[us + j]) as f64;
                 *l = if reg_mode == 1 { reg * n } else { reg };
             }
-            let failed = cg_group(&a, ptr, us, g, &lams, cg_steps, x, m, cols.slice(GROUP * GATHER_MAX), rows.slice(GATHER_MAX));
+            let (gat, len, wmax) = gather_plan(k, ptr, us, g);
+            let failed = cg_group(&a, ptr, us, g, &lams, cg_steps, x, m, &gat, cols.slice_grow(len), rows.slice_grow(wmax));
             if failed >= 0 {
                 return failed;
             }

@@ -43,6 +43,15 @@ impl<T: Copy + Default + 'static> Scratch<T> {
     pub fn slice(&mut self, len: usize) -> &mut [T] {
         &mut self.buf[..len]
     }
+
+    /// `slice` that first grows the buffer when it is shorter than `len` (contents unspecified).
+    #[inline]
+    pub fn slice_grow(&mut self, len: usize) -> &mut [T] {
+        if self.buf.len() < len {
+            self.buf.resize(len, T::default());
+        }
+        &mut self.buf[..len]
+    }
 }
 
 impl<T: 'static> Drop for Scratch<T> {
