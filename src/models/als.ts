@@ -19,7 +19,7 @@
 import { nnz, transposeCsr } from '../data/csr.js';
 import { Rng } from '../data/random.js';
 import type { Interactions } from '../data/ratings.js';
-import type { Engine, StagedMatrix } from '../engine/engine.js';
+import type { Engine, StagedCsr, StagedMatrix } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix, TopKResult } from '../types.js';
 import { type AlsOptions, type AlsParams, alsParams, alsParamsFromBundle } from './als-options.js';
@@ -354,7 +354,11 @@ export async function fitAls(engine: Engine, data: Interactions | RecommenderSta
   const k = p.factors;
   const rng = new Rng(p.seed);
   // Small positive starting factors (as implicit does): the first user half-step then depends on YᵀY only weakly.
-  const init = (n: number): Float32Array => Float32Array.from({ length: n * k }, () => rng.next() * 0.01);
+  const init = (n: number): Float32Array => {
+    const f = new Float32Array(n * k);
+    for (let i = 0; i < f.length; i++) f[i] = rng.next() * 0.01;
+    return f;
+  };
   const start = opts.initialFactors;
   if (start && (start.user.length !== state.userIds.length * k || start.item.length !== state.itemIds.length * k)) {
     throw new QuiverError('SHAPE_MISMATCH', `initialFactors must be users × ${k} (${state.userIds.length * k} values) and items × ${k} (${state.itemIds.length * k})`);
@@ -365,10 +369,20 @@ export async function fitAls(engine: Engine, data: Interactions | RecommenderSta
   const items = await engine.stageCsr(transposeCsr(state.train), 'interactions (items)');
   try {
     if (nnz(state.train) === 0) throw new QuiverError('INVALID_ARGUMENT', 'als: there are no interactions to learn from');
+    // Each half-step stages the factors it reads once (one copy, never an element-wise check beyond the first
+    // half-step's given factors: the others are the kernel's own finite output).
+    const half = async (m: StagedCsr, other: Float32Array, nOther: number, out: Float32Array, what: 'user' | 'item', ids: readonly string[], first: boolean) => {
+      const staged = engine.stage({ rows: nOther, cols: k, data: other }, what === 'user' ? 'item factors' : 'user factors', { checkValues: first });
+      try {
+        await solveHalf(engine, m, staged, out, null, p, what, (r) => ids[r]!, opts.signal);
+      } finally {
+        staged.release();
+      }
+    };
     for (let it = 0; it < p.iterations; it++) {
-      await solveHalf(engine, users, { rows: state.itemIds.length, cols: k, data: y }, x, null, p, 'user', (r) => state.userIds[r]!, opts.signal);
+      await half(users, y, state.itemIds.length, x, 'user', state.userIds, it === 0);
       opts.onProgress?.({ phase: 'users', done: it + 1, total: p.iterations });
-      await solveHalf(engine, items, { rows: state.userIds.length, cols: k, data: x }, y, null, p, 'item', (r) => state.itemIds[r]!, opts.signal);
+      await half(items, x, state.userIds.length, y, 'item', state.itemIds, it === 0);
       opts.onProgress?.({ phase: 'items', done: it + 1, total: p.iterations });
     }
   } finally {

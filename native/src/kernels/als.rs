@@ -11,7 +11,7 @@
 //! The ISA levels are the same code compiled with wider vectors: the loops are written as contiguous
 //! axpys and eight-lane dot products that LLVM vectorises under each target feature.
 
-use super::scratch::{Scratch, ALS_ROWS};
+use super::scratch::{Scratch, ALS_COLS, ALS_ROWS};
 
 pub struct AlsArgs<'a> {
     /// k × k, both triangles (f64).
@@ -162,23 +162,177 @@ fn apply(a: &Ctx<'_>, r0: usize, r1: usize, lam: f64, p: &[f64], out: &mut [f64]
 /// with few interactions. Each row's arithmetic is exactly that of a row solved alone.
 const GROUP: usize = 4;
 
-/// out_j = A_j p_j for the group's rows us..us+g (vectors j·k.. of `ps` and `out`).
+/// Where a group row's gathered factors start in the gather buffer (None: more than GATHER_COLS_MAX values,
+/// the products read the f32 rows in place). Whether a row is gathered depends on its own length only, so a
+/// row's arithmetic never depends on the rows grouped with it.
+type Gathered = [Option<usize>; GROUP];
+
+/// Largest transposed gather of one row (f32 values, 16 MiB): popular items (tens of thousands of users) are
+/// gathered too, since the in-place products cost several times more per interaction.
+const GATHER_COLS_MAX: usize = 1 << 22;
+
+/// The group's gather layout: each row's offset, the buffer length, and the widest row (padded).
 #[inline(always)]
-fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], ps: &[f64], out: &mut [f64]) {
+fn gather_plan(k: usize, ptr: &[i32], us: usize, g: usize) -> (Gathered, usize, usize) {
+    let mut at = [None; GROUP];
+    let (mut off, mut wmax) = (0usize, 0usize);
+    for (j, slot) in at.iter_mut().enumerate().take(g) {
+        let w = ((ptr[us + j + 1] - ptr[us + j]) as usize).div_ceil(8) * 8;
+        if w * k <= GATHER_COLS_MAX {
+            *slot = Some(off);
+            off += w * k;
+            wmax = wmax.max(w);
+        }
+    }
+    (at, off, wmax)
+}
+
+/// Copies each group row's other-side factors transposed (k × n, f32, exact), so t = G·p becomes k contiguous
+/// axpys over the row's n interactions instead of n dot products each ending in a horizontal sum.
+#[inline(always)]
+fn gather_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, gat: &Gathered, cols: &mut [f32]) {
     let k = a.k;
-    for r in 0..k {
-        let row = &a.yty[r * k..r * k + k];
+    for j in 0..g {
+        let (q0, q1) = (ptr[us + j] as usize, ptr[us + j + 1] as usize);
+        let n = q1 - q0;
+        let Some(off) = gat[j] else { continue };
+        // Columns padded with zeros to a multiple of eight interactions, so G·p runs in whole vectors.
+        let w = n.div_ceil(8) * 8;
+        let gt = &mut cols[off..off + w * k];
+        // In strips of eight interactions: each column's eight values are one contiguous write, and the
+        // strip's eight source rows stay in L1 across the columns.
+        let full = q0 + (n / 8) * 8;
+        for t0 in (q0..full).step_by(8) {
+            let src: [&[f32]; 8] = std::array::from_fn(|m| {
+                let i = a.idx[t0 + m] as usize;
+                &a.y[i * k..i * k + k]
+            });
+            let d = t0 - q0;
+            for c in 0..k {
+                let o: &mut [f32; 8] = (&mut gt[c * w + d..c * w + d + 8]).try_into().unwrap();
+                for m in 0..8 {
+                    o[m] = src[m][c];
+                }
+            }
+        }
+        if full < q1 {
+            for c in 0..k {
+                gt[c * w + n..c * w + w].fill(0.0);
+            }
+            for q in full..q1 {
+                let i = a.idx[q] as usize;
+                for c in 0..k {
+                    gt[c * w + q - q0] = a.y[i * k + c];
+                }
+            }
+        }
+    }
+}
+
+/// acc += p·row, eight lanes (one vector at AVX-512, two at AVX2).
+#[inline(always)]
+fn fma8(acc: &mut [f64; 8], p: f64, row: &[f64; 8]) {
+    for l in 0..8 {
+        acc[l] += p * row[l];
+    }
+}
+
+/// t = G p from the transposed gather (k × w, w = n rounded up to eight, zero-padded): 32 interactions at a
+/// time summed in registers over the k columns (each t_q is Σ_c p_c·y_qc in c order whatever the blocking).
+#[inline(always)]
+fn gather_dots(gt: &[f32], w: usize, k: usize, p: &[f64], t: &mut [f64]) {
+    let mut t0 = 0;
+    while t0 + 32 <= w {
+        let mut acc = [0.0f64; 32];
+        for c in 0..k {
+            let col: &[f32; 32] = gt[c * w + t0..c * w + t0 + 32].try_into().unwrap();
+            let pc = p[c];
+            for l in 0..32 {
+                acc[l] += pc * f64::from(col[l]);
+            }
+        }
+        t[t0..t0 + 32].copy_from_slice(&acc);
+        t0 += 32;
+    }
+    while t0 + 8 <= w {
+        let mut acc = [0.0f64; 8];
+        for c in 0..k {
+            let col: &[f32; 8] = gt[c * w + t0..c * w + t0 + 8].try_into().unwrap();
+            let pc = p[c];
+            for l in 0..8 {
+                acc[l] += pc * f64::from(col[l]);
+            }
+        }
+        t[t0..t0 + 8].copy_from_slice(&acc);
+        t0 += 8;
+    }
+}
+
+/// out_j = A_j p_j for the group's rows us..us+g (vectors j·k.. of `ps` and `out`). YᵀY is symmetric, so
+/// YᵀY·p = Σ_c p_c·(row c of YᵀY): one contiguous axpy per row of YᵀY, read once for the whole group.
+#[inline(always)]
+fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], ps: &[f64], out: &mut [f64], gat: &Gathered, cols: &[f32], tbuf: &mut [f64], minus_b: bool) {
+    let k = a.k;
+    // Eight outputs of every group row at a time held in registers across all of YᵀY's rows (one load of YᵀY
+    // per four rows' products, no load and store of `out` per row of YᵀY); each output is still
+    // λ p_r + Σ_c p_c·YᵀY[c][r] summed in c order.
+    let mut r0 = 0;
+    while r0 + 8 <= k {
+        let init = |j: usize| -> [f64; 8] { std::array::from_fn(|l| lams[j] * ps[j * k + r0 + l]) };
+        let (mut a0, mut a1, mut a2, mut a3) = (init(0), init(1), init(2), init(3));
+        for c in 0..k {
+            let row: &[f64; 8] = a.yty[c * k + r0..c * k + r0 + 8].try_into().unwrap();
+            // Rows j ≥ g compute on zeros and are never stored.
+            fma8(&mut a0, ps[c], row);
+            fma8(&mut a1, ps[k + c], row);
+            fma8(&mut a2, ps[2 * k + c], row);
+            fma8(&mut a3, ps[3 * k + c], row);
+        }
+        let acc = [a0, a1, a2, a3];
         for j in 0..g {
-            out[j * k + r] = dot(row, &ps[j * k..j * k + k]) + lams[j] * ps[j * k + r];
+            out[j * k + r0..j * k + r0 + 8].copy_from_slice(&acc[j]);
+        }
+        r0 += 8;
+    }
+    if r0 < k {
+        for j in 0..g {
+            for r in r0..k {
+                out[j * k + r] = lams[j] * ps[j * k + r];
+            }
+        }
+        for c in 0..k {
+            for j in 0..g {
+                let pc = ps[j * k + c];
+                for r in r0..k {
+                    out[j * k + r] += pc * a.yty[c * k + r];
+                }
+            }
         }
     }
     for j in 0..g {
         let (p, o) = (&ps[j * k..j * k + k], &mut out[j * k..j * k + k]);
-        for q in ptr[us + j] as usize..ptr[us + j + 1] as usize {
-            let i = a.idx[q] as usize;
-            let yi = &a.y[i * k..i * k + k];
-            let s = a.alpha * f64::from(a.val[q]) * dot_f32(yi, p);
-            axpy_f32(o, s, yi);
+        let (q0, q1) = (ptr[us + j] as usize, ptr[us + j + 1] as usize);
+        let n = q1 - q0;
+        if let Some(off) = gat[j] {
+            let w = n.div_ceil(8) * 8;
+            let gt = &cols[off..off + w * k];
+            let t = &mut tbuf[..w];
+            gather_dots(gt, w, k, p, t);
+            for (q, tq) in (q0..q1).zip(t.iter()) {
+                let i = a.idx[q] as usize;
+                let w = a.alpha * f64::from(a.val[q]);
+                let s = if minus_b { w * *tq - (1.0 + w) } else { w * *tq };
+                axpy_f32(o, s, &a.y[i * k..i * k + k]);
+            }
+        } else {
+            for q in q0..q1 {
+                let i = a.idx[q] as usize;
+                let yi = &a.y[i * k..i * k + k];
+                let w = a.alpha * f64::from(a.val[q]);
+                let t = dot_f32(yi, p);
+                let s = if minus_b { w * t - (1.0 + w) } else { w * t };
+                axpy_f32(o, s, yi);
+            }
         }
     }
 }
@@ -186,30 +340,30 @@ fn multi_apply(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP
 /// `cg_steps` CG steps for rows us..us+g in lock step (`buf`: 4·GROUP·k doubles). Returns −1 or the first row
 /// whose system is not positive definite.
 #[inline(always)]
-fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], cg_steps: usize, x: &mut [f32], buf: &mut [f64]) -> i64 {
+fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], cg_steps: usize, x: &mut [f32], buf: &mut [f64], gat: &Gathered, cols: &mut [f32], tbuf: &mut [f64]) -> i64 {
     let k = a.k;
+    gather_group(a, ptr, us, g, gat, cols);
     let (bs, rest) = buf.split_at_mut(GROUP * k);
     let (xs, rest) = rest.split_at_mut(GROUP * k);
     let (ps, rest) = rest.split_at_mut(GROUP * k);
     let aps = &mut rest[..GROUP * k];
     for j in 0..g {
         let u = us + j;
-        let b = &mut bs[j * k..j * k + k];
-        b.fill(0.0);
-        let (q0, q1) = (ptr[u] as usize, ptr[u + 1] as usize);
-        for q in q0..q1 {
-            let i = a.idx[q] as usize;
-            let c = 1.0 + a.alpha * f64::from(a.val[q]);
-            axpy_f32(b, c, &a.y[i * k..i * k + k]);
-        }
-        if q0 == q1 {
+        if ptr[u] == ptr[u + 1] {
             // b = 0: x = 0 without steps (see solve_block).
             xs[j * k..j * k + k].fill(0.0);
         } else {
             load_row(&mut xs[j * k..j * k + k], &x[u * k..u * k + k]);
         }
     }
-    multi_apply(a, ptr, us, g, lams, xs, aps);
+    // A short last group's unused vectors are zeroed so the lanes computed on them (never stored) see no
+    // stale denormals or NaNs.
+    for j in g..GROUP {
+        xs[j * k..j * k + k].fill(0.0);
+        ps[j * k..j * k + k].fill(0.0);
+    }
+    // A x − b in one pass over the interactions (b = Σ c_ui y_i rides on the product's own axpys), then r = b − A x.
+    multi_apply(a, ptr, us, g, lams, xs, aps, gat, cols, tbuf, true);
     let mut rs = [0.0f64; GROUP];
     for j in 0..g {
         let (b, ap) = (&mut bs[j * k..j * k + k], &aps[j * k..j * k + k]);
@@ -217,7 +371,7 @@ fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], 
             b.fill(0.0);
         } else {
             for r in 0..k {
-                b[r] -= ap[r];
+                b[r] = -ap[r];
             }
         }
         ps[j * k..j * k + k].copy_from_slice(b);
@@ -232,7 +386,7 @@ fn cg_group(a: &Ctx<'_>, ptr: &[i32], us: usize, g: usize, lams: &[f64; GROUP], 
         if !live[..g].iter().any(|&l| l) {
             break;
         }
-        multi_apply(a, ptr, us, g, lams, ps, aps);
+        multi_apply(a, ptr, us, g, lams, ps, aps, gat, cols, tbuf, false);
         for j in 0..g {
             if !live[j] {
                 continue;
@@ -285,6 +439,7 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
     let AlsArgs { yty, y, k, ptr, idx, val, row0, row1, x, alpha, reg, reg_mode, solver, cg_steps, scratch } = args;
     let a = Ctx { yty, y, k, idx, val, alpha };
     let mut rows = Scratch::take(&ALS_ROWS, if solver == 1 { GATHER_MAX } else { 0 });
+    let mut cols = Scratch::take(&ALS_COLS, 0);
     let (m, rest) = scratch.split_at_mut(k * k);
     let (bv, rest) = rest.split_at_mut(k);
     // (a row buffer the JS and AssemblyScript kernels use; this one widens f32 rows in its loops)
@@ -302,7 +457,8 @@ fn solve_block(args: AlsArgs<'_>) -> i64 {
                 let n = (ptr[us + j + 1] - ptr[us + j]) as f64;
                 *l = if reg_mode == 1 { reg * n } else { reg };
             }
-            let failed = cg_group(&a, ptr, us, g, &lams, cg_steps, x, m);
+            let (gat, len, wmax) = gather_plan(k, ptr, us, g);
+            let failed = cg_group(&a, ptr, us, g, &lams, cg_steps, x, m, &gat, cols.slice_grow(len), rows.slice_grow(wmax));
             if failed >= 0 {
                 return failed;
             }

@@ -18,6 +18,7 @@ thread_local! {
     pub static KMEANS_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
     pub static GRAM_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
     pub static ALS_ROWS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    pub static ALS_COLS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A thread's scratch buffer, taken out of its cell and put back on drop. A nested take of the same cell
@@ -40,6 +41,15 @@ impl<T: Copy + Default + 'static> Scratch<T> {
 
     #[inline(always)]
     pub fn slice(&mut self, len: usize) -> &mut [T] {
+        &mut self.buf[..len]
+    }
+
+    /// `slice` that first grows the buffer when it is shorter than `len` (contents unspecified).
+    #[inline]
+    pub fn slice_grow(&mut self, len: usize) -> &mut [T] {
+        if self.buf.len() < len {
+            self.buf.resize(len, T::default());
+        }
         &mut self.buf[..len]
     }
 }
