@@ -54,9 +54,19 @@ export interface AppOptions {
   recommenders?: Registry<AnyRecommender>;
   /** Pool threads that parse JSON bodies of OFFLOAD_BYTES and more off the event loop (default 1; 0: inline). */
   jsonThreads?: number;
+  /** Nice increment of those threads (default SERVE_ENGINE_DEFAULTS.niceIncrement, like the compute threads). */
+  jsonNice?: number;
   /** Extra route plugins registered under the same context. */
   plugins?: ((app: FastifyInstance, ctx: ServerContext) => Promise<void>)[];
 }
+
+/**
+ * How the server's threads differ from the library's defaults. The compute threads and the JSON-parse threads run
+ * at nice +5: on a saturated machine the event loop, which answers /health and /ready and reads request bodies, is
+ * then scheduled before them, so a liveness probe does not wait behind a kernel or a large parse (throughput is
+ * unchanged when the loop is idle).
+ */
+export const SERVE_ENGINE_DEFAULTS = { niceIncrement: 5 } as const;
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
@@ -112,7 +122,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // Only JSON and the binary matrix formats are accepted: anything else is 415.
   app.removeContentTypeParser('text/plain');
   const jsonThreads = opts.jsonThreads ?? 1;
-  const jsonPool = jsonThreads > 0 ? new Pool({ threads: jsonThreads, backend: { name: 'js' }, handlers: [JSON_BODY_MODULE] }) : undefined;
+  const jsonPool = jsonThreads > 0 ? new Pool({ threads: jsonThreads, backend: { name: 'js' }, handlers: [JSON_BODY_MODULE], niceIncrement: opts.jsonNice ?? SERVE_ENGINE_DEFAULTS.niceIncrement }) : undefined;
   if (jsonPool) app.addHook('onClose', async () => jsonPool.close());
   const inlineJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { QuiverError } from '../errors.js';
 import { createEngine, type Quiver } from '../quiver.js';
 import type { BackendChoice } from '../types.js';
-import { buildApp, type AppOptions } from './app.js';
+import { buildApp, type AppOptions, SERVE_ENGINE_DEFAULTS } from './app.js';
 import type { Limits } from './context.js';
 import { ensureDemoModels } from './demo.js';
 import { modelRegistry } from './routes/models.js';
@@ -36,12 +36,7 @@ export interface ServeOptions {
   workerNice?: number;
 }
 
-/**
- * How the server's engine differs from the library's defaults. The compute threads run at nice +5: on a saturated
- * machine the event loop, which answers /health and /ready and reads request bodies, is then scheduled before them,
- * so a liveness probe does not wait behind a kernel (throughput is unchanged when the loop is idle).
- */
-export const SERVE_ENGINE_DEFAULTS = { niceIncrement: 5 } as const;
+export { SERVE_ENGINE_DEFAULTS };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -82,7 +77,7 @@ export async function startServer(opts: ServeOptions = {}): Promise<RunningServe
     const recommenders = recommenderRegistry(dataDir);
     await recommenders.open(engine, log);
     if (opts.demo !== false) examples = await ensureDemoModels(engine, dataDir, models, recommenders, log);
-    app = await buildApp({ engine, dataDir, limits: opts.limits, plugins: opts.plugins, models, recommenders, logLevel });
+    app = await buildApp({ engine, dataDir, limits: opts.limits, plugins: opts.plugins, models, recommenders, logLevel, jsonNice: opts.workerNice });
   } catch (err) {
     await engine.close();
     throw err;
