@@ -34,6 +34,9 @@ import { alsScratchLength, logisticLayout, multinomialModeLength } from './types
 import { INITIAL_PAGES, MAX_PAGES, RESERVED_BYTES, STATIC_BYTES, Staging, WasmMemory } from './wasm-memory.js';
 import { chooseBuild, compiledModule, type KernelExports, type WasmBuild } from './wasm-module.js';
 
+/** Rows per kmeans_step call when the caller wants no distances: its scratch (32 KiB) fits a worker's copy slot. */
+const DIST_CHUNK_ROWS = 4096;
+
 export { wasmSimdSupported, type WasmBuild } from './wasm-module.js';
 
 export class WasmBackend implements Backend {
@@ -139,25 +142,31 @@ export class WasmBackend implements Backend {
     if (rows <= 0) return minDist2 ? 0 : NaN;
     // The AssemblyScript kernel does not count label changes: they are counted against a copy taken first.
     const before = changes ? labels.slice(0, rows) : null;
-    const st = new Staging();
-    let inertia: number;
-    try {
-      inertia = this.k.kmeans_step(
-        m.ptr(x, rows * cols, false, st),
-        rows,
-        cols,
-        m.ptr(centroids, k * cols, false, st),
-        k,
-        m.ptr(weights, rows, false, st),
-        m.ptr(labels, rows, true, st),
-        // Without distances the kernel still needs its running-best scratch (it computes the exact distances
-        // anyway; the caller gets NaN, as from the other backends).
-        minDist2 ? m.ptr(minDist2, rows, true, st) : m.scratch(8 * rows, st),
-        m.ptr(sums, k * cols, true, st),
-        m.ptr(counts, k, true, st),
-      );
-    } finally {
-      m.finish(st);
+    let inertia = 0;
+    // Without distances the kernel still needs its running-best scratch (it computes the exact distances anyway;
+    // the caller gets NaN, as from the other backends). That scratch is taken per chunk of DIST_CHUNK_ROWS rows,
+    // so in a worker it always fits the thread's copy slot, whatever the block size.
+    const chunk = minDist2 ? rows : DIST_CHUNK_ROWS;
+    for (let r0 = 0; r0 < rows; r0 += chunk) {
+      const r1 = Math.min(rows, r0 + chunk);
+      const n = r1 - r0;
+      const st = new Staging();
+      try {
+        inertia += this.k.kmeans_step(
+          m.ptr(x.subarray(r0 * cols, r1 * cols), n * cols, false, st),
+          n,
+          cols,
+          m.ptr(centroids, k * cols, false, st),
+          k,
+          m.ptr(weights ? weights.subarray(r0, r1) : weights, n, false, st),
+          m.ptr(labels.subarray(r0, r1), n, true, st),
+          minDist2 ? m.ptr(minDist2, rows, true, st) : m.scratch(8 * n, st),
+          m.ptr(sums, k * cols, true, st),
+          m.ptr(counts, k, true, st),
+        );
+      } finally {
+        m.finish(st);
+      }
     }
     if (changes && before) {
       let changed = 0;

@@ -1,6 +1,7 @@
 // A Lloyd step without distances on the wasm backend over large blocks: the kernel writes per-row distances
-// somewhere, and a worker's own copy slot (64 KiB) cannot hold a block of more than 8,192 rows, so the engine
-// must give it memory. Sums and counts against an f64 oracle written here; the inertia is NaN without distances.
+// somewhere, and a worker's own copy slot (64 KiB) cannot hold a block of more than 8,192 rows, so the wasm adapter
+// calls the kernel in chunks whose scratch fits it. Sums and counts against an f64 oracle written here; the
+// inertia is NaN without distances.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine, type Quiver } from '../../src/quiver.js';
 

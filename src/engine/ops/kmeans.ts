@@ -211,12 +211,9 @@ export async function kmeansStep(
     const changes = opts.changes === true && into !== undefined;
     if (changes && into && labels.buffer !== into.labels.buffer) s.view(labels).set(into.labels);
     const minDist2: F64 | null = !distances ? null : intoD2 ? s.outputRegion(intoD2, 'f64') : s.alloc('f64', src.rows);
-    // The wasm kernel always writes per-row distances; without a region of ours a worker would take them from its
-    // 64 KiB copy slot, which a block of more than 8,192 rows overflows. Give it engine memory it then drops.
-    const d2Scratch: F64 | null = !minDist2 && sched.backend.info.name === 'wasm' ? s.alloc('f64', src.rows) : null;
     const sums: F64 = s.alloc('f64', nBlocks * k * src.cols);
     const counts: F64 = s.alloc('f64', nBlocks * k);
-    const tasks = groups.map((g) => ({ ...g, blockRows, rows: src.rows, x: src.region, cols: src.cols, centroids: c, k, weights: w, labels, minDist2: minDist2 ?? d2Scratch, sums, counts, changes }));
+    const tasks = groups.map((g) => ({ ...g, blockRows, rows: src.rows, x: src.region, cols: src.cols, centroids: c, k, weights: w, labels, minDist2, sums, counts, changes }));
     const parts = await sched.dispatch(kmeansTask, tasks, src.rows * k * src.cols, opts.signal);
     let inertia = 0;
     let changed = 0;
