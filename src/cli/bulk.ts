@@ -9,6 +9,7 @@ import type { BulkFormat } from '../models/bulk.js';
 import { type RunStatus, runStatus, submitRun } from '../distributed/run.js';
 import { startWorker } from '../distributed/worker.js';
 import { engineFrom, intOption, type GlobalOptions, withEngineOptions } from './common.js';
+import { shortListsLine } from './recommend.js';
 import { type AlgoOptions, algoOptionsOf, type DataOptions, identityOf, loadData, withAlgoOptions, withDataOptions } from './data-options.js';
 
 interface SubmitOpts extends DataOptions, AlgoOptions {
@@ -48,7 +49,10 @@ function line(st: RunStatus): string {
   if (st.usersPerSecond !== null) text += `, ${st.usersPerSecond.toLocaleString('en-US')} users/s`;
   if (st.etaSeconds !== null && st.state !== 'complete') text += `, ETA ${st.etaSeconds.toFixed(0)} s`;
   for (const f of st.failed) text += `\n  ${f.id} failed after ${f.attempts} attempt${f.attempts === 1 ? '' : 's'}: ${f.code}: ${f.message}`;
-  if (st.state === 'complete') text += `\n  output: ${st.out} (_manifest.json, _SUCCESS)`;
+  if (st.state === 'complete') {
+    text += `; ${shortListsLine(st.usersWithout, st.usersBackfilled, st.backfill !== 'none')}`;
+    text += `\n  output: ${st.out} (_manifest.json, _SUCCESS)`;
+  }
   return text;
 }
 
@@ -57,7 +61,7 @@ export function registerBulk(program: Command): void {
 
   const submit = bulk
     .command('submit')
-    .description('queue a run: one fit job, then shards of users scored by any worker; prints the run id last')
+    .description('queue a run: one fit job, then shards of users scored by any worker; prints the run id last (--backfill popular: parts and merge gain the source column of quiver recommend)')
     .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
     .requiredOption('--store <dir>', 'shared directory for the run record and the fitted model (every worker must reach it)')
     .requiredOption('--out <dir>', 'shared output directory: part-NNNNN.<format>, _manifest.json, _SUCCESS')
@@ -71,9 +75,6 @@ export function registerBulk(program: Command): void {
   withDataOptions(submit);
   withAlgoOptions(submit);
   submit.action(async (opts: SubmitOpts) => {
-    if (opts.backfill !== undefined && opts.backfill !== 'none') {
-      throw new QuiverError('INVALID_ARGUMENT', '--backfill is not supported by distributed runs yet; use quiver recommend --backfill popular on one machine');
-    }
     const input: Record<string, unknown> = {};
     for (const k of DATA_KEYS) if (opts[k] !== undefined) input[k] = opts[k];
     if (typeof input.ratings === 'string') input.ratings = resolve(input.ratings);
@@ -92,6 +93,7 @@ export function registerBulk(program: Command): void {
       algo: opts.algo,
       options: algoOptionsOf(opts),
       n: opts.n,
+      backfill: opts.backfill ?? 'none',
       runId: opts.runId,
     });
     process.stderr.write(r.created ? `bulk submit: run queued (fit, then ${opts.shards} shards)\n` : `bulk submit: this run was submitted before (${r.state}); nothing added\n`);

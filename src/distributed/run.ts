@@ -15,6 +15,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { QuiverError } from '../errors.js';
+import { type BackfillMode, checkBackfill } from '../models/backfill.js';
 import type { BulkFormat } from '../models/bulk.js';
 import type { RecommenderKind } from '../models/recommender.js';
 import type { RecommenderOptions } from '../models/recommenders.js';
@@ -34,8 +35,11 @@ export interface RunSpec {
   /** What identifies the input (path, size and mtime, or the synthetic spec). */
   identity: Record<string, unknown>;
   algo: RecommenderKind;
+  /** The model options, without `backfill` (the mode is `backfill` below). */
   options: RecommenderOptions;
   n: number;
+  /** Top up short lists with popular items (absent in the specs of older submitters: none). */
+  backfill?: BackfillMode;
   store: string;
   out: string;
   outputFormat: BulkFormat;
@@ -156,6 +160,8 @@ export interface SubmitInput {
   algo: RecommenderKind;
   options: RecommenderOptions;
   n: number;
+  /** Default: `options.backfill`, itself none unless set. */
+  backfill?: BackfillMode;
   runId?: string;
 }
 
@@ -176,7 +182,13 @@ export async function submitRun(s: SubmitInput): Promise<SubmitResult> {
     const want = s.outputFormat === 'jsonl' ? ['jsonl', 'ndjson'] : [s.outputFormat];
     if (!want.includes(ext ?? '')) throw new QuiverError('INVALID_ARGUMENT', `--merge must end in .${s.outputFormat}, the --output-format of the parts (got "${s.merge}")`);
   }
-  const run = s.runId ?? runIdOf({ identity: s.identity, algo: s.algo, options: s.options, n: s.n, out, store, format: s.outputFormat, shards: s.shards, blockUsers: s.blockUsers, merge });
+  const backfill = checkBackfill(s.backfill ?? s.options.backfill);
+  // The mode lives in the spec once (the fit hands it to the model); `--backfill none` and no --backfill are one run.
+  const { backfill: _inOptions, ...options } = s.options;
+  // Part of the id only when on: the runs without back-fill keep the ids they had before the option existed.
+  const run =
+    s.runId ??
+    runIdOf({ identity: s.identity, algo: s.algo, options, n: s.n, out, store, format: s.outputFormat, shards: s.shards, blockUsers: s.blockUsers, merge, ...(backfill === 'none' ? {} : { backfill }) });
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(run)) throw new QuiverError('INVALID_ARGUMENT', `--run-id takes letters, digits, _, . and - (at most 64; got "${run}")`);
   await checkWritableDir(store, '--store');
   await checkWritableDir(out, '--out');
@@ -197,8 +209,9 @@ export async function submitRun(s: SubmitInput): Promise<SubmitResult> {
     input: s.input,
     identity: s.identity,
     algo: s.algo,
-    options: s.options,
+    options,
     n: s.n,
+    backfill,
     store,
     out,
     outputFormat: s.outputFormat,
@@ -254,6 +267,18 @@ export interface RunStatus {
   fitSeconds: number | null;
   details: ShardStatus[];
   final: Record<string, unknown> | null;
+  backfill: BackfillMode;
+  /** Sums over the shards completed so far (the run's totals once it is complete; see the manifest). */
+  usersBackfilled: number;
+  usersWithout: number;
+  usersShort: number;
+}
+
+/** The counts a completed shard returns (src/distributed/worker.ts ShardResult). */
+interface ShardCounts {
+  usersBackfilled: number;
+  usersWithout: number;
+  usersShort: number;
 }
 
 interface ShardProgress {
@@ -289,6 +314,10 @@ export async function runStatus(url: string, run: string): Promise<RunStatus> {
       fitSeconds: null,
       details: [],
       final: null,
+      backfill: spec.backfill ?? 'none',
+      usersBackfilled: 0,
+      usersWithout: 0,
+      usersShort: 0,
     };
     if (fitState === 'failed') {
       st.state = 'failed';
@@ -318,7 +347,13 @@ export async function runStatus(url: string, run: string): Promise<RunStatus> {
       const error = job?.failedReason ? errorOf(job.failedReason) : null;
       st.details.push({ shard: i, id, state, users, usersDone: done, attempts: job?.attemptsMade ?? 0, error });
       st.usersDone += done;
-      if (state === 'completed') st.shards.done++;
+      if (state === 'completed') {
+        st.shards.done++;
+        const counts = job?.returnvalue as Partial<ShardCounts> | undefined;
+        st.usersBackfilled += counts?.usersBackfilled ?? 0;
+        st.usersWithout += counts?.usersWithout ?? 0;
+        st.usersShort += counts?.usersShort ?? 0;
+      }
       else if (state === 'active') st.shards.running++;
       else if (state === 'failed') {
         st.shards.failed++;

@@ -5,7 +5,8 @@
  *   STORE/runs/<run>.json           the run as submitted (a worker that cannot read it is not on the shared store)
  *   STORE/models/<sha256>/model.*   the fitted model, published once under the sha256 of its saved bundle
  *   OUT/part-NNNNN.<ext>            block NNNNN of users [N·B, min((N+1)·B, U)), a table on its own
- *   OUT/_blocks/part-NNNNN.json     what the writer of that part wrote: its users, rows, bytes and sha256
+ *   OUT/_blocks/part-NNNNN.json     what the writer of that part wrote: its users, rows, bytes and sha256, and
+ *                                   its users left short, without any item, and back-filled (the manifest's sums)
  *   OUT/_manifest.json, OUT/_SUCCESS  written by the finaliser, _SUCCESS last
  *
  * Every file is written to a temporary name, fsynced and renamed (src/data/atomic.ts), so a reader never sees
@@ -19,20 +20,33 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../data/atomic.js';
 import type { Engine } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
-import type { TopKResult } from '../types.js';
+import { countShortRows, type FilledTopK } from '../models/backfill.js';
 import { blockRows, type BulkFormat, formatBlock, type ParquetRow, parquetBuffer, writeParquetRows } from '../models/bulk.js';
 import { type AnyRecommender, loadRecommender } from '../models/recommenders.js';
 import { writeBundle } from '../models/bundle.js';
 
 export const PART_EXT: Readonly<Record<BulkFormat, string>> = { csv: 'csv', jsonl: 'jsonl', parquet: 'parquet' };
 const CSV_HEADER = 'user,item,rank,score\n';
+const CSV_HEADER_WITH_SOURCE = 'user,item,rank,score,source\n';
+
+/** The csv header of a run's parts and merge: with back-fill, `source` is its last column (as in quiver recommend). */
+export function csvHeader(withSource: boolean): string {
+  return withSource ? CSV_HEADER_WITH_SOURCE : CSV_HEADER;
+}
 
 export function partName(block: number, format: BulkFormat): string {
   return `part-${String(block).padStart(5, '0')}.${PART_EXT[format]}`;
 }
 
+/** Users of a block with fewer than n items, with none at all, and with at least one back-filled item. */
+export interface BlockCounts {
+  usersShort: number;
+  usersWithout: number;
+  usersBackfilled: number;
+}
+
 /** What the writer of a part records beside it (OUT/_blocks/part-NNNNN.json). */
-export interface BlockRecord {
+export interface BlockRecord extends BlockCounts {
   block: number;
   part: string;
   row0: number;
@@ -161,14 +175,35 @@ export async function finishedBlock(out: string, block: number, model: string): 
   }
 }
 
-/** The bytes of one part file. */
-export async function partBytes(format: BulkFormat, res: TopKResult, model: AnyRecommender, row0: number): Promise<{ data: Uint8Array; rows: number }> {
-  if (format === 'parquet') {
-    const rows = blockRows(res, model.userIds, model.itemIds, row0);
-    return { data: await parquetBuffer(rows), rows: rows.length };
+/** The counts of a computed block (after any back-fill). */
+export function blockCounts(res: FilledTopK, n: number): BlockCounts {
+  const { empty, backfilled } = countShortRows(res);
+  let short = 0;
+  for (let r = 0; r < res.rows; r++) {
+    let got = 0;
+    while (got < res.k && res.indices[r * res.k + got]! >= 0) got++;
+    if (got < n) short++;
   }
-  const b = formatBlock(format, res, model.userIds, model.itemIds, row0);
-  return { data: Buffer.from((format === 'csv' ? CSV_HEADER : '') + b.text, 'utf8'), rows: b.rows };
+  return { usersShort: short, usersWithout: empty, usersBackfilled: backfilled };
+}
+
+/**
+ * The bytes of one part file; with `withSource` (a run with back-fill) the csv and parquet parts end with a
+ * `source` column and jsonl lines carry `sources`, as `quiver recommend --backfill popular` writes them.
+ */
+export async function partBytes(
+  format: BulkFormat,
+  res: FilledTopK,
+  ids: { readonly userIds: readonly string[]; readonly itemIds: readonly string[] },
+  row0: number,
+  withSource = false,
+): Promise<{ data: Uint8Array; rows: number }> {
+  if (format === 'parquet') {
+    const rows = blockRows(res, ids.userIds, ids.itemIds, row0, withSource);
+    return { data: await parquetBuffer(rows, withSource), rows: rows.length };
+  }
+  const b = formatBlock(format, res, ids.userIds, ids.itemIds, row0, withSource);
+  return { data: Buffer.from((format === 'csv' ? csvHeader(withSource) : '') + b.text, 'utf8'), rows: b.rows };
 }
 
 /**
@@ -231,8 +266,19 @@ export async function checkCoverage(c: CoverageInput): Promise<BlockRecord[]> {
   return records;
 }
 
+/** The counts of a run: the sums over its blocks (a record written before the counts were kept adds 0). */
+export function sumCounts(records: readonly Partial<BlockCounts>[]): BlockCounts {
+  const sum: BlockCounts = { usersShort: 0, usersWithout: 0, usersBackfilled: 0 };
+  for (const r of records) {
+    sum.usersShort += r.usersShort ?? 0;
+    sum.usersWithout += r.usersWithout ?? 0;
+    sum.usersBackfilled += r.usersBackfilled ?? 0;
+  }
+  return sum;
+}
+
 /** One file with every block in order: byte-identical to `quiver recommend --out FILE` with the same options. */
-export async function mergeParts(out: string, format: BulkFormat, records: readonly BlockRecord[], file: string): Promise<void> {
+export async function mergeParts(out: string, format: BulkFormat, records: readonly BlockRecord[], file: string, withSource = false): Promise<void> {
   try {
     if (format === 'parquet') {
       const { parquetReadObjects } = await import('hyparquet');
@@ -240,17 +286,18 @@ export async function mergeParts(out: string, format: BulkFormat, records: reado
         for (const r of records) {
           const buf = await readFile(join(out, r.part));
           const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-          const objs = (await parquetReadObjects({ file })) as { user: string; item: string; rank: number; score: number }[];
-          for (const o of objs) yield [o.user, o.item, o.rank, o.score];
+          const objs = (await parquetReadObjects({ file })) as { user: string; item: string; rank: number; score: number; source?: string }[];
+          for (const o of objs) yield withSource ? [o.user, o.item, o.rank, o.score, o.source ?? 'model'] : [o.user, o.item, o.rank, o.score];
         }
       }
-      await writeParquetRows(rows(), file);
+      await writeParquetRows(rows(), file, withSource);
       return;
     }
-    const chunks: Buffer[] = format === 'csv' ? [Buffer.from(CSV_HEADER)] : [];
+    const header = csvHeader(withSource);
+    const chunks: Buffer[] = format === 'csv' ? [Buffer.from(header)] : [];
     for (const r of records) {
       const data = await readFile(join(out, r.part));
-      chunks.push(format === 'csv' ? data.subarray(CSV_HEADER.length) : data);
+      chunks.push(format === 'csv' ? data.subarray(header.length) : data);
     }
     await writeFileAtomic(file, Buffer.concat(chunks));
   } catch (err) {

@@ -30,6 +30,7 @@ import {
   workerConnectionOptions,
 } from './run.js';
 import {
+  blockCounts,
   checkCoverage,
   checkRunRecord,
   checkWritableDir,
@@ -39,8 +40,10 @@ import {
   partBytes,
   publishModel,
   removeStaleTemps,
+  sumCounts,
   writeBlock,
   writeManifestAndSuccess,
+  type BlockCounts,
 } from './store.js';
 
 export interface WorkerOptions {
@@ -68,6 +71,10 @@ export interface ShardResult {
   blocksSkipped: number;
   users: number;
   rows: number;
+  /** Sums over the shard's blocks (written or skipped): users back-filled, without any item, short of n. */
+  usersBackfilled: number;
+  usersWithout: number;
+  usersShort: number;
   seconds: number;
   /** Event-loop delay while the shard ran (ms): what lock renewal waited at worst. */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
@@ -151,7 +158,8 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
     if (JSON.stringify(identity) !== JSON.stringify(spec.identity)) {
       throw new QuiverError('INVALID_ARGUMENT', `the input of run ${spec.run} changed after it was submitted (or this worker sees another file): submit it again`, { submitted: spec.identity, seen: identity });
     }
-    const model = await fitRecommender(engine, spec.algo, data, spec.options);
+    // The mode is saved with the model, so a run with back-fill publishes (and its shards load) another model.
+    const model = await fitRecommender(engine, spec.algo, data, { ...spec.options, backfill: spec.backfill ?? 'none' });
     try {
       const fitSeconds = (performance.now() - t0) / 1000;
       const hash = await publishModel(model, spec.store);
@@ -193,10 +201,12 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
       const U = fitted.users;
       const B = spec.blockUsers;
       const usersTotal = Math.min(U, block1 * B) - Math.min(U, block0 * B);
+      const backfill = spec.backfill ?? 'none';
       let usersDone = 0;
       let rows = 0;
       let written = 0;
       let skipped = 0;
+      const counted: BlockCounts[] = [];
       log(`${job.id}: start, blocks ${block0}..${block1 - 1} (attempt ${job.attemptsMade + 1})`);
       for (let b = block0; b < block1; b++) {
         if (stopping) {
@@ -211,10 +221,13 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
         if (done) {
           skipped++;
           rows += done.rows;
+          counted.push(done);
         } else {
-          const res = await model.recommendRows({ row0, row1 }, { n: spec.n, allow: null, backfill: 'none' });
-          const { data, rows: r } = await partBytes(spec.outputFormat, res, model, row0);
-          await writeBlock(spec.out, spec.outputFormat, { block: b, row0, row1, rows: r, model: fitted.model, backend }, data);
+          const res = await model.recommendRows({ row0, row1 }, { n: spec.n, allow: null, backfill });
+          const { data, rows: r } = await partBytes(spec.outputFormat, res, model, row0, backfill !== 'none');
+          const counts = blockCounts(res, spec.n);
+          // The record that lands wins (a late writer of the same block gets the first one back): count that.
+          counted.push(await writeBlock(spec.out, spec.outputFormat, { block: b, row0, row1, rows: r, model: fitted.model, backend, ...counts }, data));
           written++;
           rows += r;
         }
@@ -229,6 +242,7 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
         blocksSkipped: skipped,
         users: usersTotal,
         rows,
+        ...sumCounts(counted),
         seconds: (performance.now() - t0) / 1000,
         eventLoopDelayMs: { p50: ms(eld.percentile(50)), p99: ms(eld.percentile(99)), max: ms(eld.max) },
         backend,
@@ -245,8 +259,10 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
     const { spec, fit: fitted } = job.data;
     const records = await checkCoverage({ out: spec.out, format: spec.outputFormat, users: fitted.users, blockUsers: spec.blockUsers, model: fitted.model });
     const children = Object.values(await job.getChildrenValues()) as ShardResult[];
-    if (spec.merge) await mergeParts(spec.out, spec.outputFormat, records, spec.merge);
+    const backfill = spec.backfill ?? 'none';
+    if (spec.merge) await mergeParts(spec.out, spec.outputFormat, records, spec.merge, backfill !== 'none');
     const rows = records.reduce((s, r) => s + r.rows, 0);
+    const counts = sumCounts(records);
     const backends = [...new Set(records.map((r) => r.backend))];
     const eldMax = children.reduce((m, c) => Math.max(m, c?.eventLoopDelayMs?.max ?? 0), 0);
     const manifest = {
@@ -256,23 +272,40 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
       algo: spec.algo,
       options: spec.options,
       n: spec.n,
+      backfill,
       input: spec.identity,
       model: fitted.model,
       users: fitted.users,
       items: fitted.items,
       rows,
+      // As the summary of quiver recommend: users topped up from popularity, users left with no item at all,
+      // and users left with fewer than n items (after any back-fill).
+      usersBackfilled: counts.usersBackfilled,
+      usersWithout: counts.usersWithout,
+      usersShort: counts.usersShort,
       outputFormat: spec.outputFormat,
       blockUsers: spec.blockUsers,
       shards: fitted.shards,
       backends,
       merge: spec.merge,
       eventLoopDelayMaxMs: eldMax,
-      parts: records.map(({ part, block, row0, row1, rows: r, bytes, sha256 }) => ({ part, block, row0, row1, rows: r, bytes, sha256 })),
+      parts: records.map(({ part, block, row0, row1, rows: r, bytes, sha256, usersBackfilled, usersWithout, usersShort }) => ({
+        part,
+        block,
+        row0,
+        row1,
+        rows: r,
+        bytes,
+        sha256,
+        usersBackfilled,
+        usersWithout,
+        usersShort,
+      })),
     };
     await removeStaleTemps(spec.out);
     await writeManifestAndSuccess(spec.out, manifest);
     log(`${job.id}: complete, ${fitted.users} users, ${rows} rows in ${records.length} parts → ${spec.out}`);
-    return { users: fitted.users, rows, parts: records.length, backends, eventLoopDelayMaxMs: eldMax, merge: spec.merge };
+    return { users: fitted.users, rows, parts: records.length, backends, eventLoopDelayMaxMs: eldMax, merge: spec.merge, backfill, ...counts };
   }
 
   const common = {

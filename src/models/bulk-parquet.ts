@@ -5,7 +5,7 @@
 import { open, rename } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { TopKResult } from '../types.js';
+import type { FilledTopK } from './backfill.js';
 
 /** f32 score with 7 significant digits, shortest form (every bulk format prints scores this way). */
 export function formatScore(x: number): string {
@@ -34,16 +34,22 @@ export const PARQUET_SCHEMA_WITH_SOURCE = [
   { name: 'source', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
 ] as const;
 
-/** The rows of one block, as a parquet output holds them (users with no scored item have none). */
-export function blockRows(res: TopKResult, userIds: readonly string[], itemIds: readonly string[], user0: number): ParquetRow[] {
+/**
+ * The rows of one block, as a parquet output holds them (users with no scored item have none); with
+ * `withSource`, each row ends with its source (a row's last `backfilled[r]` items are `popular`).
+ */
+export function blockRows(res: FilledTopK, userIds: readonly string[], itemIds: readonly string[], user0: number, withSource = false): ParquetRow[] {
   const rows: ParquetRow[] = [];
   const k = res.k;
   for (let r = 0; r < res.rows; r++) {
     const user = userIds[user0 + r]!;
-    for (let t = 0; t < k; t++) {
-      const j = res.indices[r * k + t]!;
-      if (j < 0) break;
-      rows.push([user, itemIds[j]!, t + 1, Number(formatScore(res.scores[r * k + t]!))]);
+    let got = 0;
+    while (got < k && res.indices[r * k + got]! >= 0) got++;
+    const firstFilled = got - (res.backfilled?.[r] ?? 0);
+    for (let t = 0; t < got; t++) {
+      const row: ParquetRow = [user, itemIds[res.indices[r * k + t]!]!, t + 1, Number(formatScore(res.scores[r * k + t]!))];
+      if (withSource) row.push(t >= firstFilled ? 'popular' : 'model');
+      rows.push(row);
     }
   }
   return rows;
@@ -109,19 +115,16 @@ export async function writeParquetRows(source: AsyncIterable<ParquetRow> | Itera
 }
 
 /** One self-contained parquet file of rows, in memory (one row group; the parts of a distributed run). */
-export async function parquetBuffer(rows: readonly ParquetRow[]): Promise<Uint8Array> {
+export async function parquetBuffer(rows: readonly ParquetRow[], withSource = false): Promise<Uint8Array> {
   const { parquetWriteBuffer } = await import('hyparquet-writer');
-  const buf = parquetWriteBuffer({
-    schema: PARQUET_SCHEMA.map((e) => ({ ...e })),
-    createdBy: 'quiver',
-    rowGroupSize: Math.max(1, rows.length),
-    columnData: [
-      { name: 'user', data: rows.map((r) => r[0]) },
-      { name: 'item', data: rows.map((r) => r[1]) },
-      { name: 'rank', data: Int32Array.from(rows, (r) => r[2]) },
-      { name: 'score', data: Float32Array.from(rows, (r) => r[3]) },
-    ],
-  });
+  const schema = withSource ? PARQUET_SCHEMA_WITH_SOURCE : PARQUET_SCHEMA;
+  const columnData = [
+    { name: 'user', data: rows.map((r) => r[0]) },
+    { name: 'item', data: rows.map((r) => r[1]) },
+    { name: 'rank', data: Int32Array.from(rows, (r) => r[2]) },
+    { name: 'score', data: Float32Array.from(rows, (r) => r[3]) },
+  ];
+  if (withSource) columnData.push({ name: 'source', data: rows.map((r) => r[4] ?? 'model') });
+  const buf = parquetWriteBuffer({ schema: schema.map((e) => ({ ...e })), createdBy: 'quiver', rowGroupSize: Math.max(1, rows.length), columnData });
   return new Uint8Array(buf);
 }
-

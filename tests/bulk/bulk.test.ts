@@ -3,12 +3,12 @@
 // exactly once, and the faults the queue must survive: SIGTERM, SIGKILL and SIGSTOP of a worker mid-shard, a
 // Redis restart mid-run, a shard that keeps failing, and bad input. Short locks (2 s, stalled checks every 1 s)
 // so a dead worker's shard is retried within seconds.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { bin, cliEnv, quiver } from '../helpers/cli.js';
+import { sleep, WorkerProc } from '../helpers/bulk-worker.js';
+import { quiver } from '../helpers/cli.js';
 import { redisMissing, startRedis, type TestRedis } from '../helpers/redis.js';
 
 const missing = redisMissing();
@@ -18,39 +18,6 @@ const dir = mkdtempSync(join(tmpdir(), 'quiver-bulk-'));
 const store = join(dir, 'store');
 const SYN = ['--synthetic', '6000x900x120000:5', '--algo', 'itemknn', '--n', '10'];
 const USERS = 6000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-class WorkerProc {
-  readonly child: ChildProcess;
-  log = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  constructor(url: string) {
-    this.child = spawn(process.execPath, [bin, 'bulk', 'worker', '--redis', url, '--threads', '1', '--lock-duration', '2000', '--fit-lock-duration', '2000', '--stalled-interval', '1000'], {
-      env: { ...cliEnv, QUIVER_THREADS: '1' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    this.child.stderr!.on('data', (d: Buffer) => {
-      this.log += d.toString();
-    });
-    this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
-  }
-  get pid(): number {
-    return this.child.pid!;
-  }
-  async waitFor(re: RegExp, ms = 30_000): Promise<RegExpExecArray> {
-    const t0 = Date.now();
-    for (;;) {
-      const m = re.exec(this.log);
-      if (m) return m;
-      if (Date.now() - t0 > ms) throw new Error(`worker ${this.pid} did not log ${re} within ${ms} ms; its log:\n${this.log}`);
-      await sleep(20);
-    }
-  }
-  async stop(): Promise<number | null> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
-    return (await this.exited).code;
-  }
-}
 
 const workers: WorkerProc[] = [];
 let redis: TestRedis;
@@ -120,13 +87,7 @@ describe.skipIf(missing !== null)('quiver bulk on BullMQ and a real Redis', () =
 
   // A test that failed half-way must not leave its workers to take the next test's jobs.
   const killAll = async () => {
-    for (const w of workers.splice(0)) {
-      if (w.child.exitCode === null && w.child.signalCode === null) {
-        w.child.kill('SIGCONT');
-        w.child.kill('SIGKILL');
-        await w.exited;
-      }
-    }
+    for (const w of workers.splice(0)) await w.kill();
   };
   afterEach(killAll);
   afterAll(async () => {
