@@ -185,7 +185,7 @@ export async function submitRun(s: SubmitInput): Promise<SubmitResult> {
   const backfill = checkBackfill(s.backfill ?? s.options.backfill);
   // The mode lives in the spec once (the fit hands it to the model); `--backfill none` and no --backfill are one run.
   const { backfill: _inOptions, ...options } = s.options;
-  // Part of the id only when on: the runs without back-fill keep the ids they had before the option existed.
+  // Part of the id only when on: a run submitted without --backfill keeps the id it had before the option existed.
   const run =
     s.runId ??
     runIdOf({ identity: s.identity, algo: s.algo, options, n: s.n, out, store, format: s.outputFormat, shards: s.shards, blockUsers: s.blockUsers, merge, ...(backfill === 'none' ? {} : { backfill }) });
