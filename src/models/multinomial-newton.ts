@@ -1,30 +1,11 @@
 /**
- * The Newton system of the multiclass (softmax) fit, and the row sample its Hessian may be computed on.
- *
- * Why a sample: on many rows the Hessian blocks cost ~(K−1)K/2 Gram matrices per pass, ten to twenty times a
- * gradient pass. Newton's fixed point is where the exact gradient vanishes, whatever positive-definite matrix
- * the step solves with, so a Hessian from every m-th row (scaled to the whole weight) reaches the same optimum;
- * only the rate of convergence changes (linear with a small ratio instead of quadratic), which costs a step or
- * two and saves most of the work of every Hessian pass. The rows are strided, not random: the sample, and so the
- * fit, depend on the row count alone (no seed, the same for any thread count).
+ * The Newton system of the multiclass (softmax) fit, and the row sample its Hessian may be computed on (see
+ * hessian-sample.ts for why a sample leaves the optimum unchanged).
  */
 import type { Engine, StagedMatrix, StagedVector } from '../engine/engine.js';
-import { QuiverError } from '../errors.js';
+import { sampleRows, sampleStride, sampleValues } from './hessian-sample.js';
 
-/** Rows the sampled Hessian aims for by default: enough that its relative error stays around a few percent. */
-export function defaultHessianRows(dim: number): number {
-  return Math.max(20_000, 100 * dim);
-}
-
-/** 'all' (or undefined: the default size) checked; returns the target sample size, or Infinity for every row. */
-export function checkHessianRows(v: number | 'all' | undefined, dim: number): number {
-  if (v === undefined) return defaultHessianRows(dim);
-  if (v === 'all') return Infinity;
-  if (!Number.isInteger(v) || v < 1) throw new QuiverError('INVALID_ARGUMENT', `hessianRows must be a positive integer or 'all' (got ${String(v)})`);
-  return v;
-}
-
-/** Every m-th row of [X, 1] with its y and row weights, staged; `scale` = Σs over all rows / Σs over the sample. */
+/** The sampled rows of [X, 1] with their y and row weights, staged; `scale` = Σs over all rows / Σs over the sample. */
 export interface HessianSample {
   x: StagedMatrix;
   y: StagedVector;
@@ -35,33 +16,27 @@ export interface HessianSample {
 }
 
 /**
- * The strided sample (rows 0, m, 2m, …, m = ⌊n / target⌋) when m ≥ 2, else null (the Hessian then comes from every
+ * The sample of one row in m (see hessian-sample.ts) when m = ⌊n / target⌋ ≥ 4, else null (the Hessian then comes from every
  * row, as the gradient does). Also null when the sample holds no weight or misses a class (the sampled blocks
  * of that class would be empty).
  */
 export function hessianSample(engine: Engine, xt: { rows: number; cols: number; data: Float32Array }, y: ArrayLike<number>, s: Float64Array, k: number, target: number): HessianSample | null {
   const n = xt.rows;
-  const q = xt.cols;
-  const m = Math.floor(n / target);
-  if (!(m >= 2)) return null;
-  const rows = Math.ceil(n / m);
-  const ys = new Float64Array(rows);
-  const ss = new Float64Array(rows);
+  const m = sampleStride(n, target);
+  if (m === 0) return null;
+  const ys = sampleValues(y, m);
+  const ss = sampleValues(s, m);
+  const rows = ys.length;
   const seen = new Uint8Array(k);
   let sum = 0;
   let subSum = 0;
   for (let i = 0; i < n; i++) sum += s[i]!;
   for (let r = 0; r < rows; r++) {
-    ys[r] = y[r * m]!;
-    ss[r] = s[r * m]!;
     subSum += ss[r]!;
     if (ss[r]! > 0) seen[ys[r]!] = 1;
   }
   if (!(subSum > 0) || seen.includes(0)) return null;
-  const xs = engine.allocMatrix(rows, q);
-  const src = xt.data;
-  const dst = xs.data;
-  for (let r = 0, o = 0; r < rows; r++) for (let j = 0, i = r * m * q; j < q; j++) dst[o++] = src[i++]!;
+  const xs = sampleRows(engine, xt, m);
   const regions: { release(): void }[] = [xs];
   try {
     const staged = engine.stage(xs, 'x', { checkValues: false });
@@ -71,7 +46,16 @@ export function hessianSample(engine: Engine, xt: { rows: number; cols: number; 
     const unit = ss.every((v) => v === 1);
     const sv = unit ? null : engine.stageVector(ss, 'sampleWeight');
     if (sv) regions.push(sv);
-    return { x: staged, y: yv, s: sv, scale: sum / subSum, rows, release: () => regions.forEach((r) => r.release()) };
+    return {
+      x: staged,
+      y: yv,
+      s: sv,
+      scale: sum / subSum,
+      rows,
+      release: () => {
+        for (const r of regions) r.release();
+      },
+    };
   } catch (err) {
     for (const r of regions) r.release();
     throw err;
