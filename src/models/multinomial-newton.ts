@@ -10,6 +10,8 @@ export interface HessianSample {
   x: StagedMatrix;
   y: StagedVector;
   s: StagedVector | null;
+  /** The sample's row weights (null when all 1). */
+  weights: Float64Array | null;
   scale: number;
   rows: number;
   release(): void;
@@ -50,6 +52,7 @@ export function hessianSample(engine: Engine, xt: { rows: number; cols: number; 
       x: staged,
       y: yv,
       s: sv,
+      weights: unit ? null : ss,
       scale: sum / subSum,
       rows,
       release: () => {
@@ -60,6 +63,22 @@ export function hessianSample(engine: Engine, xt: { rows: number; cols: number; 
     for (const r of regions) r.release();
     throw err;
   }
+}
+
+/**
+ * The kernel's Hessian blocks at θ = 0 from one Gram matrix G = Σ s x̃x̃ᵀ: every p_ic is 1/K there, so
+ * H_ac = (1/K)(δ_ac − 1/K)·G, which spares the first Hessian pass its (K−1)K/2 weighted Grams.
+ */
+export function blocksAtZero(g: Float64Array, k: number, q: number): Float64Array {
+  const out = new Float64Array(((k - 1) * k * q * q) / 2);
+  let blk = 0;
+  for (let a = 0; a < k - 1; a++) {
+    for (let c = a; c < k - 1; c++, blk++) {
+      const f = ((a === c ? 1 : 0) - 1 / k) / k;
+      for (let i = 0; i < q * q; i++) out[blk * q * q + i] = f * g[i]!;
+    }
+  }
+  return out;
 }
 
 /**

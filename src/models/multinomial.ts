@@ -23,7 +23,7 @@ import { bundleColumns, readBundleOf, writeBundle, type ModelBundle } from './bu
 import { checkEncoder, checkFeatureNames, checkIntOption, checkMatrixShape, checkNumberOption, checkSampleWeight, designOf, linearPredictor, type ModelInput } from './common.js';
 import type { FittedModel, ModelColumns, ModelSummary } from './model.js';
 import { checkHessianRows } from './hessian-sample.js';
-import { hessianSample, newtonSystem, type HessianSample } from './multinomial-newton.js';
+import { blocksAtZero, hessianSample, newtonSystem, type HessianSample } from './multinomial-newton.js';
 
 export interface MultinomialOptions extends CallOptions {
   /** L2 penalty on the coefficients (default 1; scikit-learn C = 1/l2); must be > 0. */
@@ -374,8 +374,11 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
       prevGradMax = gradMax;
       if (refresh) {
         if (useSample) {
-          const r = await engine.multinomialPass(sample!.x, sample!.y, sample!.s, theta, k, { mode: 'newton', signal: opts.signal });
-          system = { ...newtonSystem(r.hessian!, k, q, l2, eps, sample!.scale), sampled: true };
+          // At θ = 0 (the first step) the blocks come from one weighted Gram of the sample.
+          const blocks = theta.every((v) => v === 0)
+            ? blocksAtZero((await engine.gram(sample!.x, { w: sample!.weights, signal: opts.signal })).g, k, q)
+            : (await engine.multinomialPass(sample!.x, sample!.y, sample!.s, theta, k, { mode: 'newton', signal: opts.signal })).hessian!;
+          system = { ...newtonSystem(blocks, k, q, l2, eps, sample!.scale), sampled: true };
         } else {
           // The step's first trial brought the gradient only (enough to stop on); the Hessian comes now.
           if (!cur.hessian) {
