@@ -12,6 +12,11 @@
 //! n-length weight vectors per block pair and the pool idled between the serial calls; here one task per
 //! reduction block reads each chunk of X̃ once (256 rows stay in L1/L2 while every pair's Gram runs over it).
 //!
+//! Per-row phase (losses and gradient): a row's K logits are lanes of a vector (chunks of L = 8 classes), so
+//! z = X̃Θᵀ is one multiply-add per column and row on an f64 copy of the chunk, the exponentials one vectorised
+//! polynomial over the chunk, and G += FᵀX̃ multiply-adds of four rows along the columns. The f64 sums run in
+//! another order than a per-class dot product would, the same on every thread count (a block's rows in order).
+//!
 //! Hessian blocks: each is a small GEMM over the chunk, X̃ᵀ·diag(w)·X̃, through `gram`'s kernel of the same
 //! level (f64 products and sums on every level), into per-call local blocks added to `out` at the end. The
 //! off-diagonal weights −s p_a p_c are all ≤ 0, so the local blocks hold Σ s p_a p_c x̃x̃ᵀ (non-negative
