@@ -8,7 +8,7 @@
  * of quadratic), which may cost a step and saves most of every Hessian pass. The rows are strided, not random:
  * the sample, and so the fit, depend on the row count alone (no seed, the same for any thread count).
  */
-import type { AllocatedMatrix, Engine } from '../engine/engine.js';
+import type { AllocatedMatrix, Engine, StagedMatrix, StagedVector } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 
 /** Rows the sampled Hessian aims for by default, for `dim` unknowns: its relative error stays near a few percent. */
@@ -70,4 +70,51 @@ export function sampleValues(v: ArrayLike<number>, m: number): Float64Array {
   const step = BLOCK * m;
   for (let r0 = 0, o = 0; r0 < n; r0 += step) for (let i = r0; i < Math.min(n, r0 + BLOCK); i++) out[o++] = v[i]!;
   return out;
+}
+
+/** The binary logistic fit's sample: X's sampled rows, their y and row weights staged, a z buffer, Σs / Σs_sample. */
+export interface BinarySample {
+  xs: StagedMatrix;
+  ys: StagedVector;
+  ss: StagedVector | null;
+  z: Float64Array;
+  scale: number;
+}
+
+/**
+ * The sample for a binary fit of x (rows × p) with targets y ∈ {0, 1} and row weights s (null: all 1, Σs = sSum),
+ * or null when the table is too small for one or when a class carries no weight in it (its Hessian would be far
+ * from the whole one's). Regions it stages are pushed onto `regions` (the caller releases them).
+ */
+export function binarySample(
+  engine: Engine,
+  x: { rows: number; cols: number; data: Float32Array },
+  y: ArrayLike<number>,
+  s: Float64Array | null,
+  sSum: number,
+  target: number,
+  regions: { release(): void }[],
+): BinarySample | null {
+  const stride = sampleStride(x.rows, target);
+  if (stride === 0) return null;
+  const sy = sampleValues(y, stride);
+  const sv = s ? sampleValues(s, stride) : null;
+  const rows = sy.length;
+  let pos = 0;
+  let sub = 0;
+  for (let r = 0; r < rows; r++) {
+    const v = sv ? sv[r]! : 1;
+    sub += v;
+    if (sy[r] === 1) pos += v;
+  }
+  if (!(pos > 0 && pos < sub)) return null;
+  const xm = sampleRows(engine, x, stride);
+  regions.push(xm);
+  const xs = engine.stage(xm, 'x', { checkValues: false });
+  regions.push(xs);
+  const ys = engine.stageVector(sy, 'y');
+  regions.push(ys);
+  const ss = sv ? engine.stageVector(sv, 'sampleWeight') : null;
+  if (ss) regions.push(ss);
+  return { xs, ys, ss, z: new Float64Array(new SharedArrayBuffer(rows * 8)), scale: sSum / sub };
 }

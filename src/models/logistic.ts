@@ -22,7 +22,7 @@
  * `nIter` counts the steps taken.
  */
 import type { TableEncoder } from '../data/table.js';
-import type { CallOptions, Engine, LogisticPassResult, StagedMatrix, StagedVector } from '../engine/engine.js';
+import type { CallOptions, Engine, LogisticPassResult } from '../engine/engine.js';
 import { LINK_IDENTITY, LINK_SIGMOID } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
 import { checkFinite } from '../engine/validate.js';
@@ -47,7 +47,7 @@ import { rocAuc } from './metrics.js';
 import type { FittedModel, ModelColumns, ModelSummary } from './model.js';
 import { checkFullRank } from './rank.js';
 import { solveScaled } from './linear.js';
-import { checkHessianRows, sampleRows, sampleStride, sampleValues } from './hessian-sample.js';
+import { binarySample, checkHessianRows } from './hessian-sample.js';
 
 export type ClassWeight = 'balanced' | { 0: number; 1: number } | null;
 
@@ -342,32 +342,7 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     };
     // The Hessian from one row in m when there are many (see hessian-sample.ts): the full passes then skip
     // it, and each step adds one Hessian pass over the sample. The gradient and objective use every row.
-    const stride = sampleStride(n, hessianTarget);
-    let sample: { xs: StagedMatrix; ys: StagedVector; ss: StagedVector | null; z: Float64Array; scale: number } | null = null;
-    if (stride > 0) {
-      const sy = sampleValues(yy, stride);
-      const sv = s ? sampleValues(s, stride) : null;
-      const rows = sy.length;
-      let pos = 0;
-      let sub = 0;
-      for (let r = 0; r < rows; r++) {
-        const v = sv ? sv[r]! : 1;
-        sub += v;
-        if (sy[r] === 1) pos += v;
-      }
-      // Both classes must carry weight in the sample, or its Hessian would be far from the whole one's.
-      if (pos > 0 && pos < sub) {
-        const xm = sampleRows(engine, x, stride);
-        regions.push(xm);
-        const xs2 = engine.stage(xm, 'x', { checkValues: false });
-        regions.push(xs2);
-        const ys2 = engine.stageVector(sy, 'y');
-        regions.push(ys2);
-        const ss2 = sv ? engine.stageVector(sv, 'sampleWeight') : null;
-        if (ss2) regions.push(ss2);
-        sample = { xs: xs2, ys: ys2, ss: ss2, z: new Float64Array(new SharedArrayBuffer(rows * 8)), scale: sSum / sub };
-      }
-    }
+    const sample = binarySample(engine, x, yy, s, sSum, hessianTarget, regions);
     let useSample = sample !== null;
     let beta = new Float64Array(q);
     let cur = await pass(beta, !useSample, zCur);
