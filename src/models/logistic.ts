@@ -330,7 +330,12 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     const ss = s ? engine.stageVector(s, 'sampleWeight') : null;
     if (ss) regions.push(ss);
     // Two z buffers (the current point and the trial), shared memory so workers write them in place.
-    const zbuf = () => new Float64Array(new SharedArrayBuffer(n * 8));
+    // In engine memory: recycled pages, so the first passes of a fit in a loop do not fault in fresh ones.
+    const zbuf = () => {
+      const v = engine.allocVector(n);
+      regions.push(v);
+      return v.data;
+    };
     let zCur = zbuf();
     let zTrial = zbuf();
     const pass = (beta: Float64Array, hessian: boolean, z: Float64Array): Promise<LogisticPassResult> =>
@@ -466,7 +471,7 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     }
     const coefficients = beta.slice(0, p);
     const intercept = fitIntercept ? beta[p]! : 0;
-    const finalZ = cur.z;
+    const finalZ = cur.z.slice(); // the z buffers go back to the engine below
     const labels = Uint8Array.from(yy); // the caller may reuse y before the AUC is read
     return new LogisticModel(engine, {
       coefficients,
