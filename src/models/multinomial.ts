@@ -308,6 +308,7 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
   const unit = s.every((v) => v === 1);
   const sStaged = unit ? null : engine.stageVector(s, 'sampleWeight');
   let sample: HessianSample | null = null;
+  let gramAtZero: Promise<{ g: Float64Array }> | null = null;
   try {
     // θ: K blocks of q = [w_k, b_k].
     let theta = new Float64Array(k * q);
@@ -339,6 +340,9 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
     // objective and so the optimum always come from every row.
     sample = hessianSample(engine, xt, y, s, k, hessianTarget);
     let useSample = sample !== null;
+    // The first sampled Hessian (θ = 0) needs only the sample's Gram: it runs beside the first full pass.
+    gramAtZero = sample ? engine.gram(sample.x, { w: sample.weights, signal: opts.signal }) : null;
+    gramAtZero?.catch(() => undefined); // awaited below, or settled before the regions go back
     let cur = await evaluate(theta, useSample ? 'gradient' : 'newton');
     if (!Number.isFinite(cur.lossWeighted) || !Number.isFinite(cur.loss)) {
       checkFinite(x.data, 'x', p);
@@ -376,7 +380,7 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
         if (useSample) {
           // At θ = 0 (the first step) the blocks come from one weighted Gram of the sample.
           const blocks = theta.every((v) => v === 0)
-            ? blocksAtZero((await engine.gram(sample!.x, { w: sample!.weights, signal: opts.signal })).g, k, q)
+            ? blocksAtZero((await gramAtZero!).g, k, q)
             : (await engine.multinomialPass(sample!.x, sample!.y, sample!.s, theta, k, { mode: 'newton', signal: opts.signal })).hessian!;
           system = { ...newtonSystem(blocks, k, q, l2, eps, sample!.scale), sampled: true };
         } else {
@@ -444,6 +448,8 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
       encoder,
     });
   } finally {
+    // A Gram still running on the pool reads the sample: let it finish before its memory is recycled.
+    await gramAtZero?.catch(() => undefined);
     sample?.release();
     staged.release();
     xt.release();
