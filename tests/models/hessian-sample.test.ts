@@ -2,7 +2,7 @@
 // the multiclass fit on data/bank.csv against scikit-learn's multinomial fixture, and both fits against the
 // gradient of their f64 objective written out here, at the coefficients they return (zero at the optimum, whatever
 // Hessian the steps used), on every backend. Each test also checks that the sampled passes really ran, and a sample
-// that misses a column's rows falls back to the whole Hessian.
+// that misses a column's rows falls back to the whole Hessian; non-finite inputs are still named.
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { createEngine, fitMultinomialLogistic, parseCsv, tableToDesign, type BackendName, type Engine } from '../../src/index.js';
@@ -205,6 +205,24 @@ describe('Newton fits with a sampled Hessian reach the same optimum', () => {
       }
     });
   }
+
+  it('multiclass: x is no longer scanned when staged, yet a NaN or ±Infinity is still named by row and column', async () => {
+    for (const backend of BACKENDS) {
+      const e = await createEngine({ backend, threads: 2 });
+      try {
+        for (const [bad, row, what] of [[Number.NaN, 2, 'NaN'], [Number.POSITIVE_INFINITY, 3, 'Infinity']] as const) {
+          const data = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 2, 3]);
+          data[row * 2 + 1] = bad;
+          await expect(fitMultinomialLogistic(e, { rows: 6, cols: 2, data }, [0, 0, 1, 1, 2, 2])).rejects.toMatchObject({
+            code: 'NON_FINITE',
+            message: expect.stringContaining(`(${what}) at row ${row}, column 1`),
+          });
+        }
+      } finally {
+        await e.close();
+      }
+    }
+  });
 
   it('hessianRows must be a positive integer or all', async () => {
     const e = await createEngine({ backend: 'js', threads: 1 });
