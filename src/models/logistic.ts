@@ -20,6 +20,9 @@
  * Stopping, as scikit-learn's newton-cholesky solver: after a step, stop when max_j |∂f/∂β_j| / Σs ≤ tol
  * and ½·ΔᵀHΔ / Σs ≤ tol (Δ the Newton step just taken, H its Hessian), both on the objective divided by Σs;
  * `nIter` counts the steps taken.
+ *
+ * On large tables the Hessian comes from a row sample (a pass over it per step) and the passes over every row
+ * skip it: same optimum, as the gradient is exact (see hessian-sample.ts).
  */
 import type { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, LogisticPassResult } from '../engine/engine.js';

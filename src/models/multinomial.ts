@@ -12,7 +12,10 @@
  * blocks H_ac = X̃ᵀ diag(s p_a(δ_ac − p_c)) X̃ of the first K − 1 classes in f64 (the last class's blocks follow:
  * each row of blocks sums to zero); the main thread only assembles and solves the (Kq)² system. Line-search
  * trials are loss-only passes, except the full step's, which also brings the gradient for the convergence test;
- * the Hessian system is kept (a chord step) while it still shrinks the gradient tenfold per step.
+ * the Hessian system is kept (a chord step) while it still shrinks the gradient tenfold per step. On large tables
+ * the Hessian comes from a row sample instead (a pass over it in mode 'newton'; the first one, at θ = 0, from the
+ * sample's Gram) and the passes over every row bring the objective and gradient only: same optimum (see
+ * hessian-sample.ts).
  */
 import type { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, StagedMatrix } from '../engine/engine.js';
