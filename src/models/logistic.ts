@@ -20,6 +20,9 @@
  * Stopping, as scikit-learn's newton-cholesky solver: after a step, stop when max_j |∂f/∂β_j| / Σs ≤ tol
  * and ½·ΔᵀHΔ / Σs ≤ tol (Δ the Newton step just taken, H its Hessian), both on the objective divided by Σs;
  * `nIter` counts the steps taken.
+ *
+ * On large tables the Hessian comes from a row sample (a pass over it per step) and the passes over every row
+ * skip it: same optimum, as the gradient is exact (see hessian-sample.ts).
  */
 import type { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, LogisticPassResult } from '../engine/engine.js';
@@ -47,6 +50,7 @@ import { rocAuc } from './metrics.js';
 import type { FittedModel, ModelColumns, ModelSummary } from './model.js';
 import { checkFullRank } from './rank.js';
 import { solveScaled } from './linear.js';
+import { binarySample, checkHessianRows } from './hessian-sample.js';
 
 export type ClassWeight = 'balanced' | { 0: number; 1: number } | null;
 
@@ -72,6 +76,12 @@ export interface LogisticRegressionOptions extends CallOptions {
   maxIter?: number;
   /** Convergence tolerance on the averaged objective (default 1e-4, scikit-learn's). */
   tol?: number;
+  /**
+   * Rows the Newton steps' Hessian is computed on: one row in m (blocks of 8 spread over the table), m = ⌊n / hessianRows⌋, when m ≥ 4 (default
+   * max(20,000, 100·(p + 1))); 'all' for every row. The gradient and the objective always use every row, so
+   * the optimum is the same; a smaller sample makes each Hessian cheaper and may take a step more.
+   */
+  hessianRows?: number | 'all';
   /** Column names for messages and reports (default: the encoder's design column names). */
   featureNames?: string[] | null;
   /**
@@ -263,6 +273,7 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
   const fitIntercept = opts.fitIntercept ?? true;
   const maxIter = checkIntOption(opts.maxIter, 'maxIter', 1, 100);
   const tol = checkNumberOption(opts.tol, 'tol', 0, 1e-4);
+  const hessianTarget = checkHessianRows(opts.hessianRows, fitIntercept ? p + 1 : p);
   const sw = checkSampleWeight(opts.sampleWeight, n);
   const encoder = checkEncoder(opts.encoder, p);
   const names = checkFeatureNames(opts.featureNames ?? encoder?.features, p);
@@ -322,7 +333,12 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     const ss = s ? engine.stageVector(s, 'sampleWeight') : null;
     if (ss) regions.push(ss);
     // Two z buffers (the current point and the trial), shared memory so workers write them in place.
-    const zbuf = () => new Float64Array(new SharedArrayBuffer(n * 8));
+    // In engine memory: recycled pages, so the first passes of a fit in a loop do not fault in fresh ones.
+    const zbuf = () => {
+      const v = engine.allocVector(n);
+      regions.push(v);
+      return v.data;
+    };
     let zCur = zbuf();
     let zTrial = zbuf();
     const pass = (beta: Float64Array, hessian: boolean, z: Float64Array): Promise<LogisticPassResult> =>
@@ -332,8 +348,12 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
       for (let j = 0; j < p; j++) pen += beta[j]! * beta[j]!;
       return r.lossWeighted + 0.5 * l2 * pen;
     };
+    // The Hessian from one row in m when there are many (see hessian-sample.ts): the full passes then skip
+    // it, and each step adds one Hessian pass over the sample. The gradient and objective use every row.
+    const sample = binarySample(engine, x, yy, s, sSum, hessianTarget, regions);
+    let useSample = sample !== null;
     let beta = new Float64Array(q);
-    let cur = await pass(beta, true, zCur);
+    let cur = await pass(beta, !useSample, zCur);
     if (!Number.isFinite(cur.lossWeighted) || !Number.isFinite(cur.loss)) {
       checkFinite(x.data, 'x', p);
       throw new QuiverError('INTERNAL', 'logistic regression: the objective at zero is not finite, but x is');
@@ -342,6 +362,10 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     let prevDecrement = Infinity;
     let nIter = 0;
     let converged = false;
+    let prevGradMax = Infinity;
+    // Whether the last step solved with a sampled Hessian, and its step length.
+    let lastSampled = false;
+    let lastT = 1;
     for (let iter = 0; ; iter++) {
       // Gradient of the objective: −[Xᵀv, Σv] + l2·[β, 0].
       const grad = new Float64Array(q);
@@ -356,23 +380,34 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
         break;
       }
       if (iter === maxIter) break;
-      // The previous step skipped the Hessian expecting to be the last: compute it at this point now.
-      if (!cur.xtwx) {
-        cur = await pass(beta, true, zCur);
+      // A step on a sampled Hessian that needed a shorter step, or did not even halve the gradient: the sample
+      // does not represent the rows well enough here, so every later Hessian comes from every row.
+      if (lastSampled && (lastT < 1 || gradMax > 0.5 * prevGradMax)) useSample = false;
+      prevGradMax = gradMax;
+      let hp: LogisticPassResult;
+      let scale = 1;
+      if (useSample) {
+        hp = await engine.logisticPass(sample!.xs, sample!.ys, sample!.ss, beta.subarray(0, p), fitIntercept ? beta[p]! : 0, { hessian: true, z: sample!.z, signal: opts.signal });
+        scale = sample!.scale;
+      } else {
+        // The previous step skipped the Hessian expecting to be the last: compute it at this point now.
+        if (!cur.xtwx) cur = await pass(beta, true, zCur);
+        hp = cur;
       }
-      // Hessian [[XᵀWX + l2·I, Xᵀw], [wᵀX, Σw]].
+      const sampled = useSample;
+      // Hessian [[XᵀWX + l2·I, Xᵀw], [wᵀX, Σw]] (the sample's scaled to the whole weight).
       const h = new Float64Array(q * q);
-      const xtwx = cur.xtwx!;
+      const xtwx = hp.xtwx!;
       for (let a = 0; a < p; a++) {
-        for (let b = 0; b < p; b++) h[a * q + b] = xtwx[a * p + b]!;
+        for (let b = 0; b < p; b++) h[a * q + b] = scale * xtwx[a * p + b]!;
         h[a * q + a]! += l2;
       }
       if (fitIntercept) {
         for (let a = 0; a < p; a++) {
-          h[a * q + p] = cur.xtw![a]!;
-          h[p * q + a] = cur.xtw![a]!;
+          h[a * q + p] = scale * hp.xtw![a]!;
+          h[p * q + a] = scale * hp.xtw![a]!;
         }
-        h[p * q + p] = cur.sumW;
+        h[p * q + p] = scale * hp.sumW;
       }
       const negGrad = grad.map((gj) => -gj);
       let delta: Float64Array;
@@ -381,6 +416,13 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
       } catch (err) {
         const e = QuiverError.from(err);
         if (e.code !== 'NOT_POSITIVE_DEFINITE') throw e;
+        // A singular sampled Hessian says nothing about the whole one: retry this step with every row.
+        if (sampled) {
+          useSample = false;
+          lastSampled = false;
+          nIter = iter + 1;
+          continue;
+        }
         throw new QuiverError(
           'NOT_POSITIVE_DEFINITE',
           `logistic regression: the Hessian became singular at Newton step ${iter + 1}; the classes are probably perfectly separable. Add an L2 penalty (l2 > 0)`,
@@ -389,19 +431,20 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
       }
       let slope = 0; // gradᵀΔ < 0
       for (let j = 0; j < q; j++) slope += grad[j]! * delta[j]!;
-      // Armijo backtracking on the exact objective. The full step's pass also computes the Hessian there (it
-      // is nearly always accepted); shorter steps evaluate the objective only, and the accepted point's
-      // Hessian is computed afterwards. When this step's Newton decrement already meets tol (or this is the
-      // last step allowed), the fit will most likely stop after it, so the full step skips the Hessian too;
-      // if the gradient test then fails, the next iteration computes it first.
+      // Armijo backtracking on the exact objective. Without a sample, the full step's pass also computes the
+      // Hessian there (it is nearly always accepted); shorter steps evaluate the objective only, and the
+      // accepted point's Hessian is computed afterwards. When this step's Newton decrement already meets tol
+      // (or this is the last step allowed), the fit will most likely stop after it, so the full step skips the
+      // Hessian too; if the gradient test then fails, the next iteration computes it first.
       const likelyLast = (0.5 * -slope) / sSum <= tol || iter + 1 === maxIter;
+      const withHessian = !likelyLast && !useSample;
       let t = 1;
       let accepted: LogisticPassResult | null = null;
       const bt = new Float64Array(q);
       let ft = f;
       for (let tries = 0; tries < 40; tries++) {
         for (let j = 0; j < q; j++) bt[j] = beta[j]! + t * delta[j]!;
-        const trial = await pass(bt, tries === 0 && !likelyLast, zTrial);
+        const trial = await pass(bt, tries === 0 && withHessian, zTrial);
         ft = objective(trial, bt);
         if (ft <= f + 1e-4 * t * slope) {
           accepted = trial;
@@ -410,8 +453,18 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
         t *= 0.5;
       }
       nIter = iter + 1;
-      if (!accepted) break; // no decrease along the Newton direction is measurable: as good as it gets
-      if (!accepted.xtwx && !likelyLast) accepted = await pass(bt, true, zTrial);
+      lastSampled = sampled;
+      lastT = t;
+      if (!accepted) {
+        // No decrease along a sampled Hessian's direction: try again from here with the whole Hessian.
+        if (sampled) {
+          useSample = false;
+          lastSampled = false;
+          continue;
+        }
+        break; // no decrease along the Newton direction is measurable: as good as it gets
+      }
+      if (!accepted.xtwx && withHessian) accepted = await pass(bt, true, zTrial);
       beta = bt;
       cur = accepted;
       [zCur, zTrial] = [zTrial, zCur];
@@ -421,7 +474,7 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     }
     const coefficients = beta.slice(0, p);
     const intercept = fitIntercept ? beta[p]! : 0;
-    const finalZ = cur.z;
+    const finalZ = cur.z.slice(); // the z buffers go back to the engine below
     const labels = Uint8Array.from(yy); // the caller may reuse y before the AUC is read
     return new LogisticModel(engine, {
       coefficients,
