@@ -14,6 +14,7 @@ pub mod sparse;
 pub mod testutil;
 pub mod topk;
 pub mod als;
+pub mod als_cg;
 pub mod multinomial;
 pub mod xgemm;
 pub mod tiles;

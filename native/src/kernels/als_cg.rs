@@ -1,0 +1,602 @@
+//! Implicit ALS, the conjugate-gradient solver (see als.rs for the system): `cg_steps` steps warm-started from
+//! the current x_u that never form A_u, A_u·p = YᵀY·p + λ_u p + Σ_{i ∈ u} (c_ui − 1)(y_i·p) y_i.
+//! Precision: every product and its sum in f32, as implicit's CPU solver does (YᵀY rounded to f32 once per call;
+//! at k = 64 it is 16 KiB and stays in L1), so twice the lanes of f64 and half the bytes streamed; the CG
+//! scalars (rᵀr, pᵀAp) are dot products of those f32 vectors summed in f64, and α, β are f64 rounded to f32.
+//! Rows are solved in groups of four that share each read of YᵀY; a row's arithmetic never depends on the rows
+//! grouped with it nor on the block split. Tails (k or a row's length not a multiple of the vector width) run
+//! narrower strips, then scalar code.
+
+use super::scratch::{Scratch, ALS_COLS, ALS_WORK};
+
+/// Rows solved together: each YᵀY·p product reads a row of YᵀY once for the group while it is in L1.
+const GROUP: usize = 4;
+
+/// Largest gather of one row (f32 values, 16 MiB, transposed and in order): beyond it (an item with more than
+/// 32,768 users at k = 64) the row's products read the factor rows in place.
+const GATHER_COLS_MAX: usize = 1 << 22;
+
+/// Interactions per padded strip of the transposed gather.
+const PAD: usize = 16;
+
+/// a·b + c, fused where the level has FMA (the scalar level would call a library routine per element).
+#[inline(always)]
+fn madd<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if F {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// Σ a·b over f32 vectors, summed in f64 (the CG scalars).
+#[inline(always)]
+fn dot64(a: &[f32], b: &[f32]) -> f64 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut v = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (pa, pb) in ca.zip(cb) {
+        for l in 0..8 {
+            v[l] += f64::from(pa[l]) * f64::from(pb[l]);
+        }
+    }
+    let mut s = ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s += f64::from(*x) * f64::from(*y);
+    }
+    s
+}
+
+/// y·p in f32 for a factor row read in place (rows too long to gather).
+#[inline(always)]
+fn dot32<const F: bool>(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut v = [0.0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (pa, pb) in ca.zip(cb) {
+        for l in 0..16 {
+            v[l] = madd::<F>(pa[l], pb[l], v[l]);
+        }
+    }
+    for l in 0..8 {
+        v[l] += v[l + 8];
+    }
+    let mut s = ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
+    for (x, y) in ra.iter().zip(rb) {
+        s = madd::<F>(*x, *y, s);
+    }
+    s
+}
+
+/// The read-only part of a call.
+struct Cg<'a> {
+    /// k × k, f32.
+    yty: &'a [f32],
+    y: &'a [f32],
+    k: usize,
+    ptr: &'a [i32],
+    idx: &'a [i32],
+    val: &'a [f32],
+    alpha: f32,
+}
+
+/// Where each group row's transposed gather starts (None: too long, read in place), and the buffer length.
+type Gathered = [Option<usize>; GROUP];
+
+#[inline(always)]
+fn gather_plan(k: usize, ptr: &[i32], us: usize, g: usize) -> (Gathered, usize) {
+    let mut at = [None; GROUP];
+    let mut off = 0usize;
+    for (j, slot) in at.iter_mut().enumerate().take(g) {
+        let w = ((ptr[us + j + 1] - ptr[us + j]) as usize).div_ceil(PAD) * PAD;
+        if 2 * w * k <= GATHER_COLS_MAX {
+            *slot = Some(off);
+            off += 2 * w * k;
+        }
+    }
+    (at, off)
+}
+
+/// Rows fetched ahead of the copy: the factor rows are scattered over Y (tens of MiB for the user side), so
+/// each is a miss to L3 or DRAM that the copy would otherwise wait for.
+const AHEAD: usize = 12;
+
+/// Asks for the cache lines of y[at..at + k] (a hint: no effect on results, none on other ISAs).
+#[inline(always)]
+fn prefetch_row(y: &[f32], at: usize, k: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if at + k <= y.len() {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let mut c = 0;
+        while c < k {
+            // SAFETY: in bounds (checked above); a prefetch never faults.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(y.as_ptr().add(at + c) as *const i8) };
+            c += 16;
+        }
+        // The row's last line when it does not start on a line boundary.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(y.as_ptr().add(at + k - 1) as *const i8) };
+    }
+}
+
+/// Each group row's other-side factors transposed (k × w, zero-padded to whole strips), so t = G·p is k
+/// contiguous vector FMAs per strip of interactions instead of one horizontal sum per interaction; then the
+/// same rows in order (w × k), so Σ s_q y_q streams one contiguous block instead of rows scattered over Y.
+/// `W`: the AVX-512 level, which transposes 16 × 16 blocks in registers.
+#[inline(always)]
+fn gather_group<const W: bool>(a: &Cg<'_>, us: usize, g: usize, gat: &Gathered, cols: &mut [f32]) {
+    let k = a.k;
+    for (j, at) in gat.iter().enumerate().take(g) {
+        let (q0, q1) = (a.ptr[us + j] as usize, a.ptr[us + j + 1] as usize);
+        let n = q1 - q0;
+        let Some(off) = *at else { continue };
+        let w = n.div_ceil(PAD) * PAD;
+        let (gt, rows) = cols[off..off + 2 * w * k].split_at_mut(w * k);
+        // The rows in order too (n × k), for the sums Σ s_q y_q that read whole rows.
+        for (q, r) in (q0..q1).zip(rows.chunks_exact_mut(k)) {
+            if q + AHEAD < q1 {
+                prefetch_row(a.y, a.idx[q + AHEAD] as usize * k, k);
+            }
+            let i = a.idx[q] as usize;
+            r.copy_from_slice(&a.y[i * k..i * k + k]);
+        }
+        let mut done = q0;
+        #[cfg(target_arch = "x86_64")]
+        if W && k >= 16 {
+            while done + 16 <= q1 {
+                // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract).
+                unsafe { strip16_avx512(a.y, k, &a.idx[done..done + 16], gt, w, done - q0) };
+                done += 16;
+            }
+        }
+        // In strips of eight interactions: each column's eight values are one contiguous write, and the
+        // strip's eight source rows stay in L1 across the columns.
+        let full = done + ((q1 - done) / 8) * 8;
+        for t0 in (done..full).step_by(8) {
+            let src: [&[f32]; 8] = std::array::from_fn(|m| {
+                let i = a.idx[t0 + m] as usize;
+                &a.y[i * k..i * k + k]
+            });
+            let d = t0 - q0;
+            for c in 0..k {
+                let o: &mut [f32; 8] = (&mut gt[c * w + d..c * w + d + 8]).try_into().unwrap();
+                for m in 0..8 {
+                    o[m] = src[m][c];
+                }
+            }
+        }
+        let c16 = if W && k >= 16 && done > q0 { k / 16 * 16 } else { 0 };
+        for c in c16..k {
+            // Columns past the last whole 16 for the strips the AVX-512 path moved.
+            for q in q0..done {
+                gt[c * w + q - q0] = a.y[a.idx[q] as usize * k + c];
+            }
+        }
+        if full < q0 + w {
+            for c in 0..k {
+                gt[c * w + full - q0..c * w + w].fill(0.0);
+            }
+            for q in full..q1 {
+                let i = a.idx[q] as usize;
+                for c in 0..k {
+                    gt[c * w + q - q0] = a.y[i * k + c];
+                }
+            }
+        }
+    }
+}
+
+/// Sixteen factor rows (`idx`) transposed into columns d..d+16 of `gt` (k × w), for the first k/16·16 columns:
+/// each 16 × 16 block is 16 loads, four rounds of 16 shuffles, 16 stores.
+///
+/// # Safety
+/// The CPU must support AVX-512 F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+unsafe fn strip16_avx512(y: &[f32], k: usize, idx: &[i32], gt: &mut [f32], w: usize, d: usize) {
+    use std::arch::x86_64::*;
+    assert!(idx.len() == 16 && d + 16 <= w && gt.len() >= k * w);
+    let src: [&[f32]; 16] = std::array::from_fn(|m| &y[idx[m] as usize * k..idx[m] as usize * k + k]);
+    let out = gt.as_mut_ptr();
+    let mut c0 = 0;
+    while c0 + 16 <= k {
+        // SAFETY: each row has k ≥ c0 + 16 values; column c0 + c of gt has w ≥ d + 16 values (asserted).
+        unsafe {
+            let r: [__m512; 16] = std::array::from_fn(|m| _mm512_loadu_ps(src[m].as_ptr().add(c0)));
+            // Pairs of rows interleaved within each 128-bit lane.
+            let t: [__m512; 16] = std::array::from_fn(|i| {
+                let (a, b) = (r[i & !1], r[i | 1]);
+                if i & 1 == 0 { _mm512_unpacklo_ps(a, b) } else { _mm512_unpackhi_ps(a, b) }
+            });
+            // u[4g + j], lane l: column 4l + j of rows 4g..4g+4.
+            let u: [__m512; 16] = std::array::from_fn(|i| {
+                let (g4, jj) = (i & !3, i & 3);
+                let (a, b) = (t[g4 + (jj >> 1)], t[g4 + 2 + (jj >> 1)]);
+                if jj & 1 == 0 { _mm512_shuffle_ps::<0x44>(a, b) } else { _mm512_shuffle_ps::<0xEE>(a, b) }
+            });
+            // Column 4l + j gathers lane l of u[j], u[4 + j], u[8 + j], u[12 + j].
+            for jj in 0..4 {
+                let (a, b, c, e) = (u[jj], u[4 + jj], u[8 + jj], u[12 + jj]);
+                let v0 = _mm512_shuffle_f32x4::<0x44>(a, b);
+                let v1 = _mm512_shuffle_f32x4::<0xEE>(a, b);
+                let v2 = _mm512_shuffle_f32x4::<0x44>(c, e);
+                let v3 = _mm512_shuffle_f32x4::<0xEE>(c, e);
+                let cols = [
+                    _mm512_shuffle_f32x4::<0x88>(v0, v2),
+                    _mm512_shuffle_f32x4::<0xDD>(v0, v2),
+                    _mm512_shuffle_f32x4::<0x88>(v1, v3),
+                    _mm512_shuffle_f32x4::<0xDD>(v1, v3),
+                ];
+                for (l, v) in cols.iter().enumerate() {
+                    _mm512_storeu_ps(out.add((c0 + 4 * l + jj) * w + d), *v);
+                }
+            }
+        }
+        c0 += 16;
+    }
+}
+
+/// t = G p from the transposed gather (k × w, w a multiple of PAD): strips of 64 interactions, then one of the
+/// 16, 32 or 48 left, summed in registers over the k columns (t_q = Σ_c p_c·y_qc; a narrow strip splits the
+/// columns over S partial sums so its FMAs do not wait on each other: which one a row gets depends on its
+/// length only).
+#[inline(always)]
+fn gather_dots<const F: bool>(gt: &[f32], w: usize, k: usize, p: &[f32], t: &mut [f32]) {
+    let mut t0 = 0;
+    while t0 + 64 <= w {
+        dots_strip::<F, 64, 1>(gt, w, k, p, t, t0);
+        t0 += 64;
+    }
+    match w - t0 {
+        48 => dots_strip::<F, 48, 1>(gt, w, k, p, t, t0),
+        32 => dots_strip::<F, 32, 2>(gt, w, k, p, t, t0),
+        16 => dots_strip::<F, 16, 4>(gt, w, k, p, t, t0),
+        _ => {}
+    }
+}
+
+#[inline(always)]
+fn dots_strip<const F: bool, const N: usize, const S: usize>(gt: &[f32], w: usize, k: usize, p: &[f32], t: &mut [f32], t0: usize) {
+    let mut acc = [[0.0f32; N]; S];
+    let ks = k / S * S;
+    for c0 in (0..ks).step_by(S) {
+        for (sp, a) in acc.iter_mut().enumerate() {
+            let c = c0 + sp;
+            let col: &[f32; N] = gt[c * w + t0..c * w + t0 + N].try_into().unwrap();
+            let pc = p[c];
+            for l in 0..N {
+                a[l] = madd::<F>(pc, col[l], a[l]);
+            }
+        }
+    }
+    for c in ks..k {
+        let col: &[f32; N] = gt[c * w + t0..c * w + t0 + N].try_into().unwrap();
+        let pc = p[c];
+        for l in 0..N {
+            acc[0][l] = madd::<F>(pc, col[l], acc[0][l]);
+        }
+    }
+    let out: &mut [f32; N] = (&mut t[t0..t0 + N]).try_into().unwrap();
+    for l in 0..N {
+        let mut v = acc[0][l];
+        for a in &acc[1..] {
+            v += a[l];
+        }
+        out[l] = v;
+    }
+}
+
+/// o += Σ_q s_q y_q over the row's interactions, each strip of o's columns held in registers across all of them
+/// (one load of each factor row's strip, no load and store of o per interaction).
+#[inline(always)]
+fn sum_rows<const F: bool>(k: usize, rows: &[f32], at: impl Fn(usize) -> usize, s: &[f32], o: &mut [f32]) {
+    let n = s.len();
+    let mut c0 = 0;
+    while c0 + 64 <= k {
+        // Even and odd interactions in two sets of sums: each set's FMAs wait on the previous one (4 cycles),
+        // two sets keep both FMA pipes busy while a row's loads come from L2.
+        let mut acc: [f32; 64] = o[c0..c0 + 64].try_into().unwrap();
+        let mut acc2 = [0.0f32; 64];
+        let pairs = n / 2;
+        for m in 0..pairs {
+            let (i0, i1) = (at(2 * m) + c0, at(2 * m + 1) + c0);
+            let (s0, s1) = (s[2 * m], s[2 * m + 1]);
+            let r0: &[f32; 64] = rows[i0..i0 + 64].try_into().unwrap();
+            let r1: &[f32; 64] = rows[i1..i1 + 64].try_into().unwrap();
+            for l in 0..64 {
+                acc[l] = madd::<F>(s0, r0[l], acc[l]);
+                acc2[l] = madd::<F>(s1, r1[l], acc2[l]);
+            }
+        }
+        if n % 2 == 1 {
+            let i0 = at(2 * pairs) + c0;
+            let row: &[f32; 64] = rows[i0..i0 + 64].try_into().unwrap();
+            for l in 0..64 {
+                acc[l] = madd::<F>(s[2 * pairs], row[l], acc[l]);
+            }
+        }
+        for l in 0..64 {
+            o[c0 + l] = acc[l] + acc2[l];
+        }
+        c0 += 64;
+    }
+    while c0 + 16 <= k {
+        let mut acc: [f32; 16] = o[c0..c0 + 16].try_into().unwrap();
+        for (q, &sq) in s.iter().enumerate() {
+            let i0 = at(q) + c0;
+            let row: &[f32; 16] = rows[i0..i0 + 16].try_into().unwrap();
+            for l in 0..16 {
+                acc[l] = madd::<F>(sq, row[l], acc[l]);
+            }
+        }
+        o[c0..c0 + 16].copy_from_slice(&acc);
+        c0 += 16;
+    }
+    if c0 < k {
+        for (q, &sq) in s.iter().enumerate() {
+            let row = &rows[at(q)..at(q) + k];
+            for c in c0..k {
+                o[c] = madd::<F>(sq, row[c], o[c]);
+            }
+        }
+    }
+}
+
+/// out_j = A_j p_j (or A_j p_j − b_j with `minus_b`) for the group's rows us..us+g (vectors j·k.. of `ps` and
+/// `out`). YᵀY is symmetric, so YᵀY·p = Σ_c p_c·(row c of YᵀY): sixteen outputs of every group row at a time
+/// held in registers across YᵀY's rows, each λ p_r + Σ_c p_c·YᵀY[c][r] summed in c order.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn multi_apply<const F: bool>(a: &Cg<'_>, us: usize, g: usize, lams: &[f32; GROUP], ps: &[f32], out: &mut [f32], gat: &Gathered, cols: &[f32], tbuf: &mut [f32], minus_b: bool) {
+    let k = a.k;
+    let mut r0 = 0;
+    while r0 + 16 <= k {
+        let init = |j: usize| -> [f32; 16] { std::array::from_fn(|l| lams[j] * ps[j * k + r0 + l]) };
+        let (mut a0, mut a1, mut a2, mut a3) = (init(0), init(1), init(2), init(3));
+        for c in 0..k {
+            let row: &[f32; 16] = a.yty[c * k + r0..c * k + r0 + 16].try_into().unwrap();
+            // Rows j ≥ g compute on zeros and are never stored.
+            let (p0, p1, p2, p3) = (ps[c], ps[k + c], ps[2 * k + c], ps[3 * k + c]);
+            for l in 0..16 {
+                a0[l] = madd::<F>(p0, row[l], a0[l]);
+                a1[l] = madd::<F>(p1, row[l], a1[l]);
+                a2[l] = madd::<F>(p2, row[l], a2[l]);
+                a3[l] = madd::<F>(p3, row[l], a3[l]);
+            }
+        }
+        let acc = [a0, a1, a2, a3];
+        for j in 0..g {
+            out[j * k + r0..j * k + r0 + 16].copy_from_slice(&acc[j]);
+        }
+        r0 += 16;
+    }
+    if r0 < k {
+        for j in 0..g {
+            for r in r0..k {
+                out[j * k + r] = lams[j] * ps[j * k + r];
+            }
+        }
+        for c in 0..k {
+            for j in 0..g {
+                let pc = ps[j * k + c];
+                for r in r0..k {
+                    out[j * k + r] = madd::<F>(pc, a.yty[c * k + r], out[j * k + r]);
+                }
+            }
+        }
+    }
+    for j in 0..g {
+        let (p, o) = (&ps[j * k..j * k + k], &mut out[j * k..j * k + k]);
+        let (q0, q1) = (a.ptr[us + j] as usize, a.ptr[us + j + 1] as usize);
+        let n = q1 - q0;
+        let t = &mut tbuf[..n.div_ceil(PAD) * PAD];
+        if let Some(off) = gat[j] {
+            let w = t.len();
+            gather_dots::<F>(&cols[off..off + w * k], w, k, p, t);
+        } else {
+            for (q, tq) in (q0..q1).zip(t.iter_mut()) {
+                let i = a.idx[q] as usize;
+                *tq = dot32::<F>(&a.y[i * k..i * k + k], p);
+            }
+        }
+        // s_q = (c_q − 1)·t_q, or minus b's coefficient c_q besides.
+        let t = &mut t[..n];
+        let val = &a.val[q0..q1];
+        if minus_b {
+            for (tq, &v) in t.iter_mut().zip(val) {
+                let w = a.alpha * v;
+                *tq = madd::<F>(w, *tq, -(1.0 + w));
+            }
+        } else {
+            for (tq, &v) in t.iter_mut().zip(val) {
+                *tq *= a.alpha * v;
+            }
+        }
+        match gat[j] {
+            Some(off) => sum_rows::<F>(k, &cols[off + t.len().div_ceil(PAD) * PAD * k..], |q| q * k, t, o),
+            None => sum_rows::<F>(k, a.y, |q| a.idx[q0 + q] as usize * k, t, o),
+        }
+    }
+}
+
+/// o = o + s·v.
+#[inline(always)]
+fn axpy(o: &mut [f32], s: f32, v: &[f32]) {
+    for (ov, vv) in o.iter_mut().zip(v) {
+        *ov += s * *vv;
+    }
+}
+
+/// `cg_steps` CG steps for rows us..us+g in lock step (`buf`: 4·GROUP·k). Returns −1 or the first row whose
+/// system is not positive definite.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams: &[f32; GROUP], cg_steps: usize, x: &mut [f32], buf: &mut [f32], gat: &Gathered, cols: &mut [f32], tbuf: &mut [f32]) -> i64 {
+    let (k, ptr) = (a.k, a.ptr);
+    gather_group::<W>(a, us, g, gat, cols);
+    let (rv, rest) = buf.split_at_mut(GROUP * k);
+    let (xs, rest) = rest.split_at_mut(GROUP * k);
+    let (ps, rest) = rest.split_at_mut(GROUP * k);
+    let aps = &mut rest[..GROUP * k];
+    for j in 0..g {
+        let u = us + j;
+        if ptr[u] == ptr[u + 1] {
+            // b = 0: x = 0 without steps (see als.rs).
+            xs[j * k..j * k + k].fill(0.0);
+        } else {
+            xs[j * k..j * k + k].copy_from_slice(&x[u * k..u * k + k]);
+        }
+    }
+    // A short last group's unused vectors are zeroed so the lanes computed on them (never stored) see no stale
+    // denormals or NaNs.
+    for j in g..GROUP {
+        xs[j * k..j * k + k].fill(0.0);
+        ps[j * k..j * k + k].fill(0.0);
+    }
+    // A x − b in one pass over the interactions (b = Σ c_ui y_i rides on the product's own sums), then r = b − A x.
+    multi_apply::<F>(a, us, g, lams, xs, aps, gat, cols, tbuf, true);
+    let mut rs = [0.0f64; GROUP];
+    for j in 0..g {
+        let (r, ap) = (&mut rv[j * k..j * k + k], &aps[j * k..j * k + k]);
+        if ptr[us + j] == ptr[us + j + 1] {
+            r.fill(0.0);
+        } else {
+            for (rr, v) in r.iter_mut().zip(ap) {
+                *rr = -*v;
+            }
+        }
+        ps[j * k..j * k + k].copy_from_slice(r);
+        rs[j] = dot64(r, r);
+    }
+    let mut live = [false; GROUP];
+    let mut failed = -1i64;
+    for _ in 0..cg_steps {
+        for j in 0..g {
+            live[j] = rs[j] >= 1e-20 || rs[j].is_nan();
+        }
+        if !live[..g].iter().any(|&l| l) {
+            break;
+        }
+        multi_apply::<F>(a, us, g, lams, ps, aps, gat, cols, tbuf, false);
+        for j in 0..g {
+            if !live[j] {
+                continue;
+            }
+            let (p, ap) = (&mut ps[j * k..j * k + k], &aps[j * k..j * k + k]);
+            let pap = dot64(p, ap);
+            if !pap.is_finite() || pap <= 0.0 {
+                if failed < 0 {
+                    failed = (us + j) as i64;
+                }
+                rs[j] = 0.0;
+                continue;
+            }
+            let step = (rs[j] / pap) as f32;
+            let (r, xv) = (&mut rv[j * k..j * k + k], &mut xs[j * k..j * k + k]);
+            axpy(xv, step, p);
+            axpy(r, -step, ap);
+            let rs_new = dot64(r, r);
+            let beta = (rs_new / rs[j]) as f32;
+            for (pv, rr) in p.iter_mut().zip(r.iter()) {
+                *pv = *rr + beta * *pv;
+            }
+            rs[j] = rs_new;
+        }
+    }
+    if failed >= 0 {
+        return failed;
+    }
+    for j in 0..g {
+        let u = us + j;
+        x[u * k..u * k + k].copy_from_slice(&xs[j * k..j * k + k]);
+    }
+    -1
+}
+
+/// `len` values of a scratch buffer starting on a 64-byte line: with k and the gather's strides multiples of
+/// 16, every vector load of YᵀY and of the gathered rows then stays within one cache line.
+#[inline(always)]
+fn aligned(buf: &mut Scratch<f32>, len: usize) -> &mut [f32] {
+    let b = buf.slice_grow(len + 16);
+    let skip = (b.as_ptr() as usize / 4).wrapping_neg() % 16;
+    &mut b[skip..skip + len]
+}
+
+/// The CG solver over rows [row0, row1); `F`: whether the level has FMA, `W`: whether it is AVX-512.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub fn solve_cg<const F: bool, const W: bool>(yty: &[f64], y: &[f32], k: usize, ptr: &[i32], idx: &[i32], val: &[f32], row0: usize, row1: usize, x: &mut [f32], alpha: f64, reg: f64, reg_mode: u32, cg_steps: usize) -> i64 {
+    let mut work = Scratch::take(&ALS_WORK, 0);
+    let mut cols = Scratch::take(&ALS_COLS, 0);
+    let wmax_all = (row0..row1).map(|u| (ptr[u + 1] - ptr[u]) as usize).max().unwrap_or(0).div_ceil(PAD) * PAD;
+    let buf = aligned(&mut work, k * k + 4 * GROUP * k + wmax_all);
+    let (yty32, rest) = buf.split_at_mut(k * k);
+    let (vecs, tbuf) = rest.split_at_mut(4 * GROUP * k);
+    for (d, s) in yty32.iter_mut().zip(&yty[..k * k]) {
+        *d = *s as f32;
+    }
+    let a = Cg { yty: yty32, y, k, ptr, idx, val, alpha: alpha as f32 };
+    let mut us = row0;
+    while us < row1 {
+        let g = GROUP.min(row1 - us);
+        let mut lams = [0.0f32; GROUP];
+        for (j, l) in lams.iter_mut().enumerate().take(g) {
+            let n = (ptr[us + j + 1] - ptr[us + j]) as f64;
+            *l = (if reg_mode == 1 { reg * n } else { reg }) as f32;
+        }
+        let (gat, len) = gather_plan(k, ptr, us, g);
+        let failed = cg_group::<F, W>(&a, us, g, &lams, cg_steps, x, vecs, &gat, aligned(&mut cols, len), tbuf);
+        if failed >= 0 {
+            return failed;
+        }
+        us += g;
+    }
+    -1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The transposed gather of every level equals the factor rows read column by column, for lengths and k
+    /// that hit the 16 × 16 blocks, the eight-interaction strips, the column tail and the zero padding.
+    #[test]
+    fn gather_transposes_every_tail() {
+        for k in [3usize, 16, 20, 35, 64] {
+            for n in [1usize, 7, 8, 15, 16, 17, 33, 40] {
+                let other = 50;
+                let y: Vec<f32> = (0..other * k).map(|i| i as f32 + 0.5).collect();
+                let idx: Vec<i32> = (0..n).map(|q| ((q * 7 + 3) % other) as i32).collect();
+                let ptr = [0, n as i32];
+                let val = vec![1.0f32; n];
+                let yty = vec![0.0f32; k * k];
+                let a = Cg { yty: &yty, y: &y, k, ptr: &ptr, idx: &idx, val: &val, alpha: 1.0 };
+                let (gat, len) = gather_plan(k, &ptr, 0, 1);
+                let w = len / (2 * k);
+                for avx512 in [false, true] {
+                    if avx512 && !std::arch::is_x86_feature_detected!("avx512f") {
+                        continue;
+                    }
+                    let mut cols = vec![f32::NAN; len];
+                    if avx512 {
+                        gather_group::<true>(&a, 0, 1, &gat, &mut cols);
+                    } else {
+                        gather_group::<false>(&a, 0, 1, &gat, &mut cols);
+                    }
+                    for c in 0..k {
+                        for q in 0..w {
+                            let want = if q < n { y[idx[q] as usize * k + c] } else { 0.0 };
+                            assert_eq!(cols[c * w + q], want, "k {k} n {n} avx512 {avx512} c {c} q {q}");
+                        }
+                    }
+                    for q in 0..n {
+                        assert_eq!(&cols[w * k + q * k..w * k + q * k + k], &y[idx[q] as usize * k..idx[q] as usize * k + k]);
+                    }
+                }
+            }
+        }
+    }
+}
