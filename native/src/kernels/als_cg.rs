@@ -72,6 +72,22 @@ fn dot32<const F: bool>(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// acc += s·row, sixteen lanes (one AVX-512 vector).
+#[inline(always)]
+fn fma16<const F: bool>(acc: &mut [f32; 16], s: f32, row: &[f32; 16]) {
+    for l in 0..16 {
+        acc[l] = madd::<F>(s, row[l], acc[l]);
+    }
+}
+
+/// acc += s·row, 64 lanes.
+#[inline(always)]
+fn fma64<const F: bool>(acc: &mut [f32; 64], s: f32, row: &[f32; 64]) {
+    for l in 0..64 {
+        acc[l] = madd::<F>(s, row[l], acc[l]);
+    }
+}
+
 /// The read-only part of a call.
 struct Cg<'a> {
     /// k × k, f32.
@@ -141,7 +157,7 @@ fn gather_group<const W: bool>(a: &Cg<'_>, us: usize, g: usize, gat: &Gathered, 
                 prefetch_row(a.y, a.idx[q + AHEAD] as usize * k, k);
             }
             let i = a.idx[q] as usize;
-            r.copy_from_slice(&a.y[i * k..i * k + k]);
+            copy(r, &a.y[i * k..i * k + k]);
         }
         let mut done = q0;
         #[cfg(target_arch = "x86_64")]
@@ -156,10 +172,11 @@ fn gather_group<const W: bool>(a: &Cg<'_>, us: usize, g: usize, gat: &Gathered, 
         // strip's eight source rows stay in L1 across the columns.
         let full = done + ((q1 - done) / 8) * 8;
         for t0 in (done..full).step_by(8) {
-            let src: [&[f32]; 8] = std::array::from_fn(|m| {
+            let mut src: [&[f32]; 8] = [&[]; 8];
+            for (m, sr) in src.iter_mut().enumerate() {
                 let i = a.idx[t0 + m] as usize;
-                &a.y[i * k..i * k + k]
-            });
+                *sr = &a.y[i * k..i * k + k];
+            }
             let d = t0 - q0;
             for c in 0..k {
                 let o: &mut [f32; 8] = (&mut gt[c * w + d..c * w + d + 8]).try_into().unwrap();
@@ -199,24 +216,34 @@ fn gather_group<const W: bool>(a: &Cg<'_>, us: usize, g: usize, gat: &Gathered, 
 unsafe fn strip16_avx512(y: &[f32], k: usize, idx: &[i32], gt: &mut [f32], w: usize, d: usize) {
     use std::arch::x86_64::*;
     assert!(idx.len() == 16 && d + 16 <= w && gt.len() >= k * w);
-    let src: [&[f32]; 16] = std::array::from_fn(|m| &y[idx[m] as usize * k..idx[m] as usize * k + k]);
+    let mut src = [std::ptr::null::<f32>(); 16];
+    for (m, sr) in src.iter_mut().enumerate() {
+        *sr = y[idx[m] as usize * k..idx[m] as usize * k + k].as_ptr();
+    }
     let out = gt.as_mut_ptr();
     let mut c0 = 0;
     while c0 + 16 <= k {
         // SAFETY: each row has k ≥ c0 + 16 values; column c0 + c of gt has w ≥ d + 16 values (asserted).
+        // (Plain loops, not array::from_fn: its closures are compiled without this function's features.)
         unsafe {
-            let r: [__m512; 16] = std::array::from_fn(|m| _mm512_loadu_ps(src[m].as_ptr().add(c0)));
+            let mut r = [_mm512_setzero_ps(); 16];
+            for m in 0..16 {
+                r[m] = _mm512_loadu_ps(src[m].add(c0));
+            }
             // Pairs of rows interleaved within each 128-bit lane.
-            let t: [__m512; 16] = std::array::from_fn(|i| {
-                let (a, b) = (r[i & !1], r[i | 1]);
-                if i & 1 == 0 { _mm512_unpacklo_ps(a, b) } else { _mm512_unpackhi_ps(a, b) }
-            });
+            let mut t = [_mm512_setzero_ps(); 16];
+            for i in (0..16).step_by(2) {
+                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+            }
             // u[4g + j], lane l: column 4l + j of rows 4g..4g+4.
-            let u: [__m512; 16] = std::array::from_fn(|i| {
-                let (g4, jj) = (i & !3, i & 3);
-                let (a, b) = (t[g4 + (jj >> 1)], t[g4 + 2 + (jj >> 1)]);
-                if jj & 1 == 0 { _mm512_shuffle_ps::<0x44>(a, b) } else { _mm512_shuffle_ps::<0xEE>(a, b) }
-            });
+            let mut u = [_mm512_setzero_ps(); 16];
+            for g4 in (0..16).step_by(4) {
+                u[g4] = _mm512_shuffle_ps::<0x44>(t[g4], t[g4 + 2]);
+                u[g4 + 1] = _mm512_shuffle_ps::<0xEE>(t[g4], t[g4 + 2]);
+                u[g4 + 2] = _mm512_shuffle_ps::<0x44>(t[g4 + 1], t[g4 + 3]);
+                u[g4 + 3] = _mm512_shuffle_ps::<0xEE>(t[g4 + 1], t[g4 + 3]);
+            }
             // Column 4l + j gathers lane l of u[j], u[4 + j], u[8 + j], u[12 + j].
             for jj in 0..4 {
                 let (a, b, c, e) = (u[jj], u[4 + jj], u[8 + jj], u[12 + jj]);
@@ -306,10 +333,8 @@ fn sum_rows<const F: bool>(k: usize, rows: &[f32], at: impl Fn(usize) -> usize, 
             let (s0, s1) = (s[2 * m], s[2 * m + 1]);
             let r0: &[f32; 64] = rows[i0..i0 + 64].try_into().unwrap();
             let r1: &[f32; 64] = rows[i1..i1 + 64].try_into().unwrap();
-            for l in 0..64 {
-                acc[l] = madd::<F>(s0, r0[l], acc[l]);
-                acc2[l] = madd::<F>(s1, r1[l], acc2[l]);
-            }
+            fma64::<F>(&mut acc, s0, r0);
+            fma64::<F>(&mut acc2, s1, r1);
         }
         if n % 2 == 1 {
             let i0 = at(2 * pairs) + c0;
@@ -350,22 +375,32 @@ fn sum_rows<const F: bool>(k: usize, rows: &[f32], at: impl Fn(usize) -> usize, 
 /// held in registers across YᵀY's rows, each λ p_r + Σ_c p_c·YᵀY[c][r] summed in c order.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn multi_apply<const F: bool>(a: &Cg<'_>, us: usize, g: usize, lams: &[f32; GROUP], ps: &[f32], out: &mut [f32], gat: &Gathered, cols: &[f32], tbuf: &mut [f32], minus_b: bool) {
+fn multi_apply<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams: &[f32; GROUP], ps: &[f32], out: &mut [f32], gat: &Gathered, cols: &[f32], tbuf: &mut [f32], minus_b: bool) {
     let k = a.k;
     let mut r0 = 0;
+    #[cfg(target_arch = "x86_64")]
+    if W {
+        // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract).
+        r0 = unsafe { yty_apply_avx512(a.yty, k, lams, ps, out, g) };
+    }
     while r0 + 16 <= k {
-        let init = |j: usize| -> [f32; 16] { std::array::from_fn(|l| lams[j] * ps[j * k + r0 + l]) };
-        let (mut a0, mut a1, mut a2, mut a3) = (init(0), init(1), init(2), init(3));
+        let (mut a0, mut a1, mut a2, mut a3) = ([0.0f32; 16], [0.0f32; 16], [0.0f32; 16], [0.0f32; 16]);
+        for l in 0..16 {
+            a0[l] = lams[0] * ps[r0 + l];
+            a1[l] = lams[1] * ps[k + r0 + l];
+            a2[l] = lams[2] * ps[2 * k + r0 + l];
+            a3[l] = lams[3] * ps[3 * k + r0 + l];
+        }
         for c in 0..k {
             let row: &[f32; 16] = a.yty[c * k + r0..c * k + r0 + 16].try_into().unwrap();
             // Rows j ≥ g compute on zeros and are never stored.
             let (p0, p1, p2, p3) = (ps[c], ps[k + c], ps[2 * k + c], ps[3 * k + c]);
-            for l in 0..16 {
-                a0[l] = madd::<F>(p0, row[l], a0[l]);
-                a1[l] = madd::<F>(p1, row[l], a1[l]);
-                a2[l] = madd::<F>(p2, row[l], a2[l]);
-                a3[l] = madd::<F>(p3, row[l], a3[l]);
-            }
+            // One helper call per accumulator: a loop over all four interleaved was split by LLVM into
+            // 4-, 2- and 8-lane pieces.
+            fma16::<F>(&mut a0, p0, row);
+            fma16::<F>(&mut a1, p1, row);
+            fma16::<F>(&mut a2, p2, row);
+            fma16::<F>(&mut a3, p3, row);
         }
         let acc = [a0, a1, a2, a3];
         for j in 0..g {
@@ -422,6 +457,76 @@ fn multi_apply<const F: bool>(a: &Cg<'_>, us: usize, g: usize, lams: &[f32; GROU
     }
 }
 
+/// The YᵀY·p + λp part of `multi_apply` for the first k/16·16 outputs of each group row, in registers: 32 (or
+/// 16) outputs of all four rows per pass over YᵀY's rows, so each YᵀY vector is loaded once for four FMAs.
+/// Same arithmetic as the portable loop (λp rounded, then one fused multiply-add per c in c order).
+/// Returns how many outputs it wrote.
+///
+/// # Safety
+/// The CPU must support AVX-512 F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+#[allow(clippy::needless_range_loop)] // j indexes the accumulators and the rows of ps alike
+unsafe fn yty_apply_avx512(yty: &[f32], k: usize, lams: &[f32; GROUP], ps: &[f32], out: &mut [f32], g: usize) -> usize {
+    use std::arch::x86_64::*;
+    assert!(yty.len() >= k * k && ps.len() >= GROUP * k && out.len() >= g * k && g <= GROUP);
+    let (y, p, o) = (yty.as_ptr(), ps.as_ptr(), out.as_mut_ptr());
+    let mut r0 = 0;
+    // SAFETY (both loops): r0 + 32 (or 16) ≤ k and c < k, so every load is inside yty (k × k) or a row of ps
+    // (GROUP × k), every store inside the first g rows of out (asserted lengths).
+    while r0 + 32 <= k {
+        unsafe {
+            let mut lo = [_mm512_setzero_ps(); GROUP];
+            let mut hi = [_mm512_setzero_ps(); GROUP];
+            for j in 0..GROUP {
+                let lam = _mm512_set1_ps(lams[j]);
+                lo[j] = _mm512_mul_ps(lam, _mm512_loadu_ps(p.add(j * k + r0)));
+                hi[j] = _mm512_mul_ps(lam, _mm512_loadu_ps(p.add(j * k + r0 + 16)));
+            }
+            for c in 0..k {
+                let (r_lo, r_hi) = (_mm512_loadu_ps(y.add(c * k + r0)), _mm512_loadu_ps(y.add(c * k + r0 + 16)));
+                for j in 0..GROUP {
+                    let pc = _mm512_set1_ps(*p.add(j * k + c));
+                    lo[j] = _mm512_fmadd_ps(pc, r_lo, lo[j]);
+                    hi[j] = _mm512_fmadd_ps(pc, r_hi, hi[j]);
+                }
+            }
+            for j in 0..g {
+                _mm512_storeu_ps(o.add(j * k + r0), lo[j]);
+                _mm512_storeu_ps(o.add(j * k + r0 + 16), hi[j]);
+            }
+        }
+        r0 += 32;
+    }
+    while r0 + 16 <= k {
+        unsafe {
+            let mut acc = [_mm512_setzero_ps(); GROUP];
+            for j in 0..GROUP {
+                acc[j] = _mm512_mul_ps(_mm512_set1_ps(lams[j]), _mm512_loadu_ps(p.add(j * k + r0)));
+            }
+            for c in 0..k {
+                let row = _mm512_loadu_ps(y.add(c * k + r0));
+                for j in 0..GROUP {
+                    acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(*p.add(j * k + c)), row, acc[j]);
+                }
+            }
+            for j in 0..g {
+                _mm512_storeu_ps(o.add(j * k + r0), acc[j]);
+            }
+        }
+        r0 += 16;
+    }
+    r0
+}
+
+/// o = v for short rows: an inline loop (a library copy call per 256-byte row costs more than the copy).
+#[inline(always)]
+fn copy(o: &mut [f32], v: &[f32]) {
+    for (ov, vv) in o.iter_mut().zip(v) {
+        *ov = *vv;
+    }
+}
+
 /// o = o + s·v.
 #[inline(always)]
 fn axpy(o: &mut [f32], s: f32, v: &[f32]) {
@@ -457,7 +562,7 @@ fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams:
         ps[j * k..j * k + k].fill(0.0);
     }
     // A x − b in one pass over the interactions (b = Σ c_ui y_i rides on the product's own sums), then r = b − A x.
-    multi_apply::<F>(a, us, g, lams, xs, aps, gat, cols, tbuf, true);
+    multi_apply::<F, W>(a, us, g, lams, xs, aps, gat, cols, tbuf, true);
     let mut rs = [0.0f64; GROUP];
     for j in 0..g {
         let (r, ap) = (&mut rv[j * k..j * k + k], &aps[j * k..j * k + k]);
@@ -480,7 +585,7 @@ fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams:
         if !live[..g].iter().any(|&l| l) {
             break;
         }
-        multi_apply::<F>(a, us, g, lams, ps, aps, gat, cols, tbuf, false);
+        multi_apply::<F, W>(a, us, g, lams, ps, aps, gat, cols, tbuf, false);
         for j in 0..g {
             if !live[j] {
                 continue;
