@@ -3,13 +3,13 @@
 //! and x_u = A_u⁻¹ b_u, written over the row's f32 factors. λ_u is λ (plain) or λ·|u| (ALS-WR).
 //! No BLAS or LAPACK offers this fused per-row step (a sparse-weighted Gram update followed by a tiny
 //! solve); building each A_u in f64 from f32 factors and solving it in place keeps one row's work in cache.
-//! Two solvers: an exact Cholesky of A_u, or `cg_steps` conjugate-gradient steps warm-started from the
-//! current x_u that never form A_u (A_u·p = YᵀY·p + λ_u p + Σ (c_ui − 1)(y_i·p) y_i).
+//! Two solvers: an exact Cholesky of A_u in f64 (here), or `cg_steps` conjugate-gradient steps warm-started
+//! from the current x_u that never form A_u, with f32 products (als_cg.rs).
 //! A row without interactions has b_u = 0 and gets x_u = 0 without a solve.
 //! A system that is not positive definite (a pivot ≤ tiny relative to the diagonal, or pᵀA p ≤ 0 in CG)
 //! stops the block: the returned value is that row's index (−1 when every row was solved).
-//! The ISA levels are the same code compiled with wider vectors: the loops are written as contiguous
-//! axpys and eight-lane dot products that LLVM vectorises under each target feature.
+//! The Cholesky path is the same code at every ISA level compiled with wider vectors (contiguous axpys and
+//! eight-lane dot products that LLVM vectorises under each target feature).
 
 use super::als_cg::solve_cg;
 
@@ -33,7 +33,7 @@ pub struct AlsArgs<'a> {
     /// 0: Cholesky; 1: conjugate gradient.
     pub solver: u32,
     pub cg_steps: usize,
-    /// k·k + 5·k f64 scratch.
+    /// k·k + 5·k f64 scratch (the Cholesky solver uses k·k + k of it; the CG solver has its own f32 buffers).
     pub scratch: &'a mut [f64],
 }
 

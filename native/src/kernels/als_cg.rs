@@ -13,8 +13,11 @@ use super::scratch::{Scratch, ALS_COLS, ALS_WORK};
 const GROUP: usize = 4;
 
 /// Largest gather of one row (f32 values, 16 MiB, transposed and in order): beyond it (an item with more than
-/// 32,768 users at k = 64) the row's products read the factor rows in place.
+/// 32,768 users at k = 64) the row is gathered again for each product, CHUNK interactions at a time.
 const GATHER_COLS_MAX: usize = 1 << 22;
+
+/// Interactions per piece of a row too long to keep gathered (a multiple of PAD).
+const CHUNK: usize = 1024;
 
 /// Interactions per padded strip of the transposed gather.
 const PAD: usize = 16;
@@ -45,29 +48,6 @@ fn dot64(a: &[f32], b: &[f32]) -> f64 {
     let mut s = ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
     for (x, y) in ra.iter().zip(rb) {
         s += f64::from(*x) * f64::from(*y);
-    }
-    s
-}
-
-/// y·p in f32 for a factor row read in place (rows too long to gather).
-#[inline(always)]
-fn dot32<const F: bool>(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut v = [0.0f32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (pa, pb) in ca.zip(cb) {
-        for l in 0..16 {
-            v[l] = madd::<F>(pa[l], pb[l], v[l]);
-        }
-    }
-    for l in 0..8 {
-        v[l] += v[l + 8];
-    }
-    let mut s = ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-    for (x, y) in ra.iter().zip(rb) {
-        s = madd::<F>(*x, *y, s);
     }
     s
 }
@@ -138,69 +118,75 @@ fn prefetch_row(y: &[f32], at: usize, k: usize) {
     }
 }
 
-/// Each group row's other-side factors transposed (k × w, zero-padded to whole strips), so t = G·p is k
-/// contiguous vector FMAs per strip of interactions instead of one horizontal sum per interaction; then the
-/// same rows in order (w × k), so Σ s_q y_q streams one contiguous block instead of rows scattered over Y.
-/// `W`: the AVX-512 level, which transposes 16 × 16 blocks in registers.
+/// Each group row's other-side factors gathered once per half-step (see `gather_range`).
 #[inline(always)]
 fn gather_group<const W: bool>(a: &Cg<'_>, us: usize, g: usize, gat: &Gathered, cols: &mut [f32]) {
-    let k = a.k;
     for (j, at) in gat.iter().enumerate().take(g) {
         let (q0, q1) = (a.ptr[us + j] as usize, a.ptr[us + j + 1] as usize);
-        let n = q1 - q0;
         let Some(off) = *at else { continue };
-        let w = n.div_ceil(PAD) * PAD;
-        let (gt, rows) = cols[off..off + 2 * w * k].split_at_mut(w * k);
-        // The rows in order too (n × k), for the sums Σ s_q y_q that read whole rows.
-        for (q, r) in (q0..q1).zip(rows.chunks_exact_mut(k)) {
-            if q + AHEAD < q1 {
-                prefetch_row(a.y, a.idx[q + AHEAD] as usize * k, k);
+        gather_range::<W>(a, q0, q1, &mut cols[off..]);
+    }
+}
+
+/// The other-side factors of interactions q0..q1 (n of them), into `buf`: first transposed (k × w, w = n rounded up
+/// to PAD, zero-padded), so t = G·p is k contiguous vector FMAs per strip of interactions instead of one horizontal
+/// sum per interaction; then the same rows in order (n × k), so Σ s_q y_q streams one contiguous block instead of
+/// rows scattered over Y. `W`: the AVX-512 level, which transposes 16 × 16 blocks in registers.
+#[inline(always)]
+fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]) {
+    let k = a.k;
+    let n = q1 - q0;
+    let w = n.div_ceil(PAD) * PAD;
+    let (gt, rows) = buf[..2 * w * k].split_at_mut(w * k);
+    // The rows in order too (n × k), for the sums Σ s_q y_q that read whole rows.
+    for (q, r) in (q0..q1).zip(rows.chunks_exact_mut(k)) {
+        if q + AHEAD < q1 {
+            prefetch_row(a.y, a.idx[q + AHEAD] as usize * k, k);
+        }
+        let i = a.idx[q] as usize;
+        copy(r, &a.y[i * k..i * k + k]);
+    }
+    let mut done = q0;
+    #[cfg(target_arch = "x86_64")]
+    if W && k >= 16 {
+        while done + 16 <= q1 {
+            // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract).
+            unsafe { strip16_avx512(a.y, k, &a.idx[done..done + 16], gt, w, done - q0) };
+            done += 16;
+        }
+    }
+    // In strips of eight interactions: each column's eight values are one contiguous write, and the
+    // strip's eight source rows stay in L1 across the columns.
+    let full = done + ((q1 - done) / 8) * 8;
+    for t0 in (done..full).step_by(8) {
+        let mut src: [&[f32]; 8] = [&[]; 8];
+        for (m, sr) in src.iter_mut().enumerate() {
+            let i = a.idx[t0 + m] as usize;
+            *sr = &a.y[i * k..i * k + k];
+        }
+        let d = t0 - q0;
+        for c in 0..k {
+            let o: &mut [f32; 8] = (&mut gt[c * w + d..c * w + d + 8]).try_into().unwrap();
+            for m in 0..8 {
+                o[m] = src[m][c];
             }
+        }
+    }
+    let c16 = if W && k >= 16 && done > q0 { k / 16 * 16 } else { 0 };
+    for c in c16..k {
+        // Columns past the last whole 16 for the strips the AVX-512 path moved.
+        for q in q0..done {
+            gt[c * w + q - q0] = a.y[a.idx[q] as usize * k + c];
+        }
+    }
+    if full < q0 + w {
+        for c in 0..k {
+            gt[c * w + full - q0..c * w + w].fill(0.0);
+        }
+        for q in full..q1 {
             let i = a.idx[q] as usize;
-            copy(r, &a.y[i * k..i * k + k]);
-        }
-        let mut done = q0;
-        #[cfg(target_arch = "x86_64")]
-        if W && k >= 16 {
-            while done + 16 <= q1 {
-                // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract).
-                unsafe { strip16_avx512(a.y, k, &a.idx[done..done + 16], gt, w, done - q0) };
-                done += 16;
-            }
-        }
-        // In strips of eight interactions: each column's eight values are one contiguous write, and the
-        // strip's eight source rows stay in L1 across the columns.
-        let full = done + ((q1 - done) / 8) * 8;
-        for t0 in (done..full).step_by(8) {
-            let mut src: [&[f32]; 8] = [&[]; 8];
-            for (m, sr) in src.iter_mut().enumerate() {
-                let i = a.idx[t0 + m] as usize;
-                *sr = &a.y[i * k..i * k + k];
-            }
-            let d = t0 - q0;
             for c in 0..k {
-                let o: &mut [f32; 8] = (&mut gt[c * w + d..c * w + d + 8]).try_into().unwrap();
-                for m in 0..8 {
-                    o[m] = src[m][c];
-                }
-            }
-        }
-        let c16 = if W && k >= 16 && done > q0 { k / 16 * 16 } else { 0 };
-        for c in c16..k {
-            // Columns past the last whole 16 for the strips the AVX-512 path moved.
-            for q in q0..done {
-                gt[c * w + q - q0] = a.y[a.idx[q] as usize * k + c];
-            }
-        }
-        if full < q0 + w {
-            for c in 0..k {
-                gt[c * w + full - q0..c * w + w].fill(0.0);
-            }
-            for q in full..q1 {
-                let i = a.idx[q] as usize;
-                for c in 0..k {
-                    gt[c * w + q - q0] = a.y[i * k + c];
-                }
+                gt[c * w + q - q0] = a.y[i * k + c];
             }
         }
     }
@@ -319,7 +305,8 @@ fn dots_strip<const F: bool, const N: usize, const S: usize>(gt: &[f32], w: usiz
 /// o += Σ_q s_q y_q over the row's interactions, each strip of o's columns held in registers across all of them
 /// (one load of each factor row's strip, no load and store of o per interaction).
 #[inline(always)]
-fn sum_rows<const F: bool>(k: usize, rows: &[f32], at: impl Fn(usize) -> usize, s: &[f32], o: &mut [f32]) {
+fn sum_rows<const F: bool>(k: usize, rows: &[f32], s: &[f32], o: &mut [f32]) {
+    let at = |q: usize| q * k;
     let n = s.len();
     let mut c0 = 0;
     while c0 + 64 <= k {
@@ -375,7 +362,7 @@ fn sum_rows<const F: bool>(k: usize, rows: &[f32], at: impl Fn(usize) -> usize, 
 /// held in registers across YᵀY's rows, each λ p_r + Σ_c p_c·YᵀY[c][r] summed in c order.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn multi_apply<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams: &[f32; GROUP], ps: &[f32], out: &mut [f32], gat: &Gathered, cols: &[f32], tbuf: &mut [f32], minus_b: bool) {
+fn multi_apply<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams: &[f32; GROUP], ps: &[f32], out: &mut [f32], gat: &Gathered, cols: &[f32], tbuf: &mut [f32], chunk: &mut [f32], minus_b: bool) {
     let k = a.k;
     let mut r0 = 0;
     #[cfg(target_arch = "x86_64")]
@@ -430,29 +417,41 @@ fn multi_apply<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, la
         let t = &mut tbuf[..n.div_ceil(PAD) * PAD];
         if let Some(off) = gat[j] {
             let w = t.len();
-            gather_dots::<F>(&cols[off..off + w * k], w, k, p, t);
+            let (gt, rows) = cols[off..off + 2 * w * k].split_at(w * k);
+            gather_dots::<F>(gt, w, k, p, t);
+            let t = &mut t[..n];
+            weights::<F>(a.alpha, &a.val[q0..q1], t, minus_b);
+            sum_rows::<F>(k, rows, t, o);
         } else {
-            for (q, tq) in (q0..q1).zip(t.iter_mut()) {
-                let i = a.idx[q] as usize;
-                *tq = dot32::<F>(&a.y[i * k..i * k + k], p);
+            // Too long to keep gathered: CHUNK interactions at a time gathered again for each product.
+            let mut c0 = q0;
+            while c0 < q1 {
+                let c1 = (c0 + CHUNK).min(q1);
+                let (m, wc) = (c1 - c0, (c1 - c0).div_ceil(PAD) * PAD);
+                gather_range::<W>(a, c0, c1, chunk);
+                let (gt, rows) = chunk[..2 * wc * k].split_at(wc * k);
+                let tc = &mut t[c0 - q0..c0 - q0 + wc];
+                gather_dots::<F>(gt, wc, k, p, tc);
+                let tc = &mut tc[..m];
+                weights::<F>(a.alpha, &a.val[c0..c1], tc, minus_b);
+                sum_rows::<F>(k, rows, tc, o);
+                c0 = c1;
             }
         }
-        // s_q = (c_q − 1)·t_q, or minus b's coefficient c_q besides.
-        let t = &mut t[..n];
-        let val = &a.val[q0..q1];
-        if minus_b {
-            for (tq, &v) in t.iter_mut().zip(val) {
-                let w = a.alpha * v;
-                *tq = madd::<F>(w, *tq, -(1.0 + w));
-            }
-        } else {
-            for (tq, &v) in t.iter_mut().zip(val) {
-                *tq *= a.alpha * v;
-            }
+    }
+}
+
+/// t_q → s_q = (c_q − 1)·t_q, or with `minus_b` also minus b's coefficient c_q (c_q = 1 + α·r_q).
+#[inline(always)]
+fn weights<const F: bool>(alpha: f32, val: &[f32], t: &mut [f32], minus_b: bool) {
+    if minus_b {
+        for (tq, &v) in t.iter_mut().zip(val) {
+            let w = alpha * v;
+            *tq = madd::<F>(w, *tq, -(1.0 + w));
         }
-        match gat[j] {
-            Some(off) => sum_rows::<F>(k, &cols[off + t.len().div_ceil(PAD) * PAD * k..], |q| q * k, t, o),
-            None => sum_rows::<F>(k, a.y, |q| a.idx[q0 + q] as usize * k, t, o),
+    } else {
+        for (tq, &v) in t.iter_mut().zip(val) {
+            *tq *= alpha * v;
         }
     }
 }
@@ -539,7 +538,7 @@ fn axpy(o: &mut [f32], s: f32, v: &[f32]) {
 /// system is not positive definite.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams: &[f32; GROUP], cg_steps: usize, x: &mut [f32], buf: &mut [f32], gat: &Gathered, cols: &mut [f32], tbuf: &mut [f32]) -> i64 {
+fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams: &[f32; GROUP], cg_steps: usize, x: &mut [f32], buf: &mut [f32], gat: &Gathered, cols: &mut [f32], tbuf: &mut [f32], chunk: &mut [f32]) -> i64 {
     let (k, ptr) = (a.k, a.ptr);
     gather_group::<W>(a, us, g, gat, cols);
     let (rv, rest) = buf.split_at_mut(GROUP * k);
@@ -562,7 +561,7 @@ fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams:
         ps[j * k..j * k + k].fill(0.0);
     }
     // A x − b in one pass over the interactions (b = Σ c_ui y_i rides on the product's own sums), then r = b − A x.
-    multi_apply::<F, W>(a, us, g, lams, xs, aps, gat, cols, tbuf, true);
+    multi_apply::<F, W>(a, us, g, lams, xs, aps, gat, cols, tbuf, chunk, true);
     let mut rs = [0.0f64; GROUP];
     for j in 0..g {
         let (r, ap) = (&mut rv[j * k..j * k + k], &aps[j * k..j * k + k]);
@@ -585,7 +584,7 @@ fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams:
         if !live[..g].iter().any(|&l| l) {
             break;
         }
-        multi_apply::<F, W>(a, us, g, lams, ps, aps, gat, cols, tbuf, false);
+        multi_apply::<F, W>(a, us, g, lams, ps, aps, gat, cols, tbuf, chunk, false);
         for j in 0..g {
             if !live[j] {
                 continue;
@@ -637,9 +636,15 @@ pub fn solve_cg<const F: bool, const W: bool>(yty: &[f64], y: &[f32], k: usize, 
     let mut work = Scratch::take(&ALS_WORK, 0);
     let mut cols = Scratch::take(&ALS_COLS, 0);
     let wmax_all = (row0..row1).map(|u| (ptr[u + 1] - ptr[u]) as usize).max().unwrap_or(0).div_ceil(PAD) * PAD;
-    let buf = aligned(&mut work, k * k + 4 * GROUP * k + wmax_all);
-    let (yty32, rest) = buf.split_at_mut(k * k);
+    // YᵀY (its length rounded up to whole lines, so the next part starts on one too), the piece of a row too
+    // long to keep gathered (when the block has one), the group's CG vectors, then each row's t.
+    let kk = (k * k).div_ceil(16) * 16;
+    let ch = if 2 * wmax_all * k > GATHER_COLS_MAX { 2 * CHUNK * k } else { 0 };
+    let buf = aligned(&mut work, kk + ch + 4 * GROUP * k + wmax_all);
+    let (yty32, rest) = buf.split_at_mut(kk);
+    let (chunk, rest) = rest.split_at_mut(ch);
     let (vecs, tbuf) = rest.split_at_mut(4 * GROUP * k);
+    let yty32 = &mut yty32[..k * k];
     for (d, s) in yty32.iter_mut().zip(&yty[..k * k]) {
         *d = *s as f32;
     }
@@ -653,7 +658,7 @@ pub fn solve_cg<const F: bool, const W: bool>(yty: &[f64], y: &[f32], k: usize, 
             *l = (if reg_mode == 1 { reg * n } else { reg }) as f32;
         }
         let (gat, len) = gather_plan(k, ptr, us, g);
-        let failed = cg_group::<F, W>(&a, us, g, &lams, cg_steps, x, vecs, &gat, aligned(&mut cols, len), tbuf);
+        let failed = cg_group::<F, W>(&a, us, g, &lams, cg_steps, x, vecs, &gat, aligned(&mut cols, len), tbuf, chunk);
         if failed >= 0 {
             return failed;
         }
@@ -700,6 +705,75 @@ mod tests {
                     for q in 0..n {
                         assert_eq!(&cols[w * k + q * k..w * k + q * k + k], &y[idx[q] as usize * k..idx[q] as usize * k + k]);
                     }
+                }
+            }
+        }
+    }
+
+    /// A row too long to keep gathered (pieces of CHUNK gathered again for each product) reaches the f64 dense
+    /// solution like any row, at the portable and the AVX-512 level; the short row after it checks the group.
+    #[test]
+    fn a_row_too_long_to_gather_is_solved_in_pieces() {
+        let (k, other) = (16usize, 37usize);
+        let n = GATHER_COLS_MAX / (2 * k) + 300;
+        let y: Vec<f32> = (0..other * k).map(|i| ((i * 29 % 23) as f32 - 11.0) / 40.0).collect();
+        let idx: Vec<i32> = (0..n + 5).map(|q| ((q * 7 + q / 11) % other) as i32).collect();
+        let val: Vec<f32> = (0..n + 5).map(|q| (q % 3) as f32 * 0.5).collect();
+        let ptr = [0, n as i32, n as i32 + 5];
+        let (alpha, reg) = (0.01f64, 50.0f64);
+        let mut yty = vec![0.0f64; k * k];
+        for i in 0..other {
+            for r in 0..k {
+                for c in 0..k {
+                    yty[r * k + c] += f64::from(y[i * k + r]) * f64::from(y[i * k + c]);
+                }
+            }
+        }
+        for row in 0..2 {
+            // Dense f64 system of the row, solved by Gaussian elimination.
+            let mut am = yty.clone();
+            let mut b = vec![0.0f64; k];
+            for q in ptr[row] as usize..ptr[row + 1] as usize {
+                let (i, c) = (idx[q] as usize, 1.0 + alpha * f64::from(val[q]));
+                for r in 0..k {
+                    b[r] += c * f64::from(y[i * k + r]);
+                    for t in 0..k {
+                        am[r * k + t] += (c - 1.0) * f64::from(y[i * k + r]) * f64::from(y[i * k + t]);
+                    }
+                }
+            }
+            for r in 0..k {
+                am[r * k + r] += reg;
+            }
+            for c in 0..k {
+                for r in c + 1..k {
+                    let f = am[r * k + c] / am[c * k + c];
+                    for t in c..k {
+                        am[r * k + t] -= f * am[c * k + t];
+                    }
+                    b[r] -= f * b[c];
+                }
+            }
+            let mut want = vec![0.0f64; k];
+            for r in (0..k).rev() {
+                let s: f64 = (r + 1..k).map(|t| am[r * k + t] * want[t]).sum();
+                want[r] = (b[r] - s) / am[r * k + r];
+            }
+            let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            for avx512 in [false, true] {
+                if avx512 && !(std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma")) {
+                    continue;
+                }
+                let mut x = vec![0.0f32; 2 * k];
+                let failed = if avx512 {
+                    solve_cg::<true, true>(&yty, &y, k, &ptr, &idx, &val, 0, 2, &mut x, alpha, reg, 0, 2 * k)
+                } else {
+                    solve_cg::<false, false>(&yty, &y, k, &ptr, &idx, &val, 0, 2, &mut x, alpha, reg, 0, 2 * k)
+                };
+                assert_eq!(failed, -1);
+                for r in 0..k {
+                    let got = f64::from(x[row * k + r]);
+                    assert!((got - want[r]).abs() <= 1e-3 * scale, "row {row} avx512 {avx512} [{r}]: {got} vs {}", want[r]);
                 }
             }
         }
