@@ -138,22 +138,28 @@ fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]
     let n = q1 - q0;
     let w = n.div_ceil(PAD) * PAD;
     let (gt, rows) = buf[..2 * w * k].split_at_mut(w * k);
-    // The rows in order too (n × k), for the sums Σ s_q y_q that read whole rows.
-    for (q, r) in (q0..q1).zip(rows.chunks_exact_mut(k)) {
-        if q + AHEAD < q1 {
-            prefetch_row(a.y, a.idx[q + AHEAD] as usize * k, k);
-        }
-        let i = a.idx[q] as usize;
-        copy(r, &a.y[i * k..i * k + k]);
-    }
     let mut done = q0;
     #[cfg(target_arch = "x86_64")]
     if W && k >= 16 {
         while done + 16 <= q1 {
             // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract).
-            unsafe { strip16_avx512(a.y, k, &a.idx[done..done + 16], gt, w, done - q0) };
+            unsafe { strip16_avx512(a.y, k, &a.idx[done..done + 16], gt, w, done - q0, rows) };
             done += 16;
         }
+    }
+    // The rows in order too (n × k), for the sums Σ s_q y_q that read whole rows: the AVX-512 strips wrote
+    // their first k/16·16 columns already.
+    let c16 = if done > q0 { k / 16 * 16 } else { 0 };
+    for q in q0..done {
+        let i = a.idx[q] as usize;
+        copy(&mut rows[(q - q0) * k + c16..(q - q0) * k + k], &a.y[i * k + c16..i * k + k]);
+    }
+    for (q, r) in (done..q1).zip(rows[(done - q0) * k..].chunks_exact_mut(k)) {
+        if q + AHEAD < q1 {
+            prefetch_row(a.y, a.idx[q + AHEAD] as usize * k, k);
+        }
+        let i = a.idx[q] as usize;
+        copy(r, &a.y[i * k..i * k + k]);
     }
     // In strips of eight interactions: each column's eight values are one contiguous write, and the
     // strip's eight source rows stay in L1 across the columns.
@@ -172,7 +178,6 @@ fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]
             }
         }
     }
-    let c16 = if W && k >= 16 && done > q0 { k / 16 * 16 } else { 0 };
     for c in c16..k {
         // Columns past the last whole 16 for the strips the AVX-512 path moved.
         for q in q0..done {
@@ -193,15 +198,17 @@ fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]
 }
 
 /// Sixteen factor rows (`idx`) transposed into columns d..d+16 of `gt` (k × w), for the first k/16·16 columns:
-/// each 16 × 16 block is 16 loads, four rounds of 16 shuffles, 16 stores.
+/// each 16 × 16 block is 16 loads, four rounds of 16 shuffles, 16 stores; the loaded rows also go to rows
+/// d..d+16 of the in-order copy `rows` (n × k).
 ///
 /// # Safety
 /// The CPU must support AVX-512 F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-unsafe fn strip16_avx512(y: &[f32], k: usize, idx: &[i32], gt: &mut [f32], w: usize, d: usize) {
+unsafe fn strip16_avx512(y: &[f32], k: usize, idx: &[i32], gt: &mut [f32], w: usize, d: usize, rows: &mut [f32]) {
     use std::arch::x86_64::*;
-    assert!(idx.len() == 16 && d + 16 <= w && gt.len() >= k * w);
+    assert!(idx.len() == 16 && d + 16 <= w && gt.len() >= k * w && rows.len() >= (d + 16) * k);
+    let ro = rows.as_mut_ptr();
     let mut src = [std::ptr::null::<f32>(); 16];
     for (m, sr) in src.iter_mut().enumerate() {
         *sr = y[idx[m] as usize * k..idx[m] as usize * k + k].as_ptr();
@@ -215,6 +222,8 @@ unsafe fn strip16_avx512(y: &[f32], k: usize, idx: &[i32], gt: &mut [f32], w: us
             let mut r = [_mm512_setzero_ps(); 16];
             for m in 0..16 {
                 r[m] = _mm512_loadu_ps(src[m].add(c0));
+                // The same values into the in-order copy (row d + m), while they are in registers.
+                _mm512_storeu_ps(ro.add((d + m) * k + c0), r[m]);
             }
             // Pairs of rows interleaved within each 128-bit lane.
             let mut t = [_mm512_setzero_ps(); 16];
