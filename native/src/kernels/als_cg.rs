@@ -128,43 +128,32 @@ fn gather_group<const W: bool>(a: &Cg<'_>, us: usize, g: usize, gat: &Gathered, 
     }
 }
 
-/// The other-side factors of interactions q0..q1 (n of them), into `buf`: first transposed (k × w, w = n rounded up
-/// to PAD, zero-padded), so t = G·p is k contiguous vector FMAs per strip of interactions instead of one horizontal
-/// sum per interaction; then the same rows in order (n × k), so Σ s_q y_q streams one contiguous block instead of
-/// rows scattered over Y. `W`: the AVX-512 level, which transposes 16 × 16 blocks in registers.
+/// The other-side factors of interactions q0..q1 (n of them), into `buf` (2·w·k values, w = n rounded up to PAD):
+/// the rows in order (n × k, after the first w·k values), so Σ s_q y_q streams one contiguous block instead of rows
+/// scattered over Y; below AVX-512 also transposed (k × w, zero-padded, the first w·k values), so t = G·p is k
+/// contiguous vector FMAs per strip of interactions instead of a horizontal sum per interaction (AVX-512 sums 16
+/// rows' products together instead, see `dots_rows_avx512`).
 #[inline(always)]
 fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]) {
     let k = a.k;
     let n = q1 - q0;
     let w = n.div_ceil(PAD) * PAD;
     let (gt, rows) = buf[..2 * w * k].split_at_mut(w * k);
-    let mut done = q0;
-    #[cfg(target_arch = "x86_64")]
-    if W && k >= 16 {
-        while done + 16 <= q1 {
-            // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract).
-            unsafe { strip16_avx512(a.y, k, &a.idx[done..done + 16], gt, w, done - q0, rows) };
-            done += 16;
-        }
-    }
-    // The rows in order too (n × k), for the sums Σ s_q y_q that read whole rows: the AVX-512 strips wrote
-    // their first k/16·16 columns already.
-    let c16 = if done > q0 { k / 16 * 16 } else { 0 };
-    for q in q0..done {
-        let i = a.idx[q] as usize;
-        copy(&mut rows[(q - q0) * k + c16..(q - q0) * k + k], &a.y[i * k + c16..i * k + k]);
-    }
-    for (q, r) in (done..q1).zip(rows[(done - q0) * k..].chunks_exact_mut(k)) {
+    for (q, r) in (q0..q1).zip(rows.chunks_exact_mut(k)) {
         if q + AHEAD < q1 {
             prefetch_row(a.y, a.idx[q + AHEAD] as usize * k, k);
         }
         let i = a.idx[q] as usize;
         copy(r, &a.y[i * k..i * k + k]);
     }
+    if W && cfg!(target_arch = "x86_64") {
+        // The AVX-512 products read the rows in order only (see `dots_rows_avx512`).
+        return;
+    }
     // In strips of eight interactions: each column's eight values are one contiguous write, and the
     // strip's eight source rows stay in L1 across the columns.
-    let full = done + ((q1 - done) / 8) * 8;
-    for t0 in (done..full).step_by(8) {
+    let full = q0 + (n / 8) * 8;
+    for t0 in (q0..full).step_by(8) {
         let mut src: [&[f32]; 8] = [&[]; 8];
         for (m, sr) in src.iter_mut().enumerate() {
             let i = a.idx[t0 + m] as usize;
@@ -176,12 +165,6 @@ fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]
             for m in 0..8 {
                 o[m] = src[m][c];
             }
-        }
-    }
-    for c in c16..k {
-        // Columns past the last whole 16 for the strips the AVX-512 path moved.
-        for q in q0..done {
-            gt[c * w + q - q0] = a.y[a.idx[q] as usize * k + c];
         }
     }
     if full < q0 + w {
@@ -197,67 +180,76 @@ fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]
     }
 }
 
-/// Sixteen factor rows (`idx`) transposed into columns d..d+16 of `gt` (k × w), for the first k/16·16 columns:
-/// each 16 × 16 block is 16 loads, four rounds of 16 shuffles, 16 stores; the loaded rows also go to rows
-/// d..d+16 of the in-order copy `rows` (n × k).
+/// t = G p for a gathered range of n interactions: at AVX-512 from the rows in order, elsewhere from the transposed
+/// copy.
+#[inline(always)]
+fn dots<const F: bool, const W: bool>(gt: &[f32], rows: &[f32], n: usize, w: usize, k: usize, p: &[f32], t: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if W {
+        // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract).
+        unsafe { dots_rows_avx512(&rows[..n * k], n, k, p, t) };
+        return;
+    }
+    let _ = (rows, n);
+    gather_dots::<F>(gt, w, k, p, t);
+}
+
+/// t_q = y_q·p for 16 interactions at a time from the rows in order (n × k): each row's products summed over k in
+/// one vector (16 partial sums), then the 16 vectors of a strip reduced together (three rounds of shuffles and
+/// adds, about three operations per interaction). Costs k/16 + 3 vector operations per interaction and needs no
+/// transposed copy, whose 16 × 16 shuffles and second set of stores cost more than the reduction.
 ///
 /// # Safety
 /// The CPU must support AVX-512 F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-unsafe fn strip16_avx512(y: &[f32], k: usize, idx: &[i32], gt: &mut [f32], w: usize, d: usize, rows: &mut [f32]) {
+#[allow(clippy::needless_range_loop)] // m indexes the accumulators and the rows alike
+unsafe fn dots_rows_avx512(rows: &[f32], n: usize, k: usize, p: &[f32], t: &mut [f32]) {
     use std::arch::x86_64::*;
-    assert!(idx.len() == 16 && d + 16 <= w && gt.len() >= k * w && rows.len() >= (d + 16) * k);
-    let ro = rows.as_mut_ptr();
-    let mut src = [std::ptr::null::<f32>(); 16];
-    for (m, sr) in src.iter_mut().enumerate() {
-        *sr = y[idx[m] as usize * k..idx[m] as usize * k + k].as_ptr();
-    }
-    let out = gt.as_mut_ptr();
-    let mut c0 = 0;
-    while c0 + 16 <= k {
-        // SAFETY: each row has k ≥ c0 + 16 values; column c0 + c of gt has w ≥ d + 16 values (asserted).
-        // (Plain loops, not array::from_fn: its closures are compiled without this function's features.)
+    assert!(rows.len() >= n * k && p.len() >= k && t.len() >= n.div_ceil(16) * 16);
+    let (r, pp, tp) = (rows.as_ptr(), p.as_ptr(), t.as_mut_ptr());
+    let k16 = k / 16 * 16;
+    let tail: __mmask16 = ((1u32 << (k - k16)) - 1) as __mmask16;
+    let mut q0 = 0;
+    while q0 < n {
+        let m_end = (n - q0).min(16);
+        // SAFETY: rows q0..q0+m_end of `rows` (k values each), p (k values) and t[q0..q0+16] are in bounds
+        // (asserted); the masked loads read only the k − k16 values left.
         unsafe {
-            let mut r = [_mm512_setzero_ps(); 16];
-            for m in 0..16 {
-                r[m] = _mm512_loadu_ps(src[m].add(c0));
-                // The same values into the in-order copy (row d + m), while they are in registers.
-                _mm512_storeu_ps(ro.add((d + m) * k + c0), r[m]);
+            let mut acc = [_mm512_setzero_ps(); 16];
+            let mut c0 = 0;
+            while c0 < k16 {
+                let pv = _mm512_loadu_ps(pp.add(c0));
+                for m in 0..m_end {
+                    acc[m] = _mm512_fmadd_ps(_mm512_loadu_ps(r.add((q0 + m) * k + c0)), pv, acc[m]);
+                }
+                c0 += 16;
             }
-            // Pairs of rows interleaved within each 128-bit lane.
-            let mut t = [_mm512_setzero_ps(); 16];
-            for i in (0..16).step_by(2) {
-                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-            }
-            // u[4g + j], lane l: column 4l + j of rows 4g..4g+4.
-            let mut u = [_mm512_setzero_ps(); 16];
-            for g4 in (0..16).step_by(4) {
-                u[g4] = _mm512_shuffle_ps::<0x44>(t[g4], t[g4 + 2]);
-                u[g4 + 1] = _mm512_shuffle_ps::<0xEE>(t[g4], t[g4 + 2]);
-                u[g4 + 2] = _mm512_shuffle_ps::<0x44>(t[g4 + 1], t[g4 + 3]);
-                u[g4 + 3] = _mm512_shuffle_ps::<0xEE>(t[g4 + 1], t[g4 + 3]);
-            }
-            // Column 4l + j gathers lane l of u[j], u[4 + j], u[8 + j], u[12 + j].
-            for jj in 0..4 {
-                let (a, b, c, e) = (u[jj], u[4 + jj], u[8 + jj], u[12 + jj]);
-                let v0 = _mm512_shuffle_f32x4::<0x44>(a, b);
-                let v1 = _mm512_shuffle_f32x4::<0xEE>(a, b);
-                let v2 = _mm512_shuffle_f32x4::<0x44>(c, e);
-                let v3 = _mm512_shuffle_f32x4::<0xEE>(c, e);
-                let cols = [
-                    _mm512_shuffle_f32x4::<0x88>(v0, v2),
-                    _mm512_shuffle_f32x4::<0xDD>(v0, v2),
-                    _mm512_shuffle_f32x4::<0x88>(v1, v3),
-                    _mm512_shuffle_f32x4::<0xDD>(v1, v3),
-                ];
-                for (l, v) in cols.iter().enumerate() {
-                    _mm512_storeu_ps(out.add((c0 + 4 * l + jj) * w + d), *v);
+            if k16 < k {
+                let pv = _mm512_maskz_loadu_ps(tail, pp.add(k16));
+                for m in 0..m_end {
+                    acc[m] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, r.add((q0 + m) * k + k16)), pv, acc[m]);
                 }
             }
+            // Round 1: pairs (2i, 2i + 1) → per 128-bit lane [a0+a2, b0+b2, a1+a3, b1+b3] of each lane's four.
+            let mut h = [_mm512_setzero_ps(); 8];
+            for i in 0..8 {
+                let (a, b) = (acc[2 * i], acc[2 * i + 1]);
+                h[i] = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+            }
+            // Round 2: per 128-bit lane, the four lane sums of rows 4g..4g+4.
+            let mut u = [_mm512_setzero_ps(); 4];
+            for g in 0..4 {
+                let (a, b) = (h[2 * g], h[2 * g + 1]);
+                u[g] = _mm512_add_ps(_mm512_shuffle_ps::<0x44>(a, b), _mm512_shuffle_ps::<0xEE>(a, b));
+            }
+            // Round 3: sum the four 128-bit lanes; lane g of the result holds rows 4g..4g+4.
+            let w01 = _mm512_add_ps(_mm512_shuffle_f32x4::<0x44>(u[0], u[1]), _mm512_shuffle_f32x4::<0xEE>(u[0], u[1]));
+            let w23 = _mm512_add_ps(_mm512_shuffle_f32x4::<0x44>(u[2], u[3]), _mm512_shuffle_f32x4::<0xEE>(u[2], u[3]));
+            let sums = _mm512_add_ps(_mm512_shuffle_f32x4::<0x88>(w01, w23), _mm512_shuffle_f32x4::<0xDD>(w01, w23));
+            _mm512_storeu_ps(tp.add(q0), sums);
         }
-        c0 += 16;
+        q0 += 16;
     }
 }
 
@@ -427,7 +419,7 @@ fn multi_apply<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, la
         if let Some(off) = gat[j] {
             let w = t.len();
             let (gt, rows) = cols[off..off + 2 * w * k].split_at(w * k);
-            gather_dots::<F>(gt, w, k, p, t);
+            dots::<F, W>(gt, rows, n, w, k, p, t);
             let t = &mut t[..n];
             weights::<F>(a.alpha, &a.val[q0..q1], t, minus_b);
             sum_rows::<F>(k, rows, t, o);
@@ -440,7 +432,7 @@ fn multi_apply<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, la
                 gather_range::<W>(a, c0, c1, chunk);
                 let (gt, rows) = chunk[..2 * wc * k].split_at(wc * k);
                 let tc = &mut t[c0 - q0..c0 - q0 + wc];
-                gather_dots::<F>(gt, wc, k, p, tc);
+                dots::<F, W>(gt, rows, m, wc, k, p, tc);
                 let tc = &mut tc[..m];
                 weights::<F>(a.alpha, &a.val[c0..c1], tc, minus_b);
                 sum_rows::<F>(k, rows, tc, o);
@@ -680,8 +672,8 @@ pub fn solve_cg<const F: bool, const W: bool>(yty: &[f64], y: &[f32], k: usize, 
 mod tests {
     use super::*;
 
-    /// The transposed gather of every level equals the factor rows read column by column, for lengths and k
-    /// that hit the 16 × 16 blocks, the eight-interaction strips, the column tail and the zero padding.
+    /// The gather equals the factor rows, in order at every level and read column by column (below AVX-512), for
+    /// lengths and k that hit the eight-interaction strips, the column tail and the zero padding.
     #[test]
     fn gather_transposes_every_tail() {
         for k in [3usize, 16, 20, 35, 64] {
@@ -705,8 +697,12 @@ mod tests {
                     } else {
                         gather_group::<false>(&a, 0, 1, &gat, &mut cols);
                     }
+                    // The AVX-512 level keeps the rows in order only.
                     for c in 0..k {
                         for q in 0..w {
+                            if avx512 {
+                                break;
+                            }
                             let want = if q < n { y[idx[q] as usize * k + c] } else { 0.0 };
                             assert_eq!(cols[c * w + q], want, "k {k} n {n} avx512 {avx512} c {c} q {q}");
                         }
