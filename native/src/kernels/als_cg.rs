@@ -7,7 +7,7 @@
 //! grouped with it nor on the block split. Tails (k or a row's length not a multiple of the vector width) run
 //! narrower strips, then scalar code.
 
-use super::als_cg_ops::{gather_group, gather_plan, multi_apply, Cg, Gathered, CHUNK, GATHER_COLS_MAX, GROUP, PAD};
+use super::als_cg_ops::{gather_group, gather_plan, multi_apply, span, Cg, Gathered, CHUNK, GATHER_COLS_MAX, GROUP, PAD};
 use super::scratch::{Scratch, ALS_COLS, ALS_WORK};
 
 /// Σ a·b over f32 vectors, summed in f64 (the CG scalars).
@@ -143,7 +143,7 @@ pub fn solve_cg<const F: bool, const W: bool>(yty: &[f64], y: &[f32], k: usize, 
     // YᵀY (its length rounded up to whole lines, so the next part starts on one too), the piece of a row too
     // long to keep gathered (when the block has one), the group's CG vectors, then each row's t.
     let kk = (k * k).div_ceil(16) * 16;
-    let ch = if 2 * wmax_all * k > GATHER_COLS_MAX { 2 * CHUNK * k } else { 0 };
+    let ch = if 2 * wmax_all * k > GATHER_COLS_MAX { span::<W>(CHUNK, k) } else { 0 };
     let buf = aligned(&mut work, kk + ch + 4 * GROUP * k + wmax_all);
     let (yty32, rest) = buf.split_at_mut(kk);
     let (chunk, rest) = rest.split_at_mut(ch);
@@ -161,7 +161,7 @@ pub fn solve_cg<const F: bool, const W: bool>(yty: &[f64], y: &[f32], k: usize, 
             let n = (ptr[us + j + 1] - ptr[us + j]) as f64;
             *l = (if reg_mode == 1 { reg * n } else { reg }) as f32;
         }
-        let (gat, len) = gather_plan(k, ptr, us, g);
+        let (gat, len) = gather_plan::<W>(k, ptr, us, g);
         let failed = cg_group::<F, W>(&a, us, g, &lams, cg_steps, x, vecs, &gat, aligned(&mut cols, len), tbuf, chunk);
         if failed >= 0 {
             return failed;

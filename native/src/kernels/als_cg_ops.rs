@@ -10,9 +10,28 @@ use super::als_cg_avx512::{dots_rows_avx512, yty_apply_avx512};
 /// Rows solved together: each YᵀY·p product reads a row of YᵀY once for the group while it is in L1.
 pub(super) const GROUP: usize = 4;
 
-/// Largest gather of one row (f32 values, 16 MiB, transposed and in order): beyond it (an item with more than
+/// Largest gather of one row (f32 values, 16 MiB for both copies, 8 MiB each): beyond it (an item with more than
 /// 32,768 users at k = 64) the row is gathered again for each product, CHUNK interactions at a time.
 pub(super) const GATHER_COLS_MAX: usize = 1 << 22;
+
+/// Whether the level keeps only the in-order copy of a gathered row (AVX-512: see `dots_rows_avx512`).
+#[inline(always)]
+pub(super) fn in_order_only<const W: bool>() -> bool {
+    W && cfg!(target_arch = "x86_64")
+}
+
+/// Values a gathered range of w (padded) interactions takes: the transposed copy (w × k, below AVX-512 only),
+/// then the rows in order.
+#[inline(always)]
+pub(super) fn span<const W: bool>(w: usize, k: usize) -> usize {
+    if in_order_only::<W>() { w * k } else { 2 * w * k }
+}
+
+/// Where the rows in order start in a gathered range.
+#[inline(always)]
+fn rows_at<const W: bool>(w: usize, k: usize) -> usize {
+    if in_order_only::<W>() { 0 } else { w * k }
+}
 
 /// Interactions per piece of a row too long to keep gathered (a multiple of PAD).
 pub(super) const CHUNK: usize = 1024;
@@ -62,14 +81,14 @@ pub(super) struct Cg<'a> {
 pub(super) type Gathered = [Option<usize>; GROUP];
 
 #[inline(always)]
-pub(super) fn gather_plan(k: usize, ptr: &[i32], us: usize, g: usize) -> (Gathered, usize) {
+pub(super) fn gather_plan<const W: bool>(k: usize, ptr: &[i32], us: usize, g: usize) -> (Gathered, usize) {
     let mut at = [None; GROUP];
     let mut off = 0usize;
     for (j, slot) in at.iter_mut().enumerate().take(g) {
         let w = ((ptr[us + j + 1] - ptr[us + j]) as usize).div_ceil(PAD) * PAD;
         if 2 * w * k <= GATHER_COLS_MAX {
             *slot = Some(off);
-            off += 2 * w * k;
+            off += span::<W>(w, k);
         }
     }
     (at, off)
@@ -116,7 +135,7 @@ fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]
     let k = a.k;
     let n = q1 - q0;
     let w = n.div_ceil(PAD) * PAD;
-    let (gt, rows) = buf[..2 * w * k].split_at_mut(w * k);
+    let (gt, rows) = buf[..span::<W>(w, k)].split_at_mut(rows_at::<W>(w, k));
     for (q, r) in (q0..q1).zip(rows.chunks_exact_mut(k)) {
         if q + AHEAD < q1 {
             prefetch_row(a.y, a.idx[q + AHEAD] as usize * k, k);
@@ -124,7 +143,7 @@ fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]
         let i = a.idx[q] as usize;
         copy(r, &a.y[i * k..i * k + k]);
     }
-    if W && cfg!(target_arch = "x86_64") {
+    if in_order_only::<W>() {
         // The AVX-512 products read the rows in order only (see `dots_rows_avx512`).
         return;
     }
@@ -338,7 +357,7 @@ pub(super) fn multi_apply<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g
         let t = &mut tbuf[..n.div_ceil(PAD) * PAD];
         if let Some(off) = gat[j] {
             let w = t.len();
-            let (gt, rows) = cols[off..off + 2 * w * k].split_at(w * k);
+            let (gt, rows) = cols[off..off + span::<W>(w, k)].split_at(rows_at::<W>(w, k));
             dots::<F, W>(gt, rows, n, w, k, p, t);
             let t = &mut t[..n];
             weights::<F>(a.alpha, &a.val[q0..q1], t, minus_b);
@@ -350,7 +369,7 @@ pub(super) fn multi_apply<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g
                 let c1 = (c0 + CHUNK).min(q1);
                 let (m, wc) = (c1 - c0, (c1 - c0).div_ceil(PAD) * PAD);
                 gather_range::<W>(a, c0, c1, chunk);
-                let (gt, rows) = chunk[..2 * wc * k].split_at(wc * k);
+                let (gt, rows) = chunk[..span::<W>(wc, k)].split_at(rows_at::<W>(wc, k));
                 let tc = &mut t[c0 - q0..c0 - q0 + wc];
                 dots::<F, W>(gt, rows, m, wc, k, p, tc);
                 let tc = &mut tc[..m];
@@ -403,7 +422,7 @@ mod tests {
                 let val = vec![1.0f32; n];
                 let yty = vec![0.0f32; k * k];
                 let a = Cg { yty: &yty, y: &y, k, ptr: &ptr, idx: &idx, val: &val, alpha: 1.0 };
-                let (gat, len) = gather_plan(k, &ptr, 0, 1);
+                let (gat, len) = gather_plan::<false>(k, &ptr, 0, 1);
                 let w = len / (2 * k);
                 for avx512 in [false, true] {
                     if avx512 && !std::arch::is_x86_feature_detected!("avx512f") {
@@ -425,8 +444,10 @@ mod tests {
                             assert_eq!(cols[c * w + q], want, "k {k} n {n} avx512 {avx512} c {c} q {q}");
                         }
                     }
+                    // AVX-512 keeps only the rows in order, at the start of the row's range.
+                    let ro = if avx512 { 0 } else { w * k };
                     for q in 0..n {
-                        assert_eq!(&cols[w * k + q * k..w * k + q * k + k], &y[idx[q] as usize * k..idx[q] as usize * k + k]);
+                        assert_eq!(&cols[ro + q * k..ro + q * k + k], &y[idx[q] as usize * k..idx[q] as usize * k + k]);
                     }
                 }
             }
