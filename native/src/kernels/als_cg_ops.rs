@@ -77,9 +77,10 @@ pub(super) struct Cg<'a> {
     pub(super) alpha: f32,
 }
 
-/// Where each group row's transposed gather starts (None: too long, read in place), and the buffer length.
+/// Where each group row's gathered range starts (None: too long to hold, gathered in pieces for each product).
 pub(super) type Gathered = [Option<usize>; GROUP];
 
+/// The group's gather layout: each row's offset and the buffer length.
 #[inline(always)]
 pub(super) fn gather_plan<const W: bool>(k: usize, ptr: &[i32], us: usize, g: usize) -> (Gathered, usize) {
     let mut at = [None; GROUP];
@@ -125,9 +126,9 @@ pub(super) fn gather_group<const W: bool>(a: &Cg<'_>, us: usize, g: usize, gat: 
     }
 }
 
-/// The other-side factors of interactions q0..q1 (n of them), into `buf` (2·w·k values, w = n rounded up to PAD):
-/// the rows in order (n × k, after the first w·k values), so Σ s_q y_q streams one contiguous block instead of rows
-/// scattered over Y; below AVX-512 also transposed (k × w, zero-padded, the first w·k values), so t = G·p is k
+/// The other-side factors of interactions q0..q1 (n of them), into `buf` (`span` values, w = n rounded up to PAD):
+/// the rows in order (n × k, after the transposed copy if any), so Σ s_q y_q streams one contiguous block instead
+/// of rows scattered over Y; below AVX-512 also transposed (k × w, zero-padded, first), so t = G·p is k
 /// contiguous vector FMAs per strip of interactions instead of a horizontal sum per interaction (AVX-512 sums 16
 /// rows' products together instead, see `dots_rows_avx512`).
 #[inline(always)]
