@@ -183,4 +183,17 @@ describe('implicit ALS', () => {
     expect(await back.similarItems(big.itemIds[0]!, 4)).toEqual(await a.similarItems(big.itemIds[0]!, 4));
     for (const x of [a, b, back]) x.release();
   });
+
+  it('the CG solver (f32 products, rows in groups of four) gives the same factors with 1 and 2 threads', async () => {
+    // Large enough for several blocks per half-step, so the two threads solve different blocks at once.
+    const one = await engine({ threads: 1 });
+    const two = await engine({ threads: 2, inlineWork: 0 });
+    const big = new SyntheticInteractions({ users: 3000, items: 400, interactions: 60_000, seed: 4 }).toInteractions();
+    const opts = { factors: 32, iterations: 2, solver: 'cg' as const };
+    const a = await fitAls(one, big, opts);
+    const b = await fitAls(two, big, opts);
+    expect(b.userFactors).toEqual(a.userFactors);
+    expect(b.itemFactors).toEqual(a.itemFactors);
+    for (const x of [a, b]) x.release();
+  });
 });

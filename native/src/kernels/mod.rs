@@ -14,6 +14,10 @@ pub mod sparse;
 pub mod testutil;
 pub mod topk;
 pub mod als;
+pub mod als_cg;
+pub mod als_cg_ops;
+#[cfg(target_arch = "x86_64")]
+pub mod als_cg_avx512;
 pub mod multinomial;
 pub mod xgemm;
 pub mod tiles;

@@ -17,7 +17,7 @@ thread_local! {
     pub static KMEANS_DOTS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     pub static KMEANS_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
     pub static GRAM_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
-    pub static ALS_ROWS: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+    pub static ALS_WORK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     pub static ALS_COLS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 

@@ -68,21 +68,31 @@ export const alsTask: TaskKind<AlsTask, number> = {
   },
 };
 
-/** Solve work per block (multiply-adds): a few milliseconds of kernel time, enough to amortise a thread hop. */
+/**
+ * Solve work per block (multiply-adds): at least a few milliseconds of kernel time, enough to amortise a thread
+ * hop; beyond that a half-step is cut into about BLOCKS_PER_HALF blocks (a small set pays a hop per block for
+ * little work: MovieLens 100K's half-steps were 17 blocks of a fraction of a millisecond each), and no block
+ * exceeds BLOCK_WORK_MAX, so a large set still has enough blocks to keep every thread busy to the end.
+ */
 const BLOCK_WORK = 4_000_000;
+const BLOCK_WORK_MAX = 32_000_000;
+const BLOCKS_PER_HALF = 8;
 
-/** Blocks of consecutive rows of about BLOCK_WORK each (the data alone decides them), and the total work. */
+/** Blocks of consecutive rows of about equal work (the data alone decides them), and the total work. */
 export function alsBlocks(indptr: Int32Array, rows: number, k: number, cholesky: boolean, cgSteps: number): { blocks: RowRange[]; total: number } {
-  const blocks: RowRange[] = [];
+  const work = (r: number): number => {
+    const n = indptr[r + 1]! - indptr[r]!;
+    return cholesky ? n * k * k + (k * k * k) / 3 + k : (cgSteps + 1) * (k * k + 2 * n * k) + n * k;
+  };
   let total = 0;
+  for (let r = 0; r < rows; r++) total += work(r);
+  const per = Math.min(BLOCK_WORK_MAX, Math.max(BLOCK_WORK, total / BLOCKS_PER_HALF));
+  const blocks: RowRange[] = [];
   let acc = 0;
   let start = 0;
   for (let r = 0; r < rows; r++) {
-    const n = indptr[r + 1]! - indptr[r]!;
-    const w = cholesky ? n * k * k + (k * k * k) / 3 + k : (cgSteps + 1) * (k * k + 2 * n * k) + n * k;
-    acc += w;
-    total += w;
-    if (acc >= BLOCK_WORK) {
+    acc += work(r);
+    if (acc >= per) {
       blocks.push({ row0: start, row1: r + 1 });
       start = r + 1;
       acc = 0;
