@@ -18,12 +18,13 @@ const MAX_ACTIVE = 4;
 const MAX_QUEUED = 8;
 const CLIENTS = 2 * (MAX_ACTIVE + MAX_QUEUED);
 /**
- * The issue's target is 50 ms, and it is not met yet. On the 2-core machine this was written on the server
- * measured p99 99 ms (p50 11 ms) when the machine was otherwise quiet, and 206 ms while two other test suites ran
- * on it, against 452 ms before large bodies were parsed off the event loop. The bound asserted is 300 ms until
- * the rest of the event loop's work per request (building JSON answers, GC) comes down; QUIVER_SOAK_P99_MS sets it.
+ * The issue's target: 50 ms. On the 2-core AMD EPYC (Zen 4, avx512f) this was tuned on, with the compute and
+ * JSON-parse threads at nice +5 and the load process at +10, three quiet runs measured p99 22.4, 27.4 and 28.2 ms
+ * (max 34–58 ms); with another engineer's benchmark on the same 2 cores, 28–49 ms. The test runs in npm test's
+ * alone pass, with nothing beside it. QUIVER_SOAK_P99_MS overrides the bound (e.g. on a machine shared with
+ * other work).
  */
-const HEALTH_P99_MS = Number(process.env['QUIVER_SOAK_P99_MS'] ?? 300);
+const HEALTH_P99_MS = Number(process.env['QUIVER_SOAK_P99_MS'] ?? 50);
 /**
  * RSS growth over the run that counts as bounded: the server reads at most maxActive (4) bodies at once; the
  * rest is the heaps of the pool threads and V8 growing to their working size (measured +190 MB in 15 s).
