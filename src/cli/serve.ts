@@ -19,7 +19,7 @@ export function registerServe(program: Command): void {
       .option('--port <port>', 'port (0 picks a free one)', intOption('--port', 0, 65535), 8080)
       .option('--data-dir <dir>', 'where fitted models are kept', '.quiver')
       .option('--log-level <level>', 'request logs on stderr: fatal, error, warn, info, debug, trace or silent (default: QUIVER_LOG_LEVEL, else info)')
-      .option('--worker-nice <n>', 'nice increment of the compute threads, 0-19, so the event loop answers probes first (default 5)', intOption('--worker-nice', 0, 19)),
+      .option('--worker-nice <n>', 'nice increment of the compute and JSON-parse threads, 0-19, so the event loop answers probes first (default 5)', intOption('--worker-nice', 0, 19)),
   ).action(async (opts: Opts) => {
     // Loaded on demand: Fastify and its plugins would slow every other command's start.
     const { exitOnSignals, startServer } = await import('../server/server.js');
