@@ -11,21 +11,23 @@ const engine = engineFactory({ threads: 2 });
 const ITEMS = 1200;
 const USERS = 40;
 
-/** User u rates a number of items that grows with u: from 2 to most of the catalogue. */
+/** User u rates a number of items that grows with u: from 2 to most of the catalogue; users below LIGHT rate
+ * 7 to 12 items of their own hundred (see the second test). */
+const LIGHT = 8;
 function data() {
   const rng = new Rng(7);
   const us: number[] = [];
   const is: number[] = [];
   for (let u = 0; u < USERS; u++) {
-    const count = Math.min(ITEMS - 20, 2 + Math.floor((u / USERS) ** 3 * ITEMS));
+    const count = u < LIGHT ? 7 + (u % 6) : Math.min(ITEMS - 20, 2 + Math.floor((u / USERS) ** 3 * ITEMS));
     const picked = new Set<number>();
-    // Every item appears at least once (user 0 and 1 cover the rest below), so the catalogue stays ITEMS wide.
-    while (picked.size < count) picked.add(rng.int(ITEMS));
+    while (picked.size < count) picked.add(u < LIGHT ? u * 100 + rng.int(100) : rng.int(ITEMS));
     for (const j of picked) {
       us.push(u);
       is.push(j);
     }
   }
+  // One more user rates every item, so the catalogue stays ITEMS wide.
   for (let j = 0; j < ITEMS; j++) {
     us.push(USERS);
     is.push(j);
@@ -80,6 +82,28 @@ describe('ALS recommend-all', () => {
     const sub = await m.recommendRows(some, { n: 10 });
     for (const [i, u] of some.entries()) {
       expect(Array.from(sub.indices.subarray(i * 10, i * 10 + 10))).toEqual(Array.from(all.indices.subarray(u * 10, u * 10 + 10)));
+    }
+  });
+  it('users whose own items are their best: a first guess short of n, then the full width, equals the oracle', async () => {
+    const e = await engine();
+    const m = await fitAls(e, data(), { factors: 8, iterations: 2, regularization: 1, alpha: 2, seed: 4 });
+    const k = m.factors;
+    // Light user u points along axis u, and its 7–12 items far along it: they are its best, so asking for
+    // n + seen/2 candidates leaves fewer than n after they are dropped (a two-round top-k must widen).
+    for (let u = 0; u < LIGHT; u++) {
+      m.userFactors.fill(0, u * k, (u + 1) * k);
+      m.userFactors[u * k + u] = 10;
+      for (const j of m.train.indices.subarray(m.train.indptr[u]!, m.train.indptr[u + 1]!)) {
+        m.itemFactors.fill(0, j * k, (j + 1) * k);
+        m.itemFactors[j * k + u] = 100;
+      }
+    }
+    const n = 10;
+    const res = await m.recommendRows({ row0: 0, row1: LIGHT }, { n });
+    for (let u = 0; u < LIGHT; u++) {
+      const want = oracle(m, u, n, null);
+      expect(Array.from(res.indices.subarray(u * n, (u + 1) * n)), `user ${u}`).toEqual(want.idx);
+      for (let p = 0; p < n; p++) expect(res.scores[u * n + p]).toBeCloseTo(want.score[p]!, 4);
     }
   });
 });
