@@ -5,10 +5,9 @@
  * by alternating exact (Cholesky) or conjugate-gradient half-steps on the engine's ALS kernel (f64 solves).
  * With `regularizationMode: 'count'` λ is multiplied by each row's interaction count (ALS-WR, Spark's).
  *
- * Scores for user u are x_u·Y (the engine's dense top-k over the item factors). That kernel knows nothing of
- * seen items or allow lists, so each user asks it for n + (items to leave out) candidates and drops those:
- * exact, since at most that many of the best can be left out (users are grouped by that count so a heavy user
- * does not widen everyone's heap). `similarItems` is the cosine top-k over item factors.
+ * Scores for user u are x_u·Y, ranked without seen and disallowed items by ./als-topn.ts (the engine's fused
+ * top-k, or dense scores for users who leave out a large share of the catalogue). `similarItems` is the cosine
+ * top-k over item factors.
  *
  * Fold-in (implicit's recalculate_user): a basket, or a user the model never saw, is one more row solved
  * against the fitted item factors, exactly as a user half-step of the exact solver would solve it (fold-in and
@@ -23,6 +22,7 @@ import type { Engine, StagedCsr, StagedMatrix } from '../engine/engine.js';
 import { QuiverError } from '../errors.js';
 import type { CsrMatrix, TopKResult } from '../types.js';
 import { type AlsOptions, type AlsParams, alsParams, alsParamsFromBundle } from './als-options.js';
+import { alsTopN } from './als-topn.js';
 import type { ModelBundle } from './bundle.js';
 import {
   checkInteractions,
@@ -105,49 +105,15 @@ export class AlsModel extends Recommender {
     return this.#scoreTopN(q, rows, seen, opts);
   }
 
-  /**
-   * The best n items for each row of q (rows × factors) by q·yᵀ, without `seen(r)` and the items allow[j] = 0
-   * leaves out. Rows are grouped by how many items they leave out (powers of two), one top-k call per group.
-   */
+  /** The best n items for each row of q (rows × factors) by q·yᵀ, without `seen(r)` and what allow[j] = 0 leaves out. */
   async #scoreTopN(q: Float32Array, rows: number, seen: (r: number) => Int32Array, opts: RowRecommendOptions): Promise<TopKResult> {
     const n = Math.min(checkNeighbors(opts.n, 'n'), this.items);
     const allow = opts.allow ?? null;
     if (allow && allow.length !== this.items) throw new QuiverError('SHAPE_MISMATCH', `allow must have one flag per item (${this.items})`);
     let disallowed = 0;
     if (allow) for (let j = 0; j < this.items; j++) if (allow[j] === 0) disallowed++;
-    const k = this.factors;
-    const groups = new Map<number, number[]>();
-    for (let r = 0; r < rows; r++) {
-      const need = n + seen(r).length + disallowed;
-      const width = Math.min(this.items, 2 ** Math.ceil(Math.log2(Math.max(need, 1))));
-      const g = groups.get(width) ?? [];
-      groups.set(width, g);
-      g.push(r);
-    }
-    const indices = new Int32Array(rows * n).fill(-1);
-    const scores = new Float32Array(rows * n).fill(Number.NEGATIVE_INFINITY);
-    const base = this.#base();
-    const mark = new Uint8Array(this.items);
-    for (const [width, members] of [...groups].sort((a, b) => a[0] - b[0])) {
-      const gq = new Float32Array(members.length * k);
-      for (const [i, r] of members.entries()) gq.set(q.subarray(r * k, (r + 1) * k), i * k);
-      const res = await this.engine.topK({ rows: members.length, cols: k, data: gq }, base, { k: width, metric: 'dot', signal: opts.signal });
-      members.forEach((r, i) => {
-        const s = seen(r);
-        for (const j of s) mark[j] = 1;
-        let out = 0;
-        for (let p = 0; p < res.k && out < n; p++) {
-          const j = res.indices[i * res.k + p]!;
-          if (j < 0) break;
-          if (mark[j] || (allow && allow[j] === 0)) continue;
-          indices[r * n + out] = j;
-          scores[r * n + out] = res.scores[i * res.k + p]!;
-          out++;
-        }
-        for (const j of s) mark[j] = 0;
-      });
-    }
-    return { indices, scores, rows, k: n, requestedK: opts.n };
+    const { engine, items, factors } = this;
+    return alsTopN({ engine, base: this.#base(), items, factors, q, rows, n, requestedN: opts.n, seen, allow, disallowed, signal: opts.signal });
   }
 
   /** YᵀY of the item factors (f64), computed once. */
