@@ -404,9 +404,22 @@ mod avx2 {
             zc[rb..pad].fill(0.0);
             yc[rb..pad].fill(0.0);
             sc[rb..pad].fill(0.0);
+            // The next chunk's rows are requested from memory while this chunk's terms and sums compute (the
+            // dot products above would otherwise wait on them): its cache lines spread over this loop.
+            let next = &x[(r0 + rb) * d..((r0 + rb + RB).min(rows)) * d];
+            let lines = next.len().div_ceil(16);
+            let per = lines.div_ceil(pad / 4).max(1);
+            let mut line = 0;
             // Per-row terms, four rows at a time.
             let (mut lw4, mut l4, mut sv4, mut sw4) = (zero, zero, zero, zero);
             for i in (0..pad).step_by(4) {
+                for _ in 0..per {
+                    if line < lines {
+                        // SAFETY: a prefetch hint at an address inside `next`.
+                        unsafe { _mm_prefetch::<_MM_HINT_T0>(next.as_ptr().add(line * 16) as *const i8) };
+                        line += 1;
+                    }
+                }
                 // SAFETY: i + 4 ≤ pad ≤ RB + 4, the length of every local array.
                 let (zv, yv, sv) = unsafe { (_mm256_loadu_pd(zc.as_ptr().add(i)), _mm256_loadu_pd(yc.as_ptr().add(i)), _mm256_loadu_pd(sc.as_ptr().add(i))) };
                 let absz = _mm256_andnot_pd(_mm256_set1_pd(-0.0), zv);
