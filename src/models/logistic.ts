@@ -281,10 +281,14 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
   const names = checkFeatureNames(opts.featureNames ?? encoder?.features, p);
   let n0 = 0;
   let n1 = 0;
+  // The labels as bytes, for the AUC read after the fit (the caller may reuse y before then).
+  const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const v = yy[i]!;
-    if (v === 1) n1++;
-    else if (v === 0) n0++;
+    if (v === 1) {
+      n1++;
+      labels[i] = 1;
+    } else if (v === 0) n0++;
     else throw new QuiverError('INVALID_ARGUMENT', `y must hold the classes as 0 and 1 (row ${i} has ${v}); encode the positive class as 1`, { row: i });
   }
   if (n0 === 0 || n1 === 0) {
@@ -522,7 +526,6 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     const coefficients = beta.slice(0, p);
     const intercept = fitIntercept ? beta[p]! : 0;
     const finalZ = cur.z.slice(); // the z buffers go back to the engine below
-    const labels = Uint8Array.from(yy); // the caller may reuse y before the AUC is read
     return new LogisticModel(engine, {
       coefficients,
       intercept,
