@@ -211,18 +211,18 @@ export class Engine {
   stageVector(v: Float32Array | Float64Array, name = 'v'): StagedVector {
     if (!(v instanceof Float64Array) && !(v instanceof Float32Array)) checkVector(v, name, 0); // throws: not a typed array
     if (v.length === 0) throw new QuiverError('INVALID_ARGUMENT', `${name} is empty`);
-    // One scan for the range and the finiteness (a NaN fails every comparison, ±Infinity shows in the range);
-    // checkVector then names a non-finite value.
+    // One scan for the range and the finiteness (a − a is NaN exactly for NaN and ±Infinity); checkVector then
+    // names a non-finite value.
     let min = Infinity;
     let max = -Infinity;
-    let nan = false;
+    let finite = true;
     for (let i = 0; i < v.length; i++) {
       const a = v[i]!;
       if (a < min) min = a;
       if (a > max) max = a;
-      if (a !== a) nan = true;
+      if (a - a !== 0) finite = false;
     }
-    if (nan || min === -Infinity || max === Infinity) checkVector(v, name, v.length);
+    if (!finite) checkVector(v, name, v.length);
     const r = this.backend.alloc('f64', v.length, false);
     this.backend.view(r).set(v);
     return new StagedVector(v.length, r, min, max, this);
