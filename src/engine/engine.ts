@@ -209,15 +209,20 @@ export class Engine {
    * passes of a logistic fit; values must be finite. `release()` it when done.
    */
   stageVector(v: Float32Array | Float64Array, name = 'v'): StagedVector {
-    checkVector(v, name, v.length);
+    if (!(v instanceof Float64Array) && !(v instanceof Float32Array)) checkVector(v, name, 0); // throws: not a typed array
     if (v.length === 0) throw new QuiverError('INVALID_ARGUMENT', `${name} is empty`);
+    // One scan for the range and the finiteness (a − a is NaN exactly for NaN and ±Infinity); checkVector then
+    // names a non-finite value.
     let min = Infinity;
     let max = -Infinity;
+    let finite = true;
     for (let i = 0; i < v.length; i++) {
       const a = v[i]!;
       if (a < min) min = a;
       if (a > max) max = a;
+      if (a - a !== 0) finite = false;
     }
+    if (!finite) checkVector(v, name, v.length);
     const r = this.backend.alloc('f64', v.length, false);
     this.backend.view(r).set(v);
     return new StagedVector(v.length, r, min, max, this);

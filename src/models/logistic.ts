@@ -22,7 +22,9 @@
  * `nIter` counts the steps taken.
  *
  * On large tables the Hessian comes from a row sample (a pass over it per step) and the passes over every row
- * skip it: same optimum, as the gradient is exact (see hessian-sample.ts).
+ * skip it: same optimum, as the gradient is exact (see hessian-sample.ts). The first step, at β = 0, then
+ * takes its gradient from the sample too (the objective there is Σs·log 2 exactly), so a fit of k steps makes
+ * k passes over every row, not k + 1.
  */
 import type { TableEncoder } from '../data/table.js';
 import type { CallOptions, Engine, LogisticPassResult } from '../engine/engine.js';
@@ -279,10 +281,14 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
   const names = checkFeatureNames(opts.featureNames ?? encoder?.features, p);
   let n0 = 0;
   let n1 = 0;
+  // The labels as bytes, for the AUC read after the fit (the caller may reuse y before then).
+  const labels = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const v = yy[i]!;
-    if (v === 1) n1++;
-    else if (v === 0) n0++;
+    if (v === 1) {
+      n1++;
+      labels[i] = 1;
+    } else if (v === 0) n0++;
     else throw new QuiverError('INVALID_ARGUMENT', `y must hold the classes as 0 and 1 (row ${i} has ${v}); encode the positive class as 1`, { row: i });
   }
   if (n0 === 0 || n1 === 0) {
@@ -353,9 +359,43 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     const sample = binarySample(engine, x, yy, s, sSum, hessianTarget, regions);
     let useSample = sample !== null;
     let beta = new Float64Array(q);
-    let cur = await pass(beta, !useSample, zCur);
-    if (!Number.isFinite(cur.lossWeighted) || !Number.isFinite(cur.loss)) {
+    // A non-finite objective at a finite point means x holds a NaN or ±Infinity: scan it (once) to name the cell.
+    let scanned = false;
+    const checkPass = (r: LogisticPassResult): void => {
+      if (scanned || (Number.isFinite(r.lossWeighted) && Number.isFinite(r.loss))) return;
+      scanned = true;
       checkFinite(x.data, 'x', p);
+    };
+    // With a sample, the first step at β = 0 needs no pass over every row: there p_i = ½, the objective is
+    // Σs·log 2 exactly, and the gradient −[Xᵀv, Σv] is estimated from the sample's pass (scaled like its
+    // Hessian), which that step needs anyway. The trial point's pass over every row is exact, so the
+    // Armijo test and every later step use the exact gradient; the first direction is only an estimate,
+    // as its Hessian already was. `curExact` false: `cur` holds that estimate, not a pass over every row.
+    let cur: LogisticPassResult;
+    let curExact = true;
+    let hpZero: LogisticPassResult | null = null;
+    if (useSample) {
+      const sp = sample!;
+      hpZero = await engine.logisticPass(sp.xs, sp.ys, sp.ss, beta.subarray(0, p), 0, { hessian: true, z: sp.z, signal: opts.signal });
+      checkPass(hpZero);
+      const ln2 = Math.log(2);
+      cur = {
+        lossWeighted: sSum * ln2,
+        loss: n * ln2,
+        correct: n0, // z = 0 predicts class 0
+        xtv: hpZero.xtv.map((v) => sp.scale * v),
+        sumV: sp.scale * hpZero.sumV,
+        xtwx: null,
+        xtw: null,
+        sumW: 0,
+        z: zCur,
+      };
+      curExact = false;
+    } else {
+      cur = await pass(beta, true, zCur);
+      checkPass(cur);
+    }
+    if (!Number.isFinite(cur.lossWeighted) || !Number.isFinite(cur.loss) || !Number.isFinite(cur.sumV)) {
       throw new QuiverError('INTERNAL', 'logistic regression: the objective at zero is not finite, but x is');
     }
     let f = objective(cur, beta);
@@ -367,6 +407,12 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     let lastSampled = false;
     let lastT = 1;
     for (let iter = 0; ; iter++) {
+      // After a fallback from the sampled first step, the exact pass at this point (with its Hessian).
+      if (!curExact && !useSample) {
+        cur = await pass(beta, true, zCur);
+        checkPass(cur);
+        curExact = true;
+      }
       // Gradient of the objective: −[Xᵀv, Σv] + l2·[β, 0].
       const grad = new Float64Array(q);
       let gradMax = 0;
@@ -386,7 +432,10 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
       prevGradMax = gradMax;
       let hp: LogisticPassResult;
       let scale = 1;
-      if (useSample) {
+      if (useSample && hpZero) {
+        hp = hpZero; // the first step's sample pass, at β = 0
+        scale = sample!.scale;
+      } else if (useSample) {
         hp = await engine.logisticPass(sample!.xs, sample!.ys, sample!.ss, beta.subarray(0, p), fitIntercept ? beta[p]! : 0, { hessian: true, z: sample!.z, signal: opts.signal });
         scale = sample!.scale;
       } else {
@@ -394,6 +443,7 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
         if (!cur.xtwx) cur = await pass(beta, true, zCur);
         hp = cur;
       }
+      hpZero = null;
       const sampled = useSample;
       // Hessian [[XᵀWX + l2·I, Xᵀw], [wᵀX, Σw]] (the sample's scaled to the whole weight).
       const h = new Float64Array(q * q);
@@ -445,6 +495,7 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
       for (let tries = 0; tries < 40; tries++) {
         for (let j = 0; j < q; j++) bt[j] = beta[j]! + t * delta[j]!;
         const trial = await pass(bt, tries === 0 && withHessian, zTrial);
+        checkPass(trial);
         ft = objective(trial, bt);
         if (ft <= f + 1e-4 * t * slope) {
           accepted = trial;
@@ -475,7 +526,6 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     const coefficients = beta.slice(0, p);
     const intercept = fitIntercept ? beta[p]! : 0;
     const finalZ = cur.z.slice(); // the z buffers go back to the engine below
-    const labels = Uint8Array.from(yy); // the caller may reuse y before the AUC is read
     return new LogisticModel(engine, {
       coefficients,
       intercept,

@@ -192,8 +192,15 @@ mod avx2 {
         for j in 0..N {
             v[j] = _mm256_set1_pd(c[j]);
         }
+        // A fixed count of levels (five cover N ≤ 32) rather than `while n > 1`: the compiler then unrolls every
+        // level, the index arithmetic folds to constants and `v` lives in registers (with a loop it stayed on
+        // the stack, each multiply-add waiting on a store and a reload). The same operations in the same order.
+        const { assert!(N <= 32) };
         let (mut n, mut xp) = (N, x);
-        while n > 1 {
+        for _ in 0..5 {
+            if n <= 1 {
+                break;
+            }
             let half = n / 2;
             for k in 0..half {
                 v[k] = _mm256_fmadd_pd(v[2 * k + 1], xp, v[2 * k]);
@@ -404,9 +411,22 @@ mod avx2 {
             zc[rb..pad].fill(0.0);
             yc[rb..pad].fill(0.0);
             sc[rb..pad].fill(0.0);
+            // The next chunk's rows are requested from memory while this chunk's terms and sums compute (the
+            // dot products above would otherwise wait on them): its cache lines spread over this loop.
+            let next = &x[(r0 + rb) * d..((r0 + rb + RB).min(rows)) * d];
+            let lines = next.len().div_ceil(16);
+            let per = lines.div_ceil(pad / 4).max(1);
+            let mut line = 0;
             // Per-row terms, four rows at a time.
             let (mut lw4, mut l4, mut sv4, mut sw4) = (zero, zero, zero, zero);
             for i in (0..pad).step_by(4) {
+                for _ in 0..per {
+                    if line < lines {
+                        // SAFETY: a prefetch hint at an address inside `next`.
+                        unsafe { _mm_prefetch::<_MM_HINT_T0>(next.as_ptr().add(line * 16) as *const i8) };
+                        line += 1;
+                    }
+                }
                 // SAFETY: i + 4 ≤ pad ≤ RB + 4, the length of every local array.
                 let (zv, yv, sv) = unsafe { (_mm256_loadu_pd(zc.as_ptr().add(i)), _mm256_loadu_pd(yc.as_ptr().add(i)), _mm256_loadu_pd(sc.as_ptr().add(i))) };
                 let absz = _mm256_andnot_pd(_mm256_set1_pd(-0.0), zv);
