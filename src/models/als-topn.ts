@@ -10,7 +10,8 @@
  *   than a pass over every score (ml-latest-small has users with thousands of ratings).
  * Both rank by score, then lower index, and both take their scores from the same dot product (topk and
  * similarity share it on every backend), so which path a row takes never changes its answer.
- * All groups are in flight together, so the pool overlaps small calls instead of waiting on each.
+ * The top-k groups are in flight together, so the pool overlaps small calls instead of waiting on each; the dense
+ * chunks run one after another beside them, so their scores take one chunk of memory at a time.
  */
 import type { Engine, StagedMatrix } from '../engine/engine.js';
 import type { TopKResult } from '../types.js';
@@ -113,19 +114,22 @@ export async function alsTopN(req: TopNRequest): Promise<TopKResult> {
         }),
       );
     }
+    // The dense chunks run one after another (beside the top-k groups): each call's scores exist only until its
+    // rows are selected, so the memory stays one chunk's DENSE_CELLS however many heavy users there are.
     const chunk = Math.max(1, Math.floor(DENSE_CELLS / items));
+    let denseChain: Promise<void> = Promise.resolve();
     for (let c0 = 0; c0 < dense.length; c0 += chunk) {
       const members = dense.slice(c0, c0 + chunk);
-      calls.push(
-        engine.cosineSimilarity({ rows: members.length, cols: k, data: gather(members) }, base, { metric: 'dot', signal }).then((m) => {
-          members.forEach((r, i) => {
-            markRow(r, 1);
-            selectRow(m.data.subarray(i * items, (i + 1) * items), mark, allow, n, indices, scores, r * n);
-            markRow(r, 0);
-          });
-        }),
-      );
+      denseChain = denseChain.then(async () => {
+        const m = await engine.cosineSimilarity({ rows: members.length, cols: k, data: gather(members) }, base, { metric: 'dot', signal });
+        members.forEach((r, i) => {
+          markRow(r, 1);
+          selectRow(m.data.subarray(i * items, (i + 1) * items), mark, allow, n, indices, scores, r * n);
+          markRow(r, 0);
+        });
+      });
     }
+    calls.push(denseChain);
     await Promise.all(calls);
     return short;
   };
