@@ -470,7 +470,8 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
         if (sampled) {
           useSample = false;
           lastSampled = false;
-          nIter = iter + 1;
+          // Not a step: the retry does not use up one of maxIter.
+          iter--;
           continue;
         }
         throw new QuiverError(
@@ -511,6 +512,9 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
         if (sampled) {
           useSample = false;
           lastSampled = false;
+          // Not a step: the retry does not use up one of maxIter.
+          nIter = iter;
+          iter--;
           continue;
         }
         break; // no decrease along the Newton direction is measurable: as good as it gets

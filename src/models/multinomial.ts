@@ -424,6 +424,9 @@ export async function fitMultinomialLogistic(engine: Engine, x: Matrix, y: Array
           useSample = false;
           system = null;
           freshSampled = false;
+          // The failed sampled direction is not a step: the retry does not use up one of maxIter.
+          nIter = iter;
+          iter--;
           continue;
         }
         break;

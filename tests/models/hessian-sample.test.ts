@@ -200,6 +200,13 @@ describe('Newton fits with a sampled Hessian reach the same optimum', () => {
         expect(c.converged).toBe(true);
         expect(logisticObjective(x, y, c.coefficients, c.intercept, 0).gradMax).toBeLessThan(2e-10);
         for (let j = 0; j < p; j++) expect(Math.abs(c.coefficients[j]! - d.coefficients[j]!)).toBeLessThan(1e-7);
+        // The failed sampled attempt is not a step: with maxIter 1 the one step allowed is the whole-Hessian step
+        // from β = 0 (it used to return β = 0).
+        const c1 = await e.logisticRegression(x, y, { l2: 0, maxIter: 1, hessianRows: 1000 });
+        const d1 = await e.logisticRegression(x, y, { l2: 0, maxIter: 1, hessianRows: 'all' });
+        expect(c1.nIter).toBe(1);
+        expect(Math.max(...Array.from(c1.coefficients, Math.abs))).toBeGreaterThan(0.1);
+        for (let j = 0; j < p; j++) expect(Math.abs(c1.coefficients[j]! - d1.coefficients[j]!)).toBeLessThan(1e-9);
       } finally {
         await e.close();
       }
