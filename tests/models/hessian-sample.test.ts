@@ -9,6 +9,7 @@ import { createEngine, fitMultinomialLogistic, parseCsv, tableToDesign, type Bac
 import type { Matrix } from '../../src/types.js';
 import { readFixture, repoRoot, sourceText, type FixtureSource } from '../helpers/fixtures.js';
 import { mulberry32 } from '../helpers/rng.js';
+import { centreOverClasses, softmaxProblem } from '../helpers/softmax.js';
 
 interface Workflow {
   source: FixtureSource;
@@ -101,12 +102,7 @@ describe('Newton fits with a sampled Hessian reach the same optimum', () => {
         expect(m.converged).toBe(true);
         const k = ref.classes.length;
         const p = x.cols;
-        const coef = Float64Array.from(m.coefficients);
-        for (let j = 0; j < p; j++) {
-          let mean = 0;
-          for (let c = 0; c < k; c++) mean += coef[c * p + j]! / k;
-          for (let c = 0; c < k; c++) coef[c * p + j]! -= mean;
-        }
+        const coef = centreOverClasses(m.coefficients, k, p);
         // oracle: sklearn LogisticRegression(newton-cholesky, C=1, tol 1e-10).coef_ / intercept_, centred
         expect(Math.max(...ref.coefficients.map((r, i) => Math.abs(coef[i]! - r)))).toBeLessThan(1e-4);
         expect(Math.max(...ref.intercepts.map((r, c) => Math.abs(m.intercepts[c]! - r)))).toBeLessThan(1e-4);
@@ -121,23 +117,7 @@ describe('Newton fits with a sampled Hessian reach the same optimum', () => {
       const n = 12000;
       const p = 6;
       const k = 4;
-      const r = mulberry32(91);
-      const x: Matrix = { rows: n, cols: p, data: new Float32Array(n * p).map(() => r() * 2 - 1) };
-      const w = Array.from({ length: k * p }, () => r() * 2 - 1);
-      const y = new Int32Array(n);
-      for (let i = 0; i < n; i++) {
-        let best = 0;
-        let bv = -Infinity;
-        for (let c = 0; c < k; c++) {
-          let z = -Math.log(-Math.log(r() || 1e-12));
-          for (let j = 0; j < p; j++) z += w[c * p + j]! * x.data[i * p + j]!;
-          if (z > bv) {
-            bv = z;
-            best = c;
-          }
-        }
-        y[i] = best;
-      }
+      const { x, y } = softmaxProblem(n, p, k, 91);
       const sw = Float64Array.from(y, (v, i) => 1 + v / 4 + (i % 3) / 2);
       const e = await createEngine({ backend, threads: 2 });
       try {

@@ -4,32 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine, fitMultinomialLogistic, type BackendName } from '../../src/index.js';
 import { expectCode } from '../helpers/errors.js';
-import { mulberry32 } from '../helpers/rng.js';
+import { softmaxProblem } from '../helpers/softmax.js';
 
 /** 12,000 rows (several reduction blocks, split differently over 1 and 2 threads), 6 features, 4 classes. */
-function problem() {
-  const n = 12000;
-  const p = 6;
-  const k = 4;
-  const r = mulberry32(77);
-  const x = new Float32Array(n * p).map(() => r() * 2 - 1);
-  const w = Array.from({ length: k * p }, () => r() * 2 - 1);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    let bv = -Infinity;
-    for (let c = 0; c < k; c++) {
-      let z = -Math.log(-Math.log(r() || 1e-12));
-      for (let j = 0; j < p; j++) z += w[c * p + j]! * x[i * p + j]!;
-      if (z > bv) {
-        bv = z;
-        best = c;
-      }
-    }
-    y[i] = best;
-  }
-  return { x: { rows: n, cols: p, data: x }, y };
-}
+const problem = () => softmaxProblem(12000, 6, 4, 77);
 
 describe('multinomial fit and thread count', () => {
   for (const backend of ['native', 'wasm', 'js'] as BackendName[]) {

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine, fitMultinomialLogistic, loadModel, parseCsv, tableToDesign, type BackendName } from '../../src/index.js';
 import { expectCode } from '../helpers/errors.js';
 import { readFixture, repoRoot, sourceText, type FixtureSource } from '../helpers/fixtures.js';
+import { centreOverClasses } from '../helpers/softmax.js';
 
 interface Workflow {
   source: FixtureSource;
@@ -47,12 +48,7 @@ describe('multinomial logistic regression against scikit-learn', () => {
         const k = ref.classes.length;
         const p = x.cols;
         // Centre over the classes, as the fixture does (Quiver's already sum to ~0).
-        const coef = Float64Array.from(m.coefficients);
-        for (let j = 0; j < p; j++) {
-          let mean = 0;
-          for (let c = 0; c < k; c++) mean += coef[c * p + j]! / k;
-          for (let c = 0; c < k; c++) coef[c * p + j]! -= mean;
-        }
+        const coef = centreOverClasses(m.coefficients, k, p);
         // oracle: sklearn LogisticRegression(newton-cholesky, C=1, tol 1e-10).coef_ / intercept_, centred
         expect(Math.max(...ref.coefficients.map((r, i) => Math.abs(coef[i]! - r)))).toBeLessThan(1e-4);
         expect(Math.max(...ref.intercepts.map((r, c) => Math.abs(m.intercepts[c]! - r)))).toBeLessThan(1e-4);
