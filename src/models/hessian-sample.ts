@@ -50,25 +50,29 @@ export function sampleSize(n: number, m: number): number {
   return full * BLOCK + Math.min(BLOCK, n - full * step);
 }
 
+/** The sample's row ranges [r0, r1) of an n-row table at stride m, in order: one walk for rows and values. */
+function* sampleBlocks(n: number, m: number): Generator<[number, number]> {
+  const step = BLOCK * m;
+  for (let r0 = 0; r0 < n; r0 += step) yield [r0, Math.min(n, r0 + BLOCK)];
+}
+
 /** The sampled rows of a row-major f32 matrix, copied into engine memory. */
 export function sampleRows(engine: Engine, x: { rows: number; cols: number; data: Float32Array }, m: number): AllocatedMatrix {
   const q = x.cols;
   const out = engine.allocMatrix(sampleSize(x.rows, m), q);
-  const step = BLOCK * m;
-  for (let r0 = 0, o = 0; r0 < x.rows; r0 += step) {
-    const len = Math.min(BLOCK, x.rows - r0) * q;
-    out.data.set(x.data.subarray(r0 * q, r0 * q + len), o);
-    o += len;
+  let o = 0;
+  for (const [r0, r1] of sampleBlocks(x.rows, m)) {
+    out.data.set(x.data.subarray(r0 * q, r1 * q), o);
+    o += (r1 - r0) * q;
   }
   return out;
 }
 
 /** The sampled values of a per-row vector. */
 export function sampleValues(v: ArrayLike<number>, m: number): Float64Array {
-  const n = v.length;
-  const out = new Float64Array(sampleSize(n, m));
-  const step = BLOCK * m;
-  for (let r0 = 0, o = 0; r0 < n; r0 += step) for (let i = r0; i < Math.min(n, r0 + BLOCK); i++) out[o++] = v[i]!;
+  const out = new Float64Array(sampleSize(v.length, m));
+  let o = 0;
+  for (const [r0, r1] of sampleBlocks(v.length, m)) for (let i = r0; i < r1; i++) out[o++] = v[i]!;
   return out;
 }
 
