@@ -175,6 +175,22 @@ export async function finishedBlock(out: string, block: number, model: string): 
   }
 }
 
+/**
+ * The record of a finished block with its counts. Records written before the counts existed lack them; a run
+ * resumed over such blocks would sum them as 0, so `count` recomputes them (the same model gives the same
+ * block) and the record is rewritten with them; the part itself is kept.
+ */
+export async function countedBlock(out: string, rec: BlockRecord, count: () => Promise<BlockCounts>): Promise<BlockRecord> {
+  if (typeof rec.usersShort === 'number' && typeof rec.usersWithout === 'number' && typeof rec.usersBackfilled === 'number') return rec;
+  const full: BlockRecord = { ...rec, ...(await count()) };
+  try {
+    await writeFileAtomic(recordPath(out, rec.block), `${JSON.stringify(full)}\n`);
+  } catch (err) {
+    throw storeError(err, '--out', recordPath(out, rec.block));
+  }
+  return full;
+}
+
 /** The counts of a computed block (after any back-fill). */
 export function blockCounts(res: FilledTopK, n: number): BlockCounts {
   const { empty, backfilled } = countShortRows(res);

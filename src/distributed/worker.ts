@@ -40,6 +40,7 @@ import {
   partBytes,
   publishModel,
   removeStaleTemps,
+  countedBlock,
   sumCounts,
   writeBlock,
   writeManifestAndSuccess,
@@ -217,8 +218,9 @@ export function startWorker(opts: WorkerOptions): BulkWorker {
         }
         const row0 = b * B;
         const row1 = Math.min(U, row0 + B);
-        const done = await finishedBlock(spec.out, b, fitted.model);
-        if (done) {
+        const found = await finishedBlock(spec.out, b, fitted.model);
+        if (found) {
+          const done = await countedBlock(spec.out, found, async () => blockCounts(await model.recommendRows({ row0, row1 }, { n: spec.n, allow: null, backfill }), spec.n));
           skipped++;
           rows += done.rows;
           counted.push(done);

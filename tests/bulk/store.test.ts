@@ -1,11 +1,11 @@
 // The store's block writes (no Redis needed): a finished block is never renamed over, so a worker that wakes up
 // after losing its lock (even after the run's _SUCCESS) leaves the finished part and its record as they were.
 // And the parts of a run with back-fill: the source column or field, the merge, the counts of each block.
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { blockCounts, checkCoverage, finishedBlock, mergeParts, partBytes, sumCounts, writeBlock } from '../../src/distributed/store.js';
+import { blockCounts, checkCoverage, countedBlock, finishedBlock, mergeParts, partBytes, sumCounts, writeBlock } from '../../src/distributed/store.js';
 import type { FilledTopK } from '../../src/models/backfill.js';
 
 const dirs: string[] = [];
@@ -49,6 +49,29 @@ describe('writeBlock', () => {
     expect(r.model).toBe('new');
     expect(readFileSync(join(out, r.part), 'utf8')).toBe('new\n');
     expect(await finishedBlock(out, 0, 'old')).toBeNull();
+  });
+
+  it('completes a record written before the counts existed, once, and keeps its part', async () => {
+    const out = outDir();
+    const r = await writeBlock(out, 'csv', rec(0, 0, 2), Buffer.from('part\n'));
+    // The record an older version wrote: no usersShort / usersWithout / usersBackfilled.
+    const { usersShort: _s, usersWithout: _w, usersBackfilled: _b, ...old } = r;
+    writeFileSync(join(out, '_blocks', 'part-00000.json'), `${JSON.stringify(old)}\n`);
+    const found = await finishedBlock(out, 0, 'm1');
+    let calls = 0;
+    const count = async () => {
+      calls++;
+      return { usersShort: 2, usersWithout: 1, usersBackfilled: 0 };
+    };
+    const done = await countedBlock(out, found!, count);
+    expect(done).toEqual({ ...r, usersShort: 2, usersWithout: 1, usersBackfilled: 0 });
+    expect(calls).toBe(1);
+    // Persisted: the next resume reads the counts and does not recompute them.
+    const again = await countedBlock(out, (await finishedBlock(out, 0, 'm1'))!, count);
+    expect(again).toEqual(done);
+    expect(calls).toBe(1);
+    expect(readFileSync(join(out, r.part), 'utf8')).toBe('part\n');
+    expect(sumCounts([again, rec(1, 2, 4)])).toEqual({ usersShort: 2, usersWithout: 1, usersBackfilled: 0 });
   });
 });
 
