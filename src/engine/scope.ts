@@ -171,8 +171,8 @@ export interface DenseRegion {
  * has a native copy: a 256 MB matrix took 20–25 ms with one `TypedArray.set` on the Zen 4 machine of issue 14.
  */
 export function copyChecked(backend: Backend, data: Float32Array, name: string, cols: number, check: boolean, threads: number): F32 {
-  const r = backend.alloc('f32', data.length, false);
-  const dst = backend.view(r);
+  const r = backend.alloc('f32', Math.max(1, data.length), false);
+  const dst = backend.view(r).subarray(0, data.length);
   let bad = -1;
   if (backend.copyIn) bad = backend.copyIn(data, dst, check, threads);
   else {
