@@ -96,6 +96,21 @@ export declare class Kernels {
   tileGemmF32(c: Float32Array, cOff: number, cRs: number, cCs: number, a: Float32Array, aOff: number, aRs: number, aCs: number, b: Float32Array, bOff: number, bRs: number, bCs: number, m: number, n: number, k: number, alpha: number, accumulate: boolean): void
 }
 
+/**
+ * Advises transparent huge pages (Linux MADV_HUGEPAGE) on the whole 2 MiB pages inside the bytes of
+ * `bytes` (a Uint8Array over an ArrayBuffer or SharedArrayBuffer); true when the kernel accepted the
+ * advice, false when the view holds no whole huge page, the kernel refused, or the system is not Linux.
+ * Call it on a fresh buffer before writing to it: pages already faulted in are not changed.
+ */
+export declare function adviseHugepages(bytes: Uint8Array): boolean
+
+/**
+ * Copies `src` into `dst` (equal lengths) on `threads` threads (the calling one included) and, with `check`,
+ * returns the index of the first NaN or ±Infinity of `src` (the copy stops there), else -1. `stream` uses
+ * non-temporal stores (for copies larger than the last-level cache). `dst` must not overlap `src`.
+ */
+export declare function copyF32(src: Float32Array, dst: Float32Array, check: boolean, threads: number, stream: boolean): number
+
 /** The best instruction-set level of this CPU: 'avx512', 'avx2' or 'scalar' (probed once per process). */
 export declare function detectedIsa(): string
 

@@ -1,7 +1,10 @@
 // Engine rows timed in fresh processes (call-child.mjs): the public call from a plain array, the same
 // call from shared memory, and the kernel row where the suite has one; on AVX-512 machines every native
-// row again with QUIVER_NATIVE_ISA=avx2. Each row carries its peak RSS above the process baseline and
-// that peak over the bytes of its inputs and outputs (target ≤ 1.5×).
+// row again with QUIVER_NATIVE_ISA=avx2. Each row carries two peak RSS figures above the process baseline:
+// `peakRssDelta` (the `peak RSS Δ` column, its meaning unchanged) is the timed process's, over the whole timing
+// loop, so it also holds earlier calls' results not yet garbage collected; `extra.peakRssDeltaPerCall` comes
+// from a second fresh process that makes the call once, and is what the memory target judges
+// (`extra.rssRatio` = that over the bytes of inputs and outputs, target ≤ 1.5×; `extra.rssRatioLoop` the loop's).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,7 +72,12 @@ export async function childRows(ctx, spec) {
       if (r.skipped) rows.push(skippedRow(spec.workload, impl, r.skipped));
       else if (r.error) rows.push(failedRow(spec.workload, impl, r.error));
       else {
-        const rssRatio = r.peakRssDelta / r.ioBytes;
+        // One call in its own fresh process: the peak RSS the memory target is about.
+        const once = await runChild({ ...job, once: true }, isa ? { QUIVER_NATIVE_ISA: isa } : {});
+        const perCall = once.error || once.skipped ? null : once.peakRssDelta;
+        const rssRatioLoop = r.peakRssDelta / r.ioBytes;
+        const rssRatio = perCall === null ? rssRatioLoop : perCall / r.ioBytes;
+        const rssNote = perCall === null ? `RSS ${rssRatioLoop.toFixed(2)}× in+out over the timing loop (one-call run failed: ${once.error ?? once.skipped})` : `RSS ${rssRatio.toFixed(2)}× in+out per call (${rssRatioLoop.toFixed(2)}× over the timing loop)`;
         rows.push(
           measuredRow({
             workload: spec.workload,
@@ -80,10 +88,10 @@ export async function childRows(ctx, spec) {
             unit: spec.unit,
             timer: spec.perIteration ? `${r.timer}, per iteration` : r.timer,
             scaled: spec.scaled?.(cfg) ?? null,
-            notes: [r.simd, variant === 'shared' ? r.allocated : null, `RSS ${rssRatio.toFixed(2)}× in+out${rssRatio > RSS_TARGET ? ` (target ≤ ${RSS_TARGET}×)` : ''}`].filter(Boolean),
+            notes: [r.simd, variant === 'shared' ? r.allocated : null, `${rssNote}${rssRatio > RSS_TARGET ? ` (target ≤ ${RSS_TARGET}×)` : ''}`].filter(Boolean),
             peakRssDelta: r.peakRssDelta,
             check: r.check,
-            extra: { times: r.times, fitSeconds: r.fitSeconds, ioBytes: r.ioBytes, bytes: r.bytes, rssRatio, isa: isa ?? 'auto', variant, kind: variant === 'kernel' ? 'kernel' : 'public' },
+            extra: { times: r.times, fitSeconds: r.fitSeconds, ioBytes: r.ioBytes, bytes: r.bytes, rssRatio, rssRatioLoop, peakRssDeltaPerCall: perCall, isa: isa ?? 'auto', variant, kind: variant === 'kernel' ? 'kernel' : 'public' },
           }),
         );
       }

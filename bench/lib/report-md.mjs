@@ -71,7 +71,7 @@ export function renderMarkdown(payload) {
     lines.push('', `## ${w}`, '');
     if (t) lines.push(t.text, '');
     lines.push(`Best anchor: ${best ?? 'none measured'}`, '');
-    lines.push('| impl | time | rate | vs best anchor | peak RSS Δ | RSS / (in+out) | notes |', '|---|---:|---:|---:|---:|---:|---|');
+    lines.push('| impl | time | rate | vs best anchor | peak RSS Δ | RSS per call / (in+out) | notes |', '|---|---:|---:|---:|---:|---:|---|');
     for (const { impl, row, ratio } of rows) {
       if (!measured(row)) {
         lines.push(`| ${cell(impl)} | | | | | | ${cell(row.skipped ?? `FAILED: ${row.failed}`)} |`);

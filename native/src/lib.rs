@@ -932,3 +932,35 @@ mod tests {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------ engine memory
+
+pub mod pages;
+
+use napi::bindgen_prelude::Uint8ArraySlice;
+
+/// Advises transparent huge pages (Linux MADV_HUGEPAGE) on the whole 2 MiB pages inside the bytes of
+/// `bytes` (a Uint8Array over an ArrayBuffer or SharedArrayBuffer); true when the kernel accepted the
+/// advice, false when the view holds no whole huge page, the kernel refused, or the system is not Linux.
+/// Call it on a fresh buffer before writing to it: pages already faulted in are not changed.
+#[napi(catch_unwind)]
+pub fn advise_hugepages(bytes: Uint8ArraySlice) -> Result<bool> {
+    guard(|| Ok(pages::advise_hugepages(bytes.as_ptr(), bytes.len())))
+}
+
+/// Copies `src` into `dst` (equal lengths) on `threads` threads (the calling one included) and, with `check`,
+/// returns the index of the first NaN or ±Infinity of `src` (the copy stops there), else -1. `stream` uses
+/// non-temporal stores (for copies larger than the last-level cache). `dst` must not overlap `src`.
+#[napi(catch_unwind)]
+pub fn copy_f32(src: Float32ArraySlice, dst: Float32ArraySlice, check: bool, threads: u32, stream: bool) -> Result<f64> {
+    guard(|| {
+        need("dst", dst.len(), src.len())?;
+        let n = src.len();
+        let mut dst = dst;
+        disjoint(&[span("dst", &dst, n)], &[span("src", &src, n)])?;
+        // SAFETY: dst overlaps src nowhere (checked); nothing else writes it during the call (the caller's contract).
+        let out = unsafe { &mut dst.as_mut()[..n] };
+        let found = pages::copy_checked(&src, out, check, threads as usize, stream);
+        Ok(found.map_or(-1.0, |i| i as f64))
+    })
+}

@@ -57,8 +57,15 @@ export abstract class SabRegions {
     }
     const buffer = new SharedArrayBuffer(size);
     this.#mine.add(buffer);
+    this.fresh(buffer);
     return { buffer, byteOffset: 0, length, kind };
   }
+
+  /**
+   * Called with every new recyclable buffer before anything has written to it (its pages are not yet faulted
+   * in): the native backend asks for transparent huge pages there. Nothing by default.
+   */
+  protected fresh(_buffer: SharedArrayBuffer): void {}
 
   free(region: SharedRegion): void {
     const b = region.buffer;

@@ -172,21 +172,59 @@ export async function loadNativeBackend(opts: NativeOptions = {}, init?: Backend
   const kernels = call(() => new addon.Kernels(isa));
   const best = call(() => addon.detectedIsa());
   const v = call(() => addon.versions());
-  return new NativeBackend(kernels, isa, {
+  return new NativeBackend(kernels, isa, addon, {
     name: 'native',
     simd: call(() => kernels.isa),
     versions: { native: v.native, faer: v.faer, napi: process.versions.napi ?? 'unknown', cpu: best },
   });
 }
 
+/**
+ * Buffers at least this large get the huge-page advice when it is on: they are the ones whose page faults
+ * show in a call's time, and below a few huge pages the aligned interior is a small part of the buffer.
+ */
+const HUGE_PAGES_MIN_BYTES = 4 << 20;
+
+/**
+ * QUIVER_HUGEPAGES=1 turns the advice on; unset or 0 leaves it off. Off by default because it measured slower
+ * where it matters on the machine of issue 14 (a Firecracker VM, AMD EPYC Zen 4, THP in `madvise` mode):
+ * a 64 MiB buffer faulted in ~7 ms in 2 MiB pages against ~38 ms in 4 KiB pages when the process reused
+ * memory it had just freed, but ~225 ms against ~40 ms when it drew fresh memory from the system, which is
+ * what a loop over calls that return new results does while the garbage collector holds the old ones
+ * (W1 from a plain array, 8 alternating fresh processes under load: medians 120–540 ms per call advised,
+ * 66–250 ms not, the advised one faster in 1 pair of 8; half of the advised time was the kernel clearing
+ * huge pages). On hosts where fresh huge pages are cheap, turn it on.
+ */
+function hugePagesWanted(): boolean {
+  return (process.env['QUIVER_HUGEPAGES'] ?? '').trim() === '1';
+}
+
+/**
+ * Advises transparent huge pages on a fresh buffer's 2 MiB-aligned interior (Linux, THP in `madvise` or
+ * `always` mode; a no-op elsewhere). Returns whether the kernel took the advice.
+ */
+export function adviseHugePages(addon: NativeAddon, buffer: ArrayBufferLike): boolean {
+  return call(() => addon.adviseHugepages(new Uint8Array(buffer)));
+}
+
+/**
+ * Copies at least this large use streaming (non-temporal) stores: they skip reading the destination into
+ * cache first. Below it the copy may fit in the last-level cache, where the kernel that follows finds it.
+ */
+const STREAM_MIN_BYTES = 32 << 20;
+/** Copy threads: memory bandwidth, not cores, bounds a copy; a few threads reach it. */
+const COPY_IN_MAX_THREADS = 4;
+
 class NativeBackend extends SabRegions implements Backend {
   readonly info: BackendInfo;
   readonly init: BackendInit;
   readonly #k: NativeKernels;
+  readonly #addon: NativeAddon;
 
-  constructor(kernels: NativeKernels, isa: NativeIsa, info: BackendInfo) {
+  constructor(kernels: NativeKernels, isa: NativeIsa, addon: NativeAddon, info: BackendInfo) {
     super();
     this.#k = guarded(kernels);
+    this.#addon = addon;
     this.info = info;
     this.init = { name: 'native', nativeIsa: isa };
   }
@@ -262,5 +300,20 @@ class NativeBackend extends SabRegions implements Backend {
     this.#k.tileGemmF32(
       a.c, a.cOff, a.cRs, a.cCs, a.a, a.aOff, a.aRs, a.aCs, a.b, a.bOff, a.bRs, a.bCs, a.m, a.n, a.k, a.alpha, a.accumulate,
     );
+  }
+
+  protected override fresh(buffer: SharedArrayBuffer): void {
+    // The switch is read per buffer (a few per call at most), so it can change while a process runs.
+    if (buffer.byteLength >= HUGE_PAGES_MIN_BYTES && hugePagesWanted()) adviseHugePages(this.#addon, buffer);
+  }
+
+  /**
+   * One pass: the check reads each block just before it is copied. Large copies use streaming stores, split
+   * over up to `threads` threads (see STREAM_MIN_BYTES); smaller ones stay on the calling thread and in cache.
+   */
+  copyIn(src: Float32Array, dst: Float32Array, check: boolean, threads: number): number {
+    const stream = src.byteLength >= STREAM_MIN_BYTES;
+    const t = stream ? Math.max(1, Math.min(COPY_IN_MAX_THREADS, threads)) : 1;
+    return call(() => this.#addon.copyF32(src, dst, check, t, stream));
   }
 }

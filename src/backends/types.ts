@@ -384,6 +384,14 @@ export interface Backend {
 
   /** `tileGemm` on f32 operands (the f32 EASE solve): products and sums in f32 on native, f64 on js and wasm. */
   tileGemmF32(args: TileGemmArgs<Float32Array>): void;
+
+  /**
+   * Optional: copies a caller's `src` into `dst` (a view of one of this backend's regions, the same length),
+   * on up to `threads` threads of the calling one's making (main thread only, while the pool waits for the
+   * copy) and, with `check`, returns the index of the first NaN or ±Infinity of `src` (the copy then stops
+   * there), else -1. Backends without it get `dst.set(src)` and a separate check.
+   */
+  copyIn?(src: Float32Array, dst: Float32Array, check: boolean, threads: number): number;
 }
 
 /** `multinomialPass` modes: the losses only (a line-search trial); also the gradient; also the Hessian blocks. */

@@ -39,7 +39,7 @@ import type { TopKOptions } from './ops/topk.js';
 import * as multinomial from './ops/multinomial.js';
 import type { MultinomialPassOptions, MultinomialPassResult } from './ops/multinomial.js';
 import { Scheduler, type CallOptions } from './schedule.js';
-import { AllocatedMatrix, AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector, inPlaceRegion, type CopyStats, type MatrixInput, type VectorInput } from './scope.js';
+import { AllocatedMatrix, AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector, copyChecked, inPlaceRegion, type CopyStats, type MatrixInput, type VectorInput } from './scope.js';
 import { checkFinite, checkMatrix, checkPositiveInt, checkVector } from './validate.js';
 
 // The engine's public types, wherever they are defined.
@@ -174,10 +174,13 @@ export class Engine {
     }
     checkMatrix(m, name, false);
     const shared = inPlaceRegion(this.backend, m, name);
-    if (opts.checkValues ?? true) checkFinite(m.data, name, m.cols);
-    if (shared) return new StagedMatrix(m.rows, m.cols, shared, this, false, m instanceof AllocatedMatrix ? m : null);
-    const r = this.backend.alloc('f32', m.rows * m.cols, false);
-    this.backend.view(r).set(m.data);
+    const check = opts.checkValues ?? true;
+    if (shared) {
+      if (check) checkFinite(m.data, name, m.cols);
+      return new StagedMatrix(m.rows, m.cols, shared, this, false, m instanceof AllocatedMatrix ? m : null);
+    }
+    // The check runs in the copy's pass (a plain matrix is read once, not twice).
+    const r = copyChecked(this.backend, m.data, name, m.cols, check, this.threads);
     const copies = this.#sched.copies;
     copies.count++;
     copies.bytes += m.data.byteLength;

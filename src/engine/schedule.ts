@@ -119,7 +119,7 @@ export class Scheduler {
 
   /** Runs `fn` with a scope of its own; every region the scope still holds is freed when it ends. */
   async job<T>(fn: (s: Scope) => Promise<T> | T): Promise<T> {
-    const s = new Scope(this.backend, this.copies);
+    const s = new Scope(this.backend, this.copies, this.threads);
     try {
       return await fn(s);
     } finally {
