@@ -49,9 +49,11 @@ fn tiles(d: usize, mr: usize, nr: usize) -> impl Iterator<Item = (usize, usize)>
 }
 
 /// Packs rows r0..r0+rb into `a` (and `b` when split), adding the block's Σ w d and Σ v d into s32 / v32.
+/// W: weighted; S: sums wanted; V: xty wanted (constants per call, so the loop keeps only its own work; a
+/// product by 1 is skipped, which is exact, so every instantiation gives the same bits).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn pack(x: &[f32], d: usize, wd: usize, c32: &[f32], w: Option<&[f64]>, v: Option<&[f64]>, split: bool, a: &mut [f32], b: &mut [f32], s32: &mut [f32], v32: &mut [f32]) {
+fn pack<const W: bool, const S: bool, const V: bool>(x: &[f32], d: usize, wd: usize, c32: &[f32], w: Option<&[f64]>, v: Option<&[f64]>, split: bool, a: &mut [f32], b: &mut [f32], s32: &mut [f32], v32: &mut [f32]) {
     let rb = x.len() / d;
     for i in 0..rb {
         let xr = &x[i * d..(i + 1) * d];
@@ -60,19 +62,13 @@ fn pack(x: &[f32], d: usize, wd: usize, c32: &[f32], w: Option<&[f64]>, v: Optio
         let (wf, vi) = (wi as f32, v.map_or(0.0, |v| v[i]) as f32);
         let ar = &mut a[i * wd..(i + 1) * wd];
         // Zipped iterators, so the loop has no bounds checks and vectorises.
-        if w.is_none() {
-            // Unweighted: the same values without the products by 1 (exact, so the same bits).
-            for ((((o, &xv), &cv), s), t) in ar[..d].iter_mut().zip(xr).zip(&c32[..d]).zip(&mut s32[..d]).zip(&mut v32[..d]) {
-                let dv = xv - cv;
-                *o = dv;
-                *s += dv;
-                *t += vi * dv;
+        for ((((o, &xv), &cv), s), t) in ar[..d].iter_mut().zip(xr).zip(&c32[..d]).zip(&mut s32[..d]).zip(&mut v32[..d]) {
+            let dv = xv - cv;
+            *o = if W { sa * dv } else { dv };
+            if S {
+                *s += if W { wf * dv } else { dv };
             }
-        } else {
-            for ((((o, &xv), &cv), s), t) in ar[..d].iter_mut().zip(xr).zip(&c32[..d]).zip(&mut s32[..d]).zip(&mut v32[..d]) {
-                let dv = xv - cv;
-                *o = sa * dv;
-                *s += wf * dv;
+            if V {
                 *t += vi * dv;
             }
         }
@@ -95,6 +91,7 @@ fn drive<const MR: usize, const NR: usize>(a: GramArgs<'_>, tile: impl Fn(bool, 
     let wd = width(d, MR, NR);
     let list: Vec<(usize, usize)> = tiles(d, MR, NR).collect();
     let split_any = w.is_some_and(|w| w[..rows].iter().any(|&wi| wi < 0.0 || wi.is_nan()));
+    let (want_s, want_v) = (sums.is_some(), v.is_some() && xty.is_some());
     let blk_len = BLOCK.min(rows) * wd;
     let mut pk = Scratch::take(&PACK, 0);
     let pk = pk.slice_grow(2 * blk_len + 3 * wd);
@@ -119,7 +116,17 @@ fn drive<const MR: usize, const NR: usize>(a: GramArgs<'_>, tile: impl Fn(bool, 
         let split = wb.is_some_and(|w| w.iter().any(|&wi| wi < 0.0 || wi.is_nan()));
         s32.fill(0.0);
         v32.fill(0.0);
-        pack(&x[r0 * d..(r0 + rb) * d], d, wd, &c32[..d], wb, v.map(|v| &v[r0..r0 + rb]), split, ab, bb, s32, v32);
+        let (xb, vb) = (&x[r0 * d..(r0 + rb) * d], v.map(|v| &v[r0..r0 + rb]));
+        match (w.is_some(), want_s, want_v) {
+            (false, false, false) => pack::<false, false, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (false, false, true) => pack::<false, false, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (false, true, false) => pack::<false, true, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (false, true, true) => pack::<false, true, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (true, false, false) => pack::<true, false, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (true, false, true) => pack::<true, false, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (true, true, false) => pack::<true, true, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (true, true, true) => pack::<true, true, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+        }
         let bsrc: &[f32] = if split { bb } else { ab };
         // The next block of x is fetched into L2 a slice per tile while the tiles compute, so its memory
         // traffic overlaps the FMAs instead of stalling the next packing (measured +5 % streaming 256 MB).

@@ -57,8 +57,11 @@ fn run(f: unsafe fn(GramArgs<'_>), k: &Case, rows: usize, d: usize) -> (Vec<f64>
     (g, t, s)
 }
 
-fn levels() -> Vec<(&'static str, unsafe fn(GramArgs<'_>))> {
-    let mut l: Vec<(&'static str, unsafe fn(GramArgs<'_>))> = vec![("scalar", gram_f32acc_scalar as unsafe fn(GramArgs<'_>))];
+/// A level's name and entry point.
+type Level = (&'static str, unsafe fn(GramArgs<'_>));
+
+fn levels() -> Vec<Level> {
+    let mut l: Vec<Level> = vec![("scalar", gram_f32acc_scalar as unsafe fn(GramArgs<'_>))];
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
         l.push(("avx2", gram_f32acc_avx2));
     }
@@ -141,6 +144,26 @@ fn a_non_finite_value_reaches_the_diagonal() {
             let (g, _, s) = run(f, &k, 130, 20);
             assert!(!g[11 * 20 + 11].is_finite(), "{name}: {bad} lost");
             assert!(!s[11].is_finite(), "{name}: {bad} lost from sums");
+        }
+    }
+}
+
+#[test]
+fn g_has_the_same_bits_whether_or_not_xty_and_sums_are_asked_for() {
+    let (rows, d) = (300, 37);
+    for weighted in [false, true] {
+        let k = case(rows, d, weighted, false, true);
+        for (name, f) in levels() {
+            let (g_all, _, _) = run(f, &k, rows, d);
+            let mut g = vec![0.5; d * d];
+            // SAFETY: the levels this CPU runs.
+            unsafe { f(GramArgs { x: &k.x, rows, cols: d, w: k.w.as_deref(), center: k.c.as_deref(), v: None, g: &mut g, xty: None, sums: None }) };
+            assert_eq!(g, g_all, "{name} weighted={weighted}");
+            let mut s = vec![-0.75; d];
+            let mut g2 = vec![0.5; d * d];
+            unsafe { f(GramArgs { x: &k.x, rows, cols: d, w: k.w.as_deref(), center: k.c.as_deref(), v: None, g: &mut g2, xty: None, sums: Some(&mut s) }) };
+            let (_, _, s_all) = run(f, &k, rows, d);
+            assert_eq!((g2, s), (g_all, s_all), "{name} weighted={weighted}, sums only");
         }
     }
 }
