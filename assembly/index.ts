@@ -56,9 +56,9 @@ export function kmeans_step(
   return kmeans_f32_scalar(x, rows, cols, centroids, k, weights, labels, minDist2, sums, counts);
 }
 
-export function gram(x: usize, rows: i32, cols: i32, w: usize, center: usize, v: usize, g: usize, xty: usize): void {
-  if (ASC_FEATURE_SIMD) gram_f32_simd128(x, rows, cols, w, center, v, g, xty);
-  else gram_f32_scalar(x, rows, cols, w, center, v, g, xty);
+export function gram(x: usize, rows: i32, cols: i32, w: usize, center: usize, v: usize, g: usize, xty: usize, sums: usize): void {
+  if (ASC_FEATURE_SIMD) gram_f32_simd128(x, rows, cols, w, center, v, g, xty, sums);
+  else gram_f32_scalar(x, rows, cols, w, center, v, g, xty, sums);
 }
 
 /** One fused logistic-regression pass over a block of rows (layout in kernels/logistic.ts); scratch: 2 * rows f64. */

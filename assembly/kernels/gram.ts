@@ -1,4 +1,5 @@
-// Gram accumulation: g[a,b] += sum_i w_i (x_ia - c_a)(x_ib - c_b) for b >= a, xty[a] += sum_i v_i (x_ia - c_a).
+// Gram accumulation: g[a,b] += sum_i w_i (x_ia - c_a)(x_ib - c_b) for b >= a, xty[a] += sum_i v_i (x_ia - c_a),
+// sums[a] += sum_i w_i (x_ia - c_a) (the fits' one-pass centring on a shift).
 // f64, each element updated row by row with the reference's operations ((w_i r_a) r_b added to g): the same bits.
 // Tails: columns past the last full 4-column block go one element at a time; rows with w_i = 0 are skipped.
 
@@ -48,6 +49,20 @@ const ROW_BLOCK_BYTES: usize = 64 << 10;
     for (let a = 0; a < cols; a++) {
       const p = xty + (<usize>a << 3);
       store<f64>(p, load<f64>(p) + vi * (<f64>load<f32>(xi + (<usize>a << 2)) - centre(center, a)));
+    }
+  }
+}
+
+/** sums[a] += w_i (x_ia - c_a), row by row (w absent: 1), while the block is in cache. */
+// @ts-ignore: decorator
+@inline function gramSums(x: usize, cols: i32, w: usize, center: usize, sums: usize, i0: i32, i1: i32): void {
+  const rowBytes = <usize>cols << 2;
+  for (let i = i0; i < i1; i++) {
+    const wi = rowWeight(w, i);
+    const xi = x + <usize>i * rowBytes;
+    for (let a = 0; a < cols; a++) {
+      const p = sums + (<usize>a << 3);
+      store<f64>(p, load<f64>(p) + wi * (<f64>load<f32>(xi + (<usize>a << 2)) - centre(center, a)));
     }
   }
 }
@@ -139,7 +154,7 @@ const ROW_BLOCK_BYTES: usize = 64 << 10;
 }
 
 export function gram_f32_simd128(
-  x: usize, rows: i32, cols: i32, w: usize, center: usize, v: usize, g: usize, xty: usize,
+  x: usize, rows: i32, cols: i32, w: usize, center: usize, v: usize, g: usize, xty: usize, sums: usize = 0,
 ): void {
   const rowBytes = <usize>cols << 2;
   const c4 = cols & ~3;
@@ -155,11 +170,12 @@ export function gram_f32_simd128(
     }
     gramEdge(x, cols, w, center, g, c4, i0, i1);
     if (v != 0 && xty != 0) gramXty(x, cols, center, v, xty, i0, i1);
+    if (sums != 0) gramSums(x, cols, w, center, sums, i0, i1);
   }
 }
 
 export function gram_f32_scalar(
-  x: usize, rows: i32, cols: i32, w: usize, center: usize, v: usize, g: usize, xty: usize,
+  x: usize, rows: i32, cols: i32, w: usize, center: usize, v: usize, g: usize, xty: usize, sums: usize = 0,
 ): void {
   const rowBytes = <usize>cols << 2;
   const block = blockRowsGram(rowBytes);
@@ -168,6 +184,7 @@ export function gram_f32_scalar(
     // Every column is an "edge" column here: one register accumulator per element over the row block.
     gramEdge(x, cols, w, center, g, 0, i0, i1);
     if (v != 0 && xty != 0) gramXty(x, cols, center, v, xty, i0, i1);
+    if (sums != 0) gramSums(x, cols, w, center, sums, i0, i1);
   }
 }
 

@@ -53,18 +53,20 @@ const WHAT = {
 
 /**
  * spec = { workload, cfg (full size), cfgFor(backend) → cfg (scaled js rows), work(cfg), unit, call (text),
- * variants (default plain, shared), long (hrtime runs instead of benchmark.js), scaled(cfg) → note|null }.
+ * variants (default plain, shared), long (hrtime runs instead of benchmark.js), scaled(cfg) → note|null,
+ * implSuffix (appended to each row's impl, for a second set of rows with other options), levels(backend, isa)
+ * → bool (which levels run; default all) }.
  */
 export async function childRows(ctx, spec) {
   const rows = [];
   const variants = spec.variants ?? ['plain', 'shared'];
   const levels = [{ backend: 'native', isa: null }, ...(hasAvx512() ? [{ backend: 'native', isa: 'avx2' }] : []), { backend: 'wasm' }, { backend: 'js' }];
   for (const { backend, isa } of levels) {
-    if (!BACKENDS.includes(backend)) continue;
+    if (!BACKENDS.includes(backend) || (spec.levels && !spec.levels(backend, isa))) continue;
     const cfg = spec.cfgFor ? spec.cfgFor(backend) : spec.cfg;
     for (const variant of variants) {
       if (backend === 'js' && variant !== 'plain') continue;
-      const impl = `${backend}${isa ? ` ${isa}` : ''} ${variant}`;
+      const impl = `${backend}${isa ? ` ${isa}` : ''} ${variant}${spec.implSuffix ?? ''}`;
       if (!ctx.wantImpl(impl)) continue;
       ctx.log(`${spec.workload} ${impl} (fresh process)`);
       const job = { workload: spec.workload, variant, backend, threads: ctx.threads, cfg, budget: ctx.budget, runs: ctx.longRuns, long: spec.long ?? false };

@@ -50,13 +50,14 @@ export const CALLS = {
   },
   W4: {
     build: (c) => regression(c.n, c.d, c.seed),
-    async op(engine, { x, y }, variant, state) {
+    // cfg.fitIntercept and cfg.accumulate pick the extra rows' options (absent: the default row's call).
+    async op(engine, { x, y }, variant, state, c) {
       if (variant === 'kernel') {
         state.staged ??= engine.stage(x);
         const { g, xty } = await engine.gram(state.staged, { v: y });
         return { coef: await engine.choleskySolve(g, x.cols, xty, 1) };
       }
-      const m = await engine.linearRegression(x, y, { fitIntercept: false });
+      const m = await engine.linearRegression(x, y, { fitIntercept: c?.fitIntercept ?? false, ...(c?.accumulate ? { accumulate: c.accumulate } : {}) });
       return { coef: m.coefficients };
     },
     bytes: ({ x, y }) => ({ inputs: f32(x) + y.byteLength, outputs: x.cols * 8 }),

@@ -148,6 +148,26 @@ function families(quick) {
       work: W5,
       unit: 'rows/s',
     },
+    {
+      id: 'ISA-gram-f32',
+      what: `gram ${W4}×64 with Xᵀy and sums, centred, accumulate 'f32' (f32 FMAs over 64-row blocks)`,
+      setup() {
+        const x = toShared(gaussianMatrix(W4, 64, 401).data);
+        const v = shared(Float64Array, W4).fill(1);
+        const c = shared(Float64Array, 64);
+        const g = shared(Float64Array, 64 * 64);
+        const xty = shared(Float64Array, 64);
+        const sums = shared(Float64Array, 64);
+        return (k) => {
+          g.fill(0);
+          xty.fill(0);
+          sums.fill(0);
+          k.gram(x, W4, 64, null, c, v, g, xty, sums, true);
+        };
+      },
+      work: W4 * 64 * 65 + 4 * W4 * 64,
+      unit: 'GFLOP/s',
+    },
   ];
 }
 

@@ -330,8 +330,10 @@ impl Kernels {
 
     /// g (upper triangle, row-major cols × cols) += Σ_i w_i (x_i − c)(x_i − c)ᵀ and xty += Σ_i v_i (x_i − c)
     /// over a block of rows, in f64; absent w means all ones, absent center no centring, and xty is only
-    /// accumulated when both v and xty are given.
+    /// accumulated when both v and xty are given; sums += Σ_i w_i (x_i − c) when given. `accumulate_f32`:
+    /// f32 FMAs over blocks of 64 rows flushed into the f64 sums (kernels/gram_f32.rs).
     #[napi(catch_unwind)]
+    #[allow(clippy::too_many_arguments)]
     pub fn gram(
         &self,
         x: Float32ArraySlice,
@@ -342,6 +344,8 @@ impl Kernels {
         v: Option<Float64ArraySlice>,
         g: Float64ArraySlice,
         xty: Option<Float64ArraySlice>,
+        sums: Option<Float64ArraySlice>,
+        accumulate_f32: Option<bool>,
     ) -> Result<()> {
         guard(|| {
             let t = self.table;
@@ -364,11 +368,16 @@ impl Kernels {
             inputs.extend(w.as_ref().map(|s| span("w", s, r)));
             inputs.extend(center.as_ref().map(|s| span("center", s, d)));
             inputs.extend(v.as_ref().map(|s| span("v", s, r)));
+            if let Some(s) = &sums {
+                need("sums", s.len(), d)?;
+            }
             let mut outputs = vec![span("g", &g, d * d)];
             outputs.extend(xty.as_ref().map(|s| span("xty", s, d)));
+            outputs.extend(sums.as_ref().map(|s| span("sums", s, d)));
             disjoint(&outputs, &inputs)?;
             let mut g = g;
             let mut xty = xty;
+            let mut sums = sums;
             let args = GramArgs {
                 x: &x[..r * d],
                 rows: r,
@@ -378,9 +387,11 @@ impl Kernels {
                 v: v.as_ref().map(|s| &s[..r]),
                 g: unsafe { &mut g.as_mut()[..d * d] },
                 xty: xty.as_mut().map(|s| unsafe { &mut s.as_mut()[..d] }),
+                sums: sums.as_mut().map(|s| unsafe { &mut s.as_mut()[..d] }),
             };
+            let f = if accumulate_f32.unwrap_or(false) { t.gram_f32acc } else { t.gram };
             // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
-            unsafe { (t.gram)(args) };
+            unsafe { f(args) };
             Ok(())
         })
     }

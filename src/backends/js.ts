@@ -158,12 +158,14 @@ export class JsBackend extends SabRegions implements Backend {
     return minDist2 ? inertia : NaN;
   }
 
-  gram({ x, rows, cols, w, center, v, g, xty }: GramArgs): void {
+  // `accumulate` is not honoured: this backend sums in f64 in every mode (see README, Gram accumulation).
+  gram({ x, rows, cols, w, center, v, g, xty, sums }: GramArgs): void {
     const row = new Float64Array(cols);
     for (let i = 0; i < rows; i++) {
       const xo = i * cols;
       for (let d = 0; d < cols; d++) row[d] = x[xo + d]! - (center ? center[d]! : 0);
       const wi = w ? w[i]! : 1;
+      if (sums) for (let a = 0; a < cols; a++) sums[a]! += wi * row[a]!;
       if (wi !== 0) {
         for (let a = 0; a < cols; a++) {
           const wa = wi * row[a]!;

@@ -246,7 +246,7 @@ class NativeBackend extends SabRegions implements Backend {
   }
 
   gram(a: GramArgs): void {
-    this.#k.gram(a.x, a.rows, a.cols, a.w, a.center, a.v, a.g, a.xty);
+    this.#k.gram(a.x, a.rows, a.cols, a.w, a.center, a.v, a.g, a.xty, a.sums, a.accumulate === 'f32');
   }
 
   logisticPass(a: LogisticPassArgs): void {

@@ -25,7 +25,7 @@ export interface KernelExports {
     x: number, rows: number, cols: number, centroids: number, k: number, weights: number,
     labels: number, minDist2: number, sums: number, counts: number,
   ): number;
-  gram(x: number, rows: number, cols: number, w: number, center: number, v: number, g: number, xty: number): void;
+  gram(x: number, rows: number, cols: number, w: number, center: number, v: number, g: number, xty: number, sums: number): void;
   logistic_pass(
     x: number, rows: number, cols: number, y: number, s: number, beta: number, bias: number,
     hessian: number, z: number, out: number, scratch: number,

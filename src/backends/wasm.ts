@@ -176,7 +176,8 @@ export class WasmBackend implements Backend {
     return minDist2 ? inertia : NaN;
   }
 
-  gram({ x, rows, cols, w, center, v, g, xty }: GramArgs): void {
+  // `accumulate` is not honoured: this backend sums in f64 in every mode (see README, Gram accumulation).
+  gram({ x, rows, cols, w, center, v, g, xty, sums }: GramArgs): void {
     const m = this.mem;
     if (rows <= 0 || cols <= 0) return;
     const st = new Staging();
@@ -191,6 +192,7 @@ export class WasmBackend implements Backend {
         withXty ? m.ptr(v, rows, false, st) : 0,
         m.ptr(g, cols * cols, true, st),
         withXty ? m.ptr(xty, cols, true, st) : 0,
+        m.ptr(sums, cols, true, st),
       );
     } finally {
       m.finish(st);

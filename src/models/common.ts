@@ -104,35 +104,6 @@ export function checkSampleWeight(w: unknown, n: number): Float64Array | null {
   return Float64Array.from(w);
 }
 
-/** Weighted column means (f64). */
-export function columnMeans(x: Matrix, w: Float64Array | null): Float64Array {
-  const { rows, cols, data } = x;
-  const mean = new Float64Array(cols);
-  let sw = 0;
-  for (let i = 0; i < rows; i++) {
-    const wi = w ? w[i]! : 1;
-    if (wi === 0) continue;
-    sw += wi;
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) mean[j]! += wi * data[o + j]!;
-  }
-  for (let j = 0; j < cols; j++) mean[j]! /= sw;
-  return mean;
-}
-
-/**
- * Weighted column means through the engine: a one-centroid `kmeansStep` returns exactly the weighted
- * column sums (f64) and the total weight, in one parallel pass. Its weights are f32, so weights that f32
- * cannot hold exactly take the plain f64 loop instead.
- */
-export async function weightedColumnMeans(engine: Engine, staged: StagedMatrix, x: Matrix, w: Float64Array | null, signal?: AbortSignal): Promise<Float64Array> {
-  if (w && !w.every((v) => Math.fround(v) === v)) return columnMeans(x, w);
-  const one = { rows: 1, cols: x.cols, data: new Float32Array(x.cols) };
-  const r = await engine.kmeansStep(staged, one, w ? Float32Array.from(w) : null, { signal, distances: false });
-  const total = r.counts[0]!;
-  return r.sums.map((s) => s / total);
-}
-
 /**
  * Whether a fit may leave the NaN/±Infinity check of x to its first pass over the rows (a sum over every
  * value, non-finite exactly when some value is): only when no row weight is zero, since a zero-weight row

@@ -39,10 +39,10 @@ import {
   checkSampleWeight,
   checkTarget,
   nameNonFinite,
-  weightedColumnMeans,
 } from './common.js';
 import { rocAuc } from './metrics.js';
 import { checkFullRank } from './rank.js';
+import { sampleShift, unshift } from './shift.js';
 import { solveScaled } from './linear.js';
 import { binarySample, checkHessianRows } from './hessian-sample.js';
 import { LogisticModel, type LogisticRegressionOptions } from './logistic-model.js';
@@ -122,13 +122,15 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     const xs = engine.stage(x, 'x', { checkValues: false });
     regions.push(xs);
     if (l2 === 0) {
-      // Unpenalised: the Hessian is singular exactly when the weighted (centred) X is rank-deficient. The
-      // means and the Gram matrix read the staged X (no second copy); a non-finite value shows in them.
-      const center = fitIntercept ? await weightedColumnMeans(engine, xs, x, sw, opts.signal) : null;
-      if (center) nameNonFinite(x, center);
-      const { g } = await engine.gram(xs, { w: sw, center, signal: opts.signal });
-      nameNonFinite(x, g);
-      checkFullRank(x, g, names, fitIntercept, 'logistic regression without a penalty');
+      // Unpenalised: the Hessian is singular exactly when the weighted (centred) X is rank-deficient. One
+      // Gram pass over the staged X, centred on a sampled shift and corrected exactly (shift.ts); a non-finite
+      // value shows in it.
+      const shift = fitIntercept ? sampleShift(x, sw) : null;
+      if (shift) nameNonFinite(x, shift);
+      const r = await engine.gram(xs, { w: sw, center: shift, sums: shift !== null, signal: opts.signal });
+      nameNonFinite(x, r.g);
+      if (shift) unshift(shift, r.g, null, r.sums!, sw ? sw.reduce((a, b) => a + b, 0) : n, 0);
+      checkFullRank(x, r.g, names, fitIntercept, 'logistic regression without a penalty');
     }
     const ys = engine.stageVector(yy, 'y');
     regions.push(ys);

@@ -63,6 +63,12 @@ export const KERNEL_TOLERANCE = {
   alsSolve: { native: { atol: 1e-7, rtol: 1e-6 }, wasm: { atol: 1e-7, rtol: 1e-6 }, js: { atol: 1e-7, rtol: 1e-6 } },
   /** Tile GEMM: f64 products summed in another order than the oracle's (faer's microkernels, SIMD lanes). */
   tileGemm: { native: F64_REDUCTION, wasm: F64_REDUCTION, js: F64_REDUCTION },
+  /**
+   * gram with accumulate 'f32', relative to the largest |G| of the case (atol is this rtol times it): the native
+   * SIMD levels round x − c and √w to f32 and sum f32 products over 64-row blocks, at worst 64·2⁻²⁴ ≈ 3.8e-6 of
+   * Σ|terms| ≤ max|G|; wasm and js ignore the mode and sum in f64.
+   */
+  gramF32: { native: { atol: 0, rtol: 1e-5 }, wasm: F64_REDUCTION, js: F64_REDUCTION },
 } as const satisfies Record<string, Record<BackendFamily, Tol>>;
 
 export type KernelName = keyof typeof KERNEL_TOLERANCE;

@@ -181,6 +181,29 @@ export async function runW4(ctx) {
         scaled: (c) => scaledNote(c.n, s.n, s.d),
       })),
     );
+    // Extra native rows, beside (never instead of) the default ones: the f32-accumulation mode (native and, on
+    // AVX-512 machines, its AVX2 level), and the fit with an intercept (one pass over X on a sampled shift),
+    // which the anchors above do not run (they fit without one).
+    const extra = [
+      [' f32', { accumulate: 'f32' }, "engine.linearRegression(X, y, { fitIntercept: false, accumulate: 'f32' }) (f32 FMAs over 64-row blocks, f64 across blocks)", () => true],
+      [' intercept', { fitIntercept: true }, 'engine.linearRegression(X, y, { fitIntercept: true }) (one pass over X, centred on a sampled shift)', (_b, isa) => !isa],
+      [' intercept f32', { fitIntercept: true, accumulate: 'f32' }, "engine.linearRegression(X, y, { fitIntercept: true, accumulate: 'f32' })", (_b, isa) => !isa],
+    ];
+    for (const [implSuffix, opts, call, levels] of extra) {
+      rows.push(
+        ...(await childRows(ctx, {
+          workload: 'W4',
+          cfgFor: () => ({ n: s.n, d: s.d, seed: SEEDS.W4, ...opts }),
+          work: (c) => gramFlops(c.n, s.d),
+          unit: 'GFLOP/s',
+          variants: ['plain', 'shared'],
+          implSuffix,
+          levels: (b, isa) => b === 'native' && levels(b, isa),
+          call,
+          scaled: (c) => scaledNote(c.n, s.n, s.d),
+        })),
+      );
+    }
   }
 
   const mlImpl = 'ml-regression-multivariate-linear';

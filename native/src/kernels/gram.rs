@@ -1,6 +1,7 @@
 //! Weighted, optionally centred Gram accumulation over a block of rows, all in f64:
 //! g[a,b] += Σ_i w_i (x_ia − c_a)(x_ib − c_b) for b ≥ a (the lower triangle is never written) and
-//! xty[a] += Σ_i v_i (x_ia − c_a). SIMD levels widen a block of rows into f64 scratch (centred; the weight
+//! xty[a] += Σ_i v_i (x_ia − c_a), and optionally sums[a] += Σ_i w_i (x_ia − c_a) (what a fit centred on
+//! a shift c needs to correct to the true mean in the same pass). SIMD levels widen a block of rows into f64 scratch (centred; the weight
 //! applied to one copy), then: up to SYRK_MAX_COLS columns, a hand-written upper-triangle kernel over
 //! packed panels; wider, faer's triangular f64 GEMM. Tails: the last panel is zero-padded.
 //!
@@ -32,6 +33,8 @@ pub struct GramArgs<'a> {
     pub v: Option<&'a [f64]>,
     pub g: &'a mut [f64],
     pub xty: Option<&'a mut [f64]>,
+    /// Accumulates Σ_i w_i (x_i − c) when given.
+    pub sums: Option<&'a mut [f64]>,
 }
 
 /// Scalar twin: the reference's order, one row at a time into the upper triangle.
@@ -45,6 +48,7 @@ pub fn gram_f64_scalar(a: GramArgs<'_>) {
         v,
         g,
         mut xty,
+        mut sums,
     } = a;
     for i in 0..rows {
         let xr = &x[i * cols..(i + 1) * cols];
@@ -60,6 +64,11 @@ pub fn gram_f64_scalar(a: GramArgs<'_>) {
         if let (Some(v), Some(xty)) = (v, xty.as_deref_mut()) {
             for (p, t) in xty[..cols].iter_mut().enumerate() {
                 *t += v[i] * c(p);
+            }
+        }
+        if let Some(s) = sums.as_deref_mut() {
+            for (p, t) in s[..cols].iter_mut().enumerate() {
+                *t += wi * c(p);
             }
         }
     }
@@ -97,8 +106,10 @@ unsafe fn pack_block(
     wp: &mut [f64],
     stride: usize,
     xv: &mut [f64],
+    xs: Option<&mut [f64]>,
 ) {
     use std::arch::x86_64::*;
+    let mut xs = xs;
     let np = d.div_ceil(NR);
     let full = d / NR;
     for i in 0..rb {
@@ -109,7 +120,9 @@ unsafe fn pack_block(
             Some(w) => (w[i].sqrt(), 1.0),
         };
         let vi = v.map_or(0.0, |v| v[i]);
+        let wi = w.map_or(1.0, |w| w[i]);
         let (sav, swv, viv) = (_mm256_set1_pd(sa), _mm256_set1_pd(sw), _mm256_set1_pd(vi));
+        let wiv = _mm256_set1_pd(wi);
         // Whole panels: eight f32 widened to two ymm of f64 (the compiler's own version of this
         // loop went element by element).
         for p in 0..full {
@@ -141,6 +154,15 @@ unsafe fn pack_block(
                         _mm256_add_pd(_mm256_loadu_pd(t.add(4)), _mm256_mul_pd(viv, hi)),
                     );
                 }
+                if let Some(xs) = xs.as_deref_mut() {
+                    assert!(base + NR <= xs.len());
+                    let t = xs.as_mut_ptr().add(base);
+                    _mm256_storeu_pd(t, _mm256_add_pd(_mm256_loadu_pd(t), _mm256_mul_pd(wiv, lo)));
+                    _mm256_storeu_pd(
+                        t.add(4),
+                        _mm256_add_pd(_mm256_loadu_pd(t.add(4)), _mm256_mul_pd(wiv, hi)),
+                    );
+                }
                 _mm256_storeu_pd(ap.as_mut_ptr().add(o), _mm256_mul_pd(sav, lo));
                 _mm256_storeu_pd(ap.as_mut_ptr().add(o + 4), _mm256_mul_pd(sav, hi));
                 if split {
@@ -160,6 +182,11 @@ unsafe fn pack_block(
                 let acc = &mut xv[base..base + NR];
                 for l in 0..NR {
                     acc[l] += vi * vals[l];
+                }
+            }
+            if let Some(xs) = xs.as_deref_mut() {
+                for l in 0..d - base {
+                    xs[base + l] += wi * vals[l];
                 }
             }
             let o = p * stride + i * NR;
@@ -259,6 +286,7 @@ unsafe fn body_packed(a: GramArgs<'_>) {
         v,
         g,
         xty,
+        sums,
     } = a;
     let np = d.div_ceil(NR);
     let dp = np * NR;
@@ -274,13 +302,16 @@ unsafe fn body_packed(a: GramArgs<'_>) {
     } else {
         0
     };
-    let mut buf = Scratch::take(&scratch::GRAM_F64, pan_len + wp_len + 2 * dp);
+    let mut buf = Scratch::take(&scratch::GRAM_F64, pan_len + wp_len + 3 * dp);
     {
-        let s = buf.slice(pan_len + wp_len + 2 * dp);
+        let s = buf.slice(pan_len + wp_len + 3 * dp);
         let (ap, rest) = s.split_at_mut(pan_len);
         let (wp, rest) = rest.split_at_mut(wp_len);
         let wp = if wp_len > 0 { &mut wp[NR..] } else { wp };
-        let (cz, xv) = rest.split_at_mut(dp);
+        let (cz, rest) = rest.split_at_mut(dp);
+        let (xv, xs) = rest.split_at_mut(dp);
+        xs.fill(0.0);
+        let want_sums = sums.is_some();
         // The centre padded with zeros, so packing has one form with or without centring.
         cz.fill(0.0);
         if let Some(c) = center {
@@ -305,6 +336,7 @@ unsafe fn body_packed(a: GramArgs<'_>) {
                     wp,
                     stride,
                     xv,
+                    if want_sums { Some(&mut xs[..]) } else { None },
                 )
             };
             let bsrc: &[f64] = if split { wp } else { ap };
@@ -341,6 +373,11 @@ unsafe fn body_packed(a: GramArgs<'_>) {
                 *t += p;
             }
         }
+        if let Some(sums) = sums {
+            for (t, &p) in sums[..d].iter_mut().zip(xs.iter()) {
+                *t += p;
+            }
+        }
     }
 }
 
@@ -355,6 +392,7 @@ fn body_faer(a: GramArgs<'_>, wide: bool) {
         v,
         g,
         xty,
+        mut sums,
     } = a;
     let rb_max = rows.min(ROW_BLOCK);
     // Scratch: centred block A, weighted block B = diag(w)·A (only with weights), the Xᵀv partial.
@@ -387,6 +425,12 @@ fn body_faer(a: GramArgs<'_>, wide: bool) {
                     let vi = v[r0 + i];
                     for (t, &av) in xv.iter_mut().zip(ar.iter()) {
                         *t += vi * av;
+                    }
+                }
+                if let Some(s) = sums.as_deref_mut() {
+                    let wi = w.map_or(1.0, |w| w[r0 + i]);
+                    for (t, &av) in s[..cols].iter_mut().zip(ar.iter()) {
+                        *t += wi * av;
                     }
                 }
             }
@@ -471,6 +515,8 @@ mod tests {
                     let mut g2 = g1.clone();
                     let mut t1 = vec![0.25f64; cols];
                     let mut t2 = t1.clone();
+                    let mut s1 = vec![-0.75f64; cols];
+                    let mut s2 = s1.clone();
                     gram_f64_scalar(GramArgs {
                         x: &x,
                         rows,
@@ -480,6 +526,7 @@ mod tests {
                         v: Some(&v),
                         g: &mut g1,
                         xty: Some(&mut t1),
+                        sums: Some(&mut s1),
                     });
                     unsafe {
                         gram_f64_avx2(GramArgs {
@@ -491,6 +538,7 @@ mod tests {
                             v: Some(&v),
                             g: &mut g2,
                             xty: Some(&mut t2),
+                            sums: Some(&mut s2),
                         })
                     };
                     for p in 0..cols {
@@ -509,6 +557,7 @@ mod tests {
                             }
                         }
                         assert!((t1[p] - t2[p]).abs() <= 1e-9 * t1[p].abs().max(1.0));
+                        assert!((s1[p] - s2[p]).abs() <= 1e-9 * s1[p].abs().max(1.0), "sums[{p}] cols={cols}");
                     }
                 }
             }

@@ -120,6 +120,7 @@ fn body<R: Reduce>(a: LogisticArgs<'_>, gram: unsafe fn(GramArgs<'_>)) {
                 v: Some(v),
                 g: &mut h[..d * d],
                 xty: Some(&mut grad[..d]),
+                sums: None,
             })
         };
         let xw = &mut xw[..d];

@@ -358,7 +358,7 @@ fn body<R: Reduce + MulAdd>(a: MultinomialArgs<'_>, gram: unsafe fn(GramArgs<'_>
                     let (t0, _) = t.split_at_mut(if r > 0 { q8 } else { 0 });
                     let (vv, xty) = if r > 0 { (Some(&v[..rb]), Some(t0)) } else { (None, None) };
                     // SAFETY: `gram` is the Gram entry point of this function's own level.
-                    unsafe { gram(GramArgs { x: xg, rows: rb, cols: q8, w: Some(&w[..rb]), center: None, v: vv, g, xty }) };
+                    unsafe { gram(GramArgs { x: xg, rows: rb, cols: q8, w: Some(&w[..rb]), center: None, v: vv, g, xty, sums: None }) };
                 }
                 for j in 0..r {
                     let tj = &mut t[j * q..(j + 1) * q];

@@ -1,11 +1,13 @@
 /**
- * The Gram family: G = XᵀWX (f64; kernels write the upper triangle, mirrored here) and optionally Xᵀv, with
- * optional centring. Reduction blocks of a shape-fixed size each write a partial, summed in block order.
+ * The Gram family: G = XᵀWX (f64; kernels write the upper triangle, mirrored here) and optionally Xᵀv and
+ * the weighted column sums, with optional centring. Reduction blocks of a shape-fixed size each write a
+ * partial, summed in block order (so results do not depend on the thread count).
  */
 import type { Backend } from '../../backends/types.js';
 import { mirrorUpper, sumBlocks } from '../merge.js';
 import type { BlockRange, CallOptions, Scheduler, TaskKind } from '../schedule.js';
 import type { F32, F64, MatrixInput } from '../scope.js';
+import { QuiverError } from '../../errors.js';
 import { checkVector } from '../validate.js';
 
 export interface GramOptions extends CallOptions {
@@ -15,12 +17,18 @@ export interface GramOptions extends CallOptions {
   center?: Float64Array | null;
   /** Also compute Xᵀv (v is not multiplied by w). */
   v?: Float64Array | null;
+  /** Also return Σ_i w_i (x_i − center), in the same pass. */
+  sums?: boolean;
+  /** 'f32': f32 sums over 64-row blocks added into f64 (native SIMD only; see GramArgs). Default 'f64'. */
+  accumulate?: 'f64' | 'f32';
 }
 
 export interface GramResult {
   /** cols × cols, symmetric (both triangles filled). */
   g: Float64Array;
   xty: Float64Array | null;
+  /** Σ_i w_i (x_i − center) when `sums` was asked for. */
+  sums: Float64Array | null;
 }
 
 export interface GramTask extends BlockRange {
@@ -32,6 +40,9 @@ export interface GramTask extends BlockRange {
   /** nBlocks × cols × cols partial Gram matrices and nBlocks × cols partial Xᵀv. */
   g: F64;
   xty: F64 | null;
+  /** nBlocks × cols partial Σ w (x − c). */
+  sums: F64 | null;
+  accumulate: 'f64' | 'f32';
 }
 
 export const gramTask: TaskKind<GramTask, null> = {
@@ -43,6 +54,7 @@ export const gramTask: TaskKind<GramTask, null> = {
     const v = t.v ? b.view(t.v) : null;
     const g = b.view(t.g);
     const xty = t.xty ? b.view(t.xty) : null;
+    const sums = t.sums ? b.view(t.sums) : null;
     const cc = t.cols * t.cols;
     for (let blk = t.block0; blk < t.block1; blk++) {
       const r0 = blk * t.blockRows;
@@ -56,6 +68,8 @@ export const gramTask: TaskKind<GramTask, null> = {
         v: v ? v.subarray(r0, r1) : null,
         g: g.subarray(blk * cc, (blk + 1) * cc),
         xty: xty ? xty.subarray(blk * t.cols, (blk + 1) * t.cols) : null,
+        sums: sums ? sums.subarray(blk * t.cols, (blk + 1) * t.cols) : null,
+        accumulate: t.accumulate,
       });
     }
     return null;
@@ -77,10 +91,13 @@ export async function gram(sched: Scheduler, x: MatrixInput, opts: GramOptions):
     const { blockRows, nBlocks, groups } = sched.reduceBlocks(rows);
     const g: F64 = s.alloc('f64', nBlocks * cols * cols);
     const xty: F64 | null = v ? s.alloc('f64', nBlocks * cols) : null;
-    const tasks = groups.map((gr) => ({ ...gr, blockRows, rows, x: src.region, cols, w, center, v, g, xty }));
+    const sums: F64 | null = opts.sums ? s.alloc('f64', nBlocks * cols) : null;
+    const accumulate = opts.accumulate ?? 'f64';
+    if (accumulate !== 'f64' && accumulate !== 'f32') throw new QuiverError('INVALID_ARGUMENT', `accumulate must be 'f64' or 'f32', got ${String(accumulate)}`);
+    const tasks = groups.map((gr) => ({ ...gr, blockRows, rows, x: src.region, cols, w, center, v, g, xty, sums, accumulate }));
     await sched.dispatch(gramTask, tasks, (rows * cols * cols) / 2, opts.signal);
     const full = sumBlocks(s.view(g), nBlocks, cols * cols);
     mirrorUpper(full, cols);
-    return { g: full, xty: xty ? sumBlocks(s.view(xty), nBlocks, cols) : null };
+    return { g: full, xty: xty ? sumBlocks(s.view(xty), nBlocks, cols) : null, sums: sums ? sumBlocks(s.view(sums), nBlocks, cols) : null };
   });
 }

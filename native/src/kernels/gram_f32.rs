@@ -1,0 +1,338 @@
+//! The Gram family's f32-accumulation mode (`accumulate: 'f32'` on the public fits): the same sums as
+//! `gram` (g's upper triangle, xty, sums), but each block of BLOCK rows is summed with f32 FMAs in f32
+//! register tiles and only then added, widened, into f64 accumulators. Per block:
+//!   d_i = f32(x_i − c) (c rounded to f32; the fits pass centres that are f32 values already),
+//!   a_i = f32(√w_i)·d_i on both sides of the product (or d_i and f32(w_i)·d_i when a weight is negative),
+//!   G_blk = Σ a_i a_iᵀ, Σ w_i d_i, Σ v_i d_i in f32, then g += G_blk etc. in f64.
+//! The f32 rounding of a block's partial sums is relative 2⁻²⁴·(block length) at worst; the f64 sums over
+//! blocks keep it from growing with the row count. Blocks start at the call's first row, so results depend
+//! on the caller's (shape-fixed) row blocks only, never on the thread count.
+//!
+//! Why: f32 FMAs run at twice the f64 rate, and the f64 kernel also packs two f64 copies per block. The
+//! register tiles: AVX-512 16 × 16 (16 zmm accumulators, the row of a broadcast from memory into the FMA;
+//! diagonal tiles skip their lower half with ymm FMAs); AVX2 6 × 16 (12 ymm). Wider than MAX_COLS columns (and for the scalar level's speed, not its sums) the
+//! f64 kernel of the same level is used instead: the mode is a speed option, not a contract on bits.
+
+use super::gram::{gram_f64_avx2, gram_f64_avx512, GramArgs};
+use super::scratch::Scratch;
+use std::cell::RefCell;
+
+/// Rows summed in f32 before each flush into f64 (measured: 64 keeps the flush under ~10 % of the FMAs
+/// at 64 columns; see the README's accuracy table for what the f32 sums cost).
+pub const BLOCK: usize = 128;
+/// Widest input of this mode: a packed block (BLOCK × 128 f32 = 32 KiB) stays in L1/L2.
+pub const MAX_COLS: usize = 128;
+
+thread_local! {
+    static PACK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static ACC: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+#[inline(always)]
+fn prefetch_l2(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address; callers pass addresses inside `x` anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(p.cast())
+    };
+}
+
+/// Row width of the packed block: room for whole NR panels and whole MR row tiles (zero-padded), a
+/// multiple of 16 floats so rows start on cache lines.
+fn width(d: usize, mr: usize, nr: usize) -> usize {
+    (d.div_ceil(nr) * nr).max(d.div_ceil(mr) * mr).div_ceil(16) * 16
+}
+
+/// The register tiles (row tile q of MR rows, column panel p of NR columns) that reach g's upper triangle.
+fn tiles(d: usize, mr: usize, nr: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..d.div_ceil(nr)).flat_map(move |p| (0..d.div_ceil(mr)).filter(move |&q| q * mr < ((p + 1) * nr).min(d)).map(move |q| (q, p)))
+}
+
+/// Packs rows r0..r0+rb into `a` (and `b` when split), adding the block's Σ w d and Σ v d into s32 / v32.
+/// W: weighted; S: sums wanted; V: xty wanted (constants per call, so the loop keeps only its own work; a
+/// product by 1 is skipped, which is exact, so every instantiation gives the same bits).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn pack<const W: bool, const S: bool, const V: bool>(x: &[f32], d: usize, wd: usize, c32: &[f32], w: Option<&[f64]>, v: Option<&[f64]>, split: bool, a: &mut [f32], b: &mut [f32], s32: &mut [f32], v32: &mut [f32]) {
+    let rb = x.len() / d;
+    for i in 0..rb {
+        let xr = &x[i * d..(i + 1) * d];
+        let wi = w.map_or(1.0, |w| w[i]);
+        let (sa, sb) = if split { (1.0f32, wi as f32) } else { let r = wi.sqrt() as f32; (r, r) };
+        let (wf, vi) = (wi as f32, v.map_or(0.0, |v| v[i]) as f32);
+        let ar = &mut a[i * wd..(i + 1) * wd];
+        // Zipped iterators, so the loop has no bounds checks and vectorises.
+        for ((((o, &xv), &cv), s), t) in ar[..d].iter_mut().zip(xr).zip(&c32[..d]).zip(&mut s32[..d]).zip(&mut v32[..d]) {
+            let dv = xv - cv;
+            *o = if W { sa * dv } else { dv };
+            if S {
+                *s += if W { wf * dv } else { dv };
+            }
+            if V {
+                *t += vi * dv;
+            }
+        }
+        ar[d..].fill(0.0);
+        if split {
+            let br = &mut b[i * wd..(i + 1) * wd];
+            for ((o, &xv), &cv) in br[..d].iter_mut().zip(xr).zip(&c32[..d]) {
+                *o = sb * (xv - cv);
+            }
+            br[d..].fill(0.0);
+        }
+    }
+}
+
+/// The whole call: blocks of BLOCK rows packed, each tile of each block summed by `tile` (f32) and flushed
+/// into `acc` (f64, MR × NR per tile in `tiles` order); then acc, sums and xty go into the caller's arrays.
+#[inline(always)]
+fn drive<const MR: usize, const NR: usize>(a: GramArgs<'_>, tile: impl Fn(bool, usize, &[f32], &[f32], usize, &mut [f64])) {
+    let GramArgs { x, rows, cols: d, w, center, v, g, xty, sums } = a;
+    let wd = width(d, MR, NR);
+    let list: Vec<(usize, usize)> = tiles(d, MR, NR).collect();
+    let split_any = w.is_some_and(|w| w[..rows].iter().any(|&wi| wi < 0.0 || wi.is_nan()));
+    let (want_s, want_v) = (sums.is_some(), v.is_some() && xty.is_some());
+    let blk_len = BLOCK.min(rows) * wd;
+    let mut pk = Scratch::take(&PACK, 0);
+    let pk = pk.slice_grow(2 * blk_len + 3 * wd);
+    let (ab, rest) = pk.split_at_mut(blk_len);
+    let (bb, rest) = rest.split_at_mut(if split_any { blk_len } else { 0 });
+    let (c32, rest) = rest.split_at_mut(wd);
+    let (s32, v32) = rest.split_at_mut(wd);
+    c32.fill(0.0);
+    if let Some(c) = center {
+        for (o, &cv) in c32.iter_mut().zip(&c[..d]) {
+            *o = cv as f32;
+        }
+    }
+    let mut ac = Scratch::take(&ACC, 0);
+    let ac = ac.slice_grow(list.len() * MR * NR + 2 * wd);
+    ac.fill(0.0);
+    let (acc, rest) = ac.split_at_mut(list.len() * MR * NR);
+    let (s64, v64) = rest.split_at_mut(wd);
+    for r0 in (0..rows).step_by(BLOCK) {
+        let rb = (rows - r0).min(BLOCK);
+        let wb = w.map(|w| &w[r0..r0 + rb]);
+        let split = wb.is_some_and(|w| w.iter().any(|&wi| wi < 0.0 || wi.is_nan()));
+        s32.fill(0.0);
+        v32.fill(0.0);
+        let (xb, vb) = (&x[r0 * d..(r0 + rb) * d], v.map(|v| &v[r0..r0 + rb]));
+        match (w.is_some(), want_s, want_v) {
+            (false, false, false) => pack::<false, false, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (false, false, true) => pack::<false, false, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (false, true, false) => pack::<false, true, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (false, true, true) => pack::<false, true, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (true, false, false) => pack::<true, false, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (true, false, true) => pack::<true, false, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (true, true, false) => pack::<true, true, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            (true, true, true) => pack::<true, true, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+        }
+        let bsrc: &[f32] = if split { bb } else { ab };
+        // The next block of x is fetched into L2 a slice per tile while the tiles compute, so its memory
+        // traffic overlaps the FMAs instead of stalling the next packing (measured +5 % streaming 256 MB).
+        let next = &x[((r0 + rb) * d).min(x.len())..((r0 + rb + BLOCK) * d).min(x.len())];
+        let lines = (next.len() * 4).div_ceil(64);
+        let per_tile = lines.div_ceil(list.len().max(1));
+        for (t, &(q, p)) in list.iter().enumerate() {
+            for l in t * per_tile..((t + 1) * per_tile).min(lines) {
+                prefetch_l2(next.as_ptr().wrapping_add(l * 16));
+            }
+            tile(q * MR == p * NR, rb, &bsrc[q * MR..], &ab[p * NR..], wd, &mut acc[t * MR * NR..(t + 1) * MR * NR]);
+        }
+        for j in 0..d {
+            s64[j] += s32[j] as f64;
+            v64[j] += v32[j] as f64;
+        }
+    }
+    for (t, &(q, p)) in list.iter().enumerate() {
+        let at = &acc[t * MR * NR..(t + 1) * MR * NR];
+        for r in 0..MR {
+            let ga = q * MR + r;
+            if ga >= d {
+                break;
+            }
+            for gb in (p * NR).max(ga)..((p + 1) * NR).min(d) {
+                g[ga * d + gb] += at[r * NR + gb - p * NR];
+            }
+        }
+    }
+    if let (Some(_), Some(xty)) = (v, xty) {
+        for (o, &s) in xty[..d].iter_mut().zip(v64.iter()) {
+            *o += s;
+        }
+    }
+    if let Some(sums) = sums {
+        for (o, &s) in sums[..d].iter_mut().zip(s64.iter()) {
+            *o += s;
+        }
+    }
+}
+
+/// Scalar twin: the same blocks and f32 sums, with a rounded product and a rounded add where the SIMD
+/// levels fuse them (so its bits differ from theirs by an FMA's rounding, within the tests' tolerance).
+pub fn gram_f32acc_scalar(a: GramArgs<'_>) {
+    if a.rows == 0 || a.cols == 0 {
+        return;
+    }
+    drive::<4, 4>(a, |_, rb, b, av, wd, acc| {
+        let mut c = [[0.0f32; 4]; 4];
+        for i in 0..rb {
+            for (r, cr) in c.iter_mut().enumerate() {
+                let br = b[i * wd + r];
+                for (l, cv) in cr.iter_mut().enumerate() {
+                    *cv += br * av[i * wd + l];
+                }
+            }
+        }
+        for (r, cr) in c.iter().enumerate() {
+            for (l, &cv) in cr.iter().enumerate() {
+                acc[r * 4 + l] += cv as f64;
+            }
+        }
+    })
+}
+
+/// 6 × 16 tile: rows of `b` broadcast, two ymm of `a`, twelve f32 accumulators, flushed widened into acc.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_6x16_avx2(rb: usize, b: &[f32], a: &[f32], wd: usize, acc: &mut [f64]) {
+    use std::arch::x86_64::*;
+    assert!(rb >= 1 && b.len() >= (rb - 1) * wd + 6 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 96);
+    let mut c = [[_mm256_setzero_ps(); 2]; 6];
+    for i in 0..rb {
+        // SAFETY: row i of both panels is in bounds (asserted above).
+        unsafe {
+            let a0 = _mm256_loadu_ps(a.as_ptr().add(i * wd));
+            let a1 = _mm256_loadu_ps(a.as_ptr().add(i * wd + 8));
+            let br = b.as_ptr().add(i * wd);
+            for (r, cr) in c.iter_mut().enumerate() {
+                let s = _mm256_broadcast_ss(&*br.add(r));
+                cr[0] = _mm256_fmadd_ps(s, a0, cr[0]);
+                cr[1] = _mm256_fmadd_ps(s, a1, cr[1]);
+            }
+        }
+    }
+    for (r, cr) in c.iter().enumerate() {
+        for (h, &v) in cr.iter().enumerate() {
+            // SAFETY: acc holds 6 × 16 f64 (asserted); each half of eight floats widens to two ymm.
+            unsafe {
+                let p = acc.as_mut_ptr().add(r * 16 + h * 8);
+                let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+                let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
+                _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), lo));
+                _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
+            }
+        }
+    }
+}
+
+/// 16 × 16 tile: sixteen zmm accumulators, one zmm of `a` per row and each `b` value broadcast from memory
+/// into its FMA (Zen 4 splits 512-bit FMAs in two halves, so the gain is the register count, which lets a
+/// row of `a` serve sixteen FMAs for one load).
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+unsafe fn tile_16x16_avx512(rb: usize, b: &[f32], a: &[f32], wd: usize, acc: &mut [f64]) {
+    use std::arch::x86_64::*;
+    assert!(rb >= 1 && b.len() >= (rb - 1) * wd + 16 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 256);
+    let mut c = [_mm512_setzero_ps(); 16];
+    for i in 0..rb {
+        // SAFETY: row i of both panels is in bounds (asserted above).
+        unsafe {
+            let av = _mm512_loadu_ps(a.as_ptr().add(i * wd));
+            let br = b.as_ptr().add(i * wd);
+            for (r, cr) in c.iter_mut().enumerate() {
+                *cr = _mm512_fmadd_ps(_mm512_set1_ps(*br.add(r)), av, *cr);
+            }
+        }
+    }
+    for (r, &v) in c.iter().enumerate() {
+        // SAFETY: acc holds 16 × 16 f64 (asserted); the tile row widens to two zmm.
+        unsafe {
+            let p = acc.as_mut_ptr().add(r * 16);
+            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+            let hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(v));
+            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), lo));
+            _mm512_storeu_pd(p.add(8), _mm512_add_pd(_mm512_loadu_pd(p.add(8)), hi));
+        }
+    }
+}
+
+/// A diagonal 16 × 16 tile (q = p): rows 0–7 need all sixteen columns (zmm), rows 8–15 only columns 8–15
+/// (the upper ymm of the row; its lower half is below the diagonal), so those run as ymm FMAs, which Zen 4
+/// issues two per cycle: 12 cycles a row instead of 16. acc's cells below the diagonal are left as they are.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+unsafe fn tile_diag_16_avx512(rb: usize, b: &[f32], a: &[f32], wd: usize, acc: &mut [f64]) {
+    use std::arch::x86_64::*;
+    assert!(rb >= 1 && b.len() >= (rb - 1) * wd + 16 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 256);
+    let mut c = [_mm512_setzero_ps(); 8];
+    let mut h = [_mm256_setzero_ps(); 8];
+    for i in 0..rb {
+        // SAFETY: row i of both panels is in bounds (asserted above).
+        unsafe {
+            let av = _mm512_loadu_ps(a.as_ptr().add(i * wd));
+            let ah = _mm256_loadu_ps(a.as_ptr().add(i * wd + 8));
+            let br = b.as_ptr().add(i * wd);
+            for (r, cr) in c.iter_mut().enumerate() {
+                *cr = _mm512_fmadd_ps(_mm512_set1_ps(*br.add(r)), av, *cr);
+            }
+            for (r, hr) in h.iter_mut().enumerate() {
+                *hr = _mm256_fmadd_ps(_mm256_set1_ps(*br.add(8 + r)), ah, *hr);
+            }
+        }
+    }
+    for (r, &v) in c.iter().enumerate() {
+        // SAFETY: acc holds 16 × 16 f64 (asserted).
+        unsafe {
+            let p = acc.as_mut_ptr().add(r * 16);
+            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+            let hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(v));
+            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), lo));
+            _mm512_storeu_pd(p.add(8), _mm512_add_pd(_mm512_loadu_pd(p.add(8)), hi));
+        }
+    }
+    for (r, &v) in h.iter().enumerate() {
+        // SAFETY: as above; row 8 + r, columns 8–15.
+        unsafe {
+            let p = acc.as_mut_ptr().add((8 + r) * 16 + 8);
+            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), _mm512_cvtps_pd(v)));
+        }
+    }
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn gram_f32acc_avx2(a: GramArgs<'_>) {
+    if a.rows == 0 || a.cols == 0 {
+        return;
+    }
+    if a.cols > MAX_COLS {
+        // SAFETY: same level.
+        return unsafe { gram_f64_avx2(a) };
+    }
+    // SAFETY (tile calls): this function already requires AVX2 and FMA.
+    drive::<6, 16>(a, |_, rb, b, av, wd, acc| unsafe { tile_6x16_avx2(rb, b, av, wd, acc) })
+}
+
+/// # Safety
+/// The CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+pub unsafe fn gram_f32acc_avx512(a: GramArgs<'_>) {
+    if a.rows == 0 || a.cols == 0 {
+        return;
+    }
+    if a.cols > MAX_COLS {
+        // SAFETY: same level.
+        return unsafe { gram_f64_avx512(a) };
+    }
+    // SAFETY (tile calls): this function already requires the AVX-512 level.
+    drive::<16, 16>(a, |diag, rb, b, av, wd, acc| unsafe {
+        if diag {
+            tile_diag_16_avx512(rb, b, av, wd, acc)
+        } else {
+            tile_16x16_avx512(rb, b, av, wd, acc)
+        }
+    })
+}
+
+#[cfg(test)]
+#[path = "gram_f32_tests.rs"]
+mod tests;
