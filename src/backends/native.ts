@@ -38,6 +38,7 @@ import type {
   SparseScoreTopnArgs,
   SparseSimilarityTopkArgs,
   TopkTileArgs,
+  TopkExclTileArgs,
 } from './types.js';
 import type { TileDiagArgs, TileGemmArgs } from './types.js';
 import { tileDiagJs } from './js-tiles.js';
@@ -262,5 +263,9 @@ class NativeBackend extends SabRegions implements Backend {
     this.#k.tileGemmF32(
       a.c, a.cOff, a.cRs, a.cCs, a.a, a.aOff, a.aRs, a.aCs, a.b, a.bOff, a.bRs, a.bCs, a.m, a.n, a.k, a.alpha, a.accumulate,
     );
+  }
+
+  topkExclTile(a: TopkExclTileArgs): void {
+    this.#k.topkExclTile(a.q, a.qRows, a.x, a.xRows, a.cols, a.k, a.qOffset, a.xOffset, a.excludeSelf, a.exclPtr, a.exclIdx, a.outIdx, a.outScores);
   }
 }

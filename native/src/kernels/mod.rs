@@ -21,3 +21,4 @@ pub mod als_cg_avx512;
 pub mod multinomial;
 pub mod xgemm;
 pub mod tiles;
+pub mod topk_excl;

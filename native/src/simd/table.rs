@@ -13,6 +13,7 @@ use crate::kernels::topk::*;
 use crate::kernels::multinomial::*;
 use crate::kernels::als::*;
 use crate::kernels::tiles::*;
+use crate::kernels::topk_excl::*;
 
 use super::Isa;
 
@@ -42,6 +43,7 @@ pub struct Table {
     pub als_solve: unsafe fn(AlsArgs<'_>) -> i64,
     pub tile_gemm: unsafe fn(TileGemm<f64>),
     pub tile_gemm_f32: unsafe fn(TileGemm<f32>),
+    pub topk_excl_tile: unsafe fn(TopkExclArgs<'_>),
 }
 
 static SCALAR: Table = Table {
@@ -59,6 +61,7 @@ static SCALAR: Table = Table {
     als_solve: als_solve_scalar,
     tile_gemm: tile_gemm_f64_scalar,
     tile_gemm_f32: tile_gemm_f32_scalar,
+    topk_excl_tile: topk_excl_tile_f32_scalar,
 };
 
 static AVX2: Table = Table {
@@ -76,6 +79,7 @@ static AVX2: Table = Table {
     als_solve: als_solve_avx2,
     tile_gemm: tile_gemm_f64_avx2,
     tile_gemm_f32: tile_gemm_f32_avx2,
+    topk_excl_tile: topk_excl_tile_f32_avx2,
 };
 
 static AVX512: Table = Table {
@@ -93,6 +97,7 @@ static AVX512: Table = Table {
     als_solve: als_solve_avx512,
     tile_gemm: tile_gemm_f64_avx512,
     tile_gemm_f32: tile_gemm_f32_avx512,
+    topk_excl_tile: topk_excl_tile_f32_avx512,
 };
 
 /// The table of a level, or None when this CPU cannot run that level. Holding a `&Table` therefore
