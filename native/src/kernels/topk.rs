@@ -132,7 +132,14 @@ fn threshold(sc: &[f32], ix: &[i32], next_g: i64) -> f32 {
 
 /// One query's scores over a base block starting at global index `g0`.
 #[inline(always)]
-fn scan_scalar<S: Skip>(s: &[f32], g0: i64, row: usize, skip: &mut S, sc: &mut [f32], ix: &mut [i32]) {
+fn scan_scalar<S: Skip>(
+    s: &[f32],
+    g0: i64,
+    row: usize,
+    skip: &mut S,
+    sc: &mut [f32],
+    ix: &mut [i32],
+) {
     let mut t = threshold(sc, ix, g0);
     for (j, &v) in s.iter().enumerate() {
         if v > t {
@@ -145,7 +152,14 @@ fn scan_scalar<S: Skip>(s: &[f32], g0: i64, row: usize, skip: &mut S, sc: &mut [
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn scan_avx2<S: Skip>(s: &[f32], g0: i64, row: usize, skip: &mut S, sc: &mut [f32], ix: &mut [i32]) {
+unsafe fn scan_avx2<S: Skip>(
+    s: &[f32],
+    g0: i64,
+    row: usize,
+    skip: &mut S,
+    sc: &mut [f32],
+    ix: &mut [i32],
+) {
     use std::arch::x86_64::*;
     let n = s.len();
     let p = s.as_ptr();
@@ -190,7 +204,14 @@ unsafe fn scan_avx2<S: Skip>(s: &[f32], g0: i64, row: usize, skip: &mut S, sc: &
 /// # Safety
 /// The CPU must support AVX-512 F.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-unsafe fn scan_avx512<S: Skip>(s: &[f32], g0: i64, row: usize, skip: &mut S, sc: &mut [f32], ix: &mut [i32]) {
+unsafe fn scan_avx512<S: Skip>(
+    s: &[f32],
+    g0: i64,
+    row: usize,
+    skip: &mut S,
+    sc: &mut [f32],
+    ix: &mut [i32],
+) {
     use std::arch::x86_64::*;
     let n = s.len();
     let p = s.as_ptr();
@@ -218,7 +239,14 @@ unsafe fn scan_avx512<S: Skip>(s: &[f32], g0: i64, row: usize, skip: &mut S, sc:
 /// The two ISA-specific steps of a top-k pass; everything else is shared.
 pub(super) trait Level {
     unsafe fn gemm(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize);
-    unsafe fn scan<S: Skip>(s: &[f32], g0: i64, row: usize, skip: &mut S, sc: &mut [f32], ix: &mut [i32]);
+    unsafe fn scan<S: Skip>(
+        s: &[f32],
+        g0: i64,
+        row: usize,
+        skip: &mut S,
+        sc: &mut [f32],
+        ix: &mut [i32],
+    );
 }
 
 pub(super) struct Scalar;
@@ -231,7 +259,14 @@ impl Level for Scalar {
         similarity_tile_f32_scalar(a, m, b, n, k, out, ld)
     }
     #[inline(always)]
-    unsafe fn scan<S: Skip>(s: &[f32], g0: i64, row: usize, skip: &mut S, sc: &mut [f32], ix: &mut [i32]) {
+    unsafe fn scan<S: Skip>(
+        s: &[f32],
+        g0: i64,
+        row: usize,
+        skip: &mut S,
+        sc: &mut [f32],
+        ix: &mut [i32],
+    ) {
         scan_scalar(s, g0, row, skip, sc, ix)
     }
 }
@@ -242,7 +277,14 @@ impl Level for Avx2 {
         unsafe { similarity_tile_f32_avx2(a, m, b, n, k, out, ld) }
     }
     #[inline(always)]
-    unsafe fn scan<S: Skip>(s: &[f32], g0: i64, row: usize, skip: &mut S, sc: &mut [f32], ix: &mut [i32]) {
+    unsafe fn scan<S: Skip>(
+        s: &[f32],
+        g0: i64,
+        row: usize,
+        skip: &mut S,
+        sc: &mut [f32],
+        ix: &mut [i32],
+    ) {
         unsafe { scan_avx2(s, g0, row, skip, sc, ix) }
     }
 }
@@ -253,7 +295,14 @@ impl Level for Avx512 {
         unsafe { similarity_tile_f32_avx512(a, m, b, n, k, out, ld) }
     }
     #[inline(always)]
-    unsafe fn scan<S: Skip>(s: &[f32], g0: i64, row: usize, skip: &mut S, sc: &mut [f32], ix: &mut [i32]) {
+    unsafe fn scan<S: Skip>(
+        s: &[f32],
+        g0: i64,
+        row: usize,
+        skip: &mut S,
+        sc: &mut [f32],
+        ix: &mut [i32],
+    ) {
         unsafe { scan_avx512(s, g0, row, skip, sc, ix) }
     }
 }
@@ -452,7 +501,9 @@ mod tests {
         let d = 24;
         let (nq, nx, k) = (70, 3000, 9);
         let q: Vec<f32> = (0..nq * d).map(|i| ((i * 7919) % 7) as f32 - 3.0).collect();
-        let x: Vec<f32> = (0..nx * d).map(|i| ((i * 104729) % 5) as f32 - 2.0).collect();
+        let x: Vec<f32> = (0..nx * d)
+            .map(|i| ((i * 104729) % 5) as f32 - 2.0)
+            .collect();
         let run = |f: unsafe fn(TopkArgs<'_>)| {
             let mut idx = vec![-1i32; nq * k];
             let mut sc = vec![f32::NEG_INFINITY; nq * k];

@@ -45,7 +45,11 @@ impl Skip for ExclSkip<'_> {
 
 #[inline(always)]
 unsafe fn run<L: Level>(a: TopkExclArgs<'_>) {
-    let TopkExclArgs { tile, excl_ptr, excl_idx } = a;
+    let TopkExclArgs {
+        tile,
+        excl_ptr,
+        excl_idx,
+    } = a;
     let rows = tile.q_rows;
     let mut cur_buf = Scratch::take(&scratch::TOPK_CURSOR, rows);
     let cur = cur_buf.slice(rows);
@@ -91,7 +95,15 @@ mod tests {
     use crate::kernels::similarity::similarity_tile_f32_scalar;
 
     /// Sorted scores without the excluded columns, padded with -1 / -inf to k.
-    fn naive(q: &[f32], nq: usize, x: &[f32], nx: usize, d: usize, k: usize, ex: &[Vec<i32>]) -> Vec<(i32, f32)> {
+    fn naive(
+        q: &[f32],
+        nq: usize,
+        x: &[f32],
+        nx: usize,
+        d: usize,
+        k: usize,
+        ex: &[Vec<i32>],
+    ) -> Vec<(i32, f32)> {
         let mut s = vec![0.0f32; nq * nx];
         similarity_tile_f32_scalar(q, nq, x, nx, d, &mut s, nx);
         let mut out = Vec::new();
@@ -114,7 +126,9 @@ mod tests {
         let (nq, nx) = (37, 700);
         // Few distinct values: many ties, so the index rule meets the exclusions.
         let q: Vec<f32> = (0..nq * d).map(|i| ((i * 7919) % 5) as f32 - 2.0).collect();
-        let x: Vec<f32> = (0..nx * d).map(|i| ((i * 104729) % 3) as f32 - 1.0).collect();
+        let x: Vec<f32> = (0..nx * d)
+            .map(|i| ((i * 104729) % 3) as f32 - 1.0)
+            .collect();
         // Lists: empty, at block edges (255, 256, 511, 512), all but 3 items, dense and sparse strides.
         let ex: Vec<Vec<i32>> = (0..nq)
             .map(|i| match i % 5 {
@@ -134,7 +148,11 @@ mod tests {
         for &k in &[1usize, 4, 10, 64] {
             let want = naive(&q, nq, &x, nx, d, k, &ex);
             let levels: Vec<unsafe fn(TopkExclArgs<'_>)> = match crate::simd::detected() {
-                crate::simd::Isa::Avx512 => vec![topk_excl_tile_f32_scalar, topk_excl_tile_f32_avx2, topk_excl_tile_f32_avx512],
+                crate::simd::Isa::Avx512 => vec![
+                    topk_excl_tile_f32_scalar,
+                    topk_excl_tile_f32_avx2,
+                    topk_excl_tile_f32_avx512,
+                ],
                 crate::simd::Isa::Avx2 => vec![topk_excl_tile_f32_scalar, topk_excl_tile_f32_avx2],
                 _ => vec![topk_excl_tile_f32_scalar],
             };
@@ -156,7 +174,13 @@ mod tests {
                         out_idx: &mut oi,
                         out_scores: &mut os,
                     };
-                    unsafe { f(TopkExclArgs { tile, excl_ptr: &ptr, excl_idx: &idx }) };
+                    unsafe {
+                        f(TopkExclArgs {
+                            tile,
+                            excl_ptr: &ptr,
+                            excl_idx: &idx,
+                        })
+                    };
                 }
                 let got: Vec<(i32, f32)> = oi.iter().copied().zip(os.iter().copied()).collect();
                 assert_eq!(got, want, "k={k}");
