@@ -36,6 +36,7 @@ export interface TopNRequest {
 export async function alsTopN(req: TopNRequest): Promise<TopKResult> {
   const { engine, items, factors, rows, n, seen, allow, signal } = req;
   const query: Matrix = { rows, cols: factors, data: req.q };
+  if (rows === 0) return { indices: new Int32Array(0), scores: new Float32Array(0), rows, k: n, requestedK: req.requestedN };
   if (allow && req.disallowed * 2 > items) return includeOnly(req, allow);
   const forbidden = allow ? forbiddenItems(allow, req.disallowed) : EMPTY;
   const exclude = exclusionLists(rows, seen, forbidden, null);

@@ -115,6 +115,8 @@ describe('ALS recommend-all', () => {
     const ref = await engine({ threads: 1 });
     const m = await fitAls(ref, data(), { factors: 8, iterations: 2, regularization: 1, alpha: 2, seed: 5 });
     const one = await m.recommendRows({ row0: 0, row1: m.users }, { n: 12 });
+    const none = await m.recommendRows({ row0: 3, row1: 3 }, { n: 12 });
+    expect([none.rows, none.indices.length]).toEqual([0, 0]);
     for (const opts of [{ threads: 2 }, { threads: 2, tileRows: 3, inlineWork: 0 }]) {
       const e = await engine(opts);
       const state = { userIds: m.userIds, itemIds: m.itemIds, train: m.train, feedback: m.feedback };
