@@ -182,4 +182,14 @@ describe.each(cases)('topkExclTile on $label', ({ family, backend: b }) => {
     b.topkExclTile({ q: x, qRows: 0, x, xRows: n, cols, k: 3, qOffset: 0, xOffset: 0, excludeSelf: false, exclPtr: none, exclIdx: new Int32Array(0), outIdx: st.idx, outScores: st.scores });
     expect(Array.from(st.idx)).toEqual([5, 5, 5, 5, 5, 5]);
   });
+
+  it.runIf(family === 'native')('native glue: row pointers outside the index array or decreasing are refused, not read', () => {
+    const x = randomF32(10 * 4, 3);
+    const st = empty(2, 3);
+    for (const exclPtr of [Int32Array.from([0, 5, 9]), Int32Array.from([2, 1, 2]), Int32Array.from([-1, 0, 0])]) {
+      expect(() =>
+        b.topkExclTile({ q: x, qRows: 2, x, xRows: 10, cols: 4, k: 3, qOffset: 0, xOffset: 0, excludeSelf: false, exclPtr, exclIdx: Int32Array.from([1, 2]), outIdx: st.idx, outScores: st.scores }),
+      ).toThrow(/exclPtr/);
+    }
+  });
 });
