@@ -11,6 +11,7 @@ import { normalize_f32_scalar, normalize_f32_simd128 } from './kernels/normalize
 import { similarity_f32_scalar, similarity_f32_simd128 } from './kernels/similarity';
 import { sparse_score_topn_f64_scalar, sparse_similarity_topk_f64_scalar } from './kernels/sparse';
 import { topk_f32_scalar, topk_f32_simd128 } from './kernels/topk';
+import { topk_excl_f32_scalar, topk_excl_f32_simd128 } from './kernels/topk';
 import { multinomial_f64_scalar, multinomial_f64_simd128 } from './kernels/multinomial';
 import { als_solve_f64_scalar } from './kernels/als';
 import { tiles_gemm_f64_scalar, tiles_gemm_f64_simd128 } from './kernels/tiles';
@@ -122,4 +123,13 @@ export function tiles_gemm(
 ): void {
   if (ASC_FEATURE_SIMD) tiles_gemm_f64_simd128(c, cRs, cCs, a, aRs, aCs, b, bRs, bCs, m, n, k, alpha, accumulate);
   else tiles_gemm_f64_scalar(c, cRs, cCs, a, aRs, aCs, b, bRs, bCs, m, n, k, alpha, accumulate);
+}
+
+/** topk_tile where row i skips the global indices exclIdx[exclPtr[i] .. exclPtr[i + 1]] (ascending). */
+export function topk_excl_tile(
+  q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
+  qOffset: i32, xOffset: i32, excludeSelf: bool, exclPtr: usize, exclIdx: usize, outIdx: usize, outScores: usize,
+): void {
+  if (ASC_FEATURE_SIMD) topk_excl_f32_simd128(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, exclPtr, exclIdx, outIdx, outScores);
+  else topk_excl_f32_scalar(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, exclPtr, exclIdx, outIdx, outScores);
 }

@@ -95,6 +95,12 @@ export declare class Kernels {
    * the same layout, bounds checks and aliasing contract.
    */
   tileGemmF32(c: Float32Array, cOff: number, cRs: number, cCs: number, a: Float32Array, aOff: number, aRs: number, aCs: number, b: Float32Array, bOff: number, bRs: number, bCs: number, m: number, n: number, k: number, alpha: number, accumulate: boolean): void
+  /**
+   * `topkTile` where query row i never takes the base rows whose global indices are listed in
+   * exclIdx[exclPtr[i]..exclPtr[i + 1]] (ascending; exclPtr has qRows + 1 entries and may start past 0).
+   * A row left with fewer than k candidates keeps -1 / -Infinity in its last slots.
+   */
+  topkExclTile(q: Float32Array, qRows: number, x: Float32Array, xRows: number, cols: number, k: number, qOffset: number, xOffset: number, excludeSelf: boolean, exclPtr: Int32Array, exclIdx: Int32Array, outIdx: Int32Array, outScores: Float32Array): void
 }
 
 /**

@@ -1,6 +1,6 @@
 // Fused top-k: scores q[i,:] . x[j,:] tile by tile and merges them into each query's running top-k.
 // Scores are f32 in the order of kernels/dot.ts; a score enters only if it beats the row's k-th entry
-// (higher score, then lower global index). Tails: as in similarity.ts (1x4 for a last query, 1x1 for base rows).
+// (higher score, then lower global index) and is not in the row's exclusion list (topk_excl_*). Tails: as in similarity.ts (1x4 for a last query, 1x1 for base rows).
 import {
   blockRows,
   dot1x1_f32_scalar,
@@ -29,6 +29,21 @@ let qBase: i32 = 0;
 let xBase: i32 = 0;
 let idxBase: usize = 0;
 let scoreBase: usize = 0;
+/** Exclusion lists (topk_excl_*): row i's are the i32s at exIdx[exPtr[i] .. exPtr[i + 1]], ascending; 0: none. */
+let exPtr: usize = 0;
+let exIdx: usize = 0;
+
+/** Is global index gj in query row i's exclusion list? A binary search: only candidates that would enter ask. */
+function excluded(i: i32, gj: i32): bool {
+  let lo = load<i32>(exPtr + (<usize>i << 2));
+  let hi = load<i32>(exPtr + ((<usize>i + 1) << 2));
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (load<i32>(exIdx + (<usize>mid << 2)) < gj) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < load<i32>(exPtr + ((<usize>i + 1) << 2)) && load<i32>(exIdx + (<usize>lo << 2)) == gj;
+}
 
 // @ts-ignore: decorator
 @inline function better(s: f32, j: i32, t: f32, i: i32): bool {
@@ -50,6 +65,7 @@ function offer(i: i32, j: i32, s: f32): void {
   const pi = idxBase + (row << 2);
   let p = <usize>(kk - 1);
   if (!better(s, gj, load<f32>(ps + (p << 2)), load<i32>(pi + (p << 2)))) return;
+  if (exPtr != 0 && excluded(i, gj)) return;
   // Shift worse entries down one slot; the state is short (k), so a linear scan beats a binary search.
   while (p > 0 && better(s, gj, load<f32>(ps + ((p - 1) << 2)), load<i32>(pi + ((p - 1) << 2)))) {
     store<f32>(ps + (p << 2), load<f32>(ps + ((p - 1) << 2)));
@@ -87,7 +103,7 @@ function offer(i: i32, j: i32, s: f32): void {
   scoreBase = outScores;
 }
 
-export function topk_f32_simd128(
+function topkSimd(
   q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
   qOffset: i32, xOffset: i32, excludeSelf: bool, outIdx: usize, outScores: usize,
 ): void {
@@ -124,7 +140,7 @@ export function topk_f32_simd128(
   }
 }
 
-export function topk_f32_scalar(
+function topkScalar(
   q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
   qOffset: i32, xOffset: i32, excludeSelf: bool, outIdx: usize, outScores: usize,
 ): void {
@@ -173,4 +189,41 @@ export function topk_f32_scalar(
       for (let j = j4; j < j1; j++) offerScalar(i, j, dot1x1_f32_scalar(a0, x + <usize>j * rowBytes, n));
     }
   }
+}
+
+export function topk_f32_simd128(
+  q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
+  qOffset: i32, xOffset: i32, excludeSelf: bool, outIdx: usize, outScores: usize,
+): void {
+  exPtr = 0;
+  topkSimd(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
+}
+
+export function topk_f32_scalar(
+  q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
+  qOffset: i32, xOffset: i32, excludeSelf: bool, outIdx: usize, outScores: usize,
+): void {
+  exPtr = 0;
+  topkScalar(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
+}
+
+/** topk with per-row exclusion lists (exclPtr: qRows + 1 offsets into exclIdx, each row's list ascending). */
+export function topk_excl_f32_simd128(
+  q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
+  qOffset: i32, xOffset: i32, excludeSelf: bool, exclPtr: usize, exclIdx: usize, outIdx: usize, outScores: usize,
+): void {
+  exPtr = exclPtr;
+  exIdx = exclIdx;
+  topkSimd(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
+  exPtr = 0;
+}
+
+export function topk_excl_f32_scalar(
+  q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
+  qOffset: i32, xOffset: i32, excludeSelf: bool, exclPtr: usize, exclIdx: usize, outIdx: usize, outScores: usize,
+): void {
+  exPtr = exclPtr;
+  exIdx = exclIdx;
+  topkScalar(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
+  exPtr = 0;
 }

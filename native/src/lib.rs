@@ -906,6 +906,73 @@ impl Kernels {
             Ok(())
         })
     }
+
+    /// `topkTile` where query row i never takes the base rows whose global indices are listed in
+    /// exclIdx[exclPtr[i]..exclPtr[i + 1]] (ascending; exclPtr has qRows + 1 entries and may start past 0).
+    /// A row left with fewer than k candidates keeps -1 / -Infinity in its last slots.
+    #[napi(catch_unwind)]
+    pub fn topk_excl_tile(
+        &self,
+        q: Float32ArraySlice,
+        q_rows: u32,
+        x: Float32ArraySlice,
+        x_rows: u32,
+        cols: u32,
+        k: u32,
+        q_offset: i64,
+        x_offset: i64,
+        exclude_self: bool,
+        excl_ptr: Int32ArraySlice,
+        excl_idx: Int32ArraySlice,
+        out_idx: Int32ArraySlice,
+        out_scores: Float32ArraySlice,
+    ) -> Result<()> {
+        guard(|| {
+            let t = self.table;
+            let (qr, xr, d, k) = (q_rows as usize, x_rows as usize, cols as usize, k as usize);
+            need("q", q.len(), qr * d)?;
+            need("x", x.len(), xr * d)?;
+            need("outIdx", out_idx.len(), qr * k)?;
+            need("outScores", out_scores.len(), qr * k)?;
+            need("exclPtr", excl_ptr.len(), qr + 1)?;
+            let max_offset = i32::MAX as i64 - xr as i64;
+            if x_offset < 0 || x_offset > max_offset {
+                return Err(KernelError::out_of_range("xOffset", x_offset, 0, max_offset, None));
+            }
+            // The row pointers index exclIdx directly: each must lie in it and never decrease.
+            let n_idx = excl_idx.len() as i64;
+            let mut prev = 0_i64;
+            for (i, &p) in excl_ptr[..qr + 1].iter().enumerate() {
+                let p = p as i64;
+                if p < prev || p > n_idx {
+                    return Err(KernelError::out_of_range("exclPtr", p, prev, n_idx, Some(i)));
+                }
+                prev = p;
+            }
+            let (mut out_idx, mut out_scores) = (out_idx, out_scores);
+            disjoint(
+                &[span("outIdx", &out_idx, qr * k), span("outScores", &out_scores, qr * k)],
+                &[span("q", &q, qr * d), span("x", &x, xr * d)],
+            )?;
+            let tile = TopkArgs {
+                q: &q[..qr * d],
+                q_rows: qr,
+                x: &x[..xr * d],
+                x_rows: xr,
+                cols: d,
+                k,
+                q_offset,
+                x_offset,
+                exclude_self,
+                out_idx: unsafe { &mut out_idx.as_mut()[..qr * k] },
+                out_scores: unsafe { &mut out_scores.as_mut()[..qr * k] },
+            };
+            let args = kernels::topk_excl::TopkExclArgs { tile, excl_ptr: &excl_ptr[..qr + 1], excl_idx: &excl_idx };
+            // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+            unsafe { (t.topk_excl_tile)(args) };
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 import { kernelError } from '../errors.js';
 import { alsSolveJs } from './js-als.js';
 import { tileDiagJs, tileGemmJs } from './js-tiles.js';
+import { topkExclTileJs } from './js-topk-excl.js';
 import { SabRegions } from './memory.js';
 import type {
   AlsSolveArgs,
@@ -21,6 +22,7 @@ import type {
   SparseScoreTopnArgs,
   SparseSimilarityTopkArgs,
   TopkTileArgs,
+  TopkExclTileArgs,
   TileDiagArgs,
   TileGemmArgs,
 } from './types.js';
@@ -386,6 +388,10 @@ export class JsBackend extends SabRegions implements Backend {
 
   tileGemmF32(args: TileGemmArgs<Float32Array>): void {
     tileGemmJs(args);
+  }
+
+  topkExclTile(args: TopkExclTileArgs): void {
+    topkExclTileJs(args);
   }
 }
 

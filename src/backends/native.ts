@@ -38,6 +38,7 @@ import type {
   SparseScoreTopnArgs,
   SparseSimilarityTopkArgs,
   TopkTileArgs,
+  TopkExclTileArgs,
 } from './types.js';
 import type { TileDiagArgs, TileGemmArgs } from './types.js';
 import { tileDiagJs } from './js-tiles.js';
@@ -315,5 +316,9 @@ class NativeBackend extends SabRegions implements Backend {
     const stream = src.byteLength >= STREAM_MIN_BYTES;
     const t = stream ? Math.max(1, Math.min(COPY_IN_MAX_THREADS, threads)) : 1;
     return call(() => this.#addon.copyF32(src, dst, check, t, stream));
+  }
+
+  topkExclTile(a: TopkExclTileArgs): void {
+    this.#k.topkExclTile(a.q, a.qRows, a.x, a.xRows, a.cols, a.k, a.qOffset, a.xOffset, a.excludeSelf, a.exclPtr, a.exclIdx, a.outIdx, a.outScores);
   }
 }

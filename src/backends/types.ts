@@ -400,6 +400,8 @@ export interface Backend {
    * there), else -1. Backends without it get `dst.set(src)` and a separate check.
    */
   copyIn?(src: Float32Array, dst: Float32Array, check: boolean, threads: number): number;
+
+  topkExclTile(args: TopkExclTileArgs): void;
 }
 
 /** `multinomialPass` modes: the losses only (a line-search trial); also the gradient; also the Hessian blocks. */
@@ -494,4 +496,15 @@ export interface TileDiagArgs {
   ld: number;
   nb: number;
   op: number;
+}
+
+/**
+ * `topkTile` with a per-row exclusion list: query row i never takes the base rows whose global indices are
+ * exclIdx[exclPtr[i] .. exclPtr[i + 1]] (ascending, duplicates allowed; a recommender's seen items). Scores and
+ * the tie rule are `topkTile`'s; a row left with fewer than k candidates keeps -1 / -Infinity in its last slots.
+ */
+export interface TopkExclTileArgs extends TopkTileArgs {
+  /** qRows + 1 offsets into exclIdx, non-decreasing (they need not start at 0). */
+  exclPtr: Int32Array;
+  exclIdx: Int32Array;
 }

@@ -56,6 +56,11 @@ export interface KernelExports {
     yty: number, y: number, k: number, ptr: number, idx: number, val: number, row0: number, row1: number, x: number,
     alpha: number, reg: number, regMode: number, solver: number, cgSteps: number, scratch: number,
   ): number;
+
+  topk_excl_tile(
+    q: number, qRows: number, x: number, xRows: number, cols: number, k: number,
+    qOffset: number, xOffset: number, excludeSelf: number, exclPtr: number, exclIdx: number, outIdx: number, outScores: number,
+  ): void;
 }
 
 // () -> v128 returning v128.const 0: validates only where WebAssembly SIMD is supported.

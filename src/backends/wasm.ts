@@ -26,6 +26,7 @@ import type {
   SparseScoreTopnArgs,
   SparseSimilarityTopkArgs,
   TopkTileArgs,
+  TopkExclTileArgs,
   ViewOf,
 } from './types.js';
 import type { TileDiagArgs, TileGemmArgs } from './types.js';
@@ -388,6 +389,32 @@ export class WasmBackend implements Backend {
   /** The f32 solve is an option for memory, not speed: the js loops (f64 sums) on views of this memory. */
   tileGemmF32(args: TileGemmArgs<Float32Array>): void {
     tileGemmJs(args);
+  }
+
+  topkExclTile({ q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, exclPtr, exclIdx, outIdx, outScores }: TopkExclTileArgs): void {
+    const m = this.mem;
+    if (qRows <= 0 || xRows <= 0 || k <= 0) return;
+    const st = new Staging();
+    try {
+      // The row pointers index exclIdx directly: pass both whole.
+      this.k.topk_excl_tile(
+        m.ptr(q, qRows * cols, false, st),
+        qRows,
+        m.ptr(x, xRows * cols, false, st),
+        xRows,
+        cols,
+        k,
+        qOffset,
+        xOffset,
+        excludeSelf ? 1 : 0,
+        m.ptr(exclPtr, qRows + 1, false, st),
+        m.ptr(exclIdx, exclIdx.length, false, st),
+        m.ptr(outIdx, qRows * k, true, st),
+        m.ptr(outScores, qRows * k, true, st),
+      );
+    } finally {
+      m.finish(st);
+    }
   }
 }
 

@@ -38,6 +38,8 @@ import * as topk from './ops/topk.js';
 import type { TopKOptions } from './ops/topk.js';
 import * as multinomial from './ops/multinomial.js';
 import type { MultinomialPassOptions, MultinomialPassResult } from './ops/multinomial.js';
+import * as topkExclude from './ops/topk-exclude.js';
+import type { TopKExcludingOptions } from './ops/topk-exclude.js';
 import { Scheduler, type CallOptions } from './schedule.js';
 import { AllocatedMatrix, AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector, copyChecked, inPlaceRegion, type CopyStats, type MatrixInput, type VectorInput } from './scope.js';
 import { checkFinite, checkMatrix, checkPositiveInt, checkVector } from './validate.js';
@@ -56,6 +58,7 @@ export type { InverseOptions, ProgressEvent } from './ops/tiles.js';
 export { inverseScratch, tileSize } from './ops/tiles.js';
 export type { CsrInput, RowSpan, SparseScoreOptions, SparseSimilarityOptions, StagedCsr } from './ops/sparse.js';
 export type { MultinomialPassOptions, MultinomialPassResult } from './ops/multinomial.js';
+export type { ExclusionLists, TopKExcludingOptions } from './ops/topk-exclude.js';
 
 export interface EngineOptions {
   /** Kernel backend: 'auto' (default, or QUIVER_BACKEND) picks native when it loads, else wasm. */
@@ -388,5 +391,14 @@ export class Engine {
     checkPositiveInt(length, 'length');
     const r = this.backend.alloc('f32', length, false);
     return new AllocatedVectorF32(length, r, this.backend.view(r), this);
+  }
+
+  /**
+   * `topK` where query row i never takes the base rows listed in opts.exclude (CSR: indptr of rows + 1, each
+   * row's indices ascending), in one fused pass: recommenders' top-n unseen items. Rows left with fewer than k
+   * candidates end with -1 / −∞ slots.
+   */
+  async topKExcluding(queries: MatrixInput, base: MatrixInput, opts: TopKExcludingOptions): Promise<TopKResult> {
+    return topkExclude.topKExcluding(this.#sched, queries, base, opts);
   }
 }

@@ -16,6 +16,7 @@ import { sparseScoreTask, sparseSimilarityTask } from './ops/sparse.js';
 import { topkTask } from './ops/topk.js';
 import { multinomialTask } from './ops/multinomial.js';
 import { tilesTask } from './ops/tiles.js';
+import { topkExclTask } from './ops/topk-exclude.js';
 import type { TaskKind } from './schedule.js';
 
 /** Every task kind the engine dispatches. */
@@ -34,6 +35,7 @@ export const TASK_KINDS: readonly TaskKind<never, unknown>[] = [
   multinomialTask,
   alsTask,
   tilesTask,
+  topkExclTask,
 ];
 
 export const handlers: Readonly<Record<string, (b: Backend, task: never) => unknown>> = Object.fromEntries(TASK_KINDS.map((k) => [k.name, k.run]));

@@ -1,39 +1,23 @@
 /**
  * ALS top-n scoring: the best n items for each query row by q·yᵀ, leaving out each row's seen items and the
- * items an allow mask forbids. Neither engine kernel knows about left-out items, so two exact paths:
- * - most rows ask the fused top-k for n + (items left out) candidates and drop the left-out ones (at most that
- *   many of the best can be dropped). Rows are grouped by that width (powers of two) so a heavy user does not
- *   widen everyone's heap. A first round asks for fewer (half the seen count) and a second round at the full
- *   width takes the rows it left short: a kept prefix of the same ranking is the same answer either way.
- * - rows whose width is a large share of the catalogue get dense scores (the similarity kernel, 'dot') and a
- *   top-n selection here with left-out items skipped: a top-k heap of thousands of slots costs more per row
- *   than a pass over every score (ml-latest-small has users with thousands of ratings).
- * Both rank by score, then lower index, and both take their scores from the same dot product (topk and
- * similarity share it on every backend), so which path a row takes never changes its answer.
- * The top-k groups are in flight together, so the pool overlaps small calls instead of waiting on each; the dense
- * chunks run one after another beside them, so their scores take one chunk of memory at a time.
+ * items an allow mask forbids, in one call of the engine's fused top-k with per-row exclusion lists
+ * (`topKExcluding`): listed cells are skipped before the heap push, so each row's n best allowed items come
+ * out of one pass, with no over-fetch and no second round. Ranking: higher score, then lower item index.
+ * A row whose allowed unseen items number fewer than n gets -1 / −∞ in its last slots.
+ *
+ * Forbidden items join each row's list while they are few (an `exclude` list); when most of the catalogue is
+ * forbidden (an `include` list) the rows are scored against the allowed items only, whose order is the
+ * catalogue's, so the tie rule is unchanged.
  */
-import type { Engine, StagedMatrix } from '../engine/engine.js';
-import type { TopKResult } from '../types.js';
-
-/**
- * A row goes dense when its top-k width is at least items / DENSE_SHARE: measured on MovieLens 100K and
- * ml-latest-small (64 and 128 factors, native), a heap that wide costs about what the scores and the selection do.
- */
-const DENSE_SHARE = 32;
-/**
- * The first round asks for n + seen·FIRST_SHARE (+ disallowed) candidates: a user's own items seldom fill all of
- * their best n + seen (on ml-latest-small half of them are enough for all but 3% of the users); rows left short
- * get a second round at the full width.
- */
-const FIRST_SHARE = 0.5;
-/** Scores per dense call (16 MiB of f32): bounds the memory of a heavy group. */
-const DENSE_CELLS = 1 << 22;
+import type { Engine, ExclusionLists, StagedMatrix } from '../engine/engine.js';
+import type { Matrix, TopKResult } from '../types.js';
 
 export interface TopNRequest {
   engine: Engine;
   /** items × factors, staged. */
   base: StagedMatrix;
+  /** The same factors as a plain array (the include-list path gathers allowed rows from it). */
+  itemFactors: Float32Array;
   items: number;
   factors: number;
   /** rows × factors. */
@@ -42,6 +26,7 @@ export interface TopNRequest {
   /** n, already clamped to the item count. */
   n: number;
   requestedN: number;
+  /** Row r's seen items, ascending (the ratings loader's rows are). */
   seen: (r: number) => Int32Array;
   allow: Int32Array | null;
   disallowed: number;
@@ -49,115 +34,85 @@ export interface TopNRequest {
 }
 
 export async function alsTopN(req: TopNRequest): Promise<TopKResult> {
-  const { engine, base, items, factors: k, q, rows, n, seen, allow, signal } = req;
-  const pow2 = (need: number): number => Math.min(items, 2 ** Math.ceil(Math.log2(Math.max(need, 1))));
-  const full = (r: number): number => pow2(n + seen(r).length + req.disallowed);
-  // Rows wide enough for dense scores take them at once (a dense row is never short).
-  const guess = (r: number): number => {
-    const w = full(r);
-    return w * DENSE_SHARE >= items ? w : pow2(n + Math.ceil(seen(r).length * FIRST_SHARE) + req.disallowed);
-  };
+  const { engine, items, factors, rows, n, seen, allow, signal } = req;
+  const query: Matrix = { rows, cols: factors, data: req.q };
+  if (rows === 0) return { indices: new Int32Array(0), scores: new Float32Array(0), rows, k: n, requestedK: req.requestedN };
+  if (allow && req.disallowed * 2 > items) return includeOnly(req, allow);
+  const forbidden = allow ? forbiddenItems(allow, req.disallowed) : EMPTY;
+  const exclude = exclusionLists(rows, seen, forbidden, null);
+  const res = await engine.topKExcluding(query, req.base, { k: n, metric: 'dot', exclude, signal });
+  return { indices: res.indices, scores: res.scores, rows, k: n, requestedK: req.requestedN };
+}
+
+/** Most items forbidden: score against the allowed items only, then map their indices back. */
+async function includeOnly(req: TopNRequest, allow: Int32Array): Promise<TopKResult> {
+  const { engine, items, factors: k, rows, n, seen, signal } = req;
+  const kept = req.items - req.disallowed;
   const indices = new Int32Array(rows * n).fill(-1);
   const scores = new Float32Array(rows * n).fill(Number.NEGATIVE_INFINITY);
-  // Shared by the groups' post-processing: each runs synchronously after its await and clears its marks.
-  const mark = new Uint8Array(items);
-  const gather = (members: number[]): Float32Array => {
-    const gq = new Float32Array(members.length * k);
-    for (const [i, r] of members.entries()) gq.set(q.subarray(r * k, (r + 1) * k), i * k);
-    return gq;
-  };
-  const markRow = (r: number, on: 0 | 1): void => {
-    for (const j of seen(r)) mark[j] = on;
-  };
-  /** One round over `list` at the given widths; returns the rows whose candidates ran out before n were kept. */
-  const round = async (list: number[], widthOf: (r: number) => number): Promise<number[]> => {
-    const groups = new Map<number, number[]>();
-    const dense: number[] = [];
-    for (const r of list) {
-      const width = widthOf(r);
-      if (width * DENSE_SHARE >= items && width > n) {
-        dense.push(r);
-        continue;
-      }
-      const g = groups.get(width) ?? [];
-      groups.set(width, g);
-      g.push(r);
+  if (kept === 0) return { indices, scores, rows, k: n, requestedK: req.requestedN };
+  const toSub = new Int32Array(items).fill(-1);
+  const fromSub = new Int32Array(kept);
+  const sub = new Float32Array(kept * k);
+  for (let j = 0, c = 0; j < items; j++) {
+    if (allow[j] === 0) continue;
+    toSub[j] = c;
+    fromSub[c] = j;
+    sub.set(req.itemFactors.subarray(j * k, (j + 1) * k), c * k);
+    c++;
+  }
+  const exclude = exclusionLists(rows, seen, EMPTY, toSub);
+  const res = await engine.topKExcluding({ rows, cols: k, data: req.q }, { rows: kept, cols: k, data: sub }, { k: Math.min(n, kept), metric: 'dot', exclude, signal });
+  for (let r = 0; r < rows; r++) {
+    for (let p = 0; p < res.k; p++) {
+      const j = res.indices[r * res.k + p]!;
+      if (j < 0) break;
+      indices[r * n + p] = fromSub[j]!;
+      scores[r * n + p] = res.scores[r * res.k + p]!;
     }
-    const short: number[] = [];
-    const calls: Promise<void>[] = [];
-    for (const [width, members] of groups) {
-      calls.push(
-        engine.topK({ rows: members.length, cols: k, data: gather(members) }, base, { k: width, metric: 'dot', signal }).then((res) => {
-          members.forEach((r, i) => {
-            markRow(r, 1);
-            let out = 0;
-            // The candidates were all of the catalogue when a slot stayed empty or the width covers every item.
-            let complete = res.k >= items;
-            for (let p = 0; p < res.k && out < n; p++) {
-              const j = res.indices[i * res.k + p]!;
-              if (j < 0) {
-                complete = true;
-                break;
-              }
-              if (mark[j] || (allow && allow[j] === 0)) continue;
-              indices[r * n + out] = j;
-              scores[r * n + out] = res.scores[i * res.k + p]!;
-              out++;
-            }
-            markRow(r, 0);
-            if (out < n && !complete) {
-              indices.fill(-1, r * n, (r + 1) * n);
-              scores.fill(Number.NEGATIVE_INFINITY, r * n, (r + 1) * n);
-              short.push(r);
-            }
-          });
-        }),
-      );
-    }
-    // The dense chunks run one after another (beside the top-k groups): each call's scores exist only until its
-    // rows are selected, so the memory stays one chunk's DENSE_CELLS however many heavy users there are.
-    const chunk = Math.max(1, Math.floor(DENSE_CELLS / items));
-    let denseChain: Promise<void> = Promise.resolve();
-    for (let c0 = 0; c0 < dense.length; c0 += chunk) {
-      const members = dense.slice(c0, c0 + chunk);
-      denseChain = denseChain.then(async () => {
-        const m = await engine.cosineSimilarity({ rows: members.length, cols: k, data: gather(members) }, base, { metric: 'dot', signal });
-        members.forEach((r, i) => {
-          markRow(r, 1);
-          selectRow(m.data.subarray(i * items, (i + 1) * items), mark, allow, n, indices, scores, r * n);
-          markRow(r, 0);
-        });
-      });
-    }
-    calls.push(denseChain);
-    await Promise.all(calls);
-    return short;
-  };
-  // A narrower first guess, then the full width (which always suffices) for the rows it left short.
-  const short = await round(Array.from({ length: rows }, (_, r) => r), guess);
-  if (short.length > 0) await round(short, full);
+  }
   return { indices, scores, rows, k: n, requestedK: req.requestedN };
 }
 
+const EMPTY = new Int32Array(0);
+
+function forbiddenItems(allow: Int32Array, count: number): Int32Array {
+  const out = new Int32Array(count);
+  for (let j = 0, c = 0; j < allow.length; j++) if (allow[j] === 0) out[c++] = j;
+  return out;
+}
+
 /**
- * The n best of one row's scores (higher score, then lower index) among items neither marked nor disallowed,
- * written best-first at outIdx[o..o+n); slots no candidate fills keep −1 / −∞ (as the top-k kernel leaves them).
+ * Row r's list: seen(r) merged with `forbidden` (both ascending), or with `toSub` seen(r) renumbered into the
+ * allowed items (those not allowed dropped). A row whose seen items are not ascending is sorted first.
  */
-function selectRow(row: Float32Array, mark: Uint8Array, allow: Int32Array | null, n: number, outIdx: Int32Array, outScores: Float32Array, o: number): void {
-  let worst = Number.NEGATIVE_INFINITY;
-  const last = o + n - 1;
-  for (let j = 0; j < row.length; j++) {
-    const s = row[j]!;
-    // Items come in index order, so an equal score never displaces a kept one: ties stay with the lower index.
-    if (!(s > worst) || mark[j] || (allow && allow[j] === 0)) continue;
-    let p = last;
-    while (p > o && outScores[p - 1]! < s) {
-      outScores[p] = outScores[p - 1]!;
-      outIdx[p] = outIdx[p - 1]!;
-      p--;
+function exclusionLists(rows: number, seen: (r: number) => Int32Array, forbidden: Int32Array, toSub: Int32Array | null): ExclusionLists {
+  let total = 0;
+  for (let r = 0; r < rows; r++) total += seen(r).length + forbidden.length;
+  const indptr = new Int32Array(rows + 1);
+  const indices = new Int32Array(total);
+  let o = 0;
+  for (let r = 0; r < rows; r++) {
+    let s = seen(r);
+    if (!ascending(s)) s = s.slice().sort();
+    if (toSub) {
+      for (const j of s) if (toSub[j]! >= 0) indices[o++] = toSub[j]!;
+    } else if (forbidden.length === 0) {
+      indices.set(s, o);
+      o += s.length;
+    } else {
+      let a = 0;
+      let b = 0;
+      while (a < s.length || b < forbidden.length) {
+        indices[o++] = b >= forbidden.length || (a < s.length && s[a]! <= forbidden[b]!) ? s[a++]! : forbidden[b++]!;
+      }
     }
-    outScores[p] = s;
-    outIdx[p] = j;
-    worst = outScores[last]!;
+    indptr[r + 1] = o;
   }
+  return { indptr, indices: indices.subarray(0, o) };
+}
+
+function ascending(s: Int32Array): boolean {
+  for (let i = 1; i < s.length; i++) if (s[i]! < s[i - 1]!) return false;
+  return true;
 }

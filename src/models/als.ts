@@ -6,8 +6,7 @@
  * With `regularizationMode: 'count'` λ is multiplied by each row's interaction count (ALS-WR, Spark's).
  *
  * Scores for user u are x_u·Y, ranked without seen and disallowed items by ./als-topn.ts (the engine's fused
- * top-k, or dense scores for users who leave out a large share of the catalogue). `similarItems` is the cosine
- * top-k over item factors.
+ * top-k with per-row exclusion lists, one pass). `similarItems` is the cosine top-k over item factors.
  *
  * Fold-in (implicit's recalculate_user): a basket, or a user the model never saw, is one more row solved
  * against the fitted item factors, exactly as a user half-step of the exact solver would solve it (fold-in and
@@ -113,7 +112,7 @@ export class AlsModel extends Recommender {
     let disallowed = 0;
     if (allow) for (let j = 0; j < this.items; j++) if (allow[j] === 0) disallowed++;
     const { engine, items, factors } = this;
-    return alsTopN({ engine, base: this.#base(), items, factors, q, rows, n, requestedN: opts.n, seen, allow, disallowed, signal: opts.signal });
+    return alsTopN({ engine, base: this.#base(), itemFactors: this.itemFactors, items, factors, q, rows, n, requestedN: opts.n, seen, allow, disallowed, signal: opts.signal });
   }
 
   /** YᵀY of the item factors (f64), computed once. */

@@ -1,10 +1,11 @@
 // ALS recommend-all against an oracle written here: f64 scores x_u·y_j over every item, seen and disallowed
-// items masked, the n best by score then lower index. The users range from a handful of interactions (the fused
-// top-k path) to most of the catalogue (the dense-scores path), and duplicated item factors make exact ties.
+// items masked, the n best by score then lower index. The users range from a handful of interactions to most of
+// the catalogue (and one who has seen every item, so gets nothing), duplicated item factors make exact ties, and
+// the masks cover an exclude list (merged into the seen lists) and an include list (scored on the allowed items).
 import { describe, expect, it } from 'vitest';
 import { interactionsFromTriples } from '../../src/data/ratings.js';
 import { Rng } from '../../src/data/random.js';
-import { type AlsModel, fitAls } from '../../src/models/als.js';
+import { AlsModel, fitAls } from '../../src/models/als.js';
 import { engineFactory } from '../helpers/engines.js';
 
 const engine = engineFactory({ threads: 2 });
@@ -60,7 +61,10 @@ describe('ALS recommend-all', () => {
     for (let j = 1; j < m.items; j += 5) m.itemFactors.copyWithin(j * k, (j - 1) * k, j * k);
     const allow = new Int32Array(m.items).fill(1);
     for (let j = 0; j < m.items; j += 3) allow[j] = 0;
-    for (const mask of [null, allow]) {
+    // An include list: 15 items, some of them seen by most users (so short rows happen).
+    const include = new Int32Array(m.items);
+    for (let j = 7; j < m.items; j += 80) include[j] = 1;
+    for (const mask of [null, allow, include]) {
       for (const n of [1, 10, 25]) {
         const res = await m.recommendRows({ row0: 0, row1: m.users }, { n, allow: mask });
         expect(res.k).toBe(n);
@@ -84,12 +88,12 @@ describe('ALS recommend-all', () => {
       expect(Array.from(sub.indices.subarray(i * 10, i * 10 + 10))).toEqual(Array.from(all.indices.subarray(u * 10, u * 10 + 10)));
     }
   });
-  it('users whose own items are their best: a first guess short of n, then the full width, equals the oracle', async () => {
+  it('users whose own items are their best (every top-scoring cell is excluded) equal the oracle', async () => {
     const e = await engine();
     const m = await fitAls(e, data(), { factors: 8, iterations: 2, regularization: 1, alpha: 2, seed: 4 });
     const k = m.factors;
-    // Light user u points along axis u, and its 7–12 items far along it: they are its best, so asking for
-    // n + seen/2 candidates leaves fewer than n after they are dropped (a two-round top-k must widen).
+    // Light user u points along axis u, and its 7–12 items far along it: they are its best, so every score that
+    // would enter the heap first is one the exclusion list must skip.
     for (let u = 0; u < LIGHT; u++) {
       m.userFactors.fill(0, u * k, (u + 1) * k);
       m.userFactors[u * k + u] = 10;
@@ -104,6 +108,22 @@ describe('ALS recommend-all', () => {
       const want = oracle(m, u, n, null);
       expect(Array.from(res.indices.subarray(u * n, (u + 1) * n)), `user ${u}`).toEqual(want.idx);
       for (let p = 0; p < n; p++) expect(res.scores[u * n + p]).toBeCloseTo(want.score[p]!, 4);
+    }
+  });
+
+  it('the same rows, bit for bit, with 1 and 2 threads and any tile size', async () => {
+    const ref = await engine({ threads: 1 });
+    const m = await fitAls(ref, data(), { factors: 8, iterations: 2, regularization: 1, alpha: 2, seed: 5 });
+    const one = await m.recommendRows({ row0: 0, row1: m.users }, { n: 12 });
+    const none = await m.recommendRows({ row0: 3, row1: 3 }, { n: 12 });
+    expect([none.rows, none.indices.length]).toEqual([0, 0]);
+    for (const opts of [{ threads: 2 }, { threads: 2, tileRows: 3, inlineWork: 0 }]) {
+      const e = await engine(opts);
+      const state = { userIds: m.userIds, itemIds: m.itemIds, train: m.train, feedback: m.feedback };
+      const other = new AlsModel(e, state, m.params, m.userFactors, m.itemFactors);
+      const res = await other.recommendRows({ row0: 0, row1: m.users }, { n: 12 });
+      expect(Array.from(res.indices)).toEqual(Array.from(one.indices));
+      expect(Array.from(res.scores)).toEqual(Array.from(one.scores));
     }
   });
 });

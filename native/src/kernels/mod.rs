@@ -22,3 +22,4 @@ pub mod multinomial;
 pub mod xgemm;
 pub mod tiles;
 pub mod gram_f32;
+pub mod topk_excl;

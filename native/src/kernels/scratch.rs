@@ -19,6 +19,7 @@ thread_local! {
     pub static GRAM_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
     pub static ALS_WORK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     pub static ALS_COLS: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    pub static TOPK_CURSOR: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A thread's scratch buffer, taken out of its cell and put back on drop. A nested take of the same cell

@@ -83,19 +83,38 @@ fn sort_best_first(sc: &mut [f32], ix: &mut [i32]) {
     }
 }
 
-/// Candidate (s, g): kept if it beats the current k-th best and is not the query itself.
+/// Which candidates a query row never takes (checked only for scores that pass the threshold filter).
+/// Within one call, each row asks about increasing global indices, so an implementation may keep a
+/// cursor per row (see topk_excl.rs).
+pub(super) trait Skip {
+    fn skip(&mut self, row: usize, g: i64) -> bool;
+}
+
+/// The plain kernel's rule: with `on`, query row i skips the base row of global index q_offset + i.
+pub(super) struct SelfSkip {
+    pub on: bool,
+    pub q_offset: i64,
+}
+
+impl Skip for SelfSkip {
+    #[inline(always)]
+    fn skip(&mut self, row: usize, g: i64) -> bool {
+        self.on && g == self.q_offset + row as i64
+    }
+}
+
+/// Candidate (s, g) of query `row`: kept if it beats the current k-th best and is not skipped.
 #[inline(always)]
-fn offer(sc: &mut [f32], ix: &mut [i32], s: f32, g: i64, self_g: i64) {
-    if g == self_g {
+fn offer<S: Skip>(sc: &mut [f32], ix: &mut [i32], s: f32, g: i64, row: usize, skip: &mut S) {
+    let g32 = g as i32;
+    if !(s > sc[0] || (s == sc[0] && g32 < ix[0])) || skip.skip(row, g) {
         return;
     }
-    let g = g as i32;
-    if s > sc[0] || (s == sc[0] && g < ix[0]) {
-        sc[0] = s;
-        ix[0] = g;
-        let len = sc.len();
-        sift_down(sc, ix, 0, len);
-    }
+    let g = g32;
+    sc[0] = s;
+    ix[0] = g;
+    let len = sc.len();
+    sift_down(sc, ix, 0, len);
 }
 
 /// The value a score must exceed (strictly) to be looked at, for candidates whose global index is at
@@ -113,11 +132,18 @@ fn threshold(sc: &[f32], ix: &[i32], next_g: i64) -> f32 {
 
 /// One query's scores over a base block starting at global index `g0`.
 #[inline(always)]
-fn scan_scalar(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut [i32]) {
+fn scan_scalar<S: Skip>(
+    s: &[f32],
+    g0: i64,
+    row: usize,
+    skip: &mut S,
+    sc: &mut [f32],
+    ix: &mut [i32],
+) {
     let mut t = threshold(sc, ix, g0);
     for (j, &v) in s.iter().enumerate() {
         if v > t {
-            offer(sc, ix, v, g0 + j as i64, self_g);
+            offer(sc, ix, v, g0 + j as i64, row, skip);
             t = threshold(sc, ix, g0 + j as i64 + 1);
         }
     }
@@ -126,7 +152,14 @@ fn scan_scalar(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut [i32]) 
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn scan_avx2(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut [i32]) {
+unsafe fn scan_avx2<S: Skip>(
+    s: &[f32],
+    g0: i64,
+    row: usize,
+    skip: &mut S,
+    sc: &mut [f32],
+    ix: &mut [i32],
+) {
     use std::arch::x86_64::*;
     let n = s.len();
     let p = s.as_ptr();
@@ -158,20 +191,27 @@ unsafe fn scan_avx2(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut [i
             while mask != 0 {
                 let l = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
-                offer(sc, ix, s[j + l], g0 + (j + l) as i64, self_g);
+                offer(sc, ix, s[j + l], g0 + (j + l) as i64, row, skip);
             }
             t = threshold(sc, ix, g0 + (j + 32) as i64);
             tv = _mm256_set1_ps(t);
         }
         j += 32;
     }
-    scan_scalar(&s[j..], g0 + j as i64, self_g, sc, ix);
+    scan_scalar(&s[j..], g0 + j as i64, row, skip, sc, ix);
 }
 
 /// # Safety
 /// The CPU must support AVX-512 F.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-unsafe fn scan_avx512(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut [i32]) {
+unsafe fn scan_avx512<S: Skip>(
+    s: &[f32],
+    g0: i64,
+    row: usize,
+    skip: &mut S,
+    sc: &mut [f32],
+    ix: &mut [i32],
+) {
     use std::arch::x86_64::*;
     let n = s.len();
     let p = s.as_ptr();
@@ -186,25 +226,32 @@ unsafe fn scan_avx512(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut 
             while mask != 0 {
                 let l = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
-                offer(sc, ix, s[j + l], g0 + (j + l) as i64, self_g);
+                offer(sc, ix, s[j + l], g0 + (j + l) as i64, row, skip);
             }
             t = threshold(sc, ix, g0 + (j + 32) as i64);
             tv = _mm512_set1_ps(t);
         }
         j += 32;
     }
-    scan_scalar(&s[j..], g0 + j as i64, self_g, sc, ix);
+    scan_scalar(&s[j..], g0 + j as i64, row, skip, sc, ix);
 }
 
 /// The two ISA-specific steps of a top-k pass; everything else is shared.
-trait Level {
+pub(super) trait Level {
     unsafe fn gemm(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize);
-    unsafe fn scan(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut [i32]);
+    unsafe fn scan<S: Skip>(
+        s: &[f32],
+        g0: i64,
+        row: usize,
+        skip: &mut S,
+        sc: &mut [f32],
+        ix: &mut [i32],
+    );
 }
 
-struct Scalar;
-struct Avx2;
-struct Avx512;
+pub(super) struct Scalar;
+pub(super) struct Avx2;
+pub(super) struct Avx512;
 
 impl Level for Scalar {
     #[inline(always)]
@@ -212,8 +259,15 @@ impl Level for Scalar {
         similarity_tile_f32_scalar(a, m, b, n, k, out, ld)
     }
     #[inline(always)]
-    unsafe fn scan(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut [i32]) {
-        scan_scalar(s, g0, self_g, sc, ix)
+    unsafe fn scan<S: Skip>(
+        s: &[f32],
+        g0: i64,
+        row: usize,
+        skip: &mut S,
+        sc: &mut [f32],
+        ix: &mut [i32],
+    ) {
+        scan_scalar(s, g0, row, skip, sc, ix)
     }
 }
 
@@ -223,8 +277,15 @@ impl Level for Avx2 {
         unsafe { similarity_tile_f32_avx2(a, m, b, n, k, out, ld) }
     }
     #[inline(always)]
-    unsafe fn scan(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut [i32]) {
-        unsafe { scan_avx2(s, g0, self_g, sc, ix) }
+    unsafe fn scan<S: Skip>(
+        s: &[f32],
+        g0: i64,
+        row: usize,
+        skip: &mut S,
+        sc: &mut [f32],
+        ix: &mut [i32],
+    ) {
+        unsafe { scan_avx2(s, g0, row, skip, sc, ix) }
     }
 }
 
@@ -234,15 +295,23 @@ impl Level for Avx512 {
         unsafe { similarity_tile_f32_avx512(a, m, b, n, k, out, ld) }
     }
     #[inline(always)]
-    unsafe fn scan(s: &[f32], g0: i64, self_g: i64, sc: &mut [f32], ix: &mut [i32]) {
-        unsafe { scan_avx512(s, g0, self_g, sc, ix) }
+    unsafe fn scan<S: Skip>(
+        s: &[f32],
+        g0: i64,
+        row: usize,
+        skip: &mut S,
+        sc: &mut [f32],
+        ix: &mut [i32],
+    ) {
+        unsafe { scan_avx512(s, g0, row, skip, sc, ix) }
     }
 }
 
 /// Base blocks outermost: one base block (BASE_BLOCK × cols) stays in cache while every query block
 /// meets it, so the large base matrix is read from memory once per call.
+/// `skip` is asked about each flagged candidate, rows in increasing global index order.
 #[inline(always)]
-unsafe fn body<L: Level>(a: TopkArgs<'_>) {
+pub(super) unsafe fn body<L: Level, S: Skip>(a: TopkArgs<'_>, skip: &mut S) {
     let TopkArgs {
         q,
         q_rows,
@@ -250,9 +319,9 @@ unsafe fn body<L: Level>(a: TopkArgs<'_>) {
         x_rows,
         cols,
         k,
-        q_offset,
+        q_offset: _,
         x_offset,
-        exclude_self,
+        exclude_self: _,
         out_idx,
         out_scores,
     } = a;
@@ -290,16 +359,11 @@ unsafe fn body<L: Level>(a: TopkArgs<'_>) {
             };
             for i in 0..qb {
                 let row = q0 + i;
-                let self_g = if exclude_self {
-                    q_offset + row as i64
-                } else {
-                    i64::MIN
-                };
                 let (sc, ix) = (
                     &mut out_scores[row * k..(row + 1) * k],
                     &mut out_idx[row * k..(row + 1) * k],
                 );
-                unsafe { L::scan(&scores[i * xb..(i + 1) * xb], g0, self_g, sc, ix) };
+                unsafe { L::scan(&scores[i * xb..(i + 1) * xb], g0, row, skip, sc, ix) };
             }
         }
     }
@@ -312,22 +376,34 @@ unsafe fn body<L: Level>(a: TopkArgs<'_>) {
 }
 
 pub fn topk_tile_f32_scalar(a: TopkArgs<'_>) {
+    let mut skip = SelfSkip {
+        on: a.exclude_self,
+        q_offset: a.q_offset,
+    };
     // SAFETY: the scalar level runs on every CPU.
-    unsafe { body::<Scalar>(a) }
+    unsafe { body::<Scalar, _>(a, &mut skip) }
 }
 
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
 pub unsafe fn topk_tile_f32_avx2(a: TopkArgs<'_>) {
-    unsafe { body::<Avx2>(a) }
+    let mut skip = SelfSkip {
+        on: a.exclude_self,
+        q_offset: a.q_offset,
+    };
+    unsafe { body::<Avx2, _>(a, &mut skip) }
 }
 
 /// # Safety
 /// The CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 pub unsafe fn topk_tile_f32_avx512(a: TopkArgs<'_>) {
-    unsafe { body::<Avx512>(a) }
+    let mut skip = SelfSkip {
+        on: a.exclude_self,
+        q_offset: a.q_offset,
+    };
+    unsafe { body::<Avx512, _>(a, &mut skip) }
 }
 
 #[cfg(test)]
@@ -425,7 +501,9 @@ mod tests {
         let d = 24;
         let (nq, nx, k) = (70, 3000, 9);
         let q: Vec<f32> = (0..nq * d).map(|i| ((i * 7919) % 7) as f32 - 3.0).collect();
-        let x: Vec<f32> = (0..nx * d).map(|i| ((i * 104729) % 5) as f32 - 2.0).collect();
+        let x: Vec<f32> = (0..nx * d)
+            .map(|i| ((i * 104729) % 5) as f32 - 2.0)
+            .collect();
         let run = |f: unsafe fn(TopkArgs<'_>)| {
             let mut idx = vec![-1i32; nq * k];
             let mut sc = vec![f32::NEG_INFINITY; nq * k];

@@ -14,6 +14,7 @@ use crate::kernels::multinomial::*;
 use crate::kernels::als::*;
 use crate::kernels::tiles::*;
 use crate::kernels::gram_f32::*;
+use crate::kernels::topk_excl::*;
 
 use super::Isa;
 
@@ -44,6 +45,7 @@ pub struct Table {
     pub tile_gemm: unsafe fn(TileGemm<f64>),
     pub tile_gemm_f32: unsafe fn(TileGemm<f32>),
     pub gram_f32acc: unsafe fn(GramArgs<'_>),
+    pub topk_excl_tile: unsafe fn(TopkExclArgs<'_>),
 }
 
 static SCALAR: Table = Table {
@@ -62,6 +64,7 @@ static SCALAR: Table = Table {
     tile_gemm: tile_gemm_f64_scalar,
     tile_gemm_f32: tile_gemm_f32_scalar,
     gram_f32acc: gram_f32acc_scalar,
+    topk_excl_tile: topk_excl_tile_f32_scalar,
 };
 
 static AVX2: Table = Table {
@@ -80,6 +83,7 @@ static AVX2: Table = Table {
     tile_gemm: tile_gemm_f64_avx2,
     tile_gemm_f32: tile_gemm_f32_avx2,
     gram_f32acc: gram_f32acc_avx2,
+    topk_excl_tile: topk_excl_tile_f32_avx2,
 };
 
 static AVX512: Table = Table {
@@ -98,6 +102,7 @@ static AVX512: Table = Table {
     tile_gemm: tile_gemm_f64_avx512,
     tile_gemm_f32: tile_gemm_f32_avx512,
     gram_f32acc: gram_f32acc_avx512,
+    topk_excl_tile: topk_excl_tile_f32_avx512,
 };
 
 /// The table of a level, or None when this CPU cannot run that level. Holding a `&Table` therefore
