@@ -21,3 +21,5 @@ pub mod als_cg_avx512;
 pub mod multinomial;
 pub mod xgemm;
 pub mod tiles;
+#[cfg(target_arch = "x86_64")]
+pub mod kmeans_avx512;
