@@ -57,9 +57,11 @@ unsafe fn run<const NB: usize, const MR: usize>(a: KmeansArgs<'_>) -> f64 {
             panel[p * w16 + c] = if c < k { centroids[c * cols + p] } else { 0.0 };
         }
     }
-    // W norms (+∞ beyond k: those lanes never win), then the centroids widened to f64 for the distances.
-    let mut f64_buf = Scratch::take(&scratch::KMEANS_F64, w16 + k * cols);
-    let (cn, c64) = f64_buf.slice(w16 + k * cols).split_at_mut(w16);
+    // W norms (+∞ beyond k: those lanes never win), then, for the distances only, the centroids widened
+    // to f64 (a step without distances is called once per reduction block: no work it does not need).
+    let c64_len = if min_dist2.is_some() { k * cols } else { 0 };
+    let mut f64_buf = Scratch::take(&scratch::KMEANS_F64, w16 + c64_len);
+    let (cn, c64) = f64_buf.slice(w16 + c64_len).split_at_mut(w16);
     for (d, &v) in c64.iter_mut().zip(centroids) {
         *d = v as f64;
     }
@@ -87,38 +89,23 @@ unsafe fn run<const NB: usize, const MR: usize>(a: KmeansArgs<'_>) -> f64 {
                 i += 1;
             }
         }
-        match min_dist2.as_deref_mut() {
-            None => {
-                // SAFETY: the block's labels are < k, its rows lie in x, labels and the weights (asserted).
-                changed += unsafe { accumulate_block(x, cols, r0, &best[..rb], k, weights, labels, sums, counts) };
+        // SAFETY: the block's labels are < k, its rows lie in x, labels and the weights (asserted).
+        changed += unsafe { accumulate_block(x, cols, r0, &best[..rb], k, weights, labels, sums, counts) };
+        if let Some(md) = min_dist2.as_deref_mut() {
+            for (i, &b) in best.iter().enumerate().take(rb) {
+                // SAFETY: as above; c64 holds k rows of cols values.
+                md[r0 + i] = unsafe { dist2(x.as_ptr().add((r0 + i) * cols), c64.as_ptr().add(b as usize * cols), cols) };
             }
-            Some(md) => {
-                for (i, &b) in best.iter().enumerate().take(rb) {
-                    let (row, bu) = (r0 + i, b as usize);
-                    let w = weights.map_or(1.0, |wt| wt[row] as f64);
-                    // SAFETY: as above; c64 holds k rows of cols values.
-                    md[row] = unsafe {
-                        let (xr, cr, sr) = (x.as_ptr().add(row * cols), c64.as_ptr().add(bu * cols), sums.as_mut_ptr().add(bu * cols));
-                        match weights {
-                            None => dist2_accumulate::<false>(xr, cr, 1.0, sr, cols),
-                            Some(_) => dist2_accumulate::<true>(xr, cr, w, sr, cols),
-                        }
-                    };
-                    changed += (labels[row] != b) as i32;
-                    labels[row] = b;
-                    counts[bu] += w;
-                }
-                // The same sequential sum as Σ w·d (with w = 1, 1·d = d).
-                match weights {
-                    None => {
-                        for &d in &md[r0..r0 + rb] {
-                            inertia += d;
-                        }
+            // The same sequential sum as Σ w·d (with w = 1, 1·d = d).
+            match weights {
+                None => {
+                    for &d in &md[r0..r0 + rb] {
+                        inertia += d;
                     }
-                    Some(wt) => {
-                        for (&d, &w) in md[r0..r0 + rb].iter().zip(&wt[r0..r0 + rb]) {
-                            inertia += w as f64 * d;
-                        }
+                }
+                Some(wt) => {
+                    for (&d, &w) in md[r0..r0 + rb].iter().zip(&wt[r0..r0 + rb]) {
+                        inertia += w as f64 * d;
                     }
                 }
             }
@@ -128,8 +115,7 @@ unsafe fn run<const NB: usize, const MR: usize>(a: KmeansArgs<'_>) -> f64 {
     finish(changes, changed, min_dist2.is_some(), inertia)
 }
 
-/// The intermediate steps' case (labels, sums and counts, no distances) for one block of rows whose labels
-/// are `best`: the rows are bucketed by label (a counting sort, row order kept inside a bucket), then each
+/// Labels, sums and counts for one block of rows whose labels are `best`: the rows are bucketed by label (a counting sort, row order kept inside a bucket), then each
 /// cluster's sums are loaded once, take its rows' w·x in row order in registers, and are stored once. Every
 /// sum element thus sees the same f64 additions in the same order as a row-by-row pass, without a load
 /// and store of the sums row per row (which also waited on the previous row's store when labels repeat).
@@ -197,13 +183,15 @@ unsafe fn cluster_sums<const WEIGHTED: bool>(x: &[f32], cols: usize, r0: usize, 
                 let left = cols.saturating_sub(c0 + 8 * j).min(8);
                 ((1u32 << left) - 1) as __mmask8
             });
+            let full = c0 + 32 <= cols;
             let mut acc: [__m512d; 4] = std::array::from_fn(|j| _mm512_maskz_loadu_pd(m[j], sums.add(c0 + 8 * j)));
             for &i in bucket {
                 let row = r0 + i as usize;
                 let xr = x.as_ptr().add(row * cols + c0);
                 let wv = if WEIGHTED { _mm512_set1_pd(*wt.unwrap_unchecked().get_unchecked(row) as f64) } else { _mm512_setzero_pd() };
                 for j in 0..4 {
-                    let v = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m[j], xr.add(8 * j)));
+                    let v = if full { _mm256_loadu_ps(xr.add(8 * j)) } else { _mm256_maskz_loadu_ps(m[j], xr.add(8 * j)) };
+                    let v = _mm512_cvtps_pd(v);
                     let v = if WEIGHTED { _mm512_mul_pd(wv, v) } else { v };
                     acc[j] = _mm512_add_pd(acc[j], v);
                 }
@@ -290,21 +278,17 @@ unsafe fn argmin<const NB: usize>(dots: &[__m512; NB], cn: &[[__m512d; 2]; NB]) 
 }
 
 /// Σ (x − c)² with `reduce`'s lanes and order (element i in lane i mod 8 while 8 remain, the lanes summed
-/// as its `hsum` does, then the rest in sequence), and sums += w·x.
+/// as its `hsum` does, then the rest in sequence): the distance `dist2_accumulate` gives there.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 #[inline]
-unsafe fn dist2_accumulate<const WEIGHTED: bool>(x: *const f32, c: *const f64, w: f64, sums: *mut f64, n: usize) -> f64 {
-    let wv = _mm512_set1_pd(w);
+unsafe fn dist2(x: *const f32, c: *const f64, n: usize) -> f64 {
     let mut a = _mm512_setzero_pd();
     let mut i = 0;
-    // SAFETY (caller): x, c and sums hold n values.
+    // SAFETY (caller): x and c hold n values.
     unsafe {
         while i + 8 <= n {
-            let v = _mm512_cvtps_pd(_mm256_loadu_ps(x.add(i)));
-            let d = _mm512_sub_pd(v, _mm512_loadu_pd(c.add(i)));
+            let d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x.add(i))), _mm512_loadu_pd(c.add(i)));
             a = _mm512_fmadd_pd(d, d, a);
-            let y = if WEIGHTED { _mm512_mul_pd(wv, v) } else { v };
-            _mm512_storeu_pd(sums.add(i), _mm512_add_pd(_mm512_loadu_pd(sums.add(i)), y));
             i += 8;
         }
         // hsum(a0, a1, 0, 0) with a0, a1 the low and high halves: (a0 + a1) + (0 + 0), then pairs.
@@ -313,10 +297,8 @@ unsafe fn dist2_accumulate<const WEIGHTED: bool>(x: *const f32, c: *const f64, w
         let t = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd::<1>(s4));
         let mut s = _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
         while i < n {
-            let v = *x.add(i) as f64;
-            let d = v - *c.add(i);
+            let d = *x.add(i) as f64 - *c.add(i);
             s += d * d;
-            *sums.add(i) += if WEIGHTED { w * v } else { v };
             i += 1;
         }
         s
