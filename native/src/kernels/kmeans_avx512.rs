@@ -10,7 +10,8 @@
 //! What differs is where the work goes. The AVX2 kernel stores a block's dots, transposes them and scans
 //! 8 rows per pass; here a row's k dots stay in one or two registers and its argmin is taken from them
 //! at once (a horizontal minimum, then the first lane equal to it), with no store, transpose or reload.
-//! The sums take a row's 32 values in 4 instructions of 8 f64 instead of 8 of 4.
+//! The sums are bucketed by label per block (`accumulate_block`): each cluster's sums row is loaded and
+//! stored once per block, not once per row, with every element's additions in the same order.
 
 use super::kmeans::{finish, KmeansArgs};
 use super::reduce::{Lanes, Reduce};
@@ -20,7 +21,7 @@ use std::arch::x86_64::*;
 pub const MAX_K: usize = 32;
 /// `similarity`'s DEPTH_BLOCK: the chains restart every this many depth elements.
 const DEPTH_BLOCK: usize = 512;
-/// Rows whose labels are found before their sums are added (so those loads do not wait on each argmin).
+/// Rows whose labels are found before their sums are added, bucketed by label (48 and 192 measured slower).
 const BLOCK: usize = 96;
 
 /// # Safety
