@@ -95,7 +95,7 @@ unsafe fn body<R: Reduce>(a: KmeansArgs<'_>, gemm: Gemm) -> f64 {
 
 /// A block's return value (its inertia, or NaN without distances), once its label changes are added.
 #[inline(always)]
-fn finish(changes: Option<&mut [i32]>, changed: i32, distances: bool, inertia: f64) -> f64 {
+pub(super) fn finish(changes: Option<&mut [i32]>, changed: i32, distances: bool, inertia: f64) -> f64 {
     if let Some(ch) = changes {
         ch[0] += changed;
     }
@@ -137,11 +137,10 @@ pub unsafe fn kmeans_step_f32_avx2(a: KmeansArgs<'_>) -> f64 {
 /// The CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 pub unsafe fn kmeans_step_f32_avx512(a: KmeansArgs<'_>) -> f64 {
-    // Small k runs the 256-bit micro-kernel (AVX2 + FMA, which this level implies); no 512-bit variant,
-    // since there is no AVX-512 machine here to measure or test one on. Its dots equal the GEMM's
-    // bit for bit, so the level does not change results.
-    if a.k >= 1 && a.k <= small_k::MAX_K {
-        return unsafe { small_k::step(a) };
+    // Small k: the 512-bit kernel (kmeans_avx512.rs), whose dots, labels and sums equal the AVX2 kernel's
+    // and the GEMM path's bit for bit, so the level does not change results.
+    if a.k >= 1 && a.k <= super::kmeans_avx512::MAX_K {
+        return unsafe { super::kmeans_avx512::step(a) };
     }
     // Zen 4: the whole AVX2 step measured faster here (simd::avx512_runs_avx2), and it is a tested level.
     if crate::simd::avx512_runs_avx2(crate::simd::Family::KmeansLargeK) {
@@ -536,32 +535,43 @@ mod bench {
     use super::*;
     use crate::kernels::testutil::{bench_matrix, best_over_blocks};
 
-    /// `cargo test --release bench_kmeans -- --ignored --nocapture`: one thread, 200,000 × 32, k = 16.
+    /// `cargo test --release bench_kmeans -- --ignored --nocapture`: one thread, 200,000 × 32, k = 16 (and
+    /// k = 32), the AVX2 and AVX-512 levels alternating so that drift in the machine's speed hits both.
     #[test]
     #[ignore]
     fn bench_kmeans() {
-        let (rows, cols, k) = (200_000usize, 32usize, 16usize);
+        let (rows, cols) = (200_000usize, 32usize);
         let x = bench_matrix(rows, cols);
-        let c: Vec<f32> = x[..k * cols].to_vec();
         let (mut labels, mut d2) = (vec![0i32; rows], vec![0.0f64; rows]);
-        let (mut sums, mut counts) = (vec![0.0f64; k * cols], vec![0.0f64; k]);
-        for with_dist in [true, false] {
-            let best = best_over_blocks(10, rows, |r0, rb| unsafe {
-                kmeans_step_f32_avx2(KmeansArgs {
-                    x: &x[r0 * cols..(r0 + rb) * cols],
-                    rows: rb,
-                    cols,
-                    centroids: &c,
-                    k,
-                    weights: None,
-                    labels: &mut labels[r0..r0 + rb],
-                    min_dist2: if with_dist { Some(&mut d2[r0..r0 + rb]) } else { None },
-                    sums: &mut sums,
-                    counts: &mut counts,
-                    changes: None,
-                });
-            });
-            println!("kmeans step (distances {with_dist}): {:.2} ms ({:.1} ns/row)", best * 1e3, best * 1e9 / rows as f64);
+        let levels: [(&str, unsafe fn(KmeansArgs<'_>) -> f64); 2] = [("avx2", kmeans_step_f32_avx2), ("avx512", kmeans_step_f32_avx512)];
+        for k in [16usize, 32] {
+            let c: Vec<f32> = x[..k * cols].to_vec();
+            let (mut sums, mut counts) = (vec![0.0f64; k * cols], vec![0.0f64; k]);
+            for round in 0..3 {
+                for with_dist in [true, false] {
+                    for (name, f) in levels {
+                        if name == "avx512" && !std::arch::is_x86_feature_detected!("avx512f") {
+                            continue;
+                        }
+                        let best = best_over_blocks(10, rows, |r0, rb| unsafe {
+                            f(KmeansArgs {
+                                x: &x[r0 * cols..(r0 + rb) * cols],
+                                rows: rb,
+                                cols,
+                                centroids: &c,
+                                k,
+                                weights: None,
+                                labels: &mut labels[r0..r0 + rb],
+                                min_dist2: if with_dist { Some(&mut d2[r0..r0 + rb]) } else { None },
+                                sums: &mut sums,
+                                counts: &mut counts,
+                                changes: None,
+                            });
+                        });
+                        println!("round {round} k {k} {name} step (distances {with_dist}): {:.2} ms ({:.1} ns/row)", best * 1e3, best * 1e9 / rows as f64);
+                    }
+                }
+            }
         }
     }
 }

@@ -23,3 +23,5 @@ pub mod xgemm;
 pub mod tiles;
 pub mod gram_f32;
 pub mod topk_excl;
+#[cfg(target_arch = "x86_64")]
+pub mod kmeans_avx512;
