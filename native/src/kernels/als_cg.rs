@@ -7,7 +7,7 @@
 //! grouped with it nor on the block split. Tails (k or a row's length not a multiple of the vector width) run
 //! narrower strips, then scalar code.
 
-use super::als_cg_ops::{gather_group, gather_plan, multi_apply, span, Cg, Gathered, CHUNK, GATHER_COLS_MAX, GROUP, PAD};
+use super::als_cg_ops::{gather_group, gather_plan, in_order_only, multi_apply, span, Cg, Gathered, CHUNK, GATHER_COLS_MAX, GROUP, IN_PLACE_MAX, PAD};
 use super::scratch::{Scratch, ALS_COLS, ALS_WORK};
 
 /// Σ a·b over f32 vectors, summed in f64 (the CG scalars).
@@ -152,7 +152,8 @@ pub fn solve_cg<const F: bool, const W: bool>(yty: &[f64], y: &[f32], k: usize, 
     for (d, s) in yty32.iter_mut().zip(&yty[..k * k]) {
         *d = *s as f32;
     }
-    let a = Cg { yty: yty32, y, k, ptr, idx, val, alpha: alpha as f32 };
+    let in_place = in_order_only::<W>() && y.len() * 4 <= IN_PLACE_MAX;
+    let a = Cg { yty: yty32, y, k, ptr, idx, val, alpha: alpha as f32, in_place };
     let mut us = row0;
     while us < row1 {
         let g = GROUP.min(row1 - us);
@@ -161,7 +162,7 @@ pub fn solve_cg<const F: bool, const W: bool>(yty: &[f64], y: &[f32], k: usize, 
             let n = (ptr[us + j + 1] - ptr[us + j]) as f64;
             *l = (if reg_mode == 1 { reg * n } else { reg }) as f32;
         }
-        let (gat, len) = gather_plan::<W>(k, ptr, us, g);
+        let (gat, len) = gather_plan::<W>(k, ptr, us, g, a.in_place);
         let failed = cg_group::<F, W>(&a, us, g, &lams, cg_steps, x, vecs, &gat, aligned(&mut cols, len), tbuf, chunk);
         if failed >= 0 {
             return failed;
@@ -179,7 +180,14 @@ mod tests {
     /// solution like any row, at the portable and the AVX-512 level; the short row after it checks the group.
     #[test]
     fn a_row_too_long_to_gather_is_solved_in_pieces() {
-        let (k, other) = (16usize, 37usize);
+        // A small Y (read in place at AVX-512) and one past IN_PLACE_MAX (gathered, the long row in pieces).
+        for other in [37usize, IN_PLACE_MAX / (4 * 16) + 5] {
+            long_row_case(other);
+        }
+    }
+
+    fn long_row_case(other: usize) {
+        let k = 16usize;
         let n = GATHER_COLS_MAX / (2 * k) + 300;
         let y: Vec<f32> = (0..other * k).map(|i| ((i * 29 % 23) as f32 - 11.0) / 40.0).collect();
         let idx: Vec<i32> = (0..n + 5).map(|q| ((q * 7 + q / 11) % other) as i32).collect();
