@@ -221,6 +221,7 @@ pub(super) unsafe fn apply_rows_avx512(src: RowsAt<'_>, n: usize, k: usize, p: &
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 #[inline]
+#[allow(clippy::needless_range_loop)] // b indexes both chains' vectors and the rows alike
 unsafe fn sum_strip<const NB: usize>(rp: &[*const f32; 16], sv: &[f32; 16], m_end: usize, op: *mut f32) {
     use std::arch::x86_64::*;
     // SAFETY: the caller's contract.

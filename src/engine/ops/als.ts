@@ -10,6 +10,7 @@ import { QuiverError } from '../../errors.js';
 import type { CallOptions, RowRange, Scheduler, TaskKind } from '../schedule.js';
 import type { F32, F64, I32, MatrixInput } from '../scope.js';
 import { checkPositiveInt } from '../validate.js';
+import { mirrorUpper, sumBlocks } from '../merge.js';
 import { gram } from './gram.js';
 import { type CsrInput, csrInput } from './sparse.js';
 
@@ -24,6 +25,13 @@ export interface AlsSolveOptions extends CallOptions {
   cgSteps?: number;
   /** YᵀY (k × k, f64, both triangles) when the caller has it; else computed here with the Gram kernel. */
   yty?: Float64Array | null;
+  /**
+   * When given (k × k): filled with XᵀX of the solved factors (f64, both triangles), each block's rows summed
+   * by the Gram kernel in the block's own task right after its solve, the partials then added in block order.
+   * An alternating fit passes it on as the next half-step's `yty`, which then needs no Gram call (a round trip
+   * to the pool with one task per 2,048 rows, so one thread idle on small sets) of its own.
+   */
+  outGram?: Float64Array | null;
 }
 
 export interface AlsTask extends RowRange {
@@ -42,12 +50,14 @@ export interface AlsTask extends RowRange {
   cgSteps: number;
   /** This task's scratch. */
   scratch: F64;
+  /** This block's partial XᵀX (k × k, upper triangle, zeroed), or null. */
+  gram: F64 | null;
 }
 
 export const alsTask: TaskKind<AlsTask, number> = {
   name: 'als',
   run(b: Backend, t: AlsTask): number {
-    return b.alsSolve({
+    const failed = b.alsSolve({
       yty: b.view(t.yty),
       y: b.view(t.y),
       nOther: t.nOther,
@@ -65,6 +75,11 @@ export const alsTask: TaskKind<AlsTask, number> = {
       cgSteps: t.cgSteps,
       scratch: b.view(t.scratch),
     });
+    if (failed < 0 && t.gram) {
+      const rows = t.row1 - t.row0;
+      b.gram({ x: b.view(t.x).subarray(t.row0 * t.k, t.row1 * t.k), rows, cols: t.k, g: b.view(t.gram) });
+    }
+    return failed;
   },
 };
 
@@ -136,6 +151,9 @@ export async function alsSolve(sched: Scheduler, rows: CsrInput, y: MatrixInput,
     const inline = total <= sched.inlineWork;
     const sl = alsScratchLength(k);
     const scratch = s.alloc('f64', (inline ? 1 : blocks.length) * sl, false);
+    const outGram = opts.outGram ?? null;
+    if (outGram && outGram.length !== k * k) throw new QuiverError('SHAPE_MISMATCH', `outGram must be ${k} × ${k}`);
+    const grams = outGram ? s.alloc('f64', blocks.length * k * k) : null;
     const tasks: AlsTask[] = blocks.map((bl, i) => ({
       ...bl,
       yty: ytyR,
@@ -152,6 +170,7 @@ export async function alsSolve(sched: Scheduler, rows: CsrInput, y: MatrixInput,
       solver: solver === 'cg' ? 1 : 0,
       cgSteps,
       scratch: inline ? scratch : { ...scratch, byteOffset: scratch.byteOffset + i * sl * 8, length: sl },
+      gram: grams ? { ...grams, byteOffset: grams.byteOffset + i * k * k * 8, length: k * k } : null,
     }));
     const failed = await sched.dispatch(alsTask, tasks, total, opts.signal);
     const row = failed.find((r) => r >= 0);
@@ -159,6 +178,7 @@ export async function alsSolve(sched: Scheduler, rows: CsrInput, y: MatrixInput,
       throw new QuiverError('NOT_POSITIVE_DEFINITE', `the ALS system of row ${row} is not positive definite; use a regularization > 0`, { row });
     }
     x.set(s.view(xr));
+    if (outGram && grams) outGram.set(mirrorUpper(sumBlocks(s.view(grams), blocks.length, k * k), k));
     return x;
   });
 }
