@@ -152,7 +152,10 @@ pub fn solve_cg<const F: bool, const W: bool>(yty: &[f64], y: &[f32], k: usize, 
     for (d, s) in yty32.iter_mut().zip(&yty[..k * k]) {
         *d = *s as f32;
     }
-    let in_place = in_order_only::<W>() && y.len() * 4 <= IN_PLACE_MAX;
+    // Reading rows in place trusts every index of the block to be a row of y: checked here once (the products
+    // would otherwise check each index at each of the cg_steps + 1 products).
+    let (q0, q1) = (ptr[row0] as usize, ptr[row1] as usize);
+    let in_place = in_order_only::<W>() && y.len() * 4 <= IN_PLACE_MAX && idx[q0..q1].iter().all(|&i| i >= 0 && (i as usize + 1) * k <= y.len());
     let a = Cg { yty: yty32, y, k, ptr, idx, val, alpha: alpha as f32, in_place };
     let mut us = row0;
     while us < row1 {

@@ -136,7 +136,7 @@ pub(super) enum RowsAt<'a> {
 /// each strip's interactions in two chains, even and odd, added at its end), never on where its rows are read.
 ///
 /// # Safety
-/// The CPU must support AVX-512 F.
+/// The CPU must support AVX-512 F; with `RowsAt::InPlace`, idx holds n values and each is a row of y.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 #[allow(clippy::too_many_arguments)]
@@ -145,12 +145,13 @@ pub(super) unsafe fn apply_rows_avx512(src: RowsAt<'_>, n: usize, k: usize, p: &
     assert!(p.len() >= k && o.len() >= k && val.len() >= n);
     match src {
         RowsAt::Gathered(rows) => assert!(rows.len() >= n * k),
-        RowsAt::InPlace { y, idx } => assert!(idx.len() >= n && idx[..n].iter().all(|&i| i >= 0 && (i as usize + 1) * k <= y.len())),
+        // Checked once per call by the caller (see the safety contract), not once per product.
+        RowsAt::InPlace { y, idx } => debug_assert!(idx.len() >= n && idx[..n].iter().all(|&i| i >= 0 && (i as usize + 1) * k <= y.len())),
     }
     let row = |q: usize| -> *const f32 {
         match src {
             RowsAt::Gathered(rows) => rows[q * k..].as_ptr(),
-            // SAFETY: idx[q] is a row of y (asserted above).
+            // SAFETY: idx[q] is a row of y (the caller's contract).
             RowsAt::InPlace { y, idx } => unsafe { y.as_ptr().add(*idx.get_unchecked(q) as usize * k) },
         }
     };
@@ -165,8 +166,10 @@ pub(super) unsafe fn apply_rows_avx512(src: RowsAt<'_>, n: usize, k: usize, p: &
         let live: __mmask16 = ((1u32 << m_end) - 1) as __mmask16;
         // Rows past the end point at the strip's first (their loads are masked off).
         let mut rp = [row(q0); 16];
-        for (m, r) in rp.iter_mut().enumerate().take(m_end).skip(1) {
-            *r = row(q0 + m);
+        let mut m = 1;
+        while m < m_end {
+            rp[m] = row(q0 + m);
+            m += 1;
         }
         // SAFETY: the strip's rows (k values each, asserted), p and o (k values), val[q0..q0+m_end] are in bounds
         // (asserted); masked loads and stores touch only the lanes inside.

@@ -371,7 +371,8 @@ pub(super) fn multi_apply<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g
             let val = &a.val[q0..q1];
             if a.in_place {
                 let src = RowsAt::InPlace { y: a.y, idx: &a.idx[q0..q1] };
-                // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract).
+                // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract); every index of
+                // the call's rows is a row of y (`solve_cg` checks them before it sets `in_place`).
                 unsafe { apply_rows_avx512(src, n, k, p, val, a.alpha, minus_b, o) };
             } else if let Some(off) = gat[j] {
                 // SAFETY: as above.
