@@ -8,6 +8,8 @@
 //! narrower strips, then scalar code.
 
 use super::als_cg_ops::{gather_group, gather_plan, in_order_only, multi_apply, span, Cg, Gathered, CHUNK, GATHER_COLS_MAX, GROUP, IN_PLACE_MAX, PAD};
+#[cfg(target_arch = "x86_64")]
+use super::als_cg_avx512::{axpy_avx512, direction_avx512, dot64_avx512};
 use super::scratch::{Scratch, ALS_COLS, ALS_WORK};
 
 /// Σ a·b over f32 vectors, summed in f64 (the CG scalars).
@@ -35,6 +37,41 @@ fn dot64(a: &[f32], b: &[f32]) -> f64 {
 fn axpy(o: &mut [f32], s: f32, v: &[f32]) {
     for (ov, vv) in o.iter_mut().zip(v) {
         *ov += s * *vv;
+    }
+}
+
+/// The CG vector operations at the level: AVX-512 runs intrinsic twins with the same rounding (see
+/// `dot64_avx512`), the other levels the portable loops.
+#[inline(always)]
+fn dot<const W: bool>(a: &[f32], b: &[f32]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if W {
+        // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract).
+        return unsafe { dot64_avx512(a, b) };
+    }
+    dot64(a, b)
+}
+
+#[inline(always)]
+fn axpy_at<const W: bool>(o: &mut [f32], s: f32, v: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if W {
+        // SAFETY: as in `dot`.
+        return unsafe { axpy_avx512(o, s, v) };
+    }
+    axpy(o, s, v)
+}
+
+/// p = r + β·p.
+#[inline(always)]
+fn direction<const W: bool>(p: &mut [f32], r: &[f32], beta: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if W {
+        // SAFETY: as in `dot`.
+        return unsafe { direction_avx512(p, r, beta) };
+    }
+    for (pv, rr) in p.iter_mut().zip(r.iter()) {
+        *pv = *rr + beta * *pv;
     }
 }
 
@@ -77,7 +114,7 @@ fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams:
             }
         }
         ps[j * k..j * k + k].copy_from_slice(r);
-        rs[j] = dot64(r, r);
+        rs[j] = dot::<W>(r, r);
     }
     let mut live = [false; GROUP];
     let mut failed = -1i64;
@@ -94,7 +131,7 @@ fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams:
                 continue;
             }
             let (p, ap) = (&mut ps[j * k..j * k + k], &aps[j * k..j * k + k]);
-            let pap = dot64(p, ap);
+            let pap = dot::<W>(p, ap);
             if !pap.is_finite() || pap <= 0.0 {
                 if failed < 0 {
                     failed = (us + j) as i64;
@@ -104,13 +141,11 @@ fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams:
             }
             let step = (rs[j] / pap) as f32;
             let (r, xv) = (&mut rv[j * k..j * k + k], &mut xs[j * k..j * k + k]);
-            axpy(xv, step, p);
-            axpy(r, -step, ap);
-            let rs_new = dot64(r, r);
+            axpy_at::<W>(xv, step, p);
+            axpy_at::<W>(r, -step, ap);
+            let rs_new = dot::<W>(r, r);
             let beta = (rs_new / rs[j]) as f32;
-            for (pv, rr) in p.iter_mut().zip(r.iter()) {
-                *pv = *rr + beta * *pv;
-            }
+            direction::<W>(p, r, beta);
             rs[j] = rs_new;
         }
     }
