@@ -1,7 +1,8 @@
-// The engine's ALS half-step returning the Gram matrix of the factors it wrote (`outGram`, which the fit passes on
-// as the next half-step's YᵀY): equal to XᵀX computed here in f64 from the returned factors, with the rows cut in
-// several blocks; the same bits on 1 and 2 threads and inline; a wrong size refused. (The solve itself is tested
-// on every backend in tests/backends/als.test.ts.)
+// The engine's ALS half-step over several blocks of rows, which the workers claim from a shared counter: the Gram
+// matrix of the factors it wrote (`outGram`, which the fit passes on as the next half-step's YᵀY) equals XᵀX
+// computed here in f64 from the returned factors; the same bits on 1 and 2 threads and inline; a singular system
+// names the first failing row in row order whichever worker met it; a wrong size refused. (The solve itself is
+// tested on every backend in tests/backends/als.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { randomCsr } from '../helpers/csr.js';
 import { engineFactory } from '../helpers/engines.js';
@@ -40,6 +41,17 @@ describe('alsSolve outGram', () => {
     for (const r of results.slice(1)) {
       expect(r.x).toEqual(results[0]!.x);
       expect(r.g).toEqual(results[0]!.g);
+    }
+  });
+
+  it('names the first singular row in row order, on 2 threads as inline', async () => {
+    // Zero factors and λ = 0: every row with interactions is singular, so each block fails at its first such row.
+    const zero = { ...y, data: new Float32Array(300 * k) };
+    const first = Array.from({ length: 3000 }, (_, r) => r).find((r) => rows.indptr[r + 1]! > rows.indptr[r]!)!;
+    for (const o of [{ threads: 2 }, { threads: 1, inlineWork: 1e12 }]) {
+      const e = await engine(o);
+      const err = await expectCode(e.alsSolve(rows, zero, start.slice(), { ...opts, solver: 'cholesky', regularization: 0 }), 'NOT_POSITIVE_DEFINITE');
+      expect(err.details?.['row']).toBe(first);
     }
   });
 
