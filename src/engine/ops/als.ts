@@ -27,7 +27,8 @@ export interface AlsSolveOptions extends CallOptions {
   yty?: Float64Array | null;
   /**
    * When given (k × k): filled with XᵀX of the solved factors (f64, both triangles), each block's rows summed
-   * by the Gram kernel in the block's own task right after its solve, the partials then added in block order.
+   * by the Gram kernel in the block's own task right after its solve, the partials then added in block order
+   * (beyond 64 blocks, one Gram call over the solved rows: the data alone decides which).
    * An alternating fit passes it on as the next half-step's `yty`, which then needs no Gram call (a round trip
    * to the pool with one task per 2,048 rows, so one thread idle on small sets) of its own.
    */
@@ -112,6 +113,8 @@ export const alsTask: TaskKind<AlsTask, null> = {
 const BLOCK_WORK = 4_000_000;
 const BLOCK_WORK_MAX = 32_000_000;
 const BLOCKS_PER_HALF = 8;
+/** Most blocks whose Gram partials `outGram` sums (see `alsSolve`). */
+const MAX_GRAM_PARTIALS = 64;
 
 /** Blocks of consecutive rows of about equal work (the data alone decides them), and the total work. */
 export function alsBlocks(indptr: Int32Array, rows: number, k: number, cholesky: boolean, cgSteps: number): { blocks: RowRange[]; total: number } {
@@ -174,7 +177,9 @@ export async function alsSolve(sched: Scheduler, rows: CsrInput, y: MatrixInput,
     const scratch = s.alloc('f64', nTasks * sl, false);
     const outGram = opts.outGram ?? null;
     if (outGram && outGram.length !== k * k) throw new QuiverError('SHAPE_MISMATCH', `outGram must be ${k} × ${k}`);
-    const grams = outGram ? s.alloc('f64', blocks.length * k * k) : null;
+    // Partials per block (each summed in the block's own task) while there are few; a large set (hundreds of
+    // blocks: 45 MiB of partials at k = 128 on 100,000 users) gets one Gram call over the solved rows instead.
+    const grams = outGram && blocks.length <= MAX_GRAM_PARTIALS ? s.alloc('f64', blocks.length * k * k) : null;
     const shared = {
       blocks: s.copy('i32', blocks.flatMap((bl) => [bl.row0, bl.row1])),
       next: s.alloc('i32', 1),
@@ -204,6 +209,7 @@ export async function alsSolve(sched: Scheduler, rows: CsrInput, y: MatrixInput,
     }
     x.set(s.view(xr));
     if (outGram && grams) outGram.set(mirrorUpper(sumBlocks(s.view(grams), blocks.length, k * k), k));
+    else if (outGram) outGram.set((await gram(sched, { rows: c.rows, cols: k, data: s.view(xr) }, { signal: opts.signal })).g);
     return x;
   });
 }
