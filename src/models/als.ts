@@ -301,9 +301,10 @@ async function solveHalf(
   what: 'user' | 'item',
   name: (row: number) => string,
   signal?: AbortSignal,
+  outGram: Float64Array | null = null,
 ): Promise<void> {
   try {
-    await engine.alsSolve(rows, y, x, { alpha: p.alpha, regularization: p.regularization, regularizationMode: p.regularizationMode, solver: p.solver, cgSteps: p.cgSteps, yty, signal });
+    await engine.alsSolve(rows, y, x, { alpha: p.alpha, regularization: p.regularization, regularizationMode: p.regularizationMode, solver: p.solver, cgSteps: p.cgSteps, yty, signal, outGram });
   } catch (e) {
     const row = e instanceof QuiverError && e.code === 'NOT_POSITIVE_DEFINITE' ? e.details?.['row'] : undefined;
     if (typeof row !== 'number') throw e;
@@ -335,19 +336,22 @@ export async function fitAls(engine: Engine, data: Interactions | RecommenderSta
   try {
     if (nnz(state.train) === 0) throw new QuiverError('INVALID_ARGUMENT', 'als: there are no interactions to learn from');
     // Each half-step stages the factors it reads once (one copy, never an element-wise check beyond the first
-    // half-step's given factors: the others are the kernel's own finite output).
-    const half = async (m: StagedCsr, other: Float32Array, nOther: number, out: Float32Array, what: 'user' | 'item', ids: readonly string[], first: boolean) => {
+    // half-step's given factors: the others are the kernel's own finite output), and returns the Gram matrix of
+    // the factors it wrote, which the next half-step reads as its YᵀY (only the first computes one itself).
+    const gx = new Float64Array(k * k);
+    const gy = new Float64Array(k * k);
+    const half = async (m: StagedCsr, other: Float32Array, nOther: number, yty: Float64Array | null, out: Float32Array, outGram: Float64Array, what: 'user' | 'item', ids: readonly string[], first: boolean) => {
       const staged = engine.stage({ rows: nOther, cols: k, data: other }, what === 'user' ? 'item factors' : 'user factors', { checkValues: first });
       try {
-        await solveHalf(engine, m, staged, out, null, p, what, (r) => ids[r]!, opts.signal);
+        await solveHalf(engine, m, staged, out, yty, p, what, (r) => ids[r]!, opts.signal, outGram);
       } finally {
         staged.release();
       }
     };
     for (let it = 0; it < p.iterations; it++) {
-      await half(users, y, state.itemIds.length, x, 'user', state.userIds, it === 0);
+      await half(users, y, state.itemIds.length, it === 0 ? null : gy, x, gx, 'user', state.userIds, it === 0);
       opts.onProgress?.({ phase: 'users', done: it + 1, total: p.iterations });
-      await half(items, x, state.userIds.length, y, 'item', state.itemIds, it === 0);
+      await half(items, x, state.userIds.length, gx, y, gy, 'item', state.itemIds, it === 0);
       opts.onProgress?.({ phase: 'items', done: it + 1, total: p.iterations });
     }
   } finally {

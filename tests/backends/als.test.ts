@@ -110,8 +110,9 @@ describe.each(cases)('alsSolve on $label', ({ family, backend: b }) => {
     expectClose(x.subarray(8, 16), [...oracleRow(p, 2, 2, 0.5, false), ...oracleRow(p, 3, 2, 0.5, false)], tol);
   });
 
-  it.each([8, 20])('conjugate gradient reaches the exact solution after k steps and lowers the error after 3 (k = %i)', (k) => {
-    // Six rows: from k = 16 the native kernel runs CG rows in groups of four, so a full and a partial group.
+  it.each([8, 20, 32])('conjugate gradient reaches the exact solution after k steps and lowers the error after 3 (k = %i)', (k) => {
+    // Six rows: from k = 16 the native kernel runs CG rows in groups of four, so a full and a partial group;
+    // k = 32 is a whole number of AVX-512 vectors (the products keep the output row in registers).
     const p = problem(6, 3 * k + 6, k, 21);
     const want = new Float64Array(p.rows * k);
     for (let u = 0; u < p.rows; u++) want.set(oracleRow(p, u, 2, 0.5, false), u * k);

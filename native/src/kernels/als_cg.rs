@@ -7,7 +7,9 @@
 //! grouped with it nor on the block split. Tails (k or a row's length not a multiple of the vector width) run
 //! narrower strips, then scalar code.
 
-use super::als_cg_ops::{gather_group, gather_plan, multi_apply, span, Cg, Gathered, CHUNK, GATHER_COLS_MAX, GROUP, PAD};
+use super::als_cg_ops::{gather_group, gather_plan, in_order_only, multi_apply, span, Cg, Gathered, CHUNK, GATHER_COLS_MAX, GROUP, IN_PLACE_MAX, PAD};
+#[cfg(target_arch = "x86_64")]
+use super::als_cg_avx512::{axpy_avx512, direction_avx512, dot64_avx512};
 use super::scratch::{Scratch, ALS_COLS, ALS_WORK};
 
 /// Σ a·b over f32 vectors, summed in f64 (the CG scalars).
@@ -35,6 +37,41 @@ fn dot64(a: &[f32], b: &[f32]) -> f64 {
 fn axpy(o: &mut [f32], s: f32, v: &[f32]) {
     for (ov, vv) in o.iter_mut().zip(v) {
         *ov += s * *vv;
+    }
+}
+
+/// The CG vector operations at the level: AVX-512 runs intrinsic twins with the same rounding (see
+/// `dot64_avx512`), the other levels the portable loops.
+#[inline(always)]
+fn dot<const W: bool>(a: &[f32], b: &[f32]) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if W {
+        // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract).
+        return unsafe { dot64_avx512(a, b) };
+    }
+    dot64(a, b)
+}
+
+#[inline(always)]
+fn axpy_at<const W: bool>(o: &mut [f32], s: f32, v: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if W {
+        // SAFETY: as in `dot`.
+        return unsafe { axpy_avx512(o, s, v) };
+    }
+    axpy(o, s, v)
+}
+
+/// p = r + β·p.
+#[inline(always)]
+fn direction<const W: bool>(p: &mut [f32], r: &[f32], beta: f32) {
+    #[cfg(target_arch = "x86_64")]
+    if W {
+        // SAFETY: as in `dot`.
+        return unsafe { direction_avx512(p, r, beta) };
+    }
+    for (pv, rr) in p.iter_mut().zip(r.iter()) {
+        *pv = *rr + beta * *pv;
     }
 }
 
@@ -77,7 +114,7 @@ fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams:
             }
         }
         ps[j * k..j * k + k].copy_from_slice(r);
-        rs[j] = dot64(r, r);
+        rs[j] = dot::<W>(r, r);
     }
     let mut live = [false; GROUP];
     let mut failed = -1i64;
@@ -94,7 +131,7 @@ fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams:
                 continue;
             }
             let (p, ap) = (&mut ps[j * k..j * k + k], &aps[j * k..j * k + k]);
-            let pap = dot64(p, ap);
+            let pap = dot::<W>(p, ap);
             if !pap.is_finite() || pap <= 0.0 {
                 if failed < 0 {
                     failed = (us + j) as i64;
@@ -104,13 +141,11 @@ fn cg_group<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g: usize, lams:
             }
             let step = (rs[j] / pap) as f32;
             let (r, xv) = (&mut rv[j * k..j * k + k], &mut xs[j * k..j * k + k]);
-            axpy(xv, step, p);
-            axpy(r, -step, ap);
-            let rs_new = dot64(r, r);
+            axpy_at::<W>(xv, step, p);
+            axpy_at::<W>(r, -step, ap);
+            let rs_new = dot::<W>(r, r);
             let beta = (rs_new / rs[j]) as f32;
-            for (pv, rr) in p.iter_mut().zip(r.iter()) {
-                *pv = *rr + beta * *pv;
-            }
+            direction::<W>(p, r, beta);
             rs[j] = rs_new;
         }
     }
@@ -152,7 +187,11 @@ pub fn solve_cg<const F: bool, const W: bool>(yty: &[f64], y: &[f32], k: usize, 
     for (d, s) in yty32.iter_mut().zip(&yty[..k * k]) {
         *d = *s as f32;
     }
-    let a = Cg { yty: yty32, y, k, ptr, idx, val, alpha: alpha as f32 };
+    // Reading rows in place trusts every index of the block to be a row of y: checked here once (the products
+    // would otherwise check each index at each of the cg_steps + 1 products).
+    let (q0, q1) = (ptr[row0] as usize, ptr[row1] as usize);
+    let in_place = in_order_only::<W>() && y.len() * 4 <= IN_PLACE_MAX && idx[q0..q1].iter().all(|&i| i >= 0 && (i as usize + 1) * k <= y.len());
+    let a = Cg { yty: yty32, y, k, ptr, idx, val, alpha: alpha as f32, in_place };
     let mut us = row0;
     while us < row1 {
         let g = GROUP.min(row1 - us);
@@ -161,7 +200,7 @@ pub fn solve_cg<const F: bool, const W: bool>(yty: &[f64], y: &[f32], k: usize, 
             let n = (ptr[us + j + 1] - ptr[us + j]) as f64;
             *l = (if reg_mode == 1 { reg * n } else { reg }) as f32;
         }
-        let (gat, len) = gather_plan::<W>(k, ptr, us, g);
+        let (gat, len) = gather_plan::<W>(k, ptr, us, g, a.in_place);
         let failed = cg_group::<F, W>(&a, us, g, &lams, cg_steps, x, vecs, &gat, aligned(&mut cols, len), tbuf, chunk);
         if failed >= 0 {
             return failed;
@@ -179,7 +218,14 @@ mod tests {
     /// solution like any row, at the portable and the AVX-512 level; the short row after it checks the group.
     #[test]
     fn a_row_too_long_to_gather_is_solved_in_pieces() {
-        let (k, other) = (16usize, 37usize);
+        // A small Y (read in place at AVX-512) and one past IN_PLACE_MAX (gathered, the long row in pieces).
+        for other in [37usize, IN_PLACE_MAX / (4 * 16) + 5] {
+            long_row_case(other);
+        }
+    }
+
+    fn long_row_case(other: usize) {
+        let k = 16usize;
         let n = GATHER_COLS_MAX / (2 * k) + 300;
         let y: Vec<f32> = (0..other * k).map(|i| ((i * 29 % 23) as f32 - 11.0) / 40.0).collect();
         let idx: Vec<i32> = (0..n + 5).map(|q| ((q * 7 + q / 11) % other) as i32).collect();

@@ -1,11 +1,12 @@
 //! The products of the ALS conjugate-gradient solver (als_cg.rs), f32 with fused multiply-adds where the level
-//! has FMA: each row's other-side factors gathered once per half-step, t = G·p (at AVX-512 from the rows in order
-//! with a 16-row reduction, below it from a transposed copy), Σ s_q y_q with the output row in registers, and
+//! has FMA: each row's other-side factors gathered once per half-step (at AVX-512 only when Y outgrows L2: a
+//! smaller Y is read in place), t = G·p and Σ s_q y_q (at AVX-512 fused per strip of 16 interactions, see
+//! als_cg_avx512.rs; below it t from a transposed copy, then the sum with the output row in registers), and
 //! (YᵀY + λI)·p for a group of four rows. Tails (k or a row's length not a multiple of the vector width) run
 //! narrower strips, masked loads or scalar code; a row's summation order depends on its own length only.
 
 #[cfg(target_arch = "x86_64")]
-use super::als_cg_avx512::{dots_rows_avx512, yty_apply_avx512};
+use super::als_cg_avx512::{apply_rows_avx512, yty_apply_avx512, RowsAt};
 
 /// Rows solved together: each YᵀY·p product reads a row of YᵀY once for the group while it is in L1.
 pub(super) const GROUP: usize = 4;
@@ -14,7 +15,7 @@ pub(super) const GROUP: usize = 4;
 /// 32,768 users at k = 64) the row is gathered again for each product, CHUNK interactions at a time.
 pub(super) const GATHER_COLS_MAX: usize = 1 << 22;
 
-/// Whether the level keeps only the in-order copy of a gathered row (AVX-512: see `dots_rows_avx512`).
+/// Whether the level keeps only the in-order copy of a gathered row (AVX-512: see `apply_rows_avx512`).
 #[inline(always)]
 pub(super) fn in_order_only<const W: bool>() -> bool {
     W && cfg!(target_arch = "x86_64")
@@ -75,16 +76,28 @@ pub(super) struct Cg<'a> {
     pub(super) idx: &'a [i32],
     pub(super) val: &'a [f32],
     pub(super) alpha: f32,
+    /// AVX-512 only: the products read the factor rows in place through the indices instead of a gathered copy
+    /// (see `IN_PLACE_MAX`).
+    pub(super) in_place: bool,
 }
 
 /// Where each group row's gathered range starts (None: too long to hold, gathered in pieces for each product).
 pub(super) type Gathered = [Option<usize>; GROUP];
 
-/// The group's gather layout: each row's offset and the buffer length.
+/// Largest Y (bytes) whose rows the AVX-512 products read in place: one that stays in L2 costs a strip of 16
+/// scattered row reads no more than 16 contiguous ones, so copying the rows into a gathered buffer (a scattered
+/// read, a write and a read back for each interaction once per half-step) is pure cost; a larger Y (the user
+/// factors of a large set, tens of MiB) is gathered so the four products stream from a contiguous copy.
+pub(super) const IN_PLACE_MAX: usize = 1 << 20;
+
+/// The group's gather layout: each row's offset and the buffer length (nothing when the rows are read in place).
 #[inline(always)]
-pub(super) fn gather_plan<const W: bool>(k: usize, ptr: &[i32], us: usize, g: usize) -> (Gathered, usize) {
+pub(super) fn gather_plan<const W: bool>(k: usize, ptr: &[i32], us: usize, g: usize, in_place: bool) -> (Gathered, usize) {
     let mut at = [None; GROUP];
     let mut off = 0usize;
+    if in_place {
+        return (at, off);
+    }
     for (j, slot) in at.iter_mut().enumerate().take(g) {
         let w = ((ptr[us + j + 1] - ptr[us + j]) as usize).div_ceil(PAD) * PAD;
         if 2 * w * k <= GATHER_COLS_MAX {
@@ -119,6 +132,9 @@ fn prefetch_row(y: &[f32], at: usize, k: usize) {
 /// Each group row's other-side factors gathered once per half-step (see `gather_range`).
 #[inline(always)]
 pub(super) fn gather_group<const W: bool>(a: &Cg<'_>, us: usize, g: usize, gat: &Gathered, cols: &mut [f32]) {
+    if a.in_place {
+        return;
+    }
     for (j, at) in gat.iter().enumerate().take(g) {
         let (q0, q1) = (a.ptr[us + j] as usize, a.ptr[us + j + 1] as usize);
         let Some(off) = *at else { continue };
@@ -130,7 +146,7 @@ pub(super) fn gather_group<const W: bool>(a: &Cg<'_>, us: usize, g: usize, gat: 
 /// the rows in order (n × k, after the transposed copy if any), so Σ s_q y_q streams one contiguous block instead
 /// of rows scattered over Y; below AVX-512 also transposed (k × w, zero-padded, first), so t = G·p is k
 /// contiguous vector FMAs per strip of interactions instead of a horizontal sum per interaction (AVX-512 sums 16
-/// rows' products together instead, see `dots_rows_avx512`).
+/// rows' products together instead, see `apply_rows_avx512`).
 #[inline(always)]
 fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]) {
     let k = a.k;
@@ -145,7 +161,7 @@ fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]
         copy(r, &a.y[i * k..i * k + k]);
     }
     if in_order_only::<W>() {
-        // The AVX-512 products read the rows in order only (see `dots_rows_avx512`).
+        // The AVX-512 products read the rows in order only (see `apply_rows_avx512`).
         return;
     }
     // In strips of eight interactions: each column's eight values are one contiguous write, and the
@@ -178,17 +194,10 @@ fn gather_range<const W: bool>(a: &Cg<'_>, q0: usize, q1: usize, buf: &mut [f32]
     }
 }
 
-/// t = G p for a gathered range of n interactions: at AVX-512 from the rows in order, elsewhere from the transposed
-/// copy.
+/// t = G p for a gathered range of n interactions from the transposed copy (below AVX-512; AVX-512 fuses the
+/// products with the weighted sum, `apply_rows_avx512`).
 #[inline(always)]
-fn dots<const F: bool, const W: bool>(gt: &[f32], rows: &[f32], n: usize, w: usize, k: usize, p: &[f32], t: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if W {
-        // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract).
-        unsafe { dots_rows_avx512(&rows[..n * k], n, k, p, t) };
-        return;
-    }
-    let _ = (rows, n);
+fn dots<const F: bool>(gt: &[f32], w: usize, k: usize, p: &[f32], t: &mut [f32]) {
     gather_dots::<F>(gt, w, k, p, t);
 }
 
@@ -356,10 +365,35 @@ pub(super) fn multi_apply<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g
         let (q0, q1) = (a.ptr[us + j] as usize, a.ptr[us + j + 1] as usize);
         let n = q1 - q0;
         let t = &mut tbuf[..n.div_ceil(PAD) * PAD];
+        #[cfg(target_arch = "x86_64")]
+        if W {
+            // AVX-512: the products and the weighted sum fused per strip of 16 interactions (`apply_rows_avx512`).
+            let val = &a.val[q0..q1];
+            if a.in_place {
+                let src = RowsAt::InPlace { y: a.y, idx: &a.idx[q0..q1] };
+                // SAFETY: the AVX-512 level runs on a CPU with AVX-512 F (the table's contract); every index of
+                // the call's rows is a row of y (`solve_cg` checks them before it sets `in_place`).
+                unsafe { apply_rows_avx512(src, n, k, p, val, a.alpha, minus_b, o) };
+            } else if let Some(off) = gat[j] {
+                // SAFETY: as above.
+                unsafe { apply_rows_avx512(RowsAt::Gathered(&cols[off..off + n * k]), n, k, p, val, a.alpha, minus_b, o) };
+            } else {
+                let mut c0 = q0;
+                while c0 < q1 {
+                    let c1 = (c0 + CHUNK).min(q1);
+                    gather_range::<W>(a, c0, c1, chunk);
+                    let src = RowsAt::Gathered(&chunk[..(c1 - c0) * k]);
+                    // SAFETY: as above.
+                    unsafe { apply_rows_avx512(src, c1 - c0, k, p, &a.val[c0..c1], a.alpha, minus_b, o) };
+                    c0 = c1;
+                }
+            }
+            continue;
+        }
         if let Some(off) = gat[j] {
             let w = t.len();
             let (gt, rows) = cols[off..off + span::<W>(w, k)].split_at(rows_at::<W>(w, k));
-            dots::<F, W>(gt, rows, n, w, k, p, t);
+            dots::<F>(gt, w, k, p, t);
             let t = &mut t[..n];
             weights::<F>(a.alpha, &a.val[q0..q1], t, minus_b);
             sum_rows::<F>(k, rows, t, o);
@@ -372,7 +406,7 @@ pub(super) fn multi_apply<const F: bool, const W: bool>(a: &Cg<'_>, us: usize, g
                 gather_range::<W>(a, c0, c1, chunk);
                 let (gt, rows) = chunk[..span::<W>(wc, k)].split_at(rows_at::<W>(wc, k));
                 let tc = &mut t[c0 - q0..c0 - q0 + wc];
-                dots::<F, W>(gt, rows, m, wc, k, p, tc);
+                dots::<F>(gt, wc, k, p, tc);
                 let tc = &mut tc[..m];
                 weights::<F>(a.alpha, &a.val[c0..c1], tc, minus_b);
                 sum_rows::<F>(k, rows, tc, o);
@@ -422,8 +456,8 @@ mod tests {
                 let ptr = [0, n as i32];
                 let val = vec![1.0f32; n];
                 let yty = vec![0.0f32; k * k];
-                let a = Cg { yty: &yty, y: &y, k, ptr: &ptr, idx: &idx, val: &val, alpha: 1.0 };
-                let (gat, len) = gather_plan::<false>(k, &ptr, 0, 1);
+                let a = Cg { yty: &yty, y: &y, k, ptr: &ptr, idx: &idx, val: &val, alpha: 1.0, in_place: false };
+                let (gat, len) = gather_plan::<false>(k, &ptr, 0, 1, false);
                 let w = len / (2 * k);
                 for avx512 in [false, true] {
                     if avx512 && !std::arch::is_x86_feature_detected!("avx512f") {
