@@ -543,7 +543,8 @@ mod bench {
         let (rows, cols) = (200_000usize, 32usize);
         let x = bench_matrix(rows, cols);
         let (mut labels, mut d2) = (vec![0i32; rows], vec![0.0f64; rows]);
-        let levels: [(&str, unsafe fn(KmeansArgs<'_>) -> f64); 2] = [("avx2", kmeans_step_f32_avx2), ("avx512", kmeans_step_f32_avx512)];
+        type Step = unsafe fn(KmeansArgs<'_>) -> f64;
+        let levels: [(&str, Step); 2] = [("avx2", kmeans_step_f32_avx2), ("avx512", kmeans_step_f32_avx512)];
         for k in [16usize, 32] {
             let c: Vec<f32> = x[..k * cols].to_vec();
             let (mut sums, mut counts) = (vec![0.0f64; k * cols], vec![0.0f64; k]);
