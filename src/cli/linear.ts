@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Matrix } from '../types.js';
 import { distinctValues, type EncoderOptions, TableEncoder } from '../data/table.js';
 import { QuiverError } from '../errors.js';
@@ -26,6 +26,7 @@ export interface TableModelOptions extends GlobalOptions, ValidationCliOptions, 
   exclude?: string[];
   standardize?: boolean;
   intercept: boolean;
+  accumulate?: 'f64' | 'f32';
 }
 
 export const list = (v: string): string[] =>
@@ -72,10 +73,11 @@ export function namedCoefficients(names: readonly string[], values: Float64Array
 export function registerLinear(program: Command): void {
   tableModelCommand(program, 'linear', 'linear regression (OLS, or ridge with --l2) on a CSV table; saves the model')
     .option('--l2 <l>', 'ridge penalty on the coefficients (default 0: least squares)', floatOption('--l2', 0))
+    .addOption(new Option('--accumulate <mode>', "the Gram pass's sums: f64 (default, exact products) or f32 (f32 blocks of 64 rows flushed to f64; faster, less accurate on ill-conditioned data)").choices(['f64', 'f32']))
     .action(async (opts: TableModelOptions) => {
       const { table, encoderOptions, encoder, x, y } = await readTraining(opts, 'numeric');
       await withEngine(opts, async (e) => {
-        const fitModel = (xx: Matrix, yy: Float64Array | null, enc: TableEncoder) => e.linearRegression(xx, yy!, { l2: opts.l2, fitIntercept: opts.intercept, encoder: enc });
+        const fitModel = (xx: Matrix, yy: Float64Array | null, enc: TableEncoder) => e.linearRegression(xx, yy!, { l2: opts.l2, fitIntercept: opts.intercept, accumulate: opts.accumulate, encoder: enc });
         const validation = await runValidation(opts, x.rows, y, false, tableMeasure(table, encoderOptions, fitModel, { seed: opts.seed }));
         const model = await fitModel(x, y, encoder);
         await model.save(opts.out);

@@ -50,6 +50,23 @@ describe('quiver linear|logistic|kmeans --holdout / --cv', () => {
     expect(kv.metrics['silhouette']).toBeGreaterThan(0);
   });
 
+  it("linear --accumulate f32 fits the same model within the f32 blocks' rounding; other modes are refused", async () => {
+    const args = ['--input', bank, '--target', 'balance', '--exclude', 'y', '--standardize'];
+    const a = await quiver('linear', ...args, '--out', f('acc64.json'));
+    const b = await quiver('linear', ...args, '--out', f('acc32.json'), '--accumulate', 'f32');
+    expect(a.code).toBe(0);
+    expect(b.code).toBe(0);
+    const ca = JSON.parse(a.stdout) as { coefficients: Record<string, number>; intercept: number };
+    const cb = JSON.parse(b.stdout) as { coefficients: Record<string, number>; intercept: number };
+    expect(Object.keys(cb.coefficients)).toEqual(Object.keys(ca.coefficients));
+    const scale = Math.max(...Object.values(ca.coefficients).map(Math.abs));
+    for (const [name, v] of Object.entries(ca.coefficients)) expect(Math.abs(cb.coefficients[name]! - v)).toBeLessThan(1e-3 * scale);
+    expect(Math.abs(cb.intercept - ca.intercept)).toBeLessThan(1e-3 * Math.abs(ca.intercept));
+    const bad = await quiver('linear', ...args, '--out', f('acc16.json'), '--accumulate', 'f16');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--accumulate/);
+  });
+
   it('bad input names the flag to change', async () => {
     const h = await quiver('logistic', '--input', bank, '--target', 'y', '--out', f('x.json'), '--holdout', '1.5');
     expect(h.code).not.toBe(0);

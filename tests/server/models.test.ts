@@ -34,6 +34,19 @@ describe('model routes', () => {
     expect(m.r2).toBeCloseTo(1, 9);
   });
 
+  it("POST /v1/linear takes accumulate 'f32' (the Gram pass in f32 blocks) and refuses other modes", async () => {
+    const res = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target, accumulate: 'f32' } });
+    expect(res.statusCode).toBe(200);
+    const m = res.json() as { coefficients: number[]; intercept: number };
+    // Same least-squares solution as the f64 pass, within the f32 blocks' rounding on this well-conditioned set.
+    expect(m.coefficients[0]).toBeCloseTo(2, 3);
+    expect(m.coefficients[1]).toBeCloseTo(-1, 3);
+    expect(m.intercept).toBeCloseTo(3, 2);
+    const bad = await srv.app.inject({ method: 'POST', url: '/v1/linear', payload: { rows, target, accumulate: 'f16' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/accumulate/) });
+  });
+
   it('predicts from JSON rows and from .npy, answering .npy when asked', async () => {
     const linearId = await fitLinear();
     const res = await srv.app.inject({ method: 'POST', url: `/v1/models/${linearId}/predict`, payload: { rows: [[1, 1], [10, 0]] } });

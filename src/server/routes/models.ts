@@ -200,9 +200,9 @@ export function modelRoutes(registry: Registry<Model>) {
       if (b.validation && sampleWeight) throw new QuiverError('INVALID_ARGUMENT', 'validation does not take sampleWeight yet; leave one of them out');
       const [model, validation] = await compute(ctx, reply, async (signal) => {
         const fitModel = (xx: Matrix, yy: Float64Array | null, encoder: TableEncoder | null) =>
-          ctx.engine.linearRegression(xx, yy!, { l2: b.l2, fitIntercept: b.fitIntercept, encoder, signal });
+          ctx.engine.linearRegression(xx, yy!, { l2: b.l2, fitIntercept: b.fitIntercept, accumulate: b.accumulate, encoder, signal });
         const v = await validateEither(ctx.engine, b.validation, d, y, fitModel, signal);
-        return [await ctx.engine.linearRegression(x, y, { l2: b.l2, fitIntercept: b.fitIntercept, sampleWeight, featureNames: b.featureNames, encoder: d.encoder, signal }), v] as const;
+        return [await ctx.engine.linearRegression(x, y, { l2: b.l2, fitIntercept: b.fitIntercept, accumulate: b.accumulate, sampleWeight, featureNames: b.featureNames, encoder: d.encoder, signal }), v] as const;
       });
       return summarize(await registry.add(model), validation ? { validation } : {});
     });

@@ -85,6 +85,7 @@ export function modelSchemas(limits: Limits) {
         target,
         l2: Type.Optional(Type.Number({ minimum: 0, maximum: 1e30 })),
         fitIntercept: Type.Optional(Type.Boolean()),
+        accumulate: Type.Optional(Type.Union([Type.Literal('f64'), Type.Literal('f32')], { description: "the Gram pass's sums: 'f64' (default) or 'f32' (faster, less accurate)" })),
         sampleWeight: Type.Optional(weights),
         featureNames: Type.Optional(featureNames),
         validation: Type.Optional(validation),
