@@ -40,7 +40,7 @@ export declare class Kernels {
    * g (upper triangle, row-major cols × cols) += Σ_i w_i (x_i − c)(x_i − c)ᵀ and xty += Σ_i v_i (x_i − c)
    * over a block of rows, in f64; absent w means all ones, absent center no centring, and xty is only
    * accumulated when both v and xty are given; sums += Σ_i w_i (x_i − c) when given. `accumulate_f32`:
-   * f32 FMAs over blocks of 64 rows flushed into the f64 sums (kernels/gram_f32.rs).
+   * f32 FMAs over blocks of 128 rows flushed into the f64 sums (kernels/gram_f32.rs).
    */
   gram(x: Float32Array, rows: number, cols: number, w: Float64Array | undefined | null, center: Float64Array | undefined | null, v: Float64Array | undefined | null, g: Float64Array, xty?: Float64Array | undefined | null, sums?: Float64Array | undefined | null, accumulateF32?: boolean | undefined | null): void
   /**

@@ -331,7 +331,7 @@ impl Kernels {
     /// g (upper triangle, row-major cols × cols) += Σ_i w_i (x_i − c)(x_i − c)ᵀ and xty += Σ_i v_i (x_i − c)
     /// over a block of rows, in f64; absent w means all ones, absent center no centring, and xty is only
     /// accumulated when both v and xty are given; sums += Σ_i w_i (x_i − c) when given. `accumulate_f32`:
-    /// f32 FMAs over blocks of 64 rows flushed into the f64 sums (kernels/gram_f32.rs).
+    /// f32 FMAs over blocks of 128 rows flushed into the f64 sums (kernels/gram_f32.rs).
     #[napi(catch_unwind)]
     #[allow(clippy::too_many_arguments)]
     pub fn gram(
@@ -950,9 +950,15 @@ impl Kernels {
                 prev = p;
             }
             let (mut out_idx, mut out_scores) = (out_idx, out_scores);
+            // The exclusion lists are inputs too: read as shared slices while the outputs are written.
             disjoint(
                 &[span("outIdx", &out_idx, qr * k), span("outScores", &out_scores, qr * k)],
-                &[span("q", &q, qr * d), span("x", &x, xr * d)],
+                &[
+                    span("q", &q, qr * d),
+                    span("x", &x, xr * d),
+                    span("exclPtr", &excl_ptr, qr + 1),
+                    span("exclIdx", &excl_idx, excl_idx.len()),
+                ],
             )?;
             let tile = TopkArgs {
                 q: &q[..qr * d],

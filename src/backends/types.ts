@@ -166,7 +166,7 @@ export interface GramArgs {
   /** Accumulates Σ_i w_i (x_i − c) (cols) when given: a fit centred on a shift corrects to the mean with it. */
   sums?: Float64Array | null;
   /**
-   * 'f32': f32 FMAs over blocks of 64 rows, each block's sums added into the f64 accumulators (native SIMD
+   * 'f32': f32 FMAs over blocks of 128 rows, each block's sums added into the f64 accumulators (native SIMD
    * levels, up to 128 columns; faster, about 1e-7 relative rounding per block). The wasm and js backends
    * ignore it and sum in f64. Default 'f64'.
    */

@@ -73,7 +73,7 @@ export function namedCoefficients(names: readonly string[], values: Float64Array
 export function registerLinear(program: Command): void {
   tableModelCommand(program, 'linear', 'linear regression (OLS, or ridge with --l2) on a CSV table; saves the model')
     .option('--l2 <l>', 'ridge penalty on the coefficients (default 0: least squares)', floatOption('--l2', 0))
-    .addOption(new Option('--accumulate <mode>', "the Gram pass's sums: f64 (default, exact products) or f32 (f32 blocks of 64 rows flushed to f64; faster, less accurate on ill-conditioned data)").choices(['f64', 'f32']))
+    .addOption(new Option('--accumulate <mode>', "the Gram pass's sums: f64 (default, exact products) or f32 (f32 blocks of 128 rows flushed to f64; faster, less accurate on ill-conditioned data)").choices(['f64', 'f32']))
     .action(async (opts: TableModelOptions) => {
       const { table, encoderOptions, encoder, x, y } = await readTraining(opts, 'numeric');
       await withEngine(opts, async (e) => {

@@ -132,7 +132,15 @@ export class Scheduler {
     this.checkOpen(signal);
     if (work <= this.inlineWork) return tasks.map((t) => kind.run(this.backend, t));
     const pool = this.#getPool();
-    return Promise.all(tasks.map((t) => pool.run<R>(kind.name, t, signal)));
+    const runs = tasks.map((t) => pool.run<R>(kind.name, t, signal));
+    try {
+      return await Promise.all(runs);
+    } catch (err) {
+      // The job frees its regions when this rejects: the tasks still running (a worker claiming blocks from a
+      // shared counter, say) must end first, or they would write into memory handed out again.
+      await Promise.allSettled(runs);
+      throw err;
+    }
   }
 
   /** One task on the pool, whatever its size (the members of a job that must run on threads side by side). */

@@ -39,10 +39,32 @@ export async function alsTopN(req: TopNRequest): Promise<TopKResult> {
   if (rows === 0) return { indices: new Int32Array(0), scores: new Float32Array(0), rows, k: n, requestedK: req.requestedN };
   if (allow && req.disallowed * 2 > items) return includeOnly(req, allow);
   const forbidden = allow ? forbiddenItems(allow, req.disallowed) : EMPTY;
-  const exclude = exclusionLists(rows, seen, forbidden, null);
-  const res = await engine.topKExcluding(query, req.base, { k: n, metric: 'dot', exclude, signal });
-  return { indices: res.indices, scores: res.scores, rows, k: n, requestedK: req.requestedN };
+  if (forbidden.length === 0) {
+    const exclude = exclusionLists(rows, seen, forbidden, null);
+    const res = await engine.topKExcluding(query, req.base, { k: n, metric: 'dot', exclude, signal });
+    return { indices: res.indices, scores: res.scores, rows, k: n, requestedK: req.requestedN };
+  }
+  // The forbidden items repeat in every row's list: rows go in chunks whose lists stay under LIST_CAP entries
+  // (all users × half a catalogue at once would be rows·items/2 values, and past 2³¹ the offsets overflow).
+  const chunk = Math.max(1, Math.floor(alsTopNLimits.listCap / (forbidden.length + 64)));
+  const indices = new Int32Array(rows * n);
+  const scores = new Float32Array(rows * n);
+  for (let r0 = 0; r0 < rows; r0 += chunk) {
+    const r1 = Math.min(rows, r0 + chunk);
+    const exclude = exclusionLists(r1 - r0, (r) => seen(r0 + r), forbidden, null);
+    const part: Matrix = { rows: r1 - r0, cols: factors, data: req.q.subarray(r0 * factors, r1 * factors) };
+    const res = await engine.topKExcluding(part, req.base, { k: n, metric: 'dot', exclude, signal });
+    indices.set(res.indices, r0 * n);
+    scores.set(res.scores, r0 * n);
+  }
+  return { indices, scores, rows, k: n, requestedK: req.requestedN };
 }
+
+/**
+ * `listCap`: entries of one call's exclusion lists at most when forbidden items repeat in every row (4 Mi
+ * entries, 16 MiB of Int32). Mutable so that a test can make the chunks small.
+ */
+export const alsTopNLimits = { listCap: 4 << 20 };
 
 /** Most items forbidden: score against the allowed items only, then map their indices back. */
 async function includeOnly(req: TopNRequest, allow: Int32Array): Promise<TopKResult> {

@@ -48,7 +48,7 @@ export interface LinearRegressionOptions extends CallOptions {
   encoder?: TableEncoder | null;
   /**
    * How the Gram pass sums (default 'f64': exact products of the f32 inputs, f64 sums). 'f32': f32 FMAs
-   * over blocks of 64 rows, each block added into f64, about twice as fast on the native backend's SIMD
+   * over blocks of 128 rows, each block added into f64, about twice as fast on the native backend's SIMD
    * levels (up to 128 columns; the wasm and js backends always sum in f64). See the README's accuracy table.
    */
   accumulate?: 'f64' | 'f32';
@@ -210,8 +210,11 @@ export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32A
     const pass = (mode: 'f64' | 'f32') => engine.gram(staged, { w, center: shift, v, sums: shift !== null, accumulate: mode, signal: opts.signal });
     let r = await pass(accumulate);
     nameNonFinite(x, r.g);
-    // Every value finite but an f32 block sum overflowed (values beyond ~1e19): the f64 sums cannot.
-    if (accumulate === 'f32' && !r.g.every(Number.isFinite)) r = await pass('f64');
+    if (r.sums) nameNonFinite(x, r.sums);
+    // Every value finite but an f32 block sum overflowed (values beyond ~1e19, or a large y in Xᵀv, or large
+    // weights in the column sums): the f64 sums cannot.
+    const finite = (a: Float64Array | null | undefined) => !a || a.every(Number.isFinite);
+    if (accumulate === 'f32' && !(finite(r.g) && finite(r.xty) && finite(r.sums))) r = await pass('f64');
     const { g, xty } = r;
     const center = shift ? unshift(shift, g, xty, r.sums!, sw, sv) : null;
     const b = xty!;

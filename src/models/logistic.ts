@@ -129,6 +129,8 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
       if (shift) nameNonFinite(x, shift);
       const r = await engine.gram(xs, { w: sw, center: shift, sums: shift !== null, signal: opts.signal });
       nameNonFinite(x, r.g);
+      // wasm and js skip zero-weight rows in G but not in the sums: a NaN there shows in the sums only.
+      if (r.sums) nameNonFinite(x, r.sums);
       if (shift) unshift(shift, r.g, null, r.sums!, sw ? sw.reduce((a, b) => a + b, 0) : n, 0);
       checkFullRank(x, r.g, names, fitIntercept, 'logistic regression without a penalty');
     }

@@ -191,5 +191,10 @@ describe.each(cases)('topkExclTile on $label', ({ family, backend: b }) => {
         b.topkExclTile({ q: x, qRows: 2, x, xRows: 10, cols: 4, k: 3, qOffset: 0, xOffset: 0, excludeSelf: false, exclPtr, exclIdx: Int32Array.from([1, 2]), outIdx: st.idx, outScores: st.scores }),
       ).toThrow(/exclPtr/);
     }
+    // The lists are inputs: an exclusion index array that is also the output is refused, like any aliasing.
+    const out = new Int32Array(6);
+    expect(() =>
+      b.topkExclTile({ q: x, qRows: 2, x, xRows: 10, cols: 4, k: 3, qOffset: 0, xOffset: 0, excludeSelf: false, exclPtr: Int32Array.from([0, 1, 2]), exclIdx: out, outIdx: out, outScores: st.scores }),
+    ).toThrow(/outIdx shares memory with exclIdx/);
   });
 });

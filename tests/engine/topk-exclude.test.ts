@@ -99,9 +99,12 @@ describe('engine.topKExcluding', () => {
       { indptr: Int32Array.from([0, 1, 1]), indices: Int32Array.from([4]) },
       { indptr: Int32Array.from([0, 2, 1]), indices: Int32Array.from([0, 1]) },
       { indptr: Int32Array.from([0, 1, 3]), indices: Int32Array.from([0, 1]) },
+      { indptr: Int32Array.from([0, 1, 1]), indices: Int32Array.from([-1]) },
     ];
     for (const exclude of bad) {
       await expect(e.topKExcluding(q, x, { k: 2, exclude })).rejects.toBeInstanceOf(QuiverError);
     }
+    // No lists at all: the typed error, not a TypeError from reading them.
+    await expect(e.topKExcluding(q, x, { k: 2 } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/exclude is required/) });
   });
 });

@@ -54,6 +54,15 @@ describe('bad input', () => {
     const inf: Matrix = { rows: 3, cols: 2, data: new Float32Array([1, 2, 3, 4, -Infinity, 6]) };
     await expectCode(e.logisticRegression(inf, new Float64Array([0, 1, 0])), 'NON_FINITE', /x has a non-finite value \(-Infinity\) at row 2, column 0/);
     await expectCode(e.linearRegression(x, new Float64Array([1, Number.NaN, 3, 4, 5])), 'NON_FINITE', /y has a non-finite value \(NaN\) at row 1/);
+    // Unpenalised logistic (its rank check): a NaN in a zero-weight row is still a NaN, on every backend (wasm
+    // and js skip such rows in G, not in the column sums).
+    const rows = 200;
+    const xs: Matrix = { rows, cols: 3, data: Float32Array.from({ length: rows * 3 }, (_, i) => Math.sin(i * 1.7) * 3) };
+    const ys = Float64Array.from({ length: rows }, (_, i) => (Math.cos(i * 0.9) > 0 ? 1 : 0));
+    const ws = new Float64Array(rows).fill(1);
+    ws[5] = 0;
+    xs.data[5 * 3 + 1] = Number.NaN;
+    await expectCode(e.logisticRegression(xs, ys, { l2: 0, sampleWeight: ws }), 'NON_FINITE', /x has a non-finite value \(NaN\) at row 5, column 1/);
     const t = parseCsv('a,b,y\n1,2,3\n4,NaN,5\n', { source: 'd.csv' });
     await expectCode(() => tableToDesign(t, { target: 'y' }), 'NON_FINITE', /d\.csv, line 3: column "b" is missing or not finite/);
   });

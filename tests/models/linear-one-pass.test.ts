@@ -138,6 +138,16 @@ describe('linear regression in one pass over X', () => {
     expect(relErr(m.coefficients.map((b, j) => (j === 2 ? b * 3e19 : b)), want.beta.map((b, j) => (j === 2 ? b * 3e19 : b)))).toBeLessThan(TOL.f64);
   });
 
+  it("a huge target overflows only Xᵀv's f32 block sums: the fit still falls back to f64 ('f32' mode)", async () => {
+    const e = await engine();
+    const { x, y } = design(3000, 4, 10, 0, false, 33);
+    // |y| ~ 1e37: each f32 block of Xᵀv sums past 3.4e38 while G (|x| ~ 1) stays small.
+    const big = y.map((v) => v * 1e37);
+    const want = oracle(x, big, null);
+    const m = await fitLinearRegression(e, x, big, { accumulate: 'f32' });
+    expect(relErr(m.coefficients, want.beta)).toBeLessThan(TOL.f64);
+  });
+
   it('NaN/Inf: the first one is named whether or not the shift sample holds it, in both modes', async () => {
     const e = await engine();
     const rows = 5000;

@@ -19,7 +19,7 @@ export interface GramOptions extends CallOptions {
   v?: Float64Array | null;
   /** Also return Σ_i w_i (x_i − center), in the same pass. */
   sums?: boolean;
-  /** 'f32': f32 sums over 64-row blocks added into f64 (native SIMD only; see GramArgs). Default 'f64'. */
+  /** 'f32': f32 sums over 128-row blocks added into f64 (native SIMD only; see GramArgs). Default 'f64'. */
   accumulate?: 'f64' | 'f32';
 }
 

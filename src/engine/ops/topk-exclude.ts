@@ -63,6 +63,9 @@ export const topkExclTask: TaskKind<TopkExclTask, null> = {
 
 /** The lists must be readable as CSR over `rows` rows and ascending within [0, cols) per row. */
 export function checkExclusionLists(ex: ExclusionLists, rows: number, cols: number): void {
+  if (typeof ex !== 'object' || ex === null) {
+    throw new QuiverError('INVALID_ARGUMENT', 'exclude is required: { indptr, indices } (Int32Arrays, one list per query row)');
+  }
   const { indptr, indices } = ex;
   if (!(indptr instanceof Int32Array) || !(indices instanceof Int32Array)) {
     throw new QuiverError('INVALID_ARGUMENT', 'exclude.indptr and exclude.indices must be Int32Arrays');
@@ -80,7 +83,7 @@ export function checkExclusionLists(ex: ExclusionLists, rows: number, cols: numb
     let prev = -1;
     for (let p = b; p < e; p++) {
       const j = indices[p]!;
-      if (j < prev || j >= cols) {
+      if (j < prev || j < 0 || j >= cols) {
         throw new QuiverError('INVALID_ARGUMENT', `exclude.indices of row ${i} must be ascending base rows in [0, ${cols}) (got ${j} after ${prev})`, { row: i });
       }
       prev = j;
