@@ -1,7 +1,7 @@
 /**
- * The plain-JS `topkExclTile`: `topkTile`'s scores (f64 sums rounded to f32) and tie rule, where each query
- * row skips the global indices in its exclusion list. Columns ascend, so one cursor per row walks the sorted
- * list alongside them.
+ * The plain-JS `topkExclTile`, and `topkTile` as its case with every list empty: scores are f64 sums rounded
+ * to f32, ties go to the lower index, and each query row skips the global indices in its exclusion list.
+ * Columns ascend, so one cursor per row walks the sorted list alongside them.
  */
 import type { TopkExclTileArgs } from './types.js';
 
@@ -19,21 +19,26 @@ export function topkExclTileJs({ q, qRows, x, xRows, cols, k, qOffset, xOffset, 
       const xo = j * cols;
       let s = 0;
       for (let d = 0; d < cols; d++) s += q[qo + d]! * x[xo + d]!;
-      const sf = Math.fround(s);
-      if (!better(sf, gj, outScores[so + k - 1]!, outIdx[so + k - 1]!)) continue;
-      let p = k - 1;
-      while (p > 0 && better(sf, gj, outScores[so + p - 1]!, outIdx[so + p - 1]!)) {
-        outScores[so + p] = outScores[so + p - 1]!;
-        outIdx[so + p] = outIdx[so + p - 1]!;
-        p--;
-      }
-      outScores[so + p] = sf;
-      outIdx[so + p] = gj;
+      insertTopk(outIdx, outScores, so, k, Math.fround(s), gj);
     }
   }
 }
 
-/** Higher score first; equal scores by lower index. */
+/** Merges candidate (s, j) into the sorted list of k entries at `so` (best first; ties to the lower index). */
+export function insertTopk(outIdx: Int32Array, outScores: Float32Array, so: number, k: number, s: number, j: number): void {
+  if (k <= 0 || !better(s, j, outScores[so + k - 1]!, outIdx[so + k - 1]!)) return;
+  let p = k - 1;
+  while (p > 0 && better(s, j, outScores[so + p - 1]!, outIdx[so + p - 1]!)) {
+    outScores[so + p] = outScores[so + p - 1]!;
+    outIdx[so + p] = outIdx[so + p - 1]!;
+    p--;
+  }
+  outScores[so + p] = s;
+  outIdx[so + p] = j;
+}
+
+/** Is candidate (s, j) better than (t, i)? Higher score first, then lower index. Empty slots hold
+ * (-Infinity, -1); inputs are finite, so any candidate beats them. */
 function better(s: number, j: number, t: number, i: number): boolean {
   return s > t || (s === t && j < i);
 }

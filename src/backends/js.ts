@@ -7,7 +7,7 @@
 import { kernelError } from '../errors.js';
 import { alsSolveJs } from './js-als.js';
 import { tileDiagJs, tileGemmJs } from './js-tiles.js';
-import { topkExclTileJs } from './js-topk-excl.js';
+import { insertTopk, topkExclTileJs } from './js-topk-excl.js';
 import { SabRegions } from './memory.js';
 import type {
   AlsSolveArgs,
@@ -54,11 +54,6 @@ export function logisticRowTerms(z: number, y: number, s: number): { loss: numbe
   };
 }
 
-/** Is candidate (s, j) better than (t, i)? Higher score first, then lower index. */
-function better(s: number, j: number, t: number, i: number): boolean {
-  // Empty slots hold (-Infinity, -1); inputs are finite, so any candidate beats them.
-  return s > t || (s === t && j < i);
-}
 
 export class JsBackend extends SabRegions implements Backend {
   readonly info: BackendInfo = { name: 'js', simd: 'f64-reference', versions: { node: process.versions.node } };
@@ -91,30 +86,9 @@ export class JsBackend extends SabRegions implements Backend {
     }
   }
 
-  topkTile({ q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores }: TopkTileArgs): void {
-    for (let i = 0; i < qRows; i++) {
-      const qo = i * cols;
-      const so = i * k;
-      const self = qOffset + i;
-      for (let j = 0; j < xRows; j++) {
-        const gj = xOffset + j;
-        if (excludeSelf && gj === self) continue;
-        const xo = j * cols;
-        let s = 0;
-        for (let d = 0; d < cols; d++) s += q[qo + d]! * x[xo + d]!;
-        const sf = Math.fround(s);
-        // Compare against the current worst entry, then insert in sorted position.
-        if (!better(sf, gj, outScores[so + k - 1]!, outIdx[so + k - 1]!)) continue;
-        let p = k - 1;
-        while (p > 0 && better(sf, gj, outScores[so + p - 1]!, outIdx[so + p - 1]!)) {
-          outScores[so + p] = outScores[so + p - 1]!;
-          outIdx[so + p] = outIdx[so + p - 1]!;
-          p--;
-        }
-        outScores[so + p] = sf;
-        outIdx[so + p] = gj;
-      }
-    }
+  topkTile(args: TopkTileArgs): void {
+    // The same scan with every exclusion list empty (one pointer table of zeros).
+    topkExclTileJs({ ...args, exclPtr: new Int32Array(args.qRows + 1), exclIdx: new Int32Array(0) });
   }
 
   kmeansStep({ x, rows, cols, centroids, k, weights, labels, minDist2, sums, counts, changes }: KmeansStepArgs): number {
@@ -393,17 +367,4 @@ export class JsBackend extends SabRegions implements Backend {
   topkExclTile(args: TopkExclTileArgs): void {
     topkExclTileJs(args);
   }
-}
-
-/** Merges candidate (s, j) into the sorted list of k entries at `so` (best first; ties to the lower index). */
-function insertTopk(outIdx: Int32Array, outScores: Float32Array, so: number, k: number, s: number, j: number): void {
-  if (k <= 0 || !better(s, j, outScores[so + k - 1]!, outIdx[so + k - 1]!)) return;
-  let p = k - 1;
-  while (p > 0 && better(s, j, outScores[so + p - 1]!, outIdx[so + p - 1]!)) {
-    outScores[so + p] = outScores[so + p - 1]!;
-    outIdx[so + p] = outIdx[so + p - 1]!;
-    p--;
-  }
-  outScores[so + p] = s;
-  outIdx[so + p] = j;
 }
