@@ -95,10 +95,21 @@ describe('ALS recommend-all', () => {
     const allow = new Int32Array(m.items).fill(1);
     for (let j = 0; j < m.items; j += 4) allow[j] = 0;
     const saved = alsTopNLimits.listCap;
+    // Count the top-k calls: one for every user under the default cap, one per chunk under a small one.
+    const topK = e.topKExcluding.bind(e);
+    let calls = 0;
+    e.topKExcluding = (...args: Parameters<typeof topK>) => {
+      calls++;
+      return topK(...args);
+    };
+    await m.recommendRows({ row0: 0, row1: m.users }, { n: 10, allow });
+    expect(calls).toBe(1);
     // 300 forbidden items + 64 per row: a cap of 1,000 entries makes chunks of 2 rows.
     alsTopNLimits.listCap = 1000;
     try {
+      calls = 0;
       const res = await m.recommendRows({ row0: 0, row1: m.users }, { n: 10, allow });
+      expect(calls).toBe(Math.ceil(m.users / 2));
       for (let u = 0; u < m.users; u++) {
         const want = oracle(m, u, 10, allow);
         const scores = Array.from(res.scores.subarray(u * 10, u * 10 + want.idx.length));
@@ -109,6 +120,7 @@ describe('ALS recommend-all', () => {
       }
     } finally {
       alsTopNLimits.listCap = saved;
+      e.topKExcluding = topK;
     }
   });
 
