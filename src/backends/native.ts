@@ -204,7 +204,7 @@ function hugePagesWanted(): boolean {
  * Advises transparent huge pages on a fresh buffer's 2 MiB-aligned interior (Linux, THP in `madvise` or
  * `always` mode; a no-op elsewhere). Returns whether the kernel took the advice.
  */
-export function adviseHugePages(addon: NativeAddon, buffer: ArrayBufferLike): boolean {
+function adviseHugePages(addon: NativeAddon, buffer: ArrayBufferLike): boolean {
   return call(() => addon.adviseHugepages(new Uint8Array(buffer)));
 }
 

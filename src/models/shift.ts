@@ -10,7 +10,7 @@
 import type { Matrix } from '../types.js';
 
 /** Rows the shift is taken from (spread evenly over x). */
-export const SHIFT_SAMPLE_ROWS = 1024;
+const SHIFT_SAMPLE_ROWS = 1024;
 
 /**
  * The weighted mean of an even row sample of x, each value rounded to f32 (so the kernels' f32 centring,

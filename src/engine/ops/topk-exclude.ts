@@ -62,7 +62,7 @@ export const topkExclTask: TaskKind<TopkExclTask, null> = {
 };
 
 /** The lists must be readable as CSR over `rows` rows and ascending within [0, cols) per row. */
-export function checkExclusionLists(ex: ExclusionLists, rows: number, cols: number): void {
+function checkExclusionLists(ex: ExclusionLists, rows: number, cols: number): void {
   if (typeof ex !== 'object' || ex === null) {
     throw new QuiverError('INVALID_ARGUMENT', 'exclude is required: { indptr, indices } (Int32Arrays, one list per query row)');
   }
