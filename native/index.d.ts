@@ -104,12 +104,28 @@ export declare class Kernels {
 }
 
 /**
+ * The address of the first byte of `bytes`'s view (an ordinary, non-shared ArrayBuffer's memory, which V8
+ * never moves once a view of it has reached native code). With `borrow_buffer` on a worker thread, this lets
+ * the pool read a caller's plain array in place for the length of one call: see `borrowed regions` in
+ * src/backends/native.ts, which owns the lifetime rule (the calling thread holds the array until every task
+ * that reads it has ended).
+ */
+export declare function addressOf(bytes: Uint8Array): number
+
+/**
  * Advises transparent huge pages (Linux MADV_HUGEPAGE) on the whole 2 MiB pages inside the bytes of
  * `bytes` (a Uint8Array over an ArrayBuffer or SharedArrayBuffer); true when the kernel accepted the
  * advice, false when the view holds no whole huge page, the kernel refused, or the system is not Linux.
  * Call it on a fresh buffer before writing to it: pages already faulted in are not changed.
  */
 export declare function adviseHugepages(bytes: Uint8Array): boolean
+
+/**
+ * An ArrayBuffer over `len` bytes at `address` in this process, memory that another thread's ArrayBuffer owns:
+ * nothing is copied, and nothing is freed when this one is collected (no finalizer). napi's safe wrapper is not
+ * used because it frees the memory in its finalizer. The caller keeps the owner alive while this is read.
+ */
+export declare function borrowBuffer(address: number, len: number): ArrayBuffer
 
 /**
  * Copies `src` into `dst` (equal lengths) on `threads` threads (the calling one included) and, with `check`,

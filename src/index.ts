@@ -113,4 +113,4 @@ export type { KnnOrientation } from './models/knn.js';
 export type { KnnWeighting } from './models/weighting.js';
 export type { BackfillMode } from './models/backfill.js';
 export type { FitProgress } from './models/neighbours.js';
-export type { ExclusionLists, TopKExcludingOptions } from './engine/engine.js';
+export type { ExclusionLists, StageOptions, TopKExcludingOptions } from './engine/engine.js';

@@ -1,6 +1,6 @@
 // What every suite gets: the compiled library, engine helpers that turn "cannot load" into a skip line,
 // machine facts, the sgemm roof, and the size/budget tables for full and --quick runs.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -127,4 +127,35 @@ export function describeMachine(m, roof) {
 
 function threads(m) {
   return m.threads;
+}
+
+/**
+ * This process's peak resident size, in bytes. On Linux, VmHWM of /proc/self/status: `resourceUsage().maxRSS`
+ * (ru_maxrss) is not the process's own there, because exec carries over the high-water mark of the process
+ * that spawned it, so a child of a suite holding W4's 256 MB matrix started with at least that much.
+ */
+export function peakRssBytes() {
+  // (see resetPeakRss)
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+/**
+ * Resets the peak that `peakRssBytes` reads to the resident size now (Linux: `5` written to
+ * /proc/self/clear_refs; elsewhere nothing). The children call it after building their inputs, so the peak
+ * they report is the call's (inputs resident, copies, outputs, scratch) and not the JavaScript garbage of
+ * generating the inputs; the Python peers do the same before their first call.
+ */
+export function resetPeakRss() {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
 }

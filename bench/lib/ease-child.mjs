@@ -1,8 +1,8 @@
 // One EASE fit in a fresh process, so its peak RSS is its own:
 //   node bench/lib/ease-child.mjs '{"backend":"native","threads":2,"source":{...},"lambda":500}'
-// Loads the interactions (binary), records maxRSS, opens the engine, fits EASE once on a small synthetic set
+// Loads the interactions (binary), records its peak RSS, opens the engine, fits EASE once on a small synthetic set
 // (untimed warm-up: pool threads, JIT), then times one fit with default options. Prints one JSON line.
-import { loadLibrary, openEngine } from './context.mjs';
+import { loadLibrary, openEngine, peakRssBytes } from './context.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const lib = await loadLibrary();
@@ -29,7 +29,7 @@ const rssInputs = process.memoryUsage().rss;
 const t0 = process.hrtime.bigint();
 const model = await lib.fitEase(engine, data, { lambda: cfg.lambda });
 const t1 = process.hrtime.bigint();
-const rssPeak = process.resourceUsage().maxRSS * 1024;
+const rssPeak = peakRssBytes();
 const n = model.items;
 const info = engine.info();
 const check = { b01: model.weights[1], b10: model.weights[n] };

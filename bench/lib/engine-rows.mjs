@@ -28,7 +28,7 @@ export function hasAvx512() {
 
 function runChild(job, env) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(benchDir, 'lib', 'call-child.mjs'), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, ['--expose-gc', join(benchDir, 'lib', 'call-child.mjs'), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));

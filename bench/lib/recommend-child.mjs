@@ -1,11 +1,11 @@
 // One recommend measurement in a fresh process, so its peak RSS belongs to it alone:
 //   node bench/lib/recommend-child.mjs '{"backend":"native","threads":2,"source":{...},"k":20,"n":10,"out":"top.npy"}'
-// Loads the interactions (binary), records maxRSS, opens the engine, then times one fit of item-item cosine kNN
+// Loads the interactions (binary), records its peak RSS, opens the engine, then times one fit of item-item cosine kNN
 // (K neighbours, raw similarities: the scipy anchor's algorithm) and one recommend-all (top n, seen items
 // filtered) in blocks of users (or, with cfg.algo 'als', one implicit-ALS fit and its recommend-all), after an untimed warm-up on a small synthetic set. Writes the users × n item indices to `out` (.npy, int32) for the agreement check.
 // Prints one JSON line; a backend that cannot load prints { skipped }.
 import { writeFileSync } from 'node:fs';
-import { loadLibrary, openEngine } from './context.mjs';
+import { loadLibrary, openEngine, peakRssBytes } from './context.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const lib = await loadLibrary();
@@ -13,7 +13,7 @@ const data = cfg.source.ratings
   ? await lib.readRatings(cfg.source.ratings, { feedback: 'binary' })
   : new lib.SyntheticInteractions(cfg.source.synthetic).toInteractions();
 const users = data.userIds.length;
-const rssInputs = process.resourceUsage().maxRSS * 1024;
+const rssInputs = peakRssBytes();
 let opened;
 try {
   opened = await openEngine(lib, cfg.backend, cfg.threads);
@@ -53,7 +53,7 @@ for (let u0 = 0; u0 < users; u0 += block) {
   for (let i = 0; i < r.rows; i++) top.set(r.indices.subarray(i * r.k, i * r.k + Math.min(r.k, cfg.n)), (u0 + i) * cfg.n);
 }
 const t2 = process.hrtime.bigint();
-const rssPeak = process.resourceUsage().maxRSS * 1024;
+const rssPeak = peakRssBytes();
 const info = engine.info();
 model.release();
 await engine.close();

@@ -1048,3 +1048,50 @@ pub fn copy_f32(src: Float32ArraySlice, dst: Float32ArraySlice, check: bool, thr
         Ok(found.map_or(-1.0, |i| i as f64))
     })
 }
+
+// ------------------------------------------------------------------------------------ borrowed arrays
+
+use napi::bindgen_prelude::Unknown;
+
+/// The address of the first byte of `bytes`'s view (an ordinary, non-shared ArrayBuffer's memory, which V8
+/// never moves once a view of it has reached native code). With `borrow_buffer` on a worker thread, this lets
+/// the pool read a caller's plain array in place for the length of one call: see `borrowed regions` in
+/// src/backends/native.ts, which owns the lifetime rule (the calling thread holds the array until every task
+/// that reads it has ended).
+#[napi(catch_unwind)]
+pub fn address_of(bytes: Uint8ArraySlice) -> Result<f64> {
+    // User-space addresses on the 64-bit targets napi runs on fit in 48 bits, so an f64 holds them exactly.
+    guard(|| Ok(bytes.as_ptr() as usize as f64))
+}
+
+/// An ArrayBuffer over `len` bytes at `address` in this process, memory that another thread's ArrayBuffer owns:
+/// nothing is copied, and nothing is freed when this one is collected (no finalizer). napi's safe wrapper is not
+/// used because it frees the memory in its finalizer. The caller keeps the owner alive while this is read.
+#[napi(catch_unwind, ts_return_type = "ArrayBuffer")]
+pub fn borrow_buffer(env: napi::Env, address: f64, len: f64) -> Result<Unknown<'static>> {
+    let bad = |what: &str| Error::new("INVALID_ARGUMENT", format!("{{\"borrow\":\"{what}\"}}"));
+    if !(address.is_finite() && address >= 1.0 && address.fract() == 0.0 && address < 9.007_199_254_740_992e15) {
+        return Err(bad("address"));
+    }
+    if !(len.is_finite() && len >= 1.0 && len.fract() == 0.0 && len < 9.007_199_254_740_992e15) {
+        return Err(bad("length"));
+    }
+    let mut value = std::ptr::null_mut();
+    // SAFETY: the pointer and length name live memory of this process (the caller's contract above); with no
+    // finalizer V8 never frees it, and V8 does not otherwise touch an external buffer's memory unless read.
+    let status = unsafe {
+        napi::sys::napi_create_external_arraybuffer(
+            env.raw(),
+            address as usize as *mut std::ffi::c_void,
+            len as usize,
+            None,
+            std::ptr::null_mut(),
+            &mut value,
+        )
+    };
+    if status != napi::sys::Status::napi_ok {
+        return Err(Error::new("INTERNAL", format!("{{\"borrow\":\"napi status {status}\"}}")));
+    }
+    // SAFETY: `value` is the ArrayBuffer napi just made in this env.
+    Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
+}

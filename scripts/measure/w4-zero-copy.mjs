@@ -8,6 +8,7 @@
 // input: the caller holds it instead of a plain array).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { peakRssBytes } from '../../bench/lib/context.mjs';
 import { regression } from '../../bench/lib/data.mjs';
 
 const arg = (name, def) => {
@@ -19,7 +20,7 @@ const { createEngine, fitLinearRegression } = await import(pathToFileURL(`${dist
 const runs = Number(arg('--runs', '5'));
 const rows = Number(arg('--rows', '1000000'));
 const cols = 64;
-const rss = () => process.resourceUsage().maxRSS * 1024;
+const rss = () => peakRssBytes();
 const median = (a) => [...a].sort((p, q) => p - q)[Math.floor(a.length / 2)];
 
 const { x, y } = regression(rows, cols, 401);

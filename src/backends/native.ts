@@ -22,23 +22,26 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { QuiverError, isKernelErrorCode, kernelError, type KernelFacts } from '../errors.js';
 import type * as Addon from '../../native/index.js';
-import { SabRegions } from './memory.js';
+import { BYTES, SabRegions, viewOf } from './memory.js';
 import type {
   AlsSolveArgs,
   Backend,
   BackendInfo,
   BackendInit,
+  ElementKind,
   GramArgs,
   KmeansStepArgs,
   LogisticPassArgs,
   MultinomialPassArgs,
   MatvecArgs,
   NativeIsa,
+  SharedRegion,
   SimilarityTileArgs,
   SparseScoreTopnArgs,
   SparseSimilarityTopkArgs,
   TopkTileArgs,
   TopkExclTileArgs,
+  ViewOf,
 } from './types.js';
 import type { TileDiagArgs, TileGemmArgs } from './types.js';
 import { tileDiagJs } from './js-tiles.js';
@@ -216,6 +219,28 @@ const STREAM_MIN_BYTES = 32 << 20;
 /** Copy threads: memory bandwidth, not cores, bounds a copy; a few threads reach it. */
 const COPY_IN_MAX_THREADS = 4;
 
+/**
+ * Borrowed regions: a caller's ordinary array read in place by the workers. An ordinary ArrayBuffer cannot be
+ * sent to a worker without a copy, but its memory is in this process and V8 does not move it, so the calling
+ * thread sends its address and each worker wraps that in an ArrayBuffer of its own (`borrowBuffer`: no copy, no
+ * finalizer). This takes the staging copy (and its fresh pages) out of a fit from a plain array: W4's 256 MB.
+ *
+ * The lifetime rule is the borrower's (see `Backend.borrow`): the array stays reachable, and the call does not
+ * return, until every task reading it has ended. The fits hold the array for their whole run and release the
+ * handle in `finally`, after `Scheduler.dispatch` has waited for every task (also when one failed); they do not
+ * borrow when the caller passed an abort signal, because Piscina settles an aborted task before its thread has
+ * stopped. Pool shutdown settles a running task only when its thread has exited.
+ */
+const BORROW_MIN_BYTES = 1 << 20;
+
+function borrowWanted(): boolean {
+  return (process.env['QUIVER_BORROW'] ?? '').trim() !== '0';
+}
+
+/** A worker's ArrayBuffers over borrowed memory, by address and length (the same window, whoever owns it). */
+const borrowedBuffers = new Map<string, ArrayBuffer>();
+const BORROWED_CACHE = 16;
+
 class NativeBackend extends SabRegions implements Backend {
   readonly info: BackendInfo;
   readonly init: BackendInit;
@@ -301,6 +326,30 @@ class NativeBackend extends SabRegions implements Backend {
     this.#k.tileGemmF32(
       a.c, a.cOff, a.cRs, a.cCs, a.a, a.aOff, a.aRs, a.aCs, a.b, a.bOff, a.bRs, a.bCs, a.m, a.n, a.k, a.alpha, a.accumulate,
     );
+  }
+
+  borrow(arr: Float32Array): (SharedRegion & { kind: 'f32' }) | null {
+    const buffer = arr.buffer;
+    if (buffer instanceof SharedArrayBuffer || arr.byteLength < BORROW_MIN_BYTES || !borrowWanted()) return null;
+    if ((buffer as ArrayBuffer & { resizable?: boolean }).resizable) return null;
+    const start = call(() => this.#addon.addressOf(new Uint8Array(buffer, arr.byteOffset, arr.byteLength))) - arr.byteOffset;
+    const region = { address: start, byteOffset: arr.byteOffset, length: arr.length, kind: 'f32' as const };
+    // Not enumerable: structured clone (a task message) skips it, so workers get the address, not a copy.
+    Object.defineProperty(region, 'buffer', { value: buffer, enumerable: false });
+    return region as unknown as SharedRegion & { kind: 'f32' };
+  }
+
+  override view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K> {
+    if (region.address === undefined || region.buffer) return super.view(region);
+    const bytes = region.byteOffset + region.length * BYTES[region.kind];
+    const key = `${region.address}:${bytes}`;
+    let buffer = borrowedBuffers.get(key);
+    if (!buffer) {
+      buffer = call(() => this.#addon.borrowBuffer(region.address!, bytes));
+      if (borrowedBuffers.size >= BORROWED_CACHE) borrowedBuffers.delete(borrowedBuffers.keys().next().value!);
+      borrowedBuffers.set(key, buffer);
+    }
+    return viewOf(buffer, region.byteOffset, region.kind, region.length);
   }
 
   protected override fresh(buffer: SharedArrayBuffer): void {

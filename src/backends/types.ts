@@ -25,7 +25,14 @@ import type { BackendName } from '../types.js';
 export type ElementKind = 'f32' | 'f64' | 'i32';
 
 export interface SharedRegion {
+  /**
+   * The memory. A borrowed region (`address` set, native only: see `Backend.borrow`) has here the caller's
+   * ordinary ArrayBuffer, as a non-enumerable property, so that a task message carries the address and not a
+   * copy of the array; a worker's `view` maps the address instead.
+   */
   buffer: SharedArrayBuffer;
+  /** Set on a borrowed region only: the address of `buffer`'s first byte in this process. */
+  address?: number;
   byteOffset: number;
   /** Number of elements of `kind`. */
   length: number;
@@ -380,6 +387,15 @@ export interface Backend {
    * Main thread only; the region is borrowed: never pass it to `free`.
    */
   regionOf<K extends ElementKind>(arr: ViewOf<K>, kind: K): (SharedRegion & { kind: K }) | null;
+
+  /**
+   * Optional (native): a region over a caller's ordinary (non-shared) array that the workers read in place
+   * through its address, without a copy, or null where the array must be copied (too small to be worth it,
+   * a resizable buffer, or `QUIVER_BORROW=0`). Main thread only. Its user must keep `arr` reachable and
+   * must not return to its own caller until every task that reads the region has ended (including after an
+   * error: a task the pool has abandoned, as on an abort, may still be running). Never `free` it.
+   */
+  borrow?(arr: Float32Array): (SharedRegion & { kind: 'f32' }) | null;
 
   multinomialPass(args: MultinomialPassArgs): void;
 

@@ -46,6 +46,18 @@ import { checkFinite, checkMatrix, checkPositiveInt, checkVector } from './valid
 
 // The engine's public types, wherever they are defined.
 export type { CallOptions } from './schedule.js';
+
+export interface StageOptions {
+  /** false skips the NaN/±Infinity scan (see `Engine.stage`). */
+  checkValues?: boolean;
+  /**
+   * Read an ordinary (non-shared) array in place instead of copying it, where the backend can (native, 1 MiB
+   * and more; `QUIVER_BORROW=0` turns it off). Only for a handle that lives inside one call of the caller's:
+   * the caller keeps the array reachable and releases the handle before it returns, after every task reading
+   * it has ended; never with an abort signal (see `Backend.borrow`). The fits use it for their input.
+   */
+  borrow?: boolean;
+}
 export { AllocatedMatrix, AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector } from './scope.js';
 export type { CopyStats, MatrixInput, VectorInput } from './scope.js';
 export type { TopKOptions } from './ops/topk.js';
@@ -166,11 +178,12 @@ export class Engine {
    * `release()` it. A matrix already in engine memory (`allocMatrix`, a staged matrix) or, on native and js,
    * backed by a SharedArrayBuffer is used in place: no copy, and `release()` leaves the caller's memory alone.
    * Any other matrix is copied into recycled engine memory (counted in `inputCopies`).
+   * `borrow` reads such a matrix in place instead, for the length of one fit (see `StageOptions`).
    * `checkValues: false` skips the NaN/±Infinity scan (a full pass over the data) for callers that detect
    * non-finite values another way and then call `checkFinite` themselves, as the fits do from their first
    * pass over the rows.
    */
-  stage(m: Matrix | StagedMatrix, name = 'x', opts: { checkValues?: boolean } = {}): StagedMatrix {
+  stage(m: Matrix | StagedMatrix, name = 'x', opts: StageOptions = {}): StagedMatrix {
     if (m instanceof StagedMatrix) {
       if (m.released) throw new QuiverError('INVALID_ARGUMENT', `${name} was released; stage it again`);
       return new StagedMatrix(m.rows, m.cols, m.region, this, false, m);
@@ -181,6 +194,11 @@ export class Engine {
     if (shared) {
       if (check) checkFinite(m.data, name, m.cols);
       return new StagedMatrix(m.rows, m.cols, shared, this, false, m instanceof AllocatedMatrix ? m : null);
+    }
+    const borrowed = opts.borrow ? (this.backend.borrow?.(m.data) ?? null) : null;
+    if (borrowed) {
+      if (check) checkFinite(m.data, name, m.cols);
+      return new StagedMatrix(m.rows, m.cols, borrowed, this, false);
     }
     // The check runs in the copy's pass (a plain matrix is read once, not twice).
     const r = copyChecked(this.backend, m.data, name, m.cols, check, this.threads);

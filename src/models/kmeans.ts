@@ -182,7 +182,8 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
   // Staging checks x's shape; its values are checked by the first pass over the rows (the first Lloyd step,
   // with exact distances, or k-means++'s first distances): its total is finite exactly when every value is,
   // and only then does a scan on this thread name the cell.
-  const staged = engine.stage(x, 'x', { checkValues: false });
+  // A plain array is borrowed, not copied, where the backend can (see StageOptions.borrow; a fit takes no signal).
+  const staged = engine.stage(x, 'x', { checkValues: false, borrow: true });
   let fit: FitContext | null = null;
   try {
     const n = x.rows;

@@ -170,7 +170,9 @@ export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32A
   // x is read in place when the workers can (engine memory, shared arrays), else copied once. Its values are
   // checked by the one pass over the rows (the Gram matrix's diagonal is non-finite exactly when some value
   // with a positive weight is), not by a scan of their own; see firstPassChecks.
-  const staged = engine.stage(x, 'x', { checkValues: !firstPassChecks(w) });
+  // A plain array is borrowed (read in place) rather than copied where the backend can, unless the call can be
+  // aborted (see StageOptions.borrow): released in the finally below, after every pass has ended.
+  const staged = engine.stage(x, 'x', { checkValues: !firstPassChecks(w), borrow: opts.signal === undefined });
   try {
     const p = x.cols;
     const yy = checkTarget(y, n);

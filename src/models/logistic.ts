@@ -119,7 +119,8 @@ export async function fitLogisticRegression(engine: Engine, x: Matrix, y: Float3
     // Values are not scanned here (and X is read in place when the workers can): at β = 0 the first pass's
     // z_i = Σ x_id·0 is NaN exactly when row i holds a NaN or ±Infinity, so a non-finite objective below
     // triggers the scan that names the cell.
-    const xs = engine.stage(x, 'x', { checkValues: false });
+    // Borrowed rather than copied where the backend can, unless the fit can be aborted (StageOptions.borrow).
+    const xs = engine.stage(x, 'x', { checkValues: false, borrow: opts.signal === undefined });
     regions.push(xs);
     if (l2 === 0) {
       // Unpenalised: the Hessian is singular exactly when the weighted (centred) X is rank-deficient. One

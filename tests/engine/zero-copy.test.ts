@@ -204,6 +204,65 @@ describe.each(BACKENDS)('zero-copy inputs on %s', (backend) => {
     }
   });
 
+  it('fits borrow a plain input of 1 MiB or more on native (no copy), and copy it with an abort signal, when smaller, resizable or QUIVER_BORROW=0', async () => {
+    const e = await engineOf(backend);
+    if (!e) return;
+    const { x, y } = problem(50_000, 6); // 1.2 MB: borrowed on native
+    const small = problem(3000, 6);
+    const borrows = backend === 'native';
+    const copiesOf = async (f: () => Promise<unknown>): Promise<number> => {
+      const before = e.inputCopies.count;
+      await f();
+      return e.inputCopies.count - before;
+    };
+    const lin = await fitLinearRegression(e, x, y);
+    expect(await copiesOf(() => fitLinearRegression(e, x, y))).toBe(borrows ? 0 : 1);
+    expect(await copiesOf(() => fitLinearRegression(e, x, y, { fitIntercept: false, accumulate: 'f32' }))).toBe(borrows ? 0 : 1);
+    expect(await copiesOf(() => fitKMeans(e, x, { k: 4, seed: 3 }))).toBe(borrows ? 0 : 1);
+    expect(await copiesOf(() => fitLogisticRegression(e, x, classes(y), { l2: 1 }))).toBe(borrows ? 0 : 1);
+    // An abortable call, a small array and a resizable buffer are copied: the copy's answers are the same.
+    const signal = new AbortController().signal;
+    let linSignal!: Awaited<ReturnType<typeof fitLinearRegression>>;
+    expect(await copiesOf(async () => (linSignal = await fitLinearRegression(e, x, y, { signal })))).toBe(1);
+    expect(Array.from(linSignal.coefficients)).toEqual(Array.from(lin.coefficients));
+    expect(await copiesOf(() => fitLinearRegression(e, small.x, small.y))).toBe(1);
+    // (ES2024's resizable ArrayBuffer, in Node 20; the project's TypeScript lib does not declare the option.)
+    const Resizable = ArrayBuffer as unknown as new (bytes: number, opts: { maxByteLength: number }) => ArrayBuffer;
+    const resizable = new Float32Array(new Resizable(x.data.byteLength, { maxByteLength: 2 * x.data.byteLength }));
+    resizable.set(x.data);
+    let linResizable!: Awaited<ReturnType<typeof fitLinearRegression>>;
+    expect(await copiesOf(async () => (linResizable = await fitLinearRegression(e, { rows: x.rows, cols: x.cols, data: resizable }, y)))).toBe(1);
+    expect(Array.from(linResizable.coefficients)).toEqual(Array.from(lin.coefficients));
+    const km = await fitKMeans(e, x, { k: 4, seed: 3 });
+    const logit = await fitLogisticRegression(e, x, classes(y), { l2: 1 });
+    process.env['QUIVER_BORROW'] = '0';
+    try {
+      const [linCopy, kmCopy, logitCopy] = [await fitLinearRegression(e, x, y), await fitKMeans(e, x, { k: 4, seed: 3 }), await fitLogisticRegression(e, x, classes(y), { l2: 1 })];
+      expect(Array.from(linCopy.coefficients)).toEqual(Array.from(lin.coefficients));
+      expect(linCopy.intercept).toBe(lin.intercept);
+      expect(Array.from(kmCopy.labels ?? [])).toEqual(Array.from(km.labels ?? [-1]));
+      expect(kmCopy.inertia).toBe(km.inertia);
+      expect(Array.from(logitCopy.coefficients)).toEqual(Array.from(logit.coefficients));
+      expect(await copiesOf(() => fitLinearRegression(e, x, y))).toBe(1);
+    } finally {
+      delete process.env['QUIVER_BORROW'];
+    }
+    // A borrowed input in a subarray (a non-zero byteOffset) is read from the right place: the oracle agrees.
+    const padded = new Float32Array(x.data.length + 7);
+    padded.set(x.data, 7);
+    const fromOffset = await fitLinearRegression(e, { rows: x.rows, cols: x.cols, data: padded.subarray(7) }, y);
+    const oracle = olsOracle(x, y);
+    for (let j = 0; j < 6; j++) expect(Math.abs(fromOffset.coefficients[j]! - oracle.beta[j]!)).toBeLessThan(1e-6 * Math.max(1, Math.abs(oracle.beta[j]!)));
+    expect(Math.abs(fromOffset.intercept - oracle.intercept)).toBeLessThan(1e-5);
+    // And a non-finite value in a borrowed input is named as in a copied one.
+    const bad = x.data.slice();
+    bad[40_000 * 6 + 5] = Number.NaN;
+    const message = /x has a non-finite value \(NaN\) at row 40000, column 5; remove or impute it/;
+    await expectCode(fitLinearRegression(e, { rows: x.rows, cols: x.cols, data: bad }, y), 'NON_FINITE', message);
+    await expectCode(fitKMeans(e, { rows: x.rows, cols: x.cols, data: bad }, { k: 4, seed: 3 }), 'NON_FINITE', message);
+    await expectCode(fitLogisticRegression(e, { rows: x.rows, cols: x.cols, data: bad }, classes(y), { l2: 0 }), 'NON_FINITE', message);
+  });
+
   it('NaN and ±Infinity are refused with the same error and cell, plain, shared or allocated, with or without intercept or zero weights', async () => {
     const e = await engineOf(backend);
     if (!e) return;
