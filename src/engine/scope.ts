@@ -210,6 +210,17 @@ export class Scope {
     return this.backend.view(r);
   }
 
+  /**
+   * `values` as a region the workers read: the array itself when it is of `kind` and already readable there (a
+   * SharedArrayBuffer view on native and js, such as `Engine.allocVector`'s; the WebAssembly memory on wasm),
+   * else a copy. For inputs only: a kernel must not write the region.
+   */
+  vectorIn<K extends ElementKind>(kind: K, values: ArrayLike<number>): Region<K> {
+    const typed = kind === 'f64' ? values instanceof Float64Array : kind === 'f32' ? values instanceof Float32Array : values instanceof Int32Array;
+    const inPlace = typed ? this.backend.regionOf(values as ViewOf<K>, kind) : null;
+    return (inPlace as Region<K> | null) ?? this.copy(kind, values);
+  }
+
   /** A job region holding a copy of `values`. */
   copy<K extends ElementKind>(kind: K, values: ArrayLike<number>): Region<K> {
     const r = this.alloc(kind, values.length, false);

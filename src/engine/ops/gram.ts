@@ -81,8 +81,9 @@ export async function gram(sched: Scheduler, x: MatrixInput, opts: GramOptions):
   return sched.job(async (s) => {
     const src = s.input(x, 'x');
     const { rows, cols } = src;
-    const w = opts.w ? s.copy('f64', checkVector(opts.w, 'weights', rows)) : null;
-    const v = opts.v ? s.copy('f64', checkVector(opts.v, 'v', rows)) : null;
+    // Weights and v are read in place when the workers can (an engine-allocated vector), else copied.
+    const w = opts.w ? s.vectorIn('f64', checkVector(opts.w, 'weights', rows)) : null;
+    const v = opts.v ? s.vectorIn('f64', checkVector(opts.v, 'v', rows)) : null;
     let center: F64 | null = null;
     if (opts.center) {
       checkVector(opts.center, 'center', cols);
