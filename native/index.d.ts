@@ -101,6 +101,12 @@ export declare class Kernels {
    * A row left with fewer than k candidates keeps -1 / -Infinity in its last slots.
    */
   topkExclTile(q: Float32Array, qRows: number, x: Float32Array, xRows: number, cols: number, k: number, qOffset: number, xOffset: number, excludeSelf: boolean, exclPtr: Int32Array, exclIdx: Int32Array, outIdx: Int32Array, outScores: Float32Array): void
+  /**
+   * The lower part of a self-similarity strip from its upper part: out[c·n + r] = out[r·n + c] for rows
+   * [row0, row1) and columns c ≥ row1 of the row-major n × n `out` (one array: the cells read and the
+   * cells written never meet).
+   */
+  mirrorStrip(out: Float32Array, n: number, row0: number, row1: number): void
 }
 
 /**

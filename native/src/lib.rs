@@ -979,6 +979,28 @@ impl Kernels {
             Ok(())
         })
     }
+
+    /// The lower part of a self-similarity strip from its upper part: out[c·n + r] = out[r·n + c] for rows
+    /// [row0, row1) and columns c ≥ row1 of the row-major n × n `out` (one array: the cells read and the
+    /// cells written never meet).
+    #[napi(catch_unwind)]
+    pub fn mirror_strip(&self, out: Float32ArraySlice, n: u32, row0: u32, row1: u32) -> Result<()> {
+        guard(|| {
+            let (n, r0, r1) = (n as usize, row0 as usize, row1 as usize);
+            need("out", out.len(), n * n)?;
+            if r1 > n {
+                return Err(KernelError::out_of_range("row1", r1 as i64, 0, n as i64, None));
+            }
+            if r0 > r1 {
+                return Err(KernelError::out_of_range("row0", r0 as i64, 0, r1 as i64, None));
+            }
+            let mut out = out;
+            // SAFETY: n × n values are there (checked); rows and columns in range (checked); the table's level
+            // runs on this CPU.
+            unsafe { (self.table.mirror_strip)(&mut out.as_mut()[..n * n], n, r0, r1) };
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]

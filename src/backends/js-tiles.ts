@@ -70,3 +70,21 @@ export function tileDiagJs(t: TileDiagArgs): number {
   }
   throw new RangeError(`unknown tile operation ${t.op}`);
 }
+
+/**
+ * `Backend.mirrorStrip` in plain loops (js and wasm: moving values gains nothing from wasm), in 32 × 32 tiles
+ * so the column reads stay in cache.
+ */
+export function mirrorStripJs(out: Float32Array, n: number, row0: number, row1: number): void {
+  const T = 32;
+  for (let r0 = row0; r0 < row1; r0 += T) {
+    const r1 = Math.min(row1, r0 + T);
+    for (let c0 = row1; c0 < n; c0 += T) {
+      const c1 = Math.min(n, c0 + T);
+      for (let c = c0; c < c1; c++) {
+        const dst = c * n;
+        for (let r = r0; r < r1; r++) out[dst + r] = out[r * n + c]!;
+      }
+    }
+  }
+}

@@ -6,7 +6,7 @@
  */
 import { kernelError } from '../errors.js';
 import { alsSolveJs } from './js-als.js';
-import { tileDiagJs, tileGemmJs } from './js-tiles.js';
+import { mirrorStripJs, tileDiagJs, tileGemmJs } from './js-tiles.js';
 import { insertTopk, topkExclTileJs } from './js-topk-excl.js';
 import { SabRegions } from './memory.js';
 import type {
@@ -358,6 +358,10 @@ export class JsBackend extends SabRegions implements Backend {
 
   tileDiag(args: TileDiagArgs): number {
     return tileDiagJs(args);
+  }
+
+  mirrorStrip(out: Float32Array, n: number, row0: number, row1: number): void {
+    mirrorStripJs(out, n, row0, row1);
   }
 
   tileGemmF32(args: TileGemmArgs<Float32Array>): void {

@@ -367,6 +367,10 @@ class NativeBackend extends SabRegions implements Backend {
     return call(() => this.#addon.copyF32(src, dst, check, t, stream));
   }
 
+  mirrorStrip(out: Float32Array, n: number, row0: number, row1: number): void {
+    this.#k.mirrorStrip(out, n, row0, row1);
+  }
+
   topkExclTile(a: TopkExclTileArgs): void {
     this.#k.topkExclTile(a.q, a.qRows, a.x, a.xRows, a.cols, a.k, a.qOffset, a.xOffset, a.excludeSelf, a.exclPtr, a.exclIdx, a.outIdx, a.outScores);
   }

@@ -410,6 +410,12 @@ export interface Backend {
   tileGemmF32(args: TileGemmArgs<Float32Array>): void;
 
   /**
+   * The lower part of a self-similarity strip: out[c·n + r] = out[r·n + c] for rows [row0, row1) of the
+   * row-major n × n `out` and every column c ≥ row1. Values are moved, so every backend gives the same bits.
+   */
+  mirrorStrip(out: Float32Array, n: number, row0: number, row1: number): void;
+
+  /**
    * Optional: copies a caller's `src` into `dst` (a view of one of this backend's regions, the same length),
    * on up to `threads` threads of the calling one's making (main thread only, while the pool waits for the
    * copy) and, with `check`, returns the index of the first NaN or ±Infinity of `src` (the copy then stops

@@ -30,7 +30,7 @@ import type {
   ViewOf,
 } from './types.js';
 import type { TileDiagArgs, TileGemmArgs } from './types.js';
-import { tileDiagJs, tileGemmJs } from './js-tiles.js';
+import { mirrorStripJs, tileDiagJs, tileGemmJs } from './js-tiles.js';
 import { alsScratchLength, logisticLayout, multinomialModeLength } from './types.js';
 import { INITIAL_PAGES, MAX_PAGES, RESERVED_BYTES, STATIC_BYTES, Staging, WasmMemory } from './wasm-memory.js';
 import { chooseBuild, compiledModule, type KernelExports, type WasmBuild } from './wasm-module.js';
@@ -384,6 +384,10 @@ export class WasmBackend implements Backend {
   /** The diagonal-tile operations are O(n·nb²) of the inverse's O(n³): the js loops serve every backend. */
   tileDiag(args: TileDiagArgs): number {
     return tileDiagJs(args);
+  }
+
+  mirrorStrip(out: Float32Array, n: number, row0: number, row1: number): void {
+    mirrorStripJs(out, n, row0, row1);
   }
 
   /** The f32 solve is an option for memory, not speed: the js loops (f64 sums) on views of this memory. */

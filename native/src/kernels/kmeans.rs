@@ -158,7 +158,7 @@ pub unsafe fn kmeans_step_f32_avx512(a: KmeansArgs<'_>) -> f64 {
 /// argmin keeps the same ‖c‖² − 2·dot and its first-strict-minimum rule (run 8 rows at a time,
 /// a row per lane, over a transposed copy of the block's dots).
 #[cfg(target_arch = "x86_64")]
-mod small_k {
+pub(crate) mod small_k {
     use super::scratch::{self, Scratch};
     use super::KmeansArgs;
     use crate::kernels::reduce::{Lanes, Reduce};
@@ -298,10 +298,10 @@ mod small_k {
         super::finish(changes, changed, min_dist2.is_some(), inertia)
     }
 
-    /// out[c * ldo + r] = a[r * lda + c] for an 8 × 8 block.
+    /// out[c * ldo + r] = a[r * lda + c] for an 8 × 8 block (also the mirror kernel's block move).
     #[target_feature(enable = "avx2,fma")]
     #[inline]
-    unsafe fn transpose8(a: *const f32, lda: usize, out: *mut f32, ldo: usize) {
+    pub(crate) unsafe fn transpose8(a: *const f32, lda: usize, out: *mut f32, ldo: usize) {
         unsafe {
             let r: [__m256; 8] = std::array::from_fn(|i| _mm256_loadu_ps(a.add(i * lda)));
             let t0 = _mm256_unpacklo_ps(r[0], r[1]);

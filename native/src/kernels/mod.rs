@@ -25,3 +25,4 @@ pub mod gram_f32;
 pub mod topk_excl;
 #[cfg(target_arch = "x86_64")]
 pub mod kmeans_avx512;
+pub mod mirror;

@@ -15,6 +15,7 @@ use crate::kernels::als::*;
 use crate::kernels::tiles::*;
 use crate::kernels::gram_f32::*;
 use crate::kernels::topk_excl::*;
+use crate::kernels::mirror::*;
 
 use super::Isa;
 
@@ -46,6 +47,8 @@ pub struct Table {
     pub tile_gemm_f32: unsafe fn(TileGemm<f32>),
     pub gram_f32acc: unsafe fn(GramArgs<'_>),
     pub topk_excl_tile: unsafe fn(TopkExclArgs<'_>),
+    /// mirror_strip(out, n, row0, row1)
+    pub mirror_strip: unsafe fn(&mut [f32], usize, usize, usize),
 }
 
 static SCALAR: Table = Table {
@@ -65,6 +68,7 @@ static SCALAR: Table = Table {
     tile_gemm_f32: tile_gemm_f32_scalar,
     gram_f32acc: gram_f32acc_scalar,
     topk_excl_tile: topk_excl_tile_f32_scalar,
+    mirror_strip: mirror_strip_f32_scalar,
 };
 
 static AVX2: Table = Table {
@@ -84,6 +88,7 @@ static AVX2: Table = Table {
     tile_gemm_f32: tile_gemm_f32_avx2,
     gram_f32acc: gram_f32acc_avx2,
     topk_excl_tile: topk_excl_tile_f32_avx2,
+    mirror_strip: mirror_strip_f32_avx2,
 };
 
 static AVX512: Table = Table {
@@ -103,6 +108,7 @@ static AVX512: Table = Table {
     tile_gemm_f32: tile_gemm_f32_avx512,
     gram_f32acc: gram_f32acc_avx512,
     topk_excl_tile: topk_excl_tile_f32_avx512,
+    mirror_strip: mirror_strip_f32_avx512,
 };
 
 /// The table of a level, or None when this CPU cannot run that level. Holding a `&Table` therefore

@@ -45,25 +45,10 @@ export const similarityTask: TaskKind<SimilarityTask, null> = {
       out: out.subarray(t.row0 * n + t.row0),
       ldOut: n,
     });
-    mirrorStrip(out, n, t.row0, t.row1);
+    b.mirrorStrip(out, n, t.row0, t.row1);
     return null;
   },
 };
-
-/** out[c, r] = out[r, c] for r in [row0, row1), c in [row1, n), in 32 × 32 tiles (reads stay in cache). */
-function mirrorStrip(out: Float32Array, n: number, row0: number, row1: number): void {
-  const T = 32;
-  for (let r0 = row0; r0 < row1; r0 += T) {
-    const r1 = Math.min(row1, r0 + T);
-    for (let c0 = row1; c0 < n; c0 += T) {
-      const c1 = Math.min(n, c0 + T);
-      for (let c = c0; c < c1; c++) {
-        const dst = c * n;
-        for (let r = r0; r < r1; r++) out[dst + r] = out[r * n + c]!;
-      }
-    }
-  }
-}
 
 /**
  * All-pairs similarity: rows of `a` against rows of `b` (default `a` itself), as an a.rows × b.rows matrix.
