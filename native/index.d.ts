@@ -143,6 +143,12 @@ export declare function copyF32(src: Float32Array, dst: Float32Array, check: boo
 /** The best instruction-set level of this CPU: 'avx512', 'avx2' or 'scalar' (probed once per process). */
 export declare function detectedIsa(): string
 
+/**
+ * The index of the first NaN or ±Infinity of `src`, or -1, read on `threads` threads (the calling one
+ * included): the check of a borrowed array (see `borrowBuffer`).
+ */
+export declare function firstNonFiniteF32(src: Float32Array, threads: number): number
+
 /** Every level this CPU runs, best first (each one a valid argument of `new Kernels`). */
 export declare function usableIsas(): Array<string>
 

@@ -1054,6 +1054,13 @@ pub fn advise_hugepages(bytes: Uint8ArraySlice) -> Result<bool> {
     guard(|| Ok(pages::advise_hugepages(bytes.as_ptr(), bytes.len())))
 }
 
+/// The index of the first NaN or ±Infinity of `src`, or -1, read on `threads` threads (the calling one
+/// included): the check of a borrowed array (see `borrowBuffer`).
+#[napi(catch_unwind)]
+pub fn first_non_finite_f32(src: Float32ArraySlice, threads: u32) -> Result<f64> {
+    guard(|| Ok(pages::first_non_finite(&src, threads as usize).map_or(-1.0, |i| i as f64)))
+}
+
 /// Copies `src` into `dst` (equal lengths) on `threads` threads (the calling one included) and, with `check`,
 /// returns the index of the first NaN or ±Infinity of `src` (the copy stops there), else -1. `stream` uses
 /// non-temporal stores (for copies larger than the last-level cache). `dst` must not overlap `src`.

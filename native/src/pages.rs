@@ -76,6 +76,41 @@ pub fn copy_checked(src: &[f32], dst: &mut [f32], check: bool, threads: usize, s
     found.into_iter().flatten().next()
 }
 
+/// The index of the first NaN or ±Infinity of `src`, if any, read on `threads` threads (contiguous parts, the
+/// first on the calling thread): the check of a caller's array that the workers read in place (borrowed), where
+/// no copy carries it.
+pub fn first_non_finite(src: &[f32], threads: usize) -> Option<usize> {
+    let n = src.len();
+    let threads = threads.clamp(1, 16);
+    let part = n.div_ceil(threads).div_ceil(16) * 16;
+    if threads == 1 || part >= n {
+        return scan_part(src);
+    }
+    let mut found: Vec<Option<usize>> = Vec::new();
+    std::thread::scope(|scope| {
+        let mut parts = src.chunks(part).enumerate();
+        let (_, s0) = parts.next().expect("n > part, so at least two parts");
+        let handles: Vec<_> = parts.map(|(i, s)| scope.spawn(move || scan_part(s).map(|j| i * part + j))).collect();
+        found.push(scan_part(s0));
+        for h in handles {
+            found.push(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+    });
+    // Parts are in order: the first part with a bad value holds the first bad value.
+    found.into_iter().flatten().next()
+}
+
+/// One thread's part of `first_non_finite`: the same block fold as the copy's check.
+fn scan_part(src: &[f32]) -> Option<usize> {
+    const BLOCK: usize = 4096;
+    for (b, s) in src.chunks(BLOCK).enumerate() {
+        if s.iter().fold(false, |bad, &v| bad | !finite(v)) {
+            return s.iter().position(|&v| !finite(v)).map(|j| b * BLOCK + j);
+        }
+    }
+    None
+}
+
 /// One thread's part of `copy_checked`.
 fn copy_part(src: &[f32], dst: &mut [f32], check: bool, stream: bool) -> Option<usize> {
     #[cfg(target_arch = "x86_64")]
@@ -176,6 +211,27 @@ mod tests {
                         // Unchecked, non-finite values are copied like any other.
                         assert_eq!(copy_checked(&s, &mut d, false, threads, stream), None);
                         assert!(d.iter().zip(&s).all(|(a, b)| a.to_bits() == b.to_bits()));
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_scan_finds_the_first_non_finite_value_on_any_number_of_threads() {
+        for n in [0_usize, 1, 15, 16, 17, 4096, 4097, 10_000, 70_001] {
+            let src: Vec<f32> = (0..n).map(|i| i as f32 * 0.25 - 7.0).collect();
+            for threads in [1, 2, 3, 16] {
+                assert_eq!(first_non_finite(&src, threads), None, "n {n}, threads {threads}");
+                // The first bad value wins even when a later part (another thread's) also has one.
+                for bad in [0, n / 3, n / 2, n.saturating_sub(1)].into_iter().filter(|&b| b < n) {
+                    for v in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                        let mut s = src.clone();
+                        s[bad] = v;
+                        if bad + 1 < n {
+                            s[n - 1] = f32::INFINITY;
+                        }
+                        assert_eq!(first_non_finite(&s, threads), Some(bad), "n {n}, threads {threads}, bad {bad}");
                     }
                 }
             }

@@ -339,6 +339,11 @@ class NativeBackend extends SabRegions implements Backend {
     return region as unknown as SharedRegion & { kind: 'f32' };
   }
 
+  scanFinite(src: Float32Array, threads: number): number {
+    const t = src.byteLength >= STREAM_MIN_BYTES ? Math.max(1, Math.min(COPY_IN_MAX_THREADS, threads)) : 1;
+    return call(() => this.#addon.firstNonFiniteF32(src, t));
+  }
+
   override view<K extends ElementKind>(region: SharedRegion & { kind: K }): ViewOf<K> {
     if (region.address === undefined || region.buffer) return super.view(region);
     const bytes = region.byteOffset + region.length * BYTES[region.kind];

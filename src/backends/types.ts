@@ -397,6 +397,9 @@ export interface Backend {
    */
   borrow?(arr: Float32Array): (SharedRegion & { kind: 'f32' }) | null;
 
+  /** Optional (native): the index of the first NaN or ±Infinity of `src`, or -1, on up to `threads` threads. */
+  scanFinite?(src: Float32Array, threads: number): number;
+
   multinomialPass(args: MultinomialPassArgs): void;
 
   alsSolve(args: AlsSolveArgs): number;

@@ -117,9 +117,14 @@ export class Scheduler {
     return this.#pool;
   }
 
-  /** Runs `fn` with a scope of its own; every region the scope still holds is freed when it ends. */
-  async job<T>(fn: (s: Scope) => Promise<T> | T): Promise<T> {
-    const s = new Scope(this.backend, this.copies, this.threads);
+  /**
+   * Runs `fn` with a scope of its own; every region the scope still holds is freed when it ends. With
+   * `borrow`, the scope's `input` may read a caller's plain array in place (`Backend.borrow`): pass it only when
+   * the call has no abort signal (`borrow: signal === undefined`), since Piscina settles an aborted task before its
+   * thread has stopped reading, and `fn` must await every task it starts (as `dispatch` does, also on failure).
+   */
+  async job<T>(fn: (s: Scope) => Promise<T> | T, opts: { borrow?: boolean } = {}): Promise<T> {
+    const s = new Scope(this.backend, this.copies, this.threads, opts.borrow === true);
     try {
       return await fn(s);
     } finally {

@@ -197,6 +197,11 @@ export class Scope {
     private readonly copies: CopyStats = { count: 0, bytes: 0 },
     /** Threads a copy on the calling thread may use (the engine's pool size). */
     private readonly threads = 1,
+    /**
+     * Whether `input` may borrow a caller's plain array instead of copying it (`Backend.borrow`): only for a
+     * job whose tasks all end before it does and that cannot be aborted (see `Scheduler.job`).
+     */
+    private readonly borrow = false,
   ) {}
 
   /** A job region, zero-filled (the accumulating kernels' outputs start from it) unless `zero` is false. */
@@ -242,6 +247,15 @@ export class Scope {
     if (shared) {
       if (!checked) checkFinite(m.data, name, m.cols);
       return { region: shared, rows: m.rows, cols: m.cols };
+    }
+    const borrowed = this.borrow ? (this.backend.borrow?.(m.data) ?? null) : null;
+    if (borrowed) {
+      // Read in place: the check is a scan of its own (on the engine's threads where the backend has one),
+      // about a third of the copy's time; the error is the same as the copy's.
+      if (!checked && (this.backend.scanFinite ? this.backend.scanFinite(m.data, this.threads) : firstNonFiniteF32(m.data)) >= 0) {
+        checkFinite(m.data, name, m.cols);
+      }
+      return { region: borrowed, rows: m.rows, cols: m.cols };
     }
     const region = copyChecked(this.backend, m.data, name, m.cols, !checked, this.threads);
     this.#regions.push(region);

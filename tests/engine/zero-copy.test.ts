@@ -263,6 +263,56 @@ describe.each(BACKENDS)('zero-copy inputs on %s', (backend) => {
     await expectCode(fitLogisticRegression(e, { rows: x.rows, cols: x.cols, data: bad }, classes(y), { l2: 0 }), 'NON_FINITE', message);
   });
 
+  it('single calls (gram, similarity, top-k, scoring) borrow a plain input of 1 MiB or more on native, and copy it with a signal; answers and errors as copied', async () => {
+    const e = await engineOf(backend);
+    if (!e) return;
+    const { x, y } = problem(44_000, 6); // 1.06 MB
+    const q = problem(2100, 128).x; // 1.08 MB
+    const items = problem(2200, 128).x; // 1.13 MB
+    const base = { rows: 1050, cols: 256, data: problem(1050, 256).x.data }; // 1.08 MB
+    const borrows = backend === 'native';
+    const run = async () => {
+      const before = e.inputCopies.count;
+      const g = await e.gram(x, { v: y });
+      const sim = await e.cosineSimilarity(q);
+      const top = await e.topK(q, items, { k: 5 });
+      const model = await fitLinearRegression(e, x, y);
+      const pred = await model.predict(x);
+      const norm = await e.normalizeRows(base);
+      return { copies: e.inputCopies.count - before, g, sim, top, pred, norm };
+    };
+    const borrowed = await run();
+    // The fit inside borrows too; with borrowing off every call copies its plain inputs once each.
+    expect(borrowed.copies).toBe(borrows ? 0 : 7);
+    process.env['QUIVER_BORROW'] = '0';
+    let copied: Awaited<ReturnType<typeof run>>;
+    try {
+      copied = await run();
+    } finally {
+      delete process.env['QUIVER_BORROW'];
+    }
+    expect(copied.copies).toBe(7);
+    expect(Array.from(borrowed.g.g)).toEqual(Array.from(copied.g.g));
+    expect(Array.from(borrowed.g.xty!)).toEqual(Array.from(copied.g.xty!));
+    expect(Array.from(borrowed.sim.data)).toEqual(Array.from(copied.sim.data));
+    expect(Array.from(borrowed.top.indices)).toEqual(Array.from(copied.top.indices));
+    expect(Array.from(borrowed.top.scores)).toEqual(Array.from(copied.top.scores));
+    expect(Array.from(borrowed.pred)).toEqual(Array.from(copied.pred));
+    expect(Array.from(borrowed.norm.matrix.data)).toEqual(Array.from(copied.norm.matrix.data));
+    // The caller's array is never written (cosine normalises into a buffer of its own).
+    expect(Array.from(q.data.subarray(0, 8))).toEqual(Array.from(problem(2100, 128).x.data.subarray(0, 8)));
+    // An abortable call copies.
+    const before = e.inputCopies.count;
+    await e.gram(x, { signal: new AbortController().signal });
+    expect(e.inputCopies.count).toBe(before + 1);
+    // A non-finite value in a borrowed input is named as in a copied one.
+    const bad = { rows: x.rows, cols: x.cols, data: x.data.slice() };
+    bad.data[43_000 * 6 + 1] = Number.POSITIVE_INFINITY;
+    const message = /x has a non-finite value \(Infinity\) at row 43000, column 1; remove or impute it/;
+    await expectCode(e.gram(bad), 'NON_FINITE', message);
+    await expectCode(e.normalizeRows(bad), 'NON_FINITE', message);
+  });
+
   it('NaN and ±Infinity are refused with the same error and cell, plain, shared or allocated, with or without intercept or zero weights', async () => {
     const e = await engineOf(backend);
     if (!e) return;

@@ -100,5 +100,5 @@ export async function gram(sched: Scheduler, x: MatrixInput, opts: GramOptions):
     const full = sumBlocks(s.view(g), nBlocks, cols * cols);
     mirrorUpper(full, cols);
     return { g: full, xty: xty ? sumBlocks(s.view(xty), nBlocks, cols) : null, sums: sums ? sumBlocks(s.view(sums), nBlocks, cols) : null };
-  });
+  }, { borrow: opts.signal === undefined });
 }

@@ -66,5 +66,5 @@ async function scores(sched: Scheduler, x: MatrixInput, w: Float64Array, bias: n
     const tasks = sched.rowTiles(src.rows, 4096).map((t) => ({ ...t, x: src.region, cols: src.cols, w: wr, bias, link, out }));
     await sched.dispatch(matvecTask, tasks, src.rows * src.cols, opts.signal);
     return s.take(out);
-  });
+  }, { borrow: opts.signal === undefined });
 }

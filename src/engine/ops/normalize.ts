@@ -50,5 +50,5 @@ export async function normalizeRows(sched: Scheduler, x: MatrixInput, opts: Call
     const out = s.alloc('f32', src.rows * src.cols);
     const norms = await normalizeInto(sched, s, src, out, opts.signal);
     return { matrix: { rows: src.rows, cols: src.cols, data: s.take(out) }, norms: s.take(norms) };
-  });
+  }, { borrow: opts.signal === undefined });
 }

@@ -82,5 +82,5 @@ export async function cosineSimilarity(
     const tasks = tiles.map((t) => ({ ...t, a: an.region, b: bn.region, bRows: bn.rows, cols: an.cols, out, symmetric: self }));
     await sched.dispatch(similarityTask, tasks, (an.rows * bn.rows * an.cols) / (self ? 2 : 1), opts.signal);
     return { rows: an.rows, cols: bn.rows, data: given ? s.deliver(out, given) : s.take(out) };
-  });
+  }, { borrow: opts.signal === undefined });
 }

@@ -84,5 +84,5 @@ export async function topK(sched: Scheduler, queries: MatrixInput, base: MatrixI
     const tasks = sched.rowTiles(q.rows, 64).map((t) => ({ ...t, q: q.region, x: x.region, xRows: x.rows, cols: q.cols, k, excludeSelf, idx, scores }));
     await sched.dispatch(topkTask, tasks, q.rows * x.rows * q.cols, opts.signal);
     return { indices: s.take(idx), scores: s.take(scores), rows: q.rows, k, requestedK };
-  });
+  }, { borrow: opts.signal === undefined });
 }
