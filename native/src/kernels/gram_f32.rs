@@ -102,7 +102,7 @@ fn pack<const W: bool, const S: bool, const V: bool>(x: &[f32], d: usize, wd: us
 /// The whole call: blocks of BLOCK rows packed, each tile of each block summed by `tile` (f32) and flushed
 /// into `acc` (f64, MR × NR per tile in `tiles` order); then acc, sums and xty go into the caller's arrays.
 #[inline(always)]
-fn drive<const MR: usize, const NR: usize>(a: GramArgs<'_>, tile: impl Fn(bool, usize, &[f32], &[f32], usize, &mut [f64], Pf)) {
+fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, tile: impl Fn(bool, bool, usize, &[f32], &[f32], usize, &mut [f64], Pf)) {
     let GramArgs { x, rows, cols: d, w, center, v, g, xty, sums } = a;
     let wd = width(d, MR, NR);
     let list: Vec<(usize, usize)> = tiles(d, MR, NR).collect();
@@ -122,9 +122,12 @@ fn drive<const MR: usize, const NR: usize>(a: GramArgs<'_>, tile: impl Fn(bool, 
         }
     }
     let mut ac = Scratch::take(&ACC, 0);
-    let ac = ac.slice_grow(list.len() * MR * NR + 2 * wd);
+    // With ROT each tile has a second MR × NR area: a diagonal tile of an unsplit block sums there in the
+    // rotated layout of `tile_diag_rot_avx512`, mapped into the first area once, at the end.
+    let ts = if ROT { 2 * MR * NR } else { MR * NR };
+    let ac = ac.slice_grow(list.len() * ts + 2 * wd);
     ac.fill(0.0);
-    let (acc, rest) = ac.split_at_mut(list.len() * MR * NR);
+    let (acc, rest) = ac.split_at_mut(list.len() * ts);
     let (s64, v64) = rest.split_at_mut(wd);
     for r0 in (0..rows).step_by(BLOCK) {
         let rb = (rows - r0).min(BLOCK);
@@ -153,15 +156,23 @@ fn drive<const MR: usize, const NR: usize>(a: GramArgs<'_>, tile: impl Fn(bool, 
         for (t, &(q, p)) in list.iter().enumerate() {
             let l0 = (t * per_tile).min(lines);
             let pf = Pf { p: next.as_ptr().wrapping_add(l0 * 16), n: per_tile.min(lines - l0), every };
-            tile(q * MR == p * NR, rb, &bsrc[q * MR..], &ab[p * NR..], wd, &mut acc[t * MR * NR..(t + 1) * MR * NR], pf);
+            tile(q * MR == p * NR, split, rb, &bsrc[q * MR..], &ab[p * NR..], wd, &mut acc[t * ts..(t + 1) * ts], pf);
         }
         for j in 0..d {
             s64[j] += s32[j] as f64;
             v64[j] += v32[j] as f64;
         }
     }
+    if ROT {
+        for (t, &(q, p)) in list.iter().enumerate() {
+            if q * MR == p * NR {
+                let (at, rot) = acc[t * ts..(t + 1) * ts].split_at_mut(MR * NR);
+                unrotate::<NR>(rot, at);
+            }
+        }
+    }
     for (t, &(q, p)) in list.iter().enumerate() {
-        let at = &acc[t * MR * NR..(t + 1) * MR * NR];
+        let at = &acc[t * ts..t * ts + MR * NR];
         for r in 0..MR {
             let ga = q * MR + r;
             if ga >= d {
@@ -190,7 +201,7 @@ pub fn gram_f32acc_scalar(a: GramArgs<'_>) {
     if a.rows == 0 || a.cols == 0 {
         return;
     }
-    drive::<4, 4>(a, |_, rb, b, av, wd, acc, pf| {
+    drive::<4, 4, false>(a, |_, _, rb, b, av, wd, acc, pf| {
         let mut c = [[0.0f32; 4]; 4];
         let mut k = 0;
         for i in 0..rb {
@@ -321,6 +332,57 @@ unsafe fn tile_diag_16_avx512(rb: usize, b: &[f32], a: &[f32], wd: usize, acc: &
     }
 }
 
+/// Adds a rotated diagonal tile (`rot[k·N + j]` = Σ x_j·x_{(j+k) mod N}, k = 0..=N/2) into `at`'s upper
+/// triangle: the pair {j, (j+k) mod N} is the cell (min, max); k = N/2 meets each pair twice, so only j < N/2.
+fn unrotate<const N: usize>(rot: &[f64], at: &mut [f64]) {
+    for k in 0..=N / 2 {
+        for j in 0..if 2 * k == N { N / 2 } else { N } {
+            let (r, c) = (j.min((j + k) % N), j.max((j + k) % N));
+            at[r * N + c] += rot[k * N + j];
+        }
+    }
+}
+
+/// A diagonal 16 × 16 tile of an unsplit block (both sides the same row x): nine zmm FMAs a row instead of
+/// twelve, x ⊙ rot_k(x) for k = 0..=8 (rot_k by `valignd`, off the FMA pipes), which cover every pair
+/// {j, j'} of the tile's 136 once (k = 8 twice). Each product is the same f32 product x_j·x_j' summed over
+/// the same rows in the same order as in the broadcast tiles, so the sums have the same bits; only the
+/// place they are kept differs (acc's rotated layout, 9 × 16 f64, see `unrotate`).
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+unsafe fn tile_diag_rot_avx512(rb: usize, a: &[f32], wd: usize, acc: &mut [f64], pf: Pf) {
+    use std::arch::x86_64::*;
+    assert!(rb >= 1 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 9 * 16);
+    let mut c = [_mm512_setzero_ps(); 9];
+    let mut k = 0;
+    for i in 0..rb {
+        pf.row(i, &mut k);
+        // SAFETY: row i of the panel is in bounds (asserted above).
+        unsafe {
+            let v = _mm512_loadu_ps(a.as_ptr().add(i * wd));
+            let vi = _mm512_castps_si512(v);
+            c[0] = _mm512_fmadd_ps(v, v, c[0]);
+            c[1] = _mm512_fmadd_ps(v, _mm512_castsi512_ps(_mm512_alignr_epi32::<1>(vi, vi)), c[1]);
+            c[2] = _mm512_fmadd_ps(v, _mm512_castsi512_ps(_mm512_alignr_epi32::<2>(vi, vi)), c[2]);
+            c[3] = _mm512_fmadd_ps(v, _mm512_castsi512_ps(_mm512_alignr_epi32::<3>(vi, vi)), c[3]);
+            c[4] = _mm512_fmadd_ps(v, _mm512_castsi512_ps(_mm512_alignr_epi32::<4>(vi, vi)), c[4]);
+            c[5] = _mm512_fmadd_ps(v, _mm512_castsi512_ps(_mm512_alignr_epi32::<5>(vi, vi)), c[5]);
+            c[6] = _mm512_fmadd_ps(v, _mm512_castsi512_ps(_mm512_alignr_epi32::<6>(vi, vi)), c[6]);
+            c[7] = _mm512_fmadd_ps(v, _mm512_castsi512_ps(_mm512_alignr_epi32::<7>(vi, vi)), c[7]);
+            c[8] = _mm512_fmadd_ps(v, _mm512_castsi512_ps(_mm512_alignr_epi32::<8>(vi, vi)), c[8]);
+        }
+    }
+    for (r, &v) in c.iter().enumerate() {
+        // SAFETY: acc holds 9 × 16 f64 (asserted); the row widens to two zmm.
+        unsafe {
+            let p = acc.as_mut_ptr().add(r * 16);
+            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+            let hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(v));
+            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), lo));
+            _mm512_storeu_pd(p.add(8), _mm512_add_pd(_mm512_loadu_pd(p.add(8)), hi));
+        }
+    }
+}
+
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
@@ -333,7 +395,7 @@ pub unsafe fn gram_f32acc_avx2(a: GramArgs<'_>) {
         return unsafe { gram_f64_avx2(a) };
     }
     // SAFETY (tile calls): this function already requires AVX2 and FMA.
-    drive::<6, 16>(a, |_, rb, b, av, wd, acc, pf| unsafe { tile_6x16_avx2(rb, b, av, wd, acc, pf) })
+    drive::<6, 16, false>(a, |_, _, rb, b, av, wd, acc, pf| unsafe { tile_6x16_avx2(rb, b, av, wd, acc, pf) })
 }
 
 /// # Safety
@@ -348,8 +410,10 @@ pub unsafe fn gram_f32acc_avx512(a: GramArgs<'_>) {
         return unsafe { gram_f64_avx512(a) };
     }
     // SAFETY (tile calls): this function already requires the AVX-512 level.
-    drive::<16, 16>(a, |diag, rb, b, av, wd, acc, pf| unsafe {
-        if diag {
+    drive::<16, 16, true>(a, |diag, split, rb, b, av, wd, acc, pf| unsafe {
+        if diag && !split {
+            tile_diag_rot_avx512(rb, av, wd, &mut acc[256..], pf)
+        } else if diag {
             tile_diag_16_avx512(rb, b, av, wd, acc, pf)
         } else {
             tile_16x16_avx512(rb, b, av, wd, acc, pf)
