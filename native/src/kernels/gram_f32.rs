@@ -9,9 +9,12 @@
 //! on the caller's (shape-fixed) row blocks only, never on the thread count.
 //!
 //! Why: f32 FMAs run at twice the f64 rate, and the f64 kernel also packs two f64 copies per block. The
-//! register tiles: AVX-512 16 × 16 (16 zmm accumulators, the row of a broadcast from memory into the FMA;
-//! diagonal tiles skip their lower half with ymm FMAs); AVX2 6 × 16 (12 ymm). Wider than MAX_COLS columns (and for the scalar level's speed, not its sums) the
-//! f64 kernel of the same level is used instead: the mode is a speed option, not a contract on bits.
+//! register tiles: AVX-512 16 × 16 (16 zmm accumulators, the row of a broadcast from memory into the FMA),
+//! AVX2 8 × 8 (8 ymm); a diagonal tile sums x ⊙ rot_k(x) instead (k up to half its width: 9 zmm or 5 ymm
+//! FMAs a row where broadcasts take 16 or 8, the same products in the same order), except in a block with
+//! a negative weight, whose two sides differ. Unweighted, uncentred rows as wide as the tiles (d a multiple
+//! of 16) are read in place, not packed. Wider than MAX_COLS columns the f64 kernel of the same level is
+//! used instead: the mode is a speed option, not a contract on bits.
 
 use super::gram::{gram_f64_avx2, gram_f64_avx512, GramArgs};
 use super::scratch::Scratch;
@@ -28,28 +31,24 @@ thread_local! {
     static ACC: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The share of the next block's lines one tile fetches into L2: one line every `every` rows of the tile's
-/// loop, so the fetches are spread over the FMAs instead of bursting (a burst of ~50 prefetches filled the
-/// miss queue and stalled; measured in the profile as the prefetch and packing loads waiting).
+/// The share of the next block's lines one tile fetches into L2, spread over the tile's row loop instead
+/// of bursting (a burst of ~50 prefetches before each tile filled the miss queue and stalled). Row i
+/// fetches line (i·step) >> 16 of the share (step = 2¹⁶·lines / rows): no branch in the FMA loop (a branch
+/// there made LLVM spill an AVX2 accumulator); the repeats of a line cost a load slot, not memory traffic.
 #[derive(Clone, Copy)]
 struct Pf {
     p: *const f32,
-    n: usize,
-    every: usize,
+    step: usize,
 }
 
 impl Pf {
-    /// Called once per row i of a tile's loop; `k` is the tile's own counter of lines fetched.
     #[inline(always)]
-    fn row(self, i: usize, k: &mut usize) {
-        if *k < self.n && i == *k * self.every {
-            #[cfg(target_arch = "x86_64")]
-            // SAFETY: a prefetch never faults, whatever the address; the lines are inside `x` anyway.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(self.p.wrapping_add(*k * 16).cast())
-            };
-            *k += 1;
-        }
+    fn row(self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch never faults, whatever the address; the lines are inside `x` or just past it.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(self.p.wrapping_add(((i * self.step) >> 16) * 16).cast())
+        };
     }
 }
 
@@ -205,10 +204,9 @@ fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, til
         let next = &x[((r0 + rb) * d).min(x.len())..((r0 + rb + BLOCK) * d).min(x.len())];
         let lines = (next.len() * 4).div_ceil(64);
         let per_tile = lines.div_ceil(list.len().max(1));
-        let every = (rb / per_tile.max(1)).max(1);
         for (t, &(q, p)) in list.iter().enumerate() {
             let l0 = (t * per_tile).min(lines);
-            let pf = Pf { p: next.as_ptr().wrapping_add(l0 * 16), n: per_tile.min(lines - l0), every };
+            let pf = Pf { p: next.as_ptr().wrapping_add(l0 * 16), step: (per_tile.min(lines - l0) << 16) / rb };
             tile(q * MR == p * NR, split, rb, &bsrc[q * MR..], &ab[p * NR..], wd, &mut acc[t * ts..(t + 1) * ts], pf);
         }
         for j in 0..d {
@@ -256,9 +254,8 @@ pub fn gram_f32acc_scalar(a: GramArgs<'_>) {
     }
     drive::<4, 4, false>(a, |_, _, rb, b, av, wd, acc, pf| {
         let mut c = [[0.0f32; 4]; 4];
-        let mut k = 0;
         for i in 0..rb {
-            pf.row(i, &mut k);
+            pf.row(i);
             for (r, cr) in c.iter_mut().enumerate() {
                 let br = b[i * wd + r];
                 for (l, cv) in cr.iter_mut().enumerate() {
@@ -274,41 +271,6 @@ pub fn gram_f32acc_scalar(a: GramArgs<'_>) {
     })
 }
 
-/// 6 × 16 tile: rows of `b` broadcast, two ymm of `a`, twelve f32 accumulators, flushed widened into acc.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tile_6x16_avx2(rb: usize, b: &[f32], a: &[f32], wd: usize, acc: &mut [f64], pf: Pf) {
-    use std::arch::x86_64::*;
-    assert!(rb >= 1 && b.len() >= (rb - 1) * wd + 6 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 96);
-    let mut c = [[_mm256_setzero_ps(); 2]; 6];
-    let mut k = 0;
-    for i in 0..rb {
-        pf.row(i, &mut k);
-        // SAFETY: row i of both panels is in bounds (asserted above).
-        unsafe {
-            let a0 = _mm256_loadu_ps(a.as_ptr().add(i * wd));
-            let a1 = _mm256_loadu_ps(a.as_ptr().add(i * wd + 8));
-            let br = b.as_ptr().add(i * wd);
-            for (r, cr) in c.iter_mut().enumerate() {
-                let s = _mm256_broadcast_ss(&*br.add(r));
-                cr[0] = _mm256_fmadd_ps(s, a0, cr[0]);
-                cr[1] = _mm256_fmadd_ps(s, a1, cr[1]);
-            }
-        }
-    }
-    for (r, cr) in c.iter().enumerate() {
-        for (h, &v) in cr.iter().enumerate() {
-            // SAFETY: acc holds 6 × 16 f64 (asserted); each half of eight floats widens to two ymm.
-            unsafe {
-                let p = acc.as_mut_ptr().add(r * 16 + h * 8);
-                let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
-                let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
-                _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), lo));
-                _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
-            }
-        }
-    }
-}
-
 /// 16 × 16 tile: sixteen zmm accumulators, one zmm of `a` per row and each `b` value broadcast from memory
 /// into its FMA (Zen 4 splits 512-bit FMAs in two halves, so the gain is the register count, which lets a
 /// row of `a` serve sixteen FMAs for one load).
@@ -317,9 +279,8 @@ unsafe fn tile_16x16_avx512(rb: usize, b: &[f32], a: &[f32], wd: usize, acc: &mu
     use std::arch::x86_64::*;
     assert!(rb >= 1 && b.len() >= (rb - 1) * wd + 16 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 256);
     let mut c = [_mm512_setzero_ps(); 16];
-    let mut k = 0;
     for i in 0..rb {
-        pf.row(i, &mut k);
+        pf.row(i);
         // SAFETY: row i of both panels is in bounds (asserted above).
         unsafe {
             let av = _mm512_loadu_ps(a.as_ptr().add(i * wd));
@@ -350,9 +311,8 @@ unsafe fn tile_diag_16_avx512(rb: usize, b: &[f32], a: &[f32], wd: usize, acc: &
     assert!(rb >= 1 && b.len() >= (rb - 1) * wd + 16 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 256);
     let mut c = [_mm512_setzero_ps(); 8];
     let mut h = [_mm256_setzero_ps(); 8];
-    let mut k = 0;
     for i in 0..rb {
-        pf.row(i, &mut k);
+        pf.row(i);
         // SAFETY: row i of both panels is in bounds (asserted above).
         unsafe {
             let av = _mm512_loadu_ps(a.as_ptr().add(i * wd));
@@ -406,9 +366,8 @@ unsafe fn tile_diag_rot_avx512(rb: usize, a: &[f32], wd: usize, acc: &mut [f64],
     use std::arch::x86_64::*;
     assert!(rb >= 1 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 9 * 16);
     let mut c = [_mm512_setzero_ps(); 9];
-    let mut k = 0;
     for i in 0..rb {
-        pf.row(i, &mut k);
+        pf.row(i);
         // SAFETY: row i of the panel is in bounds (asserted above).
         unsafe {
             let v = _mm512_loadu_ps(a.as_ptr().add(i * wd));
@@ -436,6 +395,74 @@ unsafe fn tile_diag_rot_avx512(rb: usize, a: &[f32], wd: usize, acc: &mut [f64],
     }
 }
 
+/// 8 × 8 tile: eight ymm accumulators, one ymm of `a` per row and each `b` value broadcast from memory into
+/// its FMA. Square tiles on the diagonal line up with the column panels, so no row tile straddles the
+/// diagonal (the 6 × 16 tiles this replaced computed 336 ymm FMAs a row at 64 columns, these 264 with
+/// `tile_diag_rot_avx2`, of 260 for the upper triangle).
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_8x8_avx2(rb: usize, b: &[f32], a: &[f32], wd: usize, acc: &mut [f64], pf: Pf) {
+    use std::arch::x86_64::*;
+    assert!(rb >= 1 && b.len() >= (rb - 1) * wd + 8 && a.len() >= (rb - 1) * wd + 8 && acc.len() >= 64);
+    let mut c = [_mm256_setzero_ps(); 8];
+    for i in 0..rb {
+        pf.row(i);
+        // SAFETY: row i of both panels is in bounds (asserted above).
+        unsafe {
+            let av = _mm256_loadu_ps(a.as_ptr().add(i * wd));
+            let br = b.as_ptr().add(i * wd);
+            for (r, cr) in c.iter_mut().enumerate() {
+                *cr = _mm256_fmadd_ps(_mm256_broadcast_ss(&*br.add(r)), av, *cr);
+            }
+        }
+    }
+    for (r, &v) in c.iter().enumerate() {
+        // SAFETY: acc holds the tile's rows of 8 f64 (asserted); eight floats widen to two ymm.
+        unsafe {
+            let p = acc.as_mut_ptr().add(r * 8);
+            let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+            let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
+            _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), lo));
+            _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
+        }
+    }
+}
+
+/// The AVX2 twin of `tile_diag_rot_avx512` on 8 columns: x ⊙ rot_k(x), k = 0..=4, five ymm FMAs a row
+/// instead of eight (rot_k by `vpermps`), the same products over the same rows in the same order.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile_diag_rot_avx2(rb: usize, a: &[f32], wd: usize, acc: &mut [f64], pf: Pf) {
+    use std::arch::x86_64::*;
+    assert!(rb >= 1 && a.len() >= (rb - 1) * wd + 8 && acc.len() >= 5 * 8);
+    let idx = [
+        _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0),
+        _mm256_setr_epi32(2, 3, 4, 5, 6, 7, 0, 1),
+        _mm256_setr_epi32(3, 4, 5, 6, 7, 0, 1, 2),
+        _mm256_setr_epi32(4, 5, 6, 7, 0, 1, 2, 3),
+    ];
+    let mut c = [_mm256_setzero_ps(); 5];
+    for i in 0..rb {
+        pf.row(i);
+        // SAFETY: row i of the panel is in bounds (asserted above).
+        unsafe {
+            let v = _mm256_loadu_ps(a.as_ptr().add(i * wd));
+            c[0] = _mm256_fmadd_ps(v, v, c[0]);
+            for (cr, &ix) in c[1..].iter_mut().zip(&idx) {
+                *cr = _mm256_fmadd_ps(v, _mm256_permutevar8x32_ps(v, ix), *cr);
+            }
+        }
+    }
+    for (r, &v) in c.iter().enumerate() {
+        // SAFETY: acc holds the tile's rows of 8 f64 (asserted); eight floats widen to two ymm.
+        unsafe {
+            let p = acc.as_mut_ptr().add(r * 8);
+            let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+            let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
+            _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), lo));
+            _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
+        }
+    }
+}
+
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
@@ -448,7 +475,13 @@ pub unsafe fn gram_f32acc_avx2(a: GramArgs<'_>) {
         return unsafe { gram_f64_avx2(a) };
     }
     // SAFETY (tile calls): this function already requires AVX2 and FMA.
-    drive::<6, 16, false>(a, |_, _, rb, b, av, wd, acc, pf| unsafe { tile_6x16_avx2(rb, b, av, wd, acc, pf) })
+    drive::<8, 8, true>(a, |diag, split, rb, b, av, wd, acc, pf| unsafe {
+        if diag && !split {
+            tile_diag_rot_avx2(rb, av, wd, &mut acc[64..], pf)
+        } else {
+            tile_8x8_avx2(rb, b, av, wd, acc, pf)
+        }
+    })
 }
 
 /// # Safety
