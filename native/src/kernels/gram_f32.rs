@@ -9,13 +9,20 @@
 //! on the caller's (shape-fixed) row blocks only, never on the thread count.
 //!
 //! Why: f32 FMAs run at twice the f64 rate, and the f64 kernel also packs two f64 copies per block. The
-//! register tiles: AVX-512 16 × 16 (16 zmm accumulators, the row of a broadcast from memory into the FMA;
-//! diagonal tiles skip their lower half with ymm FMAs); AVX2 6 × 16 (12 ymm). Wider than MAX_COLS columns (and for the scalar level's speed, not its sums) the
-//! f64 kernel of the same level is used instead: the mode is a speed option, not a contract on bits.
+//! register tiles: AVX-512 16 × 16 (16 zmm accumulators, the row of a broadcast from memory into the FMA),
+//! AVX2 8 × 8 (8 ymm); a diagonal tile sums x ⊙ rot_k(x) instead (k up to half its width: 9 zmm or 5 ymm
+//! FMAs a row where broadcasts take 16 or 8, the same products in the same order), except in a block with
+//! a negative weight, whose two sides differ. Unweighted, uncentred rows as wide as the tiles (d a multiple
+//! of 16) are read in place, not packed. Wider than MAX_COLS columns the f64 kernel of the same level is
+//! used instead: the mode is a speed option, not a contract on bits.
 
 use super::gram::{gram_f64_avx2, gram_f64_avx512, GramArgs};
 use super::scratch::Scratch;
 use std::cell::RefCell;
+use tiles::*;
+
+#[path = "gram_f32_tiles.rs"]
+mod tiles;
 
 /// Rows summed in f32 before each flush into f64. 32 to 256 measured within ~8 % of each other at 64
 /// columns, longer blocks slightly faster; 128, with the next block prefetched.
@@ -26,15 +33,6 @@ pub const MAX_COLS: usize = 128;
 thread_local! {
     static PACK: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
     static ACC: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
-}
-
-#[inline(always)]
-fn prefetch_l2(p: *const f32) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults, whatever the address; callers pass addresses inside `x` anyway.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(p.cast())
-    };
 }
 
 /// Row width of the packed block: room for whole NR panels and whole MR row tiles (zero-padded), a
@@ -83,10 +81,54 @@ fn pack<const W: bool, const S: bool, const V: bool>(x: &[f32], d: usize, wd: us
     }
 }
 
+/// Σ x and Σ v·x over a block read in place (d a multiple of 16): up to 64 columns at a time over all rows,
+/// so the sums stay in registers as four independent chains; per column the same f32 operations in the
+/// same row order as `pack` (x − 0 = x; a rounded product, then a rounded add), so the same bits.
+#[inline(always)]
+fn block_sums(xb: &[f32], d: usize, v: Option<&[f64]>, want_s: bool, want_v: bool, s32: &mut [f32], v32: &mut [f32]) {
+    let mut j0 = 0;
+    while j0 < d {
+        match d - j0 {
+            16 => sums_group::<16>(xb, d, j0, v, want_s, want_v, s32, v32),
+            32 => sums_group::<32>(xb, d, j0, v, want_s, want_v, s32, v32),
+            48 => sums_group::<48>(xb, d, j0, v, want_s, want_v, s32, v32),
+            _ => sums_group::<64>(xb, d, j0, v, want_s, want_v, s32, v32),
+        }
+        j0 += 64;
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn sums_group<const N: usize>(xb: &[f32], d: usize, j0: usize, v: Option<&[f64]>, want_s: bool, want_v: bool, s32: &mut [f32], v32: &mut [f32]) {
+    let rb = xb.len() / d;
+    if want_s {
+        let mut s = [0.0f32; N];
+        for i in 0..rb {
+            let xr: &[f32; N] = xb[i * d + j0..i * d + j0 + N].try_into().expect("N columns");
+            for (o, &xv) in s.iter_mut().zip(xr) {
+                *o += xv;
+            }
+        }
+        s32[j0..j0 + N].copy_from_slice(&s);
+    }
+    if let (true, Some(v)) = (want_v, v) {
+        let mut t = [0.0f32; N];
+        for (i, &vi) in v[..rb].iter().enumerate() {
+            let xr: &[f32; N] = xb[i * d + j0..i * d + j0 + N].try_into().expect("N columns");
+            let vi = vi as f32;
+            for (o, &xv) in t.iter_mut().zip(xr) {
+                *o += vi * xv;
+            }
+        }
+        v32[j0..j0 + N].copy_from_slice(&t);
+    }
+}
+
 /// The whole call: blocks of BLOCK rows packed, each tile of each block summed by `tile` (f32) and flushed
 /// into `acc` (f64, MR × NR per tile in `tiles` order); then acc, sums and xty go into the caller's arrays.
 #[inline(always)]
-fn drive<const MR: usize, const NR: usize>(a: GramArgs<'_>, tile: impl Fn(bool, usize, &[f32], &[f32], usize, &mut [f64])) {
+fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, tile: impl Fn(bool, bool, usize, &[f32], &[f32], usize, &mut [f64], Pf)) {
     let GramArgs { x, rows, cols: d, w, center, v, g, xty, sums } = a;
     let wd = width(d, MR, NR);
     let list: Vec<(usize, usize)> = tiles(d, MR, NR).collect();
@@ -106,9 +148,12 @@ fn drive<const MR: usize, const NR: usize>(a: GramArgs<'_>, tile: impl Fn(bool, 
         }
     }
     let mut ac = Scratch::take(&ACC, 0);
-    let ac = ac.slice_grow(list.len() * MR * NR + 2 * wd);
+    // With ROT each tile has a second MR × NR area: a diagonal tile of an unsplit block sums there in the
+    // rotated layout of `tile_diag_rot_avx512`, mapped into the first area once, at the end.
+    let ts = if ROT { 2 * MR * NR } else { MR * NR };
+    let ac = ac.slice_grow(list.len() * ts + 2 * wd);
     ac.fill(0.0);
-    let (acc, rest) = ac.split_at_mut(list.len() * MR * NR);
+    let (acc, rest) = ac.split_at_mut(list.len() * ts);
     let (s64, v64) = rest.split_at_mut(wd);
     for r0 in (0..rows).step_by(BLOCK) {
         let rb = (rows - r0).min(BLOCK);
@@ -117,35 +162,51 @@ fn drive<const MR: usize, const NR: usize>(a: GramArgs<'_>, tile: impl Fn(bool, 
         s32.fill(0.0);
         v32.fill(0.0);
         let (xb, vb) = (&x[r0 * d..(r0 + rb) * d], v.map(|v| &v[r0..r0 + rb]));
-        match (w.is_some(), want_s, want_v) {
-            (false, false, false) => pack::<false, false, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-            (false, false, true) => pack::<false, false, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-            (false, true, false) => pack::<false, true, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-            (false, true, true) => pack::<false, true, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-            (true, false, false) => pack::<true, false, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-            (true, false, true) => pack::<true, false, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-            (true, true, false) => pack::<true, true, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-            (true, true, true) => pack::<true, true, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+        // Unweighted, uncentred rows whose width is already the tiles' (d a multiple of both MR and NR):
+        // the tiles read x in place, as packing would only copy it (x − 0 = x, bit for bit); Σx and Σ v·x,
+        // when asked for, take one pass over the block with the same f32 operations in the same row order.
+        let direct = w.is_none() && center.is_none() && wd == d;
+        if direct {
+            block_sums(xb, d, vb, want_s, want_v, s32, v32);
+        } else {
+            match (w.is_some(), want_s, want_v) {
+                (false, false, false) => pack::<false, false, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (false, false, true) => pack::<false, false, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (false, true, false) => pack::<false, true, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (false, true, true) => pack::<false, true, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (true, false, false) => pack::<true, false, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (true, false, true) => pack::<true, false, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (true, true, false) => pack::<true, true, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (true, true, true) => pack::<true, true, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+            }
         }
+        let ab: &[f32] = if direct { xb } else { ab };
         let bsrc: &[f32] = if split { bb } else { ab };
         // The next block of x is fetched into L2 a slice per tile while the tiles compute, so its memory
-        // traffic overlaps the FMAs instead of stalling the next packing (measured +5 % streaming 256 MB).
+        // traffic overlaps the FMAs instead of stalling the next packing.
         let next = &x[((r0 + rb) * d).min(x.len())..((r0 + rb + BLOCK) * d).min(x.len())];
         let lines = (next.len() * 4).div_ceil(64);
         let per_tile = lines.div_ceil(list.len().max(1));
         for (t, &(q, p)) in list.iter().enumerate() {
-            for l in t * per_tile..((t + 1) * per_tile).min(lines) {
-                prefetch_l2(next.as_ptr().wrapping_add(l * 16));
-            }
-            tile(q * MR == p * NR, rb, &bsrc[q * MR..], &ab[p * NR..], wd, &mut acc[t * MR * NR..(t + 1) * MR * NR]);
+            let l0 = (t * per_tile).min(lines);
+            let pf = Pf { p: next.as_ptr().wrapping_add(l0 * 16), step: (per_tile.min(lines - l0) << 16) / rb };
+            tile(q * MR == p * NR, split, rb, &bsrc[q * MR..], &ab[p * NR..], wd, &mut acc[t * ts..(t + 1) * ts], pf);
         }
         for j in 0..d {
             s64[j] += s32[j] as f64;
             v64[j] += v32[j] as f64;
         }
     }
+    if ROT {
+        for (t, &(q, p)) in list.iter().enumerate() {
+            if q * MR == p * NR {
+                let (at, rot) = acc[t * ts..(t + 1) * ts].split_at_mut(MR * NR);
+                unrotate::<NR>(rot, at);
+            }
+        }
+    }
     for (t, &(q, p)) in list.iter().enumerate() {
-        let at = &acc[t * MR * NR..(t + 1) * MR * NR];
+        let at = &acc[t * ts..t * ts + MR * NR];
         for r in 0..MR {
             let ga = q * MR + r;
             if ga >= d {
@@ -168,15 +229,27 @@ fn drive<const MR: usize, const NR: usize>(a: GramArgs<'_>, tile: impl Fn(bool, 
     }
 }
 
+/// Adds a rotated diagonal tile (`rot[k·N + j]` = Σ x_j·x_{(j+k) mod N}, k = 0..=N/2) into `at`'s upper
+/// triangle: the pair {j, (j+k) mod N} is the cell (min, max); k = N/2 meets each pair twice, so only j < N/2.
+fn unrotate<const N: usize>(rot: &[f64], at: &mut [f64]) {
+    for k in 0..=N / 2 {
+        for j in 0..if 2 * k == N { N / 2 } else { N } {
+            let (r, c) = (j.min((j + k) % N), j.max((j + k) % N));
+            at[r * N + c] += rot[k * N + j];
+        }
+    }
+}
+
 /// Scalar twin: the same blocks and f32 sums, with a rounded product and a rounded add where the SIMD
 /// levels fuse them (so its bits differ from theirs by an FMA's rounding, within the tests' tolerance).
 pub fn gram_f32acc_scalar(a: GramArgs<'_>) {
     if a.rows == 0 || a.cols == 0 {
         return;
     }
-    drive::<4, 4>(a, |_, rb, b, av, wd, acc| {
+    drive::<4, 4, false>(a, |_, _, rb, b, av, wd, acc, pf| {
         let mut c = [[0.0f32; 4]; 4];
         for i in 0..rb {
+            pf.row(i);
             for (r, cr) in c.iter_mut().enumerate() {
                 let br = b[i * wd + r];
                 for (l, cv) in cr.iter_mut().enumerate() {
@@ -192,111 +265,6 @@ pub fn gram_f32acc_scalar(a: GramArgs<'_>) {
     })
 }
 
-/// 6 × 16 tile: rows of `b` broadcast, two ymm of `a`, twelve f32 accumulators, flushed widened into acc.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn tile_6x16_avx2(rb: usize, b: &[f32], a: &[f32], wd: usize, acc: &mut [f64]) {
-    use std::arch::x86_64::*;
-    assert!(rb >= 1 && b.len() >= (rb - 1) * wd + 6 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 96);
-    let mut c = [[_mm256_setzero_ps(); 2]; 6];
-    for i in 0..rb {
-        // SAFETY: row i of both panels is in bounds (asserted above).
-        unsafe {
-            let a0 = _mm256_loadu_ps(a.as_ptr().add(i * wd));
-            let a1 = _mm256_loadu_ps(a.as_ptr().add(i * wd + 8));
-            let br = b.as_ptr().add(i * wd);
-            for (r, cr) in c.iter_mut().enumerate() {
-                let s = _mm256_broadcast_ss(&*br.add(r));
-                cr[0] = _mm256_fmadd_ps(s, a0, cr[0]);
-                cr[1] = _mm256_fmadd_ps(s, a1, cr[1]);
-            }
-        }
-    }
-    for (r, cr) in c.iter().enumerate() {
-        for (h, &v) in cr.iter().enumerate() {
-            // SAFETY: acc holds 6 × 16 f64 (asserted); each half of eight floats widens to two ymm.
-            unsafe {
-                let p = acc.as_mut_ptr().add(r * 16 + h * 8);
-                let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
-                let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
-                _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), lo));
-                _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
-            }
-        }
-    }
-}
-
-/// 16 × 16 tile: sixteen zmm accumulators, one zmm of `a` per row and each `b` value broadcast from memory
-/// into its FMA (Zen 4 splits 512-bit FMAs in two halves, so the gain is the register count, which lets a
-/// row of `a` serve sixteen FMAs for one load).
-#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-unsafe fn tile_16x16_avx512(rb: usize, b: &[f32], a: &[f32], wd: usize, acc: &mut [f64]) {
-    use std::arch::x86_64::*;
-    assert!(rb >= 1 && b.len() >= (rb - 1) * wd + 16 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 256);
-    let mut c = [_mm512_setzero_ps(); 16];
-    for i in 0..rb {
-        // SAFETY: row i of both panels is in bounds (asserted above).
-        unsafe {
-            let av = _mm512_loadu_ps(a.as_ptr().add(i * wd));
-            let br = b.as_ptr().add(i * wd);
-            for (r, cr) in c.iter_mut().enumerate() {
-                *cr = _mm512_fmadd_ps(_mm512_set1_ps(*br.add(r)), av, *cr);
-            }
-        }
-    }
-    for (r, &v) in c.iter().enumerate() {
-        // SAFETY: acc holds 16 × 16 f64 (asserted); the tile row widens to two zmm.
-        unsafe {
-            let p = acc.as_mut_ptr().add(r * 16);
-            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-            let hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(v));
-            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), lo));
-            _mm512_storeu_pd(p.add(8), _mm512_add_pd(_mm512_loadu_pd(p.add(8)), hi));
-        }
-    }
-}
-
-/// A diagonal 16 × 16 tile (q = p): rows 0–7 need all sixteen columns (zmm), rows 8–15 only columns 8–15
-/// (the upper ymm of the row; its lower half is below the diagonal), so those run as ymm FMAs, which Zen 4
-/// issues two per cycle: 12 cycles a row instead of 16. acc's cells below the diagonal are left as they are.
-#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-unsafe fn tile_diag_16_avx512(rb: usize, b: &[f32], a: &[f32], wd: usize, acc: &mut [f64]) {
-    use std::arch::x86_64::*;
-    assert!(rb >= 1 && b.len() >= (rb - 1) * wd + 16 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 256);
-    let mut c = [_mm512_setzero_ps(); 8];
-    let mut h = [_mm256_setzero_ps(); 8];
-    for i in 0..rb {
-        // SAFETY: row i of both panels is in bounds (asserted above).
-        unsafe {
-            let av = _mm512_loadu_ps(a.as_ptr().add(i * wd));
-            let ah = _mm256_loadu_ps(a.as_ptr().add(i * wd + 8));
-            let br = b.as_ptr().add(i * wd);
-            for (r, cr) in c.iter_mut().enumerate() {
-                *cr = _mm512_fmadd_ps(_mm512_set1_ps(*br.add(r)), av, *cr);
-            }
-            for (r, hr) in h.iter_mut().enumerate() {
-                *hr = _mm256_fmadd_ps(_mm256_set1_ps(*br.add(8 + r)), ah, *hr);
-            }
-        }
-    }
-    for (r, &v) in c.iter().enumerate() {
-        // SAFETY: acc holds 16 × 16 f64 (asserted).
-        unsafe {
-            let p = acc.as_mut_ptr().add(r * 16);
-            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-            let hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(v));
-            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), lo));
-            _mm512_storeu_pd(p.add(8), _mm512_add_pd(_mm512_loadu_pd(p.add(8)), hi));
-        }
-    }
-    for (r, &v) in h.iter().enumerate() {
-        // SAFETY: as above; row 8 + r, columns 8–15.
-        unsafe {
-            let p = acc.as_mut_ptr().add((8 + r) * 16 + 8);
-            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), _mm512_cvtps_pd(v)));
-        }
-    }
-}
-
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
@@ -309,7 +277,13 @@ pub unsafe fn gram_f32acc_avx2(a: GramArgs<'_>) {
         return unsafe { gram_f64_avx2(a) };
     }
     // SAFETY (tile calls): this function already requires AVX2 and FMA.
-    drive::<6, 16>(a, |_, rb, b, av, wd, acc| unsafe { tile_6x16_avx2(rb, b, av, wd, acc) })
+    drive::<8, 8, true>(a, |diag, split, rb, b, av, wd, acc, pf| unsafe {
+        if diag && !split {
+            tile_diag_rot_avx2(rb, av, wd, &mut acc[64..], pf)
+        } else {
+            tile_8x8_avx2(rb, b, av, wd, acc, pf)
+        }
+    })
 }
 
 /// # Safety
@@ -324,11 +298,13 @@ pub unsafe fn gram_f32acc_avx512(a: GramArgs<'_>) {
         return unsafe { gram_f64_avx512(a) };
     }
     // SAFETY (tile calls): this function already requires the AVX-512 level.
-    drive::<16, 16>(a, |diag, rb, b, av, wd, acc| unsafe {
-        if diag {
-            tile_diag_16_avx512(rb, b, av, wd, acc)
+    drive::<16, 16, true>(a, |diag, split, rb, b, av, wd, acc, pf| unsafe {
+        if diag && !split {
+            tile_diag_rot_avx512(rb, av, wd, &mut acc[256..], pf)
+        } else if diag {
+            tile_diag_16_avx512(rb, b, av, wd, acc, pf)
         } else {
-            tile_16x16_avx512(rb, b, av, wd, acc)
+            tile_16x16_avx512(rb, b, av, wd, acc, pf)
         }
     })
 }

@@ -167,3 +167,20 @@ fn g_has_the_same_bits_whether_or_not_xty_and_sums_are_asked_for() {
         }
     }
 }
+
+#[test]
+fn reading_x_in_place_gives_the_bits_of_the_packed_path() {
+    // Unit weights take the packing path (√1·x = x, 1·x = x exactly), no weights the in-place one where the
+    // width allows: g, xty and sums must agree to the bit.
+    for &d in &[16usize, 48, 64, 96, 128] {
+        let rows = 300;
+        let mut k = case(rows, d, false, false, false);
+        // v with inexact products, so a fused product-add would show.
+        k.v = (0..rows).map(|i| 0.1 + i as f64 * 0.37).collect();
+        let plain = levels().into_iter().map(|(name, f)| (name, run(f, &k, rows, d))).collect::<Vec<_>>();
+        k.w = Some(vec![1.0; rows]);
+        for ((name, f), (_, want)) in levels().into_iter().zip(&plain) {
+            assert_eq!(&run(f, &k, rows, d), want, "{name} d={d}");
+        }
+    }
+}
