@@ -147,9 +147,10 @@ export function failLloyd(control: Int32Array): void {
 /**
  * How long (ms) a waiting member spins on the generation word before it sleeps. The other members are
  * usually less than one reduction block behind (about 70 µs at 200k × 32, k = 16, on two threads); the
- * former 2000 loads lasted about 30 µs, so most waits ended asleep and paid a wake-up on top.
+ * former 2000 loads lasted about 30 µs, so most waits ended asleep and paid a wake-up on top. Kept short
+ * because on a loaded machine a spinning member can hold the core its preempted peer needs.
  */
-const SPIN_MS = 0.25;
+const SPIN_MS = 0.1;
 /** A sleeping member looks at the failure flag at least this often (ms). */
 const WAIT_MS = 50;
 
