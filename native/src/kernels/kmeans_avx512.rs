@@ -16,7 +16,7 @@
 //! The sums are bucketed by label per block (`accumulate_block`): each cluster's sums row is loaded and
 //! stored once per block, not once per row, with every element's additions in the same order.
 
-use super::kmeans::{finish, KmeansArgs};
+use super::kmeans::{finish, prefetch_rows, KmeansArgs};
 use super::reduce::{Lanes, Reduce};
 use super::scratch::{self, Scratch};
 use std::arch::x86_64::*;
@@ -125,31 +125,6 @@ unsafe fn run<const NB: usize, const MR: usize>(a: KmeansArgs<'_>) -> f64 {
         r0 += rb;
     }
     finish(changes, changed, min_dist2.is_some(), inertia)
-}
-
-/// Asks for rows from..to of x (clamped to `rows`) in L2, one request per 64 bytes. The caller asks for the
-/// rows two blocks ahead, a tile at a time, so that they arrive while the current block is labelled. A step
-/// streams all of x (25.6 MB at 200k × 32), more than the caches hold: on one thread, the same block 61 times
-/// took 3.3–3.4 ms of CPU per 200k-row step against 3.9 ms for the stream, and these hints bring the stream to
-/// 3.7 ms (interleaved A/B, W3's data, Zen 4; into L1, or one block ahead into L1, measured slower). A hint
-/// only: no result changes.
-#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-#[inline]
-unsafe fn prefetch_rows(x: *const f32, cols: usize, rows: usize, from: usize, to: usize) {
-    let to = to.min(rows);
-    if from >= to {
-        return;
-    }
-    // SAFETY (caller): x holds `rows` rows; prefetching never faults, and the range lies inside x anyway.
-    unsafe {
-        let start = x.add(from * cols) as *const i8;
-        let bytes = (to - from) * cols * 4;
-        let mut o = 0;
-        while o < bytes {
-            _mm_prefetch::<_MM_HINT_T1>(start.add(o));
-            o += 64;
-        }
-    }
 }
 
 /// Labels, sums and counts for one block of rows whose labels are `best`: the rows are bucketed by label (a counting sort, row order kept inside a bucket), then each
