@@ -3,7 +3,7 @@
  * distance-free steps back to back in the pool through `engine.lloyd`, exact steps where a cluster empties or a
  * run ends), the tol scale from the first step, and scikit-learn's relocation of empty clusters.
  */
-import type { AllocatedVector, Engine, KmeansStepResult, StagedMatrix } from '../engine/engine.js';
+import type { AllocatedVector, AllocatedVectorF32, Engine, KmeansStepResult, StagedMatrix } from '../engine/engine.js';
 import { checkFinite } from '../engine/validate.js';
 import { crossAndNorms, inertiaFromSums, updateCenters } from '../engine/ops/kmeans.js';
 import { QuiverError } from '../errors.js';
@@ -18,6 +18,11 @@ export interface FitContext {
    * not fault in fresh pages for it (1.6 MB at 200k rows; about 0.5 ms of the first step, measured here).
    */
   dist: AllocatedVector | null;
+  /**
+   * The labels every step of a run rewrites, in engine memory for the same reason (see `labelBuffer`); each
+   * run's final labels are copied out of it.
+   */
+  labels: AllocatedVectorF32 | null;
   staged: StagedMatrix;
   x: Matrix;
   k: number;
@@ -32,6 +37,19 @@ export interface FitContext {
 function distanceBuffer(fit: FitContext): Float64Array {
   fit.dist ??= fit.engine.allocVector(fit.x.rows);
   return fit.dist.data;
+}
+
+/**
+ * The steps' label buffer: an Int32Array over an f32 engine region (the same 4-byte elements; the engine
+ * allocates f32 and f64 only), recycled across fits. A fresh SharedArrayBuffer per run, as before, had its pages
+ * faulted in by the pool threads at the first step: about 2 ms of a 50 ms fit at 200k rows (an exact step took
+ * 4.8–5.5 ms into fresh labels against 2.8–3.0 ms into reused ones), where copying the final labels out
+ * costs about 0.35 ms on this thread.
+ */
+function labelBuffer(fit: FitContext): Int32Array {
+  fit.labels ??= fit.engine.allocVectorF32(fit.x.rows);
+  const d = fit.labels.data;
+  return new Int32Array(d.buffer, d.byteOffset, d.length);
 }
 
 /**
@@ -74,8 +92,9 @@ export async function lloyd(fit: FitContext, start: Float64Array, run: number): 
   const history: number[] = [];
   let converged = false;
   let done = 0;
-  // One label buffer, rewritten by every step; the workers count the rows whose label changed.
-  const into = { labels: new Int32Array(new SharedArrayBuffer(n * 4)) };
+  // One label buffer, rewritten by every step; the workers count the rows whose label changed. Its content
+  // before the first step is never read: the first step of a run counts no changes.
+  const into = { labels: labelBuffer(fit) };
   const withDistances = (): { labels: Int32Array; minDist2: Float64Array } => ({ labels: into.labels, minDist2: distanceBuffer(fit) });
   // Set when a run of steps in the pool stopped at a step that left a cluster empty: that step is redone
   // here with distances, and keeps the label changes the pool counted.
@@ -147,7 +166,10 @@ export async function lloyd(fit: FitContext, start: Float64Array, run: number): 
   // The final assignment, with exact distances: the labels and inertia of the returned centroids. (After a
   // strict convergence the labels are those of the last step already; the pass gives the exact inertia.)
   const final = await engine.kmeansStep(staged, { rows: k, cols: d, data: Float32Array.from(centers) }, w32, { signal: opts.signal, into: withDistances() });
-  return { centers, labels: final.labels, inertia: final.inertia, nIter, history, converged };
+  // The run's labels leave the recycled buffer (the next run, or fit, rewrites it); SharedArrayBuffer-backed as before.
+  const labels = new Int32Array(new SharedArrayBuffer(n * 4));
+  labels.set(final.labels);
+  return { centers, labels, inertia: final.inertia, nIter, history, converged };
 }
 
 /**

@@ -223,7 +223,7 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
         { distinct, k },
       );
     }
-    fit = { engine, staged, x, k, w32, maxIter, tol, scale: null, opts, dist: null };
+    fit = { engine, staged, x, k, w32, maxIter, tol, scale: null, opts, dist: null, labels: null };
 
     let best: RunResult | null = null;
     for (let run = 0; run < nInit; run++) {
@@ -244,6 +244,7 @@ export async function fitKMeans(engine: Engine, x: Matrix, opts: KMeansOptions):
     });
   } finally {
     fit?.dist?.release();
+    fit?.labels?.release();
     staged.release();
   }
 }

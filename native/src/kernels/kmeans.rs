@@ -149,6 +149,31 @@ pub unsafe fn kmeans_step_f32_avx512(a: KmeansArgs<'_>) -> f64 {
     unsafe { body::<Lanes>(a, similarity_tile_f32_avx512) }
 }
 
+/// Asks for rows from..to of x (clamped to `rows`) in L2, one request per 64 bytes. The caller asks for the
+/// rows two blocks ahead, a tile at a time, so that they arrive while the current block is labelled. A step
+/// streams all of x (25.6 MB at 200k × 32), more than the caches hold: on one thread, the same block 61 times
+/// took 3.3–3.4 ms of CPU per 200k-row step against 3.9 ms for the stream, and these hints bring the stream to
+/// 3.7 ms (interleaved A/B, W3's data, Zen 4, AVX-512 kernel; into L1, or one block ahead into L1, measured
+/// slower). Used by both small-k kernels (SSE only, so callable from either level). A hint only: no result changes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(super) unsafe fn prefetch_rows(x: *const f32, cols: usize, rows: usize, from: usize, to: usize) {
+    let to = to.min(rows);
+    if from >= to {
+        return;
+    }
+    // SAFETY (caller): x holds `rows` rows; prefetching never faults, and the range lies inside x anyway.
+    unsafe {
+        let start = x.add(from * cols) as *const i8;
+        let bytes = (to - from) * cols * 4;
+        let mut o = 0;
+        while o < bytes {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(start.add(o));
+            o += 64;
+        }
+    }
+}
+
 /// Assignment for k ≤ 32 without the GEMM: the centroids are transposed once per call into a
 /// cols × W panel (W = k rounded up to 8, zero columns after k), and MR rows at a time run, for each
 /// depth p, a broadcast of x[r,p] FMA'd against the NB ymm registers holding c[·,p]. Each dot is thus
@@ -223,6 +248,7 @@ pub(crate) mod small_k {
             while i < rb {
                 let mr = if rb - i >= MR { MR } else { 1 };
                 unsafe {
+                    super::prefetch_rows(x.as_ptr(), cols, rows, r0 + 2 * BLOCK + i, r0 + 2 * BLOCK + i + mr);
                     let (xp, dp) = (x.as_ptr().add((r0 + i) * cols), dots.as_mut_ptr().add(i * w8));
                     if mr == MR {
                         tile::<MR, NB>(xp, cols, panel.as_ptr(), dp);

@@ -10,10 +10,13 @@
 //! What differs is where the work goes. The AVX2 kernel stores a block's dots, transposes them and scans
 //! 8 rows per pass; here a row's k dots stay in one or two registers and its argmin is taken from them
 //! at once (a horizontal minimum, then the first lane equal to it), with no store, transpose or reload.
+//! For k ≤ 16 the rows go 16 at a time (`tile16_argmin`): their 16 dot registers are transposed in
+//! registers and the scan runs over the centroids for the 16 rows together, which measured about 4% faster
+//! per step than 16 horizontal minima (single thread, 200k × 32, k = 16, Zen 4).
 //! The sums are bucketed by label per block (`accumulate_block`): each cluster's sums row is loaded and
 //! stored once per block, not once per row, with every element's additions in the same order.
 
-use super::kmeans::{finish, KmeansArgs};
+use super::kmeans::{finish, prefetch_rows, KmeansArgs};
 use super::reduce::{Lanes, Reduce};
 use super::scratch::{self, Scratch};
 use std::arch::x86_64::*;
@@ -81,7 +84,15 @@ unsafe fn run<const NB: usize, const MR: usize>(a: KmeansArgs<'_>) -> f64 {
         let mut i = 0;
         // SAFETY: rows r0 + i .. r0 + i + MR (or + 1) lie in x (asserted above), best has BLOCK slots.
         unsafe {
+            if NB == 1 {
+                while i + 16 <= rb {
+                    prefetch_rows(x.as_ptr(), cols, rows, r0 + 2 * BLOCK + i, r0 + 2 * BLOCK + i + 16);
+                    tile16_argmin(x.as_ptr().add((r0 + i) * cols), cols, panel.as_ptr(), &cn[..k], best.as_mut_ptr().add(i));
+                    i += 16;
+                }
+            }
             while i + MR <= rb {
+                prefetch_rows(x.as_ptr(), cols, rows, r0 + 2 * BLOCK + i, r0 + 2 * BLOCK + i + MR);
                 tile_argmin::<NB, MR>(x.as_ptr().add((r0 + i) * cols), cols, panel.as_ptr(), &cnv, best.as_mut_ptr().add(i));
                 i += MR;
             }
@@ -210,6 +221,20 @@ unsafe fn cluster_sums<const WEIGHTED: bool>(x: &[f32], cols: usize, r0: usize, 
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 #[inline]
 unsafe fn tile_argmin<const NB: usize, const R: usize>(x: *const f32, cols: usize, panel: *const f32, cn: &[[__m512d; 2]; NB], best: *mut i32) {
+    // SAFETY (caller): as `tile_dots`; best has R slots.
+    unsafe {
+        let dots = tile_dots::<NB, R>(x, cols, panel);
+        for (r, dr) in dots.iter().enumerate() {
+            *best.add(r) = argmin(dr, cn);
+        }
+    }
+}
+
+/// The dots of R rows (row stride `cols`) against the W panel columns, NB registers per row: one FMA chain
+/// per dot from +0 in depth order, restarted every DEPTH_BLOCK elements with the block results added in f32.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+#[inline]
+unsafe fn tile_dots<const NB: usize, const R: usize>(x: *const f32, cols: usize, panel: *const f32) -> [[__m512; NB]; R] {
     let w16 = NB * 16;
     let mut dots = [[_mm512_setzero_ps(); NB]; R];
     let mut d0 = 0;
@@ -239,10 +264,84 @@ unsafe fn tile_argmin<const NB: usize, const R: usize>(x: *const f32, cols: usiz
             }
             d0 += dl;
         }
-        for (r, dr) in dots.iter().enumerate() {
-            *best.add(r) = argmin(dr, cn);
-        }
     }
+    dots
+}
+
+/// Labels of 16 rows (row stride `cols`, k ≤ 16) into best[0..16]: each row's dots in one register from
+/// `tile_dots` (the same FMA chains as `tile_argmin`, so the same dots), then transposed so that register c holds centroid
+/// c's dots for the 16 rows, and the sequential scan (the first strict minimum of cn[c] − 2·dot[c], 0 when
+/// none is below +∞: a NaN never compares below) runs over c for the 16 rows at once, 8 f64 lanes per half.
+/// That replaces a horizontal minimum and a lane search per row (about 20 vector operations) by about 11
+/// per row for k = 16, fewer for smaller k, plus 4 for the transpose.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+#[inline]
+unsafe fn tile16_argmin(x: *const f32, cols: usize, panel: *const f32, cn: &[f64], best: *mut i32) {
+    // SAFETY (caller): x holds 16 rows of cols values, panel cols × 16, best 16 slots; cn.len() = k ≤ 16.
+    unsafe {
+        // Two tiles of 8 rows: 16 row addresses at once would not fit in the general registers.
+        let lo = tile_dots::<1, 8>(x, cols, panel);
+        let hi = tile_dots::<1, 8>(x.add(8 * cols), cols, panel);
+        let dots: [__m512; 16] = std::array::from_fn(|r| if r < 8 { lo[r][0] } else { hi[r - 8][0] });
+        let t = transpose16(&dots);
+        let m2 = _mm512_set1_pd(-2.0);
+        let (mut b_lo, mut b_hi) = (_mm512_set1_pd(f64::INFINITY), _mm512_set1_pd(f64::INFINITY));
+        let (mut i_lo, mut i_hi) = (_mm256_setzero_si256(), _mm256_setzero_si256());
+        let (mut cv, one) = (_mm256_setzero_si256(), _mm256_set1_epi32(1));
+        for (&n, tc) in cn.iter().zip(&t) {
+            let nv = _mm512_set1_pd(n);
+            // cn − 2·dot: one rounding (2·dot is exact in f64), as in `argmin` and the scan.
+            let v_lo = _mm512_fmadd_pd(m2, _mm512_cvtps_pd(_mm512_castps512_ps256(*tc)), nv);
+            let v_hi = _mm512_fmadd_pd(m2, _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(*tc)), nv);
+            let lt_lo = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(v_lo, b_lo);
+            let lt_hi = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(v_hi, b_hi);
+            // min(v, b) is v exactly when v < b (b when v is NaN): the update the mask records, off its chain.
+            b_lo = _mm512_min_pd(v_lo, b_lo);
+            b_hi = _mm512_min_pd(v_hi, b_hi);
+            i_lo = _mm256_mask_mov_epi32(i_lo, lt_lo, cv);
+            i_hi = _mm256_mask_mov_epi32(i_hi, lt_hi, cv);
+            cv = _mm256_add_epi32(cv, one);
+        }
+        _mm256_storeu_si256(best as *mut __m256i, i_lo);
+        _mm256_storeu_si256(best.add(8) as *mut __m256i, i_hi);
+    }
+}
+
+/// The transpose of a 16 × 16 f32 tile held as 16 rows: out[j] lane i = rows[i] lane j (pairs of 32-bit,
+/// then 64-bit interleaves inside 128-bit lanes, then two rounds of 128-bit lane shuffles).
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+#[inline]
+unsafe fn transpose16(r: &[__m512; 16]) -> [__m512; 16] {
+    // t[2i], t[2i + 1]: rows 2i, 2i + 1 interleaved (columns 4l, 4l + 1 and 4l + 2, 4l + 3 of lane l).
+    let t: [__m512; 16] = std::array::from_fn(|j| {
+        let (a, b) = (r[j & !1], r[j | 1]);
+        if j & 1 == 0 { _mm512_unpacklo_ps(a, b) } else { _mm512_unpackhi_ps(a, b) }
+    });
+    // u[4g + m]: rows 4g .. 4g + 4, column 4l + m in 128-bit lane l.
+    let u: [__m512; 16] = std::array::from_fn(|j| {
+        let (g, m) = (j / 4, j % 4);
+        let (a, b) = (_mm512_castps_pd(t[4 * g + (m >> 1)]), _mm512_castps_pd(t[4 * g + 2 + (m >> 1)]));
+        _mm512_castpd_ps(if m & 1 == 0 { _mm512_unpacklo_pd(a, b) } else { _mm512_unpackhi_pd(a, b) })
+    });
+    // v[m]: lanes (u[m].0, u[m].2, u[4 + m].0, u[4 + m].2); v[4 + m]: the odd lanes; w likewise for rows 8..16.
+    let v: [__m512; 8] = std::array::from_fn(|j| {
+        let m = j % 4;
+        if j < 4 { _mm512_shuffle_f32x4::<0x88>(u[m], u[4 + m]) } else { _mm512_shuffle_f32x4::<0xDD>(u[m], u[4 + m]) }
+    });
+    let w: [__m512; 8] = std::array::from_fn(|j| {
+        let m = j % 4;
+        if j < 4 { _mm512_shuffle_f32x4::<0x88>(u[8 + m], u[12 + m]) } else { _mm512_shuffle_f32x4::<0xDD>(u[8 + m], u[12 + m]) }
+    });
+    // Column 4l + m gathers lane l of u[m], u[4 + m], u[8 + m], u[12 + m].
+    std::array::from_fn(|col| {
+        let (l, m) = (col / 4, col % 4);
+        match l {
+            0 => _mm512_shuffle_f32x4::<0x88>(v[m], w[m]),
+            1 => _mm512_shuffle_f32x4::<0x88>(v[4 + m], w[4 + m]),
+            2 => _mm512_shuffle_f32x4::<0xDD>(v[m], w[m]),
+            _ => _mm512_shuffle_f32x4::<0xDD>(v[4 + m], w[4 + m]),
+        }
+    })
 }
 
 /// The first c with the least cn[c] − 2·dot[c] below +∞ (0 when none is): the sequential scan's answer,
@@ -346,6 +445,30 @@ mod tests {
             }
         }
         best
+    }
+
+    #[test]
+    fn transpose16_transposes() {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            return;
+        }
+        use std::arch::x86_64::*;
+        let m: Vec<f32> = (0..256).map(|i| i as f32).collect();
+        // SAFETY: AVX-512 F is present (checked above); m holds 16 rows of 16.
+        let out = unsafe {
+            let rows: [__m512; 16] = std::array::from_fn(|i| _mm512_loadu_ps(m.as_ptr().add(16 * i)));
+            let t = super::transpose16(&rows);
+            let mut out = vec![0f32; 256];
+            for (j, v) in t.iter().enumerate() {
+                _mm512_storeu_ps(out.as_mut_ptr().add(16 * j), *v);
+            }
+            out
+        };
+        for i in 0..16 {
+            for j in 0..16 {
+                assert_eq!(out[j * 16 + i], m[i * 16 + j], "out[{j}][{i}]");
+            }
+        }
     }
 
     /// The 512-bit kernel gives exactly what the AVX2 kernel gives (itself held bit for bit to the GEMM
