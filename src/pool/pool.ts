@@ -12,7 +12,6 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Backend, BackendInit } from '../backends/types.js';
 import { QuiverError, type SerializedError } from '../errors.js';
-import { WORKER_LOADED } from './messages.js';
 
 export interface PoolOptions {
   threads: number;
@@ -85,8 +84,6 @@ function compiled(file: string): string {
 export class Pool {
   readonly threads: number;
   readonly #piscina: Piscina;
-  /** Thread ids of the workers that have finished loading their modules (see `close`). */
-  readonly #loaded = new Set<number>();
   #closed = false;
   #pending = 0;
 
@@ -111,11 +108,6 @@ export class Pool {
     });
     // A worker that fails to start surfaces through the task that needed it; keep the emitter quiet.
     this.#piscina.on('error', () => undefined);
-    // Each worker says when its modules are loaded (worker.ts), which `close` waits for.
-    this.#piscina.on('message', (m: unknown) => {
-      const id = (m as { [WORKER_LOADED]?: unknown } | null)?.[WORKER_LOADED];
-      if (typeof id === 'number') this.#loaded.add(id);
-    });
   }
 
   get queueSize(): number {
@@ -157,19 +149,9 @@ export class Pool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Terminating a worker thread while it is still loading its modules aborts the whole process on Node 20
-    // (an assertion in the loader of an ES module required from CommonJS, which is how Piscina loads worker.js):
-    // a close right after the pool started did that. So let the started threads finish loading first (bounded:
-    // a thread that never loads is terminated anyway after LOAD_WAIT_MS).
-    const until = Date.now() + LOAD_WAIT_MS;
-    const pending = () => this.#piscina.threads.some((w) => !this.#loaded.has(w.threadId) && w.threadId >= 0);
-    while (pending() && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
     await this.#piscina.destroy();
   }
 }
-
-/** Longest `close` waits for started workers to finish loading. */
-const LOAD_WAIT_MS = 10_000;
 
 function poolError(err: unknown): QuiverError {
   if (err instanceof QuiverError) return err;

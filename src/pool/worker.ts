@@ -4,12 +4,10 @@
  * drops the class): they return as `{ ok: false, error: { code, message, details } }` and the pool rebuilds
  * the QuiverError.
  */
-import { parentPort, threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { loadBackendFromInit } from '../backends/index.js';
 import type { Backend } from '../backends/types.js';
 import { QuiverError } from '../errors.js';
-import { WORKER_LOADED } from './messages.js';
 import type { HandlerModule, TaskHandler, TaskMessage, TaskResult, WorkerSetup } from './pool.js';
 
 const setup = workerData as WorkerSetup;
@@ -30,8 +28,6 @@ const ready: Promise<{ backend: Backend; handlers: Record<string, TaskHandler> }
 })();
 // Keep an early load failure from becoming an unhandled rejection; each task reports it.
 ready.catch(() => undefined);
-// Tell the pool this thread has loaded its modules (loaded or failed): only then may `Pool.close` terminate it.
-void ready.finally(() => parentPort?.postMessage({ [WORKER_LOADED]: threadId })).catch(() => undefined);
 
 export default async function run({ name, task }: TaskMessage): Promise<TaskResult<unknown>> {
   try {
