@@ -23,6 +23,40 @@ impl Pf {
     }
 }
 
+/// p[0..16] += v, widened to f64: how every AVX-512 tile flushes one f32 register row into its accumulators.
+///
+/// # Safety
+/// AVX-512 F/DQ; p points at 16 writable f64.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+#[inline]
+unsafe fn add_widened16(p: *mut f64, v: std::arch::x86_64::__m512) {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's contract.
+    unsafe {
+        let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        let hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(v));
+        _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), lo));
+        _mm512_storeu_pd(p.add(8), _mm512_add_pd(_mm512_loadu_pd(p.add(8)), hi));
+    }
+}
+
+/// p[0..8] += v, widened to f64: the AVX2 tiles' flush of one register row.
+///
+/// # Safety
+/// AVX2; p points at 8 writable f64.
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn add_widened8(p: *mut f64, v: std::arch::x86_64::__m256) {
+    use std::arch::x86_64::*;
+    // SAFETY: the caller's contract.
+    unsafe {
+        let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+        let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
+        _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), lo));
+        _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
+    }
+}
+
 /// 16 × 16 tile: sixteen zmm accumulators, one zmm of `a` per row and each `b` value broadcast from memory
 /// into its FMA (Zen 4 splits 512-bit FMAs in two halves, so the gain is the register count, which lets a
 /// row of `a` serve sixteen FMAs for one load).
@@ -43,14 +77,8 @@ pub(super) unsafe fn tile_16x16_avx512(rb: usize, b: &[f32], a: &[f32], wd: usiz
         }
     }
     for (r, &v) in c.iter().enumerate() {
-        // SAFETY: acc holds 16 × 16 f64 (asserted); the tile row widens to two zmm.
-        unsafe {
-            let p = acc.as_mut_ptr().add(r * 16);
-            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-            let hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(v));
-            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), lo));
-            _mm512_storeu_pd(p.add(8), _mm512_add_pd(_mm512_loadu_pd(p.add(8)), hi));
-        }
+        // SAFETY: acc holds 16 × 16 f64 (asserted).
+        unsafe { add_widened16(acc.as_mut_ptr().add(r * 16), v) };
     }
 }
 
@@ -80,13 +108,7 @@ pub(super) unsafe fn tile_diag_16_avx512(rb: usize, b: &[f32], a: &[f32], wd: us
     }
     for (r, &v) in c.iter().enumerate() {
         // SAFETY: acc holds 16 × 16 f64 (asserted).
-        unsafe {
-            let p = acc.as_mut_ptr().add(r * 16);
-            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-            let hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(v));
-            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), lo));
-            _mm512_storeu_pd(p.add(8), _mm512_add_pd(_mm512_loadu_pd(p.add(8)), hi));
-        }
+        unsafe { add_widened16(acc.as_mut_ptr().add(r * 16), v) };
     }
     for (r, &v) in h.iter().enumerate() {
         // SAFETY: as above; row 8 + r, columns 8–15.
@@ -125,14 +147,8 @@ pub(super) unsafe fn tile_diag_rot_avx512(rb: usize, a: &[f32], wd: usize, acc: 
         }
     }
     for (r, &v) in c.iter().enumerate() {
-        // SAFETY: acc holds 9 × 16 f64 (asserted); the row widens to two zmm.
-        unsafe {
-            let p = acc.as_mut_ptr().add(r * 16);
-            let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-            let hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps::<1>(v));
-            _mm512_storeu_pd(p, _mm512_add_pd(_mm512_loadu_pd(p), lo));
-            _mm512_storeu_pd(p.add(8), _mm512_add_pd(_mm512_loadu_pd(p.add(8)), hi));
-        }
+        // SAFETY: acc holds 9 × 16 f64 (asserted).
+        unsafe { add_widened16(acc.as_mut_ptr().add(r * 16), v) };
     }
 }
 
@@ -157,14 +173,8 @@ pub(super) unsafe fn tile_8x8_avx2(rb: usize, b: &[f32], a: &[f32], wd: usize, a
         }
     }
     for (r, &v) in c.iter().enumerate() {
-        // SAFETY: acc holds the tile's rows of 8 f64 (asserted); eight floats widen to two ymm.
-        unsafe {
-            let p = acc.as_mut_ptr().add(r * 8);
-            let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
-            let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
-            _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), lo));
-            _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
-        }
+        // SAFETY: acc holds the tile's rows of 8 f64 (asserted).
+        unsafe { add_widened8(acc.as_mut_ptr().add(r * 8), v) };
     }
 }
 
@@ -193,13 +203,7 @@ pub(super) unsafe fn tile_diag_rot_avx2(rb: usize, a: &[f32], wd: usize, acc: &m
         }
     }
     for (r, &v) in c.iter().enumerate() {
-        // SAFETY: acc holds the tile's rows of 8 f64 (asserted); eight floats widen to two ymm.
-        unsafe {
-            let p = acc.as_mut_ptr().add(r * 8);
-            let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
-            let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
-            _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), lo));
-            _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), hi));
-        }
+        // SAFETY: acc holds the tile's rows of 8 f64 (asserted).
+        unsafe { add_widened8(acc.as_mut_ptr().add(r * 8), v) };
     }
 }
