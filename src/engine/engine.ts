@@ -41,8 +41,8 @@ import type { MultinomialPassOptions, MultinomialPassResult } from './ops/multin
 import * as topkExclude from './ops/topk-exclude.js';
 import type { TopKExcludingOptions } from './ops/topk-exclude.js';
 import { Scheduler, type CallOptions } from './schedule.js';
-import { AllocatedMatrix, AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector, copyChecked, inPlaceRegion, type CopyStats, type MatrixInput, type VectorInput } from './scope.js';
-import { checkFinite, checkMatrix, checkPositiveInt, checkVector } from './validate.js';
+import { AllocatedMatrix, AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector, checkInPlace, copyChecked, inPlaceRegion, type CopyStats, type MatrixInput, type VectorInput } from './scope.js';
+import { checkMatrix, checkPositiveInt, checkVector } from './validate.js';
 
 // The engine's public types, wherever they are defined.
 export type { CallOptions } from './schedule.js';
@@ -189,16 +189,12 @@ export class Engine {
       return new StagedMatrix(m.rows, m.cols, m.region, this, false, m);
     }
     checkMatrix(m, name, false);
-    const shared = inPlaceRegion(this.backend, m, name);
+    // Read in place: engine or shared memory, or (with `borrow`) the caller's plain array.
+    const inPlace = inPlaceRegion(this.backend, m, name) ?? (opts.borrow ? (this.backend.borrow?.(m.data) ?? null) : null);
     const check = opts.checkValues ?? true;
-    if (shared) {
-      if (check) checkFinite(m.data, name, m.cols);
-      return new StagedMatrix(m.rows, m.cols, shared, this, false, m instanceof AllocatedMatrix ? m : null);
-    }
-    const borrowed = opts.borrow ? (this.backend.borrow?.(m.data) ?? null) : null;
-    if (borrowed) {
-      if (check) checkFinite(m.data, name, m.cols);
-      return new StagedMatrix(m.rows, m.cols, borrowed, this, false);
+    if (inPlace) {
+      if (check) checkInPlace(this.backend, m.data, name, m.cols, this.threads);
+      return new StagedMatrix(m.rows, m.cols, inPlace, this, false, m instanceof AllocatedMatrix ? m : null);
     }
     // The check runs in the copy's pass (a plain matrix is read once, not twice).
     const r = copyChecked(this.backend, m.data, name, m.cols, check, this.threads);

@@ -108,6 +108,16 @@ export function inPlaceRegion(backend: Backend, m: Matrix, name: string): F32 | 
   return backend.regionOf(m.data, 'f32');
 }
 
+/**
+ * Throws NON_FINITE naming the first NaN or ±Infinity of a matrix read in place (nothing copies it, so no copy
+ * can carry the check): the backend's own scan where it has one (native: multi-threaded), then the JavaScript
+ * scan, which names the cell; the JavaScript scan alone elsewhere.
+ */
+export function checkInPlace(backend: Backend, data: Float32Array, name: string, cols: number, threads: number): void {
+  if (backend.scanFinite && backend.scanFinite(data, threads) < 0) return;
+  checkFinite(data, name, cols);
+}
+
 export type MatrixInput = Matrix | StagedMatrix;
 
 /** An f64 vector copied once into a shared region (see `Engine.stageVector`); `release()` when done. */
@@ -243,19 +253,12 @@ export class Scope {
       return { region: m.region, rows: m.rows, cols: m.cols };
     }
     if (!checked) checkMatrix(m, name, false);
-    const shared = inPlaceRegion(this.backend, m, name);
-    if (shared) {
-      if (!checked) checkFinite(m.data, name, m.cols);
-      return { region: shared, rows: m.rows, cols: m.cols };
-    }
-    const borrowed = this.borrow ? (this.backend.borrow?.(m.data) ?? null) : null;
-    if (borrowed) {
-      // Read in place: the check is a scan of its own (on the engine's threads where the backend has one),
-      // about a third of the copy's time; the error is the same as the copy's.
-      if (!checked && (this.backend.scanFinite ? this.backend.scanFinite(m.data, this.threads) : firstNonFiniteF32(m.data)) >= 0) {
-        checkFinite(m.data, name, m.cols);
-      }
-      return { region: borrowed, rows: m.rows, cols: m.cols };
+    // Read in place (shared, or borrowed when the job allows it): the check is a scan of its own, about a
+    // third of the copy's time on native; the error is the same as the copy's.
+    const inPlace = inPlaceRegion(this.backend, m, name) ?? (this.borrow ? (this.backend.borrow?.(m.data) ?? null) : null);
+    if (inPlace) {
+      if (!checked) checkInPlace(this.backend, m.data, name, m.cols, this.threads);
+      return { region: inPlace, rows: m.rows, cols: m.cols };
     }
     const region = copyChecked(this.backend, m.data, name, m.cols, !checked, this.threads);
     this.#regions.push(region);
