@@ -7,7 +7,7 @@ import { gram_f32_scalar, gram_f32_simd128 } from './kernels/gram';
 import { kmeans_f32_scalar, kmeans_f32_simd128 } from './kernels/kmeans';
 import { logistic_f64_scalar, logistic_f64_simd128 } from './kernels/logistic';
 import { matvec_f32_scalar, matvec_f32_simd128 } from './kernels/matvec';
-import { normalize_f32_scalar, normalize_f32_simd128 } from './kernels/normalize';
+import { normalize_f32_scalar, normalize_f32_simd128, row_norms_f32_scalar, row_norms_f32_simd128 } from './kernels/normalize';
 import { similarity_f32_scalar, similarity_f32_simd128 } from './kernels/similarity';
 import { sparse_score_topn_f64_scalar, sparse_similarity_topk_f64_scalar } from './kernels/sparse';
 import { topk_f32_scalar, topk_f32_simd128 } from './kernels/topk';
@@ -36,6 +36,12 @@ export function normalize_rows(x: usize, rows: i32, cols: i32, out: usize, norms
   else normalize_f32_scalar(x, rows, cols, out, norms);
 }
 
+/** norms[i] = ||x[i,:]|| as normalize_rows computes it, rows left unwritten. */
+export function row_norms(x: usize, rows: i32, cols: i32, norms: usize): void {
+  if (ASC_FEATURE_SIMD) row_norms_f32_simd128(x, rows, cols, norms);
+  else row_norms_f32_scalar(x, rows, cols, norms);
+}
+
 export function similarity_tile(a: usize, aRows: i32, b: usize, bRows: i32, cols: i32, out: usize, ldOut: i32): void {
   if (ASC_FEATURE_SIMD) similarity_f32_simd128(a, aRows, b, bRows, cols, out, ldOut);
   else similarity_f32_scalar(a, aRows, b, bRows, cols, out, ldOut);
@@ -43,10 +49,10 @@ export function similarity_tile(a: usize, aRows: i32, b: usize, bRows: i32, cols
 
 export function topk_tile(
   q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
-  qOffset: i32, xOffset: i32, excludeSelf: bool, outIdx: usize, outScores: usize,
+  qOffset: i32, xOffset: i32, excludeSelf: bool, outIdx: usize, outScores: usize, qScale: usize, xScale: usize,
 ): void {
-  if (ASC_FEATURE_SIMD) topk_f32_simd128(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
-  else topk_f32_scalar(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
+  if (ASC_FEATURE_SIMD) topk_f32_simd128(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores, qScale, xScale);
+  else topk_f32_scalar(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores, qScale, xScale);
 }
 
 export function kmeans_step(
@@ -129,7 +135,8 @@ export function tiles_gemm(
 export function topk_excl_tile(
   q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
   qOffset: i32, xOffset: i32, excludeSelf: bool, exclPtr: usize, exclIdx: usize, outIdx: usize, outScores: usize,
+  qScale: usize, xScale: usize,
 ): void {
-  if (ASC_FEATURE_SIMD) topk_excl_f32_simd128(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, exclPtr, exclIdx, outIdx, outScores);
-  else topk_excl_f32_scalar(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, exclPtr, exclIdx, outIdx, outScores);
+  if (ASC_FEATURE_SIMD) topk_excl_f32_simd128(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, exclPtr, exclIdx, outIdx, outScores, qScale, xScale);
+  else topk_excl_f32_scalar(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, exclPtr, exclIdx, outIdx, outScores, qScale, xScale);
 }

@@ -28,7 +28,7 @@ export declare class Kernels {
    * best first, ties to the lower index; empty slots -1 / -Infinity). Base row j has global index
    * xOffset + j, query row i has qOffset + i; excludeSelf skips equal global indices.
    */
-  topkTile(q: Float32Array, qRows: number, x: Float32Array, xRows: number, cols: number, k: number, qOffset: number, xOffset: number, excludeSelf: boolean, outIdx: Int32Array, outScores: Float32Array): void
+  topkTile(q: Float32Array, qRows: number, x: Float32Array, xRows: number, cols: number, k: number, qOffset: number, xOffset: number, excludeSelf: boolean, outIdx: Int32Array, outScores: Float32Array, qScale?: Float32Array | undefined | null, xScale?: Float32Array | undefined | null): void
   /**
    * One Lloyd step over a block of rows: labels by argmin ‖c‖² − 2x·c (ties to the lower centroid),
    * sums and counts accumulate (f64, weighted when `weights` is given); with `minDist2` the exact f64
@@ -100,13 +100,15 @@ export declare class Kernels {
    * exclIdx[exclPtr[i]..exclPtr[i + 1]] (ascending; exclPtr has qRows + 1 entries and may start past 0).
    * A row left with fewer than k candidates keeps -1 / -Infinity in its last slots.
    */
-  topkExclTile(q: Float32Array, qRows: number, x: Float32Array, xRows: number, cols: number, k: number, qOffset: number, xOffset: number, excludeSelf: boolean, exclPtr: Int32Array, exclIdx: Int32Array, outIdx: Int32Array, outScores: Float32Array): void
+  topkExclTile(q: Float32Array, qRows: number, x: Float32Array, xRows: number, cols: number, k: number, qOffset: number, xOffset: number, excludeSelf: boolean, exclPtr: Int32Array, exclIdx: Int32Array, outIdx: Int32Array, outScores: Float32Array, qScale?: Float32Array | undefined | null, xScale?: Float32Array | undefined | null): void
   /**
    * The lower part of a self-similarity strip from its upper part: out[c·n + r] = out[r·n + c] for rows
    * [row0, row1) and columns c ≥ row1 of the row-major n × n `out` (one array: the cells read and the
    * cells written never meet).
    */
   mirrorStrip(out: Float32Array, n: number, row0: number, row1: number): void
+  /** norms[i] = ‖x[i,:]‖₂ (sum of squares in f64, as `normalizeRows`), without writing the rows. */
+  rowNorms(x: Float32Array, rows: number, cols: number, norms: Float32Array): void
 }
 
 /**

@@ -29,6 +29,9 @@ let qBase: i32 = 0;
 let xBase: i32 = 0;
 let idxBase: usize = 0;
 let scoreBase: usize = 0;
+/** Cosine scales (the rows' inverse norms): score = (dot * qScale[i]) * xScale[j] in f32; 0: unscaled. */
+let qsBase: usize = 0;
+let xsBase: usize = 0;
 /** Exclusion lists (topk_excl_*): row i's are the i32s at exIdx[exPtr[i] .. exPtr[i + 1]], ascending; 0: none. */
 let exPtr: usize = 0;
 let exIdx: usize = 0;
@@ -78,7 +81,11 @@ function offer(i: i32, j: i32, s: f32): void {
 
 /** Offers four consecutive scores; one vector compare rejects the common case where none can enter. */
 // @ts-ignore: decorator
-@inline function offer4(i: i32, j: i32, r: v128): void {
+@inline function offer4(i: i32, j: i32, raw: v128): void {
+  let r = raw;
+  if (qsBase != 0) {
+    r = f32x4.mul(f32x4.mul(r, f32x4.splat(load<f32>(qsBase + (<usize>i << 2)))), v128.load(xsBase + (<usize>j << 2)));
+  }
   // >= keeps ties, which the exact comparison in offer() then settles by index.
   if (v128.any_true(f32x4.ge(r, f32x4.splat(worstScore(i))))) {
     offer(i, j, f32x4.extract_lane(r, 0));
@@ -89,7 +96,9 @@ function offer(i: i32, j: i32, s: f32): void {
 }
 
 // @ts-ignore: decorator
-@inline function offerScalar(i: i32, j: i32, s: f32): void {
+@inline function offerScalar(i: i32, j: i32, raw: f32): void {
+  let s = raw;
+  if (qsBase != 0) s = (s * load<f32>(qsBase + (<usize>i << 2))) * load<f32>(xsBase + (<usize>j << 2));
   if (s >= worstScore(i)) offer(i, j, s);
 }
 
@@ -193,17 +202,21 @@ function topkScalar(
 
 export function topk_f32_simd128(
   q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
-  qOffset: i32, xOffset: i32, excludeSelf: bool, outIdx: usize, outScores: usize,
+  qOffset: i32, xOffset: i32, excludeSelf: bool, outIdx: usize, outScores: usize, qScale: usize, xScale: usize,
 ): void {
   exPtr = 0;
+  qsBase = qScale;
+  xsBase = xScale;
   topkSimd(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
 }
 
 export function topk_f32_scalar(
   q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
-  qOffset: i32, xOffset: i32, excludeSelf: bool, outIdx: usize, outScores: usize,
+  qOffset: i32, xOffset: i32, excludeSelf: bool, outIdx: usize, outScores: usize, qScale: usize, xScale: usize,
 ): void {
   exPtr = 0;
+  qsBase = qScale;
+  xsBase = xScale;
   topkScalar(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
 }
 
@@ -211,8 +224,11 @@ export function topk_f32_scalar(
 export function topk_excl_f32_simd128(
   q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
   qOffset: i32, xOffset: i32, excludeSelf: bool, exclPtr: usize, exclIdx: usize, outIdx: usize, outScores: usize,
+  qScale: usize, xScale: usize,
 ): void {
   exPtr = exclPtr;
+  qsBase = qScale;
+  xsBase = xScale;
   exIdx = exclIdx;
   topkSimd(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
   exPtr = 0;
@@ -221,8 +237,11 @@ export function topk_excl_f32_simd128(
 export function topk_excl_f32_scalar(
   q: usize, qRows: i32, x: usize, xRows: i32, cols: i32, k: i32,
   qOffset: i32, xOffset: i32, excludeSelf: bool, exclPtr: usize, exclIdx: usize, outIdx: usize, outScores: usize,
+  qScale: usize, xScale: usize,
 ): void {
   exPtr = exclPtr;
+  qsBase = qScale;
+  xsBase = xScale;
   exIdx = exclIdx;
   topkScalar(q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores);
   exPtr = 0;

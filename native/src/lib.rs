@@ -85,6 +85,32 @@ fn disjoint(outputs: &[Span], inputs: &[Span]) -> std::result::Result<(), Kernel
     Ok(())
 }
 
+/// Both scales of a cosine top-k, or neither (one alone is a shape error naming the missing one).
+fn topk_scales<'a>(
+    q: &'a Option<Float32ArraySlice>,
+    qr: usize,
+    x: &'a Option<Float32ArraySlice>,
+    xr: usize,
+) -> std::result::Result<Option<kernels::topk::Scales<'a>>, KernelError> {
+    match (q, x) {
+        (None, None) => Ok(None),
+        (Some(q), Some(x)) => {
+            need("qScale", q.len(), qr)?;
+            need("xScale", x.len(), xr)?;
+            Ok(Some((&q[..qr], &x[..xr])))
+        }
+        (None, Some(_)) => Err(KernelError::shape("qScale", 0, qr)),
+        (Some(_), None) => Err(KernelError::shape("xScale", 0, xr)),
+    }
+}
+
+/// The scales' spans for the aliasing check (empty when absent).
+fn scale_spans(scales: Option<kernels::topk::Scales<'_>>) -> [Span; 2] {
+    let empty: &[f32] = &[];
+    let (q, x) = scales.unwrap_or((empty, empty));
+    [span("qScale", q, q.len()), span("xScale", x, x.len())]
+}
+
 /// The best instruction-set level of this CPU: 'avx512', 'avx2' or 'scalar' (probed once per process).
 #[napi(catch_unwind)]
 pub fn detected_isa() -> Result<String> {
@@ -228,6 +254,8 @@ impl Kernels {
         exclude_self: bool,
         out_idx: Int32ArraySlice,
         out_scores: Float32ArraySlice,
+        q_scale: Option<Float32ArraySlice>,
+        x_scale: Option<Float32ArraySlice>,
     ) -> Result<()> {
         guard(|| {
             let t = self.table;
@@ -236,6 +264,8 @@ impl Kernels {
             need("x", x.len(), xr * d)?;
             need("outIdx", out_idx.len(), qr * k)?;
             need("outScores", out_scores.len(), qr * k)?;
+            let scales = topk_scales(&q_scale, qr, &x_scale, xr)?;
+            let [qs_span, xs_span] = scale_spans(scales);
             // Global base indices must fit the Int32 state.
             let max_offset = i32::MAX as i64 - xr as i64;
             if x_offset < 0 || x_offset > max_offset {
@@ -244,7 +274,7 @@ impl Kernels {
             let (mut out_idx, mut out_scores) = (out_idx, out_scores);
             disjoint(
                 &[span("outIdx", &out_idx, qr * k), span("outScores", &out_scores, qr * k)],
-                &[span("q", &q, qr * d), span("x", &x, xr * d)],
+                &[span("q", &q, qr * d), span("x", &x, xr * d), qs_span, xs_span],
             )?;
             let args = TopkArgs {
                 q: &q[..qr * d],
@@ -256,6 +286,7 @@ impl Kernels {
                 q_offset,
                 x_offset,
                 exclude_self,
+                scales,
                 out_idx: unsafe { &mut out_idx.as_mut()[..qr * k] },
                 out_scores: unsafe { &mut out_scores.as_mut()[..qr * k] },
             };
@@ -926,6 +957,8 @@ impl Kernels {
         excl_idx: Int32ArraySlice,
         out_idx: Int32ArraySlice,
         out_scores: Float32ArraySlice,
+        q_scale: Option<Float32ArraySlice>,
+        x_scale: Option<Float32ArraySlice>,
     ) -> Result<()> {
         guard(|| {
             let t = self.table;
@@ -934,6 +967,8 @@ impl Kernels {
             need("x", x.len(), xr * d)?;
             need("outIdx", out_idx.len(), qr * k)?;
             need("outScores", out_scores.len(), qr * k)?;
+            let scales = topk_scales(&q_scale, qr, &x_scale, xr)?;
+            let [qs_span, xs_span] = scale_spans(scales);
             need("exclPtr", excl_ptr.len(), qr + 1)?;
             let max_offset = i32::MAX as i64 - xr as i64;
             if x_offset < 0 || x_offset > max_offset {
@@ -958,6 +993,8 @@ impl Kernels {
                     span("x", &x, xr * d),
                     span("exclPtr", &excl_ptr, qr + 1),
                     span("exclIdx", &excl_idx, excl_idx.len()),
+                    qs_span,
+                    xs_span,
                 ],
             )?;
             let tile = TopkArgs {
@@ -970,6 +1007,7 @@ impl Kernels {
                 q_offset,
                 x_offset,
                 exclude_self,
+                scales,
                 out_idx: unsafe { &mut out_idx.as_mut()[..qr * k] },
                 out_scores: unsafe { &mut out_scores.as_mut()[..qr * k] },
             };
@@ -998,6 +1036,21 @@ impl Kernels {
             // SAFETY: n × n values are there (checked); rows and columns in range (checked); the table's level
             // runs on this CPU.
             unsafe { (self.table.mirror_strip)(&mut out.as_mut()[..n * n], n, r0, r1) };
+            Ok(())
+        })
+    }
+
+    /// norms[i] = ‖x[i,:]‖₂ (sum of squares in f64, as `normalizeRows`), without writing the rows.
+    #[napi(catch_unwind)]
+    pub fn row_norms(&self, x: Float32ArraySlice, rows: u32, cols: u32, norms: Float32ArraySlice) -> Result<()> {
+        guard(|| {
+            let (rows, cols) = (rows as usize, cols as usize);
+            need("x", x.len(), rows * cols)?;
+            need("norms", norms.len(), rows)?;
+            let mut norms = norms;
+            disjoint(&[span("norms", &norms, rows)], &[span("x", &x, rows * cols)])?;
+            // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
+            unsafe { (self.table.row_norms)(&x[..rows * cols], rows, cols, &mut norms.as_mut()[..rows]) };
             Ok(())
         })
     }

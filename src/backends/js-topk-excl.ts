@@ -1,12 +1,14 @@
 /**
  * The plain-JS `topkExclTile`, and `topkTile` as its case with every list empty: scores are f64 sums rounded
- * to f32, ties go to the lower index, and each query row skips the global indices in its exclusion list.
+ * to f32 (then, for cosine, scaled by the two inverse norms in f32), ties go to the lower index, and each query row skips the global indices in its exclusion list.
  * Columns ascend, so one cursor per row walks the sorted list alongside them.
  */
 import type { TopkExclTileArgs } from './types.js';
 
-export function topkExclTileJs({ q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, exclPtr, exclIdx, outIdx, outScores }: TopkExclTileArgs): void {
+export function topkExclTileJs({ q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, qScale, xScale, exclPtr, exclIdx, outIdx, outScores }: TopkExclTileArgs): void {
+  const scaled = qScale != null && xScale != null;
   for (let i = 0; i < qRows; i++) {
+    const qs = scaled ? qScale[i]! : 1;
     const qo = i * cols;
     const so = i * k;
     const self = qOffset + i;
@@ -19,7 +21,8 @@ export function topkExclTileJs({ q, qRows, x, xRows, cols, k, qOffset, xOffset, 
       const xo = j * cols;
       let s = 0;
       for (let d = 0; d < cols; d++) s += q[qo + d]! * x[xo + d]!;
-      insertTopk(outIdx, outScores, so, k, Math.fround(s), gj);
+      const dot = Math.fround(s);
+      insertTopk(outIdx, outScores, so, k, scaled ? Math.fround(Math.fround(dot * qs) * xScale[j]!) : dot, gj);
     }
   }
 }

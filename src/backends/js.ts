@@ -62,16 +62,15 @@ export class JsBackend extends SabRegions implements Backend {
   normalizeRows(x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void {
     for (let i = 0; i < rows; i++) {
       const o = i * cols;
-      let s = 0;
-      for (let d = 0; d < cols; d++) {
-        const v = x[o + d]!;
-        s += v * v;
-      }
-      const n = Math.sqrt(s);
+      const n = rowNorm(x, o, cols);
       norms[i] = n;
       const inv = n > 0 ? 1 / n : 0;
       for (let d = 0; d < cols; d++) out[o + d] = x[o + d]! * inv;
     }
+  }
+
+  rowNorms(x: Float32Array, rows: number, cols: number, norms: Float32Array): void {
+    for (let i = 0; i < rows; i++) norms[i] = rowNorm(x, i * cols, cols);
   }
 
   similarityTile({ a, aRows, b, bRows, cols, out, ldOut }: SimilarityTileArgs): void {
@@ -371,4 +370,14 @@ export class JsBackend extends SabRegions implements Backend {
   topkExclTile(args: TopkExclTileArgs): void {
     topkExclTileJs(args);
   }
+}
+
+/** ‖x[o .. o + cols)‖₂ with the sum of squares in f64, in order. */
+function rowNorm(x: Float32Array, o: number, cols: number): number {
+  let s = 0;
+  for (let d = 0; d < cols; d++) {
+    const v = x[o + d]!;
+    s += v * v;
+  }
+  return Math.sqrt(s);
 }

@@ -259,12 +259,16 @@ class NativeBackend extends SabRegions implements Backend {
     this.#k.normalizeRows(x, rows, cols, out, norms);
   }
 
+  rowNorms(x: Float32Array, rows: number, cols: number, norms: Float32Array): void {
+    this.#k.rowNorms(x, rows, cols, norms);
+  }
+
   similarityTile(a: SimilarityTileArgs): void {
     this.#k.similarityTile(a.a, a.aRows, a.b, a.bRows, a.cols, a.out, a.ldOut);
   }
 
   topkTile(a: TopkTileArgs): void {
-    this.#k.topkTile(a.q, a.qRows, a.x, a.xRows, a.cols, a.k, a.qOffset, a.xOffset, a.excludeSelf, a.outIdx, a.outScores);
+    this.#k.topkTile(a.q, a.qRows, a.x, a.xRows, a.cols, a.k, a.qOffset, a.xOffset, a.excludeSelf, a.outIdx, a.outScores, a.qScale ?? undefined, a.xScale ?? undefined);
   }
 
   kmeansStep(a: KmeansStepArgs): number {
@@ -377,6 +381,6 @@ class NativeBackend extends SabRegions implements Backend {
   }
 
   topkExclTile(a: TopkExclTileArgs): void {
-    this.#k.topkExclTile(a.q, a.qRows, a.x, a.xRows, a.cols, a.k, a.qOffset, a.xOffset, a.excludeSelf, a.exclPtr, a.exclIdx, a.outIdx, a.outScores);
+    this.#k.topkExclTile(a.q, a.qRows, a.x, a.xRows, a.cols, a.k, a.qOffset, a.xOffset, a.excludeSelf, a.exclPtr, a.exclIdx, a.outIdx, a.outScores, a.qScale ?? undefined, a.xScale ?? undefined);
   }
 }

@@ -110,6 +110,12 @@ export interface TopkTileArgs {
   /** Skip a base row whose global index equals the query's (self-joins). */
   excludeSelf: boolean;
   /**
+   * Cosine without normalised copies (both or neither): score(i, j) = (dot · qScale[i]) · xScale[j], two f32
+   * products in that order, where dot is the unscaled score; qRows and xRows entries (the rows' inverse norms).
+   */
+  qScale?: Float32Array | null;
+  xScale?: Float32Array | null;
+  /**
    * State (in/out), k entries per query row-major, sorted best first: higher score first, equal scores by
    * lower index first. Empty slots are idx -1, score -Infinity and sort last; the caller initialises them so.
    */
@@ -355,6 +361,9 @@ export interface Backend {
    * A zero row stays zero (norm 0). `out` may be `x` (in place).
    */
   normalizeRows(x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void;
+
+  /** norms[i] = ‖x[i,:]‖₂ as `normalizeRows` computes it (f64 sum of squares), without writing the rows. */
+  rowNorms(x: Float32Array, rows: number, cols: number, norms: Float32Array): void;
 
   similarityTile(args: SimilarityTileArgs): void;
 

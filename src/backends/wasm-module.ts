@@ -16,10 +16,11 @@ export interface KernelExports {
   asc_version(): number;
   heap_base(): number;
   normalize_rows(x: number, rows: number, cols: number, out: number, norms: number): void;
+  row_norms(x: number, rows: number, cols: number, norms: number): void;
   similarity_tile(a: number, aRows: number, b: number, bRows: number, cols: number, out: number, ldOut: number): void;
   topk_tile(
     q: number, qRows: number, x: number, xRows: number, cols: number, k: number,
-    qOffset: number, xOffset: number, excludeSelf: number, outIdx: number, outScores: number,
+    qOffset: number, xOffset: number, excludeSelf: number, outIdx: number, outScores: number, qScale: number, xScale: number,
   ): void;
   kmeans_step(
     x: number, rows: number, cols: number, centroids: number, k: number, weights: number,
@@ -60,6 +61,7 @@ export interface KernelExports {
   topk_excl_tile(
     q: number, qRows: number, x: number, xRows: number, cols: number, k: number,
     qOffset: number, xOffset: number, excludeSelf: number, exclPtr: number, exclIdx: number, outIdx: number, outScores: number,
+    qScale: number, xScale: number,
   ): void;
 }
 

@@ -96,6 +96,16 @@ export class WasmBackend implements Backend {
     }
   }
 
+  rowNorms(x: Float32Array, rows: number, cols: number, norms: Float32Array): void {
+    const m = this.mem;
+    const st = new Staging();
+    try {
+      this.k.row_norms(m.ptr(x, rows * cols, false, st), rows, cols, m.ptr(norms, rows, true, st));
+    } finally {
+      m.finish(st);
+    }
+  }
+
   similarityTile({ a, aRows, b, bRows, cols, out, ldOut }: SimilarityTileArgs): void {
     const m = this.mem;
     if (aRows <= 0 || bRows <= 0) return;
@@ -115,7 +125,7 @@ export class WasmBackend implements Backend {
     }
   }
 
-  topkTile({ q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, outIdx, outScores }: TopkTileArgs): void {
+  topkTile({ q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, qScale, xScale, outIdx, outScores }: TopkTileArgs): void {
     const m = this.mem;
     if (qRows <= 0 || xRows <= 0 || k <= 0) return;
     const st = new Staging();
@@ -132,6 +142,9 @@ export class WasmBackend implements Backend {
         excludeSelf ? 1 : 0,
         m.ptr(outIdx, qRows * k, true, st),
         m.ptr(outScores, qRows * k, true, st),
+        // Both scales or neither (the kernel tests only the first).
+        qScale && xScale ? m.ptr(qScale, qRows, false, st) : 0,
+        qScale && xScale ? m.ptr(xScale, xRows, false, st) : 0,
       );
     } finally {
       m.finish(st);
@@ -395,7 +408,7 @@ export class WasmBackend implements Backend {
     tileGemmJs(args);
   }
 
-  topkExclTile({ q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, exclPtr, exclIdx, outIdx, outScores }: TopkExclTileArgs): void {
+  topkExclTile({ q, qRows, x, xRows, cols, k, qOffset, xOffset, excludeSelf, qScale, xScale, exclPtr, exclIdx, outIdx, outScores }: TopkExclTileArgs): void {
     const m = this.mem;
     if (qRows <= 0 || xRows <= 0 || k <= 0) return;
     const st = new Staging();
@@ -415,6 +428,9 @@ export class WasmBackend implements Backend {
         m.ptr(exclIdx, exclIdx.length, false, st),
         m.ptr(outIdx, qRows * k, true, st),
         m.ptr(outScores, qRows * k, true, st),
+        // Both scales or neither (the kernel tests only the first).
+        qScale && xScale ? m.ptr(qScale, qRows, false, st) : 0,
+        qScale && xScale ? m.ptr(xScale, xRows, false, st) : 0,
       );
     } finally {
       m.finish(st);

@@ -10,7 +10,7 @@ import { kmeansTask } from './ops/kmeans.js';
 import { lloydTask } from './ops/kmeans-lloyd.js';
 import { logisticTask } from './ops/logistic.js';
 import { matvecTask } from './ops/matvec.js';
-import { normalizeTask } from './ops/normalize.js';
+import { normalizeTask, rowNormsTask } from './ops/normalize.js';
 import { similarityTask } from './ops/similarity.js';
 import { sparseScoreTask, sparseSimilarityTask } from './ops/sparse.js';
 import { topkTask } from './ops/topk.js';
@@ -36,6 +36,7 @@ export const TASK_KINDS: readonly TaskKind<never, unknown>[] = [
   alsTask,
   tilesTask,
   topkExclTask,
+  rowNormsTask,
 ];
 
 export const handlers: Readonly<Record<string, (b: Backend, task: never) => unknown>> = Object.fromEntries(TASK_KINDS.map((k) => [k.name, k.run]));

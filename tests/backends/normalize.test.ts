@@ -57,6 +57,29 @@ describe.each(cases)('normalizeRows on $label', ({ family, backend: b }) => {
     }
   });
 
+  it('rowNorms: the norms alone, within tolerance of the oracle on every tail, exact on integer norms, rows unwritten', () => {
+    const exact = Float32Array.from([3, -4, 0, 2, 3, 6, 0, 0, 0, 12, 0, 5]);
+    const n4 = new Float32Array(4).fill(99);
+    b.rowNorms(exact, 4, 3, n4);
+    expect(Array.from(n4)).toEqual([5, 7, 0, 13]);
+    for (const cols of TAIL_COLS) {
+      const rows = 6;
+      const x = randomF32(rows * cols, 51 + cols);
+      x.fill(0, cols, 2 * cols); // row 1 is a zero vector
+      const before = x.slice();
+      const norms = new Float32Array(rows);
+      b.rowNorms(x, rows, cols, norms);
+      expectClose(norms, oracle(x, rows, cols).norms, tol, `rowNorms cols=${cols}`);
+      expect(norms[1]).toBe(0);
+      expect(Array.from(x)).toEqual(Array.from(before));
+    }
+    // Values whose squares leave f32's range still give finite norms (the sums are f64).
+    const big = Float32Array.from([3e30, 4e30, 3e-30, 4e-30]);
+    const nb = new Float32Array(2);
+    b.rowNorms(big, 2, 2, nb);
+    expectClose(nb, [5e30, 5e-30], tol, 'rowNorms beyond f32 squares');
+  });
+
   it('edges: zero rows touch nothing; one column gives ±1; large and tiny scales stay finite', () => {
     const out = new Float32Array(4).fill(7);
     const norms = new Float32Array(2).fill(7);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend } from '../../src/backends/types.js';
 import { backendCases } from '../helpers/backends.js';
-import { randomF32, smallIntF32 } from '../helpers/rng.js';
+import { mulberry32, randomF32, smallIntF32 } from '../helpers/rng.js';
 import { TAIL_COLS, expectClose, tolerance, type Tol } from '../helpers/tolerance.js';
 
 const cases = await backendCases();
@@ -85,6 +85,55 @@ describe.each(cases)('topkTile on $label', ({ family, backend: b }) => {
           for (const j of want) if (s[j]! > kth + slack) expect(idx, `index ${j} missing ${what}`).toContain(j);
           for (let p = want.length; p < k; p++) expect(idx[p]).toBe(-1);
         }
+      }
+    }
+  });
+
+  it('scaled (cosine without copies): scores are the cosines of the raw rows, selected by them, not by the dots', () => {
+    const rng = mulberry32(77);
+    for (const cols of TAIL_COLS.filter((c) => c > 0)) {
+      const [qRows, xRows, k] = [7, 131, 9];
+      const q = randomF32(qRows * cols, 300 + cols);
+      const x = randomF32(xRows * cols, 400 + cols);
+      // Row lengths over six orders of magnitude, so the largest dot products are not the largest cosines;
+      // and a zero base row, whose score must be 0 as a normalised copy would give.
+      for (let j = 0; j < xRows; j++) {
+        const f = 10 ** (6 * rng() - 3);
+        for (let d = 0; d < cols; d++) x[j * cols + d] = Math.fround(x[j * cols + d]! * f);
+      }
+      x.fill(0, 5 * cols, 6 * cols);
+      const inv = (m: Float32Array, rows: number) =>
+        Float32Array.from({ length: rows }, (_, i) => {
+          let t = 0;
+          for (let d = 0; d < cols; d++) t += m[i * cols + d]! ** 2;
+          return t > 0 ? 1 / Math.sqrt(t) : 0;
+        });
+      const qScale = inv(q, qRows);
+      const xScale = inv(x, xRows);
+      const st = emptyState(qRows, k);
+      b.topkTile({ q, qRows, x, xRows, cols, k, qOffset: 0, xOffset: 0, excludeSelf: false, qScale, xScale, outIdx: st.idx, outScores: st.scores });
+      for (let i = 0; i < qRows; i++) {
+        const dots = scores(q, i, x, xRows, cols);
+        const cos = dots.map((v, j) => {
+          let qq = 0;
+          let xx = 0;
+          for (let d = 0; d < cols; d++) {
+            qq += q[i * cols + d]! ** 2;
+            xx += x[j * cols + d]! ** 2;
+          }
+          return xx > 0 ? v / Math.sqrt(qq * xx) : 0;
+        });
+        const want = best(cos, k);
+        const idx = Array.from(st.idx.subarray(i * k, i * k + k));
+        const what = `cols=${cols} row ${i}`;
+        const kth = cos[want[k - 1]!]!;
+        // The dot's error relative to ‖q‖‖x‖ (≤ the table's bound at |score| 1), plus four f32 roundings: each
+        // inverse norm once, each of the two products once.
+        const err = bound(tol, 1) + 4 * 2 ** -24;
+        const slack = 2 * err;
+        for (let p = 0; p < k; p++) expectClose([st.scores[i * k + p]!], [cos[idx[p]!]!], { atol: err, rtol: 0 }, `score ${what}`);
+        for (const j of idx) expect(cos[j]!, `index ${j} belongs ${what}`).toBeGreaterThanOrEqual(kth - slack);
+        for (const j of want) if (cos[j]! > kth + slack) expect(idx, `index ${j} missing ${what}`).toContain(j);
       }
     }
   });

@@ -66,6 +66,49 @@ describe('engine on the selected backend', () => {
     expectClose([s.data[4]!], [1], TOLERANCE.normalize, 'self-similarity');
   });
 
+  it('cosine topK and topKExcluding match an f64 oracle at any scale: rows of norm 1e-30 to 1e30 (normalised copies) and ordinary ones (scaled scores)', async () => {
+    const e = await engine({ threads: 2, inlineWork: 0 });
+    const cols = 12;
+    const q0 = randomF32(9 * cols, 31);
+    const x0 = randomF32(60 * cols, 32);
+    x0.fill(0, 7 * cols, 8 * cols); // a zero base row scores 0
+    /** Oracle: f64 cosines of the rows as given, the k best by (score desc, index asc). */
+    const oracle = (q: Float32Array, x: Float32Array, k: number, skip?: (i: number, j: number) => boolean) => {
+      const norm = (m: Float32Array, r: number) => Math.sqrt(m.subarray(r * cols, (r + 1) * cols).reduce((t, v) => t + v * v, 0));
+      return Array.from({ length: 9 }, (_, i) => {
+        const c = Array.from({ length: 60 }, (_, j) => {
+          let t = 0;
+          for (let d = 0; d < cols; d++) t += q[i * cols + d]! * x[j * cols + d]!;
+          const n = norm(q, i) * norm(x, j);
+          return n > 0 ? t / n : 0;
+        });
+        const order = [...c.keys()].filter((j) => !skip?.(i, j)).sort((a, b) => c[b]! - c[a]! || a - b);
+        return order.slice(0, k).map((j) => [j, c[j]!] as const);
+      });
+    };
+    const skip = (i: number, j: number) => (i + j) % 5 === 0;
+    const indptr = new Int32Array(10);
+    const lists: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      for (let j = 0; j < 60; j++) if (skip(i, j)) lists.push(j);
+      indptr[i + 1] = lists.length;
+    }
+    for (const scale of [1, 1e30, 1e-30]) {
+      const q = q0.map((v, p) => v * (p < 3 * cols ? scale : 1));
+      const x = x0.map((v, p) => v * (p >= 30 * cols ? scale : 1));
+      const top = await e.topK(mat(9, cols, q), mat(60, cols, x), { k: 6 });
+      const ex = await e.topKExcluding(mat(9, cols, q), mat(60, cols, x), { k: 6, exclude: { indptr, indices: Int32Array.from(lists) } });
+      for (const [got, want] of [[top, oracle(q, x, 6)], [ex, oracle(q, x, 6, skip)]] as const) {
+        for (let i = 0; i < 9; i++) {
+          const what = `scale ${scale} row ${i}`;
+          // Random f32 rows have no near-ties at this size: the indices are the oracle's exactly.
+          expect(Array.from(got.indices.subarray(i * 6, i * 6 + 6)), what).toEqual(want[i]!.map(([j]) => j));
+          expectClose(got.scores.subarray(i * 6, i * 6 + 6), want[i]!.map(([, v]) => v), { atol: 1e-6, rtol: 0 }, what);
+        }
+      }
+    }
+  });
+
   it('k larger than the base is clamped and reported', async () => {
     const e = await engine({ threads: 1 });
     const x = mat(5, 3, randomF32(15, 4));

@@ -51,7 +51,7 @@ describe('engine registry, memory and façade', () => {
     const names = TASK_KINDS.map((k) => k.name);
     expect(new Set(names).size).toBe(names.length);
     // oracle: the task names the engine's ops dispatch, written out
-    expect(Object.keys(handlers).sort()).toEqual(['als', 'cholesky', 'gram', 'kmeans', 'lloyd', 'logistic', 'matvec', 'multinomial', 'normalize', 'similarity', 'sparseScore', 'sparseSimilarity', 'tiles', 'topk', 'topkExcl']);
+    expect(Object.keys(handlers).sort()).toEqual(['als', 'cholesky', 'gram', 'kmeans', 'lloyd', 'logistic', 'matvec', 'multinomial', 'normalize', 'rowNorms', 'similarity', 'sparseScore', 'sparseSimilarity', 'tiles', 'topk', 'topkExcl']);
     for (const k of TASK_KINDS) expect(handlers[k.name]).toBe(k.run);
   });
 

@@ -26,6 +26,14 @@ fn body<R: Reduce>(x: &[f32], rows: usize, cols: usize, out: &mut [f32], norms: 
     }
 }
 
+/// Only the norms (cosine top-k scales its scores by the inverse norms instead of copying the rows).
+#[inline(always)]
+fn body_norms<R: Reduce>(x: &[f32], rows: usize, cols: usize, norms: &mut [f32]) {
+    for (i, n) in norms[..rows].iter_mut().enumerate() {
+        *n = R::sumsq(&x[i * cols..(i + 1) * cols]).sqrt() as f32;
+    }
+}
+
 /// `out` is `x`: a separate body, since Rust cannot hold the same memory as `&` and `&mut` at once.
 #[inline(always)]
 fn body_in_place<R: Reduce>(x: &mut [f32], rows: usize, cols: usize, norms: &mut [f32]) {
@@ -107,4 +115,22 @@ pub unsafe fn normalize_rows_in_place_f32_avx512(
     norms: &mut [f32],
 ) {
     body_in_place::<Lanes>(x, rows, cols, norms)
+}
+
+pub fn row_norms_f32_scalar(x: &[f32], rows: usize, cols: usize, norms: &mut [f32]) {
+    body_norms::<Seq>(x, rows, cols, norms)
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[target_feature(enable = "avx2,fma")]
+pub unsafe fn row_norms_f32_avx2(x: &[f32], rows: usize, cols: usize, norms: &mut [f32]) {
+    body_norms::<Lanes>(x, rows, cols, norms)
+}
+
+/// # Safety
+/// The CPU must support AVX-512 F/VL/BW/DQ, AVX2 and FMA.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+pub unsafe fn row_norms_f32_avx512(x: &[f32], rows: usize, cols: usize, norms: &mut [f32]) {
+    body_norms::<Lanes>(x, rows, cols, norms)
 }

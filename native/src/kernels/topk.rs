@@ -19,6 +19,9 @@ const QUERY_BLOCK: usize = 512;
 /// 64×1024 and others: this shape keeps the whole pass at the GEMM's own rate (~87 GFLOP/s).
 const BASE_BLOCK: usize = 256;
 
+/// (q_scale, x_scale): the inverse norms of the query rows and of the base rows.
+pub type Scales<'a> = (&'a [f32], &'a [f32]);
+
 pub struct TopkArgs<'a> {
     pub q: &'a [f32],
     pub q_rows: usize,
@@ -29,8 +32,24 @@ pub struct TopkArgs<'a> {
     pub q_offset: i64,
     pub x_offset: i64,
     pub exclude_self: bool,
+    /// Cosine without normalised copies: with `Some((q_scale, x_scale))`, score(i, j) =
+    /// (q_i·x_j · q_scale[i]) · x_scale[j] (f32 products, in that order; the rows' inverse norms, q_rows and
+    /// x_rows of them).
+    pub scales: Option<Scales<'a>>,
     pub out_idx: &'a mut [i32],
     pub out_scores: &'a mut [f32],
+}
+
+/// Scales a qb × xb score block (row stride xb) in place: s[i][j] = (s[i][j] · qs[i]) · xs[j]. Plain
+/// multiplies (no contraction), so every level gives the same bits; the compiler vectorises the row loop
+/// at the calling kernel's level. One pass over a block still in L2, against the GEMM's 2·cols flops a score.
+#[inline(always)]
+fn scale_block(s: &mut [f32], xb: usize, qs: &[f32], xs: &[f32]) {
+    for (row, &a) in s.chunks_exact_mut(xb).zip(qs) {
+        for (v, &b) in row.iter_mut().zip(&xs[..xb]) {
+            *v = (*v * a) * b;
+        }
+    }
 }
 
 // ---- The bounded heap: the k-slot state of one query, kept as a min-heap on "goodness" during a
@@ -322,6 +341,7 @@ pub(super) unsafe fn body<L: Level, S: Skip>(a: TopkArgs<'_>, skip: &mut S) {
         q_offset: _,
         x_offset,
         exclude_self: _,
+        scales,
         out_idx,
         out_scores,
     } = a;
@@ -357,6 +377,9 @@ pub(super) unsafe fn body<L: Level, S: Skip>(a: TopkArgs<'_>, skip: &mut S) {
                     xb,
                 )
             };
+            if let Some((qs, xsc)) = scales {
+                scale_block(&mut scores[..qb * xb], xb, &qs[q0..q0 + qb], &xsc[x0..x0 + xb]);
+            }
             for i in 0..qb {
                 let row = q0 + i;
                 let (sc, ix) = (
@@ -464,6 +487,7 @@ mod tests {
                     q_offset: 0,
                     x_offset: s0 as i64,
                     exclude_self: true,
+                    scales: None,
                     out_idx: &mut idx,
                     out_scores: &mut sc,
                 };
@@ -484,6 +508,7 @@ mod tests {
                 q_offset: 0,
                 x_offset: 0,
                 exclude_self: true,
+                scales: None,
                 out_idx: &mut idx2,
                 out_scores: &mut sc2,
             });
@@ -517,6 +542,7 @@ mod tests {
                 q_offset: 0,
                 x_offset: 0,
                 exclude_self: true,
+                scales: None,
                 out_idx: &mut idx,
                 out_scores: &mut sc,
             };
@@ -524,5 +550,55 @@ mod tests {
             (idx, sc)
         };
         assert_eq!(run(topk_tile_f32_avx512), run(topk_tile_f32_avx2));
+    }
+
+    /// Scaled scores equal the unscaled kernel's scores scaled after the fact, at every level, and the
+    /// selection follows the scaled order (not the raw dot order).
+    #[test]
+    fn scaled_scores_are_the_scaled_dots() {
+        let d = 19;
+        let (nq, nx, k) = (37, 700, 6);
+        let q: Vec<f32> = (0..nq * d).map(|i| ((i * 7919) % 11) as f32 - 5.0).collect();
+        let x: Vec<f32> = (0..nx * d).map(|i| ((i * 104729) % 13) as f32 - 6.0).collect();
+        let qs: Vec<f32> = (0..nq).map(|i| 1.0 / (1.0 + i as f32)).collect();
+        let xs: Vec<f32> = (0..nx).map(|j| 1.0 / (1.0 + (j % 17) as f32 * 3.0)).collect();
+        let mut dots = vec![0.0f32; nq * nx];
+        similarity_tile_f32_scalar(&q, nq, &x, nx, d, &mut dots, nx);
+        let mut want = Vec::new();
+        for i in 0..nq {
+            let mut v: Vec<(i32, f32)> = (0..nx).map(|j| (j as i32, (dots[i * nx + j] * qs[i]) * xs[j])).collect();
+            v.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap().then(a.0.cmp(&b.0)));
+            v.truncate(k);
+            want.extend(v);
+        }
+        let mut levels: Vec<unsafe fn(TopkArgs<'_>)> = vec![topk_tile_f32_scalar];
+        if crate::simd::detected() >= crate::simd::Isa::Avx2 {
+            levels.push(topk_tile_f32_avx2);
+        }
+        if crate::simd::detected() >= crate::simd::Isa::Avx512 {
+            levels.push(topk_tile_f32_avx512);
+        }
+        for f in levels {
+            let mut idx = vec![-1i32; nq * k];
+            let mut sc = vec![f32::NEG_INFINITY; nq * k];
+            unsafe {
+                f(TopkArgs {
+                    q: &q,
+                    q_rows: nq,
+                    x: &x,
+                    x_rows: nx,
+                    cols: d,
+                    k,
+                    q_offset: 0,
+                    x_offset: 0,
+                    exclude_self: false,
+                    scales: Some((&qs, &xs)),
+                    out_idx: &mut idx,
+                    out_scores: &mut sc,
+                })
+            };
+            let got: Vec<(i32, f32)> = idx.iter().copied().zip(sc.iter().copied()).collect();
+            assert_eq!(got, want);
+        }
     }
 }

@@ -171,6 +171,7 @@ mod tests {
                         q_offset: 0,
                         x_offset: s0 as i64,
                         exclude_self: false,
+                        scales: None,
                         out_idx: &mut oi,
                         out_scores: &mut os,
                     };

@@ -23,6 +23,8 @@ use super::Isa;
 pub type NormalizeFn = unsafe fn(&[f32], usize, usize, &mut [f32], &mut [f32]);
 /// normalize_rows_in_place(x, rows, cols, norms)
 pub type NormalizeInPlaceFn = unsafe fn(&mut [f32], usize, usize, &mut [f32]);
+/// row_norms(x, rows, cols, norms)
+pub type RowNormsFn = unsafe fn(&[f32], usize, usize, &mut [f32]);
 /// similarity_tile(a, a_rows, b, b_rows, cols, out, ld_out)
 pub type SimilarityFn = unsafe fn(&[f32], usize, &[f32], usize, usize, &mut [f32], usize);
 /// cholesky_solve(g, n, b, nrhs)
@@ -49,6 +51,8 @@ pub struct Table {
     pub topk_excl_tile: unsafe fn(TopkExclArgs<'_>),
     /// mirror_strip(out, n, row0, row1)
     pub mirror_strip: unsafe fn(&mut [f32], usize, usize, usize),
+    /// row_norms(x, rows, cols, norms)
+    pub row_norms: RowNormsFn,
 }
 
 static SCALAR: Table = Table {
@@ -69,6 +73,7 @@ static SCALAR: Table = Table {
     gram_f32acc: gram_f32acc_scalar,
     topk_excl_tile: topk_excl_tile_f32_scalar,
     mirror_strip: mirror_strip_f32_scalar,
+    row_norms: row_norms_f32_scalar,
 };
 
 static AVX2: Table = Table {
@@ -89,6 +94,7 @@ static AVX2: Table = Table {
     gram_f32acc: gram_f32acc_avx2,
     topk_excl_tile: topk_excl_tile_f32_avx2,
     mirror_strip: mirror_strip_f32_avx2,
+    row_norms: row_norms_f32_avx2,
 };
 
 static AVX512: Table = Table {
@@ -109,6 +115,7 @@ static AVX512: Table = Table {
     gram_f32acc: gram_f32acc_avx512,
     topk_excl_tile: topk_excl_tile_f32_avx512,
     mirror_strip: mirror_strip_f32_avx512,
+    row_norms: row_norms_f32_avx512,
 };
 
 /// The table of a level, or None when this CPU cannot run that level. Holding a `&Table` therefore

@@ -24,6 +24,46 @@ export const normalizeTask: TaskKind<NormalizeTask, null> = {
   },
 };
 
+export interface RowNormsTask extends RowRange {
+  x: F32;
+  cols: number;
+  norms: F32;
+}
+
+export const rowNormsTask: TaskKind<RowNormsTask, null> = {
+  name: 'rowNorms',
+  run(b: Backend, t: RowNormsTask): null {
+    b.rowNorms(b.view(t.x).subarray(t.row0 * t.cols, t.row1 * t.cols), t.row1 - t.row0, t.cols, b.view(t.norms).subarray(t.row0, t.row1));
+    return null;
+  },
+};
+
+/**
+ * Unnormalised f32 dot products scaled by inverse norms stay exact to f32 rounding while every norm is within
+ * [2^-40, 2^40]: |partial sums| ≤ ‖q‖‖x‖ ≤ 2^80 cannot overflow, and a product lost to underflow (< 2^-126) is
+ * below 2^-46 of ‖q‖‖x‖. Outside that range cosine falls back to normalised copies.
+ */
+const SCALE_MIN = 2 ** -40;
+const SCALE_MAX = 2 ** 40;
+
+/**
+ * The inverse row norms of `src` (f32; a zero row gets 0, so its scores are 0 as with a normalised copy), or
+ * null when a norm lies outside the range where scaled scores are safe (then the caller normalises copies).
+ */
+export async function inverseNorms(sched: Scheduler, s: Scope, src: DenseRegion, signal?: AbortSignal): Promise<F32 | null> {
+  const norms = s.alloc('f32', src.rows);
+  const tasks = sched.rowTiles(src.rows, 1024).map((t) => ({ ...t, x: src.region, cols: src.cols, norms }));
+  await sched.dispatch(rowNormsTask, tasks, src.rows * src.cols, signal);
+  const v = s.view(norms);
+  for (let i = 0; i < v.length; i++) {
+    const n = v[i]!;
+    if (n === 0) continue;
+    if (!(n >= SCALE_MIN && n <= SCALE_MAX)) return null;
+    v[i] = 1 / n;
+  }
+  return norms;
+}
+
 /** Normalises the rows of `src` into `out` (which may be `src.region`); returns the norms' region. */
 export async function normalizeInto(sched: Scheduler, s: Scope, src: DenseRegion, out: F32, signal?: AbortSignal): Promise<F32> {
   const norms = s.alloc('f32', src.rows);
@@ -37,7 +77,11 @@ export async function normalizeInto(sched: Scheduler, s: Scope, src: DenseRegion
  * which staged and shared inputs are).
  */
 export async function normalized(sched: Scheduler, s: Scope, m: MatrixInput, name: string, signal?: AbortSignal): Promise<DenseRegion> {
-  const src = s.input(m, name);
+  return normalizedFrom(sched, s, s.input(m, name), signal);
+}
+
+/** `normalized` of an input already taken into the job. */
+export async function normalizedFrom(sched: Scheduler, s: Scope, src: DenseRegion, signal?: AbortSignal): Promise<DenseRegion> {
   const out = src.copied ? src.region : s.alloc('f32', src.rows * src.cols);
   await normalizeInto(sched, s, src, out, signal);
   return { region: out, rows: src.rows, cols: src.cols };
@@ -51,4 +95,26 @@ export async function normalizeRows(sched: Scheduler, x: MatrixInput, opts: Call
     const norms = await normalizeInto(sched, s, src, out, opts.signal);
     return { matrix: { rows: src.rows, cols: src.cols, data: s.take(out) }, norms: s.take(norms) };
   }, { borrow: opts.signal === undefined });
+}
+
+/** The operands of a cosine top-k: the inputs as they are with their inverse norms, or normalised copies. */
+export interface CosineOperands {
+  q: DenseRegion;
+  x: DenseRegion;
+  /** Inverse norms of q's and x's rows (both or neither): the kernel scales its scores by them. */
+  qScale: F32 | null;
+  xScale: F32 | null;
+}
+
+/**
+ * Cosine operands without copying the rows: the inputs are read in place and the scores scaled by the two
+ * inverse norms, so a 100k-row base costs 4 bytes a row, not a second copy of itself. Falls back to normalised
+ * copies when a norm is outside the safe range (`inverseNorms`). `x` undefined: a self-join (x is q).
+ */
+export async function cosineOperands(sched: Scheduler, s: Scope, q: DenseRegion, x: DenseRegion | undefined, signal?: AbortSignal): Promise<CosineOperands> {
+  const qScale = await inverseNorms(sched, s, q, signal);
+  const xScale = x === undefined ? qScale : qScale && (await inverseNorms(sched, s, x, signal));
+  if (qScale && xScale) return { q, x: x ?? q, qScale, xScale };
+  const qn = await normalizedFrom(sched, s, q, signal);
+  return { q: qn, x: x === undefined ? qn : await normalizedFrom(sched, s, x, signal), qScale: null, xScale: null };
 }

@@ -11,7 +11,7 @@ import type { Metric, TopKResult } from '../../types.js';
 import type { CallOptions, RowRange, Scheduler, TaskKind } from '../schedule.js';
 import type { F32, I32, MatrixInput } from '../scope.js';
 import { checkMetric, checkPositiveInt, checkSameCols } from '../validate.js';
-import { normalized } from './normalize.js';
+import { cosineOperands } from './normalize.js';
 import { topkOutputs } from './topk.js';
 
 /** Row i's excluded base rows are indices[indptr[i] .. indptr[i + 1]], ascending (duplicates allowed). */
@@ -33,6 +33,9 @@ export interface TopkExclTask extends RowRange {
   xRows: number;
   cols: number;
   k: number;
+  /** Cosine: the rows' inverse norms (both or neither; see `cosineOperands`). */
+  qScale: F32 | null;
+  xScale: F32 | null;
   exclPtr: I32;
   exclIdx: I32;
   idx: I32;
@@ -52,6 +55,8 @@ export const topkExclTask: TaskKind<TopkExclTask, null> = {
       qOffset: t.row0,
       xOffset: 0,
       excludeSelf: false,
+      qScale: t.qScale ? b.view(t.qScale).subarray(t.row0, t.row1) : null,
+      xScale: t.xScale ? b.view(t.xScale) : null,
       exclPtr: b.view(t.exclPtr).subarray(t.row0, t.row1 + 1),
       exclIdx: b.view(t.exclIdx),
       outIdx: b.view(t.idx).subarray(t.row0 * t.k, t.row1 * t.k),
@@ -99,16 +104,18 @@ export async function topKExcluding(sched: Scheduler, queries: MatrixInput, base
   const metric = checkMetric(opts.metric);
   const requestedK = checkPositiveInt(opts.k, 'k');
   return sched.job(async (s) => {
-    const q = metric === 'cosine' ? await normalized(sched, s, queries, 'queries', opts.signal) : s.input(queries, 'queries');
-    const x = metric === 'cosine' ? await normalized(sched, s, base, 'base', opts.signal) : s.input(base, 'base');
-    checkSameCols(q.cols, 'queries', x.cols, 'base');
-    checkExclusionLists(opts.exclude, q.rows, x.rows);
-    if (x.rows < 1) throw new QuiverError('INVALID_ARGUMENT', 'the base has no rows');
+    const qIn = s.input(queries, 'queries');
+    const xIn = s.input(base, 'base');
+    checkSameCols(qIn.cols, 'queries', xIn.cols, 'base');
+    checkExclusionLists(opts.exclude, qIn.rows, xIn.rows);
+    if (xIn.rows < 1) throw new QuiverError('INVALID_ARGUMENT', 'the base has no rows');
+    const { q, x, qScale, xScale } =
+      metric === 'cosine' ? await cosineOperands(sched, s, qIn, xIn, opts.signal) : { q: qIn, x: xIn, qScale: null, xScale: null };
     const k = Math.min(requestedK, x.rows);
     const { idx, scores } = topkOutputs(s, q.rows * k);
     const exclPtr = s.copy('i32', opts.exclude.indptr);
     const exclIdx = s.copy('i32', opts.exclude.indices);
-    const tasks = sched.rowTiles(q.rows, 64).map((t) => ({ ...t, q: q.region, x: x.region, xRows: x.rows, cols: q.cols, k, exclPtr, exclIdx, idx, scores }));
+    const tasks = sched.rowTiles(q.rows, 64).map((t) => ({ ...t, q: q.region, x: x.region, xRows: x.rows, cols: q.cols, k, qScale, xScale, exclPtr, exclIdx, idx, scores }));
     await sched.dispatch(topkExclTask, tasks, q.rows * x.rows * q.cols, opts.signal);
     return { indices: s.take(idx), scores: s.take(scores), rows: q.rows, k, requestedK };
   });

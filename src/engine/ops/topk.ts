@@ -1,6 +1,6 @@
 /**
  * Exact top-k: per query tile, the fused q·xᵀ with a running per-row top-k (`topkTile`), ties to the lower
- * index. Query rows are independent, so tiles never change a result; the n × m product is never built.
+ * index. Cosine reads the inputs in place and scales each score by the two inverse norms (`cosineOperands`). Query rows are independent, so tiles never change a result; the n × m product is never built.
  */
 import type { Backend } from '../../backends/types.js';
 import { QuiverError } from '../../errors.js';
@@ -8,7 +8,7 @@ import type { Metric, TopKResult } from '../../types.js';
 import type { CallOptions, RowRange, Scheduler, TaskKind } from '../schedule.js';
 import type { F32, I32, MatrixInput, Scope } from '../scope.js';
 import { checkMetric, checkPositiveInt, checkSameCols } from '../validate.js';
-import { normalized } from './normalize.js';
+import { cosineOperands } from './normalize.js';
 
 export interface TopKOptions extends CallOptions {
   k: number;
@@ -24,6 +24,9 @@ export interface TopkTask extends RowRange {
   cols: number;
   k: number;
   excludeSelf: boolean;
+  /** Cosine: the rows' inverse norms (both or neither; see `cosineOperands`). */
+  qScale: F32 | null;
+  xScale: F32 | null;
   idx: I32;
   scores: F32;
 }
@@ -44,6 +47,8 @@ export const topkTask: TaskKind<TopkTask, null> = {
       qOffset: t.row0,
       xOffset: 0,
       excludeSelf: t.excludeSelf,
+      qScale: t.qScale ? b.view(t.qScale).subarray(t.row0, t.row1) : null,
+      xScale: t.xScale ? b.view(t.xScale) : null,
       outIdx: idx,
       outScores: scores,
     });
@@ -70,9 +75,11 @@ export async function topK(sched: Scheduler, queries: MatrixInput, base: MatrixI
   const excludeSelf = opts.excludeSelf === true;
   return sched.job(async (s) => {
     const self = base === undefined || base === queries;
-    const q = metric === 'cosine' ? await normalized(sched, s, queries, 'queries', opts.signal) : s.input(queries, 'queries');
-    const x = self ? q : metric === 'cosine' ? await normalized(sched, s, base, 'base', opts.signal) : s.input(base, 'base');
-    checkSameCols(q.cols, 'queries', x.cols, 'base');
+    const qIn = s.input(queries, 'queries');
+    const xIn = self ? undefined : s.input(base, 'base');
+    if (xIn) checkSameCols(qIn.cols, 'queries', xIn.cols, 'base');
+    const { q, x, qScale, xScale } =
+      metric === 'cosine' ? await cosineOperands(sched, s, qIn, xIn, opts.signal) : { q: qIn, x: xIn ?? qIn, qScale: null, xScale: null };
     if (excludeSelf && !self && q.rows > x.rows) {
       // Index-based exclusion still works, but some queries would have no self to exclude: say so.
       throw new QuiverError('INVALID_ARGUMENT', `excludeSelf pairs query i with base row i, but there are ${q.rows} queries and only ${x.rows} base rows`);
@@ -81,7 +88,7 @@ export async function topK(sched: Scheduler, queries: MatrixInput, base: MatrixI
     if (candidates < 1) throw new QuiverError('INVALID_ARGUMENT', 'the base has no candidate rows (one row, and excludeSelf removes it)');
     const k = Math.min(requestedK, candidates);
     const { idx, scores } = topkOutputs(s, q.rows * k);
-    const tasks = sched.rowTiles(q.rows, 64).map((t) => ({ ...t, q: q.region, x: x.region, xRows: x.rows, cols: q.cols, k, excludeSelf, idx, scores }));
+    const tasks = sched.rowTiles(q.rows, 64).map((t) => ({ ...t, q: q.region, x: x.region, xRows: x.rows, cols: q.cols, k, excludeSelf, qScale, xScale, idx, scores }));
     await sched.dispatch(topkTask, tasks, q.rows * x.rows * q.cols, opts.signal);
     return { indices: s.take(idx), scores: s.take(scores), rows: q.rows, k, requestedK };
   }, { borrow: opts.signal === undefined });
