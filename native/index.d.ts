@@ -8,9 +8,12 @@
 export declare class Kernels {
   /**
    * `isa`: 'avx512', 'avx2', 'scalar', or 'auto' for the best this CPU runs. A level this CPU cannot run
-   * fails with BACKEND_UNAVAILABLE and the CPU's best level in its facts.
+   * fails with BACKEND_UNAVAILABLE and the CPU's best level in its facts. `topkScreen` (default true):
+   * cosine top-k screens in bf16 where it can (the AVX-512 level on a CPU with AVX512_BF16); same results.
    */
-  constructor(isa: string)
+  constructor(isa: string, topkScreen?: boolean | undefined | null)
+  /** Whether cosine top-k screens in bf16 (see the constructor). */
+  get topkScreen(): boolean
   /** The level these kernels run at: 'avx512', 'avx2' or 'scalar'. */
   get isa(): string
   /**

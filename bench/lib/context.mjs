@@ -64,7 +64,7 @@ function cpuFlags() {
   try {
     const info = readFileSync('/proc/cpuinfo', 'utf8');
     const flags = /^flags\s*:\s*(.*)$/m.exec(info)?.[1]?.split(/\s+/) ?? [];
-    return ['sse4_2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni'].filter((f) => flags.includes(f));
+    return ['sse4_2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16'].filter((f) => flags.includes(f));
   } catch {
     return [];
   }
@@ -77,7 +77,8 @@ export async function machineFacts(lib, threads) {
     try {
       const e = await lib.createEngine({ backend: b, threads });
       const info = e.info();
-      backends[b] = { ok: true, simd: info.simd, versions: info.versions };
+      // The bf16 top-k screen shows beside the level ('avx512+bf16'), so every report says which kernel ran.
+      backends[b] = { ok: true, simd: info.topkScreen === 'bf16' ? `${info.simd}+bf16` : info.simd, versions: info.versions };
       await e.close();
     } catch (e) {
       backends[b] = { ok: false, reason: reasonOf(e) };

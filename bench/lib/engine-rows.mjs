@@ -13,6 +13,19 @@ import { failedRow, measuredRow, skippedRow } from './report.mjs';
 
 export const RSS_TARGET = 1.5;
 
+let bf16 = null;
+/** Whether this CPU has AVX512_BF16 (then cosine top-k screens in bf16, and W2 gets a row with the screen off). */
+export function hasBf16() {
+  if (bf16 === null) {
+    try {
+      bf16 = /^flags\s*:.*\bavx512_bf16\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    } catch {
+      bf16 = false;
+    }
+  }
+  return bf16;
+}
+
 let avx512 = null;
 /** Whether this CPU has AVX-512F (then the native rows get an avx2 twin). */
 export function hasAvx512() {
@@ -55,27 +68,35 @@ const WHAT = {
  * spec = { workload, cfg (full size), cfgFor(backend) → cfg (scaled js rows), work(cfg), unit, call (text),
  * variants (default plain, shared), long (hrtime runs instead of benchmark.js), scaled(cfg) → note|null,
  * implSuffix (appended to each row's impl, for a second set of rows with other options), levels(backend, isa)
- * → bool (which levels run; default all) }.
+ * → bool (which levels run; default all), screenTwin (cosine top-k: on a CPU with AVX512_BF16, the native
+ * rows again with the bf16 screen off, `native f32 …`: the A/B of the screen) }.
  */
 export async function childRows(ctx, spec) {
   const rows = [];
   const variants = spec.variants ?? ['plain', 'shared'];
-  const levels = [{ backend: 'native', isa: null }, ...(hasAvx512() ? [{ backend: 'native', isa: 'avx2' }] : []), { backend: 'wasm' }, { backend: 'js' }];
-  for (const { backend, isa } of levels) {
+  const levels = [
+    { backend: 'native', isa: null },
+    ...(spec.screenTwin && hasBf16() ? [{ backend: 'native', isa: null, tag: 'f32', env: { QUIVER_TOPK_SCREEN: '0' } }] : []),
+    ...(hasAvx512() ? [{ backend: 'native', isa: 'avx2' }] : []),
+    { backend: 'wasm' },
+    { backend: 'js' },
+  ];
+  for (const { backend, isa, tag, env: levelEnv } of levels) {
     if (!BACKENDS.includes(backend) || (spec.levels && !spec.levels(backend, isa))) continue;
     const cfg = spec.cfgFor ? spec.cfgFor(backend) : spec.cfg;
     for (const variant of variants) {
       if (backend === 'js' && variant !== 'plain') continue;
-      const impl = `${backend}${isa ? ` ${isa}` : ''} ${variant}${spec.implSuffix ?? ''}`;
+      const impl = `${backend}${isa ? ` ${isa}` : ''}${tag ? ` ${tag}` : ''} ${variant}${spec.implSuffix ?? ''}`;
+      const env = { ...(isa ? { QUIVER_NATIVE_ISA: isa } : {}), ...(levelEnv ?? {}) };
       if (!ctx.wantImpl(impl)) continue;
       ctx.log(`${spec.workload} ${impl} (fresh process)`);
       const job = { workload: spec.workload, variant, backend, threads: ctx.threads, cfg, budget: ctx.budget, runs: ctx.longRuns, long: spec.long ?? false };
-      const r = await runChild(job, isa ? { QUIVER_NATIVE_ISA: isa } : {});
+      const r = await runChild(job, env);
       if (r.skipped) rows.push(skippedRow(spec.workload, impl, r.skipped));
       else if (r.error) rows.push(failedRow(spec.workload, impl, r.error));
       else {
         // One call in its own fresh process: the peak RSS the memory target is about.
-        const once = await runChild({ ...job, once: true }, isa ? { QUIVER_NATIVE_ISA: isa } : {});
+        const once = await runChild({ ...job, once: true }, env);
         const perCall = once.error || once.skipped ? null : once.peakRssDelta;
         const rssRatioLoop = r.peakRssDelta / r.ioBytes;
         const rssRatio = perCall === null ? rssRatioLoop : perCall / r.ioBytes;

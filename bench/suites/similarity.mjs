@@ -162,7 +162,8 @@ async function runW2(ctx) {
       work: (c) => flops(c.nq, c.nb),
       unit: 'GFLOP/s',
       long: true,
-      call: `engine.topK(Q, X, { k: ${s.k}, metric: 'cosine' }) on the raw vectors (normalisation included)`,
+      call: `engine.topK(Q, X, { k: ${s.k}, metric: 'cosine' }) on the raw vectors (norms included)`,
+      screenTwin: true,
       scaled: (c) => (c.nq !== s.nq || c.nb !== s.nb ? `${fmtCount(c.nq)} queries × ${fmtCount(c.nb)} base` : null),
     })),
   );

@@ -85,6 +85,16 @@ fn disjoint(outputs: &[Span], inputs: &[Span]) -> std::result::Result<(), Kernel
     Ok(())
 }
 
+#[cfg(target_arch = "x86_64")]
+fn screen_available() -> bool {
+    kernels::topk_bf16::available()
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn screen_available() -> bool {
+    false
+}
+
 /// Both scales of a cosine top-k, or neither (one alone is a shape error naming the missing one).
 fn topk_scales<'a>(
     q: &'a Option<Float32ArraySlice>,
@@ -142,22 +152,34 @@ pub fn versions() -> Result<Versions> {
 #[napi]
 pub struct Kernels {
     table: &'static Table,
+    /// Cosine top-k screens in bf16 (AVX-512 level on a CPU with AVX512_BF16, unless turned off).
+    screen: bool,
 }
 
 #[napi]
 impl Kernels {
     /// `isa`: 'avx512', 'avx2', 'scalar', or 'auto' for the best this CPU runs. A level this CPU cannot run
-    /// fails with BACKEND_UNAVAILABLE and the CPU's best level in its facts.
+    /// fails with BACKEND_UNAVAILABLE and the CPU's best level in its facts. `topkScreen` (default true):
+    /// cosine top-k screens in bf16 where it can (the AVX-512 level on a CPU with AVX512_BF16); same results.
     #[napi(constructor, catch_unwind)]
-    pub fn new(isa: String) -> Result<Self> {
+    pub fn new(isa: String, topk_screen: Option<bool>) -> Result<Self> {
         guard(|| {
             let best = simd::detected();
             let level = if isa == "auto" { Some(best) } else { Isa::from_name(&isa) };
             match level.and_then(simd::table) {
-                Some(table) => Ok(Kernels { table }),
+                Some(table) => {
+                    let screen = topk_screen.unwrap_or(true) && table.isa == Isa::Avx512 && screen_available();
+                    Ok(Kernels { table, screen })
+                }
                 None => Err(KernelError::isa_unavailable(&isa, best.name())),
             }
         })
+    }
+
+    /// Whether cosine top-k screens in bf16 (see the constructor).
+    #[napi(getter, catch_unwind)]
+    pub fn topk_screen(&self) -> Result<bool> {
+        guard(|| Ok(self.screen))
     }
 
     /// The level these kernels run at: 'avx512', 'avx2' or 'scalar'.
@@ -290,6 +312,15 @@ impl Kernels {
                 out_idx: unsafe { &mut out_idx.as_mut()[..qr * k] },
                 out_scores: unsafe { &mut out_scores.as_mut()[..qr * k] },
             };
+            let mut args = args;
+            // Worth screening only over a large base, for a k the candidate lists can hold, and d ≥ 16.
+            #[cfg(target_arch = "x86_64")]
+            if self.screen && scales.is_some() && xr >= kernels::topk_bf16::MIN_BASE_ROWS && k <= 256 && d >= 16 {
+                // SAFETY: `screen` is only set where the CPU has AVX-512 and AVX512_BF16; scales are set.
+                if unsafe { kernels::topk_bf16::topk_screened(&mut args) } {
+                    return Ok(());
+                }
+            }
             // SAFETY: in bounds and non-overlapping (checked); the table's level runs on this CPU.
             unsafe { (t.topk_tile)(args) };
             Ok(())

@@ -52,6 +52,11 @@ type NativeKernels = Addon.Kernels;
 export interface NativeOptions {
   /** 'auto' binds the best instruction set of this CPU; a named level forces it (tests and timing). */
   isa?: NativeIsa;
+  /**
+   * Cosine top-k screens in bf16 and rescores the survivors in f32 where the CPU can (the AVX-512 level with
+   * AVX512_BF16, e.g. AMD Zen 4): the same results, faster. Default: on unless QUIVER_TOPK_SCREEN=0.
+   */
+  topkScreen?: boolean;
 }
 
 const ISAS: readonly NativeIsa[] = ['auto', 'avx512', 'avx2', 'scalar'];
@@ -173,12 +178,14 @@ function call<T>(f: () => T): T {
 export async function loadNativeBackend(opts: NativeOptions = {}, init?: BackendInit): Promise<Backend> {
   const isa = requestedIsa(opts, init);
   const { addon } = loadAddon();
-  const kernels = call(() => new addon.Kernels(isa));
+  const screen = opts.topkScreen ?? init?.nativeTopkScreen ?? process.env['QUIVER_TOPK_SCREEN']?.trim() !== '0';
+  const kernels = call(() => new addon.Kernels(isa, screen));
   const best = call(() => addon.detectedIsa());
   const v = call(() => addon.versions());
-  return new NativeBackend(kernels, isa, addon, {
+  return new NativeBackend(kernels, isa, screen, addon, {
     name: 'native',
     simd: call(() => kernels.isa),
+    topkScreen: call(() => kernels.topkScreen) ? 'bf16' : 'off',
     versions: { native: v.native, faer: v.faer, napi: process.versions.napi ?? 'unknown', cpu: best },
   });
 }
@@ -247,12 +254,12 @@ class NativeBackend extends SabRegions implements Backend {
   readonly #k: NativeKernels;
   readonly #addon: NativeAddon;
 
-  constructor(kernels: NativeKernels, isa: NativeIsa, addon: NativeAddon, info: BackendInfo) {
+  constructor(kernels: NativeKernels, isa: NativeIsa, screen: boolean, addon: NativeAddon, info: BackendInfo) {
     super();
     this.#k = guarded(kernels);
     this.#addon = addon;
     this.info = info;
-    this.init = { name: 'native', nativeIsa: isa };
+    this.init = { name: 'native', nativeIsa: isa, nativeTopkScreen: screen };
   }
 
   normalizeRows(x: Float32Array, rows: number, cols: number, out: Float32Array, norms: Float32Array): void {

@@ -59,6 +59,8 @@ export interface BackendInfo {
   name: BackendName;
   /** Instruction set the kernels were dispatched to: 'avx512', 'avx2', 'sse2', 'simd128', 'scalar', 'f64-reference'. */
   simd: string;
+  /** Native: whether cosine top-k screens in bf16 ('bf16') or runs the f32 kernel alone ('off'). */
+  topkScreen?: 'bf16' | 'off';
   /** Free-form version facts (crate version, AssemblyScript version, ...). */
   versions: Record<string, string>;
 }
@@ -72,6 +74,8 @@ export interface BackendInit {
   wasmBuild?: 'auto' | 'simd' | 'scalar';
   /** For native: the instruction-set level the main thread chose, so every worker binds the same one. */
   nativeIsa?: NativeIsa;
+  /** For native: whether cosine top-k screens in bf16 (the main thread's choice, so every worker agrees). */
+  nativeTopkScreen?: boolean;
 }
 
 /** Instruction-set levels of the native backend ('auto': the best this CPU runs). */

@@ -93,6 +93,8 @@ export interface EngineOptions {
 export interface EngineInfo {
   backend: string;
   simd: string;
+  /** Native: 'bf16' when cosine top-k screens in bf16 (exact; see the README), else 'off'. */
+  topkScreen?: 'bf16' | 'off';
   threads: number;
   versions: Record<string, string>;
   /** Every backend load attempt of this process, with the reason of each failure. */
@@ -143,6 +145,7 @@ export class Engine {
     return {
       backend: this.backend.info.name,
       simd: this.backend.info.simd,
+      ...(this.backend.info.topkScreen ? { topkScreen: this.backend.info.topkScreen } : {}),
       threads: this.threads,
       versions: { ...this.backend.info.versions, node: process.versions.node },
       attempts: loadAttempts().map((a) => ({ ...a })),

@@ -3,7 +3,7 @@
 // with their code from the napi status, and worker threads that load the addon and exit cleanly, again and
 // again. Kernel numerics are in the per-family suites; values here are checked against oracles written below.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,6 +12,15 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { QuiverError } from '../../src/errors.js';
 import { createEngine } from '../../src/index.js';
 import { loadNativeBackend, nativeAddonPath, nativeIsas } from '../../src/backends/native.js';
+
+/** The CPU's feature flags as Linux lists them (empty elsewhere). */
+function readCpuFlags(): string[] {
+  try {
+    return (readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '').trim().split(/\s+/);
+  } catch {
+    return [];
+  }
+}
 import { LINK_SIGMOID, type Backend, type NativeIsa } from '../../src/backends/types.js';
 import type * as Addon from '../../native/index.js';
 import { randomF32, randomF64, smallIntF32 } from '../helpers/rng.js';
@@ -86,7 +95,8 @@ describe.skipIf(loaded === null)('native backend', () => {
     expect(auto.info.simd).toBe(best);
     expect(auto.info.versions['cpu']).toBe(best);
     expect(auto.info.versions['faer']).toMatch(/^0\.24\./);
-    expect(auto.init).toEqual({ name: 'native', nativeIsa: 'auto' });
+    delete process.env['QUIVER_TOPK_SCREEN'];
+    expect(auto.init).toEqual({ name: 'native', nativeIsa: 'auto', nativeTopkScreen: true });
     for (const isa of usable) {
       const forced = await loadNativeBackend({ isa });
       expect(forced.info.simd).toBe(isa);
@@ -97,6 +107,17 @@ describe.skipIf(loaded === null)('native backend', () => {
       // A worker gets the main thread's init: its level wins over the environment.
       process.env['QUIVER_NATIVE_ISA'] = 'scalar';
       expect((await loadNativeBackend({}, { name: 'native', nativeIsa: isa })).info.simd).toBe(isa);
+      // The bf16 screen is on only at the AVX-512 level of a CPU with AVX512_BF16 (oracle: the CPU's flags).
+      const bf16 = isa === 'avx512' && readCpuFlags().includes('avx512_bf16');
+      expect(forced.info.topkScreen).toBe(bf16 ? 'bf16' : 'off');
+      expect((await loadNativeBackend({ isa, topkScreen: false })).info.topkScreen).toBe('off');
+      process.env['QUIVER_TOPK_SCREEN'] = '0';
+      const off = await loadNativeBackend({ isa });
+      expect(off.info.topkScreen).toBe('off');
+      expect(off.init.nativeTopkScreen).toBe(false);
+      // A worker follows its main thread's choice, not the environment.
+      expect((await loadNativeBackend({}, { name: 'native', nativeIsa: isa, nativeTopkScreen: true })).info.topkScreen).toBe(bf16 ? 'bf16' : 'off');
+      delete process.env['QUIVER_TOPK_SCREEN'];
     }
   });
 

@@ -26,3 +26,5 @@ pub mod topk_excl;
 #[cfg(target_arch = "x86_64")]
 pub mod kmeans_avx512;
 pub mod mirror;
+#[cfg(target_arch = "x86_64")]
+pub mod topk_bf16;

@@ -230,7 +230,7 @@ fn padded<const WIDE: bool>(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, 
 /// The same arithmetic as faer's microkernels, one element at a time: a chain of hardware FMAs from
 /// +0 over each depth block, blocks added to the running result. Inlined only into FMA-enabled code.
 #[inline(always)]
-fn chain_replica(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
+pub(super) fn chain_replica(a: &[f32], m: usize, b: &[f32], n: usize, k: usize, out: &mut [f32], ld: usize) {
     for i in 0..m {
         let ar = &a[i * k..i * k + k];
         for j in 0..n {

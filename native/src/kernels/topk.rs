@@ -57,12 +57,12 @@ fn scale_block(s: &mut [f32], xb: usize, qs: &[f32], xs: &[f32]) {
 
 /// Is (s, i) worse than (t, j)? Lower score, or equal score and higher index.
 #[inline(always)]
-fn worse(s: f32, i: i32, t: f32, j: i32) -> bool {
+pub(super) fn worse(s: f32, i: i32, t: f32, j: i32) -> bool {
     s < t || (s == t && i > j)
 }
 
 #[inline(always)]
-fn sift_down(sc: &mut [f32], ix: &mut [i32], mut p: usize, len: usize) {
+pub(super) fn sift_down(sc: &mut [f32], ix: &mut [i32], mut p: usize, len: usize) {
     loop {
         let l = 2 * p + 1;
         if l >= len {
@@ -85,7 +85,7 @@ fn sift_down(sc: &mut [f32], ix: &mut [i32], mut p: usize, len: usize) {
 
 /// Heapify rather than trust the incoming order, so a state that is not sorted cannot corrupt results.
 #[inline(always)]
-fn make_heap(sc: &mut [f32], ix: &mut [i32]) {
+pub(super) fn make_heap(sc: &mut [f32], ix: &mut [i32]) {
     let len = sc.len();
     for p in (0..len / 2).rev() {
         sift_down(sc, ix, p, len);
@@ -94,7 +94,7 @@ fn make_heap(sc: &mut [f32], ix: &mut [i32]) {
 
 /// Heap sort: popping the worst to the back leaves the slots best-first, as the contract requires.
 #[inline(always)]
-fn sort_best_first(sc: &mut [f32], ix: &mut [i32]) {
+pub(super) fn sort_best_first(sc: &mut [f32], ix: &mut [i32]) {
     for end in (1..sc.len()).rev() {
         sc.swap(0, end);
         ix.swap(0, end);
@@ -124,7 +124,7 @@ impl Skip for SelfSkip {
 
 /// Candidate (s, g) of query `row`: kept if it beats the current k-th best and is not skipped.
 #[inline(always)]
-fn offer<S: Skip>(sc: &mut [f32], ix: &mut [i32], s: f32, g: i64, row: usize, skip: &mut S) {
+pub(super) fn offer<S: Skip>(sc: &mut [f32], ix: &mut [i32], s: f32, g: i64, row: usize, skip: &mut S) {
     let g32 = g as i32;
     if !(s > sc[0] || (s == sc[0] && g32 < ix[0])) || skip.skip(row, g) {
         return;
