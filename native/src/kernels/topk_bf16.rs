@@ -15,7 +15,7 @@
 use std::arch::x86_64::*;
 
 use super::similarity::chain_replica;
-use super::topk::{make_heap, offer, sift_down, sort_best_first, worse, SelfSkip, TopkArgs};
+use super::topk::{body, make_heap, offer, sift_down, sort_best_first, worse, Avx512, SelfSkip, TopkArgs};
 
 /// Query rows per register tile: two zmm of 16 lanes.
 const QT: usize = 32;
@@ -25,9 +25,9 @@ const XT: usize = 8;
 const XB: usize = 256;
 /// Fewer base rows than this: the conversions and the second scoring cost more than they save.
 pub const MIN_BASE_ROWS: usize = 2048;
-/// A query that keeps more candidates than this (near-ties in bulk: duplicated rows, a constant base)
-/// abandons the screen; the call then runs the f32 kernel, whose answer the screen would only have repeated.
-const MAX_CANDIDATES: usize = 4096;
+/// A query that keeps more candidates than this plus 4k (near-ties in bulk: duplicated rows, a constant base,
+/// a tight cluster) leaves the screen and is scored by the f32 kernel alone, like the other rows' survivors.
+const MAX_CANDIDATES: usize = 256;
 
 /// Can this CPU screen (checked once per process)?
 pub fn available() -> bool {
@@ -70,8 +70,8 @@ fn limit(t: f32, two_delta: f32) -> f32 {
     ((t as f64) - (two_delta as f64)) as f32
 }
 
-/// Screens, then scores the survivors exactly into the state. Returns false, having written nothing, when a
-/// query keeps too many candidates (the caller runs the f32 kernel instead).
+/// Screens, then scores the survivors exactly into the state; a query with too many candidates is scored by
+/// the f32 kernel alone. Returns false, having written nothing, when the call cannot be screened (no scales).
 ///
 /// # Safety
 /// The CPU must support AVX-512 F/BW and AVX512_BF16 (`available()`), and `a.scales` must be set.
@@ -112,6 +112,9 @@ pub unsafe fn topk_screened(a: &mut TopkArgs<'_>) -> bool {
         lim[i] = limit(hs[i * k], two_delta);
     }
     let mut cands: Vec<Vec<(u32, f32)>> = vec![Vec::new(); q_rows];
+    let cap = MAX_CANDIDATES + 4 * k;
+    // Queries that left the screen (their limit is then +∞, so they never flag again).
+    let mut left = vec![false; q_rows];
 
     // One base block in bf16, row-major with padded rows: xb[j·dpad ..]; rows past the block's end are 0.
     let xb_rows = XB.min(x_rows.div_ceil(XT) * XT);
@@ -150,8 +153,11 @@ pub unsafe fn topk_screened(a: &mut TopkArgs<'_>) -> bool {
                             }
                             let v = lanes[l];
                             let c = &mut cands[i];
-                            if c.len() == MAX_CANDIDATES {
-                                return false;
+                            if c.len() == cap {
+                                left[i] = true;
+                                lim[i] = f32::INFINITY;
+                                *c = Vec::new();
+                                continue;
                             }
                             c.push(((x0 + j) as u32, v));
                             let (sc, ix) = (&mut hs[i * k..(i + 1) * k], &mut hx[i * k..(i + 1) * k]);
@@ -175,8 +181,27 @@ pub unsafe fn topk_screened(a: &mut TopkArgs<'_>) -> bool {
     for (i, c) in cands.iter().enumerate() {
         let floor = lim[i];
         let (sc, ix) = (&mut out_scores[i * k..(i + 1) * k], &mut out_idx[i * k..(i + 1) * k]);
-        make_heap(sc, ix);
         let qrow = &a.q[i * d..(i + 1) * d];
+        if left[i] {
+            let one = TopkArgs {
+                q: qrow,
+                q_rows: 1,
+                x: a.x,
+                x_rows,
+                cols: d,
+                k,
+                q_offset: a.q_offset + i as i64,
+                x_offset: a.x_offset,
+                exclude_self: a.exclude_self,
+                scales: Some((&qs[i..i + 1], xs)),
+                out_idx: ix,
+                out_scores: sc,
+            };
+            let mut own = SelfSkip { on: a.exclude_self, q_offset: a.q_offset + i as i64 };
+            body::<Avx512, _>(one, &mut own);
+            continue;
+        }
+        make_heap(sc, ix);
         for &(j, v) in c {
             if v < floor {
                 continue;
@@ -382,39 +407,30 @@ mod tests {
         }
     }
 
-    /// A base of one row repeated: every score ties, candidates overflow, the screen gives up and writes nothing.
+    /// A base of one row repeated, then other rows: every score of the copies ties, the query leaves the
+    /// screen, and the f32 kernel's answer comes out all the same; the other queries stay screened.
     #[test]
-    fn too_many_near_ties_give_up_without_writing() {
+    fn too_many_near_ties_leave_the_screen_with_the_same_answer() {
         if !runnable() {
             return;
         }
         let d = 32;
         let row = gaussianish(3, d);
-        let nx = MAX_CANDIDATES + 100;
-        let x: Vec<f32> = (0..nx).flat_map(|_| row.iter().copied()).collect();
-        let c = Case { q: row.clone(), x, nq: 1, nx, d };
-        assert!(both(&c, 3, false, 0, 0).is_none());
-        let qs = inverse_norms(&c.q, 1, d);
-        let xs = inverse_norms(&c.x, nx, d);
-        let mut idx = vec![-1i32; 3];
-        let mut sc = vec![f32::NEG_INFINITY; 3];
-        let mut args = TopkArgs {
-            q: &c.q,
-            q_rows: 1,
-            x: &c.x,
-            x_rows: nx,
-            cols: d,
-            k: 3,
-            q_offset: 0,
-            x_offset: 0,
-            exclude_self: false,
-            scales: Some((&qs, &xs)),
-            out_idx: &mut idx,
-            out_scores: &mut sc,
-        };
-        assert!(!unsafe { topk_screened(&mut args) });
-        assert_eq!(idx, vec![-1; 3]);
-        assert!(sc.iter().all(|&v| v == f32::NEG_INFINITY));
+        let nx = 3000;
+        let mut x = gaussianish(4, nx * d);
+        for j in 0..1500 {
+            x[j * d..(j + 1) * d].copy_from_slice(&row);
+        }
+        let mut q = gaussianish(5, 6 * d);
+        q[..d].copy_from_slice(&row);
+        let c = Case { q, x, nq: 6, nx, d };
+        for &k in &[3usize, 40] {
+            for &excl in &[false, true] {
+                let [f32k, scr] = both(&c, k, excl, 0, 0).expect("screened");
+                assert_eq!(scr.0, f32k.0, "indices k={k}");
+                assert_eq!(scr.1, f32k.1, "scores k={k}");
+            }
+        }
     }
 
     #[test]
