@@ -23,6 +23,8 @@ const QT: usize = 32;
 const XT: usize = 8;
 /// Base rows converted to bf16 at a time (256 rows × 128 columns × 2 bytes stay in L2).
 const XB: usize = 256;
+/// Queries screened together (see `topk_screened`).
+const QUERY_CHUNK: usize = 2048;
 /// Fewer base rows than this: the conversions and the second scoring cost more than they save.
 pub const MIN_BASE_ROWS: usize = 2048;
 /// A query that keeps more candidates than this plus 4k (near-ties in bulk: duplicated rows, a constant base,
@@ -78,10 +80,37 @@ fn limit(t: f32, two_delta: f32) -> f32 {
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx2,fma")]
 pub unsafe fn topk_screened(a: &mut TopkArgs<'_>) -> bool {
     let Some((qs, xs)) = a.scales else { return false };
-    let (q_rows, x_rows, d, k) = (a.q_rows, a.x_rows, a.cols, a.k);
-    if k == 0 || q_rows == 0 || x_rows == 0 {
+    let (q_rows, d, k) = (a.q_rows, a.cols, a.k);
+    if k == 0 || q_rows == 0 || a.x_rows == 0 {
         return false;
     }
+    // Queries in chunks: the screen's per-query state (bf16 copy, heaps, candidates) stays a few MB however
+    // many rows a task has; each chunk converts the base again, 1/QUERY_CHUNK of its multiply-adds.
+    for c0 in (0..q_rows).step_by(QUERY_CHUNK) {
+        let n = (q_rows - c0).min(QUERY_CHUNK);
+        let mut part = TopkArgs {
+            q: &a.q[c0 * d..(c0 + n) * d],
+            q_rows: n,
+            x: a.x,
+            x_rows: a.x_rows,
+            cols: d,
+            k,
+            q_offset: a.q_offset + c0 as i64,
+            x_offset: a.x_offset,
+            exclude_self: a.exclude_self,
+            scales: Some((&qs[c0..c0 + n], xs)),
+            out_idx: &mut a.out_idx[c0 * k..(c0 + n) * k],
+            out_scores: &mut a.out_scores[c0 * k..(c0 + n) * k],
+        };
+        screen_chunk(&mut part);
+    }
+    true
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,avx2,fma")]
+unsafe fn screen_chunk(a: &mut TopkArgs<'_>) {
+    let Some((qs, xs)) = a.scales else { return };
+    let (q_rows, x_rows, d, k) = (a.q_rows, a.x_rows, a.cols, a.k);
     let skip = SelfSkip { on: a.exclude_self, q_offset: a.q_offset };
     let two_delta = 2.0 * delta(d);
     // Columns padded to whole zmm of bf16 (32): pairs per row.
@@ -213,7 +242,6 @@ pub unsafe fn topk_screened(a: &mut TopkArgs<'_>) -> bool {
         }
         sort_best_first(sc, ix);
     }
-    true
 }
 
 /// Rows of f32 into bf16 rows of `dpad` values (zero-padded), 32 at a time.
@@ -431,6 +459,22 @@ mod tests {
                 assert_eq!(scr.1, f32k.1, "scores k={k}");
             }
         }
+    }
+
+    /// More queries than one chunk, queries that are base rows, excludeSelf: the chunks' global indices line up.
+    #[test]
+    fn query_chunks_keep_global_indices() {
+        if !runnable() {
+            return;
+        }
+        let d = 24;
+        let nx = QUERY_CHUNK + 300;
+        let x = gaussianish(21, nx * d);
+        let nq = QUERY_CHUNK + 37;
+        let c = Case { q: x[..nq * d].to_vec(), x, nq, nx, d };
+        let [f32k, scr] = both(&c, 5, true, 0, 0).expect("screened");
+        assert_eq!(scr.0, f32k.0);
+        assert_eq!(scr.1, f32k.1);
     }
 
     #[test]
