@@ -29,16 +29,6 @@ const ready: Promise<{ backend: Backend; handlers: Record<string, TaskHandler> }
 // Keep an early load failure from becoming an unhandled rejection; each task reports it.
 ready.catch(() => undefined);
 
-/**
- * Piscina loads this file with require(), which on Node 20.19+ loads an ES module synchronously (require(esm)).
- * For a module with a default export and no `__esModule` export, Node then wraps the namespace in a facade module
- * it compiles, links and evaluates with assertions that do not allow for a pending termination; a pool closed in
- * that instant (worker.terminate() right after this module evaluated) aborted the whole process. With
- * `__esModule` exported, Node returns the namespace itself and builds no facade; the steps it does take stop
- * cleanly on termination. Piscina still finds `default` (it reads `default` of an `__esModule` object).
- */
-export const __esModule = true;
-
 export default async function run({ name, task }: TaskMessage): Promise<TaskResult<unknown>> {
   try {
     const { backend, handlers } = await ready;

@@ -1,7 +1,8 @@
 // Closing an engine (its pool) at any moment, including while its worker threads are still loading: the calls in
 // flight end ABORTED or with their answer, and the process survives. Node 20's require(esm), which is how Piscina
-// loads the worker module, aborted the whole process when a thread was terminated in the instant after that
-// module evaluated; the first test closes exactly there (in a child process, since an abort cannot be caught).
+// loaded the ES worker module before src/pool/worker-entry.cts, aborted the whole process when a thread was
+// terminated in some steps of that load; the first test terminates threads all over the load (in a child
+// process, since an abort cannot be caught).
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -14,15 +15,16 @@ const run = promisify(execFile);
 const CHILD = fileURLToPath(new URL('../helpers/close-mid-load-child.mjs', import.meta.url));
 
 describe('closing the pool while its threads load', () => {
-  it('terminating a thread right after the worker module evaluated (mid require(esm)) does not abort the process', async () => {
-    // 40 rounds: without `__esModule` in worker.ts every run of 20 rounds aborted here (Node 20.20).
-    const res = await run(process.execPath, [CHILD, '40'], { env: process.env, timeout: 120_000 }).catch((err: { code?: unknown; signal?: unknown; stderr?: string }) => {
+  it('terminating threads at points spread over their module load (Piscina loading the worker entry) never aborts the process', async () => {
+    // 60 rounds of 4 threads. Loading worker.js itself as the entry (argv[3]), as before worker-entry.cts, aborted
+    // 7 runs of 8 here (Node 20.20): the V8 fatal error in instantiation, or the facade's.
+    const res = await run(process.execPath, [CHILD, '60'], { env: process.env, timeout: 180_000 }).catch((err: { code?: unknown; signal?: unknown; stderr?: string }) => {
       throw new Error(`the child ended with code ${String(err.code)}, signal ${String(err.signal)}: ${(err.stderr ?? '').slice(0, 600)}`);
     });
-    const r = JSON.parse(res.stdout.trim()) as { rounds: number; flagged: number };
-    expect(r.rounds).toBe(40);
-    // Every round closed after the flag rose, i.e. inside the load rather than before it started.
-    expect(r.flagged).toBe(40);
+    const r = JSON.parse(res.stdout.trim()) as { rounds: number; loadMs: number; midLoad: number };
+    expect(r.rounds).toBe(60);
+    // Some terminations landed while the threads were still loading (typically half of the 240), not all after.
+    expect(r.midLoad).toBeGreaterThan(0);
   });
 });
 

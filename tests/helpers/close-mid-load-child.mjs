@@ -1,48 +1,102 @@
-// Closes a pool at the one instant that aborted whole processes on Node 20: right after a worker thread has
-// evaluated the worker module, while Node's require(esm) (how Piscina loads it) is still finishing the load. Runs
-// in a process of its own because that abort cannot be caught. The worker is a copy of dist/pool/worker.js, in a
-// temporary directory, with its imports made absolute and one statement appended: it raises a flag in shared
-// memory as the module's last step. The main thread spins on the flag, terminates the thread the moment it rises,
-// then destroys the pool (what Pool.close does). Prints one JSON line { rounds, flagged }: flagged counts the
-// rounds whose flag rose before the terminate, i.e. that closed inside the load rather than before it began.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Terminates pool threads at points spread over their whole module load, in a process of its own because the
+// failure this guards against is an abort, which cannot be caught: on Node 20, Piscina's require() of the ES
+// worker module (require(esm)) aborted the process when the thread was terminated while Node instantiated the
+// module graph or built its `__esModule` facade. Each round starts a Piscina pool exactly as Pool does (same
+// entry file, same worker data) with one thread and one `ping` task, spins until a preloaded hook flags that the
+// thread has begun to load the entry (a flag in shared memory, set in Module._load), waits a chosen offset, then
+// terminates the thread and destroys the pool (what Pool.close does). The offsets sweep from 0 to a bit beyond
+// the load time a first round measures. argv: rounds (default 60), then optionally another entry file to load
+// instead (to compare with loading worker.js directly). Prints one JSON line { rounds, loadMs, midLoad }:
+// midLoad counts the rounds whose thread was terminated before its load ended.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
+import { workerEntry } from '../../dist/pool/pool.js';
 
-const rounds = Number(process.argv[2] ?? 20);
-const workerUrl = new URL('../../dist/pool/worker.js', import.meta.url);
-const handlersUrl = new URL('../../dist/engine/handlers.js', import.meta.url);
+const rounds = Number(process.argv[2] ?? 60);
+const entry = process.argv[3] ? resolve(process.argv[3]) : workerEntry();
+const handlers = [pathToFileURL(new URL('../../dist/engine/handlers.js', import.meta.url).pathname).href];
 
-// Relative and bare specifiers would resolve from the temporary directory: make them absolute. `.mjs`, because
-// the directory has no package.json saying "module", and the require(esm) path is the same for both.
-const source = readFileSync(workerUrl, 'utf8')
-  .replace(/\/\/# sourceMappingURL=.*$/m, '')
-  .replace(/from '(\.{1,2}\/[^']+)'/g, (_, spec) => `from '${new URL(spec, workerUrl).href}'`)
-  .replace(/from 'piscina'/g, `from '${import.meta.resolve('piscina')}'`);
-const flag = "\nimport { workerData as flagData } from 'node:worker_threads';\nAtomics.store(flagData.flag, 0, 1);\n";
 const dir = mkdtempSync(join(tmpdir(), 'quiver-close-mid-load-'));
-const file = join(dir, 'worker.mjs');
-writeFileSync(file, source + flag);
+const hook = join(dir, 'hook.cjs');
+writeFileSync(
+  hook,
+  `const Module = require('node:module');
+const { threadId, workerData } = require('node:worker_threads');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (workerData && request === workerData.entry) Atomics.store(workerData.flag, 2 * (threadId % 256), 1);
+  return load.call(this, request, ...rest);
+};
+`,
+);
+const marker = pathToFileURL(join(dir, 'marker.mjs')).href;
+writeFileSync(
+  join(dir, 'marker.mjs'),
+  "import { threadId, workerData } from 'node:worker_threads';\nAtomics.store(workerData.flag, 2 * (threadId % 256) + 1, 1);\nexport const handlers = {};\n",
+);
 
-let flagged = 0;
+const THREADS = 4;
+
+/**
+ * One round: each of the pool's threads is terminated `offsets[i]` ms after it began to load (offsets null: all
+ * load to the end). A thread's second flag is set by a handler module loaded concurrently with the engine's
+ * handlers and the backend: about the end of its load. Returns how many threads were terminated still loading,
+ * and the longest load when they were let finish.
+ */
+async function round(offsets) {
+  const flag = new Int32Array(new SharedArrayBuffer(8 * 256));
+  const workerData = { backend: { name: 'js' }, handlers: [...handlers, marker], entry, flag };
+  const pool = new Piscina({ filename: entry, minThreads: THREADS, maxThreads: THREADS, idleTimeout: Number.POSITIVE_INFINITY, workerData, execArgv: ['--require', hook] });
+  pool.on('error', () => undefined);
+  const threads = pool.threads;
+  // Tasks drive the load: an idle Piscina thread blocks in Atomics.wait until one arrives. One per thread.
+  const pings = threads.map(() => pool.run({ name: 'ping', task: null }).catch(() => undefined));
+  const slot = (t) => 2 * (t.threadId % 256);
+  const started = threads.map(() => null);
+  const done = threads.map(() => false);
+  let midLoad = 0;
+  let loadMs = 0;
+  // Spinning, not waiting on events: some of the steps that used to abort last microseconds.
+  const until = Date.now() + 10_000;
+  while (done.some((d) => !d) && Date.now() < until) {
+    const now = performance.now();
+    threads.forEach((t, i) => {
+      if (done[i]) return;
+      if (started[i] === null) {
+        if (Atomics.load(flag, slot(t)) === 1) started[i] = now;
+        return;
+      }
+      const loaded = Atomics.load(flag, slot(t) + 1) === 1;
+      if (offsets === null) {
+        if (loaded) {
+          loadMs = Math.max(loadMs, now - started[i]);
+          done[i] = true;
+        }
+      } else if (now - started[i] >= offsets[i]) {
+        if (!loaded) midLoad++;
+        void t.terminate();
+        done[i] = true;
+      }
+    });
+  }
+  await pool.destroy();
+  await Promise.all(pings);
+  return { midLoad, loadMs };
+}
+
+let midLoad = 0;
+let loadMs = 0;
 try {
+  // A first round measures the load, which sets the sweep.
+  loadMs = (await round(null)).loadMs || 50;
   for (let r = 0; r < rounds; r++) {
-    const shared = new Int32Array(new SharedArrayBuffer(4));
-    const workerData = { backend: { name: 'js' }, handlers: [handlersUrl.href], flag: shared };
-    const pool = new Piscina({ filename: pathToFileURL(file).href, minThreads: 1, maxThreads: 1, idleTimeout: Number.POSITIVE_INFINITY, workerData });
-    pool.on('error', () => undefined);
-    const [thread] = pool.threads;
-    // Spinning, not waiting on an event, and terminating the thread before the rest of destroy's bookkeeping:
-    // the instant lasts microseconds.
-    const until = Date.now() + 10_000;
-    while (Atomics.load(shared, 0) === 0 && Date.now() < until) {}
-    if (Atomics.load(shared, 0) === 1) flagged++;
-    void thread?.terminate();
-    await pool.destroy();
+    const offsets = Array.from({ length: THREADS }, (_, i) => (1.25 * loadMs * (r * THREADS + i)) / (rounds * THREADS));
+    midLoad += (await round(offsets)).midLoad;
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
-process.stdout.write(`${JSON.stringify({ rounds, flagged })}\n`);
+process.stdout.write(`${JSON.stringify({ rounds, loadMs: Math.round(loadMs * 10) / 10, midLoad })}\n`);
