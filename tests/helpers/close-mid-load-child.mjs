@@ -1,13 +1,13 @@
 // Terminates pool threads at points spread over their whole module load, in a process of its own because the
 // failure this guards against is an abort, which cannot be caught: on Node 20, Piscina's require() of the ES
 // worker module (require(esm)) aborted the process when the thread was terminated while Node instantiated the
-// module graph or built its `__esModule` facade. Each round starts a Piscina pool exactly as Pool does (same
-// entry file, same worker data) with one thread and one `ping` task, spins until a preloaded hook flags that the
-// thread has begun to load the entry (a flag in shared memory, set in Module._load), waits a chosen offset, then
-// terminates the thread and destroys the pool (what Pool.close does). The offsets sweep from 0 to a bit beyond
-// the load time a first round measures. argv: rounds (default 60), then optionally another entry file to load
-// instead (to compare with loading worker.js directly). Prints one JSON line { rounds, loadMs, midLoad }:
-// midLoad counts the rounds whose thread was terminated before its load ended.
+// module graph or built its `__esModule` facade. Each round starts a Piscina pool as Pool does (the same entry
+// file and worker data, plus the flags) with four threads and one `ping` task each; a preloaded hook flags in
+// shared memory when a thread begins to load the entry (in Module._load), and the main thread, spinning on the
+// flags, terminates each thread a chosen offset after its flag rose, then destroys the pool (what Pool.close
+// does). The offsets sweep from 0 to a quarter beyond the load time a first round measures. argv: rounds
+// (default 60), then optionally another entry file to load instead (to compare with loading worker.js directly).
+// Prints one JSON line { rounds, loadMs, midLoad }: midLoad counts the threads terminated before their load ended.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
