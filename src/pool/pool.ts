@@ -65,7 +65,8 @@ export function validateThreads(n: number, what = 'threads'): number {
 
 /**
  * The JavaScript a worker thread can load for a module file. Under vitest this module runs from src/
- * (TypeScript), but worker threads need compiled JavaScript: src/<path>.ts (or .js) → dist/<path>.js.
+ * (TypeScript), but worker threads need compiled JavaScript: src/<path>.ts (or .js) → dist/<path>.js, and
+ * src/<path>.cjs (a .cts source) → dist/<path>.cjs.
  */
 function compiled(file: string): string {
   const here = fileURLToPath(import.meta.url);
@@ -79,6 +80,14 @@ function compiled(file: string): string {
     throw new QuiverError('BACKEND_UNAVAILABLE', `the pool's worker script ${out} is missing; run \`npm run build\``);
   }
   return out;
+}
+
+/**
+ * The file Piscina loads in each worker: a CommonJS entry that imports worker.js (see worker-entry.cts for why it
+ * is not worker.js itself). Exported for the test that terminates threads mid-load.
+ */
+export function workerEntry(): string {
+  return compiled(join(dirname(fileURLToPath(import.meta.url)), 'worker-entry.cjs'));
 }
 
 export class Pool {
@@ -98,7 +107,7 @@ export class Pool {
     }
     const setup: WorkerSetup = { backend: opts.backend, handlers: opts.handlers.map((f) => pathToFileURL(compiled(f)).href) };
     this.#piscina = new Piscina({
-      filename: compiled(join(dirname(fileURLToPath(import.meta.url)), 'worker.js')),
+      filename: workerEntry(),
       minThreads: this.threads,
       maxThreads: this.threads,
       idleTimeout: Number.POSITIVE_INFINITY,

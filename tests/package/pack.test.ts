@@ -133,6 +133,7 @@ describe.runIf(firstPass)('the npm package', () => {
       'dist/index.d.ts',
       'dist/cli/main.js',
       'dist/pool/worker.js',
+      'dist/pool/worker-entry.cjs',
       'build/quiver.simd.wasm',
       'build/quiver.scalar.wasm',
       'native/Cargo.toml',
