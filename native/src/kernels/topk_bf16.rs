@@ -146,16 +146,16 @@ unsafe fn screen_chunk(a: &mut TopkArgs<'_>) {
     let mut left = vec![false; q_rows];
 
     // One base block in bf16, row-major with padded rows: xb[j·dpad ..]; rows past the block's end are 0.
-    let xb_rows = XB.min(x_rows.div_ceil(XT) * XT);
+    let xb_rows = XB.min(x_rows).div_ceil(XT) * XT;
     let mut xb = vec![0u16; xb_rows * dpad];
     for x0 in (0..x_rows).step_by(XB) {
         let n = (x_rows - x0).min(XB);
         convert_rows(&a.x[x0 * d..(x0 + n) * d], n, d, dpad, &mut xb);
         let n_pad = n.div_ceil(XT) * XT;
         xb[n * dpad..n_pad * dpad].fill(0);
-        for t0 in (0..qpad).step_by(QT) {
-            let qsv = [_mm512_loadu_ps(qscale.as_ptr().add(t0)), _mm512_loadu_ps(qscale.as_ptr().add(t0 + 16))];
-            for j0 in (0..n).step_by(XT) {
+        for j0 in (0..n).step_by(XT) {
+            for t0 in (0..qpad).step_by(QT) {
+                let qsv = [_mm512_loadu_ps(qscale.as_ptr().add(t0)), _mm512_loadu_ps(qscale.as_ptr().add(t0 + 16))];
                 let acc = tile(&qp, qpad, t0, &xb[j0 * dpad..(j0 + XT) * dpad], dpad, pairs);
                 for (r, pair) in acc.iter().enumerate() {
                     let j = j0 + r;
