@@ -18,9 +18,12 @@ function expectError(res: { statusCode: number; json: () => unknown }, status: n
 describe('system routes', () => {
   it('GET /health and /v1/info', async () => {
     expect((await srv.app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
-    const info = (await srv.app.inject({ method: 'GET', url: '/v1/info' })).json() as { backend: string; threads: number };
+    const info = (await srv.app.inject({ method: 'GET', url: '/v1/info' })).json() as { backend: string; threads: number; topkScreen?: string };
     expect(info.backend).toBe(srv.engine.info().backend);
     expect(info.threads).toBe(2);
+    // Native says whether cosine top-k screens in bf16; the other backends leave it out.
+    expect(info.topkScreen).toBe(info.backend === 'native' ? srv.engine.info().topkScreen : undefined);
+    if (info.backend === 'native') expect(['bf16', 'off']).toContain(info.topkScreen);
   });
 
   it('serves the OpenAPI document at /docs/json', async () => {

@@ -51,6 +51,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: ServerContext): Pr
           200: Type.Object({
             backend: Type.String(),
             simd: Type.String(),
+            topkScreen: Type.Optional(Type.Union([Type.Literal('bf16'), Type.Literal('off')], { description: 'native: whether cosine top-k screens in bf16 (exact)' })),
             threads: Type.Integer(),
             versions: Type.Record(Type.String(), Type.String()),
             active: Type.Integer(),
@@ -69,6 +70,7 @@ export async function systemRoutes(app: FastifyInstance, ctx: ServerContext): Pr
       return {
         backend: info.backend,
         simd: info.simd,
+        ...(info.topkScreen ? { topkScreen: info.topkScreen } : {}),
         threads: info.threads,
         versions: info.versions,
         active: ctx.admission.active,
