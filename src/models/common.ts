@@ -71,18 +71,24 @@ export function checkIntOption(v: unknown, name: string, min: number, def: numbe
   return v;
 }
 
-/** A target vector as f64: one finite value per row. */
-export function checkTarget(y: unknown, n: number): Float64Array {
+/** y's type and length (`checkTarget` without the scan of its values). */
+export function checkTargetShape(y: unknown, n: number): Float64Array | Float32Array {
   if (!(y instanceof Float64Array) && !(y instanceof Float32Array)) {
     throw new QuiverError('INVALID_ARGUMENT', 'y must be a Float32Array or Float64Array with one value per row');
   }
   if (y.length !== n) throw new QuiverError('SHAPE_MISMATCH', `y has ${y.length} values but x has ${n} rows; they must match`, { length: y.length, rows: n });
+  return y;
+}
+
+/** A target vector as f64: one finite value per row. */
+export function checkTarget(y: unknown, n: number): Float64Array {
+  const t = checkTargetShape(y, n);
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(y[i]!)) {
-      throw new QuiverError('NON_FINITE', `y has a non-finite value (${y[i]}) at row ${i}; remove the row or fill it in`, { row: i });
+    if (!Number.isFinite(t[i]!)) {
+      throw new QuiverError('NON_FINITE', `y has a non-finite value (${t[i]}) at row ${i}; remove the row or fill it in`, { row: i });
     }
   }
-  return y instanceof Float64Array ? y : Float64Array.from(y);
+  return t instanceof Float64Array ? t : Float64Array.from(t);
 }
 
 /** Sample weights as f64: finite, ≥ 0, not all zero. Null means all ones. */

@@ -22,6 +22,7 @@ import {
   checkNumberOption,
   checkSampleWeight,
   checkTarget,
+  checkTargetShape,
   columnName,
   designOf,
   firstPassChecks,
@@ -165,9 +166,11 @@ export class LinearModel implements FittedModel {
  * Writes v = w∘(y − ȳ) (ȳ = 0 without an intercept) and returns the sums the fit needs: ȳ, the weighted mean of
  * y (for R² either way), Σw, Σ w (y − ȳ)² and Σ v (0 up to rounding with an intercept; the shift's correction
  * uses it). Unweighted rows have loops of their own, without a branch per row: this runs on the calling thread
- * before the pass can start (W4: 1M rows).
+ * before the pass can start (W4: 1M rows). A NaN or ±Infinity in y makes ȳ or Σ w (y − ȳ)² non-finite, which
+ * is how the caller finds one without a scan of its own.
  */
-function centredTarget(y: Float64Array, w: Float64Array | null, fitIntercept: boolean, v: Float64Array): { yMean: number; ybar: number; sw: number; syy: number; sv: number } {
+function centredTarget(y: Float64Array | Float32Array, w: Float64Array | null, fitIntercept: boolean, v: Float64Array): { yMean: number; ybar: number; sw: number; syy: number; sv: number } {
+  if (!fitIntercept) return uncentredTarget(y, w, v);
   const n = y.length;
   let sw = 0;
   let sy = 0;
@@ -203,6 +206,37 @@ function centredTarget(y: Float64Array, w: Float64Array | null, fitIntercept: bo
   return { yMean, ybar, sw, syy, sv };
 }
 
+/**
+ * `centredTarget` without an intercept: ȳ is not subtracted, so one pass does it (the same products and sums in
+ * the same order as the two-pass form, so the same bits).
+ */
+function uncentredTarget(y: Float64Array | Float32Array, w: Float64Array | null, v: Float64Array): { yMean: number; ybar: number; sw: number; syy: number; sv: number } {
+  const n = y.length;
+  let sw = 0;
+  let sy = 0;
+  let syy = 0;
+  if (w) {
+    for (let i = 0; i < n; i++) {
+      const wi = w[i]!;
+      const yi = y[i]!;
+      const vi = wi * yi;
+      v[i] = vi;
+      sw += wi;
+      sy += vi;
+      syy += vi * yi;
+    }
+  } else {
+    sw = n;
+    for (let i = 0; i < n; i++) {
+      const yi = y[i]!;
+      v[i] = yi;
+      sy += yi;
+      syy += yi * yi;
+    }
+  }
+  return { yMean: 0, ybar: sy / sw, sw, syy, sv: sy };
+}
+
 export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32Array | Float64Array, opts: LinearRegressionOptions = {}): Promise<LinearModel> {
   checkMatrix(x, 'x', false);
   const n = x.rows;
@@ -218,7 +252,8 @@ export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32A
   let vBuffer: { release(): void } | null = null;
   try {
     const p = x.cols;
-    const yy = checkTarget(y, n);
+    // y's values are checked through the sums centredTarget takes (below), not by a scan of their own.
+    const yy = checkTargetShape(y, n);
     const l2 = checkNumberOption(opts.l2, 'l2', 0, 0);
     const fitIntercept = opts.fitIntercept ?? true;
     const encoder = checkEncoder(opts.encoder, p);
@@ -232,6 +267,9 @@ export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32A
     vBuffer = vb;
     const v = vb.data;
     const { yMean, ybar, sw, syy, sv } = centredTarget(yy, w, fitIntercept, v);
+    // A non-finite value makes these non-finite; the scan then names its row (finite values whose sums overflow
+    // pass it, as they passed the scan before).
+    if (!Number.isFinite(ybar) || !Number.isFinite(syy)) checkTarget(yy, n);
     const pass = (mode: 'f64' | 'f32') => engine.gram(staged, { w, center: shift, v, sums: shift !== null, accumulate: mode, signal: opts.signal });
     let r = await pass(accumulate);
     nameNonFinite(x, r.g);

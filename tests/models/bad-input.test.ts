@@ -54,6 +54,15 @@ describe('bad input', () => {
     const inf: Matrix = { rows: 3, cols: 2, data: new Float32Array([1, 2, 3, 4, -Infinity, 6]) };
     await expectCode(e.logisticRegression(inf, new Float64Array([0, 1, 0])), 'NON_FINITE', /x has a non-finite value \(-Infinity\) at row 2, column 0/);
     await expectCode(e.linearRegression(x, new Float64Array([1, Number.NaN, 3, 4, 5])), 'NON_FINITE', /y has a non-finite value \(NaN\) at row 1/);
+    // The linear fit finds a non-finite y through its target sums: with and without an intercept, weighted (a
+    // zero weight included), f32 or f64, NaN or ±Infinity, the row is named as before.
+    await expectCode(e.linearRegression(x, new Float64Array([1, 2, 3, Infinity, 5]), { fitIntercept: false }), 'NON_FINITE', /y has a non-finite value \(Infinity\) at row 3/);
+    await expectCode(e.linearRegression(x, new Float32Array([-Infinity, 2, 3, 4, 5])), 'NON_FINITE', /y has a non-finite value \(-Infinity\) at row 0/);
+    const w0 = new Float64Array([1, 1, 0, 1, 1]);
+    for (const fitIntercept of [true, false]) {
+      await expectCode(e.linearRegression(x, new Float64Array([1, 2, Number.NaN, 4, 5]), { sampleWeight: w0, fitIntercept }), 'NON_FINITE', /y has a non-finite value \(NaN\) at row 2/);
+      await expectCode(e.linearRegression(x, new Float64Array([1, 2, Infinity, 4, 5]), { sampleWeight: w0, fitIntercept }), 'NON_FINITE', /at row 2/);
+    }
     // Unpenalised logistic (its rank check): a NaN in a zero-weight row is still a NaN, on every backend (wasm
     // and js skip such rows in G, not in the column sums).
     const rows = 200;
