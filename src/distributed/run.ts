@@ -10,7 +10,7 @@
  *   `<run>-shard-N`  (queue bulk-shard) scores blocks [b0, b1) with the published model; a shard that fails
  *                    `attempts` times fails the parent, so the run is failed and has no `_SUCCESS`.
  */
-import { Queue } from 'bullmq';
+import { type Job, Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -291,15 +291,27 @@ function errorOf(reason: string | undefined): { code: string; message: string } 
   return { code: e.code, message: e.message };
 }
 
+/**
+ * A job and its state, the state read first. A job read before its state can predate the outcome the state then
+ * reports: a failure seen with no reason and no attempts ("unknown failure"), as a status poll racing the
+ * failure once showed. Read after a final state, the job carries that outcome: BullMQ records the reason and
+ * moves the job to its final set in one step. 'missing' when there is no such job.
+ */
+async function jobAndState(q: Queue, id: string): Promise<{ job: Job | undefined; state: string }> {
+  const first = await q.getJobState(id);
+  const job = await q.getJob(id);
+  if (!job) return { job: undefined, state: 'missing' };
+  return { job, state: first === 'unknown' ? await job.getState() : first };
+}
+
 export async function runStatus(url: string, run: string): Promise<RunStatus> {
   const redis = await quickConnection(url);
   const fitQ = new Queue(FIT_QUEUE, { connection: redis, prefix: PREFIX });
   const shardQ = new Queue(SHARD_QUEUE, { connection: redis, prefix: PREFIX });
   try {
-    const fitJob = await fitQ.getJob(fitJobId(run));
+    const { job: fitJob, state: fitState } = await jobAndState(fitQ, fitJobId(run));
     if (!fitJob) throw new QuiverError('NOT_FOUND', `no run ${run} on ${url} (quiver bulk submit prints the run id as its last line)`, { run });
     const spec = fitJob.data as RunSpec;
-    const fitState = await fitJob.getState();
     const st: RunStatus = {
       run,
       state: 'queued',
@@ -338,8 +350,7 @@ export async function runStatus(url: string, run: string): Promise<RunStatus> {
       const id = shardJobId(run, i);
       const { block0, block1 } = shardBlocks(i, fit.shards, fit.blocks);
       const users = Math.min(fit.users, block1 * spec.blockUsers) - Math.min(fit.users, block0 * spec.blockUsers);
-      const job = await shardQ.getJob(id);
-      const state = job ? await job.getState() : 'missing';
+      const { job, state } = await jobAndState(shardQ, id);
       let done = 0;
       if (state === 'completed') done = users;
       else if (job && typeof job.progress === 'object' && job.progress !== null) done = (job.progress as ShardProgress).usersDone ?? 0;
@@ -360,8 +371,7 @@ export async function runStatus(url: string, run: string): Promise<RunStatus> {
         st.failed.push({ id, ...(error ?? { code: 'INTERNAL', message: 'failed' }), attempts: job?.attemptsMade ?? 0 });
       } else st.shards.waiting++;
     }
-    const finalJob = await shardQ.getJob(finalJobId(run));
-    const finalState = finalJob ? await finalJob.getState() : 'missing';
+    const { job: finalJob, state: finalState } = await jobAndState(shardQ, finalJobId(run));
     const end = finalState === 'completed' && finalJob?.finishedOn ? finalJob.finishedOn : Date.now();
     if (Number.isFinite(firstStart) && end > firstStart) {
       st.usersPerSecond = Math.round((st.usersDone / (end - firstStart)) * 1000);
