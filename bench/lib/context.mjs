@@ -60,14 +60,22 @@ export async function withEngine(lib, backend, threads, fn) {
   }
 }
 
-function cpuFlags() {
-  try {
-    const info = readFileSync('/proc/cpuinfo', 'utf8');
-    const flags = /^flags\s*:\s*(.*)$/m.exec(info)?.[1]?.split(/\s+/) ?? [];
-    return ['sse4_2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16'].filter((f) => flags.includes(f));
-  } catch {
-    return [];
+let allFlags = null;
+/** Every feature flag this CPU lists in /proc/cpuinfo (read once; empty where there is none). */
+export function cpuFlagSet() {
+  if (allFlags === null) {
+    try {
+      allFlags = new Set(/^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? []);
+    } catch {
+      allFlags = new Set();
+    }
   }
+  return allFlags;
+}
+
+/** The flags the reports name. */
+function cpuFlags() {
+  return ['sse4_2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16'].filter((f) => cpuFlagSet().has(f));
 }
 
 /** CPU, cores, memory, Node, every backend's load result and SIMD level, and the Python peers' versions. */

@@ -6,38 +6,17 @@
 // from a second fresh process that makes the call once, and is what the memory target judges
 // (`extra.rssRatio` = that over the bytes of inputs and outputs, target ≤ 1.5×; `extra.rssRatioLoop` the loop's).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKENDS, benchDir } from './context.mjs';
+import { BACKENDS, benchDir, cpuFlagSet } from './context.mjs';
 import { failedRow, measuredRow, skippedRow } from './report.mjs';
 
 export const RSS_TARGET = 1.5;
 
-let bf16 = null;
 /** Whether this CPU has AVX512_BF16 (then cosine top-k screens in bf16, and W2 gets a row with the screen off). */
-export function hasBf16() {
-  if (bf16 === null) {
-    try {
-      bf16 = /^flags\s*:.*\bavx512_bf16\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
-    } catch {
-      bf16 = false;
-    }
-  }
-  return bf16;
-}
+export const hasBf16 = () => cpuFlagSet().has('avx512_bf16');
 
-let avx512 = null;
 /** Whether this CPU has AVX-512F (then the native rows get an avx2 twin). */
-export function hasAvx512() {
-  if (avx512 === null) {
-    try {
-      avx512 = /^flags\s*:.*\bavx512f\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
-    } catch {
-      avx512 = false;
-    }
-  }
-  return avx512;
-}
+export const hasAvx512 = () => cpuFlagSet().has('avx512f');
 
 function runChild(job, env) {
   return new Promise((resolve) => {
