@@ -41,7 +41,7 @@ import type { MultinomialPassOptions, MultinomialPassResult } from './ops/multin
 import * as topkExclude from './ops/topk-exclude.js';
 import type { TopKExcludingOptions } from './ops/topk-exclude.js';
 import { Scheduler, type CallOptions } from './schedule.js';
-import { AllocatedMatrix, AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector, checkInPlace, copyChecked, inPlaceRegion, type CopyStats, type MatrixInput, type VectorInput } from './scope.js';
+import { AllocatedMatrix, AllocatedVector, AllocatedVectorF32, StagedMatrix, StagedVector, checkInPlace, copyChecked, readInPlace, type CopyStats, type MatrixInput, type VectorInput } from './scope.js';
 import { checkMatrix, checkPositiveInt, checkVector } from './validate.js';
 
 // The engine's public types, wherever they are defined.
@@ -193,7 +193,7 @@ export class Engine {
     }
     checkMatrix(m, name, false);
     // Read in place: engine or shared memory, or (with `borrow`) the caller's plain array.
-    const inPlace = inPlaceRegion(this.backend, m, name) ?? (opts.borrow ? (this.backend.borrow?.(m.data) ?? null) : null);
+    const inPlace = readInPlace(this.backend, m, name, opts.borrow === true);
     const check = opts.checkValues ?? true;
     if (inPlace) {
       if (check) checkInPlace(this.backend, m.data, name, m.cols, this.threads);

@@ -109,6 +109,14 @@ export function inPlaceRegion(backend: Backend, m: Matrix, name: string): F32 | 
 }
 
 /**
+ * The region a call reads a matrix through without copying it: engine or shared memory (`inPlaceRegion`), else,
+ * when `borrow` allows, the caller's plain array through its address (`Backend.borrow`); null: copy it.
+ */
+export function readInPlace(backend: Backend, m: Matrix, name: string, borrow: boolean): F32 | null {
+  return inPlaceRegion(backend, m, name) ?? (borrow ? (backend.borrow?.(m.data) ?? null) : null);
+}
+
+/**
  * Throws NON_FINITE naming the first NaN or ±Infinity of a matrix read in place (nothing copies it, so no copy
  * can carry the check): the backend's own scan where it has one (native: multi-threaded), then the JavaScript
  * scan, which names the cell; the JavaScript scan alone elsewhere.
@@ -255,7 +263,7 @@ export class Scope {
     if (!checked) checkMatrix(m, name, false);
     // Read in place (shared, or borrowed when the job allows it): the check is a scan of its own, about a
     // third of the copy's time on native; the error is the same as the copy's.
-    const inPlace = inPlaceRegion(this.backend, m, name) ?? (this.borrow ? (this.backend.borrow?.(m.data) ?? null) : null);
+    const inPlace = readInPlace(this.backend, m, name, this.borrow);
     if (inPlace) {
       if (!checked) checkInPlace(this.backend, m.data, name, m.cols, this.threads);
       return { region: inPlace, rows: m.rows, cols: m.cols };
