@@ -118,3 +118,8 @@ export async function cosineOperands(sched: Scheduler, s: Scope, q: DenseRegion,
   const qn = await normalizedFrom(sched, s, q, signal);
   return { q: qn, x: x === undefined ? qn : await normalizedFrom(sched, s, x, signal), qScale: null, xScale: null };
 }
+
+/** A top-k task's views of its scales: its own query rows' and every base row's (both null for dot). */
+export function scaleViews(b: Backend, t: RowRange & { qScale: F32 | null; xScale: F32 | null }): { qScale: Float32Array | null; xScale: Float32Array | null } {
+  return { qScale: t.qScale ? b.view(t.qScale).subarray(t.row0, t.row1) : null, xScale: t.xScale ? b.view(t.xScale) : null };
+}

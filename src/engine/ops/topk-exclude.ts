@@ -11,7 +11,7 @@ import type { Metric, TopKResult } from '../../types.js';
 import type { CallOptions, RowRange, Scheduler, TaskKind } from '../schedule.js';
 import type { F32, I32, MatrixInput } from '../scope.js';
 import { checkMetric, checkPositiveInt, checkSameCols } from '../validate.js';
-import { cosineOperands } from './normalize.js';
+import { cosineOperands, scaleViews } from './normalize.js';
 import { topkOutputs } from './topk.js';
 
 /** Row i's excluded base rows are indices[indptr[i] .. indptr[i + 1]], ascending (duplicates allowed). */
@@ -55,8 +55,7 @@ export const topkExclTask: TaskKind<TopkExclTask, null> = {
       qOffset: t.row0,
       xOffset: 0,
       excludeSelf: false,
-      qScale: t.qScale ? b.view(t.qScale).subarray(t.row0, t.row1) : null,
-      xScale: t.xScale ? b.view(t.xScale) : null,
+      ...scaleViews(b, t),
       exclPtr: b.view(t.exclPtr).subarray(t.row0, t.row1 + 1),
       exclIdx: b.view(t.exclIdx),
       outIdx: b.view(t.idx).subarray(t.row0 * t.k, t.row1 * t.k),

@@ -1,6 +1,7 @@
 /**
  * Exact top-k: per query tile, the fused q·xᵀ with a running per-row top-k (`topkTile`), ties to the lower
- * index. Cosine reads the inputs in place and scales each score by the two inverse norms (`cosineOperands`). Query rows are independent, so tiles never change a result; the n × m product is never built.
+ * index. Cosine reads the inputs in place and scales each score by the two inverse norms (`cosineOperands`).
+ * Query rows are independent, so tiles never change a result; the n × m product is never built.
  */
 import type { Backend } from '../../backends/types.js';
 import { QuiverError } from '../../errors.js';
@@ -8,7 +9,7 @@ import type { Metric, TopKResult } from '../../types.js';
 import type { CallOptions, RowRange, Scheduler, TaskKind } from '../schedule.js';
 import type { F32, I32, MatrixInput, Scope } from '../scope.js';
 import { checkMetric, checkPositiveInt, checkSameCols } from '../validate.js';
-import { cosineOperands } from './normalize.js';
+import { cosineOperands, scaleViews } from './normalize.js';
 
 export interface TopKOptions extends CallOptions {
   k: number;
@@ -47,8 +48,7 @@ export const topkTask: TaskKind<TopkTask, null> = {
       qOffset: t.row0,
       xOffset: 0,
       excludeSelf: t.excludeSelf,
-      qScale: t.qScale ? b.view(t.qScale).subarray(t.row0, t.row1) : null,
-      xScale: t.xScale ? b.view(t.xScale) : null,
+      ...scaleViews(b, t),
       outIdx: idx,
       outScores: scores,
     });
@@ -77,15 +77,17 @@ export async function topK(sched: Scheduler, queries: MatrixInput, base: MatrixI
     const self = base === undefined || base === queries;
     const qIn = s.input(queries, 'queries');
     const xIn = self ? undefined : s.input(base, 'base');
+    const xRows = xIn?.rows ?? qIn.rows;
+    // Shapes are checked before the norms' pass, which cosine dispatches.
     if (xIn) checkSameCols(qIn.cols, 'queries', xIn.cols, 'base');
+    if (excludeSelf && !self && qIn.rows > xRows) {
+      // Index-based exclusion still works, but some queries would have no self to exclude: say so.
+      throw new QuiverError('INVALID_ARGUMENT', `excludeSelf pairs query i with base row i, but there are ${qIn.rows} queries and only ${xRows} base rows`);
+    }
+    const candidates = excludeSelf ? xRows - 1 : xRows;
+    if (candidates < 1) throw new QuiverError('INVALID_ARGUMENT', 'the base has no candidate rows (one row, and excludeSelf removes it)');
     const { q, x, qScale, xScale } =
       metric === 'cosine' ? await cosineOperands(sched, s, qIn, xIn, opts.signal) : { q: qIn, x: xIn ?? qIn, qScale: null, xScale: null };
-    if (excludeSelf && !self && q.rows > x.rows) {
-      // Index-based exclusion still works, but some queries would have no self to exclude: say so.
-      throw new QuiverError('INVALID_ARGUMENT', `excludeSelf pairs query i with base row i, but there are ${q.rows} queries and only ${x.rows} base rows`);
-    }
-    const candidates = excludeSelf ? x.rows - 1 : x.rows;
-    if (candidates < 1) throw new QuiverError('INVALID_ARGUMENT', 'the base has no candidate rows (one row, and excludeSelf removes it)');
     const k = Math.min(requestedK, candidates);
     const { idx, scores } = topkOutputs(s, q.rows * k);
     const tasks = sched.rowTiles(q.rows, 64).map((t) => ({ ...t, q: q.region, x: x.region, xRows: x.rows, cols: q.cols, k, excludeSelf, qScale, xScale, idx, scores }));
