@@ -313,9 +313,8 @@ impl Kernels {
                 out_scores: unsafe { &mut out_scores.as_mut()[..qr * k] },
             };
             let mut args = args;
-            // Worth screening only over a large base, for a k the candidate lists can hold, and d ≥ 16.
             #[cfg(target_arch = "x86_64")]
-            if self.screen && scales.is_some() && xr >= kernels::topk_bf16::MIN_BASE_ROWS && k <= 256 && d >= 16 {
+            if self.screen && scales.is_some() && kernels::topk_bf16::worth(xr, k, d) {
                 // SAFETY: `screen` is only set where the CPU has AVX-512 and AVX512_BF16; scales are set.
                 if unsafe { kernels::topk_bf16::topk_screened(&mut args) } {
                     return Ok(());

@@ -26,7 +26,12 @@ const XB: usize = 256;
 /// Queries screened together (see `topk_screened`).
 const QUERY_CHUNK: usize = 2048;
 /// Fewer base rows than this: the conversions and the second scoring cost more than they save.
-pub const MIN_BASE_ROWS: usize = 2048;
+const MIN_BASE_ROWS: usize = 2048;
+
+/// Whether a call of this shape is worth screening: a large base, a k the candidate lists can hold, d ≥ 16.
+pub fn worth(x_rows: usize, k: usize, cols: usize) -> bool {
+    x_rows >= MIN_BASE_ROWS && k <= 256 && cols >= 16
+}
 /// A query that keeps more candidates than this plus 4k (near-ties in bulk: duplicated rows, a constant base,
 /// a tight cluster) leaves the screen and is scored by the f32 kernel alone, like the other rows' survivors.
 const MAX_CANDIDATES: usize = 256;
