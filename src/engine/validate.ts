@@ -99,7 +99,8 @@ export function checkPositiveInt(v: unknown, name: string, max = Number.MAX_SAFE
   return v;
 }
 
-export function checkVector(v: unknown, name: string, length: number): Float64Array | Float32Array {
+/** A Float32Array or Float64Array of `length` values, scanned for NaN and ±Infinity unless `values` is false. */
+export function checkVector(v: unknown, name: string, length: number, values = true): Float64Array | Float32Array {
   if (!(v instanceof Float64Array) && !(v instanceof Float32Array)) {
     throw new QuiverError('INVALID_ARGUMENT', `${name} must be a Float32Array or Float64Array`);
   }
@@ -109,7 +110,7 @@ export function checkVector(v: unknown, name: string, length: number): Float64Ar
       expected: length,
     });
   }
-  checkFinite(v, name);
+  if (values) checkFinite(v, name);
   return v;
 }
 

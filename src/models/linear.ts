@@ -269,8 +269,13 @@ export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32A
     const { yMean, ybar, sw, syy, sv } = centredTarget(yy, w, fitIntercept, v);
     // A non-finite value makes these non-finite; the scan then names its row (finite values whose sums overflow
     // pass it, as they passed the scan before).
-    if (!Number.isFinite(ybar) || !Number.isFinite(syy)) checkTarget(yy, n);
-    const pass = (mode: 'f64' | 'f32') => engine.gram(staged, { w, center: shift, v, sums: shift !== null, accumulate: mode, signal: opts.signal });
+    const sumsFinite = Number.isFinite(ybar) && Number.isFinite(syy);
+    if (!sumsFinite) checkTarget(yy, n);
+    // The pass need not scan its vectors again: w was checked above, the shift is x's own values (named above),
+    // and a finite Σ v (y − ȳ) means every v_i is finite (v_i = w_i (y_i − ȳ), so an infinite v_i makes its term
+    // infinite or NaN). When the sums overflowed on finite y, the pass scans v as before.
+    const pass = (mode: 'f64' | 'f32') =>
+      engine.gram(staged, { w, center: shift, v, sums: shift !== null, accumulate: mode, signal: opts.signal, checkValues: !sumsFinite });
     let r = await pass(accumulate);
     nameNonFinite(x, r.g);
     if (r.sums) nameNonFinite(x, r.sums);

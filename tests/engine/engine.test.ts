@@ -187,6 +187,22 @@ describe('engine on the selected backend', () => {
     expectClose(got.gr.xty!, xty, TOLERANCE.reductionF64, 'xty');
   });
 
+  it('gram scans w, v and center for NaN/Inf unless checkValues is false', async () => {
+    const e = await engine({ threads: 2, inlineWork: 0 });
+    const rows = 300;
+    const x = mat(rows, 3, randomF32(rows * 3, 41));
+    const v = randomF64(rows, 42);
+    v[211] = Number.NaN;
+    await expectCode(e.gram(x, { v }), 'NON_FINITE', /v has a non-finite value \(NaN\) at index 211/);
+    const w = Float64Array.from(randomF64(rows, 43), Math.abs);
+    w[5] = Number.POSITIVE_INFINITY;
+    await expectCode(e.gram(x, { w }), 'NON_FINITE', /weights has a non-finite value \(Infinity\) at index 5/);
+    // The caller vouched for them: no scan, and the value reaches the sums it is in.
+    const r = await e.gram(x, { v, checkValues: false });
+    for (let j = 0; j < 3; j++) expect(Number.isNaN(r.xty![j]), `xty[${j}]`).toBe(true);
+    expect(r.g.every(Number.isFinite)).toBe(true);
+  });
+
   it('logisticPass: the same bits for any thread count, staged or plain; values match the reference', async () => {
     const rows = 7000;
     const cols = 11;

@@ -46,12 +46,24 @@ fn tiles(d: usize, mr: usize, nr: usize) -> impl Iterator<Item = (usize, usize)>
     (0..d.div_ceil(nr)).flat_map(move |p| (0..d.div_ceil(mr)).filter(move |&q| q * mr < ((p + 1) * nr).min(d)).map(move |q| (q, p)))
 }
 
+/// c + a·b in f32: fused (one rounding) when F, the SIMD levels' form, which is also how their diagonal tiles
+/// sum Σ v·x (so Xᵀv has the same bits whichever of the three places sums it); a rounded product and a
+/// rounded add otherwise (the scalar twin, where a fused multiply-add may be a library call).
+#[inline(always)]
+fn madd<const F: bool>(a: f32, b: f32, c: f32) -> f32 {
+    if F {
+        a.mul_add(b, c)
+    } else {
+        c + a * b
+    }
+}
+
 /// Packs rows r0..r0+rb into `a` (and `b` when split), adding the block's Σ w d and Σ v d into s32 / v32.
 /// W: weighted; S: sums wanted; V: xty wanted (constants per call, so the loop keeps only its own work; a
-/// product by 1 is skipped, which is exact, so every instantiation gives the same bits).
+/// product by 1 is skipped, which is exact, so every instantiation gives the same bits); F: as `madd`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn pack<const W: bool, const S: bool, const V: bool>(x: &[f32], d: usize, wd: usize, c32: &[f32], w: Option<&[f64]>, v: Option<&[f64]>, split: bool, a: &mut [f32], b: &mut [f32], s32: &mut [f32], v32: &mut [f32]) {
+fn pack<const W: bool, const S: bool, const V: bool, const F: bool>(x: &[f32], d: usize, wd: usize, c32: &[f32], w: Option<&[f64]>, v: Option<&[f64]>, split: bool, a: &mut [f32], b: &mut [f32], s32: &mut [f32], v32: &mut [f32]) {
     let rb = x.len() / d;
     for i in 0..rb {
         let xr = &x[i * d..(i + 1) * d];
@@ -67,7 +79,7 @@ fn pack<const W: bool, const S: bool, const V: bool>(x: &[f32], d: usize, wd: us
                 *s += if W { wf * dv } else { dv };
             }
             if V {
-                *t += vi * dv;
+                *t = madd::<F>(vi, dv, *t);
             }
         }
         ar[d..].fill(0.0);
@@ -85,14 +97,14 @@ fn pack<const W: bool, const S: bool, const V: bool>(x: &[f32], d: usize, wd: us
 /// so the sums stay in registers as four independent chains; per column the same f32 operations in the
 /// same row order as `pack` (x − 0 = x; a rounded product, then a rounded add), so the same bits.
 #[inline(always)]
-fn block_sums(xb: &[f32], d: usize, v: Option<&[f64]>, want_s: bool, want_v: bool, s32: &mut [f32], v32: &mut [f32]) {
+fn block_sums<const F: bool>(xb: &[f32], d: usize, v: Option<&[f64]>, want_s: bool, want_v: bool, s32: &mut [f32], v32: &mut [f32]) {
     let mut j0 = 0;
     while j0 < d {
         match d - j0 {
-            16 => sums_group::<16>(xb, d, j0, v, want_s, want_v, s32, v32),
-            32 => sums_group::<32>(xb, d, j0, v, want_s, want_v, s32, v32),
-            48 => sums_group::<48>(xb, d, j0, v, want_s, want_v, s32, v32),
-            _ => sums_group::<64>(xb, d, j0, v, want_s, want_v, s32, v32),
+            16 => sums_group::<16, F>(xb, d, j0, v, want_s, want_v, s32, v32),
+            32 => sums_group::<32, F>(xb, d, j0, v, want_s, want_v, s32, v32),
+            48 => sums_group::<48, F>(xb, d, j0, v, want_s, want_v, s32, v32),
+            _ => sums_group::<64, F>(xb, d, j0, v, want_s, want_v, s32, v32),
         }
         j0 += 64;
     }
@@ -100,7 +112,7 @@ fn block_sums(xb: &[f32], d: usize, v: Option<&[f64]>, want_s: bool, want_v: boo
 
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn sums_group<const N: usize>(xb: &[f32], d: usize, j0: usize, v: Option<&[f64]>, want_s: bool, want_v: bool, s32: &mut [f32], v32: &mut [f32]) {
+fn sums_group<const N: usize, const F: bool>(xb: &[f32], d: usize, j0: usize, v: Option<&[f64]>, want_s: bool, want_v: bool, s32: &mut [f32], v32: &mut [f32]) {
     let rb = xb.len() / d;
     if want_s {
         let mut s = [0.0f32; N];
@@ -118,7 +130,7 @@ fn sums_group<const N: usize>(xb: &[f32], d: usize, j0: usize, v: Option<&[f64]>
             let xr: &[f32; N] = xb[i * d + j0..i * d + j0 + N].try_into().expect("N columns");
             let vi = vi as f32;
             for (o, &xv) in t.iter_mut().zip(xr) {
-                *o += vi * xv;
+                *o = madd::<F>(vi, xv, *o);
             }
         }
         v32[j0..j0 + N].copy_from_slice(&t);
@@ -127,20 +139,28 @@ fn sums_group<const N: usize>(xb: &[f32], d: usize, j0: usize, v: Option<&[f64]>
 
 /// The whole call: blocks of BLOCK rows packed, each tile of each block summed by `tile` (f32) and flushed
 /// into `acc` (f64, MR × NR per tile in `tiles` order); then acc, sums and xty go into the caller's arrays.
+/// ROT: the SIMD levels (MR = NR), whose diagonal tiles of unsplit blocks sum in the rotated layout and, when
+/// `tile` is given the block's v (unweighted calls that want Xᵀv), also Σ v·x for their NR columns, so Xᵀv
+/// takes no pass over the block of its own; their multiply-adds are fused (`madd`).
 #[inline(always)]
-fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, tile: impl Fn(bool, bool, usize, &[f32], &[f32], usize, &mut [f64], Pf)) {
+fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, tile: impl Fn(bool, bool, usize, &[f32], &[f32], usize, &mut [f64], Pf, Option<&[f32]>)) {
     let GramArgs { x, rows, cols: d, w, center, v, g, xty, sums } = a;
     let wd = width(d, MR, NR);
     let list: Vec<(usize, usize)> = tiles(d, MR, NR).collect();
     let split_any = w.is_some_and(|w| w[..rows].iter().any(|&wi| wi < 0.0 || wi.is_nan()));
-    let (want_s, want_v) = (sums.is_some(), v.is_some() && xty.is_some());
+    let want_s = sums.is_some();
+    // Unweighted, Xᵀv goes into the diagonal tiles (`fuse_v`); weighted, their rows are √w·d, not d, so the
+    // packing sums it.
+    let fuse_v = ROT && w.is_none() && v.is_some() && xty.is_some();
+    let want_v = v.is_some() && xty.is_some() && !fuse_v;
     let blk_len = BLOCK.min(rows) * wd;
     let mut pk = Scratch::take(&PACK, 0);
-    let pk = pk.slice_grow(2 * blk_len + 3 * wd);
+    let pk = pk.slice_grow(2 * blk_len + 3 * wd + BLOCK);
     let (ab, rest) = pk.split_at_mut(blk_len);
     let (bb, rest) = rest.split_at_mut(if split_any { blk_len } else { 0 });
     let (c32, rest) = rest.split_at_mut(wd);
-    let (s32, v32) = rest.split_at_mut(wd);
+    let (s32, rest) = rest.split_at_mut(wd);
+    let (v32, vf) = rest.split_at_mut(wd);
     c32.fill(0.0);
     if let Some(c) = center {
         for (o, &cv) in c32.iter_mut().zip(&c[..d]) {
@@ -167,19 +187,28 @@ fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, til
         // when asked for, take one pass over the block with the same f32 operations in the same row order.
         let direct = w.is_none() && center.is_none() && wd == d;
         if direct {
-            block_sums(xb, d, vb, want_s, want_v, s32, v32);
+            block_sums::<ROT>(xb, d, vb, want_s, want_v, s32, v32);
         } else {
             match (w.is_some(), want_s, want_v) {
-                (false, false, false) => pack::<false, false, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-                (false, false, true) => pack::<false, false, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-                (false, true, false) => pack::<false, true, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-                (false, true, true) => pack::<false, true, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-                (true, false, false) => pack::<true, false, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-                (true, false, true) => pack::<true, false, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-                (true, true, false) => pack::<true, true, false>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
-                (true, true, true) => pack::<true, true, true>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (false, false, false) => pack::<false, false, false, ROT>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (false, false, true) => pack::<false, false, true, ROT>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (false, true, false) => pack::<false, true, false, ROT>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (false, true, true) => pack::<false, true, true, ROT>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (true, false, false) => pack::<true, false, false, ROT>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (true, false, true) => pack::<true, false, true, ROT>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (true, true, false) => pack::<true, true, false, ROT>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
+                (true, true, true) => pack::<true, true, true, ROT>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),
             }
         }
+        let vfb: Option<&[f32]> = match vb {
+            Some(vb) if fuse_v => {
+                for (o, &vi) in vf.iter_mut().zip(vb) {
+                    *o = vi as f32;
+                }
+                Some(&vf[..rb])
+            }
+            _ => None,
+        };
         let ab: &[f32] = if direct { xb } else { ab };
         let bsrc: &[f32] = if split { bb } else { ab };
         // The next block of x is fetched into L2 a slice per tile while the tiles compute, so its memory
@@ -190,7 +219,7 @@ fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, til
         for (t, &(q, p)) in list.iter().enumerate() {
             let l0 = (t * per_tile).min(lines);
             let pf = Pf { p: next.as_ptr().wrapping_add(l0 * 16), step: (per_tile.min(lines - l0) << 16) / rb };
-            tile(q * MR == p * NR, split, rb, &bsrc[q * MR..], &ab[p * NR..], wd, &mut acc[t * ts..(t + 1) * ts], pf);
+            tile(q * MR == p * NR, split, rb, &bsrc[q * MR..], &ab[p * NR..], wd, &mut acc[t * ts..(t + 1) * ts], pf, vfb);
         }
         for j in 0..d {
             s64[j] += s32[j] as f64;
@@ -202,6 +231,12 @@ fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, til
             if q * MR == p * NR {
                 let (at, rot) = acc[t * ts..(t + 1) * ts].split_at_mut(MR * NR);
                 unrotate::<NR>(rot, at);
+                if fuse_v {
+                    // The row after the rotated ones: Σ v·x of this panel's columns (zero in the padding).
+                    for (o, &s) in v64[p * NR..].iter_mut().zip(&rot[(NR / 2 + 1) * NR..(NR / 2 + 2) * NR]) {
+                        *o += s;
+                    }
+                }
             }
         }
     }
@@ -246,7 +281,7 @@ pub fn gram_f32acc_scalar(a: GramArgs<'_>) {
     if a.rows == 0 || a.cols == 0 {
         return;
     }
-    drive::<4, 4, false>(a, |_, _, rb, b, av, wd, acc, pf| {
+    drive::<4, 4, false>(a, |_, _, rb, b, av, wd, acc, pf, _| {
         let mut c = [[0.0f32; 4]; 4];
         for i in 0..rb {
             pf.row(i);
@@ -277,9 +312,12 @@ pub unsafe fn gram_f32acc_avx2(a: GramArgs<'_>) {
         return unsafe { gram_f64_avx2(a) };
     }
     // SAFETY (tile calls): this function already requires AVX2 and FMA.
-    drive::<8, 8, true>(a, |diag, split, rb, b, av, wd, acc, pf| unsafe {
+    drive::<8, 8, true>(a, |diag, split, rb, b, av, wd, acc, pf, v| unsafe {
         if diag && !split {
-            tile_diag_rot_avx2(rb, av, wd, &mut acc[64..], pf)
+            match v {
+                Some(v) => tile_diag_rot_avx2::<true>(rb, av, wd, &mut acc[64..], pf, v),
+                None => tile_diag_rot_avx2::<false>(rb, av, wd, &mut acc[64..], pf, &[]),
+            }
         } else {
             tile_8x8_avx2(rb, b, av, wd, acc, pf)
         }
@@ -298,9 +336,12 @@ pub unsafe fn gram_f32acc_avx512(a: GramArgs<'_>) {
         return unsafe { gram_f64_avx512(a) };
     }
     // SAFETY (tile calls): this function already requires the AVX-512 level.
-    drive::<16, 16, true>(a, |diag, split, rb, b, av, wd, acc, pf| unsafe {
+    drive::<16, 16, true>(a, |diag, split, rb, b, av, wd, acc, pf, v| unsafe {
         if diag && !split {
-            tile_diag_rot_avx512(rb, av, wd, &mut acc[256..], pf)
+            match v {
+                Some(v) => tile_diag_rot_avx512::<true>(rb, av, wd, &mut acc[256..], pf, v),
+                None => tile_diag_rot_avx512::<false>(rb, av, wd, &mut acc[256..], pf, &[]),
+            }
         } else if diag {
             tile_diag_16_avx512(rb, b, av, wd, acc, pf)
         } else {

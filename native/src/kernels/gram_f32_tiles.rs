@@ -124,14 +124,18 @@ pub(super) unsafe fn tile_diag_16_avx512(rb: usize, b: &[f32], a: &[f32], wd: us
 /// {j, j'} of the tile's 136 once (k = 8 twice). Each product is the same f32 product x_j·x_j' summed over
 /// the same rows in the same order as in the broadcast tiles, so the sums have the same bits; only the
 /// place they are kept differs (acc's rotated layout, 9 × 16 f64, see `unrotate`).
+/// With V it also sums Σ v_i·x_i over the panel's columns (one more FMA a row, `v` the block's v in f32)
+/// into a tenth row of 16 f64 after the rotated ones: Xᵀv then costs no pass of its own over the block.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-pub(super) unsafe fn tile_diag_rot_avx512(rb: usize, a: &[f32], wd: usize, acc: &mut [f64], pf: Pf) {
+pub(super) unsafe fn tile_diag_rot_avx512<const V: bool>(rb: usize, a: &[f32], wd: usize, acc: &mut [f64], pf: Pf, v: &[f32]) {
     use std::arch::x86_64::*;
-    assert!(rb >= 1 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 9 * 16);
+    assert!(rb >= 1 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 10 * 16 && (!V || v.len() >= rb));
     let mut c = [_mm512_setzero_ps(); 9];
+    let mut t = _mm512_setzero_ps();
+    let vp = v.as_ptr();
     for i in 0..rb {
         pf.row(i);
-        // SAFETY: row i of the panel is in bounds (asserted above).
+        // SAFETY: row i of the panel is in bounds (asserted above), and v[i] when V.
         unsafe {
             let v = _mm512_loadu_ps(a.as_ptr().add(i * wd));
             let vi = _mm512_castps_si512(v);
@@ -144,11 +148,18 @@ pub(super) unsafe fn tile_diag_rot_avx512(rb: usize, a: &[f32], wd: usize, acc: 
             c[6] = _mm512_fmadd_ps(v, _mm512_castsi512_ps(_mm512_alignr_epi32::<6>(vi, vi)), c[6]);
             c[7] = _mm512_fmadd_ps(v, _mm512_castsi512_ps(_mm512_alignr_epi32::<7>(vi, vi)), c[7]);
             c[8] = _mm512_fmadd_ps(v, _mm512_castsi512_ps(_mm512_alignr_epi32::<8>(vi, vi)), c[8]);
+            if V {
+                t = _mm512_fmadd_ps(_mm512_set1_ps(*vp.add(i)), v, t);
+            }
         }
     }
     for (r, &v) in c.iter().enumerate() {
-        // SAFETY: acc holds 9 × 16 f64 (asserted).
+        // SAFETY: acc holds 10 × 16 f64 (asserted).
         unsafe { add_widened16(acc.as_mut_ptr().add(r * 16), v) };
+    }
+    if V {
+        // SAFETY: as above, the tenth row.
+        unsafe { add_widened16(acc.as_mut_ptr().add(9 * 16), t) };
     }
 }
 
@@ -179,11 +190,12 @@ pub(super) unsafe fn tile_8x8_avx2(rb: usize, b: &[f32], a: &[f32], wd: usize, a
 }
 
 /// The AVX2 twin of `tile_diag_rot_avx512` on 8 columns: x ⊙ rot_k(x), k = 0..=4, five ymm FMAs a row
-/// instead of eight (rot_k by `vpermps`), the same products over the same rows in the same order.
+/// instead of eight (rot_k by `vpermps`), the same products over the same rows in the same order; with V,
+/// Σ v_i·x_i into a sixth row of 8 f64, as the AVX-512 tile does.
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn tile_diag_rot_avx2(rb: usize, a: &[f32], wd: usize, acc: &mut [f64], pf: Pf) {
+pub(super) unsafe fn tile_diag_rot_avx2<const V: bool>(rb: usize, a: &[f32], wd: usize, acc: &mut [f64], pf: Pf, v: &[f32]) {
     use std::arch::x86_64::*;
-    assert!(rb >= 1 && a.len() >= (rb - 1) * wd + 8 && acc.len() >= 5 * 8);
+    assert!(rb >= 1 && a.len() >= (rb - 1) * wd + 8 && acc.len() >= 6 * 8 && (!V || v.len() >= rb));
     let idx = [
         _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0),
         _mm256_setr_epi32(2, 3, 4, 5, 6, 7, 0, 1),
@@ -191,19 +203,28 @@ pub(super) unsafe fn tile_diag_rot_avx2(rb: usize, a: &[f32], wd: usize, acc: &m
         _mm256_setr_epi32(4, 5, 6, 7, 0, 1, 2, 3),
     ];
     let mut c = [_mm256_setzero_ps(); 5];
+    let mut t = _mm256_setzero_ps();
+    let vp = v.as_ptr();
     for i in 0..rb {
         pf.row(i);
-        // SAFETY: row i of the panel is in bounds (asserted above).
+        // SAFETY: row i of the panel is in bounds (asserted above), and v[i] when V.
         unsafe {
             let v = _mm256_loadu_ps(a.as_ptr().add(i * wd));
             c[0] = _mm256_fmadd_ps(v, v, c[0]);
             for (cr, &ix) in c[1..].iter_mut().zip(&idx) {
                 *cr = _mm256_fmadd_ps(v, _mm256_permutevar8x32_ps(v, ix), *cr);
             }
+            if V {
+                t = _mm256_fmadd_ps(_mm256_broadcast_ss(&*vp.add(i)), v, t);
+            }
         }
     }
     for (r, &v) in c.iter().enumerate() {
         // SAFETY: acc holds the tile's rows of 8 f64 (asserted).
         unsafe { add_widened8(acc.as_mut_ptr().add(r * 8), v) };
+    }
+    if V {
+        // SAFETY: as above, the sixth row.
+        unsafe { add_widened8(acc.as_mut_ptr().add(5 * 8), t) };
     }
 }

@@ -21,6 +21,12 @@ export interface GramOptions extends CallOptions {
   sums?: boolean;
   /** 'f32': f32 sums over 128-row blocks added into f64 (native SIMD only; see GramArgs). Default 'f64'. */
   accumulate?: 'f64' | 'f32';
+  /**
+   * Scan w, center and v for NaN and ±Infinity (default true). false when the caller has checked them already
+   * (the fits build v and check it through its sums): on 1M rows each scan is a millisecond or two on the calling
+   * thread, before the pass can start. x is checked as `stage` / the input rules say, not by this.
+   */
+  checkValues?: boolean;
 }
 
 export interface GramResult {
@@ -82,11 +88,12 @@ export async function gram(sched: Scheduler, x: MatrixInput, opts: GramOptions):
     const src = s.input(x, 'x');
     const { rows, cols } = src;
     // Weights and v are read in place when the workers can (an engine-allocated vector), else copied.
-    const w = opts.w ? s.vectorIn('f64', checkVector(opts.w, 'weights', rows)) : null;
-    const v = opts.v ? s.vectorIn('f64', checkVector(opts.v, 'v', rows)) : null;
+    const scan = opts.checkValues !== false;
+    const w = opts.w ? s.vectorIn('f64', checkVector(opts.w, 'weights', rows, scan)) : null;
+    const v = opts.v ? s.vectorIn('f64', checkVector(opts.v, 'v', rows, scan)) : null;
     let center: F64 | null = null;
     if (opts.center) {
-      checkVector(opts.center, 'center', cols);
+      checkVector(opts.center, 'center', cols, scan);
       center = s.copy('f64', opts.center);
     }
     const { blockRows, nBlocks, groups } = sched.reduceBlocks(rows);
