@@ -13,7 +13,8 @@
 //! AVX2 8 × 8 (8 ymm); a diagonal tile sums x ⊙ rot_k(x) instead (k up to half its width: 9 zmm or 5 ymm
 //! FMAs a row where broadcasts take 16 or 8, the same products in the same order), except in a block with
 //! a negative weight, whose two sides differ. Unweighted, uncentred rows as wide as the tiles (d a multiple
-//! of 16) are read in place, not packed. Wider than MAX_COLS columns the f64 kernel of the same level is
+//! of 16) are read in place, not packed. Unweighted, the SIMD levels' diagonal tiles also sum Σ v_i d_i (fused
+//! multiply-adds) and Σ d_i, so those take no pass of their own. Wider than MAX_COLS columns the f64 kernel of the same level is
 //! used instead: the mode is a speed option, not a contract on bits.
 
 use super::gram::{gram_f64_avx2, gram_f64_avx512, GramArgs};
@@ -139,20 +140,22 @@ fn sums_group<const N: usize, const F: bool>(xb: &[f32], d: usize, j0: usize, v:
 
 /// The whole call: blocks of BLOCK rows packed, each tile of each block summed by `tile` (f32) and flushed
 /// into `acc` (f64, MR × NR per tile in `tiles` order); then acc, sums and xty go into the caller's arrays.
-/// ROT: the SIMD levels (MR = NR), whose diagonal tiles of unsplit blocks sum in the rotated layout and, when
-/// `tile` is given the block's v (unweighted calls that want Xᵀv), also Σ v·x for their NR columns, so Xᵀv
-/// takes no pass over the block of its own; their multiply-adds are fused (`madd`).
+/// ROT: the SIMD levels (MR = NR), whose diagonal tiles of unsplit blocks sum in the rotated layout and, in
+/// unweighted calls, also Σ v·x (when `tile` is given the block's v) and Σ x (when given `Fused::s`) for
+/// their NR columns, so Xᵀv and the sums take no pass over the block of their own; their multiply-adds are
+/// fused (`madd`).
 #[inline(always)]
-fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, tile: impl Fn(bool, bool, usize, &[f32], &[f32], usize, &mut [f64], Pf, Option<&[f32]>)) {
+fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, tile: impl Fn(bool, bool, usize, &[f32], &[f32], usize, &mut [f64], Pf, Fused<'_>)) {
     let GramArgs { x, rows, cols: d, w, center, v, g, xty, sums } = a;
     let wd = width(d, MR, NR);
     let list: Vec<(usize, usize)> = tiles(d, MR, NR).collect();
     let split_any = w.is_some_and(|w| w[..rows].iter().any(|&wi| wi < 0.0 || wi.is_nan()));
-    let want_s = sums.is_some();
-    // Unweighted, Xᵀv goes into the diagonal tiles (`fuse_v`); weighted, their rows are √w·d, not d, so the
-    // packing sums it.
+    // Unweighted, Xᵀv and the sums go into the diagonal tiles (`fuse_v`, `fuse_s`); weighted, their rows are
+    // √w·d, not d, so the packing sums them.
     let fuse_v = ROT && w.is_none() && v.is_some() && xty.is_some();
+    let fuse_s = ROT && w.is_none() && sums.is_some();
     let want_v = v.is_some() && xty.is_some() && !fuse_v;
+    let want_s = sums.is_some() && !fuse_s;
     let blk_len = BLOCK.min(rows) * wd;
     let mut pk = Scratch::take(&PACK, 0);
     let pk = pk.slice_grow(2 * blk_len + 3 * wd + BLOCK);
@@ -219,7 +222,7 @@ fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, til
         for (t, &(q, p)) in list.iter().enumerate() {
             let l0 = (t * per_tile).min(lines);
             let pf = Pf { p: next.as_ptr().wrapping_add(l0 * 16), step: (per_tile.min(lines - l0) << 16) / rb };
-            tile(q * MR == p * NR, split, rb, &bsrc[q * MR..], &ab[p * NR..], wd, &mut acc[t * ts..(t + 1) * ts], pf, vfb);
+            tile(q * MR == p * NR, split, rb, &bsrc[q * MR..], &ab[p * NR..], wd, &mut acc[t * ts..(t + 1) * ts], pf, Fused { v: vfb, s: fuse_s });
         }
         for j in 0..d {
             s64[j] += s32[j] as f64;
@@ -231,9 +234,14 @@ fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, til
             if q * MR == p * NR {
                 let (at, rot) = acc[t * ts..(t + 1) * ts].split_at_mut(MR * NR);
                 unrotate::<NR>(rot, at);
+                // The rows after the rotated ones: Σ v·x, then Σ x, of this panel's columns (zero in the padding).
                 if fuse_v {
-                    // The row after the rotated ones: Σ v·x of this panel's columns (zero in the padding).
                     for (o, &s) in v64[p * NR..].iter_mut().zip(&rot[(NR / 2 + 1) * NR..(NR / 2 + 2) * NR]) {
+                        *o += s;
+                    }
+                }
+                if fuse_s {
+                    for (o, &s) in s64[p * NR..].iter_mut().zip(&rot[(NR / 2 + 2) * NR..(NR / 2 + 3) * NR]) {
                         *o += s;
                     }
                 }
@@ -262,6 +270,15 @@ fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, til
             *o += s;
         }
     }
+}
+
+/// What a SIMD level's diagonal tile of an unsplit block sums besides its products (see `drive`).
+#[derive(Clone, Copy)]
+struct Fused<'a> {
+    /// The block's v in f32: Σ v·x.
+    v: Option<&'a [f32]>,
+    /// Σ x.
+    s: bool,
 }
 
 /// Adds a rotated diagonal tile (`rot[k·N + j]` = Σ x_j·x_{(j+k) mod N}, k = 0..=N/2) into `at`'s upper
@@ -312,11 +329,14 @@ pub unsafe fn gram_f32acc_avx2(a: GramArgs<'_>) {
         return unsafe { gram_f64_avx2(a) };
     }
     // SAFETY (tile calls): this function already requires AVX2 and FMA.
-    drive::<8, 8, true>(a, |diag, split, rb, b, av, wd, acc, pf, v| unsafe {
+    drive::<8, 8, true>(a, |diag, split, rb, b, av, wd, acc, pf, f| unsafe {
         if diag && !split {
-            match v {
-                Some(v) => tile_diag_rot_avx2::<true>(rb, av, wd, &mut acc[64..], pf, v),
-                None => tile_diag_rot_avx2::<false>(rb, av, wd, &mut acc[64..], pf, &[]),
+            let r = &mut acc[64..];
+            match (f.v, f.s) {
+                (Some(v), true) => tile_diag_rot_avx2::<true, true>(rb, av, wd, r, pf, v),
+                (Some(v), false) => tile_diag_rot_avx2::<true, false>(rb, av, wd, r, pf, v),
+                (None, true) => tile_diag_rot_avx2::<false, true>(rb, av, wd, r, pf, &[]),
+                (None, false) => tile_diag_rot_avx2::<false, false>(rb, av, wd, r, pf, &[]),
             }
         } else {
             tile_8x8_avx2(rb, b, av, wd, acc, pf)
@@ -336,11 +356,14 @@ pub unsafe fn gram_f32acc_avx512(a: GramArgs<'_>) {
         return unsafe { gram_f64_avx512(a) };
     }
     // SAFETY (tile calls): this function already requires the AVX-512 level.
-    drive::<16, 16, true>(a, |diag, split, rb, b, av, wd, acc, pf, v| unsafe {
+    drive::<16, 16, true>(a, |diag, split, rb, b, av, wd, acc, pf, f| unsafe {
         if diag && !split {
-            match v {
-                Some(v) => tile_diag_rot_avx512::<true>(rb, av, wd, &mut acc[256..], pf, v),
-                None => tile_diag_rot_avx512::<false>(rb, av, wd, &mut acc[256..], pf, &[]),
+            let r = &mut acc[256..];
+            match (f.v, f.s) {
+                (Some(v), true) => tile_diag_rot_avx512::<true, true>(rb, av, wd, r, pf, v),
+                (Some(v), false) => tile_diag_rot_avx512::<true, false>(rb, av, wd, r, pf, v),
+                (None, true) => tile_diag_rot_avx512::<false, true>(rb, av, wd, r, pf, &[]),
+                (None, false) => tile_diag_rot_avx512::<false, false>(rb, av, wd, r, pf, &[]),
             }
         } else if diag {
             tile_diag_16_avx512(rb, b, av, wd, acc, pf)

@@ -125,13 +125,15 @@ pub(super) unsafe fn tile_diag_16_avx512(rb: usize, b: &[f32], a: &[f32], wd: us
 /// the same rows in the same order as in the broadcast tiles, so the sums have the same bits; only the
 /// place they are kept differs (acc's rotated layout, 9 × 16 f64, see `unrotate`).
 /// With V it also sums Σ v_i·x_i over the panel's columns (one more FMA a row, `v` the block's v in f32)
-/// into a tenth row of 16 f64 after the rotated ones: Xᵀv then costs no pass of its own over the block.
+/// into a tenth row of 16 f64 after the rotated ones, and with S Σ x_i (one add a row) into an eleventh:
+/// Xᵀv and the column sums then cost no pass of their own over the block.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
-pub(super) unsafe fn tile_diag_rot_avx512<const V: bool>(rb: usize, a: &[f32], wd: usize, acc: &mut [f64], pf: Pf, v: &[f32]) {
+pub(super) unsafe fn tile_diag_rot_avx512<const V: bool, const S: bool>(rb: usize, a: &[f32], wd: usize, acc: &mut [f64], pf: Pf, v: &[f32]) {
     use std::arch::x86_64::*;
-    assert!(rb >= 1 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 10 * 16 && (!V || v.len() >= rb));
+    assert!(rb >= 1 && a.len() >= (rb - 1) * wd + 16 && acc.len() >= 11 * 16 && (!V || v.len() >= rb));
     let mut c = [_mm512_setzero_ps(); 9];
     let mut t = _mm512_setzero_ps();
+    let mut u = _mm512_setzero_ps();
     let vp = v.as_ptr();
     for i in 0..rb {
         pf.row(i);
@@ -151,6 +153,9 @@ pub(super) unsafe fn tile_diag_rot_avx512<const V: bool>(rb: usize, a: &[f32], w
             if V {
                 t = _mm512_fmadd_ps(_mm512_set1_ps(*vp.add(i)), v, t);
             }
+            if S {
+                u = _mm512_add_ps(u, v);
+            }
         }
     }
     for (r, &v) in c.iter().enumerate() {
@@ -160,6 +165,10 @@ pub(super) unsafe fn tile_diag_rot_avx512<const V: bool>(rb: usize, a: &[f32], w
     if V {
         // SAFETY: as above, the tenth row.
         unsafe { add_widened16(acc.as_mut_ptr().add(9 * 16), t) };
+    }
+    if S {
+        // SAFETY: as above, the eleventh row.
+        unsafe { add_widened16(acc.as_mut_ptr().add(10 * 16), u) };
     }
 }
 
@@ -191,11 +200,11 @@ pub(super) unsafe fn tile_8x8_avx2(rb: usize, b: &[f32], a: &[f32], wd: usize, a
 
 /// The AVX2 twin of `tile_diag_rot_avx512` on 8 columns: x ⊙ rot_k(x), k = 0..=4, five ymm FMAs a row
 /// instead of eight (rot_k by `vpermps`), the same products over the same rows in the same order; with V,
-/// Σ v_i·x_i into a sixth row of 8 f64, as the AVX-512 tile does.
+/// Σ v_i·x_i into a sixth row of 8 f64 and with S Σ x_i into a seventh, as the AVX-512 tile does.
 #[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn tile_diag_rot_avx2<const V: bool>(rb: usize, a: &[f32], wd: usize, acc: &mut [f64], pf: Pf, v: &[f32]) {
+pub(super) unsafe fn tile_diag_rot_avx2<const V: bool, const S: bool>(rb: usize, a: &[f32], wd: usize, acc: &mut [f64], pf: Pf, v: &[f32]) {
     use std::arch::x86_64::*;
-    assert!(rb >= 1 && a.len() >= (rb - 1) * wd + 8 && acc.len() >= 6 * 8 && (!V || v.len() >= rb));
+    assert!(rb >= 1 && a.len() >= (rb - 1) * wd + 8 && acc.len() >= 7 * 8 && (!V || v.len() >= rb));
     let idx = [
         _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 0),
         _mm256_setr_epi32(2, 3, 4, 5, 6, 7, 0, 1),
@@ -204,6 +213,7 @@ pub(super) unsafe fn tile_diag_rot_avx2<const V: bool>(rb: usize, a: &[f32], wd:
     ];
     let mut c = [_mm256_setzero_ps(); 5];
     let mut t = _mm256_setzero_ps();
+    let mut u = _mm256_setzero_ps();
     let vp = v.as_ptr();
     for i in 0..rb {
         pf.row(i);
@@ -217,6 +227,9 @@ pub(super) unsafe fn tile_diag_rot_avx2<const V: bool>(rb: usize, a: &[f32], wd:
             if V {
                 t = _mm256_fmadd_ps(_mm256_broadcast_ss(&*vp.add(i)), v, t);
             }
+            if S {
+                u = _mm256_add_ps(u, v);
+            }
         }
     }
     for (r, &v) in c.iter().enumerate() {
@@ -226,5 +239,9 @@ pub(super) unsafe fn tile_diag_rot_avx2<const V: bool>(rb: usize, a: &[f32], wd:
     if V {
         // SAFETY: as above, the sixth row.
         unsafe { add_widened8(acc.as_mut_ptr().add(5 * 8), t) };
+    }
+    if S {
+        // SAFETY: as above, the seventh row.
+        unsafe { add_widened8(acc.as_mut_ptr().add(6 * 8), u) };
     }
 }
