@@ -33,7 +33,9 @@ if (!engine) {
   process.exit(0);
 }
 let allocated = 'plain Float32Array';
-if (job.variant === 'shared') {
+// The kernel row stages its X once: from engine memory, as a user who calls the kernel repeatedly would hold it,
+// so the staging reads it in place (a plain array would be copied, since a staged handle outlives the call).
+if (job.variant === 'shared' || job.variant === 'kernel') {
   if (typeof engine.allocMatrix === 'function') {
     allocated = 'engine.allocMatrix';
     setMatrixAllocator((rows, cols) => {

@@ -40,7 +40,7 @@ function runChild(job, env) {
 const WHAT = {
   plain: 'the public call on the input as a user holds it (plain typed arrays)',
   shared: 'the public call on the input already in shared memory (engine.allocMatrix, or a SharedArrayBuffer view when the engine has none)',
-  kernel: 'the kernel alone on a matrix staged before the timer (not what a user sees)',
+  kernel: 'the kernel alone on a matrix in engine memory (engine.allocMatrix), staged in place before the timer (not what a user sees)',
 };
 
 /**
@@ -90,7 +90,7 @@ export async function childRows(ctx, spec) {
             unit: spec.unit,
             timer: spec.perIteration ? `${r.timer}, per iteration` : r.timer,
             scaled: spec.scaled?.(cfg) ?? null,
-            notes: [r.simd, variant === 'shared' ? r.allocated : null, `${rssNote}${rssRatio > RSS_TARGET ? ` (target ≤ ${RSS_TARGET}×)` : ''}`].filter(Boolean),
+            notes: [r.simd, variant === 'shared' || variant === 'kernel' ? r.allocated : null, `${rssNote}${rssRatio > RSS_TARGET ? ` (target ≤ ${RSS_TARGET}×)` : ''}`].filter(Boolean),
             peakRssDelta: r.peakRssDelta,
             check: r.check,
             extra: { times: r.times, fitSeconds: r.fitSeconds, ioBytes: r.ioBytes, bytes: r.bytes, rssRatio, rssRatioLoop, peakRssDeltaPerCall: perCall, isa: isa ?? 'auto', variant, kind: variant === 'kernel' ? 'kernel' : 'public' },

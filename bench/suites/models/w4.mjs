@@ -185,7 +185,7 @@ export async function runW4(ctx) {
     // AVX-512 machines, its AVX2 level), and the fit with an intercept (one pass over X on a sampled shift),
     // which the anchors above do not run (they fit without one).
     const extra = [
-      [' f32', { accumulate: 'f32' }, "engine.linearRegression(X, y, { fitIntercept: false, accumulate: 'f32' }) (f32 FMAs over 64-row blocks, f64 across blocks)", () => true],
+      [' f32', { accumulate: 'f32' }, "engine.linearRegression(X, y, { fitIntercept: false, accumulate: 'f32' }) (f32 FMAs over 128-row blocks, f64 across blocks)", () => true],
       [' intercept', { fitIntercept: true }, 'engine.linearRegression(X, y, { fitIntercept: true }) (one pass over X, centred on a sampled shift)', (_b, isa) => !isa],
       [' intercept f32', { fitIntercept: true, accumulate: 'f32' }, "engine.linearRegression(X, y, { fitIntercept: true, accumulate: 'f32' })", (_b, isa) => !isa],
     ];
