@@ -305,13 +305,23 @@ export async function fitLinearRegression(engine: Engine, x: Matrix, y: Float32A
     const { yMean, ybar, sw, syy, sv } = centredTarget(yy, w, fitIntercept, v);
     // A non-finite value makes these non-finite; the scan then names its row (finite values whose sums overflow
     // pass it, as they passed the scan before).
-    const sumsFinite = Number.isFinite(ybar) && Number.isFinite(syy);
-    if (!sumsFinite) checkTarget(yy, n);
-    // The pass need not scan its vectors again: w was checked above, the shift is x's own values (named above),
-    // and a finite Σ v (y − ȳ) means every v_i is finite (v_i = w_i (y_i − ȳ), so an infinite v_i makes its term
-    // infinite or NaN). When the sums overflowed on finite y, the pass scans v as before.
+    if (!(Number.isFinite(ybar) && Number.isFinite(syy))) {
+      checkTarget(yy, n);
+      // Every y finite, but the sums overflowed: fine for the pass unless some v_i = w_i (y_i − ȳ) overflowed too.
+      const at = v.findIndex((vi) => !Number.isFinite(vi));
+      if (at >= 0) {
+        throw new QuiverError(
+          'NON_FINITE',
+          `y is too large to fit: ${w ? 'w·(y − mean)' : 'y − mean'} overflows float64 at row ${at} (y = ${yy[at]}); rescale y (divide it by a power of ten) and the coefficients scale with it`,
+          { row: at },
+        );
+      }
+    }
+    // The pass need not scan its vectors again: w was checked above, and every v_i is finite (a finite Σ v (y − ȳ)
+    // implies it, since an infinite v_i makes its term infinite or NaN; else the scan above). The shift is still
+    // scanned there (a weighted mean of finite values can overflow).
     const pass = (mode: 'f64' | 'f32') =>
-      engine.gram(staged, { w, center: shift, v, sums: shift !== null, accumulate: mode, signal: opts.signal, checkValues: !sumsFinite });
+      engine.gram(staged, { w, center: shift, v, sums: shift !== null, accumulate: mode, signal: opts.signal, checkValues: false });
     let r = await pass(accumulate);
     nameNonFinite(x, r.g);
     if (r.sums) nameNonFinite(x, r.sums);

@@ -187,7 +187,7 @@ describe('engine on the selected backend', () => {
     expectClose(got.gr.xty!, xty, TOLERANCE.reductionF64, 'xty');
   });
 
-  it('gram scans w, v and center for NaN/Inf unless checkValues is false', async () => {
+  it('gram scans w and v for NaN/Inf unless checkValues is false, and center always', async () => {
     const e = await engine({ threads: 2, inlineWork: 0 });
     const rows = 300;
     const x = mat(rows, 3, randomF32(rows * 3, 41));
@@ -201,6 +201,8 @@ describe('engine on the selected backend', () => {
     const r = await e.gram(x, { v, checkValues: false });
     for (let j = 0; j < 3; j++) expect(Number.isNaN(r.xty![j]), `xty[${j}]`).toBe(true);
     expect(r.g.every(Number.isFinite)).toBe(true);
+    const center = new Float64Array([0.5, Number.NEGATIVE_INFINITY, 0]);
+    await expectCode(e.gram(x, { center, checkValues: false }), 'NON_FINITE', /center has a non-finite value \(-Infinity\) at index 1/);
   });
 
   it('logisticPass: the same bits for any thread count, staged or plain; values match the reference', async () => {

@@ -164,6 +164,20 @@ describe('linear regression in one pass over X', () => {
     }
   });
 
+  it('finite y whose sums overflow: fits when every y − ȳ is finite, else NON_FINITE says to rescale y', async () => {
+    const e = await engine();
+    const { x } = design(400, 3, 1, 0, false, 61);
+    // Σ y² overflows (|y| ~ 1e160) but y − 0 is finite: the fit runs (no intercept); R² is not finite then.
+    const y = Float64Array.from({ length: 400 }, (_, i) => (i % 2 ? 1e160 : -1e160) * (1 + i / 400));
+    const m = await fitLinearRegression(e, x, y, { fitIntercept: false });
+    expect(m.coefficients.every(Number.isFinite)).toBe(true);
+    // Σ y overflows, so ȳ = Infinity and y − ȳ too: refused with a message that names the row and the fix.
+    const huge = new Float64Array(400).fill(1.7e308);
+    for (const accumulate of ['f64', 'f32'] as const) {
+      await expectCode(fitLinearRegression(e, x, huge, { accumulate }), 'NON_FINITE', /y is too large to fit: y − mean overflows float64 at row 0 .*rescale y/);
+    }
+  });
+
   it('accumulate must be f64 or f32', async () => {
     const e = await engine();
     const { x, y } = design(10, 2, 1, 0, false, 51);

@@ -9,7 +9,7 @@
 //! triangular GEMM reaches ~30 GFLOP/s here and the separate widening passes add ~15 %; a 4×8 register
 //! tile over panels packed during the widening itself runs at ~80 % of the f64 FMA peak. Past a few
 //! hundred columns the panels outgrow L2 and faer's cache blocking wins, so it keeps those. At the AVX-512
-//! level the same panels go through 8 × 16 tiles (32 registers), with the same sums bit for bit: on a Zen 4
+//! level the same panels go through 8 × 16 tiles (16 zmm accumulators), with the same sums bit for bit: on a Zen 4
 //! the Gram pass of 1M × 64 took 57 ms with them against 62 ms with the 4 × 8 tiles (2 threads).
 
 

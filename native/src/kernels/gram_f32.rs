@@ -96,7 +96,8 @@ fn pack<const W: bool, const S: bool, const V: bool, const F: bool>(x: &[f32], d
 
 /// Σ x and Σ v·x over a block read in place (d a multiple of 16): up to 64 columns at a time over all rows,
 /// so the sums stay in registers as four independent chains; per column the same f32 operations in the
-/// same row order as `pack` (x − 0 = x; a rounded product, then a rounded add), so the same bits.
+/// same row order as `pack` (x − 0 = x; `madd::<F>` for Σ v·x, a plain add for Σ x), so the same bits. Only the
+/// scalar level and weighted calls get here with something to sum: the SIMD levels' tiles sum unweighted blocks.
 #[inline(always)]
 fn block_sums<const F: bool>(xb: &[f32], d: usize, v: Option<&[f64]>, want_s: bool, want_v: bool, s32: &mut [f32], v32: &mut [f32]) {
     let mut j0 = 0;
@@ -186,11 +187,14 @@ fn drive<const MR: usize, const NR: usize, const ROT: bool>(a: GramArgs<'_>, til
         v32.fill(0.0);
         let (xb, vb) = (&x[r0 * d..(r0 + rb) * d], v.map(|v| &v[r0..r0 + rb]));
         // Unweighted, uncentred rows whose width is already the tiles' (d a multiple of both MR and NR):
-        // the tiles read x in place, as packing would only copy it (x − 0 = x, bit for bit); Σx and Σ v·x,
-        // when asked for, take one pass over the block with the same f32 operations in the same row order.
+        // the tiles read x in place, as packing would only copy it (x − 0 = x, bit for bit); Σx and Σ v·x, when
+        // asked for and not summed by the tiles (the scalar level), take one pass over the block with the same
+        // f32 operations in the same row order.
         let direct = w.is_none() && center.is_none() && wd == d;
         if direct {
-            block_sums::<ROT>(xb, d, vb, want_s, want_v, s32, v32);
+            if want_s || want_v {
+                block_sums::<ROT>(xb, d, vb, want_s, want_v, s32, v32);
+            }
         } else {
             match (w.is_some(), want_s, want_v) {
                 (false, false, false) => pack::<false, false, false, ROT>(xb, d, wd, &c32[..d], wb, vb, split, ab, bb, s32, v32),

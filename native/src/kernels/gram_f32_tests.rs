@@ -137,13 +137,19 @@ fn wider_than_the_mode_takes_the_f64_kernel() {
 
 #[test]
 fn a_non_finite_value_reaches_the_diagonal() {
-    for (name, f) in levels() {
-        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-            let mut k = case(130, 20, true, false, true);
-            k.x[97 * 20 + 11] = bad;
-            let (g, _, s) = run(f, &k, 130, 20);
-            assert!(!g[11 * 20 + 11].is_finite(), "{name}: {bad} lost");
-            assert!(!s[11].is_finite(), "{name}: {bad} lost from sums");
+    // Weighted (packed), unweighted centred (packed; the SIMD levels' diagonal tiles sum Xᵀv and Σ x) and
+    // unweighted uncentred at a width of 32 (read in place; the same tiles sum them).
+    for (d, weighted, centred) in [(20, true, true), (20, false, true), (32, false, false)] {
+        for (name, f) in levels() {
+            for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+                let mut k = case(130, d, weighted, false, centred);
+                k.x[97 * d + 11] = bad;
+                let (g, t, s) = run(f, &k, 130, d);
+                assert!(!g[11 * d + 11].is_finite(), "{name} d={d}: {bad} lost");
+                assert!(!s[11].is_finite(), "{name} d={d}: {bad} lost from sums");
+                // v_97 = (97 % 5) − 2 = 0: 0·±Inf is NaN, so xty[11] carries it too.
+                assert!(!t[11].is_finite(), "{name} d={d}: {bad} lost from xty");
+            }
         }
     }
 }

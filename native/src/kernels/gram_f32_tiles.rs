@@ -159,7 +159,7 @@ pub(super) unsafe fn tile_diag_rot_avx512<const V: bool, const S: bool>(rb: usiz
         }
     }
     for (r, &v) in c.iter().enumerate() {
-        // SAFETY: acc holds 10 × 16 f64 (asserted).
+        // SAFETY: acc holds 11 × 16 f64 (asserted).
         unsafe { add_widened16(acc.as_mut_ptr().add(r * 16), v) };
     }
     if V {

@@ -22,9 +22,10 @@ export interface GramOptions extends CallOptions {
   /** 'f32': f32 sums over 128-row blocks added into f64 (native SIMD only; see GramArgs). Default 'f64'. */
   accumulate?: 'f64' | 'f32';
   /**
-   * Scan w, center and v for NaN and ±Infinity (default true). false when the caller has checked them already
-   * (the fits build v and check it through its sums): on 1M rows each scan is a millisecond or two on the calling
-   * thread, before the pass can start. x is checked as `stage` / the input rules say, not by this.
+   * Scan w and v for NaN and ±Infinity (default true). false when the caller has checked them already (the fits
+   * build v and check it through its sums): on 1M rows each scan is a millisecond or two on the calling thread,
+   * before the pass can start. `center` (cols values) is always scanned; x is checked as `stage` / the input
+   * rules say, not by this.
    */
   checkValues?: boolean;
 }
@@ -93,7 +94,7 @@ export async function gram(sched: Scheduler, x: MatrixInput, opts: GramOptions):
     const v = opts.v ? s.vectorIn('f64', checkVector(opts.v, 'v', rows, scan)) : null;
     let center: F64 | null = null;
     if (opts.center) {
-      checkVector(opts.center, 'center', cols, scan);
+      checkVector(opts.center, 'center', cols);
       center = s.copy('f64', opts.center);
     }
     const { blockRows, nBlocks, groups } = sched.reduceBlocks(rows);
