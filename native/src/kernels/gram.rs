@@ -89,6 +89,62 @@ fn body(a: GramArgs<'_>, wide: bool) {
     }
 }
 
+/// The packing's destinations and running sums, shared by its two levels.
+struct PackOut<'a> {
+    ap: &'a mut [f64],
+    wp: &'a mut [f64],
+    stride: usize,
+    xv: &'a mut [f64],
+    xs: Option<&'a mut [f64]>,
+}
+
+/// Row i's weight forms (see `pack_block`): (scale of `ap`, scale of `wp`, v_i, w_i).
+#[inline(always)]
+fn row_scales(w: Option<&[f64]>, split: bool, v: Option<&[f64]>, i: usize) -> (f64, f64, f64, f64) {
+    let (sa, sw) = match w {
+        None => (1.0, 1.0),
+        Some(w) if split => (1.0, w[i]),
+        Some(w) => (w[i].sqrt(), 1.0),
+    };
+    (sa, sw, v.map_or(0.0, |v| v[i]), w.map_or(1.0, |w| w[i]))
+}
+
+/// Row i's last, partial panel (columns full·NR .. d), zero-padded: the same operations as the whole panels.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn pack_tail(xr: &[f32], d: usize, cz: &[f64], i: usize, (sa, sw, vi, wi): (f64, f64, f64, f64), split: bool, has_v: bool, o: &mut PackOut<'_>) {
+    let base = d / NR * NR;
+    if base == d {
+        return;
+    }
+    let mut vals = [0.0f64; NR];
+    for l in 0..d - base {
+        vals[l] = xr[base + l] as f64 - cz[base + l];
+    }
+    if has_v {
+        let acc = &mut o.xv[base..base + NR];
+        for l in 0..NR {
+            acc[l] += vi * vals[l];
+        }
+    }
+    if let Some(xs) = o.xs.as_deref_mut() {
+        for l in 0..d - base {
+            xs[base + l] += wi * vals[l];
+        }
+    }
+    let at = base / NR * o.stride + i * NR;
+    let dst = &mut o.ap[at..at + NR];
+    for l in 0..NR {
+        dst[l] = sa * vals[l];
+    }
+    if split {
+        let dst = &mut o.wp[at..at + NR];
+        for l in 0..NR {
+            dst[l] = sw * vals[l];
+        }
+    }
+}
+
 /// One row block widened into panels of NR columns (rb × NR each, `stride` apart; the last panel padded
 /// with zero columns), with xv += Σ v_i A_i on the way (A = x − c). Two forms of the weight:
 /// - `split` false: `ap` holds √w_i·A_i and serves both sides of the product (weights are ≥ 0);
@@ -96,113 +152,97 @@ fn body(a: GramArgs<'_>, wide: bool) {
 #[target_feature(enable = "avx2,fma")]
 #[inline]
 #[allow(clippy::too_many_arguments)]
-unsafe fn pack_block(
-    x: &[f32],
-    rb: usize,
-    d: usize,
-    cz: &[f64],
-    w: Option<&[f64]>,
-    split: bool,
-    v: Option<&[f64]>,
-    ap: &mut [f64],
-    wp: &mut [f64],
-    stride: usize,
-    xv: &mut [f64],
-    xs: Option<&mut [f64]>,
-) {
+unsafe fn pack_block(x: &[f32], rb: usize, d: usize, cz: &[f64], w: Option<&[f64]>, split: bool, v: Option<&[f64]>, o: &mut PackOut<'_>) {
     use std::arch::x86_64::*;
-    let mut xs = xs;
-    let np = d.div_ceil(NR);
     let full = d / NR;
     for i in 0..rb {
         let xr = &x[i * d..(i + 1) * d];
-        let (sa, sw) = match w {
-            None => (1.0, 1.0),
-            Some(w) if split => (1.0, w[i]),
-            Some(w) => (w[i].sqrt(), 1.0),
-        };
-        let vi = v.map_or(0.0, |v| v[i]);
-        let wi = w.map_or(1.0, |w| w[i]);
-        let (sav, swv, viv) = (_mm256_set1_pd(sa), _mm256_set1_pd(sw), _mm256_set1_pd(vi));
-        let wiv = _mm256_set1_pd(wi);
+        let sc = row_scales(w, split, v, i);
+        let (sav, swv, viv, wiv) = (_mm256_set1_pd(sc.0), _mm256_set1_pd(sc.1), _mm256_set1_pd(sc.2), _mm256_set1_pd(sc.3));
         // Whole panels: eight f32 widened to two ymm of f64 (the compiler's own version of this
         // loop went element by element).
         for p in 0..full {
             let base = p * NR;
-            let o = p * stride + i * NR;
-            assert!(
-                base + NR <= xr.len()
-                    && base + NR <= cz.len()
-                    && base + NR <= xv.len()
-                    && o + NR <= ap.len()
-            );
-            assert!(!split || o + NR <= wp.len());
+            let at = p * o.stride + i * NR;
+            assert!(base + NR <= xr.len() && base + NR <= cz.len() && base + NR <= o.xv.len() && at + NR <= o.ap.len());
+            assert!(!split || at + NR <= o.wp.len());
             // SAFETY: every pointer below covers NR elements inside its slice (asserted above).
             unsafe {
-                let lo = _mm256_sub_pd(
-                    _mm256_cvtps_pd(_mm_loadu_ps(xr.as_ptr().add(base))),
-                    _mm256_loadu_pd(cz.as_ptr().add(base)),
-                );
-                let hi = _mm256_sub_pd(
-                    _mm256_cvtps_pd(_mm_loadu_ps(xr.as_ptr().add(base + 4))),
-                    _mm256_loadu_pd(cz.as_ptr().add(base + 4)),
-                );
+                let lo = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(xr.as_ptr().add(base))), _mm256_loadu_pd(cz.as_ptr().add(base)));
+                let hi = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(xr.as_ptr().add(base + 4))), _mm256_loadu_pd(cz.as_ptr().add(base + 4)));
                 if v.is_some() {
-                    let t = xv.as_mut_ptr().add(base);
+                    let t = o.xv.as_mut_ptr().add(base);
                     // acc + vi·val with the product rounded first, like the scalar twin's `+= vi * val`.
                     _mm256_storeu_pd(t, _mm256_add_pd(_mm256_loadu_pd(t), _mm256_mul_pd(viv, lo)));
-                    _mm256_storeu_pd(
-                        t.add(4),
-                        _mm256_add_pd(_mm256_loadu_pd(t.add(4)), _mm256_mul_pd(viv, hi)),
-                    );
+                    _mm256_storeu_pd(t.add(4), _mm256_add_pd(_mm256_loadu_pd(t.add(4)), _mm256_mul_pd(viv, hi)));
                 }
-                if let Some(xs) = xs.as_deref_mut() {
+                if let Some(xs) = o.xs.as_deref_mut() {
                     assert!(base + NR <= xs.len());
                     let t = xs.as_mut_ptr().add(base);
                     _mm256_storeu_pd(t, _mm256_add_pd(_mm256_loadu_pd(t), _mm256_mul_pd(wiv, lo)));
-                    _mm256_storeu_pd(
-                        t.add(4),
-                        _mm256_add_pd(_mm256_loadu_pd(t.add(4)), _mm256_mul_pd(wiv, hi)),
-                    );
+                    _mm256_storeu_pd(t.add(4), _mm256_add_pd(_mm256_loadu_pd(t.add(4)), _mm256_mul_pd(wiv, hi)));
                 }
-                _mm256_storeu_pd(ap.as_mut_ptr().add(o), _mm256_mul_pd(sav, lo));
-                _mm256_storeu_pd(ap.as_mut_ptr().add(o + 4), _mm256_mul_pd(sav, hi));
+                _mm256_storeu_pd(o.ap.as_mut_ptr().add(at), _mm256_mul_pd(sav, lo));
+                _mm256_storeu_pd(o.ap.as_mut_ptr().add(at + 4), _mm256_mul_pd(sav, hi));
                 if split {
-                    _mm256_storeu_pd(wp.as_mut_ptr().add(o), _mm256_mul_pd(swv, lo));
-                    _mm256_storeu_pd(wp.as_mut_ptr().add(o + 4), _mm256_mul_pd(swv, hi));
+                    _mm256_storeu_pd(o.wp.as_mut_ptr().add(at), _mm256_mul_pd(swv, lo));
+                    _mm256_storeu_pd(o.wp.as_mut_ptr().add(at + 4), _mm256_mul_pd(swv, hi));
                 }
             }
         }
-        // The last, partial panel: zero-padded.
-        for p in full..np {
-            let base = p * NR;
-            let mut vals = [0.0f64; NR];
-            for l in 0..d - base {
-                vals[l] = xr[base + l] as f64 - cz[base + l];
-            }
-            if v.is_some() {
-                let acc = &mut xv[base..base + NR];
-                for l in 0..NR {
-                    acc[l] += vi * vals[l];
+        pack_tail(xr, d, cz, i, sc, split, v.is_some(), o);
+    }
+}
+
+/// `pack_block` at the AVX-512 level: each whole panel of a row is one zmm (eight f32 widened at once, one
+/// 64-byte store per panel row), with the same element-wise operations in the same row order, so the same bits.
+/// It goes panel by panel, so Σ v·A and Σ w·A stay in registers over the block's rows: kept in memory, as the
+/// AVX2 form does, each row's zmm reload of the previous row's store stalled (Zen 4 splits 512-bit stores), and
+/// Xᵀv cost 6 ms of a 60 ms pass. On a Zen 4 the 1M × 64 f64 Gram pass went from about 57.5 to 54 ms with it.
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn pack_block_avx512(x: &[f32], rb: usize, d: usize, cz: &[f64], w: Option<&[f64]>, split: bool, v: Option<&[f64]>, o: &mut PackOut<'_>) {
+    use std::arch::x86_64::*;
+    assert!(rb <= SYRK_ROWS && x.len() >= rb * d);
+    let mut sc = [(0.0f64, 0.0f64, 0.0f64, 0.0f64); SYRK_ROWS];
+    for (i, s) in sc[..rb].iter_mut().enumerate() {
+        *s = row_scales(w, split, v, i);
+    }
+    for p in 0..d / NR {
+        let base = p * NR;
+        let at = p * o.stride;
+        assert!(base + NR <= cz.len() && base + NR <= o.xv.len() && at + rb * NR <= o.ap.len());
+        assert!(!split || at + rb * NR <= o.wp.len());
+        assert!(o.xs.as_deref().is_none_or(|xs| base + NR <= xs.len()));
+        // SAFETY: row i's panel (x[i·d + base .. + NR], ap / wp [at + i·NR .. + NR]) is in bounds for i < rb
+        // (asserted above: base + NR ≤ d), as are xv, xs and cz at base.
+        unsafe {
+            let c = _mm512_loadu_pd(cz.as_ptr().add(base));
+            let mut tv = _mm512_loadu_pd(o.xv.as_ptr().add(base));
+            let mut ts = o.xs.as_deref().map_or(_mm512_setzero_pd(), |xs| _mm512_loadu_pd(xs.as_ptr().add(base)));
+            for (i, &(sa, sw, vi, wi)) in sc[..rb].iter().enumerate() {
+                let a = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x.as_ptr().add(i * d + base))), c);
+                if v.is_some() {
+                    // acc + vi·val with the product rounded first, as in `pack_block`.
+                    tv = _mm512_add_pd(tv, _mm512_mul_pd(_mm512_set1_pd(vi), a));
+                }
+                if o.xs.is_some() {
+                    ts = _mm512_add_pd(ts, _mm512_mul_pd(_mm512_set1_pd(wi), a));
+                }
+                _mm512_storeu_pd(o.ap.as_mut_ptr().add(at + i * NR), _mm512_mul_pd(_mm512_set1_pd(sa), a));
+                if split {
+                    _mm512_storeu_pd(o.wp.as_mut_ptr().add(at + i * NR), _mm512_mul_pd(_mm512_set1_pd(sw), a));
                 }
             }
-            if let Some(xs) = xs.as_deref_mut() {
-                for l in 0..d - base {
-                    xs[base + l] += wi * vals[l];
-                }
-            }
-            let o = p * stride + i * NR;
-            let dst = &mut ap[o..o + NR];
-            for l in 0..NR {
-                dst[l] = sa * vals[l];
-            }
-            if split {
-                let dst = &mut wp[o..o + NR];
-                for l in 0..NR {
-                    dst[l] = sw * vals[l];
-                }
+            _mm512_storeu_pd(o.xv.as_mut_ptr().add(base), tv);
+            if let Some(xs) = o.xs.as_deref_mut() {
+                _mm512_storeu_pd(xs.as_mut_ptr().add(base), ts);
             }
         }
+    }
+    for (i, &s) in sc[..rb].iter().enumerate() {
+        pack_tail(&x[i * d..(i + 1) * d], d, cz, i, s, split, v.is_some(), o);
     }
 }
 
@@ -385,23 +425,17 @@ unsafe fn body_packed(a: GramArgs<'_>, w512: bool) {
             let rb = (rows - r0).min(SYRK_ROWS);
             let wb = w.map(|w| &w[r0..r0 + rb]);
             let split = wb.is_some_and(|w| w.iter().any(|&wi| wi < 0.0 || wi.is_nan()));
-            // SAFETY: this function already requires AVX2 and FMA.
+            let (xb, vb) = (&x[r0 * d..(r0 + rb) * d], v.map(|v| &v[r0..r0 + rb]));
+            let mut out = PackOut { ap, wp, stride, xv, xs: if want_sums { Some(&mut xs[..]) } else { None } };
+            // SAFETY: this function already requires AVX2 and FMA, and the AVX-512 level when w512.
             unsafe {
-                pack_block(
-                    &x[r0 * d..(r0 + rb) * d],
-                    rb,
-                    d,
-                    cz,
-                    wb,
-                    split,
-                    v.map(|v| &v[r0..r0 + rb]),
-                    ap,
-                    wp,
-                    stride,
-                    xv,
-                    if want_sums { Some(&mut xs[..]) } else { None },
-                )
+                if w512 {
+                    pack_block_avx512(xb, rb, d, cz, wb, split, vb, &mut out)
+                } else {
+                    pack_block(xb, rb, d, cz, wb, split, vb, &mut out)
+                }
             };
+            let PackOut { ap, wp, .. } = out;
             let bsrc: &[f64] = if split { wp } else { ap };
             // The next block of x is fetched into L2 a slice per tile while the tiles compute, so its
             // memory traffic overlaps the arithmetic instead of stalling the next packing pass.
