@@ -9,7 +9,7 @@
 //! triangular GEMM reaches ~30 GFLOP/s here and the separate widening passes add ~15 %; a 4×8 register
 //! tile over panels packed during the widening itself runs at ~80 % of the f64 FMA peak. Past a few
 //! hundred columns the panels outgrow L2 and faer's cache blocking wins, so it keeps those. At the AVX-512
-//! level the same panels go through 8 × 16 tiles (16 zmm accumulators), with the same sums bit for bit: on a Zen 4
+//! level the same panels go through 8 × 16 tiles (16 zmm accumulators), with the same sums bit for bit: on an AMD EPYC (Zen 4, avx512f)
 //! the Gram pass of 1M × 64 took 57 ms with them against 62 ms with the 4 × 8 tiles (2 threads).
 
 
@@ -198,7 +198,7 @@ unsafe fn pack_block(x: &[f32], rb: usize, d: usize, cz: &[f64], w: Option<&[f64
 /// 64-byte store per panel row), with the same element-wise operations in the same row order, so the same bits.
 /// It goes panel by panel, so Σ v·A and Σ w·A stay in registers over the block's rows: kept in memory, as the
 /// AVX2 form does, each row's zmm reload of the previous row's store stalled (Zen 4 splits 512-bit stores), and
-/// Xᵀv cost 6 ms of a 60 ms pass. On a Zen 4 (1M × 64, 2 threads) the Gram pass with Xᵀv went from 58.0 to 55.7 ms
+/// Xᵀv cost 6 ms of a 60 ms pass. On the AMD EPYC, avx512f (Zen 4; 1M × 64, 2 threads) the Gram pass with Xᵀv went from 58.0 to 55.7 ms
 /// with it, and with centring, column sums and Xᵀv from 60.4 to 55.6 ms.
 #[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
 #[inline]
