@@ -73,6 +73,37 @@ export function cpuFlagSet() {
   return allFlags;
 }
 
+/**
+ * The CPU's model name with its vendor family and model, and the core design where the family tells it, for
+ * example "AMD EPYC (family 26, model 2: Zen 5)". Cloud VMs often show a bare "AMD EPYC", and Zen 4 and Zen 5
+ * differ where this bench looks (Zen 5 runs 512-bit FMAs at full width, Zen 4 as two halves), so every report
+ * names which it ran on.
+ */
+export function cpuName(cpuinfo = readCpuinfo()) {
+  const field = (name) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(cpuinfo)?.[1]?.trim();
+  const model = field('model name') ?? os.cpus()[0]?.model ?? 'unknown';
+  const family = Number(field('cpu family'));
+  const number = Number(field('model'));
+  if (!Number.isInteger(family) || !Number.isInteger(number) || field('cpu family') === undefined) return model;
+  const flags = new Set(field('flags')?.split(/\s+/) ?? []);
+  let design = '';
+  if (field('vendor_id') === 'AuthenticAMD') {
+    // Family 19h is Zen 3 (no AVX-512) and Zen 4 (AVX-512); 1Ah is Zen 5; 17h is Zen and Zen 2.
+    if (family === 0x1a) design = 'Zen 5';
+    else if (family === 0x19) design = flags.has('avx512f') ? 'Zen 4' : 'Zen 3';
+    else if (family === 0x17) design = 'Zen or Zen 2';
+  }
+  return `${model} (family ${family}, model ${number}${design ? `: ${design}` : ''})`;
+}
+
+function readCpuinfo() {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
 /** The flags the reports name. */
 function cpuFlags() {
   return ['sse4_2', 'avx', 'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16'].filter((f) => cpuFlagSet().has(f));
@@ -94,7 +125,7 @@ export async function machineFacts(lib, threads) {
   }
   const py = probePython(threads);
   return {
-    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cpu: cpuName(),
     cpuFlags: cpuFlags(),
     cores: os.availableParallelism(),
     memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
