@@ -4,18 +4,19 @@
 // With --intercept: the fit with an intercept, and the passes centred on a shift with the column sums, as that
 // fit's pass is. --accumulate f64 times the default mode instead. Prints the median and least of each over --rounds
 // rounds, in ms.
-//   node scripts/measure/w4-breakdown.mjs [--rounds 21] [--rows 1000000] [--intercept] [--accumulate f32|f64]   (after a build)
+//   node scripts/measure/w4-breakdown.mjs [--rounds 21] [--rows 1000000] [--intercept] [--accumulate f32|f64] [--threads 2]   (after a build)
+// For a profile of the kernels: perf record -e cpu-clock node scripts/measure/w4-breakdown.mjs --accumulate f64 --threads 1
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values: o } = parseArgs({ options: { rounds: { type: 'string', default: '21' }, rows: { type: 'string', default: '1000000' }, intercept: { type: 'boolean', default: false }, accumulate: { type: 'string', default: 'f32' } } });
+const { values: o } = parseArgs({ options: { rounds: { type: 'string', default: '21' }, rows: { type: 'string', default: '1000000' }, intercept: { type: 'boolean', default: false }, accumulate: { type: 'string', default: 'f32' }, threads: { type: 'string', default: '2' } } });
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { createEngine } = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);
 const { regression } = await import(pathToFileURL(join(root, 'bench', 'lib', 'data.mjs')).href);
 
 const { x, y } = regression(Number(o.rows), 64, 7);
-const e = await createEngine({ threads: 2 });
+const e = await createEngine({ threads: Number(o.threads) });
 const m = e.allocMatrix(x.rows, x.cols);
 m.data.set(x.data);
 const X = { rows: x.rows, cols: x.cols, data: m.data };
