@@ -60,16 +60,33 @@ export async function withEngine(lib, backend, threads, fn) {
   }
 }
 
-let allFlags = null;
-/** Every feature flag this CPU lists in /proc/cpuinfo (read once; empty where there is none). */
-export function cpuFlagSet() {
-  if (allFlags === null) {
+let cpuinfoText = null;
+/** /proc/cpuinfo's text, read once ('' where there is none). */
+function readCpuinfo() {
+  if (cpuinfoText === null) {
     try {
-      allFlags = new Set(/^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.split(/\s+/) ?? []);
+      cpuinfoText = readFileSync('/proc/cpuinfo', 'utf8');
     } catch {
-      allFlags = new Set();
+      cpuinfoText = '';
     }
   }
+  return cpuinfoText;
+}
+
+/** The first value of a /proc/cpuinfo field in `text` (its first CPU's), trimmed; undefined when absent. */
+function cpuinfoField(text, name) {
+  return new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(text)?.[1]?.trim();
+}
+
+/** The feature flags a cpuinfo text lists. */
+function flagsOf(text) {
+  return new Set(cpuinfoField(text, 'flags')?.split(/\s+/) ?? []);
+}
+
+let allFlags = null;
+/** Every feature flag this CPU lists in /proc/cpuinfo (empty where there is none). */
+export function cpuFlagSet() {
+  allFlags ??= flagsOf(readCpuinfo());
   return allFlags;
 }
 
@@ -80,28 +97,18 @@ export function cpuFlagSet() {
  * names which it ran on.
  */
 export function cpuName(cpuinfo = readCpuinfo()) {
-  const field = (name) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(cpuinfo)?.[1]?.trim();
-  const model = field('model name') ?? os.cpus()[0]?.model ?? 'unknown';
-  const family = Number(field('cpu family'));
-  const number = Number(field('model'));
-  if (!Number.isInteger(family) || !Number.isInteger(number) || field('cpu family') === undefined) return model;
-  const flags = new Set(field('flags')?.split(/\s+/) ?? []);
+  const model = cpuinfoField(cpuinfo, 'model name') ?? os.cpus()[0]?.model ?? 'unknown';
+  const family = Number(cpuinfoField(cpuinfo, 'cpu family') || Number.NaN);
+  const number = Number(cpuinfoField(cpuinfo, 'model') || Number.NaN);
+  if (!Number.isInteger(family) || !Number.isInteger(number)) return model;
   let design = '';
-  if (field('vendor_id') === 'AuthenticAMD') {
+  if (cpuinfoField(cpuinfo, 'vendor_id') === 'AuthenticAMD') {
     // Family 19h is Zen 3 (no AVX-512) and Zen 4 (AVX-512); 1Ah is Zen 5; 17h is Zen and Zen 2.
     if (family === 0x1a) design = 'Zen 5';
-    else if (family === 0x19) design = flags.has('avx512f') ? 'Zen 4' : 'Zen 3';
+    else if (family === 0x19) design = flagsOf(cpuinfo).has('avx512f') ? 'Zen 4' : 'Zen 3';
     else if (family === 0x17) design = 'Zen or Zen 2';
   }
   return `${model} (family ${family}, model ${number}${design ? `: ${design}` : ''})`;
-}
-
-function readCpuinfo() {
-  try {
-    return readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    return '';
-  }
 }
 
 /** The flags the reports name. */
