@@ -84,7 +84,7 @@ pub enum Family {
 /// the step's own loops over k compiled for 512 bits: the whole AVX2 step runs instead.
 /// W1's GEMM (depth 256) and the wide Gram (d = 256) ran 1.04–1.22× faster at AVX-512, and W2's top-k
 /// 0.99–1.02×; the other families run the same 256-bit code at both levels. Zen 5 (family 1Ah) has
-/// full-width 512-bit units and is not listed: on an AMD EPYC family 26 model 2 (`npm run bench -- isa`,
+/// full-width 512-bit units and is not listed: on an AMD EPYC, avx512f, family 26 model 2 (`npm run bench -- isa`,
 /// 2026-12-07) this k = 64 step ran 1.08× faster at AVX-512 than at AVX2, and every other family
 /// 1.24–1.91× (the logistic pass, 256-bit code at both levels, 1.00). Results stay within the tested
 /// tolerance: AVX2 is a tested level.
